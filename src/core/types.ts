@@ -1,0 +1,125 @@
+// The shared vocabulary of the pipeline: decode -> map -> plan -> apply -> commit.
+// Everything here is plain data so the pure stages stay free of I/O.
+
+/** Where a Kafka record came from; carried through every stage for errors, DLQ and commits. */
+export interface RecordOrigin {
+  topic: string;
+  partition: number;
+  offset: string; // Kafka offsets are int64: kept as strings, compared as bigint
+  timestamp?: string;
+}
+
+/** The raw Kafka record as the source adapter hands it over. */
+export interface RawRecord extends RecordOrigin {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, Buffer | string | undefined>;
+}
+
+/**
+ * Debezium operations: create, update, delete, read (snapshot), truncate.
+ * A tombstone (null value) decodes to op 'd' with `tombstone: true`.
+ */
+export type Op = 'c' | 'u' | 'd' | 'r' | 't';
+
+export type Row = Record<string, unknown>;
+
+/**
+ * A per-row, totally ordered version derived from the source position.
+ * Postgres: (lastCommitLsn, lsn) from `source.sequence`, else (0, lsn).
+ * MySQL: (gtid seq or binlog file number, position, row).
+ * Encoded as a fixed-width lowercase hex string so that string order == version order,
+ * which lets it live in a Cognito string attribute and compare without parsing.
+ */
+export type Version = string;
+
+export interface ChangeEvent {
+  /** Logical table name, e.g. "users" or "user_roles" (schema/prefix stripped). */
+  table: string;
+  /** Primary key columns of the row, from the record key (or `after`/`before` when keyless). */
+  key: Row;
+  op: Op;
+  before: Row | null;
+  after: Row | null;
+  version: Version;
+  /** Source commit time in ms since epoch (for end-to-end latency). */
+  sourceTsMs: number | null;
+  /** True when the record was a Kafka tombstone (null value). */
+  tombstone: boolean;
+  /** True for snapshot reads, including incremental snapshots. */
+  snapshot: boolean;
+  origin: RecordOrigin;
+}
+
+/** Decoding a record can also legitimately yield "nothing to do" with a named reason. */
+export type DecodeOutcome =
+  | { kind: 'event'; event: ChangeEvent }
+  | { kind: 'skip'; reason: SkipReason; origin: RecordOrigin };
+
+export type SkipReason =
+  | 'heartbeat'
+  | 'schema-change'
+  | 'transaction-metadata'
+  | 'truncate'
+  | 'tombstone-after-delete'
+  | 'stale-version'
+  | 'no-change'
+  | 'unmapped-table'
+  | 'filtered'
+  | 'not-existing' // createPolicy existing-only and the user is not in Cognito
+  | 'already-deleted';
+
+/** Cognito attributes as name -> string value (Cognito only stores strings). */
+export type Attributes = Record<string, string>;
+
+/** What the legacy row says the Cognito user should look like. */
+export interface DesiredUser {
+  username: string;
+  /** Attributes to hold exactly these values. An empty string means "remove the attribute". */
+  attributes: Attributes;
+  /**
+   * Attributes whose source value is unknown in this event (Debezium's unavailable-value
+   * placeholder for TOASTed columns, or a missing before-image): keep whatever Cognito has.
+   */
+  unknown?: string[];
+  enabled: boolean;
+  /** Groups the user must be in, when the mapping manages groups; undefined = unmanaged. */
+  groups?: string[];
+}
+
+export type UserIntent =
+  | { kind: 'upsert'; user: DesiredUser; version: Version; origin: RecordOrigin; sourceTsMs: number | null }
+  | { kind: 'delete'; username: string; version: Version; origin: RecordOrigin; sourceTsMs: number | null }
+  /** A role row change: add or remove one group for a user (may arrive before the user exists). */
+  | { kind: 'group'; username: string; group: string; member: boolean; version: Version; origin: RecordOrigin; sourceTsMs: number | null };
+
+/** Cognito's view of a user, as far as the planner needs it. */
+export interface CurrentUser {
+  username: string;
+  attributes: Attributes;
+  enabled: boolean;
+  groups?: string[];
+  /** Value of the version attribute, if any. */
+  version?: Version;
+}
+
+/** One Cognito admin call, named by the API it maps to. */
+export type CognitoCall =
+  | { api: 'AdminCreateUser'; username: string; attributes: Attributes }
+  | { api: 'AdminUpdateUserAttributes'; username: string; attributes: Attributes }
+  | { api: 'AdminDeleteUserAttributes'; username: string; names: string[] }
+  | { api: 'AdminDisableUser'; username: string }
+  | { api: 'AdminEnableUser'; username: string }
+  | { api: 'AdminDeleteUser'; username: string }
+  | { api: 'AdminAddUserToGroup'; username: string; group: string }
+  | { api: 'AdminRemoveUserFromGroup'; username: string; group: string };
+
+export type CognitoApi = CognitoCall['api'] | 'AdminGetUser' | 'AdminListGroupsForUser' | 'ListUsers' | 'DescribeUserPool';
+
+/** Quota categories Cognito enforces per account and Region. */
+export type QuotaCategory = 'UserCreation' | 'UserUpdate' | 'UserResourceUpdate' | 'UserRead' | 'UserList';
+
+/** Discriminated result: stages never return null to signal failure. */
+export type Result<T, E = Error> = { ok: true; value: T } | { ok: false; error: E };
+export const ok = <T>(value: T): Result<T, never> => ({ ok: true, value });
+export const err = <E>(error: E): Result<never, E> => ({ ok: false, error });
