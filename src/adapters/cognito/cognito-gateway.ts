@@ -1,0 +1,191 @@
+// The Cognito port and its AWS SDK adapter. Every attempt (retries included) takes a token
+// from the bucket of its quota category, so throttling can never be amplified by retries.
+import {
+  AdminAddUserToGroupCommand,
+  AdminCreateUserCommand,
+  AdminDeleteUserAttributesCommand,
+  AdminDeleteUserCommand,
+  AdminDisableUserCommand,
+  AdminEnableUserCommand,
+  AdminGetUserCommand,
+  AdminListGroupsForUserCommand,
+  AdminRemoveUserFromGroupCommand,
+  AdminUpdateUserAttributesCommand,
+  CognitoIdentityProviderClient,
+  type AttributeType,
+} from '@aws-sdk/client-cognito-identity-provider';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { Attributes, CognitoCall, CurrentUser, QuotaCategory } from '../../core/types.js';
+import { CognitoApiError, ThrottledError, errorMessage } from '../../errors.js';
+import { TokenBucket, systemClock, type Clock } from '../../pipeline/apply/token-bucket.js';
+import { THROTTLE_CODES, categoryOf } from './quota.js';
+
+export interface CognitoGateway {
+  /** AdminGetUser (+ groups when asked); null when the user does not exist. */
+  getUser(username: string, withGroups: boolean): Promise<CurrentUser | null>;
+  /** One admin call. "Already in the wanted state" errors are success (idempotence). */
+  execute(call: CognitoCall): Promise<void>;
+}
+
+export interface CognitoCallEvent {
+  api: string;
+  category: QuotaCategory | undefined;
+  outcome: 'ok' | 'throttled' | 'error';
+  durationMs: number;
+}
+
+export interface AwsCognitoGatewayOptions {
+  userPoolId: string;
+  region: string;
+  endpoint?: string;
+  budget: Record<QuotaCategory, number>;
+  maxAttempts: number;
+  requestTimeoutMs: number;
+  clock?: Clock;
+  /** Called once per attempt, for metrics. */
+  onCall?: (event: CognitoCallEvent) => void;
+}
+
+export class AwsCognitoGateway implements CognitoGateway {
+  readonly client: CognitoIdentityProviderClient;
+  readonly buckets: Record<QuotaCategory, TokenBucket>;
+  private readonly poolId: string;
+
+  constructor(private readonly options: AwsCognitoGatewayOptions) {
+    const clock = options.clock ?? systemClock;
+    this.poolId = options.userPoolId;
+    this.buckets = Object.fromEntries(
+      Object.entries(options.budget).map(([category, rate]) => [category, new TokenBucket(rate, undefined, clock)]),
+    ) as Record<QuotaCategory, TokenBucket>;
+    this.client = new CognitoIdentityProviderClient({
+      region: options.region,
+      endpoint: options.endpoint,
+      maxAttempts: options.maxAttempts,
+      retryMode: 'standard',
+      requestHandler: new NodeHttpHandler({ requestTimeout: options.requestTimeoutMs, connectionTimeout: 3000 }),
+    });
+    this.installRateLimiter();
+  }
+
+  /** A per-attempt middleware placed after the SDK's retry middleware. */
+  private installRateLimiter(): void {
+    const { buckets } = this;
+    const onCall = this.options.onCall;
+    this.client.middlewareStack.addRelativeTo(
+      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+        const api = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+        const category = categoryOf(context.commandName ?? '');
+        if (category) await buckets[category].take();
+        const started = performance.now();
+        try {
+          const out = await next(args);
+          onCall?.({ api, category, outcome: 'ok', durationMs: performance.now() - started });
+          return out;
+        } catch (error) {
+          const throttled = THROTTLE_CODES.has((error as { name?: string }).name ?? '');
+          if (throttled && category) buckets[category].penalize(1000);
+          onCall?.({ api, category, outcome: throttled ? 'throttled' : 'error', durationMs: performance.now() - started });
+          throw error;
+        }
+      },
+      { relation: 'after', toMiddleware: 'retryMiddleware', name: 'cognitoSyncRateLimiter', override: true },
+    );
+  }
+
+  async getUser(username: string, withGroups: boolean): Promise<CurrentUser | null> {
+    let response;
+    try {
+      response = await this.client.send(new AdminGetUserCommand({ UserPoolId: this.poolId, Username: username }));
+    } catch (error) {
+      if (codeOf(error) === 'UserNotFoundException') return null;
+      throw toApiError('AdminGetUser', error);
+    }
+    const attributes = toAttributes(response.UserAttributes);
+    const user: CurrentUser = { username: response.Username ?? username, attributes, enabled: response.Enabled !== false };
+    if (withGroups) user.groups = await this.listGroups(username);
+    return user;
+  }
+
+  private async listGroups(username: string): Promise<string[]> {
+    const groups: string[] = [];
+    let token: string | undefined;
+    do {
+      try {
+        const page = await this.client.send(
+          new AdminListGroupsForUserCommand({ UserPoolId: this.poolId, Username: username, NextToken: token, Limit: 60 }),
+        );
+        for (const g of page.Groups ?? []) if (g.GroupName) groups.push(g.GroupName);
+        token = page.NextToken;
+      } catch (error) {
+        if (codeOf(error) === 'UserNotFoundException') return [];
+        throw toApiError('AdminListGroupsForUser', error);
+      }
+    } while (token);
+    return groups;
+  }
+
+  async execute(call: CognitoCall): Promise<void> {
+    const UserPoolId = this.poolId;
+    const Username = call.username;
+    try {
+      switch (call.api) {
+        case 'AdminCreateUser':
+          await this.client.send(
+            new AdminCreateUserCommand({ UserPoolId, Username, MessageAction: 'SUPPRESS', UserAttributes: toAttributeList(call.attributes) }),
+          );
+          return;
+        case 'AdminUpdateUserAttributes':
+          await this.client.send(new AdminUpdateUserAttributesCommand({ UserPoolId, Username, UserAttributes: toAttributeList(call.attributes) }));
+          return;
+        case 'AdminDeleteUserAttributes':
+          await this.client.send(new AdminDeleteUserAttributesCommand({ UserPoolId, Username, UserAttributeNames: call.names }));
+          return;
+        case 'AdminDisableUser':
+          await this.client.send(new AdminDisableUserCommand({ UserPoolId, Username }));
+          return;
+        case 'AdminEnableUser':
+          await this.client.send(new AdminEnableUserCommand({ UserPoolId, Username }));
+          return;
+        case 'AdminDeleteUser':
+          try {
+            await this.client.send(new AdminDeleteUserCommand({ UserPoolId, Username }));
+          } catch (error) {
+            if (codeOf(error) === 'UserNotFoundException') return; // already gone is success
+            throw error;
+          }
+          return;
+        case 'AdminAddUserToGroup':
+          await this.client.send(new AdminAddUserToGroupCommand({ UserPoolId, Username, GroupName: call.group }));
+          return;
+        case 'AdminRemoveUserFromGroup':
+          await this.client.send(new AdminRemoveUserFromGroupCommand({ UserPoolId, Username, GroupName: call.group }));
+          return;
+      }
+    } catch (error) {
+      throw toApiError(call.api, error);
+    }
+  }
+}
+
+export function toAttributeList(attributes: Attributes): AttributeType[] {
+  return Object.entries(attributes).map(([Name, Value]) => ({ Name, Value }));
+}
+
+export function toAttributes(list: AttributeType[] | undefined): Attributes {
+  const out: Attributes = {};
+  for (const a of list ?? []) if (a.Name !== undefined) out[a.Name] = a.Value ?? '';
+  return out;
+}
+
+export const codeOf = (error: unknown): string => (error as { name?: string }).name ?? 'Error';
+
+/** Errors a later attempt can fix: throttling, server errors, network trouble. */
+export function toApiError(api: string, error: unknown): CognitoApiError {
+  const code = codeOf(error);
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const message = `${api} failed: ${code}: ${errorMessage(error)}`;
+  if (THROTTLE_CODES.has(code)) return new ThrottledError(message, { api, code, httpStatus: status, retriable: true, cause: error });
+  const network = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up|TimeoutError|RequestTimeout/i.test(`${code} ${errorMessage(error)}`);
+  const retriable = network || (status !== undefined && status >= 500) || code === 'InternalErrorException';
+  return new CognitoApiError(message, { api, code, httpStatus: status, retriable, cause: error });
+}

@@ -1,0 +1,22 @@
+// Which Cognito quota category each admin API counts against (AWS "API request rate" quotas).
+import type { QuotaCategory } from '../../core/types.js';
+
+export const CATEGORY_BY_COMMAND: Readonly<Record<string, QuotaCategory>> = {
+  AdminCreateUserCommand: 'UserCreation',
+  AdminUpdateUserAttributesCommand: 'UserUpdate',
+  AdminDeleteUserAttributesCommand: 'UserUpdate',
+  AdminDisableUserCommand: 'UserUpdate',
+  AdminEnableUserCommand: 'UserUpdate',
+  AdminDeleteUserCommand: 'UserUpdate',
+  AdminAddUserToGroupCommand: 'UserResourceUpdate',
+  AdminRemoveUserFromGroupCommand: 'UserResourceUpdate',
+  AdminGetUserCommand: 'UserRead',
+  AdminListGroupsForUserCommand: 'UserRead',
+  ListUsersCommand: 'UserList',
+  ListUsersInGroupCommand: 'UserList',
+};
+
+export const categoryOf = (commandName: string): QuotaCategory | undefined => CATEGORY_BY_COMMAND[commandName];
+
+/** AWS error codes that mean "slow down": retriable and a signal to back off the bucket. */
+export const THROTTLE_CODES = new Set(['TooManyRequestsException', 'ThrottlingException', 'LimitExceededException']);

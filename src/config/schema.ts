@@ -1,0 +1,124 @@
+// The one description of the config file. Defaults live here and nowhere else.
+import { z } from 'zod';
+
+const rate = z.number().positive().max(10_000);
+
+/** Cognito's published per-account quotas (requests per second), see DESIGN.md. */
+export const ACCOUNT_QUOTAS = {
+  UserCreation: 50,
+  UserUpdate: 25,
+  UserResourceUpdate: 25,
+  UserRead: 120,
+  UserList: 30,
+} as const;
+
+const saslSchema = z.discriminatedUnion('mechanism', [
+  z.object({ mechanism: z.literal('plain'), username: z.string().min(1), password: z.string().min(1) }).strict(),
+  z.object({ mechanism: z.literal('scram-sha-256'), username: z.string().min(1), password: z.string().min(1) }).strict(),
+  z.object({ mechanism: z.literal('scram-sha-512'), username: z.string().min(1), password: z.string().min(1) }).strict(),
+  z.object({ mechanism: z.literal('aws-msk-iam'), region: z.string().min(1) }).strict(),
+]);
+
+export const configSchema = z
+  .object({
+    kafka: z
+      .object({
+        brokers: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port')).min(1),
+        clientId: z.string().min(1).default('cognito-sync'),
+        groupId: z.string().min(1).default('cognito-sync'),
+        /** Debezium topics of the users table (and optionally the roles table). */
+        topics: z.array(z.string().min(1)).min(1),
+        /** Where a group with no committed offsets starts. */
+        fromBeginning: z.boolean().default(true),
+        ssl: z
+          .union([
+            z.boolean(),
+            z
+              .object({
+                caFile: z.string().optional(),
+                certFile: z.string().optional(),
+                keyFile: z.string().optional(),
+                rejectUnauthorized: z.boolean().default(true),
+              })
+              .strict(),
+          ])
+          .default(false),
+        sasl: saslSchema.optional(),
+        sessionTimeoutMs: z.number().int().min(6000).default(30_000),
+      })
+      .strict(),
+    format: z.enum(['json', 'avro', 'auto']).default('auto'),
+    schemaRegistry: z
+      .object({
+        url: z.url(),
+        username: z.string().optional(),
+        password: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+    cognito: z
+      .object({
+        userPoolId: z.string().regex(/^[\w-]+_[0-9a-zA-Z]+$/, 'expected <region>_<id>'),
+        region: z.string().min(1),
+        /** Only for local emulators (cognito-local, moto). */
+        endpoint: z.url().optional(),
+        /**
+         * Share of the account quota this sync may use (the rest is production's).
+         * With N instances in one group each instance gets share / N (see instances).
+         */
+        quotaShare: z.number().gt(0).max(1).default(0.5),
+        /** Expected number of instances in the consumer group; the budget is split between them. */
+        instances: z.number().int().positive().default(1),
+        /** Explicit rates per category override quota * share / instances. */
+        rates: z
+          .object({
+            UserCreation: rate.optional(),
+            UserUpdate: rate.optional(),
+            UserResourceUpdate: rate.optional(),
+            UserRead: rate.optional(),
+            UserList: rate.optional(),
+          })
+          .strict()
+          .default({}),
+        maxAttempts: z.number().int().min(1).max(20).default(8),
+        requestTimeoutMs: z.number().int().positive().default(10_000),
+      })
+      .strict(),
+    mapping: z.string().min(1),
+    dlq: z
+      .object({
+        topic: z.string().min(1).default('cognito-sync.dlq'),
+        /** all: route poison records to the DLQ and go on; none: stop on the first one. */
+        tolerance: z.enum(['all', 'none']).default('all'),
+      })
+      .strict()
+      .default({ topic: 'cognito-sync.dlq', tolerance: 'all' }),
+    processing: z
+      .object({
+        /** Users applied concurrently inside one partition batch. */
+        concurrency: z.number().int().min(1).max(256).default(16),
+        /** Versions cached per user to skip replays without a Cognito read. */
+        versionCacheSize: z.number().int().min(0).default(100_000),
+      })
+      .strict()
+      .default({ concurrency: 16, versionCacheSize: 100_000 }),
+    ops: z
+      .object({
+        port: z.number().int().min(0).max(65535).default(9464),
+        host: z.string().default('127.0.0.1'),
+      })
+      .strict()
+      .default({ port: 9464, host: '127.0.0.1' }),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** Hash usernames in logs too (emails, phones, names are always redacted). */
+        hashUsernames: z.boolean().default(false),
+      })
+      .strict()
+      .default({ level: 'info', hashUsernames: false }),
+  })
+  .strict();
+
+export type RawConfig = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;

@@ -1,0 +1,37 @@
+// pino JSON logs. Personal data never reaches a log line: rows and attribute maps are
+// censored by path, and usernames can be hashed when they are personal (e.g. emails).
+import { createHash } from 'node:crypto';
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+const PERSONAL_PATHS = [
+  'email', 'phone', 'phone_number', 'given_name', 'family_name', 'name', 'password', 'passwordHash',
+  'attributes', 'before', 'after', 'row', 'user.attributes',
+  '*.email', '*.phone', '*.phone_number', '*.given_name', '*.family_name', '*.name', '*.password',
+  '*.attributes', '*.before', '*.after', '*.row',
+];
+
+export interface LoggerOptions {
+  level?: string;
+  hashUsernames?: boolean;
+  /** Where to write; defaults to stdout. Tests pass a stream to read lines back. */
+  destination?: NodeJS.WritableStream;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: { service: 'cognito-sync' },
+      redact: { paths: PERSONAL_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    (options.destination ?? process.stdout) as pino.DestinationStream,
+  );
+}
+
+/** A username fit for logs: as is, or a short stable hash when usernames are personal. */
+export function loggableUsername(username: string, hash: boolean): string {
+  return hash ? `h:${createHash('sha256').update(username).digest('hex').slice(0, 12)}` : username;
+}

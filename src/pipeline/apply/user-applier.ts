@@ -1,0 +1,94 @@
+// Apply the intents of one user, in order: read Cognito once, plan, execute the calls.
+// Races with other writers (a just-in-time migration creating the user, an admin deleting
+// it) show up as UsernameExists / UserNotFound: re-read and re-plan, a bounded number of times.
+import type { CognitoCall, CurrentUser, SkipReason, UserIntent, Version } from '../../core/types.js';
+import { CognitoApiError, SyncError, errorMessage } from '../../errors.js';
+import type { CognitoGateway } from '../../adapters/cognito/cognito-gateway.js';
+import type { VersionCache } from './version-cache.js';
+
+export interface PlanOutcome {
+  calls: CognitoCall[];
+  skip?: SkipReason;
+}
+
+/** The pure planner, bound to the mapping's policies. */
+export type PlanFn = (current: CurrentUser | null, intent: UserIntent, deletedVersion: Version | undefined) => PlanOutcome;
+export type CoalesceFn = (intents: UserIntent[]) => UserIntent[];
+
+export interface UserApplyReport {
+  username: string;
+  calls: CognitoCall['api'][];
+  skips: SkipReason[];
+  reads: number;
+}
+
+const RACE_CODES = new Set(['UsernameExistsException', 'UserNotFoundException']);
+const MAX_REPLANS = 3;
+
+export class UserApplier {
+  constructor(
+    private readonly gateway: CognitoGateway,
+    private readonly plan: PlanFn,
+    private readonly coalesce: CoalesceFn,
+    private readonly cache: VersionCache,
+    private readonly manageGroups: boolean,
+  ) {}
+
+  async apply(username: string, intents: UserIntent[]): Promise<UserApplyReport> {
+    const report: UserApplyReport = { username, calls: [], skips: [], reads: 0 };
+    const work = this.coalesce(intents);
+    const cached = this.cache.get(username);
+    const newest = work.reduce<Version>((max, i) => (i.version > max ? i.version : max), '');
+    if (cached && newest <= cached.version) {
+      report.skips.push('stale-version');
+      return report;
+    }
+
+    let current = await this.read(username, report);
+    for (const [index, intent] of work.entries()) {
+      current = await this.applyOne(username, intent, current, report, index < work.length - 1);
+    }
+    return report;
+  }
+
+  private async applyOne(
+    username: string,
+    intent: UserIntent,
+    start: CurrentUser | null,
+    report: UserApplyReport,
+    moreToCome: boolean,
+  ): Promise<CurrentUser | null> {
+    let current = start;
+    for (let attempt = 1; ; attempt++) {
+      const deleted = this.cache.get(username);
+      const planned = this.plan(current, intent, deleted?.deleted ? deleted.version : undefined);
+      if (planned.skip) report.skips.push(planned.skip);
+      try {
+        for (const call of planned.calls) {
+          await this.gateway.execute(call);
+          report.calls.push(call.api);
+        }
+      } catch (error) {
+        this.cache.forget(username);
+        if (error instanceof CognitoApiError && RACE_CODES.has(error.code) && attempt < MAX_REPLANS) {
+          current = await this.read(username, report);
+          continue;
+        }
+        throw error instanceof SyncError ? error : new CognitoApiError(errorMessage(error), { api: 'unknown', code: 'Unknown', retriable: false, cause: error });
+      }
+      if (planned.skip === 'stale-version' || planned.skip === 'not-existing') return current;
+      if (intent.kind === 'delete') {
+        this.cache.set(username, intent.version, true);
+        return planned.calls.some((c) => c.api === 'AdminDeleteUser') ? null : current;
+      }
+      if (intent.kind === 'upsert') this.cache.set(username, intent.version, false);
+      // Later intents of this user in the same batch (rare: delete + recreate) need fresh state.
+      return moreToCome && planned.calls.length > 0 ? await this.read(username, report) : current;
+    }
+  }
+
+  private async read(username: string, report: UserApplyReport): Promise<CurrentUser | null> {
+    report.reads++;
+    return this.gateway.getUser(username, this.manageGroups);
+  }
+}

@@ -1,0 +1,183 @@
+// One partition batch through decode -> map -> apply, ending with the offset that may be
+// committed. The stage executor's tolerance table:
+//   decode/map failure, not retriable  -> DLQ (tolerance all) or stop (tolerance none)
+//   decode failure, retriable          -> cut the batch there; redeliver from that offset
+//   apply failure, retriable           -> back off and retry that user; others go on
+//   apply failure, not retriable       -> the user's records go to the DLQ (or stop)
+import type { ChangeEvent, DecodeOutcome, RawRecord, Result, SkipReason, UserIntent } from '../core/types.js';
+import { SyncError, errorMessage } from '../errors.js';
+import type { DeadLetterSink } from '../adapters/kafka/dlq-producer.js';
+import type { UserApplier } from '../pipeline/apply/user-applier.js';
+import { OffsetTracker } from '../pipeline/commit/offset-tracker.js';
+import { backoffDelay } from './backoff.js';
+import { forEachLimit } from './concurrency.js';
+import type { SyncEvents } from './instrumentation.js';
+import type { Clock } from '../pipeline/apply/token-bucket.js';
+
+export interface Decoder {
+  decode(raw: RawRecord): Promise<Result<DecodeOutcome, SyncError>>;
+}
+
+export type MapResult = { intents: UserIntent[] } | { skip: SkipReason };
+export type MapFn = (event: ChangeEvent) => Result<MapResult, SyncError>;
+
+export interface BatchControl {
+  /** False once the partition was revoked or the consumer is stopping. */
+  isActive(): boolean;
+  heartbeat(): Promise<void>;
+}
+
+/** The pipeline must stop: tolerance none met a poison record, or the DLQ is unwritable. */
+export class PipelineStoppedError extends SyncError {}
+
+export interface BatchProcessorOptions {
+  decoder: Decoder;
+  map: MapFn;
+  applier: UserApplier;
+  dlq: DeadLetterSink;
+  tolerance: 'all' | 'none';
+  concurrency: number;
+  events: SyncEvents;
+  clock: Clock;
+}
+
+interface UserWork {
+  username: string;
+  intents: UserIntent[];
+  records: RawRecord[];
+}
+
+export interface BatchOutcome {
+  /** Next offset to read, for commit; null when nothing new is committable. */
+  commitOffset: string | null;
+  /** True when the batch ended early (revoked/stopping or a retriable decode failure). */
+  incomplete: boolean;
+}
+
+export class BatchProcessor {
+  constructor(private readonly o: BatchProcessorOptions) {}
+
+  async process(records: RawRecord[], control: BatchControl): Promise<BatchOutcome> {
+    const tracker = new OffsetTracker();
+    const users = new Map<string, UserWork>();
+    const pendingByRecord = new Map<string, number>();
+    let cut = false;
+
+    for (const record of records) {
+      tracker.track(record.offset);
+      const decoded = await this.o.decoder.decode(record);
+      if (!decoded.ok) {
+        if (decoded.error.retriable) {
+          cut = true; // e.g. schema registry down: this record and the rest come again
+          break;
+        }
+        await this.deadLetter(record, decoded.error, 'none');
+        tracker.done(record.offset);
+        continue;
+      }
+      const outcome = decoded.value;
+      if (outcome.kind === 'skip') {
+        this.o.events.record({ topic: record.topic, partition: record.partition, op: 'none', outcome: 'skipped', reason: outcome.reason });
+        tracker.done(record.offset);
+        continue;
+      }
+      const event = outcome.event;
+      const mapped = this.o.map(event);
+      if (!mapped.ok) {
+        await this.deadLetter(record, mapped.error.withOrigin(record), event.op);
+        tracker.done(record.offset);
+        continue;
+      }
+      if ('skip' in mapped.value) {
+        this.o.events.record({ topic: record.topic, partition: record.partition, op: event.op, outcome: 'skipped', reason: mapped.value.skip });
+        tracker.done(record.offset);
+        continue;
+      }
+      const names = new Set<string>();
+      for (const intent of mapped.value.intents) {
+        const username = intent.kind === 'upsert' ? intent.user.username : intent.username;
+        let work = users.get(username);
+        if (!work) users.set(username, (work = { username, intents: [], records: [] }));
+        work.intents.push(intent);
+        if (!names.has(username)) work.records.push(record);
+        names.add(username);
+      }
+      if (names.size === 0) tracker.done(record.offset);
+      else pendingByRecord.set(record.offset, names.size);
+    }
+
+    const finishRecord = (record: RawRecord): void => {
+      const left = (pendingByRecord.get(record.offset) ?? 1) - 1;
+      if (left <= 0) {
+        pendingByRecord.delete(record.offset);
+        tracker.done(record.offset);
+      } else pendingByRecord.set(record.offset, left);
+    };
+
+    let todo = [...users.values()];
+    for (let attempt = 1; todo.length > 0; attempt++) {
+      const failed: UserWork[] = [];
+      let lastError: Error | undefined;
+      await forEachLimit(todo, this.o.concurrency, async (work) => {
+        if (!control.isActive()) {
+          failed.push(work);
+          return;
+        }
+        try {
+          const report = await this.o.applier.apply(work.username, work.intents);
+          const applied = report.calls.length > 0;
+          const sourceTsMs = work.intents.reduce<number | null>((m, i) => (i.sourceTsMs !== null && (m === null || i.sourceTsMs > m) ? i.sourceTsMs : m), null);
+          if (applied) this.o.events.applied({ username: work.username, calls: report.calls, sourceTsMs });
+          for (const record of work.records) {
+            this.o.events.record({
+              topic: record.topic,
+              partition: record.partition,
+              op: 'none',
+              outcome: applied ? 'applied' : 'skipped',
+              reason: applied ? undefined : (report.skips[report.skips.length - 1] ?? 'no-change'),
+            });
+            finishRecord(record);
+          }
+        } catch (error) {
+          const syncError = error instanceof SyncError ? error : new SyncError(errorMessage(error), { stage: 'apply', cause: error });
+          if (syncError.retriable) {
+            lastError = syncError;
+            failed.push(work);
+            return;
+          }
+          for (const record of work.records) {
+            await this.deadLetter(record, syncError, 'none');
+            finishRecord(record);
+          }
+        }
+      });
+      todo = failed;
+      if (todo.length === 0 || !control.isActive()) break;
+      const delayMs = backoffDelay(attempt);
+      this.o.events.retry({ stage: 'apply', attempt, delayMs, error: lastError ?? new Error('revoked') });
+      await this.waitWithHeartbeats(delayMs, control);
+    }
+
+    return { commitOffset: tracker.committable(), incomplete: cut || todo.length > 0 };
+  }
+
+  private async waitWithHeartbeats(delayMs: number, control: BatchControl): Promise<void> {
+    const until = this.o.clock.now() + delayMs;
+    while (control.isActive()) {
+      const left = until - this.o.clock.now();
+      if (left <= 0) return;
+      await this.o.clock.sleep(Math.min(left, 1000));
+      await control.heartbeat();
+    }
+  }
+
+  private async deadLetter(record: RawRecord, error: SyncError, op: ChangeEvent['op'] | 'none'): Promise<void> {
+    error.withOrigin(record);
+    if (this.o.tolerance === 'none') {
+      throw new PipelineStoppedError(`stopping on poison record (dlq.tolerance=none): ${error.message}`, { stage: error.stage, cause: error, context: error.context });
+    }
+    await this.o.dlq.send(record, error);
+    this.o.events.dlq({ topic: record.topic, partition: record.partition, offset: record.offset, stage: error.stage, error });
+    this.o.events.record({ topic: record.topic, partition: record.partition, op, outcome: 'dlq', reason: error.stage });
+  }
+}

@@ -1,0 +1,35 @@
+// Typed events the pipeline emits; metrics, logs and progress bars subscribe to them.
+import type { CognitoCall, Op, SkipReason } from '../core/types.js';
+import type { Stage } from '../errors.js';
+
+export type RecordOutcome = 'applied' | 'skipped' | 'dlq';
+
+export interface SyncEvents {
+  batchStart(e: { topic: string; partition: number; size: number; firstOffset: string; lastOffset: string }): void;
+  batchEnd(e: { topic: string; partition: number; size: number; durationMs: number; users: number; calls: number; commitOffset: string | null }): void;
+  record(e: { topic: string; partition: number; op: Op | 'none'; outcome: RecordOutcome; reason?: SkipReason | Stage }): void;
+  applied(e: { username: string; calls: CognitoCall['api'][]; sourceTsMs: number | null }): void;
+  retry(e: { stage: Stage; attempt: number; delayMs: number; error: Error }): void;
+  dlq(e: { topic: string; partition: number; offset: string; stage: Stage; error: Error }): void;
+}
+
+export const noEvents: SyncEvents = {
+  batchStart() {},
+  batchEnd() {},
+  record() {},
+  applied() {},
+  retry() {},
+  dlq() {},
+};
+
+/** Fan one event out to several listeners. */
+export function combineEvents(...listeners: Partial<SyncEvents>[]): SyncEvents {
+  const out = {} as SyncEvents;
+  for (const name of Object.keys(noEvents) as (keyof SyncEvents)[]) {
+    const fns = listeners.map((l) => l[name]).filter((f): f is NonNullable<typeof f> => typeof f === 'function');
+    (out as unknown as Record<string, (e: unknown) => void>)[name] = (e: unknown) => {
+      for (const fn of fns) (fn as (e: unknown) => void)(e);
+    };
+  }
+  return out;
+}

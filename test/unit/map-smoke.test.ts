@@ -1,0 +1,2 @@
+import { ok } from '../../src/core/types.js';
+test('smoke', () => { expect(ok(1).ok).toBe(true); });
