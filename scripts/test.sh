@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `npm test`: everything from a fresh clone. Installs dependencies, builds, runs the unit
+# tests (no services), starts the real local stack, runs the end-to-end tests against it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+if [[ ! -x node_modules/.bin/node || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "== installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+export PATH="$ROOT/node_modules/.bin:$PATH"   # node 22 from the pinned `node` package
+echo "== node $(node --version), building"
+npm run -s build
+
+REPORTS=$ROOT/.stack/test-reports
+rm -rf "$REPORTS"; mkdir -p "$REPORTS"
+JEST="node --experimental-vm-modules node_modules/jest/bin/jest.js"
+
+echo "== unit tests (pure code, no services)"
+unit_rc=0
+$JEST --selectProjects unit --json --outputFile="$REPORTS/unit.json" || unit_rc=$?
+
+started_stack=0
+if [[ "${SKIP_E2E:-0}" != 1 ]]; then
+  if ! bash scripts/stack/status.sh --quiet; then started_stack=1; fi
+  echo "== starting the local stack (PostgreSQL, Kafka, Kafka Connect + Debezium, Apicurio, cognito-local)"
+  bash scripts/stack/up.sh
+  if [[ $started_stack == 1 && "${KEEP_STACK:-0}" != 1 ]]; then trap 'bash scripts/stack/down.sh >/dev/null 2>&1 || true' EXIT; fi
+  echo "== end-to-end tests against the real stack"
+  e2e_rc=0
+  $JEST --selectProjects e2e --runInBand --json --outputFile="$REPORTS/e2e.json" || e2e_rc=$?
+else
+  e2e_rc=0
+fi
+
+# One closing line any CI can read: "N passed, N failed".
+node -e '
+  const fs = require("fs"); let p = 0, f = 0;
+  for (const n of ["unit", "e2e"]) {
+    const file = process.argv[1] + "/" + n + ".json";
+    if (!fs.existsSync(file)) continue;
+    const r = JSON.parse(fs.readFileSync(file, "utf8"));
+    p += r.numPassedTests; f += r.numFailedTests + r.numRuntimeErrorTestSuites;
+  }
+  console.log(`tests: ${p} passed, ${f} failed`);
+' "$REPORTS"
+if [[ $unit_rc != 0 || $e2e_rc != 0 ]]; then exit 1; fi

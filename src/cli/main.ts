@@ -1,0 +1,34 @@
+// cognito-sync: one command per job an operator has.
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../errors.js';
+import { EXIT } from './exit-codes.js';
+import { registerRun } from './commands/run.js';
+import { registerValidateConfig } from './commands/validate-config.js';
+
+export function buildProgram(): Command {
+  const program = new Command('cognito-sync')
+    .description('Keep an Amazon Cognito user pool in sync with a legacy user database through Debezium and Kafka.')
+    .showHelpAfterError()
+    .exitOverride();
+  registerRun(program);
+  registerValidateConfig(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof ConfigError) {
+      process.stderr.write(`cognito-sync: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    process.stderr.write(`cognito-sync: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.failure;
+  }
+}

@@ -1,0 +1,116 @@
+// Prometheus metrics. Every series is documented in docs/metrics.md; labels never carry
+// personal data (no usernames), only topics, partitions, ops, outcomes and API names.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CognitoCallEvent } from '../adapters/cognito/cognito-gateway.js';
+import type { SyncEvents } from '../runtime/instrumentation.js';
+
+export interface Metrics {
+  registry: Registry;
+  events: Partial<SyncEvents>;
+  onCognitoCall: (event: CognitoCallEvent) => void;
+  lagMessages: Gauge<'topic' | 'partition'>;
+  lagSeconds: Gauge<'topic' | 'partition'>;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'cognito_sync_process_' });
+
+  const events = new Counter({
+    name: 'cognito_sync_events_total',
+    help: 'Change records processed, by topic, op and outcome (applied, skipped, dlq) and reason.',
+    labelNames: ['topic', 'op', 'outcome', 'reason'],
+    registers: [registry],
+  });
+  const calls = new Counter({
+    name: 'cognito_sync_cognito_calls_total',
+    help: 'Cognito API attempts (retries included), by API, quota category and outcome (ok, throttled, error).',
+    labelNames: ['api', 'category', 'outcome'],
+    registers: [registry],
+  });
+  const throttles = new Counter({
+    name: 'cognito_sync_cognito_throttles_total',
+    help: 'Cognito attempts answered with a throttling error, by quota category.',
+    labelNames: ['category'],
+    registers: [registry],
+  });
+  const callDuration = new Histogram({
+    name: 'cognito_sync_cognito_call_duration_seconds',
+    help: 'Latency of one Cognito API attempt.',
+    labelNames: ['api'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const retries = new Counter({
+    name: 'cognito_sync_retries_total',
+    help: 'Pipeline-level retries (after the SDK gave up, or a partition paused), by stage.',
+    labelNames: ['stage'],
+    registers: [registry],
+  });
+  const dlq = new Counter({
+    name: 'cognito_sync_dlq_records_total',
+    help: 'Records written to the dead-letter topic, by stage of failure.',
+    labelNames: ['topic', 'stage'],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'cognito_sync_end_to_end_latency_seconds',
+    help: 'Time from the source commit (Debezium source.ts_ms) to the Cognito write being done.',
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600],
+    registers: [registry],
+  });
+  const batchSize = new Histogram({
+    name: 'cognito_sync_batch_size',
+    help: 'Records per partition batch.',
+    buckets: [1, 5, 10, 50, 100, 250, 500, 1000, 5000],
+    registers: [registry],
+  });
+  const batchDuration = new Histogram({
+    name: 'cognito_sync_batch_duration_seconds',
+    help: 'Time to process one partition batch, commit included.',
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const lagMessages = new Gauge({
+    name: 'cognito_sync_consumer_lag_messages',
+    help: 'End offset minus committed offset, per topic-partition.',
+    labelNames: ['topic', 'partition'],
+    registers: [registry],
+  });
+  const lagSeconds = new Gauge({
+    name: 'cognito_sync_consumer_lag_seconds',
+    help: 'Age of the oldest unprocessed source change, per topic-partition (0 when caught up).',
+    labelNames: ['topic', 'partition'],
+    registers: [registry],
+  });
+  const committed = new Gauge({
+    name: 'cognito_sync_committed_offset',
+    help: 'Last committed offset, per topic-partition.',
+    labelNames: ['topic', 'partition'],
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    lagMessages,
+    lagSeconds,
+    onCognitoCall: (e) => {
+      calls.inc({ api: e.api, category: e.category ?? 'none', outcome: e.outcome });
+      callDuration.observe({ api: e.api }, e.durationMs / 1000);
+      if (e.outcome === 'throttled') throttles.inc({ category: e.category ?? 'none' });
+    },
+    events: {
+      record: (e) => events.inc({ topic: e.topic, op: e.op, outcome: e.outcome, reason: e.reason ?? '' }),
+      applied: (e) => {
+        if (e.sourceTsMs !== null) latency.observe(Math.max(0, Date.now() - e.sourceTsMs) / 1000);
+      },
+      retry: (e) => retries.inc({ stage: e.stage }),
+      dlq: (e) => dlq.inc({ topic: e.topic, stage: e.stage }),
+      batchEnd: (e) => {
+        batchSize.observe(e.size);
+        batchDuration.observe(e.durationMs / 1000);
+        if (e.commitOffset !== null) committed.set({ topic: e.topic, partition: String(e.partition) }, Number(e.commitOffset));
+      },
+    },
+  };
+}

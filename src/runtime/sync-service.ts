@@ -1,0 +1,199 @@
+// The long-running sync: a Kafka consumer group member feeding partition batches through
+// the BatchProcessor and committing what is durable. Small on purpose: the stages live in
+// src/pipeline, the I/O in src/adapters.
+import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
+import type { CompiledConfig } from '../config/load-config.js';
+import type { RawRecord } from '../core/types.js';
+import { SyncError, errorMessage } from '../errors.js';
+import { createKafka } from '../adapters/kafka/kafka-client.js';
+import { KafkaDeadLetterSink } from '../adapters/kafka/dlq-producer.js';
+import { AwsCognitoGateway, type CognitoCallEvent } from '../adapters/cognito/cognito-gateway.js';
+import { UserApplier } from '../pipeline/apply/user-applier.js';
+import { VersionCache } from '../pipeline/apply/version-cache.js';
+import { systemClock, type Clock } from '../pipeline/apply/token-bucket.js';
+import type { Logger } from '../ops/logger.js';
+import { BatchProcessor, PipelineStoppedError } from './batch-processor.js';
+import { backoffDelay } from './backoff.js';
+import { combineEvents, type SyncEvents } from './instrumentation.js';
+import { buildPipeline } from './pipeline-factory.js';
+
+export interface SyncServiceOptions {
+  config: CompiledConfig;
+  logger: Logger;
+  events?: Partial<SyncEvents>;
+  onCognitoCall?: (event: CognitoCallEvent) => void;
+  clock?: Clock;
+}
+
+export type ServiceState = 'starting' | 'running' | 'stopping' | 'stopped' | 'crashed';
+
+export class SyncService {
+  state: ServiceState = 'starting';
+  /** Partitions currently assigned to this member, "topic:partition". */
+  readonly assigned = new Set<string>();
+  private consumer?: Consumer;
+  private producer?: Producer;
+  private fatal?: Error;
+  private stopped?: Promise<void>;
+  private resolveStopped?: () => void;
+  readonly gateway: AwsCognitoGateway;
+  private readonly processor: Promise<BatchProcessor>;
+  private readonly events: SyncEvents;
+  private decodeRetries = new Map<string, number>();
+
+  constructor(private readonly o: SyncServiceOptions) {
+    const { config } = o;
+    this.events = combineEvents(logEvents(o.logger), o.events ?? {});
+    this.gateway = new AwsCognitoGateway({
+      userPoolId: config.cognito.userPoolId,
+      region: config.cognito.region,
+      endpoint: config.cognito.endpoint,
+      budget: config.budget,
+      maxAttempts: config.cognito.maxAttempts,
+      requestTimeoutMs: config.cognito.requestTimeoutMs,
+      clock: o.clock,
+      onCall: o.onCognitoCall,
+    });
+    this.processor = this.buildProcessor();
+  }
+
+  private async buildProcessor(): Promise<BatchProcessor> {
+    const { config } = this.o;
+    const pipeline = await buildPipeline(config);
+    const applier = new UserApplier(this.gateway, pipeline.plan, pipeline.coalesce, new VersionCache(config.processing.versionCacheSize), pipeline.manageGroups);
+    return new BatchProcessor({
+      decoder: pipeline.decoder,
+      map: pipeline.map,
+      applier,
+      dlq: { send: (record, error) => new KafkaDeadLetterSink(this.producer!, config.dlq.topic).send(record, error) },
+      tolerance: config.dlq.tolerance,
+      concurrency: config.processing.concurrency,
+      events: this.events,
+      clock: this.o.clock ?? systemClock,
+    });
+  }
+
+  /** Starts consuming; resolves once the consumer runs. `done()` resolves when it stops. */
+  async start(): Promise<void> {
+    const { config, logger } = this.o;
+    const processor = await this.processor;
+    const kafka = createKafka(config.kafka, logger);
+    this.producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
+    this.consumer = kafka.consumer({ groupId: config.kafka.groupId, sessionTimeout: config.kafka.sessionTimeoutMs, allowAutoTopicCreation: false });
+    this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
+
+    const { GROUP_JOIN, CRASH, STOP } = this.consumer.events;
+    this.consumer.on(GROUP_JOIN, (e) => {
+      this.assigned.clear();
+      for (const [topic, partitions] of Object.entries(e.payload.memberAssignment)) for (const p of partitions) this.assigned.add(`${topic}:${p}`);
+      logger.info({ assignment: e.payload.memberAssignment, memberId: e.payload.memberId }, 'joined consumer group');
+    });
+    this.consumer.on(CRASH, (e) => {
+      logger.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
+      if (!e.payload.restart) {
+        this.fatal = e.payload.error;
+        this.state = 'crashed';
+        this.resolveStopped?.();
+      }
+    });
+    this.consumer.on(STOP, () => this.assigned.clear());
+
+    await this.producer.connect();
+    await this.consumer.connect();
+    for (const topic of config.kafka.topics) await this.consumer.subscribe({ topic, fromBeginning: config.kafka.fromBeginning });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 4,
+      eachBatch: (payload) => this.onBatch(processor, payload),
+    });
+    this.state = 'running';
+  }
+
+  private async onBatch(processor: BatchProcessor, payload: EachBatchPayload): Promise<void> {
+    const { batch, heartbeat, isRunning, isStale, resolveOffset, pause } = payload;
+    if (batch.messages.length === 0) return;
+    const started = performance.now();
+    const records: RawRecord[] = batch.messages.map((m) => ({
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: m.offset,
+      timestamp: m.timestamp,
+      key: m.key,
+      value: m.value,
+      headers: (m.headers ?? {}) as RawRecord['headers'],
+    }));
+    this.events.batchStart({ topic: batch.topic, partition: batch.partition, size: records.length, firstOffset: batch.firstOffset()!, lastOffset: batch.lastOffset() });
+    let outcome;
+    try {
+      outcome = await processor.process(records, { isActive: () => isRunning() && !isStale(), heartbeat });
+    } catch (error) {
+      if (error instanceof PipelineStoppedError) {
+        this.fatal = error;
+        this.o.logger.fatal({ err: error }, 'pipeline stopped');
+        void this.stop();
+        return;
+      }
+      throw error;
+    }
+    if (outcome.commitOffset !== null) {
+      resolveOffset((BigInt(outcome.commitOffset) - 1n).toString());
+      await this.consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: outcome.commitOffset }]);
+    }
+    const key = `${batch.topic}:${batch.partition}`;
+    if (outcome.incomplete && isRunning() && !isStale()) {
+      // Something retriable (schema registry down, Cognito failing for long): pause the
+      // partition and come back to the same offset later.
+      const attempt = (this.decodeRetries.get(key) ?? 0) + 1;
+      this.decodeRetries.set(key, attempt);
+      const delayMs = backoffDelay(attempt);
+      const resume = pause();
+      setTimeout(resume, delayMs).unref();
+      this.events.retry({ stage: 'decode', attempt, delayMs, error: new Error('batch incomplete, partition paused') });
+    } else this.decodeRetries.delete(key);
+    this.events.batchEnd({
+      topic: batch.topic,
+      partition: batch.partition,
+      size: records.length,
+      durationMs: performance.now() - started,
+      users: 0,
+      calls: 0,
+      commitOffset: outcome.commitOffset,
+    });
+  }
+
+  /** Graceful: the in-flight batch finishes and commits, then we leave the group. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    this.state = 'stopping';
+    try {
+      await this.consumer?.disconnect();
+      await this.producer?.disconnect();
+    } finally {
+      this.state = this.fatal ? 'crashed' : 'stopped';
+      this.resolveStopped?.();
+    }
+  }
+
+  /** Resolves when the service has stopped; rejects with the reason if it died. */
+  async done(): Promise<void> {
+    await this.stopped;
+    if (this.fatal) throw this.fatal instanceof SyncError ? this.fatal : new Error(errorMessage(this.fatal));
+  }
+
+  get ready(): boolean {
+    return this.state === 'running' && this.assigned.size > 0;
+  }
+
+  get healthy(): boolean {
+    return this.state === 'starting' || this.state === 'running';
+  }
+}
+
+function logEvents(logger: Logger): Partial<SyncEvents> {
+  return {
+    batchEnd: (e) => logger.info({ batch: e }, 'batch done'),
+    retry: (e) => logger.warn({ stage: e.stage, attempt: e.attempt, delayMs: e.delayMs, err: e.error }, 'retrying'),
+    dlq: (e) => logger.warn({ topic: e.topic, partition: e.partition, offset: e.offset, stage: e.stage, err: e.error }, 'record sent to DLQ'),
+  };
+}

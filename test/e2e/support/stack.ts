@@ -1,0 +1,102 @@
+// What the e2e tests know about the running stack: read from .stack/env.json, written by
+// scripts/stack/up.sh. Tests never start services themselves; `npm test` does.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  AdminGetUserCommand,
+  CognitoIdentityProviderClient,
+  CreateGroupCommand,
+  CreateUserPoolCommand,
+  ListUsersCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
+import pg from 'pg';
+
+export interface StackEnv {
+  PG_URL: string;
+  KAFKA_BROKERS: string;
+  CONNECT_URL: string;
+  REGISTRY_URL: string;
+  COGNITO_ENDPOINT: string;
+  COGNITO_REGION: string;
+  COGNITO_USER_POOL_ID: string;
+}
+
+export const REPO = resolve(import.meta.dirname, '../../..');
+
+export function stackEnv(): StackEnv {
+  const file = resolve(REPO, '.stack/env.json');
+  let env: StackEnv;
+  try {
+    env = JSON.parse(readFileSync(file, 'utf8')) as StackEnv;
+  } catch (error) {
+    throw new Error(`the e2e tests need the local stack: run "npm run stack:up" (or "npm test", which starts it). Missing ${file}`, { cause: error });
+  }
+  process.env.AWS_ACCESS_KEY_ID ??= 'local';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  return env;
+}
+
+export function cognitoClient(env: StackEnv): CognitoIdentityProviderClient {
+  return new CognitoIdentityProviderClient({
+    region: env.COGNITO_REGION,
+    endpoint: env.COGNITO_ENDPOINT,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+}
+
+/** A fresh pool per test file keeps tests independent of each other and of the demo. */
+export async function createPool(client: CognitoIdentityProviderClient, name: string): Promise<string> {
+  const out = await client.send(
+    new CreateUserPoolCommand({
+      PoolName: name,
+      Schema: ['legacy_id', 'cdc_version', 'loyalty_tier', 'marketing_opt_in', 'customer_no'].map((n) => ({
+        Name: n,
+        AttributeDataType: 'String',
+        Mutable: true,
+      })),
+    }),
+  );
+  const id = out.UserPool!.Id!;
+  for (const group of ['admin', 'support', 'customer']) await client.send(new CreateGroupCommand({ UserPoolId: id, GroupName: group }));
+  return id;
+}
+
+export async function getUser(client: CognitoIdentityProviderClient, poolId: string, username: string): Promise<Record<string, string> & { enabled?: string } | null> {
+  try {
+    const out = await client.send(new AdminGetUserCommand({ UserPoolId: poolId, Username: username }));
+    const attrs: Record<string, string> = { enabled: String(out.Enabled) };
+    for (const a of out.UserAttributes ?? []) attrs[a.Name!] = a.Value ?? '';
+    return attrs;
+  } catch (error) {
+    if ((error as { name?: string }).name === 'UserNotFoundException') return null;
+    throw error;
+  }
+}
+
+export async function listUsernames(client: CognitoIdentityProviderClient, poolId: string): Promise<string[]> {
+  const out = await client.send(new ListUsersCommand({ UserPoolId: poolId }));
+  return (out.Users ?? []).map((u) => u.Username!).sort();
+}
+
+/** Poll `check` until it returns a truthy value or the deadline passes; readiness, not sleep. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, intervalMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export function pgPool(env: StackEnv): pg.Pool {
+  return new pg.Pool({ connectionString: env.PG_URL, max: 4 });
+}
+
+/** A unique suffix so parallel or repeated runs never collide in shared tables/pools. */
+export const runId = (): string => `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;

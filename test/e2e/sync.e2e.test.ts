@@ -1,0 +1,160 @@
+// The first real sync, end to end: PostgreSQL -> Debezium (Kafka Connect) -> Kafka ->
+// cognito-sync -> cognito-local. No mocks: every component is the real program.
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type pg from 'pg';
+import { compileConfig } from '../../src/config/load-config.js';
+import { createLogger } from '../../src/ops/logger.js';
+import { SyncService } from '../../src/runtime/sync-service.js';
+import { REPO, cognitoClient, createPool, getUser, pgPool, runId, stackEnv, waitFor, type StackEnv } from './support/stack.js';
+import type { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+
+const WRITE_APIS = new Set(['AdminCreateUser', 'AdminUpdateUserAttributes', 'AdminDeleteUserAttributes', 'AdminDisableUser', 'AdminEnableUser', 'AdminDeleteUser', 'AdminAddUserToGroup', 'AdminRemoveUserFromGroup']);
+
+let env: StackEnv;
+let db: pg.Pool;
+let cognito: CognitoIdentityProviderClient;
+let poolId: string;
+const id = runId();
+
+function configFor(groupId: string) {
+  return compileConfig({
+    kafka: { brokers: env.KAFKA_BROKERS.split(','), groupId, topics: ['legacy.public.users'], fromBeginning: false },
+    format: 'json',
+    cognito: { userPoolId: poolId, region: env.COGNITO_REGION, endpoint: env.COGNITO_ENDPOINT, rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500, UserResourceUpdate: 200 } },
+    mapping: join(REPO, 'examples/mapping.yaml'),
+    dlq: { topic: `cognito-sync.dlq.${id}` },
+    ops: { port: 0 },
+    log: { level: 'warn' },
+  });
+}
+
+/** A SyncService in this process, counting the Cognito write calls it makes. */
+async function startSync(groupId: string) {
+  const writes: string[] = [];
+  const service = new SyncService({
+    config: configFor(groupId),
+    logger: createLogger({ level: 'warn' }),
+    onCognitoCall: (e) => {
+      if (WRITE_APIS.has(e.api) && e.outcome === 'ok') writes.push(e.api);
+    },
+  });
+  await service.start();
+  await waitFor('the consumer to join and get partitions', async () => service.ready, 60_000);
+  return { service, writes };
+}
+
+async function insertUser(fields: { username: string; email: string; given: string; family: string; phone?: string | null; status?: string }): Promise<number> {
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO users (username, email, email_verified, phone, given_name, family_name, locale, status, loyalty_tier, marketing_opt_in)
+     VALUES ($1, $2, true, $3, $4, $5, 'de-DE', $6, 'gold', true) RETURNING id`,
+    [fields.username, fields.email, fields.phone ?? null, fields.given, fields.family, fields.status ?? 'active'],
+  );
+  return Number(rows[0]!.id);
+}
+
+const usernameOf = (legacyId: number): string => `legacy_${legacyId}`;
+
+beforeAll(async () => {
+  env = stackEnv();
+  db = pgPool(env);
+  cognito = cognitoClient(env);
+  poolId = await createPool(cognito, `e2e-sync-${id}`);
+});
+
+afterAll(async () => {
+  await db?.end();
+});
+
+describe('cognito-sync run against the real stack', () => {
+  test('rows inserted, updated and deleted in PostgreSQL appear, change and disappear in Cognito', async () => {
+    const { service } = await startSync(`e2e-crud-${id}`);
+    try {
+      const anna = await insertUser({ username: `anna.${id}`, email: `Anna.Muller.${id}@Example.COM`, given: 'Änna', family: 'Müller', phone: '+49 151 2345 6789' });
+      const bo = await insertUser({ username: `bo.${id}`, email: `bo.${id}@example.com`, given: '博', family: '王', phone: null });
+
+      const created = await waitFor('anna in Cognito', () => getUser(cognito, poolId, usernameOf(anna)));
+      expect(created.email).toBe(`anna.muller.${id}@example.com`);
+      expect(created.given_name).toBe('Änna');
+      expect(created.family_name).toBe('Müller');
+      expect(created.phone_number).toBe('+4915123456789');
+      expect(created['custom:legacy_id']).toBe(String(anna));
+      expect(created['custom:cdc_version']).toMatch(/^[0-9a-f]+$/);
+      const boUser = await waitFor('bo in Cognito', () => getUser(cognito, poolId, usernameOf(bo)));
+      expect(boUser.given_name).toBe('博');
+      expect(boUser.phone_number).toBeUndefined();
+
+      await db.query(`UPDATE users SET email = $1, status = 'suspended', updated_at = now() WHERE id = $2`, [`anna.new.${id}@example.com`, anna]);
+      const updated = await waitFor('anna updated', async () => {
+        const u = await getUser(cognito, poolId, usernameOf(anna));
+        return u?.email === `anna.new.${id}@example.com` && u.enabled === 'false' ? u : null;
+      });
+      expect(updated['custom:cdc_version'] > created['custom:cdc_version']!).toBe(true);
+
+      await db.query('DELETE FROM users WHERE id = $1', [bo]);
+      await waitFor('bo deleted', async () => (await getUser(cognito, poolId, usernameOf(bo))) === null);
+    } finally {
+      await service.stop();
+    }
+  });
+
+  test('a restarted consumer resumes from committed offsets: changes made while it was down apply, nothing is re-applied', async () => {
+    const group = `e2e-restart-${id}`;
+    const first = await startSync(group);
+    const ids: number[] = [];
+    try {
+      for (let i = 0; i < 5; i++) ids.push(await insertUser({ username: `r${i}.${id}`, email: `r${i}.${id}@example.com`, given: `R${i}`, family: 'Restart' }));
+      for (const legacyId of ids) await waitFor(`user ${legacyId}`, () => getUser(cognito, poolId, usernameOf(legacyId)));
+      expect(first.writes.filter((w) => w === 'AdminCreateUser')).toHaveLength(5);
+    } finally {
+      await first.service.stop();
+    }
+
+    // While the sync is down: one update, one delete, one new user.
+    await db.query(`UPDATE users SET given_name = 'Renamed' WHERE id = $1`, [ids[0]]);
+    await db.query('DELETE FROM users WHERE id = $1', [ids[1]]);
+    const late = await insertUser({ username: `late.${id}`, email: `late.${id}@example.com`, given: 'Late', family: 'Comer' });
+
+    const second = await startSync(group);
+    try {
+      await waitFor('rename applied', async () => (await getUser(cognito, poolId, usernameOf(ids[0]!)))?.given_name === 'Renamed');
+      await waitFor('delete applied', async () => (await getUser(cognito, poolId, usernameOf(ids[1]!))) === null);
+      await waitFor('late user created', () => getUser(cognito, poolId, usernameOf(late)));
+      // Exactly the three changes made while down were written: the five creates were not redone.
+      expect(second.writes.sort()).toEqual(['AdminCreateUser', 'AdminDeleteUser', 'AdminUpdateUserAttributes']);
+    } finally {
+      await second.service.stop();
+    }
+  });
+
+  test('the CLI runs the sync and stops cleanly on SIGTERM with exit code 0', async () => {
+    const configPath = join(REPO, '.stack', `e2e-cli-${id}.json`);
+    const raw = {
+      kafka: { brokers: env.KAFKA_BROKERS.split(','), groupId: `e2e-cli-${id}`, topics: ['legacy.public.users'], fromBeginning: false },
+      format: 'json',
+      cognito: { userPoolId: poolId, region: env.COGNITO_REGION, endpoint: env.COGNITO_ENDPOINT, rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500 } },
+      mapping: join(REPO, 'examples/mapping.yaml'),
+      ops: { port: 0 },
+    };
+    writeFileSync(configPath, JSON.stringify(raw));
+    const child = spawn(process.execPath, [join(REPO, 'bin/cognito-sync.js'), 'run', '--config', configPath], {
+      env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await waitFor('the CLI to join the group', async () => output.includes('joined consumer group'), 60_000);
+
+    const cli = await insertUser({ username: `cli.${id}`, email: `cli.${id}@example.com`, given: 'Cli', family: 'User' });
+    await waitFor('user synced by the CLI', () => getUser(cognito, poolId, usernameOf(cli)));
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toContain('sync stopped');
+    expect(output).not.toContain(`cli.${id}@example.com`); // no personal data in logs
+  });
+});
