@@ -87,9 +87,15 @@ export interface DesiredUser {
   groups?: string[];
 }
 
+/**
+ * `supersededVersion` (set by coalesce only): the highest version of an earlier intent folded
+ * into this one. When the folded-away state was newer than what Cognito holds, the planner must
+ * write the version even if the net change is nothing, or a replay of that intermediate event
+ * would look newer than Cognito's version and overwrite the final state.
+ */
 export type UserIntent =
-  | { kind: 'upsert'; user: DesiredUser; version: Version; origin: RecordOrigin; sourceTsMs: number | null }
-  | { kind: 'delete'; username: string; version: Version; origin: RecordOrigin; sourceTsMs: number | null }
+  | { kind: 'upsert'; user: DesiredUser; version: Version; origin: RecordOrigin; sourceTsMs: number | null; supersededVersion?: Version }
+  | { kind: 'delete'; username: string; version: Version; origin: RecordOrigin; sourceTsMs: number | null; supersededVersion?: Version }
   /** A role row change: add or remove one group for a user (may arrive before the user exists). */
   | { kind: 'group'; username: string; group: string; member: boolean; version: Version; origin: RecordOrigin; sourceTsMs: number | null };
 

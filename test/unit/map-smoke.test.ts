@@ -1,2 +1,2 @@
-import { ok } from '../../src/core/types.js';
-test('smoke', () => { expect(ok(1).ok).toBe(true); });
+import { mappingSchema } from '../../src/pipeline/map/mapping-schema.js';
+test('smoke', () => { expect(mappingSchema.title).toBe('cognito-cdc-sync mapping'); });

@@ -2,6 +2,7 @@
 // JSON converter (which names them in the embedded schema's `name`) and Avro (`connect.name`).
 // Types not listed (ZonedTimestamp, Json, Uuid, Enum, ...) already arrive as usable strings or
 // numbers and are left as they come.
+import { ImpreciseNumber } from './context.js';
 import { decimalFromBase64, decimalFromBytes } from './decimal.js';
 import {
   epochDaysToIsoDate,
@@ -18,7 +19,12 @@ import { UNAVAILABLE_VALUE, isPlaceholderBytes, type PlaceholderForms } from './
 export type ValueConverter = (value: unknown) => unknown;
 
 const integer = (value: unknown, what: string): number | bigint => {
-  if (typeof value === 'number' || typeof value === 'bigint') return value;
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'number') {
+    // An int64 (e.g. NanoTimestamp) that JSON.parse rounded: have the record parsed exactly.
+    if (!Number.isSafeInteger(value) && Number.isInteger(value)) throw new ImpreciseNumber();
+    return value;
+  }
   throw new TypeError(`${what} expects an integer, got ${typeof value}`);
 };
 

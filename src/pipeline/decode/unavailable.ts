@@ -3,7 +3,6 @@
 // columns, as the placeholder's UTF-8 bytes for bytea/decimal, as a one-element array for
 // arrays). The decoder keeps it visible, always as the one string UNAVAILABLE_VALUE, so the
 // map stage can treat the column as "unknown, keep what Cognito has" and never write it.
-import type { Row } from '../../core/types.js';
 
 /** Debezium's default `unavailable.value.placeholder`; decoded rows always carry this string. */
 export const UNAVAILABLE_VALUE = '__debezium_unavailable_value';
@@ -25,25 +24,11 @@ export const placeholderForms = (text: string = UNAVAILABLE_VALUE): PlaceholderF
 
 export const DEFAULT_PLACEHOLDER = placeholderForms();
 
-const isPlaceholderScalar = (value: unknown, forms: PlaceholderForms): boolean =>
+/** True for the placeholder in any of its forms (string, custom text, bytes, base64 bytes). */
+export const isPlaceholderForm = (value: unknown, forms: PlaceholderForms): boolean =>
   typeof value === 'string'
     ? value === forms.text || value === forms.base64
     : Buffer.isBuffer(value) && value.equals(forms.bytes);
-
-/**
- * Replaces, in place, every placeholder form in a row's top-level values by UNAVAILABLE_VALUE.
- * Only needed where the form differs from the canonical string (bytes, base64, arrays, a
- * custom placeholder text); a plain string equal to UNAVAILABLE_VALUE is already canonical.
- */
-export const normalizePlaceholders = (row: Row, forms: PlaceholderForms): Row => {
-  for (const name in row) {
-    const value = row[name];
-    if (value === null || value === UNAVAILABLE_VALUE || typeof value === 'number' || typeof value === 'boolean') continue;
-    if (isPlaceholderScalar(value, forms)) row[name] = UNAVAILABLE_VALUE;
-    else if (Array.isArray(value) && value.length === 1 && isPlaceholderScalar(value[0], forms)) row[name] = UNAVAILABLE_VALUE;
-  }
-  return row;
-};
 
 /** For converters: a decimal/bytes value that is really the placeholder must not be converted. */
 export const isPlaceholderBytes = (value: Buffer | string, forms: PlaceholderForms): boolean =>

@@ -1,0 +1,175 @@
+# shellcheck shell=bash
+# Shared helpers for the local "real stack" (sourced by up.sh, down.sh, status.sh, fetch.sh,
+# connector.sh, capture-fixtures.sh). Everything lives under $STACK_DIR (default <repo>/.stack):
+#   lib/      jars fetched by fetch.sh (a cache: survives down.sh --purge unless --purge-all)
+#   plugins/  Kafka Connect plugin.path (Debezium connector, Apicurio converter)
+#   conf/     generated config files        data/  component state (removed by --purge)
+#   logs/     one log per component         pids/  one pid file per component
+#   run/      sockets                       env, env.json  connection settings for tests
+
+STACK_SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$STACK_SCRIPTS/../.." && pwd)"
+
+STACK_DIR="${STACK_DIR:-$REPO_ROOT/.stack}"
+STACK_LIB_DIR="${STACK_LIB_DIR:-$STACK_DIR/lib}"
+PLUGIN_DIR="${STACK_PLUGIN_DIR:-$STACK_DIR/plugins}"
+LOG_DIR="$STACK_DIR/logs"
+PID_DIR="$STACK_DIR/pids"
+DATA_DIR="$STACK_DIR/data"
+CONF_DIR="$STACK_DIR/conf"
+RUN_DIR="$STACK_DIR/run"
+
+# Ports (override from the environment).
+PG_PORT="${PG_PORT:-54329}"
+KAFKA_PORT="${KAFKA_PORT:-19092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
+CONNECT_PORT="${CONNECT_PORT:-18083}"
+REGISTRY_PORT="${REGISTRY_PORT:-18081}"
+COGNITO_PORT="${COGNITO_PORT:-9229}"
+STACK_HOST=127.0.0.1 # everything binds to loopback only
+
+# Legacy database.
+PG_DB="${PG_DB:-legacy}"
+PG_USER="${PG_USER:-legacy_app}"         # owns the schema, LOGIN + REPLICATION (Debezium uses it too)
+PG_PASSWORD="${PG_PASSWORD:-legacy_app}"
+PG_VERSION="${PG_VERSION:-15}"
+
+# Kafka topology knobs.
+KAFKA_NUM_PARTITIONS="${KAFKA_NUM_PARTITIONS:-3}"
+CONNECT_GROUP_ID="${CONNECT_GROUP_ID:-cdc-connect}"
+
+# Heaps: all of it has to fit next to the test suite on 2 cores.
+KAFKA_HEAP="${KAFKA_HEAP:--Xms128m -Xmx512m}"
+CONNECT_HEAP="${CONNECT_HEAP:--Xms128m -Xmx512m}"
+REGISTRY_HEAP="${REGISTRY_HEAP:--Xms64m -Xmx384m}"
+JVM_COMMON_OPTS="${JVM_COMMON_OPTS:--XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true}"
+
+COGNITO_REGION="${COGNITO_REGION:-us-east-1}"
+COGNITO_POOL_NAME="${COGNITO_POOL_NAME:-legacy-users}"
+
+NODE="${NODE:-$REPO_ROOT/node_modules/.bin/node}"   # Node 22 pinned by the npm project
+
+ALL_COMPONENTS="postgres kafka connect registry cognito"
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
+
+now_ms() { date +%s%3N; }
+
+# wait_for DESCRIPTION TIMEOUT_SECONDS COMMAND [ARGS...]
+# Polls COMMAND (every $WAIT_INTERVAL s, default 0.25) until it succeeds or the deadline passes.
+# If WAIT_PIDFILE is set and that process dies, gives up at once. Returns 1 on timeout.
+wait_for() {
+  local desc="$1" timeout="$2"; shift 2
+  local interval="${WAIT_INTERVAL:-0.25}"
+  local start; start=$(now_ms)
+  local deadline=$(( start + timeout * 1000 ))
+  while true; do
+    if "$@" >/dev/null 2>&1; then
+      WAITED_MS=$(( $(now_ms) - start ))
+      return 0
+    fi
+    if [[ -n "${WAIT_PIDFILE:-}" ]] && ! pid_alive_file "$WAIT_PIDFILE"; then
+      log "$desc: process exited while waiting (see logs)"
+      return 1
+    fi
+    if (( $(now_ms) >= deadline )); then
+      log "$desc: not ready after ${timeout}s"
+      return 1
+    fi
+    sleep "$interval"
+  done
+}
+
+pidfile() { echo "$PID_DIR/$1.pid"; }
+
+# pid_alive_file FILE: the pid in FILE runs and its command line mentions $STACK_DIR
+# (guards against a recycled pid after a reboot or a crash).
+pid_alive_file() {
+  local f="$1" pid
+  [[ -s "$f" ]] || return 1
+  pid=$(head -n1 "$f")
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$STACK_DIR" || \
+    tr '\0' ' ' <"/proc/$pid/environ" 2>/dev/null | grep -qF -- "CDC_STACK_DIR=$STACK_DIR"
+}
+pid_alive() { pid_alive_file "$(pidfile "$1")"; }
+pid_of() { head -n1 "$(pidfile "$1")" 2>/dev/null; }
+
+# start_bg NAME CWD COMMAND [ARGS...]: start detached (own session), stdout+stderr to logs/NAME.log,
+# pid to pids/NAME.pid. The child carries CDC_STACK_DIR so pid_alive can recognise it.
+start_bg() {
+  local name="$1" cwd="$2"; shift 2
+  mkdir -p "$LOG_DIR" "$PID_DIR"
+  local logf="$LOG_DIR/$name.log"
+  printf '\n=== %s start %s ===\n' "$name" "$(date -Is)" >>"$logf"
+  ( cd "$cwd" && CDC_STACK_DIR="$STACK_DIR" exec setsid "$@" >>"$logf" 2>&1 </dev/null ) &
+  echo $! >"$(pidfile "$name")"
+}
+
+# stop_pid NAME [TIMEOUT]: SIGTERM, wait, then SIGKILL. Only touches the recorded pid.
+stop_pid() {
+  local name="$1" timeout="${2:-30}" pid f
+  f="$(pidfile "$name")"
+  if pid_alive_file "$f"; then
+    pid=$(head -n1 "$f")
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! WAIT_PIDFILE="" wait_for "$name stop" "$timeout" not_alive "$pid"; then
+      log "$name: still running after ${timeout}s, sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      WAIT_PIDFILE="" wait_for "$name kill" 10 not_alive "$pid" || true
+    fi
+  fi
+  rm -f "$f"
+}
+not_alive() { ! kill -0 "$1" 2>/dev/null; }
+
+http_ok() { curl -fsS -o /dev/null --max-time 3 "$1"; }
+tcp_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+port_in_use() { tcp_open 127.0.0.1 "$1"; }
+
+# Java: Kafka/Connect/Debezium need >= 17, Apicurio Registry 3.3 needs >= 21.
+java_major() { "$1" -version 2>&1 | awk -F'"' '/version/ {split($2,v,"."); print (v[1]=="1")?v[2]:v[1]; exit}'; }
+find_java() { # find_java MIN_MAJOR -> path of a java binary
+  local min="$1" c m
+  for c in ${STACK_JAVA:-} ${JAVA_HOME:+$JAVA_HOME/bin/java} "$(command -v java 2>/dev/null)" /usr/lib/jvm/*/bin/java; do
+    [[ -n "$c" && -x "$c" ]] || continue
+    m=$(java_major "$c")
+    if [[ -n "$m" ]] && (( m >= min )); then echo "$c"; return 0; fi
+  done
+  return 1
+}
+
+# Postgres binaries (Debian layout).
+PG_BIN="/usr/lib/postgresql/$PG_VERSION/bin"
+PG_DATA="$DATA_DIR/postgres"
+# Unix socket paths are limited to ~107 bytes: fall back to /tmp for deep checkouts.
+if (( ${#RUN_DIR} < 80 )); then PG_SOCKET_DIR="$RUN_DIR/pg"; else PG_SOCKET_DIR="/tmp/cdc-stack-pg-$PG_PORT"; fi
+
+# run_as_pg CMD...: Postgres refuses to run as root, so use the postgres OS user when root.
+run_as_pg() {
+  if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+pg_superuser() { if [[ $(id -u) -eq 0 ]]; then echo postgres; else id -un; fi; }
+# psql as the cluster superuser over the unix socket.
+pg_super_psql() { run_as_pg "$PG_BIN/psql" -h "$PG_SOCKET_DIR" -p "$PG_PORT" -U "$(pg_superuser)" -v ON_ERROR_STOP=1 -X -q "$@"; }
+# psql as the application role over TCP.
+pg_app_psql() { PGPASSWORD="$PG_PASSWORD" "$PG_BIN/psql" -h "$STACK_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$PG_DB" -v ON_ERROR_STOP=1 -X -q "$@"; }
+
+PG_URL="postgres://$PG_USER:$PG_PASSWORD@$STACK_HOST:$PG_PORT/$PG_DB"
+KAFKA_BROKERS="$STACK_HOST:$KAFKA_PORT"
+CONNECT_URL="http://$STACK_HOST:$CONNECT_PORT"
+REGISTRY_URL="http://$STACK_HOST:$REGISTRY_PORT"
+COGNITO_ENDPOINT="http://$STACK_HOST:$COGNITO_PORT"
+
+ensure_node() {
+  [[ -x "$NODE" ]] || die "$NODE not found: run 'npm ci' in $REPO_ROOT first"
+}
+
+# components_selected: $STACK_COMPONENTS (space or comma separated) or all of them.
+components_selected() {
+  local c="${STACK_COMPONENTS:-$ALL_COMPONENTS}"
+  echo "${c//,/ }"
+}
+selected() { [[ " $(components_selected) " == *" $1 "* ]]; }

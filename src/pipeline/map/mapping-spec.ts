@@ -1,0 +1,77 @@
+// The mapping file after validation and defaulting: the one typed shape that compileMapping,
+// `assess`, `reconcile` and the User Migration Lambda read. The raw file format (shorthands,
+// single-key transform objects) is described by schemas/mapping.schema.json.
+
+/** How a number is read as a point in time. Debezium never emits plain seconds, so they are opt-in. */
+export type EpochUnit = 'days' | 's' | 'ms' | 'us' | 'ns';
+
+export type TransformSpec =
+  | { kind: 'trim' }
+  | { kind: 'lowercase' }
+  | { kind: 'uppercase' }
+  | { kind: 'string' }
+  | { kind: 'boolean' }
+  | { kind: 'e164'; defaultCountryCode?: string }
+  | { kind: 'date'; unit?: EpochUnit }
+  | { kind: 'epochSeconds'; unit?: EpochUnit }
+  /** `hasDefault` distinguishes "default: null" (remove the attribute) from no default (error). */
+  | { kind: 'enum'; map: Record<string, string | null>; hasDefault: boolean; default: string | null }
+  | { kind: 'default'; value: string };
+
+export type TransformKind = TransformSpec['kind'];
+
+export type ValueSource =
+  | { kind: 'column'; column: string }
+  | { kind: 'template'; template: string }
+  | { kind: 'value'; value: string | null };
+
+export interface AttributeSpec {
+  /** Cognito attribute name, e.g. "email" or "custom:legacy_id". */
+  name: string;
+  source: ValueSource;
+  transforms: TransformSpec[];
+  /** A value that breaks Cognito's rules: fail the record (DLQ) or remove the attribute. */
+  onInvalid: 'error' | 'remove';
+  /** Written on AdminCreateUser only (immutable custom attributes cannot be updated). */
+  createOnly: boolean;
+}
+
+export type UsernameSpec =
+  | { kind: 'column'; column: string; lowercase: boolean }
+  | { kind: 'template'; template: string; lowercase: boolean };
+
+export interface StatusSpec {
+  column: string;
+  enabled: (string | number | boolean)[];
+  disabled: (string | number | boolean)[];
+  default?: 'enabled' | 'disabled';
+}
+
+export interface RolesTableSpec {
+  table: string;
+  userColumn: string;
+  roleColumn: string;
+}
+
+export interface GroupsSpec {
+  managed: boolean;
+  column?: string;
+  separator: string;
+  map?: Record<string, string>;
+  unmapped: 'ignore' | 'error';
+}
+
+export interface MappingSpec {
+  /** Where the spec came from (file path or "inline"), for messages. */
+  source: string;
+  usersTable: string;
+  rolesTable?: RolesTableSpec;
+  username: UsernameSpec;
+  attributes: AttributeSpec[];
+  status?: StatusSpec;
+  groups?: GroupsSpec;
+  exclude: string[];
+  deletePolicy: 'delete' | 'disable';
+  createPolicy: 'always' | 'existing-only';
+  versionAttribute: string;
+}
