@@ -23,8 +23,16 @@ DEBEZIUM_VERSION=$(pom_prop debezium.version)
 APICURIO_VERSION=$(pom_prop apicurio.version)
 CONVERTER_VERSION=$(pom_prop apicurio.converter.version)
 
-MVN=(mvn -q -B -Dstyle.color=never -f "$POM")
-[[ -n "${MAVEN_REPO_LOCAL:-}" ]] && MVN+=("-Dmaven.repo.local=$MAVEN_REPO_LOCAL")
+MVN_ARGS=(-q -B -Dstyle.color=never -f "$POM")
+[[ -n "${MAVEN_REPO_LOCAL:-}" ]] && MVN_ARGS+=("-Dmaven.repo.local=$MAVEN_REPO_LOCAL")
+mkdir -p "$LOG_DIR"
+FETCH_LOG="$LOG_DIR/fetch.log"
+mvn_run() { # quiet unless it fails
+  if ! mvn "${MVN_ARGS[@]}" "$@" >>"$FETCH_LOG" 2>&1; then
+    tail -n 30 "$FETCH_LOG" | sed 's/\x1b\[[0-9;]*m//g' >&2
+    die "mvn $* failed (full log: $FETCH_LOG)"
+  fi
+}
 
 target_of() {
   case "$1" in
@@ -58,13 +66,13 @@ fetch_one() {
   tmp=$(mktemp -d "$(dirname "$target")/.fetch-$c.XXXXXX")
   case "$c" in
     kafka|connect|converter)
-      "${MVN[@]}" -P"$c" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp" ;;
+      mvn_run -P"$c" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp" ;;
     debezium)
-      "${MVN[@]}" -Pdebezium dependency:unpack@fetch -Dstack.out="$tmp"
+      mvn_run -Pdebezium dependency:unpack@fetch -Dstack.out="$tmp"
       # the tarball holds one directory, debezium-connector-postgres/
       mv "$tmp/debezium-connector-postgres" "$tmp.d" && rm -rf "$tmp" && mv "$tmp.d" "$tmp" ;;
     registry)
-      "${MVN[@]}" -Pregistry dependency:unpack@fetch -Dstack.out="$tmp"
+      mvn_run -Pregistry dependency:unpack@fetch -Dstack.out="$tmp"
       [[ -f "$tmp/quarkus-run.jar" ]] || die "registry tarball has no quarkus-run.jar" ;;
   esac
   rm -rf "$tmp/.markers"

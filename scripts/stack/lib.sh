@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # variables are used by the scripts that source this file
 # Shared helpers for the local "real stack" (sourced by up.sh, down.sh, status.sh, fetch.sh,
 # connector.sh, capture-fixtures.sh). Everything lives under $STACK_DIR (default <repo>/.stack):
 #   lib/      jars fetched by fetch.sh (a cache: survives down.sh --purge unless --purge-all)

@@ -4,6 +4,9 @@ import { ConfigError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
 import { registerRun } from './commands/run.js';
 import { registerValidateConfig } from './commands/validate-config.js';
+import { registerLag } from './commands/lag.js';
+import { registerReplay } from './commands/replay.js';
+import { registerDlq } from './commands/dlq.js';
 
 export function buildProgram(): Command {
   const program = new Command('cognito-sync')
@@ -12,6 +15,9 @@ export function buildProgram(): Command {
     .exitOverride();
   registerRun(program);
   registerValidateConfig(program);
+  registerLag(program);
+  registerReplay(program);
+  registerDlq(program);
   return program;
 }
 

@@ -87,6 +87,22 @@ export interface DesiredUser {
   groups?: string[];
 }
 
+/** A value as of a version: what an earlier event knew (see `UpsertFallback`). */
+export interface VersionedValue<T> {
+  value: T;
+  version: Version;
+}
+
+/**
+ * Set by coalesce only: values that earlier events of the batch knew for the attributes (and
+ * groups) that the upsert's own event marks unknown. The planner uses one only when its
+ * version is newer than what Cognito holds; otherwise Cognito's value is the newer one.
+ */
+export interface UpsertFallback {
+  attributes: Record<string, VersionedValue<string>>;
+  groups?: VersionedValue<string[]>;
+}
+
 /**
  * `supersededVersion` (set by coalesce only): the highest version of an earlier intent folded
  * into this one. When the folded-away state was newer than what Cognito holds, the planner must
@@ -94,7 +110,15 @@ export interface DesiredUser {
  * would look newer than Cognito's version and overwrite the final state.
  */
 export type UserIntent =
-  | { kind: 'upsert'; user: DesiredUser; version: Version; origin: RecordOrigin; sourceTsMs: number | null; supersededVersion?: Version }
+  | {
+      kind: 'upsert';
+      user: DesiredUser;
+      version: Version;
+      origin: RecordOrigin;
+      sourceTsMs: number | null;
+      supersededVersion?: Version;
+      fallback?: UpsertFallback;
+    }
   | { kind: 'delete'; username: string; version: Version; origin: RecordOrigin; sourceTsMs: number | null; supersededVersion?: Version }
   /** A role row change: add or remove one group for a user (may arrive before the user exists). */
   | { kind: 'group'; username: string; group: string; member: boolean; version: Version; origin: RecordOrigin; sourceTsMs: number | null };

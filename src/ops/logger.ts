@@ -6,9 +6,9 @@ import { pino, type Logger } from 'pino';
 export type { Logger };
 
 const PERSONAL_PATHS = [
-  'email', 'phone', 'phone_number', 'given_name', 'family_name', 'name', 'password', 'passwordHash',
+  'email', 'phone', 'phone_number', 'given_name', 'family_name', 'password', 'passwordHash',
   'attributes', 'before', 'after', 'row', 'user.attributes',
-  '*.email', '*.phone', '*.phone_number', '*.given_name', '*.family_name', '*.name', '*.password',
+  '*.email', '*.phone', '*.phone_number', '*.given_name', '*.family_name', '*.password',
   '*.attributes', '*.before', '*.after', '*.row',
 ];
 
@@ -34,4 +34,11 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 /** A username fit for logs: as is, or a short stable hash when usernames are personal. */
 export function loggableUsername(username: string, hash: boolean): string {
   return hash ? `h:${createHash('sha256').update(username).digest('hex').slice(0, 12)}` : username;
+}
+
+/** A compact, payload-free view of an error for one log line (no stack for expected failures). */
+export function errorForLog(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const e = error as Error & { stage?: string; retriable?: boolean; code?: string; context?: Record<string, unknown> };
+  return { class: e.constructor.name, message: e.message, stage: e.stage, code: e.code, retriable: e.retriable, context: e.context };
 }

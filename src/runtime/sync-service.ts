@@ -1,7 +1,7 @@
 // The long-running sync: a Kafka consumer group member feeding partition batches through
 // the BatchProcessor and committing what is durable. Small on purpose: the stages live in
 // src/pipeline, the I/O in src/adapters.
-import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
 import type { CompiledConfig } from '../config/load-config.js';
 import type { RawRecord } from '../core/types.js';
 import { SyncError, errorMessage } from '../errors.js';
@@ -11,7 +11,7 @@ import { AwsCognitoGateway, type CognitoCallEvent } from '../adapters/cognito/co
 import { UserApplier } from '../pipeline/apply/user-applier.js';
 import { VersionCache } from '../pipeline/apply/version-cache.js';
 import { systemClock, type Clock } from '../pipeline/apply/token-bucket.js';
-import type { Logger } from '../ops/logger.js';
+import { errorForLog, type Logger } from '../ops/logger.js';
 import { BatchProcessor, PipelineStoppedError } from './batch-processor.js';
 import { backoffDelay } from './backoff.js';
 import { combineEvents, type SyncEvents } from './instrumentation.js';
@@ -78,7 +78,7 @@ export class SyncService {
     const { config, logger } = this.o;
     const processor = await this.processor;
     const kafka = createKafka(config.kafka, logger);
-    this.producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
+    this.producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     this.consumer = kafka.consumer({ groupId: config.kafka.groupId, sessionTimeout: config.kafka.sessionTimeoutMs, allowAutoTopicCreation: false });
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
 
@@ -193,7 +193,7 @@ export class SyncService {
 function logEvents(logger: Logger): Partial<SyncEvents> {
   return {
     batchEnd: (e) => logger.info({ batch: e }, 'batch done'),
-    retry: (e) => logger.warn({ stage: e.stage, attempt: e.attempt, delayMs: e.delayMs, err: e.error }, 'retrying'),
-    dlq: (e) => logger.warn({ topic: e.topic, partition: e.partition, offset: e.offset, stage: e.stage, err: e.error }, 'record sent to DLQ'),
+    retry: (e) => logger.warn({ stage: e.stage, attempt: e.attempt, delayMs: e.delayMs, error: errorForLog(e.error) }, 'retrying'),
+    dlq: (e) => logger.warn({ topic: e.topic, partition: e.partition, offset: e.offset, stage: e.stage, error: errorForLog(e.error) }, 'record sent to DLQ'),
   };
 }

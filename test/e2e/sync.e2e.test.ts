@@ -91,7 +91,7 @@ describe('cognito-sync run against the real stack', () => {
         const u = await getUser(cognito, poolId, usernameOf(anna));
         return u?.email === `anna.new.${id}@example.com` && u.enabled === 'false' ? u : null;
       });
-      expect(updated['custom:cdc_version'] > created['custom:cdc_version']!).toBe(true);
+      expect(updated['custom:cdc_version']! > created['custom:cdc_version']!).toBe(true);
 
       await db.query('DELETE FROM users WHERE id = $1', [bo]);
       await waitFor('bo deleted', async () => (await getUser(cognito, poolId, usernameOf(bo))) === null);

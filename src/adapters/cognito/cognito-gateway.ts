@@ -71,8 +71,8 @@ export class AwsCognitoGateway implements CognitoGateway {
   private installRateLimiter(): void {
     const { buckets } = this;
     const onCall = this.options.onCall;
-    this.client.middlewareStack.addRelativeTo(
-      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+    type Middleware = Parameters<typeof this.client.middlewareStack.addRelativeTo>[0];
+    const rateLimiter = ((next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
         const api = (context.commandName ?? 'Unknown').replace(/Command$/, '');
         const category = categoryOf(context.commandName ?? '');
         if (category) await buckets[category].take();
@@ -87,9 +87,13 @@ export class AwsCognitoGateway implements CognitoGateway {
           onCall?.({ api, category, outcome: throttled ? 'throttled' : 'error', durationMs: performance.now() - started });
           throw error;
         }
-      },
-      { relation: 'after', toMiddleware: 'retryMiddleware', name: 'cognitoSyncRateLimiter', override: true },
-    );
+      }) as unknown as Middleware;
+    this.client.middlewareStack.addRelativeTo(rateLimiter, {
+      relation: 'after',
+      toMiddleware: 'retryMiddleware',
+      name: 'cognitoSyncRateLimiter',
+      override: true,
+    });
   }
 
   async getUser(username: string, withGroups: boolean): Promise<CurrentUser | null> {

@@ -2,7 +2,7 @@
 // ExtractNewRecordState copies out of it) and turns it into a Version.
 import type { Version } from '../../core/types.js';
 import { checkExact, decodeError, type DecodeContext } from './context.js';
-import { encodeMysqlVersion, encodePostgresVersion } from './version.js';
+import { encodeMysqlVersion, encodePostgresVersion, type PositionNumber } from './version.js';
 
 /** The position fields, whichever record form they came from. */
 export interface SourcePosition {
@@ -17,10 +17,13 @@ const DIGITS = /^\d+$/;
 // Debezium writes sequence as a JSON array of two decimal strings: '["24023928","24023960"]'.
 const SEQUENCE = /^\[\s*(?:null|"(\d*)")\s*,\s*(?:null|"(\d*)")\s*\]$/;
 
-const toBigInt = (ctx: DecodeContext, value: unknown, what: string): bigint => {
+/** Decimal digits -> number when surely exact (<= 15 digits), else bigint. */
+const digitsToNumber = (digits: string): PositionNumber => (digits.length <= 15 ? Number(digits) : BigInt(digits));
+
+const toPosition = (ctx: DecodeContext, value: unknown, what: string): PositionNumber => {
   if (typeof value === 'bigint') return value;
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return BigInt(checkExact(ctx, value));
-  if (typeof value === 'string' && DIGITS.test(value)) return BigInt(value);
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return checkExact(ctx, value);
+  if (typeof value === 'string' && DIGITS.test(value)) return digitsToNumber(value);
   throw decodeError(ctx, `${what} is not a non-negative integer: ${JSON.stringify(typeof value === 'bigint' ? String(value) : value) ?? String(value)}`);
 };
 
@@ -31,17 +34,17 @@ export const hasPosition = (p: SourcePosition): boolean => present(p.lsn) || pre
 
 export const versionOf = (ctx: DecodeContext, p: SourcePosition, where: string): Version => {
   if (present(p.sequence) || present(p.lsn)) {
-    let lastCommit = 0n;
-    let lsn: bigint | undefined;
+    let lastCommit: PositionNumber = 0;
+    let lsn: PositionNumber | undefined;
     if (present(p.sequence)) {
       const match = typeof p.sequence === 'string' ? SEQUENCE.exec(p.sequence) : null;
       if (match === null) throw decodeError(ctx, `${where}.sequence is not a JSON array of two LSN strings: ${JSON.stringify(String(p.sequence))}`);
-      if (match[1]) lastCommit = BigInt(match[1]);
-      if (match[2]) lsn = BigInt(match[2]);
+      if (match[1]) lastCommit = digitsToNumber(match[1]);
+      if (match[2]) lsn = digitsToNumber(match[2]);
     }
     if (lsn === undefined) {
       if (!present(p.lsn)) throw decodeError(ctx, `${where} has a sequence without an LSN and no lsn field`);
-      lsn = toBigInt(ctx, p.lsn, `${where}.lsn`);
+      lsn = toPosition(ctx, p.lsn, `${where}.lsn`);
     }
     return encodePostgresVersion(lastCommit, lsn);
   }
@@ -50,8 +53,8 @@ export const versionOf = (ctx: DecodeContext, p: SourcePosition, where: string):
     const file = typeof p.file === 'string' ? /(\d+)$/.exec(p.file) : null;
     if (file === null || file[1] === undefined) throw decodeError(ctx, `${where}.file has no binlog sequence number: ${JSON.stringify(p.file)}`);
     if (!present(p.pos)) throw decodeError(ctx, `${where} has a binlog file but no pos`);
-    const row = present(p.row) ? toBigInt(ctx, p.row, `${where}.row`) : 0n;
-    return encodeMysqlVersion(BigInt(file[1]), toBigInt(ctx, p.pos, `${where}.pos`), row);
+    const row = present(p.row) ? toPosition(ctx, p.row, `${where}.row`) : 0;
+    return encodeMysqlVersion(digitsToNumber(file[1]), toPosition(ctx, p.pos, `${where}.pos`), row);
   }
   throw decodeError(ctx, `${where} has no source position (neither lsn/sequence for Postgres nor file/pos for MySQL)`);
 };

@@ -12,23 +12,27 @@ import type { Version } from '../../core/types.js';
 export const NO_VERSION: Version = '';
 
 const U64_MAX = (1n << 64n) - 1n;
-const U32_MAX = (1n << 32n) - 1n;
+const U32_MAX = 0xffff_ffff;
 
-const hex = (value: bigint, width: number, max: bigint, what: string): string => {
-  if (value < 0n || value > max) throw new RangeError(`${what} ${value} is outside 0..${max}`);
+/** Source positions arrive as safe numbers (the common case, kept off bigint) or bigints. */
+export type PositionNumber = number | bigint;
+
+const hex = (value: PositionNumber, width: number, max: bigint, what: string): string => {
+  const valid = typeof value === 'number' ? Number.isSafeInteger(value) && value >= 0 && value <= max : value >= 0n && value <= max;
+  if (!valid) throw new RangeError(`${what} ${String(value)} is not an integer in 0..${max}`);
   return value.toString(16).padStart(width, '0');
 };
 
 /** Postgres: (commit LSN of the transaction, LSN of the change), 16 hex digits each. */
-export const encodePostgresVersion = (lastCommitLsn: bigint, lsn: bigint): Version =>
+export const encodePostgresVersion = (lastCommitLsn: PositionNumber, lsn: PositionNumber): Version =>
   hex(lastCommitLsn, 16, U64_MAX, 'commit LSN') + hex(lsn, 16, U64_MAX, 'LSN');
 
 /**
  * MySQL/MariaDB: (binlog file number, position in the file, row inside the event):
  * 8 + 16 + 8 hex digits, the same 32-character width as a Postgres version.
  */
-export const encodeMysqlVersion = (fileNumber: bigint, position: bigint, row: bigint): Version =>
-  hex(fileNumber, 8, U32_MAX, 'binlog file number') + hex(position, 16, U64_MAX, 'binlog position') + hex(row, 8, U32_MAX, 'binlog row');
+export const encodeMysqlVersion = (fileNumber: PositionNumber, position: PositionNumber, row: PositionNumber): Version =>
+  hex(fileNumber, 8, BigInt(U32_MAX), 'binlog file number') + hex(position, 16, U64_MAX, 'binlog position') + hex(row, 8, BigInt(U32_MAX), 'binlog row');
 
 /** Splits a Postgres version back into its LSNs (for logs and tools). */
 export const decodePostgresVersion = (version: Version): { lastCommitLsn: bigint; lsn: bigint } | undefined =>

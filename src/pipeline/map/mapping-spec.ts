@@ -51,6 +51,8 @@ export interface RolesTableSpec {
   table: string;
   userColumn: string;
   roleColumn: string;
+  /** The users column that `userColumn` references (the users key). */
+  usersKeyColumn: string;
 }
 
 export interface GroupsSpec {

@@ -17,16 +17,16 @@ export type PhoneResult = { ok: true; value: string } | { ok: false; problem: st
 /** `defaultCountryCode` is digits with or without "+", e.g. "49" or "+1". */
 export const normalizeE164 = (input: string, defaultCountryCode?: string): PhoneResult => {
   const raw = input.trim();
-  if (EXTENSION.test(raw)) return { ok: false, problem: `"${input}" has an extension, which E.164 cannot hold` };
+  if (EXTENSION.test(raw)) return { ok: false, problem: 'has an extension, which E.164 cannot hold' };
   const compact = raw.replace(OPTIONAL_TRUNK_ZERO, '').replace(PUNCTUATION, '');
   const cc = defaultCountryCode?.replace(/^\+/, '');
   let candidate: string;
   if (compact.startsWith('+')) candidate = compact;
   else if (compact.startsWith('00')) candidate = `+${compact.slice(2)}`;
-  else if (cc === undefined) return { ok: false, problem: `"${input}" has no country code and no defaultCountryCode is configured` };
+  else if (cc === undefined) return { ok: false, problem: 'has no country code and no defaultCountryCode is configured' };
   else if (compact.startsWith('0')) candidate = `+${cc}${compact.slice(1)}`;
   else candidate = `+${cc}${compact}`;
-  if (!DIGITS.test(candidate.slice(1))) return { ok: false, problem: `"${input}" contains characters other than digits` };
-  if (!E164.test(candidate)) return { ok: false, problem: `"${input}" is not a valid E.164 number (got ${candidate})` };
+  if (!DIGITS.test(candidate.slice(1))) return { ok: false, problem: 'contains characters other than digits' };
+  if (!E164.test(candidate)) return { ok: false, problem: `is not a valid E.164 number (${candidate.length - 1} digits after normalising)` };
   return { ok: true, value: candidate };
 };

@@ -9,7 +9,7 @@ let validator: ValidateFunction | undefined;
 
 // Compiled on first use, not at import: the hot path never needs Ajv.
 const getValidator = (): ValidateFunction => {
-  validator ??= new Ajv2020.default({ allErrors: true, verbose: true, strict: true }).compile(mappingSchema);
+  validator ??= new Ajv2020.default({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true }).compile(mappingSchema);
   return validator;
 };
 
@@ -25,7 +25,9 @@ const knownKeys = (error: ErrorObject): string[] => {
 const toIssue = (error: ErrorObject, data: unknown): Issue | undefined => {
   const segments = pointerToSegments(error.instancePath, data);
   const params = error.params as Record<string, unknown>;
-  const inTransform = error.schemaPath.includes('/$defs/transform/');
+  // Errors about a transform list item itself (Ajv's schemaPath is relative to the $ref, so
+  // the instance path is what tells).
+  const inTransform = segments.length >= 2 && segments[segments.length - 2] === 'transform' && typeof segments[segments.length - 1] === 'number';
   switch (error.keyword) {
     case 'if':
       return undefined; // always accompanied by the error of the branch that applied
@@ -51,6 +53,7 @@ const toIssue = (error: ErrorObject, data: unknown): Issue | undefined => {
       return { path: formatPath(segments), message: `${describe(error.data)} ${description ?? `must match ${String(params.pattern)}`}` };
     }
     case 'type':
+      if (inTransform) return { path: formatPath(segments), message: `must be a transform name such as "trim" or an object such as { e164: { defaultCountryCode: "49" } }, got ${describe(error.data)}` };
       return { path: formatPath(segments), message: `must be ${String(params.type).replace(/,/g, ' or ')}, got ${describe(error.data)}` };
     default:
       return { path: formatPath(segments), message: error.message ?? `fails ${error.keyword}` };

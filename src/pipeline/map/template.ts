@@ -52,7 +52,7 @@ export const UNKNOWN: unique symbol = Symbol('unknown');
 export type Unknown = typeof UNKNOWN;
 
 /**
- * Renders against a row. NULL columns render as ""; when every column is NULL the result is
+ * Renders against a row. NULL (or blank) columns render as ""; when every column is NULL the result is
  * null (no value), so "{given_name} {family_name}" of two NULLs removes the attribute rather
  * than writing a lone space.
  */
@@ -68,8 +68,10 @@ export const compileTemplate = (parsed: ParsedTemplate): ((row: Row) => string |
       }
       const raw = row[part.column];
       if (raw === undefined || isUnavailable(raw)) return UNKNOWN;
-      const text = toText(raw);
-      if (text !== null) {
+      // Interpolated values are trimmed: legacy columns carry stray spaces, and a template
+      // cannot trim the pieces itself ("{given_name} {family_name}").
+      const text = toText(raw)?.trim();
+      if (text) {
         anyValue = true;
         out += text;
       }

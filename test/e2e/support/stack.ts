@@ -49,6 +49,7 @@ export async function createPool(client: CognitoIdentityProviderClient, name: st
   const out = await client.send(
     new CreateUserPoolCommand({
       PoolName: name,
+      UsernameAttributes: [],
       Schema: ['legacy_id', 'cdc_version', 'loyalty_tier', 'marketing_opt_in', 'customer_no'].map((n) => ({
         Name: n,
         AttributeDataType: 'String',

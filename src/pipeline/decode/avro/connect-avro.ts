@@ -27,37 +27,43 @@ type SchemaNode = Record<string | symbol, unknown>;
 
 const isNode = (value: unknown): value is SchemaNode => typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** Plain bytes become base64 text, as the JSON converter writes them: one form for map. */
+const toBase64: ValueConverter = (value) => (Buffer.isBuffer(value) ? value.toString('base64') : value);
+
 /**
- * Marks, in place, every type node with a converted logical type: sets our logicalType and
- * attaches the converter. Walks records, unions, arrays and maps.
+ * Returns the schema with every converted logical type marked (our logicalType plus the
+ * converter attached) and plain bytes marked for base64. Object nodes are changed in place;
+ * a bare "bytes" reference is replaced by a marked node. Walks records, unions, arrays, maps.
  */
-const markLogicalTypes = (schema: unknown, forms: PlaceholderForms): void => {
-  if (Array.isArray(schema)) {
-    for (const branch of schema) markLogicalTypes(branch, forms);
-    return;
-  }
-  if (!isNode(schema)) return;
+const markLogicalTypes = (schema: unknown, forms: PlaceholderForms): unknown => {
+  if (schema === 'bytes') return markLogicalTypes({ type: 'bytes' }, forms);
+  if (Array.isArray(schema)) return schema.map((branch) => markLogicalTypes(branch, forms));
+  if (!isNode(schema)) return schema;
   const connectName = schema['connect.name'];
   const standard = typeof schema['logicalType'] === 'string' ? STANDARD[schema['logicalType']] : undefined;
   const name = typeof connectName === 'string' && isConvertedLogicalType(connectName) ? connectName : standard;
+  let convert: ValueConverter | undefined;
   if (name !== undefined) {
     const parameters = isNode(schema['connect.parameters']) ? { ...schema['connect.parameters'] } : {};
     // Plain Avro decimals carry the scale as an attribute, not as a Connect parameter.
     if (parameters['scale'] === undefined && schema['scale'] !== undefined) parameters['scale'] = String(schema['scale']);
-    const convert = converterFor(name, parameters, forms);
-    if (convert !== undefined) {
-      schema['logicalType'] = CDC_LOGICAL;
-      schema[CONVERTER] = convert;
-    }
+    convert = converterFor(name, parameters, forms);
+  } else if (schema['type'] === 'bytes') {
+    convert = toBase64;
+  }
+  if (convert !== undefined) {
+    schema['logicalType'] = CDC_LOGICAL;
+    schema[CONVERTER] = convert;
   } else if (schema['logicalType'] !== undefined) {
     // Unconverted logical types (uuid, ...) are read as their underlying type.
     delete schema['logicalType'];
   }
-  if (Array.isArray(schema['fields'])) for (const field of schema['fields']) if (isNode(field)) markLogicalTypes(field['type'], forms);
-  if (schema['items'] !== undefined) markLogicalTypes(schema['items'], forms);
-  if (schema['values'] !== undefined) markLogicalTypes(schema['values'], forms);
+  if (Array.isArray(schema['fields'])) for (const field of schema['fields']) if (isNode(field)) field['type'] = markLogicalTypes(field['type'], forms);
+  if (schema['items'] !== undefined) schema['items'] = markLogicalTypes(schema['items'], forms);
+  if (schema['values'] !== undefined) schema['values'] = markLogicalTypes(schema['values'], forms);
   // {"type": {...}} nests a full type definition.
-  if (isNode(schema['type']) || Array.isArray(schema['type'])) markLogicalTypes(schema['type'], forms);
+  if (isNode(schema['type']) || Array.isArray(schema['type'])) schema['type'] = markLogicalTypes(schema['type'], forms);
+  return schema;
 };
 
 // The schema node whose underlying type a ConnectLogicalType is building right now: the type
@@ -99,8 +105,7 @@ const typeHook = (schema: avro.Schema): avro.Type | undefined => {
 
 /** Parses a registry schema string into an avsc Type. Throws on invalid JSON or Avro. */
 export const buildAvroType = (schemaJson: string, forms: PlaceholderForms): avro.Type => {
-  const schema: unknown = JSON.parse(schemaJson);
-  markLogicalTypes(schema, forms);
+  const schema = markLogicalTypes(JSON.parse(schemaJson), forms);
   return avro.Type.forSchema(schema as avro.Schema, {
     logicalTypes: { [CDC_LOGICAL]: ConnectLogicalType },
     typeHook,

@@ -11,38 +11,42 @@ interface Tap {
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
+const TWO_28 = 268_435_456;
+
 /** Zigzag varint -> number | bigint. Called with `this` = a resolver, so it must not use `this`. */
 const readExactLong = (tap: Tap): number | bigint => {
   const buf = tap.buf;
-  const start = tap.pos;
-  let pos = start;
+  let pos = tap.pos;
   let b = buf[pos++] as number;
   if ((b & 0x80) === 0) {
     tap.pos = pos;
     return (b >> 1) ^ -(b & 1);
   }
-  // Up to 7 bytes carry 49 bits: exact in float arithmetic.
-  let n = b & 0x7f;
-  let scale = 128;
+  // The first 4 bytes hold 28 bits: integer arithmetic.
+  let low = b & 0x7f;
+  let shift = 7;
   do {
     b = buf[pos++] as number;
-    n += (b & 0x7f) * scale;
-    scale *= 128;
-  } while (b & 0x80 && pos - start < 7);
+    low |= (b & 0x7f) << shift;
+    shift += 7;
+  } while (b & 0x80 && shift < 28);
   if ((b & 0x80) === 0) {
     tap.pos = pos;
-    return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+    return (low >>> 1) ^ -(low & 1);
   }
-  // Longer: redo in bigint (a truncated buffer reads undefined bytes and is caught by avsc).
-  let big = 0n;
-  let shift = 0n;
-  pos = start;
+  // The rest (up to 36 more bits) as a float, exact below 2^53.
+  let high = 0;
+  let scale = 1;
   do {
     b = buf[pos++] as number;
-    big |= BigInt(b & 0x7f) << shift;
-    shift += 7n;
-  } while (b & 0x80 && shift < 70n);
+    high += (b & 0x7f) * scale;
+    scale *= 128;
+  } while (b & 0x80 && scale < 2 ** 42);
   tap.pos = pos;
+  const zigzag = high * TWO_28 + low;
+  if (zigzag <= Number.MAX_SAFE_INTEGER) return zigzag % 2 === 0 ? zigzag / 2 : -(zigzag + 1) / 2;
+  // Beyond 2^53 (e.g. ts_ns): combine the two exact halves as bigint.
+  const big = (BigInt(high) << 28n) | BigInt(low);
   const value = BigInt.asIntN(64, (big >> 1n) ^ -(big & 1n));
   return value >= -MAX_SAFE && value <= MAX_SAFE ? Number(value) : value;
 };
@@ -60,20 +64,26 @@ const isLong = (value: unknown): boolean =>
   (typeof value === 'number' && Number.isSafeInteger(value)) ||
   (typeof value === 'bigint' && value >= -(1n << 63n) && value < 1n << 63n);
 
-// Subclass of avsc's LongType: same typeName ('long'), so schema resolution keeps working.
-// avsc's typings do not declare the underscore methods, hence the narrow cast.
+// Subclass of avsc's LongType, named 'abstract:long' like avsc's own custom longs: unions then
+// pick its branch by _check (so bigint values can be written too), and schema resolution
+// treats it as a long. avsc's typings do not declare the underscore methods, hence the cast.
 const LongType = avro.types.LongType as unknown as new () => avro.Type;
 
 class ExactLongType extends LongType {
+  /** Exported schemas still say "long". */
+  _deref(): string {
+    return 'long';
+  }
+
   _read(tap: Tap): number | bigint {
     return readExactLong(tap);
   }
 
   _write(tap: Tap, value: number | bigint): void {
     if (!isLong(value)) throw new Error(`invalid long: ${String(value)}`);
-    // avsc's varint writer is exact for every safe number; bigints take the slow path.
-    if (typeof value === 'number') tap.writeLong(value);
-    else writeBigLong(tap, value);
+    // avsc's varint writer computes the zigzag value in floats: exact only below 2^52.
+    if (typeof value === 'number' && Math.abs(value) < 2 ** 52) tap.writeLong(value);
+    else writeBigLong(tap, BigInt(value));
   }
 
   _check(value: unknown, _flags: unknown, hook?: (value: unknown, type: unknown) => void): boolean {
@@ -87,6 +97,11 @@ class ExactLongType extends LongType {
     if (type.typeName === 'int' || type.typeName === 'long') resolver._read = readExactLong;
   }
 }
+
+// On the prototype, because avsc freezes the instance inside the base constructor and reads
+// both names while still in it.
+Object.defineProperty(ExactLongType.prototype, 'typeName', { value: 'abstract:long' });
+Object.defineProperty(ExactLongType.prototype, '_concreteTypeName', { value: 'long' });
 
 /** The one shared instance (avsc primitive types are stateless and frozen). */
 export const EXACT_LONG: avro.Type = new ExactLongType();

@@ -1,0 +1,370 @@
+#!/usr/bin/env bash
+# Start the local real stack (idempotent: a component already running and healthy is left alone).
+#
+#   bash scripts/stack/up.sh
+#   STACK_COMPONENTS="postgres kafka" bash scripts/stack/up.sh     pick components
+#   STACK_CONNECTORS="legacy:json legacy_avro:avro" bash scripts/stack/up.sh   connectors to ensure
+#                                                   (default "legacy:json"; "" for none)
+#
+# Components: postgres (Debian PostgreSQL 15, wal_level=logical), kafka (KRaft, single node),
+# connect (Kafka Connect distributed + Debezium + Apicurio converter), registry (Apicurio
+# Registry, in-memory), cognito (cognito-local). Writes .stack/env and .stack/env.json.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+T0=$(now_ms)
+mkdir -p "$LOG_DIR" "$PID_DIR" "$DATA_DIR" "$CONF_DIR" "$RUN_DIR"
+
+PG_TIMEOUT="${PG_TIMEOUT:-60}"
+KAFKA_TIMEOUT="${KAFKA_TIMEOUT:-120}"
+CONNECT_TIMEOUT="${CONNECT_TIMEOUT:-180}"
+REGISTRY_TIMEOUT="${REGISTRY_TIMEOUT:-120}"
+COGNITO_TIMEOUT="${COGNITO_TIMEOUT:-60}"
+
+declare -A STARTED=() # component -> 1 when this run launched it
+declare -A STARTED_AT=()
+
+report() { # report COMPONENT STATE DETAIL
+  printf '%-9s %-16s %s\n' "$1" "$2" "$3"
+}
+elapsed_s() { awk -v ms="$(( $(now_ms) - $1 ))" 'BEGIN { printf "%.1fs", ms / 1000 }'; }
+fail() { # fail COMPONENT: show the log tail and stop
+  report "$1" "FAILED" "see ${LOG_DIR#"$REPO_ROOT"/}/$1.log"
+  tail -n 40 "$LOG_DIR/$1.log" >&2 2>/dev/null || true
+  exit 1
+}
+ensure_port_free() { # ensure_port_free COMPONENT PORT
+  if port_in_use "$2"; then
+    die "$1: port $2 is in use by another process (not started from $STACK_DIR); set ${1^^}_PORT or stop it"
+  fi
+}
+
+java_or_die() { find_java "$1" || die "no Java >= $1 found (set STACK_JAVA or JAVA_HOME; Apicurio Registry 3.3 needs 21+)"; }
+
+write_log4j2() { # write_log4j2 FILE: console (= logs/<component>.log), INFO, noisy loggers quieted
+  cat >"$1" <<'EOF'
+status = warn
+appender.console.type = Console
+appender.console.name = STDOUT
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.stdout.ref = STDOUT
+logger.reflections.name = org.reflections
+logger.reflections.level = ERROR
+logger.clients.name = org.apache.kafka.clients
+logger.clients.level = WARN
+logger.clients-prod.name = org.apache.kafka.clients.producer.ProducerConfig
+logger.clients-prod.level = WARN
+logger.state-change.name = state.change.logger
+logger.state-change.level = WARN
+logger.jersey.name = org.glassfish.jersey
+logger.jersey.level = WARN
+EOF
+}
+
+# ---------------------------------------------------------------- postgres
+pg_ready() { "$PG_BIN/pg_isready" -q -h "$STACK_HOST" -p "$PG_PORT" -t 2; }
+
+postgres_start() {
+  if [[ ! -x "$PG_BIN/postgres" ]]; then
+    [[ $(id -u) -eq 0 ]] || die "PostgreSQL $PG_VERSION is not installed (apt-get install postgresql as root)"
+    log "installing PostgreSQL from Debian"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq postgresql >/dev/null
+    [[ -x "$PG_BIN/postgres" ]] || die "postgresql installed but $PG_BIN/postgres missing (PG_VERSION=$PG_VERSION?)"
+  fi
+  # a cluster left running by an earlier up.sh whose pid file is gone
+  if ! pid_alive postgres && [[ -s "$PG_DATA/postmaster.pid" ]]; then
+    head -n1 "$PG_DATA/postmaster.pid" >"$(pidfile postgres)"
+  fi
+  if pid_alive postgres; then return 0; fi
+  rm -f "$(pidfile postgres)"
+  ensure_port_free pg "$PG_PORT"
+
+  local owner=""; [[ $(id -u) -eq 0 ]] && owner=postgres
+  mkdir -p "$PG_DATA" "$PG_SOCKET_DIR"
+  touch "$LOG_DIR/postgres.log"
+  if [[ -n "$owner" ]]; then
+    chown "$owner:" "$PG_DATA" "$PG_SOCKET_DIR" "$LOG_DIR/postgres.log"
+    chmod 700 "$PG_DATA"
+  fi
+  if [[ ! -s "$PG_DATA/PG_VERSION" ]]; then
+    run_as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U "$(pg_superuser)" -E UTF8 --locale=C.UTF-8 \
+      --auth-local=peer --auth-host=scram-sha-256 >>"$LOG_DIR/postgres.log" 2>&1 || fail postgres
+    echo "include_if_exists = 'stack.conf'" | run_as_pg tee -a "$PG_DATA/postgresql.conf" >/dev/null
+  fi
+  # regenerated on every start (ports may change)
+  run_as_pg tee "$PG_DATA/stack.conf" >/dev/null <<EOF
+listen_addresses = '$STACK_HOST'
+port = $PG_PORT
+unix_socket_directories = '$PG_SOCKET_DIR'
+wal_level = logical
+max_replication_slots = 20
+max_wal_senders = 20
+max_slot_wal_keep_size = 2GB
+max_connections = 100
+shared_buffers = 128MB
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+log_min_messages = warning
+log_line_prefix = '%m [%p] %q%u@%d '
+timezone = 'UTC'
+EOF
+  run_as_pg tee "$PG_DATA/pg_hba.conf" >/dev/null <<EOF
+local   all          all                      peer
+host    all          all   127.0.0.1/32       scram-sha-256
+host    replication  all   127.0.0.1/32       scram-sha-256
+EOF
+  run_as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$LOG_DIR/postgres.log" -W start >/dev/null || fail postgres
+  STARTED[postgres]=1; STARTED_AT[postgres]=$(now_ms)
+}
+
+pg_pid_file_written() { [[ -s "$PG_DATA/postmaster.pid" ]] && head -n1 "$PG_DATA/postmaster.pid" >"$(pidfile postgres)"; }
+
+postgres_wait() {
+  wait_for "postgres pid" 30 pg_pid_file_written || fail postgres
+  WAIT_PIDFILE="$(pidfile postgres)" wait_for postgres "$PG_TIMEOUT" pg_ready || fail postgres
+  # role, database, schema (idempotent)
+  pg_super_psql -d postgres <<EOF >/dev/null || fail postgres
+SELECT format('CREATE ROLE %I LOGIN REPLICATION PASSWORD %L', '$PG_USER', '$PG_PASSWORD')
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$PG_USER') \gexec
+ALTER ROLE "$PG_USER" WITH LOGIN REPLICATION PASSWORD '$PG_PASSWORD';
+SELECT format('CREATE DATABASE %I OWNER %I', '$PG_DB', '$PG_USER')
+ WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$PG_DB') \gexec
+EOF
+  pg_app_psql -f "$STACK_SCRIPTS/sql/schema.sql" >>"$LOG_DIR/postgres.log" 2>&1 || fail postgres
+}
+
+# ---------------------------------------------------------------- kafka
+kafka_ready() { tcp_open "$STACK_HOST" "$KAFKA_PORT" && "$NODE" "$STACK_SCRIPTS/probe.mjs" kafka "$KAFKA_BROKERS"; }
+
+kafka_start() {
+  if pid_alive kafka; then return 0; fi
+  ensure_port_free kafka "$KAFKA_PORT"; ensure_port_free kafka_controller "$KAFKA_CONTROLLER_PORT"
+  [[ -f "$STACK_LIB_DIR/kafka/.complete" ]] || die "kafka jars missing: run scripts/stack/fetch.sh"
+  local java conf="$CONF_DIR/kafka" data="$DATA_DIR/kafka"
+  java=$(java_or_die 17)
+  mkdir -p "$conf" "$data"
+  write_log4j2 "$conf/log4j2.properties"
+  cat >"$conf/server.properties" <<EOF
+# generated by scripts/stack/up.sh
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=$STACK_HOST:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://$STACK_HOST:$KAFKA_PORT,CONTROLLER://$STACK_HOST:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$STACK_HOST:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$data
+num.partitions=$KAFKA_NUM_PARTITIONS
+default.replication.factor=1
+min.insync.replicas=1
+auto.create.topics.enable=true
+delete.topic.enable=true
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=5
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+num.network.threads=2
+num.io.threads=4
+num.recovery.threads.per.data.dir=1
+log.retention.hours=168
+EOF
+  local cp="$STACK_LIB_DIR/kafka/*"
+  local jvm=($JVM_COMMON_OPTS "-Dlog4j2.configurationFile=$conf/log4j2.properties" "-Dkafka.logs.dir=$LOG_DIR")
+  if [[ ! -s "$data/meta.properties" ]]; then
+    local cluster_id
+    cluster_id=$("$java" -Xmx128m "${jvm[@]}" -cp "$cp" kafka.tools.StorageTool random-uuid 2>>"$LOG_DIR/kafka.log" | tail -n1)
+    "$java" -Xmx256m "${jvm[@]}" -cp "$cp" kafka.tools.StorageTool format --standalone \
+      --config "$conf/server.properties" --cluster-id "$cluster_id" >>"$LOG_DIR/kafka.log" 2>&1 || fail kafka
+  fi
+  start_bg kafka "$STACK_DIR" "$java" $KAFKA_HEAP "${jvm[@]}" -cp "$cp" kafka.Kafka "$conf/server.properties"
+  STARTED[kafka]=1; STARTED_AT[kafka]=$(now_ms)
+}
+
+kafka_wait() { WAIT_PIDFILE="$(pidfile kafka)" WAIT_INTERVAL=0.5 wait_for kafka "$KAFKA_TIMEOUT" kafka_ready || fail kafka; }
+
+# ---------------------------------------------------------------- connect
+connect_ready() {
+  http_ok "$CONNECT_URL/health" && http_ok "$CONNECT_URL/connectors" &&
+    curl -fsS --max-time 3 "$CONNECT_URL/connector-plugins" | grep -q 'io.debezium.connector.postgresql.PostgresConnector'
+}
+
+connect_start() {
+  if pid_alive connect; then return 0; fi
+  ensure_port_free connect "$CONNECT_PORT"
+  [[ -f "$STACK_LIB_DIR/connect/.complete" && -f "$PLUGIN_DIR/debezium-connector-postgres/.complete" ]] \
+    || die "connect jars or plugins missing: run scripts/stack/fetch.sh"
+  local java conf="$CONF_DIR/connect"
+  java=$(java_or_die 17)
+  mkdir -p "$conf"
+  write_log4j2 "$conf/log4j2.properties"
+  cat >"$conf/connect-distributed.properties" <<EOF
+# generated by scripts/stack/up.sh
+bootstrap.servers=$KAFKA_BROKERS
+group.id=$CONNECT_GROUP_ID
+key.converter=org.apache.kafka.connect.json.JsonConverter
+value.converter=org.apache.kafka.connect.json.JsonConverter
+key.converter.schemas.enable=true
+value.converter.schemas.enable=true
+config.storage.topic=connect-configs
+offset.storage.topic=connect-offsets
+status.storage.topic=connect-status
+config.storage.replication.factor=1
+offset.storage.replication.factor=1
+status.storage.replication.factor=1
+offset.storage.partitions=5
+status.storage.partitions=1
+offset.flush.interval.ms=1000
+listeners=http://$STACK_HOST:$CONNECT_PORT
+rest.advertised.host.name=$STACK_HOST
+rest.advertised.port=$CONNECT_PORT
+plugin.path=$PLUGIN_DIR
+plugin.discovery=only_scan
+connector.client.config.override.policy=All
+scheduled.rebalance.max.delay.ms=1000
+task.shutdown.graceful.timeout.ms=10000
+topic.creation.enable=true
+EOF
+  start_bg connect "$STACK_DIR" "$java" $CONNECT_HEAP $JVM_COMMON_OPTS \
+    "-Dlog4j2.configurationFile=$conf/log4j2.properties" "-Dkafka.logs.dir=$LOG_DIR" \
+    -cp "$STACK_LIB_DIR/connect/*" org.apache.kafka.connect.cli.ConnectDistributed "$conf/connect-distributed.properties"
+  STARTED[connect]=1; STARTED_AT[connect]=$(now_ms)
+}
+
+connect_wait() { WAIT_PIDFILE="$(pidfile connect)" WAIT_INTERVAL=0.5 wait_for connect "$CONNECT_TIMEOUT" connect_ready || fail connect; }
+
+# ---------------------------------------------------------------- registry
+registry_ready() { http_ok "$REGISTRY_URL/apis/ccompat/v7/subjects"; }
+
+registry_start() {
+  if pid_alive registry; then return 0; fi
+  ensure_port_free registry "$REGISTRY_PORT"
+  [[ -f "$STACK_LIB_DIR/registry/.complete" ]] || die "registry missing: run scripts/stack/fetch.sh"
+  local java; java=$(java_or_die 21)
+  mkdir -p "$DATA_DIR/registry"
+  # in-memory storage (H2 mem, the 3.x default); deletes allowed so tests can clean up
+  start_bg registry "$DATA_DIR/registry" "$java" $REGISTRY_HEAP $JVM_COMMON_OPTS \
+    "-Dcdc.stack.dir=$STACK_DIR" \
+    "-Dquarkus.http.host=$STACK_HOST" "-Dquarkus.http.port=$REGISTRY_PORT" \
+    -Dquarkus.management.enabled=false \
+    -Dquarkus.http.access-log.enabled=false \
+    -Dapicurio.rest.deletion.group.enabled=true \
+    -Dapicurio.rest.deletion.artifact.enabled=true \
+    -Dapicurio.rest.deletion.artifact-version.enabled=true \
+    -jar "$STACK_LIB_DIR/registry/quarkus-run.jar"
+  STARTED[registry]=1; STARTED_AT[registry]=$(now_ms)
+}
+
+registry_wait() { WAIT_PIDFILE="$(pidfile registry)" wait_for registry "$REGISTRY_TIMEOUT" registry_ready || fail registry; }
+
+# ---------------------------------------------------------------- cognito
+cognito_ready() { "$NODE" "$STACK_SCRIPTS/probe.mjs" cognito "$COGNITO_ENDPOINT"; }
+
+cognito_start() {
+  if pid_alive cognito; then return 0; fi
+  ensure_port_free cognito "$COGNITO_PORT"
+  local main="$REPO_ROOT/node_modules/cognito-local/lib/bin/start.js"
+  [[ -f "$main" ]] || die "cognito-local missing: run 'npm ci'"
+  mkdir -p "$DATA_DIR/cognito/.cognito" # state lands in data/cognito/.cognito/
+  # cognito-local defaults new pools to email-as-username; legacy users sign in with a
+  # username, like a real pool created without UsernameAttributes.
+  [[ -f "$DATA_DIR/cognito/.cognito/config.json" ]] || cat >"$DATA_DIR/cognito/.cognito/config.json" <<'JSON'
+{ "UserPoolDefaults": { "UsernameAttributes": [] } }
+JSON
+  start_bg cognito "$DATA_DIR/cognito" env PORT="$COGNITO_PORT" HOST="$STACK_HOST" "$NODE" "$main"
+  STARTED[cognito]=1; STARTED_AT[cognito]=$(now_ms)
+}
+
+cognito_wait() {
+  WAIT_PIDFILE="$(pidfile cognito)" wait_for cognito "$COGNITO_TIMEOUT" cognito_ready || fail cognito
+  local out
+  out=$(COGNITO_ENDPOINT="$COGNITO_ENDPOINT" COGNITO_REGION="$COGNITO_REGION" COGNITO_POOL_NAME="$COGNITO_POOL_NAME" \
+    "$NODE" "$STACK_SCRIPTS/cognito-pool.mjs" --env 2>>"$LOG_DIR/cognito.log") || fail cognito
+  printf '%s\n' "$out" >"$DATA_DIR/cognito/pool.env"
+}
+
+# ---------------------------------------------------------------- main
+ensure_node
+needs_java=0
+for c in kafka connect registry; do selected "$c" && needs_java=1; done
+if (( needs_java )); then
+  bash "$STACK_SCRIPTS/fetch.sh"
+fi
+
+# Launch everything that depends on nothing, then wait; Connect needs the broker first.
+for c in postgres kafka registry cognito; do selected "$c" && "${c}_start"; done
+
+done_line() {
+  local c="$1" detail="$2"
+  if [[ -n "${STARTED[$c]:-}" ]]; then
+    report "$c" "started" "$detail (ready in $(elapsed_s "${STARTED_AT[$c]}"), pid $(pid_of "$c"))"
+  else
+    report "$c" "already running" "$detail (pid $(pid_of "$c"))"
+  fi
+}
+
+if selected postgres; then postgres_wait; done_line postgres "$PG_URL"; fi
+if selected kafka; then kafka_wait; done_line kafka "$KAFKA_BROKERS"; fi
+if selected connect; then
+  kafka_ready || die "connect needs kafka at $KAFKA_BROKERS (add kafka to STACK_COMPONENTS)"
+  connect_start; connect_wait; done_line connect "$CONNECT_URL"
+fi
+if selected registry; then registry_wait; done_line registry "$REGISTRY_URL/apis/ccompat/v7"; fi
+if selected cognito; then
+  cognito_wait
+  done_line cognito "$COGNITO_ENDPOINT $(grep COGNITO_USER_POOL_ID "$DATA_DIR/cognito/pool.env" | cut -d= -f2)"
+fi
+
+# ---------------------------------------------------------------- default connectors
+# STACK_CONNECTORS: space-separated NAME:FORMAT[:TOPIC_PREFIX] registered (idempotently) once
+# Connect and PostgreSQL are up. Default: the `legacy` JSON connector the e2e tests and the demo
+# read (topics legacy.public.users, legacy.public.user_roles). Set STACK_CONNECTORS="" for none.
+STACK_CONNECTORS="${STACK_CONNECTORS-legacy:json}"
+if selected connect && [[ -n "$STACK_CONNECTORS" ]]; then
+  if ! pg_ready; then
+    log "postgres is not up: default connectors ($STACK_CONNECTORS) not registered"
+  else
+    for spec in $STACK_CONNECTORS; do
+      IFS=: read -r cname cformat cprefix <<<"$spec"
+      t_c=$(now_ms)
+      bash "$STACK_SCRIPTS/connector.sh" register "$cname" "${cformat:-json}" --topic-prefix "${cprefix:-$cname}" >/dev/null \
+        || { report "connector" "FAILED" "$cname (see ${LOG_DIR#"$REPO_ROOT"/}/connect.log)"; exit 1; }
+      report "connector" "running" "$cname (${cformat:-json}, topics ${cprefix:-$cname}.public.users, ${cprefix:-$cname}.public.user_roles; $(elapsed_s "$t_c"))"
+    done
+  fi
+fi
+
+# ---------------------------------------------------------------- env files
+COGNITO_USER_POOL_ID=""; COGNITO_CLIENT_ID=""
+if [[ -f "$DATA_DIR/cognito/pool.env" ]]; then
+  COGNITO_USER_POOL_ID=$(sed -n 's/^COGNITO_USER_POOL_ID=//p' "$DATA_DIR/cognito/pool.env")
+  COGNITO_CLIENT_ID=$(sed -n 's/^COGNITO_CLIENT_ID=//p' "$DATA_DIR/cognito/pool.env")
+fi
+ENV_VARS=(
+  STACK_DIR="$STACK_DIR"
+  PG_URL="$PG_URL" PG_HOST="$STACK_HOST" PG_PORT="$PG_PORT" PG_DATABASE="$PG_DB" PG_USER="$PG_USER" PG_PASSWORD="$PG_PASSWORD"
+  KAFKA_BROKERS="$KAFKA_BROKERS"
+  CONNECT_URL="$CONNECT_URL"
+  REGISTRY_URL="$REGISTRY_URL" REGISTRY_CCOMPAT_URL="$REGISTRY_URL/apis/ccompat/v7"
+  COGNITO_ENDPOINT="$COGNITO_ENDPOINT" COGNITO_USER_POOL_ID="$COGNITO_USER_POOL_ID" COGNITO_CLIENT_ID="$COGNITO_CLIENT_ID"
+  COGNITO_REGION="$COGNITO_REGION" AWS_REGION="$COGNITO_REGION" AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+)
+{
+  echo "# generated by scripts/stack/up.sh $(date -Is)"
+  for kv in "${ENV_VARS[@]}"; do printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"; done
+} >"$STACK_DIR/env.tmp" && mv "$STACK_DIR/env.tmp" "$STACK_DIR/env"
+"$NODE" -e '
+  const out = {};
+  for (const kv of process.argv.slice(1)) { const i = kv.indexOf("="); out[kv.slice(0, i)] = kv.slice(i + 1); }
+  process.stdout.write(JSON.stringify(out, null, 2) + "\n");
+' "${ENV_VARS[@]}" >"$STACK_DIR/env.json.tmp" && mv "$STACK_DIR/env.json.tmp" "$STACK_DIR/env.json"
+
+report stack "up" "in $(elapsed_s "$T0"); env: ${STACK_DIR#"$REPO_ROOT"/}/env, ${STACK_DIR#"$REPO_ROOT"/}/env.json"

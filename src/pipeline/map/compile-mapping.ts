@@ -1,0 +1,223 @@
+// MappingSpec -> closures. Everything that can be decided from the spec alone (which columns,
+// which transforms, which checks) is decided here once, so mapping a row is a loop over
+// precompiled functions. The closures read only the columns the mapping names: an excluded
+// column (password_hash) is never read, so it cannot reach Cognito by construction.
+import { isUnavailable } from '../decode/unavailable.js';
+import type { Row } from '../../core/types.js';
+import { MappingError } from '../../errors.js';
+import { groupNameProblem, usernameProblem, valueCheckFor } from './cognito-rules.js';
+import type { AttributeSpec, MappingSpec, RolesTableSpec, UsernameSpec } from './mapping-spec.js';
+import { compileTemplate, parseTemplate, UNKNOWN, type Unknown } from './template.js';
+import { InvalidValue, toText } from './text-values.js';
+import { compileTransforms } from './transforms.js';
+
+export { UNKNOWN, type Unknown } from './template.js';
+
+export interface CompiledAttribute {
+  readonly name: string;
+  /** Columns the value is computed from. */
+  readonly columns: readonly string[];
+  readonly createOnly: boolean;
+  /** The final value: text, "" for "remove the attribute", or UNKNOWN. Throws MappingError. */
+  readonly read: (row: Row) => string | Unknown;
+}
+
+export interface CompiledMapping {
+  readonly spec: MappingSpec;
+  readonly usersTable: string;
+  readonly rolesTable: RolesTableSpec | undefined;
+  readonly versionAttribute: string;
+  readonly deletePolicy: MappingSpec['deletePolicy'];
+  readonly createPolicy: MappingSpec['createPolicy'];
+  /** Columns the username is built from: they must be in the key (or REPLICA IDENTITY FULL) for deletes. */
+  readonly usernameColumns: readonly string[];
+  /** Throws MappingError; UNKNOWN when a username column is not in the row. */
+  readonly usernameFromRow: (row: Row) => string | Unknown;
+  readonly attributes: readonly CompiledAttribute[];
+  readonly createOnlyAttributes: ReadonlySet<string>;
+  /** Every column the mapping reads (never an excluded one). */
+  readonly readColumns: ReadonlySet<string>;
+  /** Throws MappingError for a status value the mapping does not know. */
+  readonly enabledFromRow: (row: Row) => boolean;
+  /** Present when a users column holds the groups; UNKNOWN when the column is not in the row. */
+  readonly groupsFromRow: ((row: Row) => string[] | Unknown) | undefined;
+  /** Role -> group; undefined for a role the mapping ignores. Throws MappingError (unmapped: error). */
+  readonly groupForRole: (role: unknown) => string | undefined;
+  /** Whether the sync removes memberships (groups.managed) or only adds them. */
+  readonly groupsManaged: boolean;
+  /** Groups the mapping controls: memberships in other groups are never removed. */
+  readonly ownsGroup: (group: string) => boolean;
+}
+
+/** Reads one column: UNKNOWN when the event does not carry its value (TOAST, partial row). */
+const readColumn = (row: Row, column: string): unknown => {
+  const value = row[column];
+  return value === undefined || isUnavailable(value) ? UNKNOWN : value;
+};
+
+const compileUsername = (spec: UsernameSpec): { columns: string[]; fromRow: (row: Row) => string | Unknown } => {
+  let columns: string[];
+  let raw: (row: Row) => unknown;
+  if (spec.kind === 'column') {
+    const column = spec.column;
+    columns = [column];
+    raw = (row) => readColumn(row, column);
+  } else {
+    const parsed = parseTemplate(spec.template);
+    columns = parsed.columns;
+    raw = compileTemplate(parsed);
+  }
+  const lowercase = spec.lowercase;
+  return {
+    columns,
+    fromRow: (row) => {
+      const value = raw(row);
+      if (value === UNKNOWN) return UNKNOWN;
+      let text: string | null;
+      try {
+        text = toText(value);
+      } catch (error) {
+        throw new MappingError(`username: ${(error as Error).message}`, 'username');
+      }
+      if (text === null) throw new MappingError(`username: ${columns.join(', ')} is null or empty`, 'username');
+      if (lowercase) text = text.toLowerCase();
+      const problem = usernameProblem(text);
+      if (problem) throw new MappingError(`username ${problem}`, 'username');
+      return text;
+    },
+  };
+};
+
+const compileAttribute = (spec: AttributeSpec): CompiledAttribute => {
+  const { name } = spec;
+  let columns: string[];
+  let source: (row: Row) => unknown;
+  if (spec.source.kind === 'column') {
+    const column = spec.source.column;
+    columns = [column];
+    source = (row) => readColumn(row, column);
+  } else if (spec.source.kind === 'template') {
+    const parsed = parseTemplate(spec.source.template);
+    columns = parsed.columns;
+    source = compileTemplate(parsed);
+  } else {
+    const constant = spec.source.value;
+    columns = [];
+    source = () => constant;
+  }
+  const transform = compileTransforms(spec.transforms);
+  const check = valueCheckFor(name);
+  const remove = spec.onInvalid === 'remove';
+  const invalid = (problem: string): string => {
+    if (remove) return '';
+    throw new MappingError(`attribute ${name} ${problem}`, name);
+  };
+  return {
+    name,
+    columns,
+    createOnly: spec.createOnly,
+    read: (row) => {
+      let value = source(row);
+      if (value === UNKNOWN) return UNKNOWN;
+      let text: string | null;
+      try {
+        if (transform) value = transform(value);
+        text = toText(value);
+      } catch (error) {
+        if (error instanceof InvalidValue) return invalid(error.message);
+        throw error;
+      }
+      if (text === null) return '';
+      const problem = check(text);
+      return problem === undefined ? text : invalid(problem);
+    },
+  };
+};
+
+const compileStatus = (spec: MappingSpec): ((row: Row) => boolean) => {
+  const status = spec.status;
+  if (!status) return () => true;
+  const table = new Map<string, boolean>();
+  for (const v of status.enabled) table.set(String(v), true);
+  for (const v of status.disabled) table.set(String(v), false);
+  const fallback = status.default === undefined ? undefined : status.default === 'enabled';
+  const column = status.column;
+  return (row) => {
+    const raw = readColumn(row, column);
+    if (raw === UNKNOWN) throw new MappingError(`status column ${column} is not in the row`, 'status');
+    const known = raw === null ? undefined : table.get(String(raw));
+    if (known !== undefined) return known;
+    if (fallback !== undefined) return fallback;
+    throw new MappingError(`status ${raw === null ? 'is null' : `"${String(raw)}" is neither in status.enabled nor in status.disabled`} and status.default is not set`, 'status');
+  };
+};
+
+const compileGroups = (spec: MappingSpec) => {
+  const groups = spec.groups;
+  const map = groups?.map ? new Map(Object.entries(groups.map)) : undefined;
+  const strict = groups?.unmapped === 'error';
+  const groupForRole = (role: unknown): string | undefined => {
+    const text = typeof role === 'string' ? role.trim() : toText(role);
+    if (text === null || text === '') return undefined;
+    const group = map ? map.get(text) : text;
+    if (group === undefined) {
+      if (strict) throw new MappingError(`role "${text}" has no group in groups.map`, 'groups');
+      return undefined;
+    }
+    const problem = map ? undefined : groupNameProblem(group);
+    if (problem) throw new MappingError(`group name "${group}" ${problem}`, 'groups');
+    return group;
+  };
+  let groupsFromRow: ((row: Row) => string[] | Unknown) | undefined;
+  if (groups?.column) {
+    const { column, separator } = groups;
+    groupsFromRow = (row) => {
+      const raw = readColumn(row, column);
+      if (raw === UNKNOWN) return UNKNOWN;
+      if (raw === null) return [];
+      const roles = Array.isArray(raw) ? raw : String(raw).split(separator);
+      const out = new Set<string>();
+      for (const role of roles) {
+        const group = groupForRole(role);
+        if (group !== undefined) out.add(group);
+      }
+      // Sorted so equal sets always compare equal, whatever the column's order.
+      return [...out].sort();
+    };
+  }
+  const owned = map ? new Set(map.values()) : undefined;
+  return {
+    groupForRole,
+    groupsFromRow,
+    groupsManaged: groups?.managed ?? false,
+    ownsGroup: owned ? (g: string) => owned.has(g) : () => true,
+  };
+};
+
+/** Assumes a spec from parseMapping (valid); a hand-built invalid spec may throw plain errors. */
+export const compileMapping = (spec: MappingSpec): CompiledMapping => {
+  const username = compileUsername(spec.username);
+  const attributes = spec.attributes.map(compileAttribute);
+  const readColumns = new Set<string>([...username.columns, ...attributes.flatMap((a) => a.columns)]);
+  if (spec.status) readColumns.add(spec.status.column);
+  if (spec.groups?.column) readColumns.add(spec.groups.column);
+  for (const column of spec.exclude) {
+    // parseMapping reports this with a path; this guard covers hand-built specs.
+    if (readColumns.has(column)) throw new MappingError(`excluded column ${column} is read by the mapping`, column);
+  }
+  return {
+    spec,
+    usersTable: spec.usersTable,
+    rolesTable: spec.rolesTable,
+    versionAttribute: spec.versionAttribute,
+    deletePolicy: spec.deletePolicy,
+    createPolicy: spec.createPolicy,
+    usernameColumns: username.columns,
+    usernameFromRow: username.fromRow,
+    attributes,
+    createOnlyAttributes: new Set(spec.attributes.filter((a) => a.createOnly).map((a) => a.name)),
+    readColumns,
+    enabledFromRow: compileStatus(spec),
+    ...compileGroups(spec),
+  };
+};

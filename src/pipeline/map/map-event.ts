@@ -1,0 +1,124 @@
+// ChangeEvent -> UserIntents. Pure: the only inputs are the compiled mapping and the event.
+//   users:  c/r/u -> upsert (desired user from `after`), d/tombstone -> delete (a tombstone
+//           only when it has a version; see mapEvent).
+//           A primary-key change arrives from Debezium as delete(old key) + create(new key),
+//           which is exactly a delete of the old username and a create of the new one.
+//   roles:  one row = one membership: c/r -> member, d/tombstone -> not a member.
+//   other tables -> skip 'unmapped-table'; truncate -> skip 'truncate' (never "delete everyone").
+import { isUnavailable } from '../decode/unavailable.js';
+import { NO_VERSION } from '../decode/version.js';
+import { err, ok, type ChangeEvent, type Result, type Row, type SkipReason, type UserIntent } from '../../core/types.js';
+import { MappingError } from '../../errors.js';
+import { UNKNOWN, type CompiledMapping } from './compile-mapping.js';
+import { buildDesiredUser } from './desired-user.js';
+
+export type MappedEvent = { kind: 'intents'; intents: UserIntent[] } | { kind: 'skip'; reason: SkipReason };
+
+const skip = (reason: SkipReason): MappedEvent => ({ kind: 'skip', reason });
+const intents = (list: UserIntent[]): MappedEvent => ({ kind: 'intents', intents: list });
+
+/**
+ * Where `after` holds the TOAST placeholder but `before` (REPLICA IDENTITY FULL) has the value,
+ * use it: the column did not change. Copies the row only when something is filled in.
+ */
+const fillFromBefore = (mapping: CompiledMapping, after: Row, before: Row | null): Row => {
+  if (!before) return after;
+  let merged: Row | undefined;
+  for (const column of mapping.readColumns) {
+    if (!isUnavailable(after[column])) continue;
+    const old = before[column];
+    if (old === undefined || isUnavailable(old)) continue;
+    merged ??= { ...after };
+    merged[column] = old;
+  }
+  return merged ?? after;
+};
+
+/** The row a delete knows about: the key (authoritative) over whatever `before` carries. */
+const deletedRow = (event: ChangeEvent): Row => (event.before ? { ...event.before, ...event.key } : event.key);
+
+const usernameForDelete = (mapping: CompiledMapping, row: Row): string => {
+  const username = mapping.usernameFromRow(row);
+  if (username === UNKNOWN) {
+    throw new MappingError(
+      `cannot tell which user was deleted: the username is built from ${mapping.usernameColumns.join(', ')}, which the delete event does not carry. ` +
+        'Build the username from the primary key (e.g. template "legacy_{id}") or set REPLICA IDENTITY FULL on the table',
+      'username',
+    );
+  }
+  return username;
+};
+
+/** Only when the old username is knowable (REPLICA IDENTITY FULL); Cognito usernames are immutable. */
+const assertSameUsername = (mapping: CompiledMapping, event: ChangeEvent, username: string): void => {
+  if (!event.before) return;
+  let old: string | typeof UNKNOWN;
+  try {
+    old = mapping.usernameFromRow(event.before);
+  } catch {
+    return; // a partial before-image: nothing to compare
+  }
+  if (old !== UNKNOWN && old !== username) {
+    throw new MappingError(
+      `the username would change (${mapping.usernameColumns.join(', ')} changed) but Cognito usernames are immutable: build the username from the primary key or an immutable column`,
+      'username',
+    );
+  }
+};
+
+const mapUsersEvent = (mapping: CompiledMapping, event: ChangeEvent): MappedEvent => {
+  const { version, origin, sourceTsMs } = event;
+  if (event.op === 'd') {
+    return intents([{ kind: 'delete', username: usernameForDelete(mapping, deletedRow(event)), version, origin, sourceTsMs }]);
+  }
+  if (!event.after) throw new MappingError(`op ${event.op} without an after row`, undefined);
+  const row = event.op === 'u' ? fillFromBefore(mapping, event.after, event.before) : event.after;
+  const user = buildDesiredUser(mapping, row);
+  if (event.op === 'u') assertSameUsername(mapping, event, user.username);
+  return intents([{ kind: 'upsert', user, version, origin, sourceTsMs }]);
+};
+
+const mapRolesEvent = (mapping: CompiledMapping, event: ChangeEvent): MappedEvent => {
+  const roles = mapping.rolesTable;
+  if (!roles) return skip('unmapped-table');
+  const { version, origin, sourceTsMs } = event;
+  const out: UserIntent[] = [];
+  const membership = (row: Row, member: boolean): void => {
+    if (!member && !mapping.groupsManaged) return; // add-only: removals belong to someone else
+    const userId = row[roles.userColumn];
+    const group = mapping.groupForRole(row[roles.roleColumn]);
+    if (group === undefined) return;
+    if (userId === undefined || userId === null || isUnavailable(userId)) {
+      throw new MappingError(`role row without ${roles.userColumn}`, 'groups');
+    }
+    const username = mapping.usernameFromRow({ [roles.usersKeyColumn]: userId });
+    if (username === UNKNOWN) throw new MappingError(`role row without ${roles.userColumn}`, 'groups');
+    out.push({ kind: 'group', username, group, member, version, origin, sourceTsMs });
+  };
+  if (event.op === 'd') membership(deletedRow(event), false);
+  else if (!event.after) throw new MappingError(`op ${event.op} without an after row`, undefined);
+  else {
+    const before = event.before;
+    // Debezium sends key changes as d + c; a 'u' changing user or role only with a custom key.
+    if (event.op === 'u' && before && (before[roles.userColumn] !== event.after[roles.userColumn] || before[roles.roleColumn] !== event.after[roles.roleColumn])) {
+      membership(before, false);
+    }
+    membership(event.after, true);
+  }
+  return out.length > 0 ? intents(out) : skip('filtered');
+};
+
+export const mapEvent = (mapping: CompiledMapping, event: ChangeEvent): Result<MappedEvent, MappingError> => {
+  try {
+    if (event.op === 't') return ok(skip('truncate'));
+    // A tombstone with no source position cannot be ordered against other events, so applying
+    // it could delete a newer user on replay; the op=d event before it carries the delete.
+    if (event.tombstone && event.version === NO_VERSION) return ok(skip('tombstone-after-delete'));
+    if (event.table === mapping.usersTable) return ok(mapUsersEvent(mapping, event));
+    if (event.table === mapping.rolesTable?.table) return ok(mapRolesEvent(mapping, event));
+    return ok(skip('unmapped-table'));
+  } catch (error) {
+    if (error instanceof MappingError) return err(error.withOrigin(event.origin));
+    throw error;
+  }
+};

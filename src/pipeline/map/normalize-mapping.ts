@@ -1,0 +1,120 @@
+// Schema-valid raw mapping -> MappingSpec: defaults filled in, shorthands expanded
+// (`email: email` is `{ column: email }`, `"trim"` is `{ kind: 'trim' }`). Choices the schema
+// cannot express ("exactly one of column/template/value") are reported here, with paths.
+import type { Issue } from './config-path.js';
+import { formatPath } from './config-path.js';
+import type { AttributeSpec, EpochUnit, GroupsSpec, MappingSpec, TransformSpec, UsernameSpec, ValueSource } from './mapping-spec.js';
+
+// The raw shapes, as the schema guarantees them.
+type RawTransform = string | Record<string, Record<string, unknown> | string>;
+interface RawAttribute {
+  column?: string;
+  template?: string;
+  value?: string | boolean | null;
+  transform?: RawTransform[];
+  onInvalid?: 'error' | 'remove';
+  createOnly?: boolean;
+}
+export interface RawMapping {
+  usersTable?: string;
+  rolesTable?: { table?: string; userColumn?: string; roleColumn?: string; usersKeyColumn?: string };
+  username: { column?: string; template?: string; lowercase?: boolean };
+  attributes: Record<string, string | RawAttribute>;
+  status?: MappingSpec['status'];
+  groups?: Partial<GroupsSpec>;
+  exclude?: string[];
+  deletePolicy?: MappingSpec['deletePolicy'];
+  createPolicy?: MappingSpec['createPolicy'];
+  versionAttribute?: string;
+}
+
+const normalizeTransform = (raw: RawTransform): TransformSpec => {
+  if (typeof raw === 'string') {
+    // The schema allows only option-less names here; options-taking ones get their defaults.
+    if (raw === 'e164' || raw === 'date' || raw === 'epochSeconds') return { kind: raw };
+    return { kind: raw } as TransformSpec;
+  }
+  const [name, options] = Object.entries(raw)[0] as [string, Record<string, unknown> | string];
+  switch (name) {
+    case 'e164': {
+      const cc = (options as { defaultCountryCode?: string }).defaultCountryCode;
+      return cc === undefined ? { kind: 'e164' } : { kind: 'e164', defaultCountryCode: cc.replace(/^\+/, '') };
+    }
+    case 'date':
+    case 'epochSeconds': {
+      const unit = (options as { unit?: EpochUnit }).unit;
+      return unit === undefined ? { kind: name } : { kind: name, unit };
+    }
+    case 'enum': {
+      const o = options as { map: Record<string, string | null>; default?: string | null };
+      return { kind: 'enum', map: o.map, hasDefault: 'default' in o, default: o.default ?? null };
+    }
+    default:
+      return { kind: 'default', value: options as string };
+  }
+};
+
+const normalizeAttribute = (name: string, raw: string | RawAttribute, issues: Issue[]): AttributeSpec => {
+  const base = { name, transforms: [] as TransformSpec[], onInvalid: 'error' as const, createOnly: false };
+  if (typeof raw === 'string') return { ...base, source: { kind: 'column', column: raw } };
+  const given = (['column', 'template', 'value'] as const).filter((k) => raw[k] !== undefined);
+  if (given.length !== 1) {
+    issues.push({
+      path: formatPath(['attributes', name]),
+      message: given.length === 0 ? 'needs one of column, template or value' : `has ${given.join(' and ')}: give exactly one`,
+    });
+  }
+  let source: ValueSource;
+  if (raw.column !== undefined) source = { kind: 'column', column: raw.column };
+  else if (raw.template !== undefined) source = { kind: 'template', template: raw.template };
+  else {
+    const v = raw.value;
+    source = { kind: 'value', value: typeof v === 'boolean' ? String(v) : (v ?? null) };
+  }
+  return {
+    ...base,
+    source,
+    transforms: (raw.transform ?? []).map(normalizeTransform),
+    onInvalid: raw.onInvalid ?? 'error',
+    createOnly: raw.createOnly ?? false,
+  };
+};
+
+const normalizeUsername = (raw: RawMapping['username'], issues: Issue[]): UsernameSpec => {
+  const lowercase = raw.lowercase ?? false;
+  if ((raw.column === undefined) === (raw.template === undefined)) {
+    issues.push({ path: 'username', message: 'needs exactly one of column or template' });
+  }
+  if (raw.template !== undefined) return { kind: 'template', template: raw.template, lowercase };
+  return { kind: 'column', column: raw.column ?? '', lowercase };
+};
+
+export const normalizeMapping = (raw: RawMapping, source: string, issues: Issue[]): MappingSpec => {
+  const spec: MappingSpec = {
+    source,
+    usersTable: raw.usersTable ?? 'users',
+    username: normalizeUsername(raw.username, issues),
+    attributes: Object.entries(raw.attributes).map(([name, a]) => normalizeAttribute(name, a, issues)),
+    exclude: raw.exclude ?? [],
+    deletePolicy: raw.deletePolicy ?? 'delete',
+    createPolicy: raw.createPolicy ?? 'always',
+    versionAttribute: raw.versionAttribute ?? 'custom:cdc_version',
+  };
+  if (raw.rolesTable) {
+    spec.rolesTable = {
+      table: raw.rolesTable.table ?? 'user_roles',
+      userColumn: raw.rolesTable.userColumn ?? 'user_id',
+      roleColumn: raw.rolesTable.roleColumn ?? 'role',
+      usersKeyColumn: raw.rolesTable.usersKeyColumn ?? 'id',
+    };
+  }
+  if (raw.status) spec.status = raw.status;
+  // A roles table without a groups section still feeds groups, with the defaults.
+  if (raw.groups || raw.rolesTable) {
+    const g = raw.groups ?? {};
+    spec.groups = { managed: g.managed ?? true, separator: g.separator ?? ',', unmapped: g.unmapped ?? 'ignore' };
+    if (g.column !== undefined) spec.groups.column = g.column;
+    if (g.map !== undefined) spec.groups.map = g.map;
+  }
+  return spec;
+};

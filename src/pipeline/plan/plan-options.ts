@@ -1,0 +1,23 @@
+// What the planner needs to know about the mapping: policies and ownership, nothing else.
+import type { CompiledMapping } from '../map/compile-mapping.js';
+
+export interface PlanOptions {
+  readonly versionAttribute: string;
+  readonly createPolicy: 'always' | 'existing-only';
+  readonly deletePolicy: 'delete' | 'disable';
+  /** groups.managed: remove memberships that the source no longer has (false: add only). */
+  readonly removeGroups: boolean;
+  /** Groups the mapping controls; memberships in any other group are left alone. */
+  readonly ownsGroup: (group: string) => boolean;
+  /** Attributes written on create only (immutable custom attributes). */
+  readonly createOnlyAttributes: ReadonlySet<string>;
+}
+
+export const planOptionsFromMapping = (mapping: CompiledMapping): PlanOptions => ({
+  versionAttribute: mapping.versionAttribute,
+  createPolicy: mapping.createPolicy,
+  deletePolicy: mapping.deletePolicy,
+  removeGroups: mapping.groupsManaged,
+  ownsGroup: mapping.ownsGroup,
+  createOnlyAttributes: mapping.createOnlyAttributes,
+});

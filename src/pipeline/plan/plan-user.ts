@@ -1,0 +1,209 @@
+// (what Cognito has, what the source wants) -> the fewest admin calls that make them equal.
+//
+// Versions: an intent not newer than the version Cognito holds is stale and makes no call;
+// the version attribute is written whenever anything else is, in the same
+// AdminUpdateUserAttributes call, and that call comes last, so a plan cut short by a crash
+// leaves the old version behind and is re-planned in full on redelivery. A create carries
+// the version in AdminCreateUser; its follow-ups (disable, groups) are completed by
+// re-planning an intent whose version equals the stored one (see planUpsert).
+import type { Attributes, CognitoCall, CurrentUser, DesiredUser, SkipReason, UpsertFallback, UserIntent, Version } from '../../core/types.js';
+import { NO_VERSION } from '../decode/version.js';
+import type { PlanOptions } from './plan-options.js';
+
+export interface UserPlan {
+  calls: CognitoCall[];
+  skip?: SkipReason;
+  /**
+   * The version whose state Cognito reflects once the calls are done (for the version cache):
+   * the intent's version when applied or already equal, the stored one when the intent was
+   * stale, undefined when nothing is known (user absent and not created).
+   */
+  appliedVersion: Version | undefined;
+}
+
+// Cognito sets a verified flag to false when its attribute changes unless the same call sets it.
+const VERIFIED_FLAGS: readonly (readonly [string, string])[] = [
+  ['email', 'email_verified'],
+  ['phone_number', 'phone_number_verified'],
+];
+
+const skipped = (skip: SkipReason, appliedVersion: Version | undefined): UserPlan => ({ calls: [], skip, appliedVersion });
+
+/** True when `version` must not be applied over `stored` (position-less versions are never stale). */
+const isStale = (version: Version, stored: Version | undefined): boolean => version !== NO_VERSION && stored !== undefined && version <= stored;
+
+/** A folded-away intermediate state newer than what Cognito holds: the version must move on. */
+const supersedesStored = (superseded: Version | undefined, stored: Version | undefined): boolean =>
+  superseded !== undefined && superseded !== NO_VERSION && (stored === undefined || superseded > stored);
+
+/**
+ * Fills what the upsert's own event did not know from values earlier events of the batch knew,
+ * each only when newer than Cognito's version (and than a remembered delete): an older value
+ * would overwrite a newer one that Cognito already holds.
+ */
+const withFallback = (user: DesiredUser, fallback: UpsertFallback, stored: Version | undefined, deletedVersion: Version | undefined): DesiredUser => {
+  const floor = stored === undefined ? deletedVersion : deletedVersion === undefined || stored > deletedVersion ? stored : deletedVersion;
+  const usable = (version: Version): boolean => floor === undefined || version > floor;
+  let attributes: Attributes | undefined;
+  const unknown: string[] = [];
+  for (const name of user.unknown ?? []) {
+    const known = fallback.attributes[name];
+    if (known && usable(known.version)) (attributes ??= { ...user.attributes })[name] = known.value;
+    else unknown.push(name);
+  }
+  const groups = user.groups === undefined && fallback.groups && usable(fallback.groups.version) ? fallback.groups.value : undefined;
+  if (!attributes && !groups) return user;
+  const filled: DesiredUser = { ...user, attributes: attributes ?? user.attributes };
+  if (unknown.length > 0) filled.unknown = unknown;
+  else delete filled.unknown;
+  if (groups) filled.groups = groups;
+  return filled;
+};
+
+const statusCall = (username: string, enabled: boolean): CognitoCall =>
+  enabled ? { api: 'AdminEnableUser', username } : { api: 'AdminDisableUser', username };
+
+/** Membership calls: adds always (idempotent), removals only when Cognito's groups are known. */
+const groupCalls = (user: DesiredUser, current: CurrentUser, options: PlanOptions, calls: CognitoCall[]): void => {
+  const want = user.groups;
+  if (want === undefined) return;
+  const have = current.groups;
+  if (have !== undefined && options.removeGroups) {
+    for (const group of have) {
+      if (!want.includes(group) && options.ownsGroup(group)) calls.push({ api: 'AdminRemoveUserFromGroup', username: user.username, group });
+    }
+  }
+  for (const group of want) {
+    if (have === undefined || !have.includes(group)) calls.push({ api: 'AdminAddUserToGroup', username: user.username, group });
+  }
+};
+
+const planCreate = (user: DesiredUser, version: Version, options: PlanOptions): UserPlan => {
+  const attributes: Attributes = {};
+  for (const name in user.attributes) {
+    const value = user.attributes[name] as string;
+    if (value !== '') attributes[name] = value;
+  }
+  if (version !== NO_VERSION) attributes[options.versionAttribute] = version;
+  const calls: CognitoCall[] = [{ api: 'AdminCreateUser', username: user.username, attributes }];
+  if (!user.enabled) calls.push(statusCall(user.username, false));
+  for (const group of user.groups ?? []) calls.push({ api: 'AdminAddUserToGroup', username: user.username, group });
+  return { calls, appliedVersion: version === NO_VERSION ? undefined : version };
+};
+
+const planUpsert = (
+  current: CurrentUser | null,
+  intent: Extract<UserIntent, { kind: 'upsert' }>,
+  options: PlanOptions,
+  deletedVersion: Version | undefined,
+): UserPlan => {
+  const { version } = intent;
+  if (isStale(version, deletedVersion)) return skipped('stale-version', deletedVersion);
+  const user = intent.fallback ? withFallback(intent.user, intent.fallback, current?.version, deletedVersion) : intent.user;
+  if (current === null) {
+    if (options.createPolicy === 'existing-only') return skipped('not-existing', undefined);
+    return planCreate(user, version, options);
+  }
+  const stored = current.version;
+  if (version !== NO_VERSION && version === stored) {
+    // The same event again. Its attributes and version were written in one call, but a create's
+    // disable/group follow-ups may have been cut short: complete those, write nothing else.
+    const calls: CognitoCall[] = [];
+    if (user.enabled !== current.enabled) calls.push(statusCall(user.username, user.enabled));
+    if (current.groups !== undefined) groupCalls(user, current, options, calls);
+    return calls.length > 0 ? { calls, appliedVersion: version } : skipped('stale-version', stored);
+  }
+  if (isStale(version, stored)) return skipped('stale-version', stored);
+
+  const update: Attributes = {};
+  let updates = 0;
+  const removals: string[] = [];
+  const have = current.attributes;
+  for (const name in user.attributes) {
+    const want = user.attributes[name] as string;
+    if (want === (have[name] ?? '') || options.createOnlyAttributes.has(name)) continue;
+    if (want === '') removals.push(name);
+    else {
+      update[name] = want;
+      updates++;
+    }
+  }
+  for (const [attribute, flag] of VERIFIED_FLAGS) {
+    const flagValue = user.attributes[flag];
+    if (update[attribute] !== undefined && flagValue && update[flag] === undefined) {
+      update[flag] = flagValue;
+      updates++;
+    }
+  }
+
+  const calls: CognitoCall[] = [];
+  if (removals.length > 0) calls.push({ api: 'AdminDeleteUserAttributes', username: user.username, names: removals });
+  if (user.enabled !== current.enabled) calls.push(statusCall(user.username, user.enabled));
+  groupCalls(user, current, options, calls);
+
+  const versioned = version !== NO_VERSION;
+  if (updates === 0 && calls.length === 0 && !(versioned && supersedesStored(intent.supersededVersion, stored))) {
+    return skipped('no-change', versioned ? version : stored);
+  }
+  if (versioned) update[options.versionAttribute] = version;
+  if (versioned || updates > 0) calls.push({ api: 'AdminUpdateUserAttributes', username: user.username, attributes: update });
+  return { calls, appliedVersion: versioned ? version : stored };
+};
+
+const planDelete = (
+  current: CurrentUser | null,
+  intent: Extract<UserIntent, { kind: 'delete' }>,
+  options: PlanOptions,
+  deletedVersion: Version | undefined,
+): UserPlan => {
+  const { username, version } = intent;
+  const versioned = version !== NO_VERSION;
+  if (current === null) return skipped('already-deleted', versioned ? version : deletedVersion);
+  if (isStale(version, deletedVersion)) return skipped('stale-version', deletedVersion);
+  if (isStale(version, current.version)) return skipped('stale-version', current.version);
+  if (options.deletePolicy === 'delete') return { calls: [{ api: 'AdminDeleteUser', username }], appliedVersion: versioned ? version : undefined };
+
+  // disable: the user stays, so its version must move on to keep older events out.
+  const calls: CognitoCall[] = [];
+  if (current.enabled) calls.push(statusCall(username, false));
+  if (calls.length === 0 && !(versioned && supersedesStored(intent.supersededVersion, current.version))) {
+    return skipped('no-change', versioned ? version : current.version);
+  }
+  if (versioned) calls.push({ api: 'AdminUpdateUserAttributes', username, attributes: { [options.versionAttribute]: version } });
+  return { calls, appliedVersion: versioned ? version : current.version };
+};
+
+/**
+ * Role rows have versions of their own that say nothing about the user row's version, so
+ * membership changes are not version-guarded: adds and removals are idempotent, and a
+ * membership is only touched when Cognito differs (when its groups are known).
+ */
+const planGroup = (current: CurrentUser | null, intent: Extract<UserIntent, { kind: 'group' }>, options: PlanOptions): UserPlan => {
+  if (current === null) return skipped('not-existing', undefined);
+  const { username, group, member } = intent;
+  const isMember = current.groups?.includes(group);
+  if (member) {
+    if (isMember === true) return skipped('no-change', current.version);
+    return { calls: [{ api: 'AdminAddUserToGroup', username, group }], appliedVersion: current.version };
+  }
+  if (!options.removeGroups || !options.ownsGroup(group)) return skipped('filtered', current.version);
+  if (isMember === false) return skipped('no-change', current.version);
+  return { calls: [{ api: 'AdminRemoveUserFromGroup', username, group }], appliedVersion: current.version };
+};
+
+/**
+ * The calls that bring Cognito's `current` user to what `intent` wants.
+ * `deletedVersion`: a remembered delete of this username (the user is gone, so Cognito cannot
+ * hold its version); intents not newer than it are stale, so an older create replayed after a
+ * delete does not resurrect the user.
+ */
+export const planUser = (current: CurrentUser | null, intent: UserIntent, options: PlanOptions, deletedVersion?: Version): UserPlan => {
+  switch (intent.kind) {
+    case 'upsert':
+      return planUpsert(current, intent, options, deletedVersion);
+    case 'delete':
+      return planDelete(current, intent, options, deletedVersion);
+    case 'group':
+      return planGroup(current, intent, options);
+  }
+};

@@ -1,0 +1,270 @@
+// Operator commands against the real stack: `lag`, `replay` and `dlq`, run as the CLI an
+// operator would run them (a child process reading a config file), with the sync itself
+// running in this process where the test needs to count its Cognito writes.
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type pg from 'pg';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { AdminDisableUserCommand, type CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import { compileConfig, type CompiledConfig } from '../../src/config/load-config.js';
+import type { RawConfig } from '../../src/config/schema.js';
+import { createLogger } from '../../src/ops/logger.js';
+import { SyncService } from '../../src/runtime/sync-service.js';
+import { stopWhenCaughtUp } from '../../src/runtime/caught-up.js';
+import type { LagReport } from '../../src/ops/lag-status.js';
+import { REPO, cognitoClient, createPool, getUser, pgPool, runId, stackEnv, waitFor, type StackEnv } from './support/stack.js';
+
+const TOPIC = 'legacy.public.users';
+const WRITE_APIS = new Set(['AdminCreateUser', 'AdminUpdateUserAttributes', 'AdminDeleteUserAttributes', 'AdminDisableUser', 'AdminEnableUser', 'AdminDeleteUser', 'AdminAddUserToGroup', 'AdminRemoveUserFromGroup']);
+
+let env: StackEnv;
+let db: pg.Pool;
+let cognito: CognitoIdentityProviderClient;
+let poolId: string;
+let admin: Admin;
+const id = runId();
+
+function rawConfig(groupId: string, overrides: { fromBeginning?: boolean; mapping?: string; dlqTopic?: string } = {}): RawConfig {
+  return {
+    kafka: { brokers: env.KAFKA_BROKERS.split(','), groupId, topics: [TOPIC], fromBeginning: overrides.fromBeginning ?? false },
+    format: 'json',
+    cognito: { userPoolId: poolId, region: env.COGNITO_REGION, endpoint: env.COGNITO_ENDPOINT, rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500, UserResourceUpdate: 200 } },
+    mapping: overrides.mapping ?? join(REPO, 'examples/mapping.yaml'),
+    dlq: { topic: overrides.dlqTopic ?? `cognito-sync.dlq.ops.${id}` },
+    ops: { port: 0 },
+    log: { level: 'info' },
+  };
+}
+
+/** The config file an operator would pass with --config. */
+function configFile(name: string, raw: RawConfig): string {
+  const path = join(REPO, '.stack', `e2e-ops-${name}-${id}.json`);
+  writeFileSync(path, JSON.stringify(raw));
+  return path;
+}
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** stdout lines that are JSON objects (plans, reports, pino log lines). */
+  json: Record<string, unknown>[];
+}
+
+function cli(args: string[], timeoutMs = 200_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(REPO, 'bin/cognito-sync.js'), ...args], {
+      env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', KAFKAJS_NO_PARTITIONER_WARNING: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`cognito-sync ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      const json = stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      resolve({ code, stdout, stderr, json });
+    });
+  });
+}
+
+/** A SyncService in this process, counting the Cognito writes it makes. */
+async function startSync(config: CompiledConfig) {
+  const writes: string[] = [];
+  const service = new SyncService({
+    config,
+    logger: createLogger({ level: 'warn' }),
+    onCognitoCall: (e) => {
+      if (WRITE_APIS.has(e.api) && e.outcome === 'ok') writes.push(e.api);
+    },
+  });
+  await service.start();
+  await waitFor('the consumer to join and get partitions', async () => service.ready, 60_000);
+  return { service, writes };
+}
+
+async function insertUser(fields: { username: string; email: string; given: string; family: string; status?: string }): Promise<number> {
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO users (username, email, email_verified, phone, given_name, family_name, locale, status, loyalty_tier, marketing_opt_in)
+     VALUES ($1, $2, true, NULL, $3, $4, 'de-DE', $5, 'gold', true) RETURNING id`,
+    [fields.username, fields.email, fields.given, fields.family, fields.status ?? 'active'],
+  );
+  return Number(rows[0]!.id);
+}
+
+const usernameOf = (legacyId: number): string => `legacy_${legacyId}`;
+
+async function endOffsets(): Promise<Map<number, bigint>> {
+  return new Map((await admin.fetchTopicOffsets(TOPIC)).map((p) => [p.partition, BigInt(p.high)]));
+}
+
+const sum = (m: Map<number, bigint>): bigint => [...m.values()].reduce((a, b) => a + b, 0n);
+
+/** Debezium needs a moment: wait until `count` more records are on the topic. */
+async function waitForRecords(before: Map<number, bigint>, count: number): Promise<Map<number, bigint>> {
+  return waitFor(`${count} new records on ${TOPIC}`, async () => {
+    const now = await endOffsets();
+    return sum(now) >= sum(before) + BigInt(count) ? now : null;
+  });
+}
+
+beforeAll(async () => {
+  env = stackEnv();
+  db = pgPool(env);
+  cognito = cognitoClient(env);
+  poolId = await createPool(cognito, `e2e-ops-${id}`);
+  admin = new Kafka({ clientId: 'e2e-ops', brokers: env.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+});
+
+afterAll(async () => {
+  await admin?.disconnect();
+  await db?.end();
+});
+
+describe('operator commands against the real stack', () => {
+  test('lag reports the backlog of a stopped group with the right numbers, then OK once the sync drained it', async () => {
+    const group = `e2e-ops-lag-${id}`;
+    // The group starts committed at the end of the topic, as a sync that was in step and stopped.
+    const start = await endOffsets();
+    await admin.setOffsets({ groupId: group, topic: TOPIC, partitions: [...start].map(([partition, offset]) => ({ partition, offset: offset.toString() })) });
+    for (let i = 0; i < 4; i++) await insertUser({ username: `lag${i}.${id}`, email: `lag${i}.${id}@example.com`, given: `Lag${i}`, family: 'Backlog' });
+    const ends = await waitForRecords(start, 4);
+
+    const config = configFile('lag', rawConfig(group));
+    const before = await cli(['lag', '--config', config, '--window', '2s', '--samples', '2', '--json']);
+    expect(before.code).toBe(3);
+    const report = before.json[0] as unknown as LagReport;
+    expect(report).toMatchObject({ groupId: group, members: 0, status: 'STOPPED', samples: 2 });
+    for (const p of report.partitions) {
+      const expected = Number(ends.get(p.partition)! - start.get(p.partition)!);
+      expect({ partition: p.partition, committed: p.committed, end: p.end, lag: p.lag }).toEqual({
+        partition: p.partition,
+        committed: start.get(p.partition)!.toString(),
+        end: ends.get(p.partition)!.toString(),
+        lag: expected,
+      });
+      if (expected > 0) {
+        expect(p.status).toBe('STOPPED');
+        // Read from the first unconsumed record: written moments ago by Debezium.
+        expect(p.timeLagSource).toBe('record-timestamp');
+        expect(p.timeLagMs).toBeGreaterThanOrEqual(0);
+        expect(p.timeLagMs).toBeLessThan(120_000);
+      } else expect(p.status).toBe('OK');
+    }
+    expect(report.totalLag).toBe(Number(sum(ends) - sum(start)));
+
+    const table = await cli(['lag', '--config', config, '--window', '1s', '--samples', '2']);
+    expect(table.code).toBe(3);
+    expect(table.stdout).toMatch(/TOPIC\s+PARTITION\s+COMMITTED\s+END\s+LAG\s+TIME LAG/);
+    expect(table.stdout).toContain('STOPPED');
+
+    // Drain it with the CLI, as a backfill would: not a TTY here, so progress comes as log lines.
+    const run = await cli(['run', '--config', config, '--until-caught-up']);
+    expect(run.code).toBe(0);
+    const finished = run.json.find((l) => l.msg === 'progress: finished') as { progress: Record<string, number> } | undefined;
+    expect(finished?.progress).toMatchObject({ remaining: 0, done: Number(sum(ends) - sum(start)), percent: 100 });
+    expect(finished!.progress.cognitoWrites).toBeGreaterThanOrEqual(4);
+
+    const after = await cli(['lag', '--config', config, '--window', '2s', '--samples', '2', '--json']);
+    expect(after.code).toBe(0);
+    expect(after.json[0]).toMatchObject({ status: 'OK', totalLag: 0 });
+  });
+
+  test('replay --from-earliest of an in-sync group makes no Cognito writes and repairs a user changed behind its back', async () => {
+    const group = `e2e-ops-replay-${id}`;
+    const raw = rawConfig(group, { fromBeginning: true });
+    const config = configFile('replay', raw);
+    const tampered = await insertUser({ username: `tamper.${id}`, email: `tamper.${id}@example.com`, given: 'Tam', family: 'Pered' });
+
+    // The whole topic, synced once into this test's pool.
+    const { service } = await startSync(compileConfig(raw));
+    // While the sync runs in that group, Kafka would refuse an offset reset: so do we, saying why.
+    const refused = await cli(['replay', '--config', config, '--from-earliest']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('active member(s)');
+    expect(refused.stderr).toContain('Kafka refuses offset commits from outside a consumer group while it has members');
+    await stopWhenCaughtUp(service, compileConfig(raw), createLogger({ level: 'warn' }), { pollMs: 500 });
+    await service.done();
+    expect((await getUser(cognito, poolId, usernameOf(tampered)))?.enabled).toBe('true');
+
+    // Someone disables the user in Cognito behind the sync's back.
+    await cognito.send(new AdminDisableUserCommand({ UserPoolId: poolId, Username: usernameOf(tampered) }));
+
+    const dry = await cli(['replay', '--config', config, '--from-earliest', '--dry-run', '--json']);
+    expect(dry.code).toBe(0);
+    const plan = dry.json[0] as { dryRun: boolean; applied: boolean; partitions: { target: string; low: string; current: string; high: string }[] };
+    expect(plan).toMatchObject({ dryRun: true, applied: false });
+    for (const p of plan.partitions) expect([p.target, p.current]).toEqual([p.low, p.high]);
+
+    const replay = await cli(['replay', '--config', config, '--from-earliest', '--run', '--json']);
+    expect(replay.code).toBe(0);
+    expect(replay.json[0]).toMatchObject({ groupId: group, liveGroup: true, applied: true, target: { kind: 'earliest' } });
+    const finished = replay.json.find((l) => l.msg === 'progress: finished') as { progress: Record<string, number> } | undefined;
+    // Every event re-read; the only write is the repair (a same-version replay re-enables the user).
+    expect(finished?.progress).toMatchObject({ remaining: 0, cognitoWrites: 1 });
+    expect((await getUser(cognito, poolId, usernameOf(tampered)))?.enabled).toBe('true');
+  });
+
+  test('dlq list, inspect and redrive: a record the mapping refused is re-driven into Cognito once the mapping is fixed', async () => {
+    const group = `e2e-ops-dlq-${id}`;
+    const dlqTopic = `cognito-sync.dlq.ops-redrive.${id}`;
+    const broken = configFile('dlq', rawConfig(group, { dlqTopic }));
+    const { service } = await startSync(compileConfig(rawConfig(group, { dlqTopic })));
+    let stuck: number;
+    try {
+      // The example mapping does not know this status: the record goes to the DLQ.
+      stuck = await insertUser({ username: `stuck.${id}`, email: `stuck.${id}@example.com`, given: 'Stu', family: 'Ck', status: 'pending_verification' });
+      await waitFor('the record in the DLQ', async () => {
+        const offsets = await admin.fetchTopicOffsets(dlqTopic).catch(() => []);
+        return offsets.some((p) => p.high !== '0');
+      });
+    } finally {
+      await service.stop();
+    }
+    expect(await getUser(cognito, poolId, usernameOf(stuck))).toBeNull();
+
+    const list = await cli(['dlq', 'list', '--config', broken, '--json']);
+    expect(list.code).toBe(0);
+    const records = (list.json[0] as { records: { partition: number; offset: string; source: string; stage: string; errorClass: string; message: string }[] }).records;
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ stage: 'map', errorClass: 'MappingError', source: expect.stringMatching(/^legacy\.public\.users:\d+@\d+$/) });
+    expect(records[0]!.message).toContain('pending_verification');
+
+    const inspect = await cli(['dlq', 'inspect', '--config', broken, '--partition', String(records[0]!.partition), '--offset', records[0]!.offset]);
+    expect(inspect.code).toBe(0);
+    expect(inspect.stdout).toContain('mapping now: fails: MappingError');
+    expect(inspect.stdout).not.toContain(`stuck.${id}@example.com`);
+    const shown = await cli(['dlq', 'inspect', '--config', broken, '--partition', String(records[0]!.partition), '--offset', records[0]!.offset, '--show-personal-data', '--json']);
+    expect(JSON.stringify(shown.json[0])).toContain(`stuck.${id}@example.com`);
+
+    // The fix: the mapping learns the status (disabled until verified).
+    const example = readFileSync(join(REPO, 'examples/mapping.yaml'), 'utf8');
+    const fixedMapping = join(REPO, '.stack', `e2e-ops-mapping-${id}.yaml`);
+    const patched = example.replace(/(\n\s*disabled:\s*\[)/, '$1pending_verification, ');
+    expect(patched).not.toBe(example);
+    writeFileSync(fixedMapping, patched);
+    const fixed = configFile('dlq-fixed', rawConfig(group, { dlqTopic, mapping: fixedMapping }));
+
+    const redrive = await cli(['dlq', 'redrive', '--config', fixed, '--json']);
+    expect(redrive.code).toBe(0);
+    expect(redrive.json[0]).toMatchObject({ records: 1, succeeded: 1, skipped: 0, failed: 0, groupId: `${group}.dlq-redrive` });
+    const user = await getUser(cognito, poolId, usernameOf(stuck));
+    expect(user).toMatchObject({ enabled: 'false', email: `stuck.${id}@example.com` });
+
+    // Re-driven once: the next re-drive finds nothing new.
+    const again = await cli(['dlq', 'redrive', '--config', fixed, '--json']);
+    expect(again.code).toBe(0);
+    expect(again.json[0]).toMatchObject({ records: 0 });
+  });
+});
