@@ -95,6 +95,17 @@ export class CognitoApiError extends SyncError {
 
 export class ThrottledError extends CognitoApiError {}
 
+/**
+ * A group membership for a user that is not in Cognito (yet): the user row usually arrives
+ * moments later on another topic, so this is retried, and goes to the DLQ only after
+ * `processing.missingUserTimeoutMs`.
+ */
+export class MissingUserError extends SyncError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super(message, { stage: 'apply', retriable: true, context });
+  }
+}
+
 export class CommitError extends SyncError {
   constructor(message: string, context: ErrorContext = {}, cause?: unknown) {
     super(message, { stage: 'commit', retriable: true, cause, context });

@@ -99,9 +99,11 @@ export const configSchema = z
         concurrency: z.number().int().min(1).max(256).default(16),
         /** Versions cached per user to skip replays without a Cognito read. */
         versionCacheSize: z.number().int().min(0).default(100_000),
+        /** How long a group membership waits for its user to appear before going to the DLQ. */
+        missingUserTimeoutMs: z.number().int().min(0).default(60_000),
       })
       .strict()
-      .default({ concurrency: 16, versionCacheSize: 100_000 }),
+      .default({ concurrency: 16, versionCacheSize: 100_000, missingUserTimeoutMs: 60_000 }),
     ops: z
       .object({
         port: z.number().int().min(0).max(65535).default(9464),

@@ -5,7 +5,7 @@
 //   apply failure, retriable           -> back off and retry that user; others go on
 //   apply failure, not retriable       -> the user's records go to the DLQ (or stop)
 import type { ChangeEvent, DecodeOutcome, RawRecord, Result, SkipReason, UserIntent } from '../core/types.js';
-import { SyncError, errorMessage } from '../errors.js';
+import { MissingUserError, SyncError, errorMessage } from '../errors.js';
 import type { DeadLetterSink } from '../adapters/kafka/dlq-producer.js';
 import type { UserApplier } from '../pipeline/apply/user-applier.js';
 import { OffsetTracker } from '../pipeline/commit/offset-tracker.js';
@@ -37,6 +37,8 @@ export interface BatchProcessorOptions {
   dlq: DeadLetterSink;
   tolerance: 'all' | 'none';
   concurrency: number;
+  /** A membership for a user that never appears goes to the DLQ after this long. */
+  missingUserTimeoutMs?: number;
   events: SyncEvents;
   clock: Clock;
 }
@@ -115,6 +117,7 @@ export class BatchProcessor {
     };
 
     let todo = [...users.values()];
+    const startedAt = this.o.clock.now();
     for (let attempt = 1; todo.length > 0; attempt++) {
       const failed: UserWork[] = [];
       let lastError: Error | undefined;
@@ -140,7 +143,8 @@ export class BatchProcessor {
           }
         } catch (error) {
           const syncError = error instanceof SyncError ? error : new SyncError(errorMessage(error), { stage: 'apply', cause: error });
-          if (syncError.retriable) {
+          const gaveUp = syncError instanceof MissingUserError && this.o.clock.now() - startedAt >= (this.o.missingUserTimeoutMs ?? 60_000);
+          if (syncError.retriable && !gaveUp) {
             lastError = syncError;
             failed.push(work);
             return;

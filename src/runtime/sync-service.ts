@@ -60,7 +60,14 @@ export class SyncService {
   private async buildProcessor(): Promise<BatchProcessor> {
     const { config } = this.o;
     const pipeline = await buildPipeline(config);
-    const applier = new UserApplier(this.gateway, pipeline.plan, pipeline.coalesce, new VersionCache(config.processing.versionCacheSize), pipeline.manageGroups);
+    const applier = new UserApplier(
+      this.gateway,
+      pipeline.plan,
+      pipeline.coalesce,
+      new VersionCache(config.processing.versionCacheSize),
+      pipeline.manageGroups,
+      pipeline.mapping.createPolicy === 'always',
+    );
     return new BatchProcessor({
       decoder: pipeline.decoder,
       map: pipeline.map,
@@ -68,6 +75,7 @@ export class SyncService {
       dlq: { send: (record, error) => new KafkaDeadLetterSink(this.producer!, config.dlq.topic).send(record, error) },
       tolerance: config.dlq.tolerance,
       concurrency: config.processing.concurrency,
+      missingUserTimeoutMs: config.processing.missingUserTimeoutMs,
       events: this.events,
       clock: this.o.clock ?? systemClock,
     });

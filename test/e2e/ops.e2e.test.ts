@@ -125,7 +125,7 @@ beforeAll(async () => {
   poolId = await createPool(cognito, `e2e-ops-${id}`);
   admin = new Kafka({ clientId: 'e2e-ops', brokers: env.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
-});
+}, 60_000);
 
 afterAll(async () => {
   await admin?.disconnect();

@@ -9,7 +9,8 @@ import { compileConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/ops/logger.js';
 import { SyncService } from '../../src/runtime/sync-service.js';
 import { REPO, cognitoClient, createPool, getUser, pgPool, runId, stackEnv, waitFor, type StackEnv } from './support/stack.js';
-import type { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import { AdminListGroupsForUserCommand, type CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import { Kafka, logLevel } from 'kafkajs';
 
 const WRITE_APIS = new Set(['AdminCreateUser', 'AdminUpdateUserAttributes', 'AdminDeleteUserAttributes', 'AdminDisableUser', 'AdminEnableUser', 'AdminDeleteUser', 'AdminAddUserToGroup', 'AdminRemoveUserFromGroup']);
 
@@ -19,9 +20,9 @@ let cognito: CognitoIdentityProviderClient;
 let poolId: string;
 const id = runId();
 
-function configFor(groupId: string) {
+function configFor(groupId: string, topics = ['legacy.public.users']) {
   return compileConfig({
-    kafka: { brokers: env.KAFKA_BROKERS.split(','), groupId, topics: ['legacy.public.users'], fromBeginning: false },
+    kafka: { brokers: env.KAFKA_BROKERS.split(','), groupId, topics, fromBeginning: false },
     format: 'json',
     cognito: { userPoolId: poolId, region: env.COGNITO_REGION, endpoint: env.COGNITO_ENDPOINT, rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500, UserResourceUpdate: 200 } },
     mapping: join(REPO, 'examples/mapping.yaml'),
@@ -32,10 +33,10 @@ function configFor(groupId: string) {
 }
 
 /** A SyncService in this process, counting the Cognito write calls it makes. */
-async function startSync(groupId: string) {
+async function startSync(groupId: string, topics?: string[]) {
   const writes: string[] = [];
   const service = new SyncService({
-    config: configFor(groupId),
+    config: configFor(groupId, topics),
     logger: createLogger({ level: 'warn' }),
     onCognitoCall: (e) => {
       if (WRITE_APIS.has(e.api) && e.outcome === 'ok') writes.push(e.api);
@@ -56,6 +57,11 @@ async function insertUser(fields: { username: string; email: string; given: stri
 }
 
 const usernameOf = (legacyId: number): string => `legacy_${legacyId}`;
+
+async function groupsOf(username: string): Promise<string[]> {
+  const out = await cognito.send(new AdminListGroupsForUserCommand({ UserPoolId: poolId, Username: username }));
+  return (out.Groups ?? []).map((g) => g.GroupName!).sort();
+}
 
 beforeAll(async () => {
   env = stackEnv();
@@ -126,6 +132,39 @@ describe('cognito-sync run against the real stack', () => {
       expect(second.writes.sort()).toEqual(['AdminCreateUser', 'AdminDeleteUser', 'AdminUpdateUserAttributes']);
     } finally {
       await second.service.stop();
+    }
+  });
+
+  test('roles become Cognito groups, even when the role event is consumed before its user exists', async () => {
+    const admin = new Kafka({ brokers: env.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'legacy.public.user_roles', numPartitions: 3 }] });
+    await admin.disconnect();
+    const { service } = await startSync(`e2e-roles-${id}`, ['legacy.public.users', 'legacy.public.user_roles']);
+    try {
+      // User and roles in one transaction: the two topics are consumed independently, so the
+      // role rows can be processed first; they must wait for the user rather than be lost.
+      const client = await db.connect();
+      let legacyId: number;
+      try {
+        await client.query('BEGIN');
+        const { rows } = await client.query<{ id: string }>(
+          `INSERT INTO users (username, email, email_verified, given_name, family_name, status) VALUES ($1, $2, true, 'Rolf', 'Roles', 'active') RETURNING id`,
+          [`roles.${id}`, `roles.${id}@example.com`],
+        );
+        legacyId = Number(rows[0]!.id);
+        await client.query(`INSERT INTO user_roles (user_id, role) VALUES ($1, 'admin'), ($1, 'support')`, [legacyId]);
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+      const username = usernameOf(legacyId);
+      await waitFor('both groups', async () => (await groupsOf(username)).join(',') === 'admin,support');
+
+      await db.query(`DELETE FROM user_roles WHERE user_id = $1 AND role = 'admin'`, [legacyId]);
+      await waitFor('admin removed', async () => (await groupsOf(username)).join(',') === 'support');
+    } finally {
+      await service.stop();
     }
   });
 

@@ -2,7 +2,7 @@
 // Races with other writers (a just-in-time migration creating the user, an admin deleting
 // it) show up as UsernameExists / UserNotFound: re-read and re-plan, a bounded number of times.
 import type { CognitoCall, CurrentUser, SkipReason, UserIntent, Version } from '../../core/types.js';
-import { CognitoApiError, SyncError, errorMessage } from '../../errors.js';
+import { CognitoApiError, MissingUserError, SyncError, errorMessage } from '../../errors.js';
 import type { CognitoGateway } from '../../adapters/cognito/cognito-gateway.js';
 import type { VersionCache } from './version-cache.js';
 
@@ -32,6 +32,8 @@ export class UserApplier {
     private readonly coalesce: CoalesceFn,
     private readonly cache: VersionCache,
     private readonly manageGroups: boolean,
+    /** createPolicy always: a membership for an absent user waits for the user to appear. */
+    private readonly waitForMissingUsers = false,
   ) {}
 
   async apply(username: string, intents: UserIntent[]): Promise<UserApplyReport> {
@@ -62,6 +64,9 @@ export class UserApplier {
     for (let attempt = 1; ; attempt++) {
       const deleted = this.cache.get(username);
       const planned = this.plan(current, intent, deleted?.deleted ? deleted.version : undefined);
+      if (planned.skip === 'not-existing' && intent.kind === 'group' && intent.member && this.waitForMissingUsers && !deleted?.deleted) {
+        throw new MissingUserError(`group ${intent.group} is for a user that is not in Cognito yet`, { username: intent.username });
+      }
       if (planned.skip) report.skips.push(planned.skip);
       try {
         for (const call of planned.calls) {
