@@ -255,6 +255,7 @@ registry_start() {
     "-Dcdc.stack.dir=$STACK_DIR" \
     "-Dquarkus.http.host=$STACK_HOST" "-Dquarkus.http.port=$REGISTRY_PORT" \
     -Dquarkus.management.enabled=false \
+    "-Dquarkus.management.host=$STACK_HOST" "-Dquarkus.management.port=${REGISTRY_MANAGEMENT_PORT:-19000}" \
     -Dquarkus.http.access-log.enabled=false \
     -Dapicurio.rest.deletion.group.enabled=true \
     -Dapicurio.rest.deletion.artifact.enabled=true \

@@ -104,6 +104,13 @@ export const configSchema = z
       })
       .strict()
       .default({ concurrency: 16, versionCacheSize: 100_000, missingUserTimeoutMs: 60_000 }),
+    state: z
+      .object({
+        /** Compacted topic remembering deletes; default cognito-sync.deleted-users.<userPoolId>. */
+        deletedUsersTopic: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
     ops: z
       .object({
         port: z.number().int().min(0).max(65535).default(9464),

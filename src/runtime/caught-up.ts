@@ -18,6 +18,17 @@ export interface CaughtUpOptions {
   onLag?: (lags: PartitionLag[]) => void;
 }
 
+/** One lag reading of the configured group, e.g. the baseline a progress display counts from. */
+export async function readGroupLag(config: CompiledConfig, logger: Logger): Promise<PartitionLag[]> {
+  const admin = createKafka(config.kafka, logger).admin();
+  await admin.connect();
+  try {
+    return await fetchLag(admin, config.kafka.groupId, config.kafka.topics);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export async function stopWhenCaughtUp(service: StoppableService, config: CompiledConfig, logger: Logger, options: CaughtUpOptions = {}): Promise<void> {
   const admin = createKafka(config.kafka, logger).admin();
   await admin.connect();

@@ -7,6 +7,7 @@ import type { RawRecord } from '../core/types.js';
 import { SyncError, errorMessage } from '../errors.js';
 import { createKafka } from '../adapters/kafka/kafka-client.js';
 import { KafkaDeadLetterSink } from '../adapters/kafka/dlq-producer.js';
+import { KafkaDeletedUsersLog, deletedUsersTopic, type DeletedUsersStore } from '../adapters/kafka/deleted-users-log.js';
 import { AwsCognitoGateway, type CognitoCallEvent } from '../adapters/cognito/cognito-gateway.js';
 import { UserApplier } from '../pipeline/apply/user-applier.js';
 import { VersionCache } from '../pipeline/apply/version-cache.js';
@@ -37,7 +38,6 @@ export class SyncService {
   private stopped?: Promise<void>;
   private resolveStopped?: () => void;
   readonly gateway: AwsCognitoGateway;
-  private readonly processor: Promise<BatchProcessor>;
   private readonly events: SyncEvents;
   private decodeRetries = new Map<string, number>();
 
@@ -54,10 +54,9 @@ export class SyncService {
       clock: o.clock,
       onCall: o.onCognitoCall,
     });
-    this.processor = this.buildProcessor();
   }
 
-  private async buildProcessor(): Promise<BatchProcessor> {
+  private async buildProcessor(deletedUsers: DeletedUsersStore): Promise<BatchProcessor> {
     const { config } = this.o;
     const pipeline = await buildPipeline(config);
     const applier = new UserApplier(
@@ -67,6 +66,7 @@ export class SyncService {
       new VersionCache(config.processing.versionCacheSize),
       pipeline.manageGroups,
       pipeline.mapping.createPolicy === 'always',
+      deletedUsers,
     );
     return new BatchProcessor({
       decoder: pipeline.decoder,
@@ -84,9 +84,12 @@ export class SyncService {
   /** Starts consuming; resolves once the consumer runs. `done()` resolves when it stops. */
   async start(): Promise<void> {
     const { config, logger } = this.o;
-    const processor = await this.processor;
     const kafka = createKafka(config.kafka, logger);
     this.producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    await this.producer.connect();
+    const deletedUsers = await KafkaDeletedUsersLog.open(kafka, this.producer, config.state.deletedUsersTopic ?? deletedUsersTopic(config.cognito.userPoolId));
+    logger.info({ topic: deletedUsers.topic, deletedUsers: deletedUsers.size }, 'loaded deleted-users log');
+    const processor = await this.buildProcessor(deletedUsers);
     this.consumer = kafka.consumer({ groupId: config.kafka.groupId, sessionTimeout: config.kafka.sessionTimeoutMs, allowAutoTopicCreation: false });
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
 
@@ -106,7 +109,6 @@ export class SyncService {
     });
     this.consumer.on(STOP, () => this.assigned.clear());
 
-    await this.producer.connect();
     await this.consumer.connect();
     for (const topic of config.kafka.topics) await this.consumer.subscribe({ topic, fromBeginning: config.kafka.fromBeginning });
     await this.consumer.run({

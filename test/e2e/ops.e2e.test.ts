@@ -143,18 +143,18 @@ describe('operator commands against the real stack', () => {
 
     const config = configFile('lag', rawConfig(group));
     const before = await cli(['lag', '--config', config, '--window', '2s', '--samples', '2', '--json']);
+    const endsAfter = await endOffsets(); // other writers may add records meanwhile: bound, don't guess
     expect(before.code).toBe(3);
     const report = before.json[0] as unknown as LagReport;
     expect(report).toMatchObject({ groupId: group, members: 0, status: 'STOPPED', samples: 2 });
+    expect(report.partitions.map((p) => p.partition).sort()).toEqual([...start.keys()].sort());
     for (const p of report.partitions) {
-      const expected = Number(ends.get(p.partition)! - start.get(p.partition)!);
-      expect({ partition: p.partition, committed: p.committed, end: p.end, lag: p.lag }).toEqual({
-        partition: p.partition,
-        committed: start.get(p.partition)!.toString(),
-        end: ends.get(p.partition)!.toString(),
-        lag: expected,
-      });
-      if (expected > 0) {
+      const end = BigInt(p.end);
+      expect(end).toBeGreaterThanOrEqual(ends.get(p.partition)!);
+      expect(end).toBeLessThanOrEqual(endsAfter.get(p.partition)!);
+      expect(p.committed).toBe(start.get(p.partition)!.toString());
+      expect(p.lag).toBe(Number(end - start.get(p.partition)!));
+      if (p.lag > 0) {
         expect(p.status).toBe('STOPPED');
         // Read from the first unconsumed record: written moments ago by Debezium.
         expect(p.timeLagSource).toBe('record-timestamp');
@@ -162,7 +162,8 @@ describe('operator commands against the real stack', () => {
         expect(p.timeLagMs).toBeLessThan(120_000);
       } else expect(p.status).toBe('OK');
     }
-    expect(report.totalLag).toBe(Number(sum(ends) - sum(start)));
+    expect(report.totalLag).toBe(report.partitions.reduce((n, p) => n + p.lag, 0));
+    expect(report.totalLag).toBeGreaterThanOrEqual(Number(sum(ends) - sum(start)));
 
     const table = await cli(['lag', '--config', config, '--window', '1s', '--samples', '2']);
     expect(table.code).toBe(3);
@@ -173,7 +174,8 @@ describe('operator commands against the real stack', () => {
     const run = await cli(['run', '--config', config, '--until-caught-up']);
     expect(run.code).toBe(0);
     const finished = run.json.find((l) => l.msg === 'progress: finished') as { progress: Record<string, number> } | undefined;
-    expect(finished?.progress).toMatchObject({ remaining: 0, done: Number(sum(ends) - sum(start)), percent: 100 });
+    expect(finished?.progress).toMatchObject({ remaining: 0, percent: 100 });
+    expect(finished!.progress.done).toBeGreaterThanOrEqual(Number(sum(ends) - sum(start)));
     expect(finished!.progress.cognitoWrites).toBeGreaterThanOrEqual(4);
 
     const after = await cli(['lag', '--config', config, '--window', '2s', '--samples', '2', '--json']);
@@ -205,13 +207,17 @@ describe('operator commands against the real stack', () => {
     expect(dry.code).toBe(0);
     const plan = dry.json[0] as { dryRun: boolean; applied: boolean; partitions: { target: string; low: string; current: string; high: string }[] };
     expect(plan).toMatchObject({ dryRun: true, applied: false });
-    for (const p of plan.partitions) expect([p.target, p.current]).toEqual([p.low, p.high]);
+    for (const p of plan.partitions) {
+      expect(p.target).toBe(p.low);
+      expect(BigInt(p.current)).toBeLessThanOrEqual(BigInt(p.high));
+    }
 
     const replay = await cli(['replay', '--config', config, '--from-earliest', '--run', '--json']);
     expect(replay.code).toBe(0);
     expect(replay.json[0]).toMatchObject({ groupId: group, liveGroup: true, applied: true, target: { kind: 'earliest' } });
     const finished = replay.json.find((l) => l.msg === 'progress: finished') as { progress: Record<string, number> } | undefined;
     // Every event re-read; the only write is the repair (a same-version replay re-enables the user).
+    // Exact because the e2e suite runs in band: nobody else writes users meanwhile.
     expect(finished?.progress).toMatchObject({ remaining: 0, cognitoWrites: 1 });
     expect((await getUser(cognito, poolId, usernameOf(tampered)))?.enabled).toBe('true');
   });

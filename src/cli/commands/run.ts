@@ -5,7 +5,7 @@ import { SyncService } from '../../runtime/sync-service.js';
 import { startOpsServer } from '../../ops/ops-server.js';
 import { createMetrics } from '../../ops/metrics.js';
 import { EXIT } from '../exit-codes.js';
-import { stopWhenCaughtUp } from '../../runtime/caught-up.js';
+import { readGroupLag, stopWhenCaughtUp } from '../../runtime/caught-up.js';
 import { combineEvents } from '../../runtime/instrumentation.js';
 import { defaultProgressMode, startProgress, type ProgressMode } from '../../ops/progress.js';
 import type { CompiledConfig } from '../../config/load-config.js';
@@ -52,6 +52,13 @@ export async function runSync(config: CompiledConfig, opts: RunSyncOptions): Pro
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    if (progressMode !== 'off') {
+      // The baseline before consuming starts: a small backlog may be gone by the first poll.
+      await readGroupLag(config, logger).then(
+        (lags) => progress.onLag(lags),
+        (error: unknown) => logger.warn({ err: error }, 'progress: cannot read the starting offsets'),
+      );
+    }
     await service.start();
     logger.info({ topics: config.kafka.topics, groupId: config.kafka.groupId, ops: ops.url }, 'sync running');
     if (opts.untilCaughtUp) {

@@ -5,6 +5,7 @@ import type { CognitoCall, CurrentUser, SkipReason, UserIntent, Version } from '
 import { CognitoApiError, MissingUserError, SyncError, errorMessage } from '../../errors.js';
 import type { CognitoGateway } from '../../adapters/cognito/cognito-gateway.js';
 import type { VersionCache } from './version-cache.js';
+import { MemoryDeletedUsers, type DeletedUsersStore } from '../../adapters/kafka/deleted-users-log.js';
 
 export interface PlanOutcome {
   calls: CognitoCall[];
@@ -34,6 +35,8 @@ export class UserApplier {
     private readonly manageGroups: boolean,
     /** createPolicy always: a membership for an absent user waits for the user to appear. */
     private readonly waitForMissingUsers = false,
+    /** Durable versions of deletes, so a replayed older create cannot resurrect a user. */
+    private readonly deletedUsers: DeletedUsersStore = new MemoryDeletedUsers(),
   ) {}
 
   async apply(username: string, intents: UserIntent[]): Promise<UserApplyReport> {
@@ -62,9 +65,10 @@ export class UserApplier {
   ): Promise<CurrentUser | null> {
     let current = start;
     for (let attempt = 1; ; attempt++) {
-      const deleted = this.cache.get(username);
-      const planned = this.plan(current, intent, deleted?.deleted ? deleted.version : undefined);
-      if (planned.skip === 'not-existing' && intent.kind === 'group' && intent.member && this.waitForMissingUsers && !deleted?.deleted) {
+      const cached = this.cache.get(username);
+      const deletedVersion = this.deletedUsers.get(username) ?? (cached?.deleted ? cached.version : undefined);
+      const planned = this.plan(current, intent, deletedVersion);
+      if (planned.skip === 'not-existing' && intent.kind === 'group' && intent.member && this.waitForMissingUsers && deletedVersion === undefined) {
         throw new MissingUserError(`group ${intent.group} is for a user that is not in Cognito yet`, { username: intent.username });
       }
       if (planned.skip) report.skips.push(planned.skip);
@@ -83,6 +87,7 @@ export class UserApplier {
       }
       if (planned.skip === 'stale-version' || planned.skip === 'not-existing') return current;
       if (intent.kind === 'delete') {
+        if (planned.calls.some((c) => c.api === 'AdminDeleteUser')) await this.deletedUsers.record(username, intent.version);
         this.cache.set(username, intent.version, true);
         return planned.calls.some((c) => c.api === 'AdminDeleteUser') ? null : current;
       }
