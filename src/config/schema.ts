@@ -45,6 +45,8 @@ export const configSchema = z
           .default(false),
         sasl: saslSchema.optional(),
         sessionTimeoutMs: z.number().int().min(6000).default(30_000),
+        /** How long `run` waits at start for topics Debezium has not created yet. */
+        topicWaitMs: z.number().int().min(0).default(60_000),
       })
       .strict(),
     format: z.enum(['json', 'avro', 'auto']).default('auto'),
@@ -118,6 +120,23 @@ export const configSchema = z
       })
       .strict()
       .default({ port: 9464, host: '127.0.0.1' }),
+    /**
+     * The legacy database itself, read directly by `assess`, `reconcile` and the User Migration
+     * Lambda (the sync only ever sees it through Debezium). The URL usually comes from the
+     * environment: COGNITO_SYNC_LEGACY_DATABASE__URL.
+     */
+    legacyDatabase: z
+      .object({
+        url: z.string().regex(/^(postgres|postgresql):\/\//, 'expected a postgres:// URL (MySQL/MariaDB: not implemented yet)'),
+        /** Users table, optionally schema-qualified; defaults to the mapping's usersTable. */
+        table: z.string().min(1).optional(),
+        /** Roles table, optionally schema-qualified; defaults to the mapping's rolesTable.table. */
+        rolesTable: z.string().min(1).optional(),
+        /** Rows per keyset page: the memory bound of every scan. */
+        pageSize: z.number().int().min(1).max(50_000).default(1000),
+      })
+      .strict()
+      .optional(),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,7 +1,7 @@
 // The long-running sync: a Kafka consumer group member feeding partition batches through
 // the BatchProcessor and committing what is durable. Small on purpose: the stages live in
 // src/pipeline, the I/O in src/adapters.
-import { Partitioners, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
 import type { CompiledConfig } from '../config/load-config.js';
 import type { RawRecord } from '../core/types.js';
 import { SyncError, errorMessage } from '../errors.js';
@@ -85,7 +85,15 @@ export class SyncService {
   async start(): Promise<void> {
     const { config, logger } = this.o;
     const kafka = createKafka(config.kafka, logger);
-    this.producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    // Idempotent and retried without limit: a DLQ or deleted-users write blocks the partition
+    // while Kafka is away rather than failing, so nothing is committed past an unwritten record.
+    this.producer = kafka.producer({
+      allowAutoTopicCreation: true,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000 },
+    });
     await this.producer.connect();
     const deletedUsers = await KafkaDeletedUsersLog.open(kafka, this.producer, config.state.deletedUsersTopic ?? deletedUsersTopic(config.cognito.userPoolId));
     logger.info({ topic: deletedUsers.topic, deletedUsers: deletedUsers.size }, 'loaded deleted-users log');
@@ -110,6 +118,7 @@ export class SyncService {
     this.consumer.on(STOP, () => this.assigned.clear());
 
     await this.consumer.connect();
+    await waitForTopics(kafka, config.kafka.topics, config.kafka.topicWaitMs, logger);
     for (const topic of config.kafka.topics) await this.consumer.subscribe({ topic, fromBeginning: config.kafka.fromBeginning });
     await this.consumer.run({
       autoCommit: false,
@@ -197,6 +206,34 @@ export class SyncService {
 
   get healthy(): boolean {
     return this.state === 'starting' || this.state === 'running';
+  }
+}
+
+/**
+ * Debezium creates a table's topic on its first change, so a new deployment can start before
+ * the topics exist: wait for them (bounded) instead of failing or auto-creating them wrongly.
+ */
+async function waitForTopics(kafka: Kafka, topics: string[], timeoutMs: number, logger: Logger): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (let logged = false; ; ) {
+      const existing = new Set(await admin.listTopics());
+      const missing = topics.filter((t) => !existing.has(t));
+      if (missing.length === 0) return;
+      if (Date.now() > deadline) {
+        throw new SyncError(`topics do not exist after ${timeoutMs} ms: ${missing.join(', ')} (check kafka.topics and the Debezium connector)`, {
+          stage: 'decode',
+          context: { topics: missing },
+        });
+      }
+      if (!logged) logger.warn({ missing }, 'waiting for topics to be created by Debezium');
+      logged = true;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    await admin.disconnect();
   }
 }
 
