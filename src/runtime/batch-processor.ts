@@ -54,6 +54,9 @@ export interface BatchOutcome {
   commitOffset: string | null;
   /** True when the batch ended early (revoked/stopping or a retriable decode failure). */
   incomplete: boolean;
+  /** Distinct users touched and Cognito write calls made. */
+  users: number;
+  calls: number;
 }
 
 export class BatchProcessor {
@@ -117,6 +120,7 @@ export class BatchProcessor {
     };
 
     let todo = [...users.values()];
+    let calls = 0;
     const startedAt = this.o.clock.now();
     for (let attempt = 1; todo.length > 0; attempt++) {
       const failed: UserWork[] = [];
@@ -129,6 +133,7 @@ export class BatchProcessor {
         try {
           const report = await this.o.applier.apply(work.username, work.intents);
           const applied = report.calls.length > 0;
+          calls += report.calls.length;
           const sourceTsMs = work.intents.reduce<number | null>((m, i) => (i.sourceTsMs !== null && (m === null || i.sourceTsMs > m) ? i.sourceTsMs : m), null);
           if (applied) this.o.events.applied({ username: work.username, calls: report.calls, sourceTsMs });
           for (const record of work.records) {
@@ -162,7 +167,7 @@ export class BatchProcessor {
       await this.waitWithHeartbeats(delayMs, control);
     }
 
-    return { commitOffset: tracker.committable(), incomplete: cut || todo.length > 0 };
+    return { commitOffset: tracker.committable(), incomplete: cut || todo.length > 0, users: users.size, calls };
   }
 
   private async waitWithHeartbeats(delayMs: number, control: BatchControl): Promise<void> {

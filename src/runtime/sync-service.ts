@@ -175,8 +175,8 @@ export class SyncService {
       partition: batch.partition,
       size: records.length,
       durationMs: performance.now() - started,
-      users: 0,
-      calls: 0,
+      users: outcome.users,
+      calls: outcome.calls,
       commitOffset: outcome.commitOffset,
     });
   }
