@@ -30,7 +30,7 @@ if [[ "${SKIP_E2E:-0}" != 1 ]]; then
   bash scripts/stack/up.sh
   echo "== end-to-end tests against the real stack"
   e2e_rc=0
-  $JEST --selectProjects e2e --runInBand --json --outputFile="$REPORTS/e2e.json" || e2e_rc=$?
+  $JEST --selectProjects e2e --runInBand --forceExit --json --outputFile="$REPORTS/e2e.json" || e2e_rc=$?
 else
   e2e_rc=0
 fi

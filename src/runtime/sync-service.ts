@@ -188,6 +188,7 @@ export class SyncService {
     try {
       await this.consumer?.disconnect();
       await this.producer?.disconnect();
+      this.gateway.client.destroy(); // keep-alive sockets would hold the process open
     } finally {
       this.state = this.fatal ? 'crashed' : 'stopped';
       this.resolveStopped?.();
