@@ -276,9 +276,15 @@ export const changeRecords = (change: SourceChange, form: LegacyForm): KeyValue[
   return out;
 };
 
-/** A Kafka topic as a log: records land in `partitionKey % partitions`, offsets per partition. */
+/**
+ * A Kafka topic as a log: records land in `partitionKey % partitions`, offsets per partition.
+ * `trim` drops records below an offset (as retention would), so a long stream can be produced
+ * and consumed in chunks without the log holding it all.
+ */
 export class TopicLog {
   readonly partitions: RawRecord[][];
+  /** Offset of partitions[p][0]. */
+  readonly base: number[];
 
   constructor(
     readonly topic: string,
@@ -286,14 +292,33 @@ export class TopicLog {
     private readonly headers: Record<string, Buffer> = capturedShapes().headers,
   ) {
     this.partitions = Array.from({ length: partitions }, () => []);
+    this.base = this.partitions.map(() => 0);
   }
 
   append(kv: KeyValue): RawRecord {
     const partition = kv.partitionKey % this.partitions.length;
     const log = this.partitions[partition]!;
-    const record: RawRecord = { topic: this.topic, partition, offset: String(log.length), key: kv.key, value: kv.value, headers: { ...this.headers } };
+    const record: RawRecord = { topic: this.topic, partition, offset: String(this.base[partition]! + log.length), key: kv.key, value: kv.value, headers: { ...this.headers } };
     log.push(record);
     return record;
+  }
+
+  /** Offset after the last record of `partition`. */
+  end(partition: number): number {
+    return this.base[partition]! + this.partitions[partition]!.length;
+  }
+
+  /** Up to `max` records of `partition` from `offset`. */
+  read(partition: number, offset: number, max: number): RawRecord[] {
+    const from = Math.max(0, offset - this.base[partition]!);
+    return this.partitions[partition]!.slice(from, from + max);
+  }
+
+  /** Forget records below `offset` in `partition`. */
+  trim(partition: number, offset: number): void {
+    const drop = Math.min(this.partitions[partition]!.length, Math.max(0, offset - this.base[partition]!));
+    this.partitions[partition]!.splice(0, drop);
+    this.base[partition]! += drop;
   }
 
   get size(): number {

@@ -47,6 +47,8 @@ export interface WorkloadOptions {
   /** Share of users that receive `hotUpdates` of the updates. */
   hotShare?: number;
   hotUpdates?: number;
+  /** Overrides of CHANGE_MIX shares (the rest keep theirs; shares are not renormalised). */
+  mix?: Partial<Record<ChangeKind, number>>;
 }
 
 export class LegacyWorkload {
@@ -68,7 +70,7 @@ export class LegacyWorkload {
     this.random = rng(o.seed ?? 42);
     this.hot = Math.max(1, Math.round(o.users * (o.hotShare ?? 0.2)));
     let sum = 0;
-    this.cumulative = (Object.entries(CHANGE_MIX) as [ChangeKind, number][]).map(([k, p]) => [k, (sum += p)]);
+    this.cumulative = (Object.entries({ ...CHANGE_MIX, ...o.mix }) as [ChangeKind, number][]).map(([k, p]) => [k, (sum += p)]);
     for (let i = 0; i < o.users; i++) {
       const row = this.newRow();
       this.rows.set(row.id, row);
@@ -109,7 +111,7 @@ export class LegacyWorkload {
       legacy_customer_no: BigInt(100_000_000 + id),
       birthdate: 3000 + Math.floor(this.random() * 15_000),
       bio: this.random() < (this.o.toastShare ?? 0.15) ? BIG_BIO(id) : this.random() < 0.5 ? null : `Kurz: ${given}`,
-      last_login_at: null,
+      last_login_at: this.random() < 0.8 ? created : null,
       password_hash: `$2b$10$${String(id).padStart(53, 'x')}`,
     };
   }
@@ -221,7 +223,7 @@ export class LegacyWorkload {
         if (r < 0.4) next.password_hash = `$2b$10$${String(this.lsn).padStart(53, 'y')}`;
         else if (r < 0.7) next.birthdate = 3000 + Math.floor(this.random() * 15_000);
         else {
-          next.bio = this.random() < 0.5 ? BIG_BIO(this.lsn) : `Kurz ${this.lsn}`;
+          next.bio = this.random() < (this.o.toastShare ?? 0.15) ? BIG_BIO(this.lsn) : `Kurz ${this.lsn}`;
           bioChanged = true;
         }
         break;

@@ -7,6 +7,9 @@ import { registerValidateConfig } from './commands/validate-config.js';
 import { registerLag } from './commands/lag.js';
 import { registerReplay } from './commands/replay.js';
 import { registerDlq } from './commands/dlq.js';
+import { registerAssess } from './commands/assess.js';
+import { registerCheckPool } from './commands/check-pool.js';
+import { registerReconcile } from './commands/reconcile.js';
 
 export function buildProgram(): Command {
   const program = new Command('cognito-sync')
@@ -18,6 +21,9 @@ export function buildProgram(): Command {
   registerLag(program);
   registerReplay(program);
   registerDlq(program);
+  registerAssess(program);
+  registerCheckPool(program);
+  registerReconcile(program);
   return program;
 }
 

@@ -103,9 +103,15 @@ export const configSchema = z
         versionCacheSize: z.number().int().min(0).default(100_000),
         /** How long a group membership waits for its user to appear before going to the DLQ. */
         missingUserTimeoutMs: z.number().int().min(0).default(60_000),
+        /**
+         * createPolicy existing-only: how long after its source commit an update for a user
+         * that is not in Cognito yet is re-checked (a just-in-time creation may be in flight).
+         * Keep it well below kafka.sessionTimeoutMs.
+         */
+        jitGraceMs: z.number().int().min(0).max(25_000).default(10_000),
       })
       .strict()
-      .default({ concurrency: 16, versionCacheSize: 100_000, missingUserTimeoutMs: 60_000 }),
+      .default({ concurrency: 16, versionCacheSize: 100_000, missingUserTimeoutMs: 60_000, jitGraceMs: 10_000 }),
     state: z
       .object({
         /** Compacted topic remembering deletes; default cognito-sync.deleted-users.<userPoolId>. */

@@ -3,22 +3,20 @@
 // data. The DLQ reader has its own group, `<groupId>.dlq-redrive`, and commits after each
 // record, so a record is re-driven once; one that fails again goes back to the DLQ with
 // fresh error headers (plus where it was re-driven from) and the run goes on.
-import type { Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { CompiledConfig } from '../config/load-config.js';
 import type { SkipReason } from '../core/types.js';
 import { ConfigError, SyncError, errorMessage } from '../errors.js';
 import { createKafka } from '../adapters/kafka/kafka-client.js';
 import { KafkaDeadLetterSink, type DeadLetterSink } from '../adapters/kafka/dlq-producer.js';
+import { KafkaDeletedUsersLog, deletedUsersTopic } from '../adapters/kafka/deleted-users-log.js';
 import { REDRIVE_HEADER, dlqPartitions, sourceRecordOf, toDlqEntry, type DlqPartition } from '../adapters/kafka/dlq-reader.js';
 import { readRange, type PartitionRange } from '../adapters/kafka/range-reader.js';
 import { groupActivity } from '../adapters/kafka/offset-reset.js';
-import { AwsCognitoGateway, type CognitoCallEvent } from '../adapters/cognito/cognito-gateway.js';
-import { UserApplier } from '../pipeline/apply/user-applier.js';
-import { VersionCache } from '../pipeline/apply/version-cache.js';
-import { systemClock } from '../pipeline/apply/token-bucket.js';
-import { BatchProcessor } from '../runtime/batch-processor.js';
+import type { CognitoCallEvent } from '../adapters/cognito/cognito-gateway.js';
+import type { BatchProcessor } from '../runtime/batch-processor.js';
 import { combineEvents, type SyncEvents } from '../runtime/instrumentation.js';
-import { buildPipeline } from '../runtime/pipeline-factory.js';
+import { createBatchProcessor, createGateway } from '../runtime/pipeline-factory.js';
 import type { Logger } from './logger.js';
 
 export type RedriveOutcome = 'succeeded' | 'skipped' | 'failed';
@@ -62,32 +60,14 @@ export interface RedriveOptions {
 export const redriveGroupId = (groupId: string): string => `${groupId}.dlq-redrive`;
 
 /**
- * The sync's BatchProcessor without a consumer: same gateway, pipeline, applier and DLQ sink
- * as SyncService.buildProcessor, but tolerance is always 'all' (a record failing again goes
- * back to the DLQ rather than stopping the re-drive).
+ * The sync's BatchProcessor without a consumer, except that tolerance is always 'all': a
+ * record failing again goes back to the DLQ rather than stopping the re-drive.
  */
-async function buildRedriveProcessor(config: CompiledConfig, dlq: DeadLetterSink, events: SyncEvents, onCognitoCall?: (e: CognitoCallEvent) => void): Promise<BatchProcessor> {
-  const gateway = new AwsCognitoGateway({
-    userPoolId: config.cognito.userPoolId,
-    region: config.cognito.region,
-    endpoint: config.cognito.endpoint,
-    budget: config.budget,
-    maxAttempts: config.cognito.maxAttempts,
-    requestTimeoutMs: config.cognito.requestTimeoutMs,
-    onCall: onCognitoCall,
-  });
-  const pipeline = await buildPipeline(config);
-  const applier = new UserApplier(gateway, pipeline.plan, pipeline.coalesce, new VersionCache(config.processing.versionCacheSize), pipeline.manageGroups);
-  return new BatchProcessor({
-    decoder: pipeline.decoder,
-    map: pipeline.map,
-    applier,
-    dlq,
-    tolerance: 'all',
-    concurrency: config.processing.concurrency,
-    events,
-    clock: systemClock,
-  });
+async function buildRedriveProcessor(config: CompiledConfig, kafka: Kafka, producer: Producer, dlq: DeadLetterSink, events: SyncEvents, onCognitoCall?: (e: CognitoCallEvent) => void): Promise<BatchProcessor> {
+  // Without the deleted-users log a re-driven old create would bring back a user deleted since.
+  const deletedUsers = await KafkaDeletedUsersLog.open(kafka, producer, config.state.deletedUsersTopic ?? deletedUsersTopic(config.cognito.userPoolId));
+  const { processor } = await createBatchProcessor({ config, gateway: createGateway(config, onCognitoCall), dlq, deletedUsers, events, tolerance: 'all' });
+  return processor;
 }
 
 /** Records seen by the processor for the record being re-driven: the worst outcome wins. */
@@ -137,14 +117,16 @@ export async function redriveDlq(o: RedriveOptions): Promise<RedriveSummary> {
       else current.skipReasons.push(e.reason ?? 'skipped');
     },
   };
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
+  // As the sync's producer, but with bounded retries: an operator command should fail (the
+  // record stays uncommitted) rather than hang while Kafka is away.
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
     const inner = new KafkaDeadLetterSink(producer, topic);
     const sink: DeadLetterSink = {
       send: (record, error) => inner.send({ ...record, headers: { ...record.headers, [REDRIVE_HEADER]: position } }, error),
     };
-    const processor = await buildRedriveProcessor(config, sink, combineEvents(collect, o.events ?? {}), o.onCognitoCall);
+    const processor = await buildRedriveProcessor(config, kafka, producer, sink, combineEvents(collect, o.events ?? {}), o.onCognitoCall);
     const result = await readRange({
       kafka,
       logger,

@@ -174,6 +174,7 @@ export function buildLagReport(input: LagReportInput): LagReport {
 /** "2m05s" measured, "~2m05s" estimated from the rate, "?" unknown (lag and no progress). */
 export function formatTimeLag(row: Pick<LagRow, 'timeLagMs' | 'timeLagSource'>): string {
   if (row.timeLagMs === null) return '?';
+  if (row.timeLagMs === 0) return '0s';
   return `${row.timeLagSource === 'lag/rate' ? '~' : ''}${formatDuration(row.timeLagMs)}`;
 }
 

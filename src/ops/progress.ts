@@ -145,7 +145,7 @@ export function formatProgressLine(s: ProgressSnapshot): string {
     `${formatRate(s.callsPerSec)} Cognito calls/s (${s.cognitoWrites} writes)`,
     `${s.throttles} throttled`,
     `${s.dlq} DLQ`,
-    `ETA ${s.etaMs === null ? '?' : formatDuration(s.etaMs)}`,
+    s.known && s.remaining === 0 ? 'caught up' : `ETA ${s.etaMs === null ? '?' : formatDuration(s.etaMs)}`,
   ].join(' | ');
 }
 

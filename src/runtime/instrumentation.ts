@@ -5,7 +5,7 @@ import type { Stage } from '../errors.js';
 export type RecordOutcome = 'applied' | 'skipped' | 'dlq';
 
 export interface SyncEvents {
-  batchStart(e: { topic: string; partition: number; size: number; firstOffset: string; lastOffset: string }): void;
+  batchStart(e: { topic: string; partition: number; size: number; firstOffset: string; lastOffset: string; firstTimestampMs: number | null }): void;
   batchEnd(e: { topic: string; partition: number; size: number; durationMs: number; users: number; calls: number; commitOffset: string | null }): void;
   record(e: { topic: string; partition: number; op: Op | 'none'; outcome: RecordOutcome; reason?: SkipReason | Stage }): void;
   applied(e: { username: string; calls: CognitoCall['api'][]; sourceTsMs: number | null }): void;

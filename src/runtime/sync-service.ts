@@ -7,16 +7,14 @@ import type { RawRecord } from '../core/types.js';
 import { SyncError, errorMessage } from '../errors.js';
 import { createKafka } from '../adapters/kafka/kafka-client.js';
 import { KafkaDeadLetterSink } from '../adapters/kafka/dlq-producer.js';
-import { KafkaDeletedUsersLog, deletedUsersTopic, type DeletedUsersStore } from '../adapters/kafka/deleted-users-log.js';
-import { AwsCognitoGateway, type CognitoCallEvent } from '../adapters/cognito/cognito-gateway.js';
-import { UserApplier } from '../pipeline/apply/user-applier.js';
-import { VersionCache } from '../pipeline/apply/version-cache.js';
-import { systemClock, type Clock } from '../pipeline/apply/token-bucket.js';
+import { KafkaDeletedUsersLog, deletedUsersTopic } from '../adapters/kafka/deleted-users-log.js';
+import type { AwsCognitoGateway, CognitoCallEvent, CognitoGateway } from '../adapters/cognito/cognito-gateway.js';
+import type { Clock } from '../pipeline/apply/token-bucket.js';
 import { errorForLog, type Logger } from '../ops/logger.js';
-import { BatchProcessor, PipelineStoppedError } from './batch-processor.js';
+import { PipelineStoppedError, type BatchProcessor } from './batch-processor.js';
 import { backoffDelay } from './backoff.js';
 import { combineEvents, type SyncEvents } from './instrumentation.js';
-import { buildPipeline } from './pipeline-factory.js';
+import { createBatchProcessor, createGateway } from './pipeline-factory.js';
 
 export interface SyncServiceOptions {
   config: CompiledConfig;
@@ -24,6 +22,8 @@ export interface SyncServiceOptions {
   events?: Partial<SyncEvents>;
   onCognitoCall?: (event: CognitoCallEvent) => void;
   clock?: Clock;
+  /** Wraps the Cognito port the pipeline uses (tracing, tests that observe reads). */
+  decorateGateway?: (gateway: CognitoGateway) => CognitoGateway;
 }
 
 export type ServiceState = 'starting' | 'running' | 'stopping' | 'stopped' | 'crashed';
@@ -44,41 +44,7 @@ export class SyncService {
   constructor(private readonly o: SyncServiceOptions) {
     const { config } = o;
     this.events = combineEvents(logEvents(o.logger), o.events ?? {});
-    this.gateway = new AwsCognitoGateway({
-      userPoolId: config.cognito.userPoolId,
-      region: config.cognito.region,
-      endpoint: config.cognito.endpoint,
-      budget: config.budget,
-      maxAttempts: config.cognito.maxAttempts,
-      requestTimeoutMs: config.cognito.requestTimeoutMs,
-      clock: o.clock,
-      onCall: o.onCognitoCall,
-    });
-  }
-
-  private async buildProcessor(deletedUsers: DeletedUsersStore): Promise<BatchProcessor> {
-    const { config } = this.o;
-    const pipeline = await buildPipeline(config);
-    const applier = new UserApplier(
-      this.gateway,
-      pipeline.plan,
-      pipeline.coalesce,
-      new VersionCache(config.processing.versionCacheSize),
-      pipeline.manageGroups,
-      pipeline.mapping.createPolicy === 'always',
-      deletedUsers,
-    );
-    return new BatchProcessor({
-      decoder: pipeline.decoder,
-      map: pipeline.map,
-      applier,
-      dlq: { send: (record, error) => new KafkaDeadLetterSink(this.producer!, config.dlq.topic).send(record, error) },
-      tolerance: config.dlq.tolerance,
-      concurrency: config.processing.concurrency,
-      missingUserTimeoutMs: config.processing.missingUserTimeoutMs,
-      events: this.events,
-      clock: this.o.clock ?? systemClock,
-    });
+    this.gateway = createGateway(config, o.onCognitoCall, o.clock);
   }
 
   /** Starts consuming; resolves once the consumer runs. `done()` resolves when it stops. */
@@ -97,7 +63,14 @@ export class SyncService {
     await this.producer.connect();
     const deletedUsers = await KafkaDeletedUsersLog.open(kafka, this.producer, config.state.deletedUsersTopic ?? deletedUsersTopic(config.cognito.userPoolId));
     logger.info({ topic: deletedUsers.topic, deletedUsers: deletedUsers.size }, 'loaded deleted-users log');
-    const processor = await this.buildProcessor(deletedUsers);
+    const { processor } = await createBatchProcessor({
+      config,
+      gateway: this.o.decorateGateway ? this.o.decorateGateway(this.gateway) : this.gateway,
+      dlq: new KafkaDeadLetterSink(this.producer, config.dlq.topic),
+      deletedUsers,
+      events: this.events,
+      clock: this.o.clock,
+    });
     this.consumer = kafka.consumer({ groupId: config.kafka.groupId, sessionTimeout: config.kafka.sessionTimeoutMs, allowAutoTopicCreation: false });
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
 
@@ -142,7 +115,8 @@ export class SyncService {
       value: m.value,
       headers: (m.headers ?? {}) as RawRecord['headers'],
     }));
-    this.events.batchStart({ topic: batch.topic, partition: batch.partition, size: records.length, firstOffset: batch.firstOffset()!, lastOffset: batch.lastOffset() });
+    const firstTimestampMs = records[0]?.timestamp === undefined ? null : Number(records[0].timestamp);
+    this.events.batchStart({ topic: batch.topic, partition: batch.partition, size: records.length, firstOffset: batch.firstOffset()!, lastOffset: batch.lastOffset(), firstTimestampMs });
     let outcome;
     try {
       outcome = await processor.process(records, { isActive: () => isRunning() && !isStale(), heartbeat });

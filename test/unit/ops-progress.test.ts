@@ -76,7 +76,7 @@ describe('progress', () => {
     const snap = s.snapshot(2000);
     expect(snap.eventsPerSec).toBe(60);
     expect(snap.callsPerSec).toBe(12.5);
-    expect(formatProgressLine(snap)).toBe('0/0 msgs (100%) | 60.0 ev/s | 12.5 Cognito calls/s (0 writes) | 0 throttled | 0 DLQ | ETA 0ms');
+    expect(formatProgressLine(snap)).toBe('0/0 msgs (100%) | 60.0 ev/s | 12.5 Cognito calls/s (0 writes) | 0 throttled | 0 DLQ | caught up');
   });
 
   test('before the first lag poll the totals are unknown, not zero', () => {

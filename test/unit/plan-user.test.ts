@@ -214,3 +214,27 @@ describe('group intents', () => {
     expect(planUser(synced({ groups: ['beta-testers'] }), group('beta-testers', false), options).skip).toBe('filtered');
   });
 });
+
+describe('the version stored in Cognito', () => {
+  test('is read from the version attribute when the adapter only returns attributes', async () => {
+    const { planUser: plan } = await import('../../src/pipeline/plan/plan-user.js');
+    const options = {
+      versionAttribute: 'custom:cdc_version',
+      createPolicy: 'always' as const,
+      deletePolicy: 'delete' as const,
+      removeGroups: true,
+      ownsGroup: () => true,
+      createOnlyAttributes: new Set<string>(),
+    };
+    const stored = 'b'.repeat(32);
+    const current = { username: 'u1', enabled: true, attributes: { email: 'new@example.com', 'custom:cdc_version': stored } };
+    const older = {
+      kind: 'upsert' as const,
+      user: { username: 'u1', attributes: { email: 'old@example.com' }, enabled: true },
+      version: 'a'.repeat(32),
+      origin: { topic: 't', partition: 0, offset: '1' },
+      sourceTsMs: null,
+    };
+    expect(plan(current, older, options)).toMatchObject({ calls: [], skip: 'stale-version' });
+  });
+});

@@ -11,8 +11,13 @@ import {
   AdminListGroupsForUserCommand,
   AdminRemoveUserFromGroupCommand,
   AdminUpdateUserAttributesCommand,
+  AddCustomAttributesCommand,
   CognitoIdentityProviderClient,
+  DescribeUserPoolCommand,
+  ListUsersCommand,
   type AttributeType,
+  type SchemaAttributeType,
+  type UserPoolType,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Attributes, CognitoCall, CurrentUser, QuotaCategory } from '../../core/types.js';
@@ -25,6 +30,24 @@ export interface CognitoGateway {
   getUser(username: string, withGroups: boolean): Promise<CurrentUser | null>;
   /** One admin call. "Already in the wanted state" errors are success (idempotence). */
   execute(call: CognitoCall): Promise<void>;
+}
+
+/** One user as ListUsers returns it: what `reconcile` indexes. */
+export interface ListedUser {
+  username: string;
+  attributes: Attributes;
+  enabled: boolean;
+}
+
+/**
+ * Pool-level reads and the one pool change the migration tools make (`check-pool --apply`,
+ * `reconcile`). Separate from CognitoGateway so the sync's port stays as narrow as it is.
+ */
+export interface CognitoDirectory {
+  /** Every user, one ListUsers page at a time (PaginationToken), at the UserList rate. */
+  listUsers(pageSize?: number): AsyncIterable<ListedUser[]>;
+  describeUserPool(): Promise<UserPoolType>;
+  addCustomAttributes(attributes: SchemaAttributeType[]): Promise<void>;
 }
 
 export interface CognitoCallEvent {
@@ -46,7 +69,7 @@ export interface AwsCognitoGatewayOptions {
   onCall?: (event: CognitoCallEvent) => void;
 }
 
-export class AwsCognitoGateway implements CognitoGateway {
+export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
   readonly client: CognitoIdentityProviderClient;
   readonly buckets: Record<QuotaCategory, TokenBucket>;
   private readonly poolId: string;
@@ -169,7 +192,47 @@ export class AwsCognitoGateway implements CognitoGateway {
       throw toApiError(call.api, error);
     }
   }
+
+  // ---- CognitoDirectory: pool-level reads for the migration tools (check-pool, reconcile)
+
+  async *listUsers(pageSize = MAX_LIST_PAGE): AsyncIterable<ListedUser[]> {
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(new ListUsersCommand({ UserPoolId: this.poolId, Limit: Math.min(pageSize, MAX_LIST_PAGE), PaginationToken: token }));
+      } catch (error) {
+        throw toApiError('ListUsers', error);
+      }
+      const users: ListedUser[] = [];
+      for (const u of page.Users ?? []) {
+        if (u.Username !== undefined) users.push({ username: u.Username, attributes: toAttributes(u.Attributes), enabled: u.Enabled !== false });
+      }
+      if (users.length > 0) yield users;
+      token = page.PaginationToken;
+    } while (token);
+  }
+
+  async describeUserPool(): Promise<UserPoolType> {
+    try {
+      return (await this.client.send(new DescribeUserPoolCommand({ UserPoolId: this.poolId }))).UserPool ?? {};
+    } catch (error) {
+      throw toApiError('DescribeUserPool', error);
+    }
+  }
+
+  async addCustomAttributes(attributes: SchemaAttributeType[]): Promise<void> {
+    if (attributes.length === 0) return;
+    try {
+      await this.client.send(new AddCustomAttributesCommand({ UserPoolId: this.poolId, CustomAttributes: attributes }));
+    } catch (error) {
+      throw toApiError('AddCustomAttributes', error);
+    }
+  }
 }
+
+/** ListUsers allows at most 60 users a page. */
+const MAX_LIST_PAGE = 60;
 
 export function toAttributeList(attributes: Attributes): AttributeType[] {
   return Object.entries(attributes).map(([Name, Value]) => ({ Name, Value }));

@@ -88,6 +88,11 @@ export async function readRange(o: ReadRangeOptions): Promise<ReadRangeResult> {
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         const key = `${batch.topic}:${batch.partition}`;
+        if (!pending.has(key)) {
+          // Assigned but not asked for (or already done): stop fetching it.
+          consumer.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
+          return;
+        }
         for (const m of batch.messages) {
           const range = pending.get(key);
           if (!range || ended || !isRunning() || isStale()) return;

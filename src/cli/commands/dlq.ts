@@ -1,6 +1,6 @@
 // `cognito-sync dlq list | inspect | redrive`: look at what failed, why, and push it through
 // the current pipeline again once the cause is fixed.
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig, type CompiledConfig } from '../../config/load-config.js';
 import { ConfigError } from '../../errors.js';
 import { createLogger, type Logger } from '../../ops/logger.js';
@@ -90,7 +90,9 @@ export function registerDlq(program: Command): void {
     .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
     .option('--from-offset <n>', 'start at this DLQ offset instead of after the last re-drive (with --partition when the topic has several)', offsetArg)
     .option('--partition <n>', 'only this DLQ partition', intArg('--partition', 0))
-    .option('--retry-for <duration>', 'how long one record may fail with retriable errors (Cognito or registry down) before the run stops', durationArg, 60_000)
+    .addOption(
+      new Option('--retry-for <duration>', 'how long one record may fail with retriable errors (Cognito or registry down) before the run stops').argParser(durationArg).default(60_000, '60s'),
+    )
     .option('--json', 'print the summary as JSON (one line)')
     .action(async (opts: CommonOptions & { fromOffset?: string; retryFor: number }) => {
       const { config, logger } = setup(opts.config);

@@ -2,7 +2,7 @@
 // log end offsets over a window and judges each partition from how they move (see
 // src/ops/lag-status.ts), then reads the first unconsumed record of each lagging partition
 // to tell how old the backlog is.
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Admin, Kafka } from 'kafkajs';
 import { loadConfig } from '../../config/load-config.js';
 import { createLogger, type Logger } from '../../ops/logger.js';
@@ -30,7 +30,7 @@ export function registerLag(program: Command): void {
         'STALLED (not committing), STOPPED (no consumer), REWOUND (offsets went back). Exit 3 when any partition is not OK.',
     )
     .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
-    .option('--window <duration>', 'how long to watch the offsets, e.g. 10s, 1m', durationArg, 10_000)
+    .addOption(new Option('--window <duration>', 'how long to watch the offsets, e.g. 10s, 1m').argParser(durationArg).default(10_000, '10s'))
     .option('--samples <n>', 'samples taken over the window (at least 2)', samplesArg, 3)
     .option('--no-probe', 'do not read the first unconsumed record; estimate the time lag as lag / consumption rate')
     .option('--json', 'print the report as JSON (one line)')

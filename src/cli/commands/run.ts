@@ -4,6 +4,7 @@ import { createLogger } from '../../ops/logger.js';
 import { SyncService } from '../../runtime/sync-service.js';
 import { startOpsServer } from '../../ops/ops-server.js';
 import { createMetrics } from '../../ops/metrics.js';
+import { startLagMetrics } from '../../ops/lag-metrics.js';
 import { EXIT } from '../exit-codes.js';
 import { readGroupLag, stopWhenCaughtUp } from '../../runtime/caught-up.js';
 import { combineEvents } from '../../runtime/instrumentation.js';
@@ -29,10 +30,11 @@ export async function runSync(config: CompiledConfig, opts: RunSyncOptions): Pro
   const logger = createLogger({ level: quiet ? 'warn' : config.log.level, hashUsernames: config.log.hashUsernames });
   const metrics = createMetrics();
   const progress = startProgress({ mode: progressMode, logger, label: opts.progressLabel });
+  const lagMetrics = startLagMetrics(config, metrics, logger);
   const service = new SyncService({
     config,
     logger,
-    events: combineEvents(metrics.events, progress.events),
+    events: combineEvents(metrics.events, progress.events, lagMetrics.events),
     onCognitoCall: (e) => {
       metrics.onCognitoCall(e);
       progress.onCognitoCall(e);
@@ -77,6 +79,7 @@ export async function runSync(config: CompiledConfig, opts: RunSyncOptions): Pro
     await service.stop().catch(() => undefined);
     return EXIT.failure;
   } finally {
+    await lagMetrics.stop();
     await ops.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -192,12 +192,29 @@ const planGroup = (current: CurrentUser | null, intent: Extract<UserIntent, { ki
 };
 
 /**
+ * Cognito returns the version as an ordinary attribute; the adapter does not know which one,
+ * so the planner reads it here. An explicit `version` (e.g. from a cache) wins.
+ */
+export const storedVersionOf = (current: CurrentUser, versionAttribute: string): Version | undefined => {
+  if (current.version !== undefined) return current.version;
+  const stored = current.attributes[versionAttribute];
+  return stored === undefined || stored === '' ? undefined : stored;
+};
+
+const withStoredVersion = (current: CurrentUser | null, versionAttribute: string): CurrentUser | null => {
+  if (current === null || current.version !== undefined) return current;
+  const version = storedVersionOf(current, versionAttribute);
+  return version === undefined ? current : { ...current, version };
+};
+
+/**
  * The calls that bring Cognito's `current` user to what `intent` wants.
  * `deletedVersion`: a remembered delete of this username (the user is gone, so Cognito cannot
  * hold its version); intents not newer than it are stale, so an older create replayed after a
  * delete does not resurrect the user.
  */
-export const planUser = (current: CurrentUser | null, intent: UserIntent, options: PlanOptions, deletedVersion?: Version): UserPlan => {
+export const planUser = (given: CurrentUser | null, intent: UserIntent, options: PlanOptions, deletedVersion?: Version): UserPlan => {
+  const current = withStoredVersion(given, options.versionAttribute);
   switch (intent.kind) {
     case 'upsert':
       return planUpsert(current, intent, options, deletedVersion);

@@ -1,0 +1,130 @@
+// Drives the real pipeline (decoder, mapping, BatchProcessor, UserApplier, VersionCache) over
+// TopicLogs the way a Kafka consumer group member would: per-partition batches of up to
+// `batchSize` records from the committed position, a few partitions in flight at once, commit
+// after each batch. Cognito is the InMemoryCognito state model (see its header).
+import { join } from 'node:path';
+import { createRecordedSchemaRegistry } from '../../src/adapters/registry/recorded-schema-registry.js';
+import type { RawRecord } from '../../src/core/types.js';
+import type { SyncError } from '../../src/errors.js';
+import { UserApplier } from '../../src/pipeline/apply/user-applier.js';
+import { VersionCache } from '../../src/pipeline/apply/version-cache.js';
+import { systemClock, type Clock } from '../../src/pipeline/apply/token-bucket.js';
+import { createDecoder } from '../../src/pipeline/decode/index.js';
+import type { CompiledMapping } from '../../src/pipeline/map/compile-mapping.js';
+import { BatchProcessor, type BatchControl } from '../../src/runtime/batch-processor.js';
+import { noEvents, type SyncEvents } from '../../src/runtime/instrumentation.js';
+import { loadCompiledMapping, pipelineFromMapping, type Pipeline } from '../../src/runtime/pipeline-factory.js';
+import type { InMemoryCognito } from './in-memory-cognito.js';
+import { legacyAvroSchemas, type LegacyForm, type TopicLog } from './legacy-records.js';
+
+export const exampleMapping = (): Promise<CompiledMapping> => loadCompiledMapping(join(process.cwd(), 'examples/mapping.yaml'));
+
+/** The decoder + map/plan/coalesce wiring SyncService uses, for one record form. */
+export const pipelineFor = (mapping: CompiledMapping, form: LegacyForm): Pipeline =>
+  pipelineFromMapping(mapping, createDecoder({ format: form === 'avro' ? 'avro' : 'json', registry: createRecordedSchemaRegistry(legacyAvroSchemas()) }));
+
+export interface DeadLetter {
+  record: RawRecord;
+  error: SyncError;
+}
+
+export interface ConsumerOptions {
+  pipeline: Pipeline;
+  cognito: InMemoryCognito;
+  batchSize?: number;
+  /** Partitions processed at once (kafkajs partitionsConsumedConcurrently in SyncService: 4). */
+  partitionsInFlight?: number;
+  concurrency?: number;
+  versionCacheSize?: number;
+  events?: SyncEvents;
+  clock?: Clock;
+  tolerance?: 'all' | 'none';
+}
+
+/** One consumer group member: its own VersionCache, committed offsets per topic-partition. */
+export class SimulatedConsumer {
+  readonly committed = new Map<string, number>();
+  readonly deadLetters: DeadLetter[] = [];
+  readonly processor: BatchProcessor;
+  readonly applier: UserApplier;
+  batches = 0;
+  records = 0;
+
+  constructor(private readonly o: ConsumerOptions) {
+    const { pipeline } = o;
+    this.applier = new UserApplier(
+      o.cognito,
+      pipeline.plan,
+      pipeline.coalesce,
+      new VersionCache(o.versionCacheSize ?? 100_000),
+      pipeline.manageGroups,
+      pipeline.mapping.createPolicy === 'always',
+    );
+    this.processor = new BatchProcessor({
+      decoder: pipeline.decoder,
+      map: pipeline.map,
+      applier: this.applier,
+      dlq: { send: (record, error) => (this.deadLetters.push({ record, error }), Promise.resolve()) },
+      tolerance: o.tolerance ?? 'all',
+      concurrency: o.concurrency ?? 16,
+      missingUserTimeoutMs: 60_000,
+      events: o.events ?? noEvents,
+      clock: o.clock ?? systemClock,
+    });
+  }
+
+  /**
+   * Consumes every partition of `logs` up to its end; returns the records processed. Each
+   * partition advances on its own (a batch waiting for a user from another topic does not hold
+   * the others up), at most `partitionsInFlight` batches at a time.
+   */
+  async drain(logs: readonly TopicLog[], afterBatch?: () => void): Promise<number> {
+    const size = this.o.batchSize ?? 500;
+    const slots = new Semaphore(this.o.partitionsInFlight ?? 4);
+    const control: BatchControl = { isActive: () => true, heartbeat: () => Promise.resolve() };
+    const partitions = logs.flatMap((log) => log.partitions.map((_, p) => ({ key: `${log.topic}:${p}`, log, p })));
+    let processed = 0;
+    await Promise.all(
+      partitions.map(async (p) => {
+        for (;;) {
+          const from = this.committed.get(p.key) ?? 0;
+          if (from >= p.log.end(p.p)) return;
+          await slots.acquire();
+          try {
+            const batch = p.log.read(p.p, from, size);
+            const outcome = await this.processor.process(batch, control);
+            if (outcome.commitOffset === null) throw new Error(`nothing committable in ${p.key} from ${from}`);
+            this.committed.set(p.key, Number(outcome.commitOffset));
+            processed += batch.length;
+            this.batches++;
+            this.records += batch.length;
+          } finally {
+            slots.release();
+          }
+          afterBatch?.();
+        }
+      }),
+    );
+    return processed;
+  }
+}
+
+/** FIFO counting semaphore. */
+export class Semaphore {
+  private readonly waiting: (() => void)[] = [];
+  constructor(private free: number) {}
+
+  acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+}

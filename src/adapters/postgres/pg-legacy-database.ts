@@ -1,0 +1,206 @@
+// LegacyDatabase on PostgreSQL (node-postgres). Every read is one REPEATABLE READ, READ ONLY
+// transaction that also reads the WAL position, so rows and position come from one snapshot.
+// Scans use keyset pagination on the primary key: each page is `WHERE key > last ORDER BY key
+// LIMIT n`, an index range scan that costs the same on page 1 and page 10,000, holds no
+// cursor (or snapshot) open between pages, and keeps at most one page in memory.
+import pg from 'pg';
+import { err, ok, type Result, type Row, type Version } from '../../core/types.js';
+import { errorMessage } from '../../errors.js';
+import { encodePostgresVersion } from '../../pipeline/decode/version.js';
+import {
+  LegacyDatabaseError,
+  type FindOptions,
+  type FoundUser,
+  type LegacyDatabase,
+  type LookupProblem,
+  type ScanOptions,
+  type UserLookup,
+  type UserPage,
+} from './legacy-database.js';
+import { legacyTypeParsers, parseLsn, quoteIdent, quoteQualified } from './pg-values.js';
+
+export interface PgLegacyDatabaseOptions {
+  url: string;
+  /** Users table, optionally schema-qualified. */
+  table: string;
+  /** Roles table: name and its user/role columns, when the mapping has one. */
+  roles?: { table: string; userColumn: string; roleColumn: string };
+  /** Pool size: 1 is enough for a CLI scan; the Lambda keeps one warm connection. */
+  maxConnections?: number;
+  /** Handed in by the Lambda so a pool outlives one invocation; created here otherwise. */
+  pool?: pg.Pool;
+}
+
+// On a standby pg_current_wal_lsn() fails; the replay position is the same kind of bound there.
+const POSITION_SQL = `SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text AS lsn`;
+
+/**
+ * (0, lsn): a version below every Debezium event, whose versions start with a non-zero commit
+ * LSN. An event's first component is the commit LSN of the transaction before it, which can be
+ * visible to this snapshot even when the event's own transaction is not, so no non-zero first
+ * component separates "seen" from "not seen"; zero does, at the price that a replay of older
+ * events may rewrite the user transiently (the topic's last event for the row restores it).
+ */
+export const snapshotVersionOf = (lsnText: string): Version => encodePostgresVersion(0n, parseLsn(lsnText));
+
+export class PgLegacyDatabase implements LegacyDatabase {
+  readonly pool: pg.Pool;
+  private readonly table: string;
+  private readonly ownsPool: boolean;
+  private keys?: Promise<string[]>;
+  private columns?: Promise<Set<string>>;
+
+  constructor(private readonly o: PgLegacyDatabaseOptions) {
+    this.table = quoteQualified(o.table);
+    this.ownsPool = o.pool === undefined;
+    this.pool =
+      o.pool ??
+      new pg.Pool({
+        connectionString: o.url,
+        max: o.maxConnections ?? 2,
+        types: legacyTypeParsers,
+        // Timestamps print in UTC, as Debezium's ISO instants do.
+        options: '-c TimeZone=UTC',
+        application_name: 'cognito-sync-migration',
+      });
+  }
+
+  keyColumns(): Promise<readonly string[]> {
+    this.keys ??= this.query<{ attname: string }>(
+      `SELECT a.attname FROM pg_index i
+         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+        WHERE i.indrelid = $1::regclass AND i.indisprimary
+        ORDER BY array_position(i.indkey::int2[], a.attnum)`,
+      [this.o.table],
+    ).then((rows) => {
+      if (rows.length === 0) throw new LegacyDatabaseError(`table ${this.o.table} has no primary key: keyset scans need one`);
+      return rows.map((r) => r.attname);
+    });
+    return this.keys;
+  }
+
+  columnNames(): Promise<ReadonlySet<string>> {
+    this.columns ??= this.query<{ attname: string }>(
+      `SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`,
+      [this.o.table],
+    ).then((rows) => new Set(rows.map((r) => r.attname)));
+    return this.columns;
+  }
+
+  async estimateUsers(): Promise<number> {
+    const rows = await this.query<{ n: string }>(`SELECT greatest(reltuples, 0)::bigint::text AS n FROM pg_class WHERE oid = $1::regclass`, [this.o.table]);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async *scanUsers(options: ScanOptions): AsyncIterable<UserPage> {
+    const keys = await this.keyColumns();
+    const select = this.selectList([...keys, ...options.columns]);
+    const keyList = keys.map(quoteIdent).join(', ');
+    const first = `SELECT ${select} FROM ${this.table} ORDER BY ${keyList} LIMIT $1`;
+    // Row-value comparison walks a composite primary key in index order too.
+    const next = `SELECT ${select} FROM ${this.table} WHERE (${keyList}) > (${keys.map((_, i) => `$${i + 2}`).join(', ')}) ORDER BY ${keyList} LIMIT $1`;
+    let last: unknown[] | undefined;
+    for (;;) {
+      const page = await this.inSnapshot(async (client) => {
+        const result = await client.query<Row>(last ? next : first, last ? [options.pageSize, ...last] : [options.pageSize]);
+        return result.rows;
+      });
+      if (page.value.length === 0) return;
+      yield { rows: page.value, snapshotVersion: page.snapshotVersion };
+      if (page.value.length < options.pageSize) return;
+      const tail = page.value[page.value.length - 1] as Row;
+      last = keys.map((k) => (typeof tail[k] === 'bigint' ? String(tail[k]) : tail[k]));
+    }
+  }
+
+  async findUser(lookup: UserLookup, options: FindOptions): Promise<Result<FoundUser, LookupProblem>> {
+    const keys = await this.keyColumns();
+    const wanted = [...new Set([...keys, ...options.columns])];
+    const secretAlias = '__cognito_sync_secret';
+    const select = this.selectList(wanted) + (options.secretColumn ? `, ${quoteIdent(options.secretColumn)}::text AS ${secretAlias}` : '');
+    let where: string;
+    let params: unknown[];
+    if (lookup.by === 'key') {
+      where = keys.map((k, i) => `${quoteIdent(k)} = $${i + 1}`).join(' AND ');
+      params = keys.map((k) => lookup.key[k]);
+      if (params.some((p) => p === undefined || p === null)) return err('not-found');
+    } else {
+      // lower() on both sides: Cognito aliases are case-insensitive, so the lookup must be too
+      // (and can use an index on lower(column), as the demo schema has for email).
+      where = lookup.columns.map((c) => `lower(${quoteIdent(c)}) = lower($1)`).join(' OR ');
+      params = [lookup.value];
+    }
+    const found = await this.inSnapshot(async (client) => (await client.query<Row>(`SELECT ${select} FROM ${this.table} WHERE ${where} LIMIT 2`, params)).rows);
+    if (found.value.length === 0) return err('not-found');
+    if (found.value.length > 1) return err('ambiguous');
+    const row = found.value[0] as Row;
+    const secret = options.secretColumn ? (row[secretAlias] as string | null) : null;
+    delete row[secretAlias];
+    return ok({ row, secret, snapshotVersion: found.snapshotVersion });
+  }
+
+  async rolesOf(userKeys: readonly unknown[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    const roles = this.o.roles;
+    if (!roles || userKeys.length === 0) return out;
+    const rows = await this.query<{ k: string; role: string }>(
+      `SELECT ${quoteIdent(roles.userColumn)}::text AS k, ${quoteIdent(roles.roleColumn)}::text AS role FROM ${quoteQualified(roles.table)}
+        WHERE ${quoteIdent(roles.userColumn)}::text = ANY ($1::text[])`,
+      [userKeys.map(String)],
+    );
+    for (const r of rows) {
+      const list = out.get(r.k);
+      if (list) list.push(r.role);
+      else out.set(r.k, [r.role]);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsPool) await this.pool.end();
+  }
+
+  private selectList(columns: readonly string[]): string {
+    return [...new Set(columns)].map(quoteIdent).join(', ');
+  }
+
+  private async query<T extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<T[]> {
+    try {
+      return (await this.pool.query<T>(sql, params)).rows;
+    } catch (error) {
+      throw toDatabaseError(error, this.o.table);
+    }
+  }
+
+  /** Runs `read` and the WAL position query in one REPEATABLE READ, READ ONLY transaction. */
+  private async inSnapshot<T>(read: (client: pg.PoolClient) => Promise<T>): Promise<{ value: T; snapshotVersion: Version }> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw toDatabaseError(error, this.o.table);
+    }
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      // The snapshot is taken by the first statement: read the rows first, then the position,
+      // so the position is at or after every commit the rows can show.
+      const value = await read(client);
+      const position = await client.query<{ lsn: string }>(POSITION_SQL);
+      await client.query('COMMIT');
+      return { value, snapshotVersion: snapshotVersionOf(position.rows[0]!.lsn) };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw toDatabaseError(error, this.o.table);
+    } finally {
+      client.release();
+    }
+  }
+}
+
+/** Connection trouble is worth another try; SQL errors (missing table or column) are not. */
+const toDatabaseError = (error: unknown, table: string): LegacyDatabaseError => {
+  if (error instanceof LegacyDatabaseError) return error;
+  const code = (error as { code?: string }).code ?? '';
+  const retriable = /^(08|57P)/.test(code) || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|timeout/i.test(errorMessage(error));
+  return new LegacyDatabaseError(`legacy database (${table}): ${errorMessage(error)}`, error, retriable);
+};

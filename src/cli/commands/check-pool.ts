@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load-config.js';
+import { loadCompiledMapping } from '../../runtime/pipeline-factory.js';
+import { AwsCognitoGateway } from '../../adapters/cognito/cognito-gateway.js';
+import { checkPool, problemsOf, type PoolFinding } from '../../migration/check-pool.js';
+import { EXIT } from '../exit-codes.js';
+
+const line = (f: PoolFinding): string => `  ${f.severity === 'problem' ? 'PROBLEM' : 'note   '} ${f.code}${f.attribute ? ` (${f.attribute})` : ''}: ${f.message}${f.fix ? ' [--apply adds it]' : ''}`;
+
+export function registerCheckPool(program: Command): void {
+  program
+    .command('check-pool')
+    .description(
+      'Check the user pool against the mapping: custom attributes (missing, type, mutability), the version attribute, required attributes, ' +
+        'username/alias settings. --apply adds missing custom attributes, the one thing fixable after pool creation. Exit 3 while problems remain.',
+    )
+    .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
+    .option('--apply', 'add missing custom attributes (AddCustomAttributes); everything else is explained, not changed')
+    .option('--json', 'print the findings as JSON')
+    .action(async (opts: { config: string; apply?: boolean; json?: boolean }) => {
+      const config = loadConfig(opts.config);
+      const mapping = await loadCompiledMapping(config.mappingPath);
+      const gateway = new AwsCognitoGateway({
+        userPoolId: config.cognito.userPoolId,
+        region: config.cognito.region,
+        endpoint: config.cognito.endpoint,
+        budget: config.budget,
+        maxAttempts: config.cognito.maxAttempts,
+        requestTimeoutMs: config.cognito.requestTimeoutMs,
+      });
+      let findings = checkPool(mapping, await gateway.describeUserPool());
+      const fixes = findings.flatMap((f) => (f.fix ? [f.fix] : []));
+      const applied: string[] = [];
+      if (opts.apply && fixes.length > 0) {
+        await gateway.addCustomAttributes(fixes);
+        applied.push(...fixes.map((f) => `custom:${f.Name}`));
+        findings = checkPool(mapping, await gateway.describeUserPool());
+      }
+      const problems = problemsOf(findings);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ pool: config.cognito.userPoolId, applied, problems: problems.length, findings }, null, 2)}\n`);
+      } else {
+        const out = [`check-pool ${config.cognito.userPoolId}: ${problems.length} problem(s), ${findings.length - problems.length} note(s)`];
+        if (applied.length > 0) out.push(`  applied: added ${applied.join(', ')}`);
+        out.push(...findings.map(line));
+        if (!opts.apply && fixes.length > 0) out.push(`  run with --apply to add ${fixes.map((f) => `custom:${f.Name}`).join(', ')}`);
+        process.stdout.write(`${out.join('\n')}\n`);
+      }
+      process.exitCode = problems.length > 0 ? EXIT.attention : EXIT.ok;
+    });
+}

@@ -1,0 +1,74 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load-config.js';
+import { loadCompiledMapping } from '../../runtime/pipeline-factory.js';
+import { AwsCognitoGateway } from '../../adapters/cognito/cognito-gateway.js';
+import { UserApplier } from '../../pipeline/apply/user-applier.js';
+import { VersionCache } from '../../pipeline/apply/version-cache.js';
+import { coalesce, planOptionsFromMapping, planUser } from '../../pipeline/plan/index.js';
+import { openLegacySource } from '../../migration/legacy-source.js';
+import { reconcile, type ReconcileReport } from '../../migration/reconcile.js';
+import { formatReconcile } from '../../migration/reconcile-report.js';
+import { EXIT } from '../exit-codes.js';
+
+interface Options {
+  config: string;
+  dbUrl?: string;
+  repair?: boolean;
+  deleteExtra?: boolean;
+  examples: number;
+  json?: boolean;
+}
+
+export function registerReconcile(program: Command): void {
+  program
+    .command('reconcile')
+    .description(
+      'Compare the legacy users table with the user pool user by user: missing, extra (usernames of the mapping\'s shape with no row) and ' +
+        'different users (owned attributes and the enabled flag). --repair applies the desired state through the sync\'s planner and rate limits, then checks again. Exit 3 on drift.',
+    )
+    .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
+    .option('--db-url <url>', 'legacy database URL (default: legacyDatabase.url or COGNITO_SYNC_LEGACY_DATABASE__URL)')
+    .option('--repair', 'create missing users and update different ones (createPolicy existing-only: no creates)')
+    .option('--delete-extra', 'with --repair: also delete extra users (or disable them, by deletePolicy)')
+    .option('--examples <n>', 'usernames shown per finding', (v) => Number.parseInt(v, 10), 5)
+    .option('--json', 'print the report(s) as JSON')
+    .action(async (opts: Options) => {
+      const config = loadConfig(opts.config);
+      const mapping = await loadCompiledMapping(config.mappingPath);
+      const source = await openLegacySource(config, mapping, opts.dbUrl);
+      const gateway = new AwsCognitoGateway({
+        userPoolId: config.cognito.userPoolId,
+        region: config.cognito.region,
+        endpoint: config.cognito.endpoint,
+        budget: config.budget,
+        maxAttempts: config.cognito.maxAttempts,
+        requestTimeoutMs: config.cognito.requestTimeoutMs,
+      });
+      const planOptions = planOptionsFromMapping(mapping);
+      // The sync's own planner and applier; a zero-size version cache: Cognito is read every time.
+      const applier = new UserApplier(
+        gateway,
+        (current, intent, deleted) => planUser(current, intent, planOptions, deleted),
+        coalesce,
+        new VersionCache(0),
+        mapping.spec.groups !== undefined || mapping.rolesTable !== undefined,
+      );
+      const base = { ...source, directory: gateway, gateway, mapping, examples: opts.examples };
+      try {
+        const reports: { before: ReconcileReport; after?: ReconcileReport } = {
+          before: await reconcile({ ...base, repair: opts.repair ? { applier, deleteExtra: opts.deleteExtra === true, concurrency: config.processing.concurrency } : undefined }),
+        };
+        if (opts.repair) reports.after = await reconcile(base);
+        const final = reports.after ?? reports.before;
+        if (opts.json) process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
+        else {
+          const lines = formatReconcile(reports.before, opts.repair ? 'reconcile (before repair)' : 'reconcile');
+          if (reports.after) lines.push(...formatReconcile(reports.after, 'reconcile (after repair)'));
+          process.stdout.write(`${lines.join('\n')}\n`);
+        }
+        process.exitCode = final.drift > 0 ? EXIT.attention : EXIT.ok;
+      } finally {
+        await source.db.close();
+      }
+    });
+}

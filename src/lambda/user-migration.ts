@@ -1,0 +1,188 @@
+// Cognito User Migration Lambda: just-in-time migration with the legacy password.
+//
+// Cognito calls it when someone signs in (UserMigration_Authentication) or asks for a password
+// reset (UserMigration_ForgotPassword) and no user of that name exists. It finds the legacy row,
+// checks the password against the legacy hash, and answers with the attributes of the shared
+// mapping (the same desiredUserFromRow as the sync), so a migrated user is exactly the user the
+// sync would have created; Cognito then creates the user, CONFIRMED, with the typed password.
+//
+// Usernames: Cognito creates the user under the name that was typed (`userName`). The sync
+// addresses users by the mapping's username (legacy_{id}), so the trigger migrates only when
+// `userName` IS that username; a legacy login or an email is looked up (case-insensitively),
+// then refused: migrating it would create a second identity the sync never updates. Sign-in
+// therefore resolves the typed name first (resolveSignInName, e.g. behind the app's login
+// endpoint) and calls InitiateAuth with legacy_{id}; once migrated, users can also sign in with
+// their email or preferred_username aliases (see docs/migration-playbook.md).
+//
+// Versions: the created user carries the version attribute (0, lsn) read in the same snapshot
+// as the row. Every Debezium event has a non-zero first component, so any later event for
+// the row compares newer and applies; see pg-legacy-database.ts for why nothing tighter works.
+import { createHash } from 'node:crypto';
+import { err, ok, type Attributes, type Result, type Row } from '../core/types.js';
+import { errorMessage } from '../errors.js';
+import type { FoundUser, LegacyDatabase, LookupProblem } from '../adapters/postgres/legacy-database.js';
+import { PgLegacyDatabase } from '../adapters/postgres/pg-legacy-database.js';
+import { desiredUserFromRow, UNKNOWN, type CompiledMapping } from '../pipeline/map/index.js';
+import { usernamePattern } from '../migration/username-pattern.js';
+import { lambdaConfigFromEnv } from './lambda-config.js';
+import { hashFamily, verifyPassword, type SaltedDigestFormat } from './password-hash.js';
+
+export interface UserMigrationEvent {
+  version?: string;
+  triggerSource: string;
+  region?: string;
+  userPoolId?: string;
+  userName: string;
+  callerContext?: Record<string, unknown>;
+  request: { password?: string; validationData?: Record<string, string>; clientMetadata?: Record<string, string> };
+  response: Record<string, unknown>;
+}
+
+export interface UserMigrationResponse {
+  userAttributes: Attributes;
+  finalUserStatus?: 'CONFIRMED' | 'RESET_REQUIRED';
+  messageAction: 'SUPPRESS';
+  desiredDeliveryMediums?: string[];
+  forceAliasCreation?: boolean;
+}
+
+export interface MigrationDeps {
+  db: LegacyDatabase;
+  mapping: CompiledMapping;
+  passwordColumn: string;
+  loginColumns: readonly string[];
+  digestFormats?: readonly SaltedDigestFormat[];
+  /** One JSON line per invocation: outcome and reason, never a password, hash or personal value. */
+  log?: (entry: Record<string, unknown>) => void;
+}
+
+/** Thrown to Cognito, which answers the client with NotAuthorized / UserNotFound. One message for every refusal: no account probing. */
+export class MigrationRefused extends Error {
+  constructor(readonly reason: string) {
+    super('Incorrect username or password.');
+    this.name = 'MigrationRefused';
+  }
+}
+
+type Refusal = LookupProblem | 'not-canonical' | 'unmappable';
+
+const TRIGGERS = new Set(['UserMigration_Authentication', 'UserMigration_ForgotPassword']);
+
+/** A sign-in name fit for logs (it may be an email). */
+const nameTag = (name: string): string => `h:${createHash('sha256').update(name.toLowerCase()).digest('hex').slice(0, 12)}`;
+
+interface Resolved {
+  username: string;
+  found: FoundUser;
+}
+
+const canonicalOf = (mapping: CompiledMapping, row: Row): string | undefined => {
+  try {
+    const name = mapping.usernameFromRow(row);
+    return name === UNKNOWN ? undefined : name;
+  } catch {
+    return undefined;
+  }
+};
+
+/** Finds the row behind a sign-in name: the mapping's username first, then the login columns. */
+const lookup = async (deps: MigrationDeps, name: string, withSecret: boolean): Promise<Result<Resolved, Refusal>> => {
+  const pattern = usernamePattern(deps.mapping.spec.username);
+  const keys = await deps.db.keyColumns();
+  const options = { columns: [...deps.mapping.readColumns], secretColumn: withSecret ? deps.passwordColumn : undefined };
+  const parsed = pattern.parse(name);
+  let found: Result<FoundUser, LookupProblem> = err('not-found');
+  if (parsed && pattern.columns.every((c) => keys.includes(c)) && keys.every((k) => parsed[k] !== undefined)) {
+    found = await deps.db.findUser({ by: 'key', key: parsed }, options);
+  } else if (parsed && pattern.columns.length === 1) {
+    found = await deps.db.findUser({ by: 'login', columns: pattern.columns, value: name }, options);
+  }
+  if (!found.ok && found.error === 'not-found' && deps.loginColumns.length > 0) {
+    found = await deps.db.findUser({ by: 'login', columns: deps.loginColumns, value: name }, options);
+  }
+  if (!found.ok) return err(found.error);
+  const username = canonicalOf(deps.mapping, found.value.row);
+  if (username === undefined) return err('unmappable');
+  return ok({ username, found: found.value });
+};
+
+/** The Cognito username for a typed sign-in name (legacy login, email or the username itself). */
+export const resolveSignInName = async (deps: MigrationDeps, typed: string): Promise<Result<string, Refusal>> => {
+  const resolved = await lookup(deps, typed.trim(), false);
+  return resolved.ok ? ok(resolved.value.username) : err(resolved.error);
+};
+
+export const createMigrationHandler = (deps: MigrationDeps) => {
+  const log = deps.log ?? ((entry) => console.log(JSON.stringify(entry)));
+  return async (event: UserMigrationEvent): Promise<UserMigrationEvent & { response: UserMigrationResponse }> => {
+    const started = Date.now();
+    const trigger = event.triggerSource;
+    const done = (outcome: string, extra: Record<string, unknown> = {}): void =>
+      log({ msg: 'user migration', trigger, user: nameTag(event.userName ?? ''), outcome, ms: Date.now() - started, ...extra });
+    const refuse = (reason: string, extra: Record<string, unknown> = {}): never => {
+      done('refused', { reason, ...extra });
+      throw new MigrationRefused(reason);
+    };
+    if (!TRIGGERS.has(trigger)) refuse('unsupported-trigger');
+    const authenticating = trigger === 'UserMigration_Authentication';
+
+    const resolved = await lookup(deps, event.userName, authenticating);
+    if (!resolved.ok) return refuse(resolved.error);
+    const { username, found } = resolved.value;
+    // Cognito creates the user under the typed name: only the mapping's own username may pass.
+    if (username !== event.userName) refuse('not-canonical');
+
+    if (authenticating) {
+      const password = event.request.password ?? '';
+      if (found.secret === null || found.secret === '') refuse('no-password-hash');
+      const verified = await verifyPassword(password, found.secret as string, { digestFormats: deps.digestFormats });
+      if (!verified.ok) refuse(verified.error.reason, { family: verified.error.family ?? hashFamily(found.secret as string) });
+      else if (!verified.value) refuse('wrong-password', { family: hashFamily(found.secret as string) });
+    }
+
+    const desired = desiredUserFromRow(deps.mapping, found.row);
+    if (!desired.ok) return refuse('unmappable', { field: desired.error.field });
+    if (!desired.value.enabled) refuse('disabled');
+
+    const userAttributes: Attributes = {};
+    for (const [name, value] of Object.entries(desired.value.attributes)) if (value !== '') userAttributes[name] = value;
+    userAttributes[deps.mapping.versionAttribute] = found.snapshotVersion;
+    done('migrated');
+    return {
+      ...event,
+      response: {
+        userAttributes,
+        // Sign-in: the password was just proven. Forgot-password: Cognito sends a code (to a
+        // verified email or phone) and the user sets a new password.
+        ...(authenticating ? { finalUserStatus: 'CONFIRMED' as const } : { finalUserStatus: 'RESET_REQUIRED' as const }),
+        // No welcome message: the person is in the middle of signing in.
+        messageAction: 'SUPPRESS',
+      },
+    };
+  };
+};
+
+// Module scope: created on the first invocation, kept while the execution environment is warm
+// (one connection, reused; Lambda freezes it between invocations).
+let warm: Promise<ReturnType<typeof createMigrationHandler>> | undefined;
+
+const fromEnv = async (): Promise<ReturnType<typeof createMigrationHandler>> => {
+  const config = await lambdaConfigFromEnv(process.env);
+  const roles = config.mapping.rolesTable;
+  const db = new PgLegacyDatabase({
+    url: config.databaseUrl,
+    table: config.table,
+    roles: roles ? { table: roles.table, userColumn: roles.userColumn, roleColumn: roles.roleColumn } : undefined,
+    maxConnections: 1,
+  });
+  return createMigrationHandler({ db, mapping: config.mapping, passwordColumn: config.passwordColumn, loginColumns: config.loginColumns, digestFormats: config.digestFormats });
+};
+
+export const handler = async (event: UserMigrationEvent): Promise<UserMigrationEvent & { response: UserMigrationResponse }> => {
+  warm ??= fromEnv().catch((error: unknown) => {
+    warm = undefined; // a broken config or database is retried on the next invocation
+    console.log(JSON.stringify({ msg: 'user migration init failed', error: errorMessage(error) }));
+    throw error;
+  });
+  return (await warm)(event);
+};

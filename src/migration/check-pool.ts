@@ -1,0 +1,158 @@
+// `check-pool`: the user pool's schema and sign-in settings against the mapping. Pure: the pool
+// description comes from DescribeUserPool. The only thing that can be fixed from here is a
+// missing custom attribute (AddCustomAttributes); a pool's username settings, attribute types
+// and mutability are fixed at creation, so those findings explain what to do instead.
+import type { SchemaAttributeType, UserPoolType } from '@aws-sdk/client-cognito-identity-provider';
+import type { CompiledMapping } from '../pipeline/map/index.js';
+import type { TransformKind } from '../pipeline/map/mapping-spec.js';
+
+export interface PoolFinding {
+  code:
+    | 'custom-attribute-missing'
+    | 'version-attribute-missing'
+    | 'attribute-type'
+    | 'version-attribute-too-short'
+    | 'immutable-attribute-updated'
+    | 'required-attribute-unmapped'
+    | 'username-attributes'
+    | 'alias-not-normalised'
+    | 'username-case'
+    | 'alias-unverified'
+    | 'migration-trigger-missing';
+  /** problem: the sync or the migration will fail or misbehave; note: worth knowing. */
+  severity: 'problem' | 'note';
+  attribute?: string;
+  message: string;
+  /** Present when `--apply` can fix it: the attribute to add. */
+  fix?: SchemaAttributeType;
+}
+
+// Cognito's version attribute holds 32 hex digits (see decode/version.ts).
+const VERSION_WIDTH = 32;
+
+const CUSTOM = 'custom:';
+
+const hasTransform = (mapping: CompiledMapping, attribute: string, kind: TransformKind): boolean =>
+  mapping.spec.attributes.find((a) => a.name === attribute)?.transforms.some((t) => t.kind === kind) ?? false;
+
+export const checkPool = (mapping: CompiledMapping, pool: UserPoolType): PoolFinding[] => {
+  const findings: PoolFinding[] = [];
+  const schema = new Map((pool.SchemaAttributes ?? []).map((a) => [a.Name ?? '', a]));
+  const mapped = new Map(mapping.attributes.map((a) => [a.name, a]));
+  const version = mapping.versionAttribute;
+
+  const wanted = [...mapped.keys()].filter((n) => n.startsWith(CUSTOM));
+  if (!wanted.includes(version)) wanted.push(version);
+  for (const name of wanted) {
+    const isVersion = name === version;
+    const createOnly = mapped.get(name)?.createOnly ?? false;
+    const have = schema.get(name);
+    if (!have) {
+      findings.push({
+        code: isVersion ? 'version-attribute-missing' : 'custom-attribute-missing',
+        severity: 'problem',
+        attribute: name,
+        message: isVersion
+          ? `the version attribute ${name} is missing: every write would fail, and without it no replay can be told stale`
+          : `${name} is mapped but the pool has no such attribute: creates and updates carrying it fail`,
+        // createOnly attributes are the immutable ones: added immutable, as the mapping expects.
+        fix: { Name: name.slice(CUSTOM.length), AttributeDataType: 'String', Mutable: isVersion || !createOnly, StringAttributeConstraints: { MaxLength: '2048' } },
+      });
+      continue;
+    }
+    if (have.AttributeDataType && have.AttributeDataType !== 'String') {
+      findings.push({
+        code: 'attribute-type',
+        severity: 'problem',
+        attribute: name,
+        message: `${name} is of type ${have.AttributeDataType}, but the mapping writes text${isVersion ? ' (the version is 32 hex digits)' : ''}: Cognito rejects values that do not parse. Custom attribute types cannot change: add a String attribute under a new name and map that`,
+      });
+    }
+    const max = Number(have.StringAttributeConstraints?.MaxLength ?? 2048);
+    if (isVersion && max < VERSION_WIDTH) {
+      findings.push({ code: 'version-attribute-too-short', severity: 'problem', attribute: name, message: `${name} allows ${max} characters; versions have ${VERSION_WIDTH}` });
+    }
+    if (have.Mutable === false && !createOnly) {
+      findings.push({
+        code: 'immutable-attribute-updated',
+        severity: 'problem',
+        attribute: name,
+        message: isVersion
+          ? `the version attribute ${name} is immutable: it must change on every write. Add a mutable one under a new name and set versionAttribute`
+          : `${name} is immutable in the pool but the mapping would update it: mark it createOnly: true (written on create only) or map a mutable attribute`,
+      });
+    }
+  }
+
+  for (const [name, attr] of schema) {
+    if (!attr.Required || name === 'sub' || mapped.has(name)) continue;
+    findings.push({
+      code: 'required-attribute-unmapped',
+      severity: 'problem',
+      attribute: name,
+      message: `the pool requires ${name} but the mapping does not write it: AdminCreateUser and just-in-time migration would fail. Map it (required attributes cannot be made optional)`,
+    });
+  }
+
+  const usernameAttributes = pool.UsernameAttributes ?? [];
+  if (usernameAttributes.length > 0) {
+    findings.push({
+      code: 'username-attributes',
+      severity: 'problem',
+      message: `the pool signs in by ${usernameAttributes.join('/')} as username (UsernameAttributes), so Cognito names users itself and the mapping's usernames (${describeUsername(mapping)}) cannot be used. Create the pool with plain usernames and AliasAttributes [email, preferred_username] instead (fixed at pool creation)`,
+    });
+  }
+  const aliases = new Set<string>([...(pool.AliasAttributes ?? []), ...usernameAttributes]);
+  const normalise: [string, TransformKind, string][] = [
+    ['email', 'lowercase', 'lowercase'],
+    ['preferred_username', 'lowercase', 'lowercase'],
+    ['phone_number', 'e164', 'e164'],
+  ];
+  for (const [attribute, kind, label] of normalise) {
+    if (!aliases.has(attribute) || !mapped.has(attribute) || hasTransform(mapping, attribute, kind)) continue;
+    findings.push({
+      code: 'alias-not-normalised',
+      severity: 'problem',
+      attribute,
+      message: `${attribute} is a sign-in alias (unique, matched case-insensitively) but the mapping does not ${label} it: two legacy rows differing only in case collide, and people type it differently than stored. Add the ${label} transform (and run assess for duplicates)`,
+    });
+  }
+  if (aliases.has('email') && mapped.has('email') && !mapped.has('email_verified')) {
+    findings.push({
+      code: 'alias-unverified',
+      severity: 'note',
+      attribute: 'email',
+      message: 'email is an alias but email_verified is not mapped: Cognito only signs in with verified emails, and created users start unverified (the legacy verified flag is lost)',
+    });
+  }
+  const caseSensitive = pool.UsernameConfiguration?.CaseSensitive !== false;
+  const username = mapping.spec.username;
+  if (caseSensitive) {
+    findings.push({
+      code: 'username-case',
+      severity: 'note',
+      message: 'usernames are case-sensitive in this pool (UsernameConfiguration.CaseSensitive is not false): people must type the exact case. It can only be set when the pool is created',
+    });
+  } else if (username.kind === 'column' && !username.lowercase) {
+    findings.push({
+      code: 'username-case',
+      severity: 'problem',
+      message: `the pool compares usernames case-insensitively but the mapping takes ${username.column} as is: two rows differing only in case map to one Cognito user. Set username.lowercase: true`,
+    });
+  }
+  if (mapping.createPolicy === 'existing-only' && !pool.LambdaConfig?.UserMigration) {
+    findings.push({
+      code: 'migration-trigger-missing',
+      severity: 'problem',
+      message: 'createPolicy is existing-only but the pool has no User Migration trigger: nobody who is not yet in Cognito can sign in. Deploy src/lambda/user-migration.ts and set LambdaConfig.UserMigration',
+    });
+  }
+  return findings;
+};
+
+const describeUsername = (mapping: CompiledMapping): string => {
+  const u = mapping.spec.username;
+  return u.kind === 'template' ? u.template : `column ${u.column}`;
+};
+
+export const problemsOf = (findings: readonly PoolFinding[]): PoolFinding[] => findings.filter((f) => f.severity === 'problem');

@@ -1,0 +1,25 @@
+// The human form of a ReconcileReport.
+import type { ReconcileReport } from './reconcile.js';
+
+export const formatReconcile = (r: ReconcileReport, title: string): string[] => {
+  const out = [
+    `${title}: ${r.drift === 0 ? 'no drift' : `${r.drift} user(s) drifted`}`,
+    `  legacy: ${r.legacy.users} row(s)${r.legacy.unmappable ? `, ${r.legacy.unmappable} unmappable (DLQ; see assess)` : ''}`,
+    `  cognito: ${r.cognito.indexed} user(s) of the mapping's shape, ${r.cognito.foreign} other(s) left alone${r.cognito.foreignExamples.length ? ` (e.g. ${r.cognito.foreignExamples.join(' ')})` : ''}`,
+    `  missing (in DB, not in Cognito): ${r.missing.count}${r.missing.examples.length ? `  e.g. ${r.missing.examples.join(' ')}` : ''}`,
+  ];
+  if (r.notMigrated > 0) out.push(`  not migrated yet (existing-only: they arrive on first sign-in): ${r.notMigrated}`);
+  out.push(`  extra (in Cognito, no row): ${r.extra.count}${r.extra.examples.length ? `  e.g. ${r.extra.examples.join(' ')}` : ''}`);
+  const attrs = Object.entries(r.different.byAttribute).map(([a, n]) => `${a}=${n}`).join(' ');
+  out.push(`  different: ${r.different.count}${attrs ? `  (${attrs})` : ''}`);
+  for (const e of r.different.examples) {
+    out.push(`      ${e.username}: ${e.differences.map((d) => `${d.name} ${d.kind}${d.createOnly ? ' (create-only: needs a recreate)' : ''}`).join(', ')}`);
+  }
+  if (r.repair) {
+    const p = r.repair;
+    out.push(`  repair: ${p.created} created, ${p.updated} updated, ${p.deleted} deleted, ${p.unchanged} unchanged, ${p.failed} failed`);
+    for (const e of p.errors) out.push(`      ${e}`);
+  }
+  out.push(`  memory: ${r.memory.indexBytes} bytes of index (${r.memory.bytesPerUser} per user; usernames spilled to a temp file)`);
+  return out;
+};

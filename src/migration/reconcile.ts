@@ -1,0 +1,181 @@
+// `reconcile`: the legacy table against the user pool, user by user, in bounded memory.
+//   1. ListUsers, page by page (PaginationToken, UserList rate) -> CompactUserIndex of the users
+//      whose username has the mapping's shape (username -> hash of the owned state); users of
+//      any other shape are "foreign": counted, never touched.
+//   2. The users table in key order (keyset pages) -> desired user -> look up in the index:
+//      absent = missing; hash differs = candidate, confirmed by AdminGetUser and diffed per
+//      attribute (only mismatches cost a UserRead).
+//   3. Index entries never matched = extra: ours by shape, with no row behind them.
+// --repair sends the desired state through the sync's own planner and UserApplier (same rate
+// limits, same version guard) with a version just above what Cognito holds (see repairVersion).
+import type { DesiredUser, UserIntent, Version } from '../core/types.js';
+import { errorMessage } from '../errors.js';
+import type { CognitoDirectory, CognitoGateway } from '../adapters/cognito/cognito-gateway.js';
+import type { LegacyDatabase } from '../adapters/postgres/legacy-database.js';
+import type { UserApplier } from '../pipeline/apply/user-applier.js';
+import { desiredUserFromRow, type CompiledMapping } from '../pipeline/map/index.js';
+import { storedVersionOf } from '../pipeline/plan/index.js';
+import { forEachLimit } from '../runtime/concurrency.js';
+import { CompactUserIndex } from './compact-user-index.js';
+import { bumpVersion, desiredHash, diffOwned, maxVersion, ownedNames, stateHash, type AttributeDifference } from './owned-state.js';
+import { usernamePattern } from './username-pattern.js';
+
+export interface ReconcileInput {
+  db: LegacyDatabase;
+  columns: readonly string[];
+  pageSize: number;
+  directory: CognitoDirectory;
+  gateway: CognitoGateway;
+  mapping: CompiledMapping;
+  examples: number;
+  repair?: { applier: UserApplier; deleteExtra: boolean; concurrency: number };
+}
+
+export interface RepairSummary {
+  created: number;
+  updated: number;
+  deleted: number;
+  unchanged: number;
+  failed: number;
+  errors: string[];
+}
+
+export interface ReconcileReport {
+  legacy: { users: number; unmappable: number };
+  cognito: { indexed: number; foreign: number; foreignExamples: string[] };
+  /** In the DB, not in Cognito. With createPolicy existing-only these are "not migrated yet", not drift. */
+  missing: { count: number; examples: string[] };
+  notMigrated: number;
+  /** In Cognito with a username of the mapping's shape, no row in the DB. */
+  extra: { count: number; examples: string[] };
+  different: { count: number; byAttribute: Record<string, number>; examples: { username: string; differences: AttributeDifference[] }[] };
+  drift: number;
+  repair?: RepairSummary;
+  memory: { indexBytes: number; bytesPerUser: number };
+}
+
+const ORIGIN = { topic: 'reconcile', partition: 0, offset: '0' };
+
+/**
+ * Above what Cognito holds (so the planner applies it) yet as low as possible: the stored
+ * version + 1 keeps every later Debezium event newer; (0, lsn) of the read covers users
+ * Cognito holds no version for (and sorts below every Debezium event, like the Lambda's).
+ */
+export const repairVersion = (stored: Version | undefined, snapshotVersion: Version): Version => maxVersion(bumpVersion(stored), snapshotVersion);
+
+export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport> => {
+  const { mapping, examples } = input;
+  const owned = ownedNames(mapping);
+  const pattern = usernamePattern(mapping.spec.username);
+  const existingOnly = mapping.createPolicy === 'existing-only';
+  const report: ReconcileReport = {
+    legacy: { users: 0, unmappable: 0 },
+    cognito: { indexed: 0, foreign: 0, foreignExamples: [] },
+    missing: { count: 0, examples: [] },
+    notMigrated: 0,
+    extra: { count: 0, examples: [] },
+    different: { count: 0, byAttribute: {}, examples: [] },
+    drift: 0,
+    memory: { indexBytes: 0, bytesPerUser: 0 },
+  };
+  const repair = input.repair;
+  const repaired: RepairSummary = { created: 0, updated: 0, deleted: 0, unchanged: 0, failed: 0, errors: [] };
+  const sample = (list: string[], value: string): void => {
+    if (list.length < examples) list.push(value);
+  };
+
+  const apply = async (username: string, intent: UserIntent): Promise<void> => {
+    if (!repair) return;
+    try {
+      const result = await repair.applier.apply(username, [intent]);
+      if (result.calls.includes('AdminCreateUser')) repaired.created++;
+      else if (result.calls.includes('AdminDeleteUser')) repaired.deleted++;
+      else if (result.calls.length > 0) repaired.updated++;
+      else repaired.unchanged++;
+    } catch (error) {
+      repaired.failed++;
+      sample(repaired.errors, `${username}: ${errorMessage(error)}`);
+    }
+  };
+  const upsert = (user: DesiredUser, version: Version): UserIntent => ({ kind: 'upsert', user, version, origin: ORIGIN, sourceTsMs: null });
+
+  const index = new CompactUserIndex();
+  try {
+    for await (const page of input.directory.listUsers()) {
+      for (const user of page) {
+        if (!pattern.matches(user.username)) {
+          report.cognito.foreign++;
+          sample(report.cognito.foreignExamples, user.username);
+          continue;
+        }
+        index.add(user.username, stateHash(owned, user.attributes, user.enabled));
+      }
+    }
+    report.cognito.indexed = index.size;
+
+    let lastSnapshot = '';
+    for await (const page of input.db.scanUsers({ columns: input.columns, pageSize: input.pageSize })) {
+      lastSnapshot = page.snapshotVersion;
+      const candidates: DesiredUser[] = [];
+      const missing: DesiredUser[] = [];
+      for (const row of page.rows) {
+        report.legacy.users++;
+        const desired = desiredUserFromRow(mapping, row);
+        if (!desired.ok) {
+          report.legacy.unmappable++; // the sync sends these to the DLQ; assess lists them
+          continue;
+        }
+        const found = index.match(desired.value.username, desiredHash(owned, desired.value));
+        if (!found.found) missing.push(desired.value);
+        else if (!found.sameState) candidates.push(desired.value);
+      }
+      for (const user of missing) {
+        if (existingOnly) {
+          report.notMigrated++;
+          continue;
+        }
+        report.missing.count++;
+        sample(report.missing.examples, user.username);
+      }
+      if (repair && !existingOnly) {
+        await forEachLimit(missing, repair.concurrency, (user) => apply(user.username, upsert(user, page.snapshotVersion)));
+      }
+      await forEachLimit(candidates, repair?.concurrency ?? 4, async (user) => {
+        const current = await input.gateway.getUser(user.username, false);
+        if (current === null) return; // deleted since the listing: the next run sees it as missing
+        const differences = diffOwned(owned, user, current);
+        if (differences.length === 0) return; // changed back since the listing, or a hash collision
+        report.different.count++;
+        for (const d of differences) report.different.byAttribute[d.name] = (report.different.byAttribute[d.name] ?? 0) + 1;
+        if (report.different.examples.length < examples) report.different.examples.push({ username: user.username, differences });
+        await apply(user.username, upsert(user, repairVersion(storedVersionOf(current, mapping.versionAttribute), page.snapshotVersion)));
+      });
+    }
+
+    const deleteExtra = async (batch: string[]): Promise<void> => {
+      if (!repair?.deleteExtra) return;
+      await forEachLimit(batch, repair.concurrency, async (username) => {
+        const current = await input.gateway.getUser(username, false);
+        if (current === null) return;
+        await apply(username, { kind: 'delete', username, version: repairVersion(storedVersionOf(current, mapping.versionAttribute), lastSnapshot), origin: ORIGIN, sourceTsMs: null });
+      });
+    };
+    let batch: string[] = [];
+    for (const username of index.unmatched()) {
+      report.extra.count++;
+      sample(report.extra.examples, username);
+      batch.push(username);
+      if (batch.length >= input.pageSize) {
+        await deleteExtra(batch);
+        batch = [];
+      }
+    }
+    await deleteExtra(batch);
+    report.memory = { indexBytes: index.memoryBytes, bytesPerUser: index.size === 0 ? 0 : Math.round(index.memoryBytes / index.size) };
+  } finally {
+    index.dispose();
+  }
+  report.drift = report.missing.count + report.extra.count + report.different.count;
+  if (repair) report.repair = repaired;
+  return report;
+};

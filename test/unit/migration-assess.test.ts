@@ -1,0 +1,125 @@
+import { beforeAll, describe, expect, test } from '@jest/globals';
+import { join } from 'node:path';
+import type { Row } from '../../src/core/types.js';
+import { compileMapping, loadMapping, type CompiledMapping } from '../../src/pipeline/map/index.js';
+import { AssessAggregator, BYTES_PER_ALIAS_ENTRY } from '../../src/migration/assess-aggregator.js';
+import { redactExample } from '../../src/migration/redact-example.js';
+import { checkPool, problemsOf } from '../../src/migration/check-pool.js';
+import type { SchemaAttributeType } from '@aws-sdk/client-cognito-identity-provider';
+
+let mapping: CompiledMapping;
+const budget = { UserCreation: 25, UserUpdate: 12.5, UserResourceUpdate: 12.5, UserRead: 60, UserList: 15 };
+
+beforeAll(async () => {
+  mapping = compileMapping(await loadMapping(join(import.meta.dirname, '../../examples/mapping.yaml')));
+});
+
+const row = (id: number, over: Row = {}): Row => ({
+  id,
+  username: `user${id}`,
+  email: `user${id}@example.com`,
+  email_verified: true,
+  phone: null,
+  given_name: 'Ann',
+  family_name: 'Lee',
+  locale: 'de-DE',
+  status: 'active',
+  loyalty_tier: 'gold',
+  marketing_opt_in: false,
+  legacy_customer_no: null,
+  ...over,
+});
+
+describe('redactExample', () => {
+  test('keeps the shape, never the person', () => {
+    expect(redactExample('anna.mueller@example.com')).toBe('a***@example.com');
+    expect(redactExample('+49 151 2345 6789')).toBe('+49***89 (13 digits)');
+    expect(redactExample('John Smith')).toBe('J*** (10 chars, has whitespace)');
+    expect(redactExample(null)).toBe('(null)');
+  });
+});
+
+describe('AssessAggregator', () => {
+  test('counts coverage, problems, drops, duplicates and DLQ rows, and nothing for clean rows', () => {
+    const agg = new AssessAggregator(mapping, { examples: 2, budget, table: 'users' });
+    agg.add(row(1), 'id=1');
+    agg.add(row(2, { email: 'not-an-email' }), 'id=2');
+    agg.add(row(3, { email: 'USER1@Example.com' }), 'id=3'); // duplicate of 1, case-insensitively
+    agg.add(row(4, { phone: 'call me maybe' }), 'id=4'); // onInvalid: remove
+    agg.add(row(5, { status: 'banned' }), 'id=5'); // not in the status lists
+    agg.add(row(6, { status: 'suspended', given_name: 'x'.repeat(2049) }), 'id=6');
+    agg.add(row(7, { status: 'suspended' }), 'id=7');
+    const r = agg.report();
+    expect(r.users).toBe(7);
+    expect(r.dlq).toEqual({ rows: 3, examples: ['id=2', 'id=5'] });
+    expect(r.problems.map((p) => [p.field, p.count])).toEqual([
+      ['email', 1],
+      ['given_name', 1],
+      ['name', 1],
+      ['status', 1],
+    ]);
+    expect(r.problems.find((p) => p.field === 'email')?.examples).toEqual([{ key: 'id=2', value: 'n*** (12 chars)' }]);
+    expect(r.dropped.map((d) => [d.field, d.count, d.examples[0]?.key])).toEqual([['phone_number', 1, 'id=4']]);
+    const email = r.duplicates.find((d) => d.attribute === 'email');
+    expect(email).toEqual({ attribute: 'email', values: 1, rows: 1, examples: [{ value: 'u***@example.com', keys: ['id=1', 'id=3'] }] });
+    expect(r.coverage.find((c) => c.column === 'phone')).toEqual({ column: 'phone', nonNull: 1, percent: 14.3 });
+    expect(r.disabled).toBe(1); // id=7 (id=6 is in the DLQ)
+    expect(r.estimate.calls).toEqual({ UserCreation: 4, UserUpdate: 1 });
+    expect(r.estimate.bottleneck).toBe('UserCreation');
+  });
+
+  test('duplicate detection memory stays near the documented bytes per entry', () => {
+    const agg = new AssessAggregator(mapping, { examples: 0, budget, table: 'users' });
+    const n = 100_000;
+    globalThis.gc?.();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < n; i++) agg.add(row(i, { username: `u${i}` }), `id=${i}`);
+    const perUser = (process.memoryUsage().heapUsed - before) / n;
+    // Two alias maps (email, preferred_username) per user; the bound is loose because the heap
+    // also holds garbage not yet collected, but it must not grow with row size.
+    expect(perUser).toBeLessThan(BYTES_PER_ALIAS_ENTRY * 2 * 4);
+    expect(agg.report().memory.aliasIndexEntries).toBe(2 * n);
+  });
+});
+
+describe('checkPool', () => {
+  const schema = (names: string[]): SchemaAttributeType[] =>
+    names.map((n) => ({ Name: `custom:${n}`, AttributeDataType: 'String', Mutable: true, StringAttributeConstraints: { MaxLength: '2048' } }));
+  const all = ['legacy_id', 'cdc_version', 'loyalty_tier', 'marketing_opt_in', 'customer_no'];
+
+  test('a pool made for the mapping has no problem', () => {
+    const findings = checkPool(mapping, { SchemaAttributes: schema(all), UsernameAttributes: [], UsernameConfiguration: { CaseSensitive: false } });
+    expect(findings).toEqual([]);
+  });
+
+  test('missing, mistyped and immutable attributes, required and alias settings are each named', () => {
+    const findings = checkPool(mapping, {
+      SchemaAttributes: [
+        ...schema(['legacy_id', 'loyalty_tier']),
+        { Name: 'custom:marketing_opt_in', AttributeDataType: 'Number' as const, Mutable: true },
+        { Name: 'custom:customer_no', AttributeDataType: 'String' as const, Mutable: false },
+        { Name: 'address', AttributeDataType: 'String' as const, Required: true, Mutable: true },
+      ],
+      UsernameAttributes: ['email'],
+      AliasAttributes: ['phone_number'],
+    });
+    expect(findings.map((f) => [f.code, f.attribute ?? ''])).toEqual([
+      ['attribute-type', 'custom:marketing_opt_in'],
+      ['immutable-attribute-updated', 'custom:customer_no'],
+      ['version-attribute-missing', 'custom:cdc_version'],
+      ['required-attribute-unmapped', 'address'],
+      ['username-attributes', ''],
+      ['username-case', ''],
+    ]);
+    expect(findings.find((f) => f.code === 'version-attribute-missing')?.fix).toEqual({ Name: 'cdc_version', AttributeDataType: 'String', Mutable: true, StringAttributeConstraints: { MaxLength: '2048' } });
+    expect(problemsOf(findings)).toHaveLength(5);
+  });
+
+  test('a createOnly attribute is added immutable; an alias the mapping does not normalise is a problem', () => {
+    const spec = { ...mapping.spec, attributes: mapping.spec.attributes.map((a) => (a.name === 'email' ? { ...a, transforms: [{ kind: 'trim' as const }] } : a)) };
+    const m = { ...mapping, spec };
+    const findings = checkPool(m, { SchemaAttributes: schema(all.filter((n) => n !== 'legacy_id')), AliasAttributes: ['email'], UsernameConfiguration: { CaseSensitive: false } });
+    expect(findings.find((f) => f.attribute === 'custom:legacy_id')?.fix?.Mutable).toBe(false);
+    expect(findings.map((f) => f.code)).toContain('alias-not-normalised');
+  });
+});
