@@ -14,7 +14,7 @@ export interface Metrics {
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'cognito_sync_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'cognito_sync_' });
 
   const events = new Counter({
     name: 'cognito_sync_events_total',
