@@ -4,6 +4,8 @@ import { ConfigError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
 import { registerRun } from './commands/run.js';
 import { registerValidateConfig } from './commands/validate-config.js';
+import { registerDemo } from './commands/demo.js';
+import { createRequire } from 'node:module';
 import { registerLag } from './commands/lag.js';
 import { registerReplay } from './commands/replay.js';
 import { registerDlq } from './commands/dlq.js';
@@ -14,10 +16,12 @@ import { registerReconcile } from './commands/reconcile.js';
 export function buildProgram(): Command {
   const program = new Command('cognito-sync')
     .description('Keep an Amazon Cognito user pool in sync with a legacy user database through Debezium and Kafka.')
+    .version((createRequire(import.meta.url)('../../../package.json') as { version: string }).version)
     .showHelpAfterError()
     .exitOverride();
   registerRun(program);
   registerValidateConfig(program);
+  registerDemo(program);
   registerLag(program);
   registerReplay(program);
   registerDlq(program);
