@@ -19,12 +19,21 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream;
 }
 
+const USERNAME_PATHS = ['username', '*.username', '*.*.username', '*.*.*.username'];
+
 export function createLogger(options: LoggerOptions = {}): Logger {
+  const paths = options.hashUsernames ? [...PERSONAL_PATHS, ...USERNAME_PATHS] : PERSONAL_PATHS;
+  const usernamePath = new Set(USERNAME_PATHS.map((p) => p.split('.').length));
   return pino(
     {
       level: options.level ?? 'info',
       base: { service: 'cognito-sync' },
-      redact: { paths: PERSONAL_PATHS, censor: '[redacted]' },
+      redact: {
+        paths,
+        // Usernames (when personal, e.g. emails) become a stable hash: still greppable across lines.
+        censor: (value: unknown, path: string[]) =>
+          path[path.length - 1] === 'username' && usernamePath.has(path.length) && typeof value === 'string' ? loggableUsername(value, true) : '[redacted]',
+      },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     (options.destination ?? process.stdout) as pino.DestinationStream,
