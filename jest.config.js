@@ -12,5 +12,15 @@ export default {
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...base, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
+    // Fault injection against the real stack (npm run test:faults): stops and restarts stack
+    // components, so it runs alone (--runInBand), after the e2e tests.
+    {
+      ...base,
+      displayName: 'faults',
+      testMatch: ['<rootDir>/test/faults/**/*.test.ts'],
+      modulePathIgnorePatterns: [...base.modulePathIgnorePatterns, '<rootDir>/.stack-faults/'],
+    },
+    // Bounded soak against the running stack (SOAK_SECONDS, default 60): npm run test:soak.
+    { ...base, displayName: 'soak', testMatch: ['<rootDir>/test/soak/**/*.test.ts'] },
   ],
 };

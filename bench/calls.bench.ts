@@ -3,12 +3,12 @@
 // state model (a benchmark harness, not Cognito). The stream: a snapshot of the user base, then
 // changes where 20% of the users get 80% of the updates, most of them to unmapped columns
 // (bench/support/legacy-workload.ts). Then the same topics replayed from offset 0: by the same
-// consumer (warm version cache), and by a new consumer group (empty cache) — once with the
-// gateway returning what AwsCognitoGateway returns today, once with `CurrentUser.version` filled
-// from the version attribute as the CognitoGateway port documents it.
+// consumer (warm version cache), and by a new consumer group (empty cache; the pool's
+// deleted-users log shared, as KafkaDeletedUsersLog shares it in production).
 //   node dist/bench/calls.bench.js [users] [changes]
 import { pathToFileURL } from 'node:url';
 import type { Row } from '../src/core/types.js';
+import { MemoryDeletedUsers } from '../src/adapters/kafka/deleted-users-log.js';
 import { desiredUserFromRow } from '../src/pipeline/map/desired-user.js';
 import { InMemoryCognito } from './support/in-memory-cognito.js';
 import { SimulatedConsumer, exampleMapping, pipelineFor } from './support/harness.js';
@@ -26,10 +26,9 @@ export interface CallsResult {
   users: number;
   batchSize: number;
   snapshot: { events: number; records: number } & CallCounts;
-  stream: { events: number; userEvents: number; roleEvents: number; records: number; kinds: Record<ChangeKind, number> } & CallCounts & { writesPerEvent: number; readsPerEvent: number; callsPerEvent: number };
+  stream: { events: number; userEvents: number; roleEvents: number; records: number; kinds: Record<ChangeKind, number> } & CallCounts & { writesPerEvent: number; readsPerEvent: number; callsPerEvent: number; batches: number; userApplies: number };
   replaySameConsumer: Replay;
   replayNewGroup: Replay;
-  replayNewGroupVersionRead: Replay;
   /** Cognito against the source after the sync (before any replay). */
   stateAfterSync: StateCheck;
   deadLetters: number;
@@ -54,8 +53,8 @@ const describe = (attributes: Record<string, string>, enabled: boolean, groups: 
 
 const counts = (cognito: InMemoryCognito): CallCounts => ({ writes: cognito.writes, reads: cognito.reads, byApi: Object.fromEntries([...cognito.counts].sort()) });
 
-const cloneModel = (from: InMemoryCognito, versionAttribute?: string): InMemoryCognito => {
-  const copy = new InMemoryCognito(versionAttribute === undefined ? {} : { versionAttribute });
+const cloneModel = (from: InMemoryCognito): InMemoryCognito => {
+  const copy = new InMemoryCognito();
   for (const [name, u] of from.users) copy.users.set(name, { attributes: { ...u.attributes }, enabled: u.enabled, groups: new Set(u.groups) });
   return copy;
 };
@@ -95,16 +94,21 @@ export const runCallsBench = async (options: { users?: number; changes?: number;
   };
 
   const cognito = new InMemoryCognito();
-  const consumer = new SimulatedConsumer({ pipeline, cognito, batchSize });
+  const deletedUsers = new MemoryDeletedUsers(); // the per-pool deleted-users log, shared by groups
+  const consumer = new SimulatedConsumer({ pipeline, cognito, batchSize, deletedUsers });
 
   const snap = append(workload.snapshot());
   await consumer.drain(logs);
   const snapshot = { events: snap.events, records: snap.records, ...counts(cognito) };
 
   cognito.resetCounts();
+  const appliesBefore = consumer.userApplies;
+  const batchesBefore = consumer.batches;
   const streamed = append(workload.changes(options.changes ?? 100_000));
   await consumer.drain(logs);
   const s = counts(cognito);
+  const userApplies = consumer.userApplies - appliesBefore;
+  const batches = consumer.batches - batchesBefore;
   const stream = {
     events: streamed.events,
     userEvents: streamed.userEvents,
@@ -115,6 +119,9 @@ export const runCallsBench = async (options: { users?: number; changes?: number;
     writesPerEvent: s.writes / streamed.events,
     readsPerEvent: s.reads / streamed.events,
     callsPerEvent: (s.writes + s.reads) / streamed.events,
+    batches,
+    /** distinct users per batch, summed: each costs AdminGetUser (+ AdminListGroupsForUser) */
+    userApplies,
   };
 
   // Cognito must hold exactly what the source holds: each live row, read as a snapshot record
@@ -166,22 +173,17 @@ export const runCallsBench = async (options: { users?: number; changes?: number;
   const total = logs[0].size + logs[1].size;
 
   // Replay 1: the same consumer seeks back to offset 0 (its version cache is warm).
-  const fresh = cloneModel(cognito);
-  const fresh2 = cloneModel(cognito, mapping.versionAttribute);
+  const copy = cloneModel(cognito);
   cognito.resetCounts();
   consumer.committed.clear();
   await consumer.drain(logs);
   const replaySameConsumer = { ...counts(cognito), records: total, stateChanged: differences(synced, fingerprint(cognito)), state: checkState(cognito) };
 
-  // Replay 2: a new consumer group from the earliest offset: an empty version cache.
-  const newGroup = new SimulatedConsumer({ pipeline, cognito: fresh, batchSize });
+  // Replay 2: a new consumer group from the earliest offset: empty version cache, the pool's
+  // deleted-users log as the first group left it.
+  const newGroup = new SimulatedConsumer({ pipeline, cognito: copy, batchSize, deletedUsers });
   await newGroup.drain(logs);
-  const replayNewGroup = { ...counts(fresh), records: total, stateChanged: differences(synced, fingerprint(fresh)), state: checkState(fresh) };
-
-  // Replay 3: the same, with the gateway filling CurrentUser.version from custom:cdc_version.
-  const newGroup2 = new SimulatedConsumer({ pipeline, cognito: fresh2, batchSize });
-  await newGroup2.drain(logs);
-  const replayNewGroupVersionRead = { ...counts(fresh2), records: total, stateChanged: differences(synced, fingerprint(fresh2)), state: checkState(fresh2) };
+  const replayNewGroup = { ...counts(copy), records: total, stateChanged: differences(synced, fingerprint(copy)), state: checkState(copy) };
 
   return {
     form,
@@ -191,9 +193,8 @@ export const runCallsBench = async (options: { users?: number; changes?: number;
     stream,
     replaySameConsumer,
     replayNewGroup,
-    replayNewGroupVersionRead,
     stateAfterSync,
-    deadLetters: consumer.deadLetters.length + newGroup.deadLetters.length + newGroup2.deadLetters.length,
+    deadLetters: consumer.deadLetters.length + newGroup.deadLetters.length,
     seconds: (performance.now() - started) / 1000,
   };
 };

@@ -8,6 +8,7 @@
 //   node dist/bench/memory.bench.js [small] [large] [form]
 import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { MemoryDeletedUsers } from '../src/adapters/kafka/deleted-users-log.js';
 import { InMemoryCognito } from './support/in-memory-cognito.js';
 import { SimulatedConsumer, exampleMapping, pipelineFor } from './support/harness.js';
 import { LEGACY_FORMS, ROLES_TOPIC, TopicLog, USERS_TOPIC, changeRecords, type LegacyForm } from './support/legacy-records.js';
@@ -22,14 +23,14 @@ export interface MemoryRun {
   peakRssMiB: number;
   peakHeapUsedMiB: number;
   peakHeapTotalMiB: number;
-  /** getrusage max RSS of the child, MiB. */
-  maxRssMiB: number;
   /** After the snapshot, before the backlog: the user base's own footprint. */
   baselineRssMiB: number;
   baselineHeapUsedMiB: number;
   retainedHeapMiB: number[];
   cognitoUsers: number;
   versionCacheEntries: number;
+  /** Deletes remembered in memory (KafkaDeletedUsersLog keeps them all, loaded at start). */
+  deletedUsersEntries: number;
   deadLetters: number;
 }
 
@@ -52,7 +53,8 @@ export const runBacklog = async (events: number, form: LegacyForm, versionCacheS
   const workload = new LegacyWorkload({ users: USERS, seed: 5, mix: { insert: 0, login: 0.645 } });
   const logs = [new TopicLog(USERS_TOPIC, 3), new TopicLog(ROLES_TOPIC, 3)] as const;
   const cognito = new InMemoryCognito();
-  const consumer = new SimulatedConsumer({ pipeline, cognito, batchSize: 500, versionCacheSize });
+  const deletedUsers = new MemoryDeletedUsers();
+  const consumer = new SimulatedConsumer({ pipeline, cognito, batchSize: 500, versionCacheSize, deletedUsers });
   const produce = (changes: Iterable<Parameters<typeof changeRecords>[0]>): number => {
     let n = 0;
     for (const change of changes) for (const kv of changeRecords(change, form)) (kv.topic === USERS_TOPIC ? logs[0] : logs[1]).append(kv), n++;
@@ -110,12 +112,12 @@ export const runBacklog = async (events: number, form: LegacyForm, versionCacheS
     peakRssMiB: peak.rss / MiB,
     peakHeapUsedMiB: peak.heapUsed / MiB,
     peakHeapTotalMiB: peak.heapTotal / MiB,
-    maxRssMiB: process.resourceUsage().maxRSS / 1024,
     baselineRssMiB: baseline.rss / MiB,
     baselineHeapUsedMiB: baseline.heapUsed / MiB,
     retainedHeapMiB: retained,
     cognitoUsers: cognito.users.size,
     versionCacheEntries: (consumer.applier as unknown as { cache: { size: number } }).cache.size,
+    deletedUsersEntries: deletedUsers.size,
     deadLetters: consumer.deadLetters.length,
   };
 };

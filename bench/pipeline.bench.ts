@@ -29,6 +29,8 @@ export interface ThroughputResult {
   /** the same, per wall-clock second (lower when other processes compete for the cores) */
   wall: { decodeOnly: number; pipeline: number };
   rounds: { decodeOnly: number[]; pipeline: number[] };
+  /** pipeline / decode only, per round: lowest and highest */
+  ratioRange: [number, number];
   plannedCallsPerRecord: number;
   failures: number;
 }
@@ -168,6 +170,7 @@ export const runThroughputBench = async (options: { rounds?: number; secondsPerP
       ratio: pipeline / decodeOnly,
       wall: { decodeOnly: median(wallRounds.decodeOnly), pipeline: median(wallRounds.pipeline) },
       rounds,
+      ratioRange: [Math.min(...rounds.pipeline.map((p, i) => p / rounds.decodeOnly[i]!)), Math.max(...rounds.pipeline.map((p, i) => p / rounds.decodeOnly[i]!))],
       plannedCallsPerRecord: warm.calls / records.length,
       failures,
     };

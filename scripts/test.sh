@@ -22,6 +22,7 @@ unit_rc=0
 $JEST --selectProjects unit --json --outputFile="$REPORTS/unit.json" || unit_rc=$?
 
 started_stack=0
+soak_rc=0
 if [[ "${SKIP_E2E:-0}" != 1 ]]; then
   if ! bash scripts/stack/status.sh --quiet; then started_stack=1; fi
   # Stop what we start (also when starting fails half-way); leave a stack we found running.
@@ -31,6 +32,12 @@ if [[ "${SKIP_E2E:-0}" != 1 ]]; then
   echo "== end-to-end tests against the real stack"
   e2e_rc=0
   $JEST --selectProjects e2e --runInBand --forceExit --json --outputFile="$REPORTS/e2e.json" || e2e_rc=$?
+  # Bounded soak (about 90 s in all): sustained writes through the real CLI, latency, budget,
+  # memory and zero drift; summary in .stack/soak-summary.json. SOAK=0 skips it.
+  if [[ "${SOAK:-1}" != 0 ]]; then
+    echo "== bounded soak: ${SOAK_SECONDS:-60}s of writes (SOAK=0 skips it; SOAK_SECONDS=600 npm run test:soak for a long one)"
+    SOAK_SECONDS=${SOAK_SECONDS:-60} $JEST --selectProjects soak --runInBand --forceExit --json --outputFile="$REPORTS/soak.json" || soak_rc=$?
+  fi
 else
   e2e_rc=0
 fi
@@ -38,7 +45,7 @@ fi
 # One closing line any CI can read: "N passed, N failed".
 node -e '
   const fs = require("fs"); let p = 0, f = 0;
-  for (const n of ["unit", "e2e"]) {
+  for (const n of ["unit", "e2e", "soak"]) {
     const file = process.argv[1] + "/" + n + ".json";
     if (!fs.existsSync(file)) continue;
     const r = JSON.parse(fs.readFileSync(file, "utf8"));
@@ -46,4 +53,4 @@ node -e '
   }
   console.log(`tests: ${p} passed, ${f} failed`);
 ' "$REPORTS"
-if [[ $unit_rc != 0 || $e2e_rc != 0 ]]; then exit 1; fi
+if [[ $unit_rc != 0 || $e2e_rc != 0 || $soak_rc != 0 ]]; then exit 1; fi

@@ -4,11 +4,12 @@
 // after each batch. Cognito is the InMemoryCognito state model (see its header).
 import { join } from 'node:path';
 import { createRecordedSchemaRegistry } from '../../src/adapters/registry/recorded-schema-registry.js';
+import { MemoryDeletedUsers, type DeletedUsersStore } from '../../src/adapters/kafka/deleted-users-log.js';
 import type { RawRecord } from '../../src/core/types.js';
 import type { SyncError } from '../../src/errors.js';
 import { UserApplier } from '../../src/pipeline/apply/user-applier.js';
 import { VersionCache } from '../../src/pipeline/apply/version-cache.js';
-import { systemClock, type Clock } from '../../src/pipeline/apply/token-bucket.js';
+import type { Clock } from '../../src/pipeline/apply/token-bucket.js';
 import { createDecoder } from '../../src/pipeline/decode/index.js';
 import type { CompiledMapping } from '../../src/pipeline/map/compile-mapping.js';
 import { BatchProcessor, type BatchControl } from '../../src/runtime/batch-processor.js';
@@ -22,6 +23,19 @@ export const exampleMapping = (): Promise<CompiledMapping> => loadCompiledMappin
 /** The decoder + map/plan/coalesce wiring SyncService uses, for one record form. */
 export const pipelineFor = (mapping: CompiledMapping, form: LegacyForm): Pipeline =>
   pipelineFromMapping(mapping, createDecoder({ format: form === 'avro' ? 'avro' : 'json', registry: createRecordedSchemaRegistry(legacyAvroSchemas()) }));
+
+/**
+ * Virtual time running `factor` times faster than the wall clock: BatchProcessor's backoff
+ * (e.g. a membership waiting for its user on the other topic) keeps its semantics (attempts,
+ * missingUserTimeoutMs) but the harness does not sit idle for it.
+ */
+export const fastClock = (factor = 20): Clock => {
+  const t0 = performance.now();
+  return {
+    now: () => t0 + (performance.now() - t0) * factor,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms / factor)),
+  };
+};
 
 export interface DeadLetter {
   record: RawRecord;
@@ -39,9 +53,19 @@ export interface ConsumerOptions {
   events?: SyncEvents;
   clock?: Clock;
   tolerance?: 'all' | 'none';
+  /**
+   * Versions of deletes. In production a compacted Kafka topic per user pool, shared by every
+   * group and reloaded at start (KafkaDeletedUsersLog): pass the same store to a "restarted"
+   * consumer to model it. Default: a fresh in-process store.
+   */
+  deletedUsers?: DeletedUsersStore;
 }
 
-/** One consumer group member: its own VersionCache, committed offsets per topic-partition. */
+/**
+ * One consumer group member: its own VersionCache, committed offsets per topic-partition. The
+ * processor is wired as createBatchProcessor (src/runtime/pipeline-factory.ts) wires it for
+ * createPolicy always, with the decoder reading a recorded schema registry.
+ */
 export class SimulatedConsumer {
   readonly committed = new Map<string, number>();
   readonly deadLetters: DeadLetter[] = [];
@@ -49,6 +73,8 @@ export class SimulatedConsumer {
   readonly applier: UserApplier;
   batches = 0;
   records = 0;
+  /** Sum over batches of the distinct users each batch applied (one Cognito read each, or two with groups). */
+  userApplies = 0;
 
   constructor(private readonly o: ConsumerOptions) {
     const { pipeline } = o;
@@ -58,8 +84,10 @@ export class SimulatedConsumer {
       pipeline.coalesce,
       new VersionCache(o.versionCacheSize ?? 100_000),
       pipeline.manageGroups,
-      pipeline.mapping.createPolicy === 'always',
+      true,
+      o.deletedUsers ?? new MemoryDeletedUsers(),
     );
+    if (pipeline.mapping.createPolicy !== 'always') throw new Error('the harness wires UserApplier as for createPolicy always');
     this.processor = new BatchProcessor({
       decoder: pipeline.decoder,
       map: pipeline.map,
@@ -69,7 +97,7 @@ export class SimulatedConsumer {
       concurrency: o.concurrency ?? 16,
       missingUserTimeoutMs: 60_000,
       events: o.events ?? noEvents,
-      clock: o.clock ?? systemClock,
+      clock: o.clock ?? fastClock(),
     });
   }
 
@@ -96,6 +124,7 @@ export class SimulatedConsumer {
             if (outcome.commitOffset === null) throw new Error(`nothing committable in ${p.key} from ${from}`);
             this.committed.set(p.key, Number(outcome.commitOffset));
             processed += batch.length;
+            this.userApplies += outcome.users;
             this.batches++;
             this.records += batch.length;
           } finally {

@@ -19,12 +19,6 @@ export interface ModelUser {
 
 export interface InMemoryCognitoOptions {
   groups?: readonly string[];
-  /**
-   * When set, getUser fills `CurrentUser.version` from this attribute, as the port documents
-   * ("Value of the version attribute, if any"). Unset, it returns what AwsCognitoGateway
-   * returns today, which does not fill `version`.
-   */
-  versionAttribute?: string;
   /** Called before every call (reads included); may throw to inject a failure. */
   beforeCall?: (api: CognitoApi, username: string, call?: CognitoCall) => void;
 }
@@ -79,17 +73,16 @@ export class InMemoryCognito implements CognitoGateway {
     const u = this.users.get(username);
     if (!u) return null;
     const user: CurrentUser = { username, attributes: { ...u.attributes }, enabled: u.enabled, groups: [...u.groups].sort() };
-    if (this.o.versionAttribute !== undefined && u.attributes[this.o.versionAttribute] !== undefined) user.version = u.attributes[this.o.versionAttribute];
     return user;
   }
 
+  /** As AwsCognitoGateway: attributes (the version among them), enabled, groups when asked. */
   getUser(username: string, withGroups: boolean): Promise<CurrentUser | null> {
     this.o.beforeCall?.('AdminGetUser', username);
     this.count('AdminGetUser');
     const u = this.users.get(username);
     if (!u) return Promise.resolve(null);
     const user: CurrentUser = { username, attributes: { ...u.attributes }, enabled: u.enabled };
-    if (this.o.versionAttribute !== undefined && u.attributes[this.o.versionAttribute] !== undefined) user.version = u.attributes[this.o.versionAttribute];
     if (withGroups) {
       this.o.beforeCall?.('AdminListGroupsForUser', username);
       this.count('AdminListGroupsForUser');

@@ -47,6 +47,8 @@ export interface Position {
   /** `sequence[0]`: null in the initial snapshot and for the first transaction after it. */
   lastCommitLsn: number | null;
   lsn: number | null;
+  /** `sequence[1]` when it differs from `lsn` (incremental snapshots: lsn null, sequence [w, w]). */
+  sequenceLsn?: number;
   txId: number | null;
   tsMs: number;
   /** source.snapshot: 'true' | 'first' | 'last' | 'incremental' | 'false' ... */
@@ -177,6 +179,12 @@ const deleteBefore = (id: number): WireRow => ({
 const roleRow = (userId: number, role: string, grantedAt: string): WireRow => ({ user_id: userId, role, granted_at: grantedAt });
 const roleBefore = (userId: number, role: string): WireRow => ({ user_id: userId, role, granted_at: '1970-01-01T00:00:00.000000Z' });
 
+const sequenceOf = (pos: Position): string | null => {
+  const lsn = pos.sequenceLsn ?? pos.lsn;
+  if (lsn === null && pos.lastCommitLsn === null) return null;
+  return `[${pos.lastCommitLsn === null ? 'null' : `"${pos.lastCommitLsn}"`},${lsn === null ? 'null' : `"${lsn}"`}]`;
+};
+
 const source = (table: string, pos: Position): WireRow => {
   const tsUs = BigInt(pos.tsMs) * 1000n + 123n;
   return {
@@ -186,7 +194,7 @@ const source = (table: string, pos: Position): WireRow => {
     ts_ms: pos.tsMs,
     snapshot: pos.snapshot,
     db: 'legacy',
-    sequence: pos.lsn === null && pos.lastCommitLsn === null ? null : `[${pos.lastCommitLsn === null ? 'null' : `"${pos.lastCommitLsn}"`},${pos.lsn === null ? 'null' : `"${pos.lsn}"`}]`,
+    sequence: sequenceOf(pos),
     ts_us: tsUs,
     ts_ns: tsUs * 1000n + 456n,
     schema: 'public',

@@ -4,7 +4,7 @@
 #   bash scripts/stack/up.sh
 #   STACK_COMPONENTS="postgres kafka" bash scripts/stack/up.sh     pick components
 #   STACK_CONNECTORS="legacy:json legacy_avro:avro" bash scripts/stack/up.sh   connectors to ensure
-#                                                   (default "legacy:json"; "" for none)
+#                                                   (default "legacy:json legacyavro:avro"; "" for none)
 #
 # Components: postgres (Debian PostgreSQL 15, wal_level=logical), kafka (KRaft, single node),
 # connect (Kafka Connect distributed + Debezium + Apicurio converter), registry (Apicurio
@@ -327,8 +327,10 @@ fi
 # ---------------------------------------------------------------- default connectors
 # STACK_CONNECTORS: space-separated NAME:FORMAT[:TOPIC_PREFIX] registered (idempotently) once
 # Connect and PostgreSQL are up. Default: the `legacy` JSON connector the e2e tests and the demo
-# read (topics legacy.public.users, legacy.public.user_roles). Set STACK_CONNECTORS="" for none.
-STACK_CONNECTORS="${STACK_CONNECTORS-legacy:json}"
+# read (topics legacy.public.users, legacy.public.user_roles), and `legacyavro`, the same tables
+# as Avro through the schema registry (topics legacyavro.public.*, test/e2e/semantics.e2e.test.ts).
+# Set STACK_CONNECTORS="" for none.
+STACK_CONNECTORS="${STACK_CONNECTORS-legacy:json legacyavro:avro}"
 if selected connect && [[ -n "$STACK_CONNECTORS" ]]; then
   if ! pg_ready; then
     log "postgres is not up: default connectors ($STACK_CONNECTORS) not registered"

@@ -17,7 +17,6 @@ export function buildProgram(): Command {
   const program = new Command('cognito-sync')
     .description('Keep an Amazon Cognito user pool in sync with a legacy user database through Debezium and Kafka.')
     .version((createRequire(import.meta.url)('../../../package.json') as { version: string }).version)
-    .showHelpAfterError()
     .exitOverride();
   registerRun(program);
   registerValidateConfig(program);
@@ -28,7 +27,20 @@ export function buildProgram(): Command {
   registerAssess(program);
   registerCheckPool(program);
   registerReconcile(program);
+  oneLineErrors(program);
   return program;
+}
+
+/**
+ * A usage error is one line on stderr naming the problem and where the help is, exit 2:
+ * `cognito-sync dlq list: unknown option '--bogus' (see cognito-sync dlq list --help)`.
+ * (The full help after every error buried the one line that mattered.)
+ */
+function oneLineErrors(command: Command, path = command.name()): void {
+  command.configureOutput({
+    outputError: (message, write) => write(`${path}: ${message.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see ${path} --help)\n`),
+  });
+  for (const sub of command.commands) oneLineErrors(sub, `${path} ${sub.name()}`);
 }
 
 export async function main(argv: string[]): Promise<number> {

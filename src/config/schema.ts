@@ -122,7 +122,8 @@ export const configSchema = z
     ops: z
       .object({
         port: z.number().int().min(0).max(65535).default(9464),
-        host: z.string().default('127.0.0.1'),
+        /** An empty host would make Node listen on every interface: say so explicitly (0.0.0.0). */
+        host: z.string().min(1, 'expected a host or address, e.g. 127.0.0.1 (the default) or 0.0.0.0 for every interface').default('127.0.0.1'),
       })
       .strict()
       .default({ port: 9464, host: '127.0.0.1' }),

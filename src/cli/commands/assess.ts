@@ -5,6 +5,7 @@ import { assess } from '../../migration/assess.js';
 import { formatAssess } from '../../migration/assess-report.js';
 import { openLegacySource } from '../../migration/legacy-source.js';
 import { EXIT } from '../exit-codes.js';
+import { integerArg } from '../args.js';
 
 export function registerAssess(program: Command): void {
   program
@@ -15,7 +16,7 @@ export function registerAssess(program: Command): void {
     )
     .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
     .option('--db-url <url>', 'legacy database URL (default: legacyDatabase.url or COGNITO_SYNC_LEGACY_DATABASE__URL)')
-    .option('--examples <n>', 'redacted examples per finding', (v) => Number.parseInt(v, 10), 3)
+    .option('--examples <n>', 'redacted examples per finding', integerArg(0), 3)
     .option('--json', 'print the report as JSON')
     .action(async (opts: { config: string; dbUrl?: string; examples: number; json?: boolean }) => {
       const config = loadConfig(opts.config);

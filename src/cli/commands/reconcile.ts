@@ -9,6 +9,8 @@ import { openLegacySource } from '../../migration/legacy-source.js';
 import { reconcile, type ReconcileReport } from '../../migration/reconcile.js';
 import { formatReconcile } from '../../migration/reconcile-report.js';
 import { EXIT } from '../exit-codes.js';
+import { integerArg } from '../args.js';
+import { ConfigError } from '../../errors.js';
 
 interface Options {
   config: string;
@@ -30,9 +32,11 @@ export function registerReconcile(program: Command): void {
     .option('--db-url <url>', 'legacy database URL (default: legacyDatabase.url or COGNITO_SYNC_LEGACY_DATABASE__URL)')
     .option('--repair', 'create missing users and update different ones (createPolicy existing-only: no creates)')
     .option('--delete-extra', 'with --repair: also delete extra users (or disable them, by deletePolicy)')
-    .option('--examples <n>', 'usernames shown per finding', (v) => Number.parseInt(v, 10), 5)
+    .option('--examples <n>', 'usernames shown per finding', integerArg(0), 5)
     .option('--json', 'print the report(s) as JSON')
     .action(async (opts: Options) => {
+      // Silently ignoring it would let an operator believe the extra users were deleted.
+      if (opts.deleteExtra && !opts.repair) throw new ConfigError('--delete-extra needs --repair: without it reconcile only reports', [{ path: '--delete-extra', message: 'needs --repair' }]);
       const config = loadConfig(opts.config);
       const mapping = await loadCompiledMapping(config.mappingPath);
       const source = await openLegacySource(config, mapping, opts.dbUrl);

@@ -24,6 +24,7 @@ import { defaultProgressMode } from '../../ops/progress.js';
 import { formatDuration } from '../../ops/duration.js';
 import { EXIT } from '../exit-codes.js';
 import { runSync } from './run.js';
+import { nameArg } from '../args.js';
 
 interface ReplayOptions {
   config: string;
@@ -60,7 +61,7 @@ export function registerReplay(program: Command): void {
     .option('--from-earliest', 'from the oldest record still retained in each partition')
     .option('--from-timestamp <iso>', 'from the first record at or after this instant, e.g. 2024-05-01T00:00:00Z')
     .option('--to-offsets <spec>', 'explicit offsets: topic:partition=offset[,...]; partitions not named keep theirs')
-    .option('--group <name>', 'reset this group instead of the live one from the config: a one-off replay next to the running sync')
+    .option('--group <name>', 'reset this group instead of the live one from the config: a one-off replay next to the running sync', nameArg)
     .option('--force', 'if the group still has members, wait for them to leave (up to the session timeout) instead of refusing at once')
     .option('--dry-run', 'print the current and the new offsets per partition; change nothing')
     .option('--run', 'after the reset, run the sync on that group until it is caught up, with progress')

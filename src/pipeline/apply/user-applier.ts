@@ -44,7 +44,9 @@ export class UserApplier {
     const work = this.coalesce(intents);
     const cached = this.cache.get(username);
     const newest = work.reduce<Version>((max, i) => (i.version > max ? i.version : max), '');
-    if (cached && newest <= cached.version) {
+    // Role rows carry versions of their own, unrelated to the user row's: memberships always
+    // go through the planner (which compares them with Cognito's groups, not with versions).
+    if (cached && newest <= cached.version && !work.some((i) => i.kind === 'group')) {
       report.skips.push('stale-version');
       return report;
     }
@@ -87,9 +89,15 @@ export class UserApplier {
       }
       if (planned.skip === 'stale-version' || planned.skip === 'not-existing') return current;
       if (intent.kind === 'delete') {
-        if (planned.calls.some((c) => c.api === 'AdminDeleteUser')) await this.deletedUsers.record(username, intent.version);
+        const deleted = planned.calls.some((c) => c.api === 'AdminDeleteUser');
+        // Also a delete that finds the user already gone: an older create replayed later (say,
+        // by a new consumer group) must still see that the user was deleted at this version.
+        const known = this.deletedUsers.get(username);
+        if ((deleted || current === null) && (known === undefined || known < intent.version)) await this.deletedUsers.record(username, intent.version);
         this.cache.set(username, intent.version, true);
-        return planned.calls.some((c) => c.api === 'AdminDeleteUser') ? null : current;
+        if (deleted) return null;
+        // deletePolicy disable: a re-insert later in the batch must see the user disabled.
+        return moreToCome && planned.calls.length > 0 ? await this.read(username, report) : current;
       }
       if (intent.kind === 'upsert') this.cache.set(username, intent.version, false);
       // Later intents of this user in the same batch (rare: delete + recreate) need fresh state.

@@ -94,6 +94,11 @@ const foldUser = (intents: UserIntent[], out: UserIntent[]): void => {
     if (intent.version !== NO_VERSION) {
       if (newest !== undefined && intent.version <= newest) continue;
       newest = intent.version;
+    } else if (newest !== undefined) {
+      // A position-less event (an incremental-snapshot read through ExtractNewRecordState)
+      // cannot be ordered against a versioned one: keep the versioned change, which the
+      // planner can guard, rather than fold it into an intent it would have to skip.
+      continue;
     }
     if (intent.kind === 'upsert') {
       upsert = upsert ? mergeUpserts(upsert, intent) : intent;

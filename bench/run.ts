@@ -1,0 +1,89 @@
+// `npm run bench`: one report, every figure against a baseline measured in the same run.
+//   1. throughput per record form, one core: decode only (baseline) vs decode->map->coalesce->plan
+//   2. Cognito calls per change event on a skewed, realistic stream, and on replays of it
+//   3. peak memory for a small and a 5x larger backlog (each in its own child process)
+// Prints a table and writes bench/results/latest.json. BENCH_QUICK=1 shrinks every part.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { runCallsBench, type CallsResult } from './calls.bench.js';
+import { runMemoryBench, type MemoryResult } from './memory.bench.js';
+import { runThroughputBench, type ThroughputResult } from './pipeline.bench.js';
+
+const quick = process.env['BENCH_QUICK'] === '1';
+const TARGET = { eventsPerCore: 50_000, ratio: 0.5, writesPerEvent: 0.6, memoryRatio: 1.2 } as const;
+const FORM_NAME: Record<string, string> = { json: 'JSON + schema', 'json-noschema': 'JSON, no schema', avro: 'Avro (registry)', unwrap: 'unwrap (JSON)' };
+
+const n = (x: number): string => Math.round(x).toLocaleString('en-US');
+const f = (x: number, d = 2): string => x.toFixed(d);
+const verdict = (ok: boolean): string => (ok ? 'ok' : 'MISS');
+const commit = (): string => {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+};
+
+const started = Date.now();
+const load = loadavg();
+console.log(`cognito-cdc-sync bench  node ${process.version}, ${cpus().length} cores, load avg ${load.map((l) => l.toFixed(1)).join(' ')}, commit ${commit()}${quick ? ', QUICK' : ''}`);
+
+console.log('\n[1/3] throughput per record form (decode only = baseline, same records, same run)');
+const throughput: ThroughputResult[] = await runThroughputBench({ rounds: quick ? 1 : 3, secondsPerPass: quick ? 0.4 : 1.2, log: console.log });
+
+console.log('[2/3] Cognito calls per change event (BatchProcessor + UserApplier vs the InMemoryCognito state model)');
+const calls: CallsResult = await runCallsBench(quick ? { users: 2_000, changes: 20_000 } : { users: 10_000, changes: 100_000 });
+
+console.log('[3/3] memory: small vs 5x backlog, each in a child process');
+const memory: MemoryResult = await runMemoryBench(quick ? { small: 40_000, large: 200_000 } : { small: 200_000, large: 1_000_000 });
+
+// ---------------------------------------------------------------- report
+const lines: string[] = [];
+const out = (line = ''): void => void lines.push(line);
+out();
+out('THROUGHPUT, one core: events per CPU-second of the process (median of rounds; wall-clock rates in latest.json)');
+out(`  ${'format'.padEnd(17)}${'decode only'.padStart(13)}${'decode>map>coalesce>plan'.padStart(26)}${'ratio (per-round range)'.padStart(25)}   target (>= ${n(TARGET.eventsPerCore)}/s for Avro + no-schema JSON; ratio >= ${TARGET.ratio})`);
+for (const t of throughput) {
+  const rateTarget = t.form === 'avro' || t.form === 'json-noschema';
+  const ok = t.ratio >= TARGET.ratio && (!rateTarget || t.pipeline >= TARGET.eventsPerCore);
+  out(`  ${(FORM_NAME[t.form] ?? t.form).padEnd(17)}${n(t.decodeOnly).padStart(13)}${n(t.pipeline).padStart(26)}${`${f(t.ratio)} (${f(t.ratioRange[0])}-${f(t.ratioRange[1])})`.padStart(25)}   ${verdict(ok)}${t.failures > 0 ? `  (${t.failures} failures)` : ''}  [${n(t.records)} records, ${n(t.bytesPerRecord)} B avg]`);
+}
+const s = calls.stream;
+out();
+out(`COGNITO CALLS per change event: ${n(calls.users)} users, then ${n(s.events)} change events (${n(s.userEvents)} users + ${n(s.roleEvents)} user_roles; 20% of users get 80%), batches of ${calls.batchSize}`);
+out(`  change mix: ${Object.entries(s.kinds).map(([k, v]) => `${k} ${f((100 * v) / Object.values(s.kinds).reduce((a, b) => a + b, 0), 1)}%`).join(', ')}`);
+out(`  stream      writes/event ${f(s.writesPerEvent, 3)} (target <= ${TARGET.writesPerEvent}: ${verdict(s.writesPerEvent <= TARGET.writesPerEvent)})   reads/event ${f(s.readsPerEvent, 3)}   all calls/event ${f(s.callsPerEvent, 3)}`);
+out(`              ${n(s.batches)} batches applied ${n(s.userApplies)} distinct users (${f(s.userApplies / s.events, 2)}/event): reads are AdminGetUser + AdminListGroupsForUser per user per batch`);
+out(`              ${Object.entries(s.byApi).map(([k, v]) => `${k.replace(/^Admin/, '')} ${n(v)}`).join(', ')}`);
+out(`  snapshot    ${n(calls.snapshot.events)} events: ${n(calls.snapshot.writes)} writes, ${n(calls.snapshot.reads)} reads (${f(calls.snapshot.writes / calls.snapshot.events, 3)} writes/event)`);
+for (const [name, r] of [
+  ['replay, same consumer (warm version cache)', calls.replaySameConsumer],
+  ['replay, new consumer group (empty version cache)', calls.replayNewGroup],
+] as const) {
+  out(`  ${name}: ${n(r.records)} records -> ${n(r.writes)} writes (target 0: ${verdict(r.writes === 0)}), ${n(r.reads)} reads; users changed ${n(r.stateChanged)}`);
+  if (r.writes > 0) out(`      writes: ${Object.entries(r.byApi).filter(([k]) => !/Get|List/.test(k)).map(([k, v]) => `${k.replace(/^Admin/, '')} ${n(v)}`).join(', ')}`);
+}
+const st = calls.stateAfterSync;
+out(`  Cognito vs source after the sync: ${n(st.mismatches)} of ${n(st.users)} users differ (attributes ${st.attributes}, enabled ${st.enabled}, groups ${st.groups}, missing ${st.missing}, deleted-but-present ${st.resurrected}); DLQ ${calls.deadLetters}`);
+for (const e of st.examples.slice(0, 1)) out(`      e.g. ${e.length > 300 ? `${e.slice(0, 300)}...` : e}`);
+out();
+const m = memory;
+out(`MEMORY while streaming a backlog (${FORM_NAME[m.form]}, ${n(m.users)} users, batches of 500; peaks sampled after every batch)`);
+out(`  ${'backlog'.padStart(11)}${'peak RSS'.padStart(12)}${'peak heap'.padStart(12)}${'retained heap after GC, every 60k events (MiB)'.padStart(50)}`);
+for (const r of [m.small, m.large]) {
+  const ret = r.retainedHeapMiB;
+  out(`  ${n(r.events).padStart(11)}${`${f(r.peakRssMiB, 0)} MiB`.padStart(12)}${`${f(r.peakHeapUsedMiB, 0)} MiB`.padStart(12)}${(ret.length > 0 ? `${ret[0]} -> ${ret[ret.length - 1]} (${ret.length} samples)` : 'n/a').padStart(50)}`);
+}
+out(`  ratio 5x backlog / 1x: RSS ${f(m.rssRatio)}, heap ${f(m.heapRatio)} (target <= ${TARGET.memoryRatio}: ${verdict(m.rssRatio <= TARGET.memoryRatio && m.heapRatio <= TARGET.memoryRatio)}); version cache ${n(m.small.versionCacheEntries)} -> ${n(m.large.versionCacheEntries)} entries (bounded at 100,000); deleted-users store ${n(m.small.deletedUsersEntries)} -> ${n(m.large.deletedUsersEntries)} entries (unbounded)`);
+out();
+out(`total ${f((Date.now() - started) / 1000, 0)} s; details in bench/results/latest.json`);
+console.log(lines.join('\n'));
+
+const dir = join(process.cwd(), 'bench/results');
+mkdirSync(dir, { recursive: true });
+writeFileSync(
+  join(dir, 'latest.json'),
+  `${JSON.stringify({ at: new Date(started).toISOString(), node: process.version, cores: cpus().length, loadavg: load, commit: commit(), quick, targets: TARGET, throughput, calls, memory, report: lines }, null, 2)}\n`,
+);
