@@ -5,7 +5,9 @@ import { EXIT } from './exit-codes.js';
 import { registerRun } from './commands/run.js';
 import { registerValidateConfig } from './commands/validate-config.js';
 import { registerDemo } from './commands/demo.js';
-import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { registerLag } from './commands/lag.js';
 import { registerReplay } from './commands/replay.js';
 import { registerDlq } from './commands/dlq.js';
@@ -13,10 +15,19 @@ import { registerAssess } from './commands/assess.js';
 import { registerCheckPool } from './commands/check-pool.js';
 import { registerReconcile } from './commands/reconcile.js';
 
+/** The package's version, found by walking up from this module (src/ under tests, dist/src/ when built). */
+function packageVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  }
+  return 'unknown';
+}
+
 export function buildProgram(): Command {
   const program = new Command('cognito-sync')
     .description('Keep an Amazon Cognito user pool in sync with a legacy user database through Debezium and Kafka.')
-    .version((createRequire(import.meta.url)('../../../package.json') as { version: string }).version)
+    .version(packageVersion())
     .exitOverride();
   registerRun(program);
   registerValidateConfig(program);

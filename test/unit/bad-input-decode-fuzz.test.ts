@@ -262,7 +262,7 @@ describe('structure-aware mutations of captured Avro events', () => {
 // "record sent to DLQ" log line and the DLQ's error-message header. Fix: drop V8's snippet
 // (`, "…" is not valid JSON`) and keep the position. When fixed, make this a plain test.
 describe('decode errors quote no record content (known gap, see the comment)', () => {
-  test.failing('a corrupt byte next to an e-mail does not put the e-mail into the error message', async () => {
+  test('a corrupt byte next to an e-mail does not put the e-mail into the error message', async () => {
     const original = captured.json.find((r) => r.value !== null && r.value.toString().includes('"email":"Dave.OConnor@Example.com"'))!;
     const value = Buffer.from(original.value!.toString().replace('"email":"Dave', '"email":\u0013"Dave'));
     const result = await decoders.json.decode({ ...original, value });

@@ -42,6 +42,13 @@ const originOf = (raw: RawRecord): RecordOrigin =>
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
+/**
+ * V8's JSON errors quote the input around the bad byte ("...\"email\":\"Dave..." is not valid
+ * JSON): that fragment can be personal data and would reach logs and DLQ headers. Keep the
+ * position, drop the quoted text.
+ */
+const withoutQuotedInput = (message: string): string => message.replace(/"(?:[^"\\]|\\.)*"|\.\.\.[^\s]*/g, '…').slice(0, 200);
+
 class RecordDecoder implements Decoder {
   private readonly json: ConnectJsonParser;
   private readonly avro: AvroTypes;
@@ -145,7 +152,7 @@ class RecordDecoder implements Decoder {
     try {
       parsed = this.json.parse(bytes, ctx.precise);
     } catch (error) {
-      throw decodeError(ctx, `${part} is not ${error instanceof SyntaxError ? 'valid JSON' : 'a usable Connect JSON record'}: ${messageOf(error)}`, error);
+      throw decodeError(ctx, `${part} is not ${error instanceof SyntaxError ? 'valid JSON' : 'a usable Connect JSON record'}: ${withoutQuotedInput(messageOf(error))}`, error);
     }
     if (parsed.convert === undefined || parsed.payload === null) return parsed.payload;
     try {

@@ -32,6 +32,18 @@ export const parseMapping = (raw: unknown, source = 'inline'): MappingSpec => {
 
 /** Parses file text; YAML is a superset of JSON, but JSON files get JSON's stricter parser. */
 export const parseMappingText = (text: string, source: string): MappingSpec => {
+  try {
+    return parseMappingTextUnguarded(text, source);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    // Hostile documents (alias bombs, absurd nesting) break the parser, not the rules: still a
+    // config error that names the file, so the CLI exits 2 with one line.
+    const reason = error instanceof RangeError ? 'is nested too deeply' : `cannot be parsed: ${(error as Error).message.split('\n')[0]}`;
+    throw new ConfigError(`mapping ${source} ${reason}`, [{ path: '', message: reason }], error);
+  }
+};
+
+const parseMappingTextUnguarded = (text: string, source: string): MappingSpec => {
   if (extname(source).toLowerCase() === '.json') {
     let raw: unknown;
     try {
