@@ -112,11 +112,7 @@ const compileAttribute = (spec: AttributeSpec): CompiledAttribute => {
     if (remove) return '';
     throw new MappingError(`attribute ${name} ${problem}`, name);
   };
-  return {
-    name,
-    columns,
-    createOnly: spec.createOnly,
-    read: (row) => {
+  const read = (row: Row): string | Unknown => {
       let value = source(row);
       if (value === UNKNOWN) return UNKNOWN;
       let text: string | null;
@@ -130,7 +126,37 @@ const compileAttribute = (spec: AttributeSpec): CompiledAttribute => {
       if (text === null) return '';
       const problem = check(text);
       return problem === undefined ? text : invalid(problem);
-    },
+  };
+  // Memoize only where the work outweighs a Map lookup (hashing the input string).
+  const costly = spec.transforms.some((t) => t.kind === 'e164' || t.kind === 'enum' || t.kind === 'date' || t.kind === 'epochSeconds');
+  const column = spec.source.kind === 'column' && costly ? spec.source.column : undefined;
+  return { name, columns, createOnly: spec.createOnly, read: column === undefined ? read : memoized(read, column) };
+};
+
+const MEMO_LIMIT = 4096;
+
+/**
+ * A column attribute's value depends on that one column only, and most change events repeat
+ * the values the user already had (a login touches last_login_at, not the phone): remember
+ * recent input -> output pairs so the transforms (E.164 parsing, enum maps, checks) run once
+ * per distinct value. Only successful text results are kept; errors are recomputed so each
+ * record gets its own MappingError.
+ */
+const memoized = (read: (row: Row) => string | Unknown, column: string): ((row: Row) => string | Unknown) => {
+  const memo = new Map<string | number | boolean, string>();
+  return (row) => {
+    const input = row[column];
+    const key = typeof input === 'string' || typeof input === 'number' || typeof input === 'boolean' ? input : undefined;
+    if (key !== undefined) {
+      const hit = memo.get(key);
+      if (hit !== undefined) return hit;
+    }
+    const out = read(row);
+    if (key !== undefined && typeof out === 'string') {
+      if (memo.size >= MEMO_LIMIT) memo.clear();
+      memo.set(key, out);
+    }
+    return out;
   };
 };
 
