@@ -23,6 +23,7 @@ $JEST --selectProjects unit --json --outputFile="$REPORTS/unit.json" || unit_rc=
 
 started_stack=0
 soak_rc=0
+faults_rc=0
 if [[ "${SKIP_E2E:-0}" != 1 ]]; then
   if ! bash scripts/stack/status.sh --quiet; then started_stack=1; fi
   # Stop what we start (also when starting fails half-way); leave a stack we found running.
@@ -38,6 +39,15 @@ if [[ "${SKIP_E2E:-0}" != 1 ]]; then
     echo "== bounded soak: ${SOAK_SECONDS:-60}s of writes (SOAK=0 skips it; SOAK_SECONDS=600 npm run test:soak for a long one)"
     SOAK_SECONDS=${SOAK_SECONDS:-60} $JEST --selectProjects soak --runInBand --forceExit --json --outputFile="$REPORTS/soak.json" || soak_rc=$?
   fi
+  # Bounded fault injection (about 10 min): consumer SIGKILLs, Kafka and Connect restarts, Cognito
+  # and schema-registry faults, two instances sharing the budget, poison records; each scenario
+  # ends with a zero-drift reconcile. Figures in .stack/test-reports/faults-summary.json.
+  # FAULTS=0 skips it; FAULTS_LONG=1 makes it longer. It stops and restarts stack components.
+  if [[ "${FAULTS:-1}" != 0 ]]; then
+    echo "== fault injection (FAULTS=0 skips it; FAULTS_LONG=1 npm run test:faults for a long one)"
+    $JEST --selectProjects faults --runInBand --forceExit --json --outputFile="$REPORTS/faults.json" || faults_rc=$?
+    node scripts/faults/print-summary.mjs "$REPORTS/faults-summary.json" || true
+  fi
 else
   e2e_rc=0
 fi
@@ -45,7 +55,7 @@ fi
 # One closing line any CI can read: "N passed, N failed".
 node -e '
   const fs = require("fs"); let p = 0, f = 0;
-  for (const n of ["unit", "e2e", "soak"]) {
+  for (const n of ["unit", "e2e", "soak", "faults"]) {
     const file = process.argv[1] + "/" + n + ".json";
     if (!fs.existsSync(file)) continue;
     const r = JSON.parse(fs.readFileSync(file, "utf8"));
@@ -53,4 +63,4 @@ node -e '
   }
   console.log(`tests: ${p} passed, ${f} failed`);
 ' "$REPORTS"
-if [[ $unit_rc != 0 || $e2e_rc != 0 || $soak_rc != 0 ]]; then exit 1; fi
+if [[ $unit_rc != 0 || $e2e_rc != 0 || $soak_rc != 0 || $faults_rc != 0 ]]; then exit 1; fi

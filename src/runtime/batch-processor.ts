@@ -122,11 +122,26 @@ export class BatchProcessor {
     let todo = [...users.values()];
     let calls = 0;
     const startedAt = this.o.clock.now();
+    // A batch can take longer than the group's session timeout (a backlog applied at the rate
+    // the budget allows): heartbeat while applying, at most once a second. A failed heartbeat
+    // means the group is rebalancing: start no new users and hand back what is done.
+    let lastBeat = startedAt;
+    let lostGroup = false;
+    const active = (): boolean => !lostGroup && control.isActive();
+    const beat = async (): Promise<void> => {
+      if (this.o.clock.now() - lastBeat < 1000) return;
+      lastBeat = this.o.clock.now();
+      try {
+        await control.heartbeat();
+      } catch {
+        lostGroup = true;
+      }
+    };
     for (let attempt = 1; todo.length > 0; attempt++) {
       const failed: UserWork[] = [];
       let lastError: Error | undefined;
       await forEachLimit(todo, this.o.concurrency, async (work) => {
-        if (!control.isActive()) {
+        if (!active()) {
           failed.push(work);
           return;
         }
@@ -158,10 +173,12 @@ export class BatchProcessor {
             await this.deadLetter(record, syncError, 'none');
             finishRecord(record);
           }
+        } finally {
+          await beat();
         }
       });
       todo = failed;
-      if (todo.length === 0 || !control.isActive()) break;
+      if (todo.length === 0 || !active()) break;
       const delayMs = backoffDelay(attempt);
       this.o.events.retry({ stage: 'apply', attempt, delayMs, error: lastError ?? new Error('revoked') });
       await this.waitWithHeartbeats(delayMs, control);

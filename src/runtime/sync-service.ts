@@ -131,7 +131,15 @@ export class SyncService {
     }
     if (outcome.commitOffset !== null) {
       resolveOffset((BigInt(outcome.commitOffset) - 1n).toString());
-      await this.consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: outcome.commitOffset }]);
+      try {
+        await this.consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: outcome.commitOffset }]);
+      } catch (error) {
+        // Expelled or rebalancing: the partition's next owner re-reads from the last commit and
+        // the version guard skips what is already in Cognito. Rejoining beats crashing.
+        if (!isRebalanceError(error)) throw error;
+        this.o.logger.warn({ topic: batch.topic, partition: batch.partition, error: errorForLog(error) }, 'commit refused by a rebalance; the batch will be redelivered');
+        return;
+      }
     }
     const key = `${batch.topic}:${batch.partition}`;
     if (outcome.incomplete && isRunning() && !isStale()) {
@@ -183,6 +191,9 @@ export class SyncService {
     return this.state === 'starting' || this.state === 'running';
   }
 }
+
+const REBALANCE_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'NOT_COORDINATOR']);
+const isRebalanceError = (error: unknown): boolean => REBALANCE_ERRORS.has((error as { type?: string }).type ?? '');
 
 /**
  * Debezium creates a table's topic on its first change, so a new deployment can start before

@@ -85,7 +85,7 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
       endpoint: options.endpoint,
       maxAttempts: options.maxAttempts,
       retryMode: 'standard',
-      requestHandler: new NodeHttpHandler({ requestTimeout: options.requestTimeoutMs, connectionTimeout: 3000 }),
+      requestHandler: new NodeHttpHandler({ requestTimeout: options.requestTimeoutMs, connectionTimeout: 3000, throwOnRequestTimeout: true }),
     });
     this.installRateLimiter();
   }

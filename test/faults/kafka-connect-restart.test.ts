@@ -1,0 +1,68 @@
+// Fault 2: the Kafka broker is stopped for a while and started again, and Kafka Connect (the
+// Debezium worker) crashes and is started again, while a writer keeps changing rows. Postgres
+// keeps the changes in the replication slot's WAL meanwhile; after a Connect crash Debezium
+// resumes from its last flushed offset and re-sends what followed, which the version guard
+// makes harmless. The consumer (the real CLI) stays up through both.
+import { describe, expect, test } from '@jest/globals';
+import { Scenario } from './support/scenario.js';
+import { LONG, crashComponent, hold, startComponent, stopComponent } from './support/stack.js';
+
+const OUTAGE_MS = LONG ? 60_000 : 10_000;
+const STEADY_MS = LONG ? 15_000 : 5_000;
+
+describe('faults: Kafka and Kafka Connect restarts', () => {
+  test(`the Kafka broker stopped for ${OUTAGE_MS / 1000}s and restarted under load: the consumer survives, zero drift`, async () => {
+    const s = await Scenario.start({ name: 'kafka-restart' });
+    try {
+      const sync = await s.consumer('a');
+      const writer = s.newWriter({ rate: 15, maxLive: 150, transactionEvery: 10 });
+      const load = writer.start(30 * 60_000);
+      await hold(STEADY_MS);
+      const stop = await stopComponent('kafka');
+      s.notes.kafkaStopMs = stop.ms;
+      await hold(OUTAGE_MS); // the broker stays away while the writer goes on
+      const upAt = Date.now(); // the fault ends when the restart begins: recovery includes the broker's start
+      const start = await startComponent('kafka');
+      s.notes.kafkaStartMs = start.ms;
+      await s.recovered('kafka restart', upAt, 240_000);
+      await hold(STEADY_MS);
+      await writer.stop();
+      await load;
+      expect(sync.running).toBe(true);
+      s.notes.consumerCrashLogs = sync.count('consumer crashed');
+      const f = await s.finish();
+      expect(f.drift).toBe(0);
+      expect(f.dlq).toBe(0);
+      expect(f.topic).toBeGreaterThanOrEqual(f.written + writer.byOp.delete);
+    } finally {
+      await s.close();
+    }
+  }, 900_000);
+
+  test('Kafka Connect killed (SIGKILL) and restarted under load: Debezium re-sends, zero drift', async () => {
+    const s = await Scenario.start({ name: 'connect-crash' });
+    try {
+      const sync = await s.consumer('a');
+      const writer = s.newWriter({ rate: 15, maxLive: 150, transactionEvery: 10 });
+      const load = writer.start(30 * 60_000);
+      await hold(STEADY_MS);
+      await crashComponent('connect');
+      await hold(LONG ? 30_000 : 5_000); // changes pile up in the replication slot meanwhile
+      const upAt = Date.now(); // recovery includes the worker's start
+      const start = await startComponent('connect'); // waits for the worker and the connector to RUN
+      s.notes.connectStartMs = start.ms;
+      await s.recovered('connect restart', upAt, 240_000);
+      await hold(STEADY_MS);
+      await writer.stop();
+      await load;
+      expect(sync.running).toBe(true);
+      const f = await s.finish();
+      s.notes.resent = f.extraRecords;
+      expect(f.drift).toBe(0);
+      expect(f.dlq).toBe(0);
+      expect(f.topic).toBeGreaterThanOrEqual(f.written + writer.byOp.delete);
+    } finally {
+      await s.close();
+    }
+  }, 900_000);
+});
