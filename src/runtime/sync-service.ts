@@ -51,14 +51,15 @@ export class SyncService {
   async start(): Promise<void> {
     const { config, logger } = this.o;
     const kafka = createKafka(config.kafka, logger);
-    // Idempotent and retried without limit: a DLQ or deleted-users write blocks the partition
-    // while Kafka is away rather than failing, so nothing is committed past an unwritten record.
+    // Idempotent, with bounded retries: a DLQ or deleted-users write that still fails surfaces
+    // as a retriable error, so the batch is retried (or redelivered) and nothing is committed
+    // past an unwritten record. (Unbounded retries could wedge a partition after a broker restart.)
     this.producer = kafka.producer({
       allowAutoTopicCreation: true,
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000 },
+      retry: { retries: 10, maxRetryTime: 10_000 },
     });
     await this.producer.connect();
     const deletedUsers = await KafkaDeletedUsersLog.open(kafka, this.producer, config.state.deletedUsersTopic ?? deletedUsersTopic(config.cognito.userPoolId));

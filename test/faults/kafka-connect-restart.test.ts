@@ -8,6 +8,8 @@ import { Scenario } from './support/scenario.js';
 import { LONG, crashComponent, hold, startComponent, stopComponent } from './support/stack.js';
 
 const OUTAGE_MS = LONG ? 60_000 : 10_000;
+/** Set by the broker-restart test: did `cognito-sync run` exit within the grace period of SIGTERM? */
+let lingeredAfterBrokerRestart: number | undefined;
 const STEADY_MS = LONG ? 15_000 : 5_000;
 
 describe('faults: Kafka and Kafka Connect restarts', () => {
@@ -31,6 +33,7 @@ describe('faults: Kafka and Kafka Connect restarts', () => {
       expect(sync.running).toBe(true);
       s.notes.consumerCrashLogs = sync.count('consumer crashed');
       const f = await s.finish();
+      lingeredAfterBrokerRestart = f.notes.lingeredAfterStop as number;
       expect(f.drift).toBe(0);
       expect(f.dlq).toBe(0);
       expect(f.topic).toBeGreaterThanOrEqual(f.written + writer.byOp.delete);
@@ -38,6 +41,16 @@ describe('faults: Kafka and Kafka Connect restarts', () => {
       await s.close();
     }
   }, 900_000);
+
+  // KNOWN BUG found here: after the broker restarted, `cognito-sync run` logs "sync stopped" on
+  // SIGTERM but the process does not exit: the kafkajs consumer's group-coordinator connection,
+  // re-opened by a heartbeat after the restart, survives consumer.disconnect() and keeps the
+  // event loop alive until the broker drops it (connections.max.idle.ms, 10 min by default).
+  // Offsets are committed, so nothing is lost, but a rollout waits for the SIGKILL after the
+  // grace period. `test.failing` passes while the bug is there; drop `.failing` once fixed.
+  test.failing('after a broker restart, `cognito-sync run` exits within 10 s of SIGTERM (KNOWN BUG: it lingers)', () => {
+    expect(lingeredAfterBrokerRestart).toBe(0);
+  });
 
   test('Kafka Connect killed (SIGKILL) and restarted under load: Debezium re-sends, zero drift', async () => {
     const s = await Scenario.start({ name: 'connect-crash' });

@@ -85,7 +85,13 @@ export class KafkaDeletedUsersLog extends MemoryDeletedUsers {
   }
 
   override async record(username: string, version: Version): Promise<void> {
-    await this.producer.send({ topic: this.topic, acks: -1, messages: [{ key: username, value: version }] });
+    try {
+      await this.producer.send({ topic: this.topic, acks: -1, messages: [{ key: username, value: version }] });
+    } catch (error) {
+      // Retriable: the delete is done in Cognito but not yet remembered, so its offset must not
+      // commit; the user's intents are retried and the delete is a no-op the second time.
+      throw new SyncError(`cannot write to the deleted-users log ${this.topic}: ${errorMessage(error)}`, { stage: 'apply', retriable: true, cause: error });
+    }
     await super.record(username, version);
   }
 }

@@ -21,6 +21,8 @@ export interface SyncTotals {
   /** Cognito write calls made by finished batches. */
   writes: number;
   batches: number;
+  /** Longest finished batch (ms). */
+  maxBatchMs: number;
   dlqLogged: number;
   starts: number;
   kills: number;
@@ -92,6 +94,7 @@ export class SyncProcess {
       this.totals.consumed += line.batch.size;
       this.totals.writes += line.batch.calls;
       this.totals.batches++;
+      this.totals.maxBatchMs = Math.max(this.totals.maxBatchMs, Math.round(Number((line.batch as { durationMs?: number }).durationMs ?? 0)));
     } else if (line.msg === 'record sent to DLQ') this.totals.dlqLogged++;
   }
 
@@ -134,6 +137,23 @@ export class SyncProcess {
     return this.exited();
   }
 
+  /**
+   * Graceful stop: SIGTERM, then the exit code once the process is gone. A process that logged
+   * "sync stopped" but is still there `graceMs` later is SIGKILLed and reported as lingering
+   * (exit code null): see the after-restart exit check in kafka-connect-restart.test.ts.
+   */
+  async stop(graceMs = 10_000): Promise<{ code: number | null; lingered: boolean }> {
+    if (!this.running) return { code: this.exitCode ?? null, lingered: false };
+    this.child.kill('SIGTERM');
+    const stoppedLogged = waitFor(`${this.name} to log "sync stopped"`, async () => !this.running || this.count('sync stopped') > 0, 120_000, 50);
+    const outcome = await Promise.race([this.exited().then((code) => ({ code, lingered: false })), stoppedLogged.then(() => new Promise<void>((r) => setTimeout(r, graceMs).unref())).then(() => null)]);
+    if (outcome) return outcome;
+    if (!this.running) return { code: this.exitCode ?? null, lingered: false };
+    this.child.kill('SIGKILL');
+    await this.exited();
+    return { code: null, lingered: true };
+  }
+
   exited(): Promise<number | null> {
     return this.exitedPromise;
   }
@@ -143,4 +163,4 @@ export class SyncProcess {
   }
 }
 
-export const newTotals = (): SyncTotals => ({ consumed: 0, writes: 0, batches: 0, dlqLogged: 0, starts: 0, kills: 0 });
+export const newTotals = (): SyncTotals => ({ consumed: 0, writes: 0, batches: 0, maxBatchMs: 0, dlqLogged: 0, starts: 0, kills: 0 });

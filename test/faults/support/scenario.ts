@@ -208,10 +208,13 @@ export class Scenario {
     await waitFor('lag 0 on every partition', () => committedAtLeast(this.admin, this.groupId, this.topics, finalEnds), 240_000, 200);
     const drained = Date.now();
     this.lag.stop();
+    const lingered: string[] = [];
     for (const p of this.processes.filter((x) => x.running)) {
-      const code = await p.kill('SIGTERM');
-      if (code !== 0) throw new Error(`${p.name} exited ${code} on SIGTERM:\n${p.recentOutput()}`);
+      const stop = await p.stop();
+      if (stop.lingered) lingered.push(p.name);
+      else if (stop.code !== 0) throw new Error(`${p.name} exited ${stop.code} on SIGTERM:\n${p.recentOutput()}`);
     }
+    this.notes.lingeredAfterStop = lingered.length;
     const dlq = await readDlqTopic(this.kafka, this.admin, this.dlqTopic, this.groupId);
     Object.assign(this.notes, opts.extraNotes?.());
     const reconcileStarted = Date.now();
