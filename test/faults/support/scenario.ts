@@ -158,7 +158,8 @@ export class Scenario {
    * spill into the next scenario, whose group starts at the end of the topics.
    */
   private async cleanUp(): Promise<void> {
-    const topics = await usersTopics(this.admin);
+    const existing = new Set(await this.admin.use((a) => a.listTopics()));
+    const topics = (await usersTopics(this.env.CONNECT_URL)).filter((t) => existing.has(t));
     const before = await endOffsets(this.admin, topics);
     const { rowCount } = await this.db.query(`DELETE FROM users WHERE username LIKE $1 AND given_name IS DISTINCT FROM 'Sentinel'`, [`${this.prefix}.%`]);
     const expected = BigInt(2 * (rowCount ?? 0));
@@ -262,10 +263,18 @@ export class Scenario {
   }
 }
 
-/** Users topics of the stack's connectors that exist: every Debezium connector streams the same rows. */
-async function usersTopics(admin: ResilientAdmin): Promise<string[]> {
-  const topics = await admin.use((a) => a.listTopics());
-  return topics.filter((t) => /^[A-Za-z0-9_]+\.public\.users$/.test(t) && !t.startsWith('faultspoison_'));
+/** The users topics of the Debezium connectors registered on the stack's Kafka Connect. */
+async function usersTopics(connectUrl: string): Promise<string[]> {
+  try {
+    const res = await fetch(`${connectUrl}/connectors?expand=info`, { signal: AbortSignal.timeout(5000) });
+    const all = (await res.json()) as Record<string, { info: { config: Record<string, string> } }>;
+    return Object.values(all)
+      .map((c) => c.info.config)
+      .filter((c) => c['connector.class']?.includes('PostgresConnector') && (c['table.include.list'] ?? '').split(',').includes('public.users'))
+      .map((c) => `${c['topic.prefix']}.public.users`);
+  } catch {
+    return [USERS_TOPIC];
+  }
 }
 
 export function runCli(args: string[], timeoutMs = 300_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
