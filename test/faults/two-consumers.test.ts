@@ -8,10 +8,11 @@
 // instances together): each instance's token bucket holds at most ceil(budget / 2) tokens (one
 // second's worth, see TokenBucket), so over any window of W seconds the two together can make at
 // most budget * W + 2 * ceil(budget / 2) calls, and never more whatever the load.
-//   - every sliding 5-second window: calls <= budget * 5 * 1.25 (the one-off burst of both
-//     buckets is ~1 second of budget, +20% over 5 s; 25% allowed);
-//   - every sliding 1-second window: calls <= budget + 2 * ceil(budget / 2), the buckets' exact
-//     ceiling (a 1-second window cannot be held to less: a full bucket is one second's worth);
+//   - every sliding 5-second window: calls <= budget * 5 * 1.3 (the one-off burst of both
+//     buckets is 1-1.2 seconds of budget, +20-24% over 5 s; 30% allowed);
+//   - every sliding 1-second window: calls <= budget + 2 * (ceil(budget / 2) + 1), the buckets'
+//     exact ceiling plus one call per instance for arrival jitter at the proxy (a 1-second window
+//     cannot be held to less: a full bucket is one second's worth);
 //   - the load saturates UserUpdate: its busiest 5-second window is >= 80% of the budget, so a
 //     budget multiplied by the instances instead of shared (2x) would break the first check.
 // Bursts of updates to a bounded set of rows keep every partition batch well under the session
@@ -26,7 +27,7 @@ import { LONG, hold, waitFor } from './support/stack.js';
 const QUOTA_SHARE = 0.2; // totals: UserCreation 10/s, UserUpdate 5/s, UserRead 24/s
 const INSTANCES = 2;
 const WINDOW_S = 5;
-const TOLERANCE = 0.25;
+const TOLERANCE = 0.3;
 /** Rows the writer keeps alive: bounds the users per batch (coalesced), so a batch stays well under the session timeout. */
 const LIVE = 36;
 
@@ -63,7 +64,7 @@ function rates(requests: RequestInfo[], budget: Record<Category, number>): Recor
       budget: b,
       calls: times.length,
       max1s: busiest(times, 1000),
-      ceiling1s: b + INSTANCES * Math.ceil(b / INSTANCES),
+      ceiling1s: b + INSTANCES * (Math.ceil(b / INSTANCES) + 1),
       maxWindow: busiest(times, WINDOW_S * 1000),
       allowedWindow: Math.floor(b * WINDOW_S * (1 + TOLERANCE)),
     };
