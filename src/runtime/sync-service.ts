@@ -5,7 +5,7 @@ import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Pr
 import type { CompiledConfig } from '../config/load-config.js';
 import type { RawRecord } from '../core/types.js';
 import { SyncError, errorMessage } from '../errors.js';
-import { createKafka } from '../adapters/kafka/kafka-client.js';
+import { createKafka, toRawRecord } from '../adapters/kafka/kafka-client.js';
 import { KafkaDeadLetterSink } from '../adapters/kafka/dlq-producer.js';
 import { KafkaDeletedUsersLog, deletedUsersTopic } from '../adapters/kafka/deleted-users-log.js';
 import type { AwsCognitoGateway, CognitoCallEvent, CognitoGateway } from '../adapters/cognito/cognito-gateway.js';
@@ -107,15 +107,7 @@ export class SyncService {
     const { batch, heartbeat, isRunning, isStale, resolveOffset, pause } = payload;
     if (batch.messages.length === 0) return;
     const started = performance.now();
-    const records: RawRecord[] = batch.messages.map((m) => ({
-      topic: batch.topic,
-      partition: batch.partition,
-      offset: m.offset,
-      timestamp: m.timestamp,
-      key: m.key,
-      value: m.value,
-      headers: (m.headers ?? {}) as RawRecord['headers'],
-    }));
+    const records: RawRecord[] = batch.messages.map((m) => toRawRecord(batch.topic, batch.partition, m));
     const firstTimestampMs = records[0]?.timestamp === undefined ? null : Number(records[0].timestamp);
     this.events.batchStart({ topic: batch.topic, partition: batch.partition, size: records.length, firstOffset: batch.firstOffset()!, lastOffset: batch.lastOffset(), firstTimestampMs });
     let outcome;

@@ -1,6 +1,7 @@
 // Build the kafkajs client from config: plaintext, TLS, SASL PLAIN/SCRAM, or AWS MSK IAM.
 import { readFileSync } from 'node:fs';
-import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig, type KafkaMessage, type SASLOptions } from 'kafkajs';
+import type { RawRecord } from '../../core/types.js';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../ops/logger.js';
 
@@ -54,3 +55,14 @@ function pickSafe(extra: Record<string, unknown>): Record<string, unknown> {
   for (const [k, v] of Object.entries(extra)) if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) out[k] = v;
   return out;
 }
+
+/** A fetched kafkajs message as the pipeline's RawRecord. */
+export const toRawRecord = (topic: string, partition: number, m: KafkaMessage): RawRecord => ({
+  topic,
+  partition,
+  offset: m.offset,
+  timestamp: m.timestamp,
+  key: m.key,
+  value: m.value,
+  headers: (m.headers ?? {}) as RawRecord['headers'],
+});

@@ -8,6 +8,7 @@
 // is at or beyond `to` and is ignored: no record outside the range reaches the handler.
 import type { Kafka } from 'kafkajs';
 import type { RawRecord } from '../../core/types.js';
+import { toRawRecord } from './kafka-client.js';
 import type { Logger } from '../../ops/logger.js';
 
 export interface PartitionRange {
@@ -108,15 +109,7 @@ export async function readRange(o: ReadRangeOptions): Promise<ReadRangeResult> {
           busy = true;
           let verdict: RangeVerdict;
           try {
-            const record: RawRecord = {
-              topic: batch.topic,
-              partition: batch.partition,
-              offset: m.offset,
-              timestamp: m.timestamp,
-              key: m.key,
-              value: m.value,
-              headers: (m.headers ?? {}) as RawRecord['headers'],
-            };
+            const record = toRawRecord(batch.topic, batch.partition, m);
             verdict = await o.handle(record, heartbeat);
           } finally {
             busy = false;

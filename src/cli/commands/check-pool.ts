@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load-config.js';
-import { loadCompiledMapping } from '../../runtime/pipeline-factory.js';
-import { AwsCognitoGateway } from '../../adapters/cognito/cognito-gateway.js';
+import { createGateway, loadCompiledMapping } from '../../runtime/pipeline-factory.js';
 import { checkPool, problemsOf, type PoolFinding } from '../../migration/check-pool.js';
 import { EXIT } from '../exit-codes.js';
 
@@ -20,14 +19,7 @@ export function registerCheckPool(program: Command): void {
     .action(async (opts: { config: string; apply?: boolean; json?: boolean }) => {
       const config = loadConfig(opts.config);
       const mapping = await loadCompiledMapping(config.mappingPath);
-      const gateway = new AwsCognitoGateway({
-        userPoolId: config.cognito.userPoolId,
-        region: config.cognito.region,
-        endpoint: config.cognito.endpoint,
-        budget: config.budget,
-        maxAttempts: config.cognito.maxAttempts,
-        requestTimeoutMs: config.cognito.requestTimeoutMs,
-      });
+      const gateway = createGateway(config);
       let findings = checkPool(mapping, await gateway.describeUserPool());
       const fixes = findings.flatMap((f) => (f.fix ? [f.fix] : []));
       const applied: string[] = [];

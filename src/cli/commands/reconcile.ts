@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load-config.js';
-import { loadCompiledMapping } from '../../runtime/pipeline-factory.js';
-import { AwsCognitoGateway } from '../../adapters/cognito/cognito-gateway.js';
+import { createGateway, loadCompiledMapping } from '../../runtime/pipeline-factory.js';
 import { UserApplier } from '../../pipeline/apply/user-applier.js';
 import { VersionCache } from '../../pipeline/apply/version-cache.js';
 import { coalesce, planOptionsFromMapping, planUser } from '../../pipeline/plan/index.js';
@@ -40,14 +39,7 @@ export function registerReconcile(program: Command): void {
       const config = loadConfig(opts.config);
       const mapping = await loadCompiledMapping(config.mappingPath);
       const source = await openLegacySource(config, mapping, opts.dbUrl);
-      const gateway = new AwsCognitoGateway({
-        userPoolId: config.cognito.userPoolId,
-        region: config.cognito.region,
-        endpoint: config.cognito.endpoint,
-        budget: config.budget,
-        maxAttempts: config.cognito.maxAttempts,
-        requestTimeoutMs: config.cognito.requestTimeoutMs,
-      });
+      const gateway = createGateway(config);
       const planOptions = planOptionsFromMapping(mapping);
       // The sync's own planner and applier; a zero-size version cache: Cognito is read every time.
       const applier = new UserApplier(
