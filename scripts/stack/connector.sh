@@ -121,6 +121,23 @@ wait_running() {
   WAITED_MS=$(( $(now_ms) - start ))
 }
 
+# ensure_topics PREFIX: the change topics of the captured tables, created up front with the
+# stack's partition count. Debezium would create them on the first change of each table, so on
+# a fresh stack with no rows yet they would not exist: consumers and tools that start before the
+# first change (and replays computed from the current end offsets) need them to.
+ensure_topics() {
+  KAFKA_BROKERS="$KAFKA_BROKERS" PARTITIONS="$KAFKA_NUM_PARTITIONS" "$NODE" --input-type=module -e '
+    const kafkajs = await import(process.argv[1]); const { Kafka, logLevel } = kafkajs.default ?? kafkajs;
+    const admin = new Kafka({ brokers: process.env.KAFKA_BROKERS.split(","), clientId: "stack-connector", logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const topics = process.argv.slice(2).filter((t) => !existing.has(t))
+        .map((topic) => ({ topic, numPartitions: Number(process.env.PARTITIONS), replicationFactor: 1 }));
+      if (topics.length) await admin.createTopics({ topics, waitForLeaders: true });
+    } finally { await admin.disconnect(); }' "$REPO_ROOT/node_modules/kafkajs/index.js" "$1.public.users" "$1.public.user_roles"
+}
+
 cmd_register() {
   local name="${1:-}" format="${2:-}"; shift 2 || usage
   [[ -n "$name" && -n "$format" ]] || usage
@@ -136,6 +153,7 @@ cmd_register() {
   http_ok "$CONNECT_URL/connectors" || die "Kafka Connect is not reachable at $CONNECT_URL (run scripts/stack/up.sh)"
   local cfg resp code current
   cfg=$(connector_config "$name" "$format" "$prefix" "$snapshot")
+  ensure_topics "$prefix" || die "could not create the topics of prefix $prefix on $KAFKA_BROKERS"
   # unchanged config: leave the running connector alone (a PUT would restart it)
   if current=$(curl -fsS --max-time 5 "$CONNECT_URL/connectors/$name/config" 2>/dev/null) &&
      [[ $(CFG="$cfg" json_get 'JSON.stringify(Object.entries(j).filter(([k]) => k !== "name").sort()) === JSON.stringify(Object.entries(JSON.parse(process.env.CFG)).sort()) ? "same" : "diff"' <<<"$current") == same ]]; then
