@@ -4,8 +4,10 @@ const base = {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }] },
   testEnvironment: 'node',
-  modulePathIgnorePatterns: ['<rootDir>/.stack/', '<rootDir>/dist/'],
-  watchPathIgnorePatterns: ['<rootDir>/.stack/'],
+  // Stack folders (.stack, .stack-faults, any STACK_DIR inside the repo) hold service data,
+  // including PostgreSQL's *.snap files, which jest would take for obsolete snapshots.
+  modulePathIgnorePatterns: ['<rootDir>/\\.stack[^/]*/', '<rootDir>/dist/'],
+  watchPathIgnorePatterns: ['<rootDir>/\\.stack[^/]*/'],
 };
 export default {
   testTimeout: 240000,
@@ -18,7 +20,6 @@ export default {
       ...base,
       displayName: 'faults',
       testMatch: ['<rootDir>/test/faults/**/*.test.ts'],
-      modulePathIgnorePatterns: [...base.modulePathIgnorePatterns, '<rootDir>/.stack-faults/'],
     },
     // Bounded soak against the running stack (SOAK_SECONDS, default 60): npm run test:soak.
     { ...base, displayName: 'soak', testMatch: ['<rootDir>/test/soak/**/*.test.ts'] },

@@ -170,7 +170,7 @@ async function createPoolWith(name: string, extra: string[]): Promise<string> {
 
 beforeAll(async () => {
   env = stackEnv();
-  registryUrl = (JSON.parse(readFileSync(join(REPO, '.stack/env.json'), 'utf8')) as { REGISTRY_CCOMPAT_URL: string }).REGISTRY_CCOMPAT_URL;
+  registryUrl = env.REGISTRY_CCOMPAT_URL;
   db = pgPool(env);
   cognito = cognitoClient(env);
   kafka = new Kafka({ brokers: env.KAFKA_BROKERS.split(','), clientId: `semantics-${id}`, logLevel: logLevel.NOTHING });

@@ -321,6 +321,18 @@ describe('undecodable records are DecodeErrors that say where and what', () => {
     expect(error.context).toMatchObject(context(record));
   });
 
+  test('an LSN beyond 64 bits (found by the mutation fuzzer)', async () => {
+    for (const record of [
+      bare(envelope('u', null, userRow(1), pgSource({ lsn: 1n << 64n }))),
+      bare(envelope('u', null, userRow(1), { ...pgSource({ lsn: 1 }), sequence: `["1","${1n << 64n}"]` })),
+      bare({ ...unwrapEnvelope(envelope('u', null, userRow(1), pgSource({ lsn: 1 }))), __lsn: 2 ** 64 }),
+    ]) {
+      const error = await errorOf(record);
+      expect(error).toBeInstanceOf(DecodeError);
+      expect(error.message).toMatch(/LSN \d+ is not an integer in 0\.\.18446744073709551615$/);
+    }
+  });
+
   test('Avro bytes on a JSON decoder', async () => {
     const error = await errorOf(rawRecord(null, Buffer.from([0, 0, 0, 0, 1, 2])));
     expect(error.message).toBe('value starts with 0x00 (Confluent Avro wire format?) but the decoder is configured for JSON');

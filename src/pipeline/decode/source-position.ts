@@ -32,6 +32,16 @@ const present = (value: unknown): boolean => value !== undefined && value !== nu
 /** True when the fields hold a Postgres or MySQL position. */
 export const hasPosition = (p: SourcePosition): boolean => present(p.lsn) || present(p.sequence) || present(p.file);
 
+/** A position out of its type's range is bad input (a DLQ record), not a decoder failure. */
+const encoded = (ctx: DecodeContext, where: string, encode: () => Version): Version => {
+  try {
+    return encode();
+  } catch (error) {
+    if (error instanceof RangeError) throw decodeError(ctx, `${where}: ${error.message}`);
+    throw error;
+  }
+};
+
 export const versionOf = (ctx: DecodeContext, p: SourcePosition, where: string): Version => {
   if (present(p.sequence) || present(p.lsn)) {
     let lastCommit: PositionNumber = 0;
@@ -46,7 +56,9 @@ export const versionOf = (ctx: DecodeContext, p: SourcePosition, where: string):
       if (!present(p.lsn)) throw decodeError(ctx, `${where} has a sequence without an LSN and no lsn field`);
       lsn = toPosition(ctx, p.lsn, `${where}.lsn`);
     }
-    return encodePostgresVersion(lastCommit, lsn);
+    const commit = lastCommit;
+    const change = lsn;
+    return encoded(ctx, where, () => encodePostgresVersion(commit, change));
   }
   if (present(p.file)) {
     // MySQL binlog file names end in a sequence number: mysql-bin.000003 -> 3.
@@ -54,7 +66,9 @@ export const versionOf = (ctx: DecodeContext, p: SourcePosition, where: string):
     if (file === null || file[1] === undefined) throw decodeError(ctx, `${where}.file has no binlog sequence number: ${JSON.stringify(p.file)}`);
     if (!present(p.pos)) throw decodeError(ctx, `${where} has a binlog file but no pos`);
     const row = present(p.row) ? toPosition(ctx, p.row, `${where}.row`) : 0;
-    return encodeMysqlVersion(digitsToNumber(file[1]), toPosition(ctx, p.pos, `${where}.pos`), row);
+    const fileNumber = digitsToNumber(file[1]);
+    const pos = toPosition(ctx, p.pos, `${where}.pos`);
+    return encoded(ctx, where, () => encodeMysqlVersion(fileNumber, pos, row));
   }
   throw decodeError(ctx, `${where} has no source position (neither lsn/sequence for Postgres nor file/pos for MySQL)`);
 };

@@ -1,5 +1,6 @@
-// What the e2e tests know about the running stack: read from .stack/env.json, written by
-// scripts/stack/up.sh. Tests never start services themselves; `npm test` does.
+// What the e2e tests know about the running stack: read from $STACK_DIR/env.json (default
+// <repo>/.stack), written by scripts/stack/up.sh. Tests never start services themselves;
+// `npm test` does.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
@@ -16,6 +17,7 @@ export interface StackEnv {
   KAFKA_BROKERS: string;
   CONNECT_URL: string;
   REGISTRY_URL: string;
+  REGISTRY_CCOMPAT_URL: string;
   COGNITO_ENDPOINT: string;
   COGNITO_REGION: string;
   COGNITO_USER_POOL_ID: string;
@@ -24,7 +26,7 @@ export interface StackEnv {
 export const REPO = resolve(import.meta.dirname, '../../..');
 
 export function stackEnv(): StackEnv {
-  const file = resolve(REPO, '.stack/env.json');
+  const file = resolve(process.env.STACK_DIR ?? resolve(REPO, '.stack'), 'env.json');
   let env: StackEnv;
   try {
     env = JSON.parse(readFileSync(file, 'utf8')) as StackEnv;
