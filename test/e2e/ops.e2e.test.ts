@@ -2,7 +2,7 @@
 // operator would run them (a child process reading a config file), with the sync itself
 // running in this process where the test needs to count its Cognito writes.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { spawn } from 'node:child_process';
+import { runCliProcess, type CliProcessResult } from './support/cli-process.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
@@ -45,37 +45,18 @@ function configFile(name: string, raw: RawConfig): string {
   return path;
 }
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+interface CliResult extends CliProcessResult {
   /** stdout lines that are JSON objects (plans, reports, pino log lines). */
   json: Record<string, unknown>[];
 }
 
-function cli(args: string[], timeoutMs = 200_000): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO, 'bin/cognito-sync.js'), ...args], {
-      env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', KAFKAJS_NO_PARTITIONER_WARNING: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`cognito-sync ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      const json = stdout
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
-      resolve({ code, stdout, stderr, json });
-    });
-  });
+async function cli(args: string[], timeoutMs = 200_000): Promise<CliResult> {
+  const result = await runCliProcess(args, timeoutMs);
+  const json = result.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { ...result, json };
 }
 
 /** A SyncService in this process, counting the Cognito writes it makes. */

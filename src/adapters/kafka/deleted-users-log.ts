@@ -46,10 +46,14 @@ export class KafkaDeletedUsersLog extends MemoryDeletedUsers {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
-      });
+      // Asking to create an existing topic makes kafkajs log an ERROR on every start; look first
+      // (another instance creating it in between is still fine: createTopics then returns false).
+      if (!(await admin.listTopics()).includes(topic)) {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
+        });
+      }
       const ends = await admin.fetchTopicOffsets(topic);
       const pending = new Map(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]));
       if (pending.size > 0) await log.load(kafka, pending);

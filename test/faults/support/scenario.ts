@@ -7,7 +7,6 @@
 //           committed every record on the topics, the consumers are stopped (SIGTERM, exit 0), the
 //           DLQ is read back and `cognito-sync reconcile` must report zero drift
 //   report  one summary line and an entry in <STACK_DIR>/test-reports/faults-summary.json
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -16,6 +15,7 @@ import type { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-iden
 import type { RawConfig } from '../../../src/config/schema.js';
 import type { ReconcileReport } from '../../../src/migration/reconcile.js';
 import type { DlqEntry } from '../../../src/adapters/kafka/dlq-reader.js';
+import { runCliProcess } from '../../e2e/support/cli-process.js';
 import { cognitoClient, createPool, getUser } from '../../e2e/support/stack.js';
 import { startFaultProxy, type FaultProxy } from '../../../scripts/faults/fault-proxy.mjs';
 import { SyncProcess, newTotals, type SyncTotals } from './consumer.js';
@@ -277,23 +277,4 @@ async function usersTopics(connectUrl: string): Promise<string[]> {
   }
 }
 
-export function runCli(args: string[], timeoutMs = 300_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO, 'bin/cognito-sync.js'), ...args], {
-      env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', KAFKAJS_NO_PARTITIONER_WARNING: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`cognito-sync ${args.join(' ')} did not finish in ${timeoutMs} ms`));
-    }, timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+export const runCli = runCliProcess;

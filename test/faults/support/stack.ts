@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { waitFor } from '../../e2e/support/stack.js';
 
 export const REPO = resolve(import.meta.dirname, '../../..');
 export const STACK_DIR = process.env.STACK_DIR ? resolve(process.env.STACK_DIR) : join(REPO, '.stack');
@@ -110,21 +111,7 @@ const alive = (pid: number): boolean => {
   }
 };
 
-/** Poll `check` until it returns a truthy value or the deadline passes: readiness, not sleep. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, intervalMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
+export { waitFor };
 
 /** A fault's duration: a deliberate, timed interval (never a stand-in for readiness). */
 export const hold = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
