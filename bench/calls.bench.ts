@@ -23,12 +23,16 @@ export interface CallCounts {
 
 export interface CallsResult {
   form: LegacyForm;
+  /** The mapping's groups.versionAttribute (per-group versions), if set. */
+  groupsVersionAttribute: string | undefined;
   users: number;
   batchSize: number;
   snapshot: { events: number; records: number } & CallCounts;
   stream: { events: number; userEvents: number; roleEvents: number; records: number; kinds: Record<ChangeKind, number> } & CallCounts & { writesPerEvent: number; readsPerEvent: number; callsPerEvent: number; batches: number; userApplies: number };
   replaySameConsumer: Replay;
   replayNewGroup: Replay;
+  /** The user_roles topic alone from the earliest offset, new consumer group, into the synced pool. */
+  replayRolesTopic: Replay;
   /** Cognito against the source after the sync (before any replay). */
   stateAfterSync: StateCheck;
   deadLetters: number;
@@ -147,7 +151,7 @@ export const runCallsBench = async (options: { users?: number; changes?: number;
         note(`${name} missing`);
         continue;
       }
-      const attributes = Object.fromEntries(Object.entries(u.attributes).filter(([k]) => k !== mapping.versionAttribute));
+      const attributes = Object.fromEntries(Object.entries(u.attributes).filter(([k]) => k !== mapping.versionAttribute && k !== mapping.spec.groups?.versionAttribute));
       const have = describe(attributes, u.enabled, [...u.groups]);
       if (have === want) continue;
       check.mismatches++;
@@ -174,6 +178,7 @@ export const runCallsBench = async (options: { users?: number; changes?: number;
 
   // Replay 1: the same consumer seeks back to offset 0 (its version cache is warm).
   const copy = cloneModel(cognito);
+  const rolesCopy = cloneModel(cognito);
   cognito.resetCounts();
   consumer.committed.clear();
   await consumer.drain(logs);
@@ -185,16 +190,26 @@ export const runCallsBench = async (options: { users?: number; changes?: number;
   await newGroup.drain(logs);
   const replayNewGroup = { ...counts(copy), records: total, stateChanged: differences(synced, fingerprint(copy)), state: checkState(copy) };
 
+  // Replay 3: only the user_roles topic, from the earliest offset, by a new consumer group.
+  // Role rows carry versions of their own: with groups.versionAttribute each group's stored
+  // version makes them stale (0 writes); without it, memberships later removed are re-added
+  // and removed again.
+  const rolesGroup = new SimulatedConsumer({ pipeline, cognito: rolesCopy, batchSize, deletedUsers });
+  await rolesGroup.drain([logs[1]]);
+  const replayRolesTopic = { ...counts(rolesCopy), records: logs[1].size, stateChanged: differences(synced, fingerprint(rolesCopy)), state: checkState(rolesCopy) };
+
   return {
     form,
+    groupsVersionAttribute: mapping.spec.groups?.versionAttribute,
     users,
     batchSize,
     snapshot,
     stream,
     replaySameConsumer,
     replayNewGroup,
+    replayRolesTopic,
     stateAfterSync,
-    deadLetters: consumer.deadLetters.length + newGroup.deadLetters.length,
+    deadLetters: consumer.deadLetters.length + newGroup.deadLetters.length + rolesGroup.deadLetters.length,
     seconds: (performance.now() - started) / 1000,
   };
 };

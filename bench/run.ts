@@ -61,6 +61,7 @@ out(`  snapshot    ${n(calls.snapshot.events)} events: ${n(calls.snapshot.writes
 for (const [name, r] of [
   ['replay, same consumer (warm version cache)', calls.replaySameConsumer],
   ['replay, new consumer group (empty version cache)', calls.replayNewGroup],
+  [`replay of the user_roles topic alone, new consumer group${calls.groupsVersionAttribute ? '' : ' (groups.versionAttribute not set)'}`, calls.replayRolesTopic],
 ] as const) {
   out(`  ${name}: ${n(r.records)} records -> ${n(r.writes)} writes (target 0: ${verdict(r.writes === 0)}), ${n(r.reads)} reads; users changed ${n(r.stateChanged)}`);
   if (r.writes > 0) out(`      writes: ${Object.entries(r.byApi).filter(([k]) => !/Get|List/.test(k)).map(([k, v]) => `${k.replace(/^Admin/, '')} ${n(v)}`).join(', ')}`);

@@ -29,8 +29,9 @@ const { values: args } = parseArgs({
 });
 
 // Custom attributes the mapping needs. All String and mutable: the sync rewrites
-// cdc_version on every applied change, and the others follow the legacy row.
-const CUSTOM_ATTRIBUTES = ['legacy_id', 'cdc_version', 'loyalty_tier', 'marketing_opt_in', 'customer_no'].map((Name) => ({
+// cdc_version on every applied change (cdc_groups on every applied role row), and the others
+// follow the legacy row.
+const CUSTOM_ATTRIBUTES = ['legacy_id', 'cdc_version', 'cdc_groups', 'loyalty_tier', 'marketing_opt_in', 'customer_no'].map((Name) => ({
   Name,
   AttributeDataType: 'String',
   Mutable: true,

@@ -131,6 +131,12 @@ export interface CurrentUser {
   groups?: string[];
   /** Value of the version attribute, if any. */
   version?: Version;
+  /**
+   * Per-group versions parsed from groups.versionAttribute (see plan/group-versions.ts), when the
+   * mapping configures it. Filled once when the user is read; the planner parses the attribute
+   * itself when it is absent.
+   */
+  groupVersions?: ReadonlyMap<string, Version>;
 }
 
 /** One Cognito admin call, named by the API it maps to. */

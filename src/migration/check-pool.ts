@@ -29,6 +29,8 @@ export interface PoolFinding {
 
 // Cognito's version attribute holds 32 hex digits (see decode/version.ts).
 const VERSION_WIDTH = 32;
+// groups.versionAttribute is filled up to Cognito's maximum value length (plan/group-versions.ts).
+const GROUP_VERSIONS_WIDTH = 2048;
 
 const CUSTOM = 'custom:';
 
@@ -40,11 +42,14 @@ export const checkPool = (mapping: CompiledMapping, pool: UserPoolType): PoolFin
   const schema = new Map((pool.SchemaAttributes ?? []).map((a) => [a.Name ?? '', a]));
   const mapped = new Map(mapping.attributes.map((a) => [a.name, a]));
   const version = mapping.versionAttribute;
+  const groupVersions = mapping.spec.groups?.versionAttribute;
 
   const wanted = [...mapped.keys()].filter((n) => n.startsWith(CUSTOM));
   if (!wanted.includes(version)) wanted.push(version);
+  if (groupVersions !== undefined && !wanted.includes(groupVersions)) wanted.push(groupVersions);
   for (const name of wanted) {
-    const isVersion = name === version;
+    const isGroupVersions = name === groupVersions;
+    const isVersion = name === version || isGroupVersions;
     const createOnly = mapped.get(name)?.createOnly ?? false;
     const have = schema.get(name);
     if (!have) {
@@ -52,9 +57,11 @@ export const checkPool = (mapping: CompiledMapping, pool: UserPoolType): PoolFin
         code: isVersion ? 'version-attribute-missing' : 'custom-attribute-missing',
         severity: 'problem',
         attribute: name,
-        message: isVersion
-          ? `the version attribute ${name} is missing: every write would fail, and without it no replay can be told stale`
-          : `${name} is mapped but the pool has no such attribute: creates and updates carrying it fail`,
+        message: isGroupVersions
+          ? `groups.versionAttribute ${name} is missing: every applied membership change would fail to record its version`
+          : isVersion
+            ? `the version attribute ${name} is missing: every write would fail, and without it no replay can be told stale`
+            : `${name} is mapped but the pool has no such attribute: creates and updates carrying it fail`,
         // createOnly attributes are the immutable ones: added immutable, as the mapping expects.
         fix: { Name: name.slice(CUSTOM.length), AttributeDataType: 'String', Mutable: isVersion || !createOnly, StringAttributeConstraints: { MaxLength: '2048' } },
       });
@@ -69,7 +76,9 @@ export const checkPool = (mapping: CompiledMapping, pool: UserPoolType): PoolFin
       });
     }
     const max = Number(have.StringAttributeConstraints?.MaxLength ?? 2048);
-    if (isVersion && max < VERSION_WIDTH) {
+    if (isGroupVersions && max < GROUP_VERSIONS_WIDTH) {
+      findings.push({ code: 'version-attribute-too-short', severity: 'problem', attribute: name, message: `${name} allows ${max} characters; per-group versions are written up to ${GROUP_VERSIONS_WIDTH}` });
+    } else if (isVersion && max < VERSION_WIDTH) {
       findings.push({ code: 'version-attribute-too-short', severity: 'problem', attribute: name, message: `${name} allows ${max} characters; versions have ${VERSION_WIDTH}` });
     }
     if (have.Mutable === false && !createOnly) {
@@ -78,7 +87,7 @@ export const checkPool = (mapping: CompiledMapping, pool: UserPoolType): PoolFin
         severity: 'problem',
         attribute: name,
         message: isVersion
-          ? `the version attribute ${name} is immutable: it must change on every write. Add a mutable one under a new name and set versionAttribute`
+          ? `the version attribute ${name} is immutable: it must change on every write. Add a mutable one under a new name and set ${isGroupVersions ? 'groups.versionAttribute' : 'versionAttribute'}`
           : `${name} is immutable in the pool but the mapping would update it: mark it createOnly: true (written on create only) or map a mutable attribute`,
       });
     }

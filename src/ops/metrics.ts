@@ -53,6 +53,11 @@ export function createMetrics(): Metrics {
     labelNames: ['topic', 'stage'],
     registers: [registry],
   });
+  const droppedGuards = new Counter({
+    name: 'cognito_sync_group_guards_dropped_total',
+    help: 'Per-group versions dropped because groups.versionAttribute was full (those memberships are no longer version-guarded).',
+    registers: [registry],
+  });
   const latency = new Histogram({
     name: 'cognito_sync_end_to_end_latency_seconds',
     help: 'Time from the source commit (Debezium source.ts_ms) to the Cognito write being done.',
@@ -103,6 +108,7 @@ export function createMetrics(): Metrics {
       record: (e) => events.inc({ topic: e.topic, op: e.op, outcome: e.outcome, reason: e.reason ?? '' }),
       applied: (e) => {
         if (e.sourceTsMs !== null) latency.observe(Math.max(0, Date.now() - e.sourceTsMs) / 1000);
+        if (e.droppedGroupGuards) droppedGuards.inc(e.droppedGroupGuards.length);
       },
       retry: (e) => retries.inc({ stage: e.stage }),
       dlq: (e) => dlq.inc({ topic: e.topic, stage: e.stage }),

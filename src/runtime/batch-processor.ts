@@ -150,7 +150,7 @@ export class BatchProcessor {
           const applied = report.calls.length > 0;
           calls += report.calls.length;
           const sourceTsMs = work.intents.reduce<number | null>((m, i) => (i.sourceTsMs !== null && (m === null || i.sourceTsMs > m) ? i.sourceTsMs : m), null);
-          if (applied) this.o.events.applied({ username: work.username, calls: report.calls, sourceTsMs });
+          if (applied) this.o.events.applied({ username: work.username, calls: report.calls, sourceTsMs, ...(report.droppedGroupGuards ? { droppedGroupGuards: report.droppedGroupGuards } : {}) });
           for (const record of work.records) {
             this.o.events.record({
               topic: record.topic,

@@ -219,6 +219,10 @@ async function waitForTopics(kafka: Kafka, topics: string[], timeoutMs: number, 
 function logEvents(logger: Logger): Partial<SyncEvents> {
   return {
     batchEnd: (e) => logger.info({ batch: e }, 'batch done'),
+    // The username is hashed by the logger's redaction when configured (log.hashUsernames).
+    applied: (e) => {
+      if (e.droppedGroupGuards) logger.warn({ username: e.username, groups: e.droppedGroupGuards }, 'groups.versionAttribute is full: the oldest per-group versions were dropped, those memberships are no longer version-guarded');
+    },
     retry: (e) => logger.warn({ stage: e.stage, attempt: e.attempt, delayMs: e.delayMs, error: errorForLog(e.error) }, 'retrying'),
     dlq: (e) => logger.warn({ topic: e.topic, partition: e.partition, offset: e.offset, stage: e.stage, error: errorForLog(e.error) }, 'record sent to DLQ'),
   };

@@ -109,7 +109,7 @@ describe('cognito-sync check-pool', () => {
         PoolName: `e2e-checkpool-${id}`,
         UsernameAttributes: [],
         UsernameConfiguration: { CaseSensitive: false },
-        Schema: ['legacy_id', 'cdc_version', 'loyalty_tier', 'marketing_opt_in'].map((n) => ({ Name: n, AttributeDataType: 'String', Mutable: true })),
+        Schema: ['legacy_id', 'cdc_version', 'cdc_groups', 'loyalty_tier', 'marketing_opt_in'].map((n) => ({ Name: n, AttributeDataType: 'String', Mutable: true })),
       }),
     );
     const poolId = created.UserPool!.Id!;

@@ -160,7 +160,7 @@ async function createPoolWith(name: string, extra: string[]): Promise<string> {
   const out = await cognito.send(
     new CreateUserPoolCommand({
       PoolName: name,
-      Schema: ['legacy_id', 'cdc_version', 'loyalty_tier', 'marketing_opt_in', 'customer_no', ...extra].map((n) => ({ Name: n, AttributeDataType: 'String', Mutable: true })),
+      Schema: ['legacy_id', 'cdc_version', 'cdc_groups', 'loyalty_tier', 'marketing_opt_in', 'customer_no', ...extra].map((n) => ({ Name: n, AttributeDataType: 'String', Mutable: true })),
     }),
   );
   const poolId = out.UserPool!.Id!;

@@ -85,7 +85,7 @@ describe('AssessAggregator', () => {
 describe('checkPool', () => {
   const schema = (names: string[]): SchemaAttributeType[] =>
     names.map((n) => ({ Name: `custom:${n}`, AttributeDataType: 'String', Mutable: true, StringAttributeConstraints: { MaxLength: '2048' } }));
-  const all = ['legacy_id', 'cdc_version', 'loyalty_tier', 'marketing_opt_in', 'customer_no'];
+  const all = ['legacy_id', 'cdc_version', 'cdc_groups', 'loyalty_tier', 'marketing_opt_in', 'customer_no'];
 
   test('a pool made for the mapping has no problem', () => {
     const findings = checkPool(mapping, { SchemaAttributes: schema(all), UsernameAttributes: [], UsernameConfiguration: { CaseSensitive: false } });
@@ -107,12 +107,27 @@ describe('checkPool', () => {
       ['attribute-type', 'custom:marketing_opt_in'],
       ['immutable-attribute-updated', 'custom:customer_no'],
       ['version-attribute-missing', 'custom:cdc_version'],
+      ['version-attribute-missing', 'custom:cdc_groups'],
       ['required-attribute-unmapped', 'address'],
       ['username-attributes', ''],
       ['username-case', ''],
     ]);
     expect(findings.find((f) => f.code === 'version-attribute-missing')?.fix).toEqual({ Name: 'cdc_version', AttributeDataType: 'String', Mutable: true, StringAttributeConstraints: { MaxLength: '2048' } });
-    expect(problemsOf(findings)).toHaveLength(5);
+    expect(problemsOf(findings)).toHaveLength(6);
+  });
+
+  test('groups.versionAttribute must be there, mutable, and hold 2048 characters', () => {
+    const pool = (groups: SchemaAttributeType | undefined) => ({ SchemaAttributes: [...schema(all.filter((n) => n !== 'cdc_groups')), ...(groups ? [groups] : [])], UsernameConfiguration: { CaseSensitive: false } });
+    const missing = checkPool(mapping, pool(undefined));
+    expect(missing.map((f) => [f.code, f.attribute])).toEqual([['version-attribute-missing', 'custom:cdc_groups']]);
+    expect(missing[0]?.fix).toEqual({ Name: 'cdc_groups', AttributeDataType: 'String', Mutable: true, StringAttributeConstraints: { MaxLength: '2048' } });
+    const short = checkPool(mapping, pool({ Name: 'custom:cdc_groups', AttributeDataType: 'String', Mutable: false, StringAttributeConstraints: { MaxLength: '256' } }));
+    expect(short.map((f) => f.code)).toEqual(['version-attribute-too-short', 'immutable-attribute-updated']);
+    expect(short[1]?.message).toMatch(/groups\.versionAttribute/);
+    // not configured: not expected in the pool
+    const unguarded = { ...mapping, spec: { ...mapping.spec, groups: { ...mapping.spec.groups!, versionAttribute: undefined } } };
+    delete unguarded.spec.groups.versionAttribute;
+    expect(checkPool(unguarded, pool(undefined))).toEqual([]);
   });
 
   test('a createOnly attribute is added immutable; an alias the mapping does not normalise is a problem', () => {

@@ -397,7 +397,7 @@ const expectConverged = async (source: Source, mapping: CompiledMapping, form: L
     };
     const have = actual && {
       username,
-      attributes: Object.fromEntries(Object.entries(actual.attributes).filter(([k]) => k !== VERSION)),
+      attributes: Object.fromEntries(Object.entries(actual.attributes).filter(([k]) => k !== VERSION && k !== mapping.spec.groups?.versionAttribute)),
       enabled: actual.enabled,
       ...(withRoles ? { groups: actual.groups } : {}),
     };

@@ -285,3 +285,167 @@ describe('directed replays', () => {
     runScenario(steps, [0, 1, 0, 2], [2, 2]);
   });
 });
+
+// ---------------------------------------------------------------- role rows (groups.versionAttribute)
+
+describe('role rows with per-group versions: replays from any offset never flap a membership', () => {
+  const GROUPS_ATTRIBUTE = 'custom:cdc_groups';
+  const rolesMapping = compileMapping(
+    parseMapping({
+      username: { template: 'legacy_{id}' },
+      attributes: { email: { column: 'email' } },
+      rolesTable: { table: 'user_roles', userColumn: 'user_id', roleColumn: 'role', usersKeyColumn: 'id' },
+      groups: { managed: true, map: { a: 'admin', s: 'support', c: 'customer' }, versionAttribute: GROUPS_ATTRIBUTE },
+    }),
+  );
+  const options = planOptionsFromMapping(rolesMapping);
+  const USERS = [1, 2];
+
+  type RoleStep = { kind: 'toggle'; id: number; role: 'a' | 's' | 'c' | 'x' } | { kind: 'resnapshot' } | { kind: 'update'; id: number; role: 'a' | 's' };
+  const roleStepArb: fc.Arbitrary<RoleStep> = fc.oneof(
+    { weight: 8, arbitrary: fc.record({ kind: fc.constant('toggle' as const), id: fc.constantFrom(...USERS), role: fc.constantFrom('a' as const, 's' as const, 'c' as const, 'x' as const) }) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'resnapshot' as const }) },
+    // a role row updated in place (e.g. granted_at): the membership stays
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('update' as const), id: fc.constantFrom(...USERS), role: fc.constantFrom('a' as const, 's' as const) }) },
+  );
+
+  /** The user_roles topic as Debezium writes it, and the source's memberships at the end. */
+  const roleEvents = (steps: RoleStep[]): { events: ChangeEvent[]; members: Map<number, Set<string>> } => {
+    const members = new Map<number, Set<string>>(USERS.map((id) => [id, new Set<string>()]));
+    const events: ChangeEvent[] = [];
+    let n = 0;
+    const emit = (op: 'c' | 'u' | 'd' | 'r', id: number, role: string): void => {
+      n++;
+      const row = { user_id: id, role };
+      const origin = { topic: 'user_roles', partition: 0, offset: String(events.length) };
+      events.push({ table: 'user_roles', key: row, op, before: op === 'd' ? row : null, after: op === 'd' ? null : row, version: v(n), sourceTsMs: null, tombstone: false, snapshot: op === 'r', origin });
+    };
+    for (const step of steps) {
+      if (step.kind === 'resnapshot') {
+        for (const [id, set] of members) for (const role of [...set].sort()) emit('r', id, role);
+      } else if (step.kind === 'update') {
+        if (members.get(step.id)?.has(step.role)) emit('u', step.id, step.role);
+      } else {
+        const set = members.get(step.id) as Set<string>;
+        if (set.has(step.role)) {
+          set.delete(step.role);
+          emit('d', step.id, step.role);
+        } else {
+          set.add(step.role);
+          emit('c', step.id, step.role);
+        }
+      }
+    }
+    return { events, members };
+  };
+
+  const membershipCalls = (calls: readonly CognitoCall[]): CognitoCall[] => calls.filter((c) => c.api === 'AdminAddUserToGroup' || c.api === 'AdminRemoveUserFromGroup');
+
+  /**
+   * Plans and applies like the consumer (batches, coalesce, plan, apply). Oracle: per (user,
+   * group), the newest version whose state Cognito was brought to; a membership call for an
+   * intent not newer than that re-writes an older state (a stale membership, a flap).
+   */
+  const runRoles = (delivered: ChangeEvent[], batchSizes: number[], pool: PoolState, reflected: Map<string, Version>): CognitoCall[] => {
+    const made: CognitoCall[] = [];
+    let cursor = 0;
+    for (let b = 0; cursor < delivered.length; b++) {
+      const size = batchSizes[b % batchSizes.length] as number;
+      const batch = delivered.slice(cursor, cursor + size);
+      cursor += size;
+      const intents: UserIntent[] = [];
+      for (const event of batch) {
+        const mapped = mapEvent(rolesMapping, event);
+        if (!mapped.ok) throw mapped.error;
+        if (mapped.value.kind === 'intents') intents.push(...mapped.value.intents);
+      }
+      for (const intent of coalesce(intents)) {
+        if (intent.kind !== 'group') throw new Error(`unexpected ${intent.kind}`);
+        const plan = planUser(pool.get(intent.username), intent, options);
+        const key = `${intent.username}/${intent.group}`;
+        const seen = reflected.get(key);
+        if (membershipCalls(plan.calls).length > 0 && seen !== undefined) expect({ key, version: intent.version, newerThan: seen }).toEqual({ key, version: intent.version, newerThan: intent.version > seen ? seen : 'STALE' });
+        for (const call of plan.calls) {
+          made.push(call);
+          pool.apply(call);
+        }
+        if (plan.skip !== 'stale-version' && (seen === undefined || intent.version > seen)) reflected.set(key, intent.version);
+      }
+    }
+    return made;
+  };
+
+  const expectMembers = (pool: PoolState, members: Map<number, Set<string>>): void => {
+    for (const [id, roles] of members) {
+      const want = [...roles].map((r) => rolesMapping.groupForRole(r)).filter((g): g is string => g !== undefined).sort();
+      expect({ id, groups: pool.get(`legacy_${id}`)?.groups }).toEqual({ id, groups: want });
+    }
+  };
+
+  const freshPool = (): PoolState => {
+    const pool = new PoolState();
+    for (const id of USERS) pool.users.set(`legacy_${id}`, { attributes: { email: `u${id}@example.com` }, enabled: true, groups: new Set() });
+    return pool;
+  };
+
+  test('any delivery converges without stale memberships; replays from any offset then make no call', () => {
+    fc.assert(
+      fc.property(
+        fc.array(roleStepArb, { minLength: 1, maxLength: 30 }),
+        fc.array(replayArb, { maxLength: 4 }),
+        fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 10 }),
+        fc.array(fc.record({ from: fc.nat(60), length: fc.integer({ min: 1, max: 60 }) }), { minLength: 1, maxLength: 4 }),
+        (steps, replays, batchSizes, ranges) => {
+          const { events, members } = roleEvents(steps);
+          const pool = freshPool();
+          const reflected = new Map<string, Version>();
+          runRoles(deliver(events, replays), batchSizes, pool, reflected);
+          expectMembers(pool, members);
+          // In sync: the whole topic again, and ranges from arbitrary offsets, make no call at all.
+          expect(runRoles(events, batchSizes, pool, reflected)).toEqual([]);
+          for (const range of ranges) {
+            const from = events.length === 0 ? 0 : range.from % events.length;
+            expect(runRoles(events.slice(from, from + range.length), batchSizes, pool, reflected)).toEqual([]);
+          }
+          expectMembers(pool, members);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  test('without groups.versionAttribute the same replay flaps memberships that were later changed (why the option exists)', () => {
+    const unguarded = { ...options, groupsVersionAttribute: undefined };
+    const { events } = roleEvents([
+      { kind: 'toggle', id: 1, role: 's' },
+      { kind: 'toggle', id: 1, role: 's' },
+    ]);
+    const pool = freshPool();
+    const apply = (list: ChangeEvent[], planOptions: typeof options): CognitoCall[] =>
+      list.flatMap((event) => {
+        const mapped = mapEvent(rolesMapping, event);
+        if (!mapped.ok || mapped.value.kind !== 'intents') return [];
+        return mapped.value.intents.flatMap((intent) => {
+          const calls = planUser(pool.get(`legacy_1`), intent, planOptions).calls;
+          for (const call of calls) pool.apply(call);
+          return calls;
+        });
+      });
+    apply(events, unguarded);
+    expect(membershipCalls(apply(events, unguarded)).map((c) => c.api)).toEqual(['AdminAddUserToGroup', 'AdminRemoveUserFromGroup']);
+    // with the option: the first pass records versions, the replay makes no call
+    const guardedPool = freshPool();
+    const applyGuarded = (list: ChangeEvent[]): CognitoCall[] =>
+      list.flatMap((event) => {
+        const mapped = mapEvent(rolesMapping, event);
+        if (!mapped.ok || mapped.value.kind !== 'intents') return [];
+        return mapped.value.intents.flatMap((intent) => {
+          const calls = planUser(guardedPool.get(`legacy_1`), intent, options).calls;
+          for (const call of calls) guardedPool.apply(call);
+          return calls;
+        });
+      });
+    applyGuarded(events);
+    expect(applyGuarded(events)).toEqual([]);
+  });
+});

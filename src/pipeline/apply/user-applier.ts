@@ -10,6 +10,8 @@ import { MemoryDeletedUsers, type DeletedUsersStore } from '../../adapters/kafka
 export interface PlanOutcome {
   calls: CognitoCall[];
   skip?: SkipReason;
+  /** Groups whose per-group version guard was dropped (groups.versionAttribute overflow). */
+  droppedGroupGuards?: string[];
 }
 
 /** The pure planner, bound to the mapping's policies. */
@@ -21,7 +23,28 @@ export interface UserApplyReport {
   calls: CognitoCall['api'][];
   skips: SkipReason[];
   reads: number;
+  /** Groups whose version guard no longer fit in groups.versionAttribute (see group-versions.ts). */
+  droppedGroupGuards?: string[];
 }
+
+type AttributesCall = Extract<CognitoCall, { api: 'AdminUpdateUserAttributes' }>;
+
+/**
+ * Cognito after a group intent's membership call and its (deferred) per-group versions write:
+ * later group intents of the same batch are for other groups, so this local view replaces a
+ * re-read.
+ */
+const afterGroupPlan = (current: CurrentUser, calls: readonly CognitoCall[], deferred: AttributesCall | undefined): CurrentUser => {
+  let groups = current.groups;
+  for (const call of calls) {
+    if (call.api === 'AdminAddUserToGroup' && groups !== undefined && !groups.includes(call.group)) groups = [...groups, call.group];
+    if (call.api === 'AdminRemoveUserFromGroup' && groups !== undefined) groups = groups.filter((g) => g !== call.group);
+  }
+  const next: CurrentUser = { ...current, attributes: deferred ? { ...current.attributes, ...deferred.attributes } : current.attributes };
+  delete next.groupVersions; // re-parsed from the attribute
+  if (groups !== undefined) next.groups = groups;
+  return next;
+};
 
 const RACE_CODES = new Set(['UsernameExistsException', 'UserNotFoundException']);
 const MAX_REPLANS = 3;
@@ -52,10 +75,33 @@ export class UserApplier {
     }
 
     let current = await this.read(username, report);
+    // With per-group versions, each applied group intent also writes the versions attribute.
+    // Consecutive group intents of a user share one such write: each is planned against the
+    // value the previous one would leave, and only the last value is written, after all their
+    // membership calls (so a batch cut short leaves the old versions behind and is redone).
+    let deferred: AttributesCall | undefined;
     for (const [index, intent] of work.entries()) {
-      current = await this.applyOne(username, intent, current, report, index < work.length - 1);
+      if (deferred && intent.kind !== 'group') {
+        await this.execute(deferred, report);
+        deferred = undefined;
+        current = await this.read(username, report);
+      }
+      const step = await this.applyOne(username, intent, current, report, index < work.length - 1);
+      current = step.current;
+      if (step.deferred) deferred = step.deferred;
     }
+    if (deferred) await this.execute(deferred, report);
     return report;
+  }
+
+  private async execute(call: CognitoCall, report: UserApplyReport): Promise<void> {
+    try {
+      await this.gateway.execute(call);
+    } catch (error) {
+      this.cache.forget(call.username);
+      throw error instanceof SyncError ? error : new CognitoApiError(errorMessage(error), { api: 'unknown', code: 'Unknown', retriable: false, cause: error });
+    }
+    report.calls.push(call.api);
   }
 
   private async applyOne(
@@ -64,7 +110,7 @@ export class UserApplier {
     start: CurrentUser | null,
     report: UserApplyReport,
     moreToCome: boolean,
-  ): Promise<CurrentUser | null> {
+  ): Promise<{ current: CurrentUser | null; deferred?: AttributesCall }> {
     let current = start;
     for (let attempt = 1; ; attempt++) {
       const cached = this.cache.get(username);
@@ -74,8 +120,13 @@ export class UserApplier {
         throw new MissingUserError(`group ${intent.group} is for a user that is not in Cognito yet`, { username: intent.username });
       }
       if (planned.skip) report.skips.push(planned.skip);
+      if (planned.droppedGroupGuards) (report.droppedGroupGuards ??= []).push(...planned.droppedGroupGuards);
+      // A group plan's attribute write is the per-group versions: deferred (see apply).
+      const last = planned.calls[planned.calls.length - 1];
+      const deferred = intent.kind === 'group' && last?.api === 'AdminUpdateUserAttributes' ? last : undefined;
+      const calls = deferred ? planned.calls.slice(0, -1) : planned.calls;
       try {
-        for (const call of planned.calls) {
+        for (const call of calls) {
           await this.gateway.execute(call);
           report.calls.push(call.api);
         }
@@ -87,7 +138,11 @@ export class UserApplier {
         }
         throw error instanceof SyncError ? error : new CognitoApiError(errorMessage(error), { api: 'unknown', code: 'Unknown', retriable: false, cause: error });
       }
-      if (planned.skip === 'stale-version' || planned.skip === 'not-existing') return current;
+      if (planned.skip === 'stale-version' || planned.skip === 'not-existing') return { current };
+      if (intent.kind === 'group') {
+        if (current === null || (calls.length === 0 && !deferred)) return { current };
+        return deferred ? { current: afterGroupPlan(current, calls, deferred), deferred } : { current: afterGroupPlan(current, calls, undefined) };
+      }
       if (intent.kind === 'delete') {
         const deleted = planned.calls.some((c) => c.api === 'AdminDeleteUser');
         // Also a delete that finds the user already gone: an older create replayed later (say,
@@ -95,13 +150,13 @@ export class UserApplier {
         const known = this.deletedUsers.get(username);
         if ((deleted || current === null) && (known === undefined || known < intent.version)) await this.deletedUsers.record(username, intent.version);
         this.cache.set(username, intent.version, true);
-        if (deleted) return null;
+        if (deleted) return { current: null };
         // deletePolicy disable: a re-insert later in the batch must see the user disabled.
-        return moreToCome && planned.calls.length > 0 ? await this.read(username, report) : current;
+        return { current: moreToCome && planned.calls.length > 0 ? await this.read(username, report) : current };
       }
-      if (intent.kind === 'upsert') this.cache.set(username, intent.version, false);
+      this.cache.set(username, intent.version, false);
       // Later intents of this user in the same batch (rare: delete + recreate) need fresh state.
-      return moreToCome && planned.calls.length > 0 ? await this.read(username, report) : current;
+      return { current: moreToCome && planned.calls.length > 0 ? await this.read(username, report) : current };
     }
   }
 

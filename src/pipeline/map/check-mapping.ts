@@ -1,6 +1,6 @@
 // Rules that span fields or need Cognito knowledge, checked once at load time so that a bad
 // mapping stops the service at start instead of sending every record to the DLQ.
-import { attributeNameProblem, groupNameProblem, valueCheckFor } from './cognito-rules.js';
+import { attributeNameProblem, CUSTOM_PREFIX, groupNameProblem, valueCheckFor } from './cognito-rules.js';
 import { formatPath, type Issue, type PathSegment } from './config-path.js';
 import type { MappingSpec, UsernameSpec } from './mapping-spec.js';
 import { parseTemplate, TemplateSyntaxError } from './template.js';
@@ -80,6 +80,16 @@ const checkGroups = (spec: MappingSpec, issues: Issue[]): void => {
   for (const [role, group] of Object.entries(groups.map ?? {})) {
     const problem = groupNameProblem(group);
     if (problem) issues.push({ path: formatPath(['groups', 'map', role]), message: `group name "${group}" ${problem}` });
+  }
+  const guard = groups.versionAttribute;
+  if (guard !== undefined) {
+    const problem = attributeNameProblem(guard);
+    if (problem) issues.push({ path: 'groups.versionAttribute', message: problem });
+    else if (!guard.startsWith(CUSTOM_PREFIX)) issues.push({ path: 'groups.versionAttribute', message: 'must be a custom attribute (custom:name)' });
+    if (guard === spec.versionAttribute) issues.push({ path: 'groups.versionAttribute', message: 'is the versionAttribute too: give the per-group versions an attribute of their own' });
+    if (spec.attributes.some((a) => a.name === guard)) issues.push({ path: 'groups.versionAttribute', message: `is mapped under attributes.${guard}, but the sync writes it itself` });
+    // Groups from a users column come with the user row and are guarded by its version already.
+    if (!spec.rolesTable) issues.push({ path: 'groups.versionAttribute', message: 'guards role rows: it needs rolesTable (groups from a users column are guarded by the row version)' });
   }
 };
 

@@ -34,6 +34,8 @@ export interface CompiledMapping {
   /** Throws MappingError; UNKNOWN when a username column is not in the row. */
   readonly usernameFromRow: (row: Row) => string | Unknown;
   readonly attributes: readonly CompiledAttribute[];
+  /** (attribute, its verified flag) pairs where the mapping maps both. */
+  readonly verifiedPairs: readonly { readonly attribute: string; readonly flag: string }[];
   readonly createOnlyAttributes: ReadonlySet<string>;
   /** Every column the mapping reads (never an excluded one). */
   readonly readColumns: ReadonlySet<string>;
@@ -68,24 +70,25 @@ const compileUsername = (spec: UsernameSpec): { columns: string[]; fromRow: (row
     raw = compileTemplate(parsed);
   }
   const lowercase = spec.lowercase;
-  return {
-    columns,
-    fromRow: (row) => {
-      const value = raw(row);
-      if (value === UNKNOWN) return UNKNOWN;
-      let text: string | null;
-      try {
-        text = toText(value);
-      } catch (error) {
-        throw new MappingError(`username: ${(error as Error).message}`, 'username');
-      }
-      if (text === null) throw new MappingError(`username: ${columns.join(', ')} is null or empty`, 'username');
-      if (lowercase) text = text.toLowerCase();
-      const problem = usernameProblem(text);
-      if (problem) throw new MappingError(`username ${problem}`, 'username');
-      return text;
-    },
+  const fromRow = (row: Row): string | Unknown => {
+    const value = raw(row);
+    if (value === UNKNOWN) return UNKNOWN;
+    let text: string | null;
+    try {
+      text = toText(value);
+    } catch (error) {
+      throw new MappingError(`username: ${(error as Error).message}`, 'username');
+    }
+    if (text === null) throw new MappingError(`username: ${columns.join(', ')} is null or empty`, 'username');
+    if (lowercase) text = text.toLowerCase();
+    const problem = usernameProblem(text);
+    if (problem) throw new MappingError(`username ${problem}`, 'username');
+    return text;
   };
+  // Every event of a user builds the same username: from one column (the usual "legacy_{id}"),
+  // remember it instead of re-rendering and re-checking it (a Unicode regex) each time.
+  const only = columns.length === 1 ? columns[0] : undefined;
+  return { columns, fromRow: only === undefined ? fromRow : memoized(fromRow, only) };
 };
 
 const compileAttribute = (spec: AttributeSpec): CompiledAttribute => {
@@ -134,6 +137,11 @@ const compileAttribute = (spec: AttributeSpec): CompiledAttribute => {
 };
 
 const MEMO_LIMIT = 4096;
+
+const VERIFIED_PAIRS = [
+  { attribute: 'email', flag: 'email_verified' },
+  { attribute: 'phone_number', flag: 'phone_number_verified' },
+] as const;
 
 /**
  * A column attribute's value depends on that one column only, and most change events repeat
@@ -241,6 +249,7 @@ export const compileMapping = (spec: MappingSpec): CompiledMapping => {
     usernameColumns: username.columns,
     usernameFromRow: username.fromRow,
     attributes,
+    verifiedPairs: VERIFIED_PAIRS.filter((p) => attributes.some((a) => a.name === p.attribute) && attributes.some((a) => a.name === p.flag)),
     createOnlyAttributes: new Set(spec.attributes.filter((a) => a.createOnly).map((a) => a.name)),
     readColumns,
     enabledFromRow: compileStatus(spec),

@@ -4,8 +4,6 @@ import { err, ok, type Attributes, type DesiredUser, type Result, type Row } fro
 import { MappingError } from '../../errors.js';
 import { UNKNOWN, type CompiledMapping } from './compile-mapping.js';
 
-// Cognito ties a verified flag to its attribute: without an email there is nothing verified.
-const VERIFIED_FLAG: Readonly<Record<string, string>> = { email: 'email_verified', phone_number: 'phone_number_verified' };
 
 /** Throwing variant for the hot path; mapEvent catches once per event. */
 export const buildDesiredUser = (mapping: CompiledMapping, row: Row): DesiredUser => {
@@ -15,14 +13,17 @@ export const buildDesiredUser = (mapping: CompiledMapping, row: Row): DesiredUse
   }
   const attributes: Attributes = {};
   let unknown: string[] | undefined;
-  for (const attribute of mapping.attributes) {
+  const compiled = mapping.attributes;
+  for (let i = 0; i < compiled.length; i++) {
+    const attribute = compiled[i] as CompiledMapping['attributes'][number];
     const value = attribute.read(row);
     if (value === UNKNOWN) (unknown ??= []).push(attribute.name);
     else attributes[attribute.name] = value;
   }
-  for (const name in VERIFIED_FLAG) {
-    const flag = VERIFIED_FLAG[name] as string;
-    if (attributes[name] === '' && attributes[flag] !== undefined) attributes[flag] = '';
+  // Cognito ties a verified flag to its attribute: without an email there is nothing verified.
+  // Only the pairs this mapping maps both halves of (decided once, in compileMapping).
+  for (const { attribute, flag } of mapping.verifiedPairs) {
+    if (attributes[attribute] === '' && attributes[flag] !== undefined) attributes[flag] = '';
   }
   const user: DesiredUser = { username, attributes, enabled: mapping.enabledFromRow(row) };
   if (unknown) user.unknown = unknown;

@@ -10,7 +10,7 @@ import { NO_VERSION } from '../decode/version.js';
 import { err, ok, type ChangeEvent, type Result, type Row, type SkipReason, type UserIntent } from '../../core/types.js';
 import { MappingError } from '../../errors.js';
 import { UNKNOWN, type CompiledMapping } from './compile-mapping.js';
-import { buildDesiredUser } from './desired-user.js';
+import { desiredUserMemoOf } from './desired-user-memo.js';
 
 export type MappedEvent = { kind: 'intents'; intents: UserIntent[] } | { kind: 'skip'; reason: SkipReason };
 
@@ -73,7 +73,7 @@ const mapUsersEvent = (mapping: CompiledMapping, event: ChangeEvent): MappedEven
   }
   if (!event.after) throw new MappingError(`op ${event.op} without an after row`, undefined);
   const row = event.op === 'u' ? fillFromBefore(mapping, event.after, event.before) : event.after;
-  const user = buildDesiredUser(mapping, row);
+  const user = desiredUserMemoOf(mapping).build(row);
   if (event.op === 'u') assertSameUsername(mapping, event, user.username);
   return intents([{ kind: 'upsert', user, version, origin, sourceTsMs }]);
 };

@@ -61,6 +61,12 @@ export interface GroupsSpec {
   separator: string;
   map?: Record<string, string>;
   unmapped: 'ignore' | 'error';
+  /**
+   * Custom attribute holding a version per group (plan/group-versions.ts): role rows not newer
+   * than the last applied change of their group are skipped. Unset: memberships are not
+   * version-guarded (adds and removals are idempotent and compared with Cognito's groups).
+   */
+  versionAttribute?: string;
 }
 
 export interface MappingSpec {

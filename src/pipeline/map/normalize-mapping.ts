@@ -115,6 +115,7 @@ export const normalizeMapping = (raw: RawMapping, source: string, issues: Issue[
     spec.groups = { managed: g.managed ?? true, separator: g.separator ?? ',', unmapped: g.unmapped ?? 'ignore' };
     if (g.column !== undefined) spec.groups.column = g.column;
     if (g.map !== undefined) spec.groups.map = g.map;
+    if (g.versionAttribute !== undefined) spec.groups.versionAttribute = g.versionAttribute;
   }
   return spec;
 };

@@ -122,18 +122,20 @@ const foldUser = (intents: UserIntent[], out: UserIntent[]): void => {
  */
 export const coalesce = (intents: readonly UserIntent[]): UserIntent[] => {
   if (intents.length < 2) return [...intents];
-  const perUser = new Map<string, UserIntent[]>();
+  // Most users have one intent per batch: a list is made only for the second one.
+  const perUser = new Map<string, UserIntent | UserIntent[]>();
   for (const intent of intents) {
     const username = usernameOf(intent);
-    const list = perUser.get(username);
-    if (list) list.push(intent);
-    else perUser.set(username, [intent]);
+    const known = perUser.get(username);
+    if (known === undefined) perUser.set(username, intent);
+    else if (Array.isArray(known)) known.push(intent);
+    else perUser.set(username, [known, intent]);
   }
   if (perUser.size === intents.length) return [...intents];
   const out: UserIntent[] = [];
-  for (const list of perUser.values()) {
-    if (list.length === 1) out.push(list[0] as UserIntent);
-    else foldUser(list, out);
+  for (const entry of perUser.values()) {
+    if (Array.isArray(entry)) foldUser(entry, out);
+    else out.push(entry);
   }
   return out;
 };

@@ -11,13 +11,22 @@ export interface PlanOptions {
   readonly ownsGroup: (group: string) => boolean;
   /** Attributes written on create only (immutable custom attributes). */
   readonly createOnlyAttributes: ReadonlySet<string>;
+  /**
+   * groups.versionAttribute: the custom attribute holding per-group versions (group-versions.ts).
+   * Undefined: memberships are not version-guarded (compared with Cognito's groups only).
+   */
+  readonly groupsVersionAttribute?: string;
 }
 
-export const planOptionsFromMapping = (mapping: CompiledMapping): PlanOptions => ({
-  versionAttribute: mapping.versionAttribute,
-  createPolicy: mapping.createPolicy,
-  deletePolicy: mapping.deletePolicy,
-  removeGroups: mapping.groupsManaged,
-  ownsGroup: mapping.ownsGroup,
-  createOnlyAttributes: mapping.createOnlyAttributes,
-});
+export const planOptionsFromMapping = (mapping: CompiledMapping): PlanOptions => {
+  const options: PlanOptions = {
+    versionAttribute: mapping.versionAttribute,
+    createPolicy: mapping.createPolicy,
+    deletePolicy: mapping.deletePolicy,
+    removeGroups: mapping.groupsManaged,
+    ownsGroup: mapping.ownsGroup,
+    createOnlyAttributes: mapping.createOnlyAttributes,
+  };
+  const groupsVersionAttribute = mapping.spec.groups?.versionAttribute;
+  return groupsVersionAttribute === undefined ? options : { ...options, groupsVersionAttribute };
+};

@@ -6,8 +6,14 @@
 // leaves the old version behind and is re-planned in full on redelivery. A create carries
 // the version in AdminCreateUser; its follow-ups (disable, groups) are completed by
 // re-planning an intent whose version equals the stored one (see planUpsert).
+// Memberships from role rows are guarded the same way by per-group versions when the mapping
+// sets groups.versionAttribute (see planGroup and group-versions.ts).
+//
+// Hot path (a replay of an already-applied topic is planning and nothing else): no copies of
+// the current user, and the update/removal lists exist only once something differs.
 import type { Attributes, CognitoCall, CurrentUser, DesiredUser, SkipReason, UpsertFallback, UserIntent, Version } from '../../core/types.js';
 import { NO_VERSION } from '../decode/version.js';
+import { encodeGroupVersions, parseGroupVersions, type GroupVersions } from './group-versions.js';
 import type { PlanOptions } from './plan-options.js';
 
 export interface UserPlan {
@@ -19,12 +25,17 @@ export interface UserPlan {
    * stale, undefined when nothing is known (user absent and not created).
    */
   appliedVersion: Version | undefined;
+  /**
+   * Groups whose per-group version no longer fits in groups.versionAttribute and was dropped
+   * (oldest first): they are unguarded from now on. For a metric and a log line, never an error.
+   */
+  droppedGroupGuards?: string[];
 }
 
 // Cognito sets a verified flag to false when its attribute changes unless the same call sets it.
-const VERIFIED_FLAGS: readonly (readonly [string, string])[] = [
-  ['email', 'email_verified'],
-  ['phone_number', 'phone_number_verified'],
+const VERIFIED_FLAGS: readonly { readonly attribute: string; readonly flag: string }[] = [
+  { attribute: 'email', flag: 'email_verified' },
+  { attribute: 'phone_number', flag: 'phone_number_verified' },
 ];
 
 const skipped = (skip: SkipReason, appliedVersion: Version | undefined): UserPlan => ({ calls: [], skip, appliedVersion });
@@ -93,18 +104,18 @@ const planCreate = (user: DesiredUser, version: Version, options: PlanOptions): 
 
 const planUpsert = (
   current: CurrentUser | null,
+  stored: Version | undefined,
   intent: Extract<UserIntent, { kind: 'upsert' }>,
   options: PlanOptions,
   deletedVersion: Version | undefined,
 ): UserPlan => {
   const { version } = intent;
   if (isStale(version, deletedVersion)) return skipped('stale-version', deletedVersion);
-  const user = intent.fallback ? withFallback(intent.user, intent.fallback, current?.version, deletedVersion) : intent.user;
+  const user = intent.fallback ? withFallback(intent.user, intent.fallback, stored, deletedVersion) : intent.user;
   if (current === null) {
     if (options.createPolicy === 'existing-only') return skipped('not-existing', undefined);
     return planCreate(user, version, options);
   }
-  const stored = current.version;
   if (version !== NO_VERSION && version === stored) {
     // The same event again. Its attributes and version were written in one call, but a create's
     // disable/group follow-ups may have been cut short: complete those, write nothing else.
@@ -115,43 +126,43 @@ const planUpsert = (
   }
   if (isStale(version, stored)) return skipped('stale-version', stored);
 
-  const update: Attributes = {};
-  let updates = 0;
-  const removals: string[] = [];
+  // Most events of a replay or of a login burst change nothing: allocate only on a difference.
+  let update: Attributes | undefined;
+  let removals: string[] | undefined;
+  const wanted = user.attributes;
   const have = current.attributes;
-  for (const name in user.attributes) {
-    const want = user.attributes[name] as string;
-    if (want === (have[name] ?? '') || options.createOnlyAttributes.has(name)) continue;
-    if (want === '') removals.push(name);
-    else {
-      update[name] = want;
-      updates++;
-    }
+  for (const name in wanted) {
+    const want = wanted[name] as string;
+    const held = have[name];
+    if (want === (held === undefined ? '' : held) || options.createOnlyAttributes.has(name)) continue;
+    if (want === '') (removals ??= []).push(name);
+    else (update ??= {})[name] = want;
   }
-  for (const [attribute, flag] of VERIFIED_FLAGS) {
-    const flagValue = user.attributes[flag];
-    if (update[attribute] !== undefined && flagValue && update[flag] === undefined) {
-      update[flag] = flagValue;
-      updates++;
+  if (update !== undefined) {
+    for (const { attribute, flag } of VERIFIED_FLAGS) {
+      const flagValue = wanted[flag];
+      if (update[attribute] !== undefined && flagValue && update[flag] === undefined) update[flag] = flagValue;
     }
   }
 
-  const calls: CognitoCall[] = [];
-  if (removals.length > 0) calls.push({ api: 'AdminDeleteUserAttributes', username: user.username, names: removals });
-  if (user.enabled !== current.enabled) calls.push(statusCall(user.username, user.enabled));
-  groupCalls(user, current, options, calls);
+  let calls: CognitoCall[] | undefined;
+  if (removals !== undefined) (calls ??= []).push({ api: 'AdminDeleteUserAttributes', username: user.username, names: removals });
+  if (user.enabled !== current.enabled) (calls ??= []).push(statusCall(user.username, user.enabled));
+  if (user.groups !== undefined) groupCalls(user, current, options, (calls ??= []));
 
   const versioned = version !== NO_VERSION;
-  if (updates === 0 && calls.length === 0 && !(versioned && supersedesStored(intent.supersededVersion, stored))) {
+  if (update === undefined && (calls === undefined || calls.length === 0) && !(versioned && supersedesStored(intent.supersededVersion, stored))) {
     return skipped('no-change', versioned ? version : stored);
   }
-  if (versioned) update[options.versionAttribute] = version;
-  if (versioned || updates > 0) calls.push({ api: 'AdminUpdateUserAttributes', username: user.username, attributes: update });
+  calls ??= [];
+  if (versioned) (update ??= {})[options.versionAttribute] = version;
+  if (update !== undefined) calls.push({ api: 'AdminUpdateUserAttributes', username: user.username, attributes: update });
   return { calls, appliedVersion: versioned ? version : stored };
 };
 
 const planDelete = (
   current: CurrentUser | null,
+  stored: Version | undefined,
   intent: Extract<UserIntent, { kind: 'delete' }>,
   options: PlanOptions,
   deletedVersion: Version | undefined,
@@ -160,35 +171,58 @@ const planDelete = (
   const versioned = version !== NO_VERSION;
   if (current === null) return skipped('already-deleted', versioned ? version : deletedVersion);
   if (isStale(version, deletedVersion)) return skipped('stale-version', deletedVersion);
-  if (isStale(version, current.version)) return skipped('stale-version', current.version);
+  if (isStale(version, stored)) return skipped('stale-version', stored);
   if (options.deletePolicy === 'delete') return { calls: [{ api: 'AdminDeleteUser', username }], appliedVersion: versioned ? version : undefined };
 
   // disable: the user stays, so its version must move on to keep older events out.
   const calls: CognitoCall[] = [];
   if (current.enabled) calls.push(statusCall(username, false));
-  if (calls.length === 0 && !(versioned && supersedesStored(intent.supersededVersion, current.version))) {
-    return skipped('no-change', versioned ? version : current.version);
+  if (calls.length === 0 && !(versioned && supersedesStored(intent.supersededVersion, stored))) {
+    return skipped('no-change', versioned ? version : stored);
   }
   if (versioned) calls.push({ api: 'AdminUpdateUserAttributes', username, attributes: { [options.versionAttribute]: version } });
-  return { calls, appliedVersion: versioned ? version : current.version };
+  return { calls, appliedVersion: versioned ? version : stored };
 };
 
 /**
- * Role rows have versions of their own that say nothing about the user row's version, so
- * membership changes are not version-guarded: adds and removals are idempotent, and a
- * membership is only touched when Cognito differs (when its groups are known).
+ * Role rows have versions of their own that say nothing about the user row's version.
+ * Without groups.versionAttribute, membership changes are not version-guarded: adds and
+ * removals are idempotent, and a membership is only touched when Cognito differs (when its
+ * groups are known); a replay of the roles topic then flaps memberships that were later changed.
+ * With it, each group has its own stored version: a role row not newer than its group's is
+ * stale (no call); a newer one is applied and its version recorded in the attribute, written
+ * after the membership call so that a plan cut short leaves the old version behind. The
+ * version is recorded even when the membership already matches (a re-snapshot, a role row
+ * updated in place, a change applied before a crash): otherwise an older row delivered later
+ * (a replayed range) would look newer than the stored version and flap the membership. That
+ * costs one attribute write per user and batch for such rows, and makes every replay of rows
+ * already seen free.
  */
-const planGroup = (current: CurrentUser | null, intent: Extract<UserIntent, { kind: 'group' }>, options: PlanOptions): UserPlan => {
+const planGroup = (current: CurrentUser | null, stored: Version | undefined, intent: Extract<UserIntent, { kind: 'group' }>, options: PlanOptions): UserPlan => {
   if (current === null) return skipped('not-existing', undefined);
-  const { username, group, member } = intent;
+  const { username, group, member, version } = intent;
+  const attribute = options.groupsVersionAttribute;
+  const guarded = attribute !== undefined && version !== NO_VERSION;
+  const versions = guarded ? groupVersionsOf(current, attribute) : undefined;
+  const groupVersion = versions?.get(group);
+  if (groupVersion !== undefined && version <= groupVersion) return skipped('stale-version', stored);
   const isMember = current.groups?.includes(group);
+  let call: CognitoCall | undefined;
   if (member) {
-    if (isMember === true) return skipped('no-change', current.version);
-    return { calls: [{ api: 'AdminAddUserToGroup', username, group }], appliedVersion: current.version };
+    if (isMember !== true) call = { api: 'AdminAddUserToGroup', username, group };
+  } else {
+    if (!options.removeGroups || !options.ownsGroup(group)) return skipped('filtered', stored);
+    if (isMember !== false) call = { api: 'AdminRemoveUserFromGroup', username, group };
   }
-  if (!options.removeGroups || !options.ownsGroup(group)) return skipped('filtered', current.version);
-  if (isMember === false) return skipped('no-change', current.version);
-  return { calls: [{ api: 'AdminRemoveUserFromGroup', username, group }], appliedVersion: current.version };
+  if (versions === undefined) return call === undefined ? skipped('no-change', stored) : { calls: [call], appliedVersion: stored };
+  const next = new Map(versions);
+  next.set(group, version);
+  const encoded = encodeGroupVersions(next);
+  const calls: CognitoCall[] = call === undefined ? [] : [call];
+  calls.push({ api: 'AdminUpdateUserAttributes', username, attributes: { [attribute as string]: encoded.value } });
+  const plan: UserPlan = { calls, appliedVersion: stored };
+  if (encoded.dropped.length > 0) plan.droppedGroupGuards = encoded.dropped;
+  return plan;
 };
 
 /**
@@ -201,11 +235,8 @@ export const storedVersionOf = (current: CurrentUser, versionAttribute: string):
   return stored === undefined || stored === '' ? undefined : stored;
 };
 
-const withStoredVersion = (current: CurrentUser | null, versionAttribute: string): CurrentUser | null => {
-  if (current === null || current.version !== undefined) return current;
-  const version = storedVersionOf(current, versionAttribute);
-  return version === undefined ? current : { ...current, version };
-};
+/** The per-group versions Cognito holds (parsed now unless the reader filled them in). */
+export const groupVersionsOf = (current: CurrentUser, attribute: string): GroupVersions => current.groupVersions ?? parseGroupVersions(current.attributes[attribute]);
 
 /**
  * The calls that bring Cognito's `current` user to what `intent` wants.
@@ -213,14 +244,14 @@ const withStoredVersion = (current: CurrentUser | null, versionAttribute: string
  * hold its version); intents not newer than it are stale, so an older create replayed after a
  * delete does not resurrect the user.
  */
-export const planUser = (given: CurrentUser | null, intent: UserIntent, options: PlanOptions, deletedVersion?: Version): UserPlan => {
-  const current = withStoredVersion(given, options.versionAttribute);
+export const planUser = (current: CurrentUser | null, intent: UserIntent, options: PlanOptions, deletedVersion?: Version): UserPlan => {
+  const stored = current === null ? undefined : storedVersionOf(current, options.versionAttribute);
   switch (intent.kind) {
     case 'upsert':
-      return planUpsert(current, intent, options, deletedVersion);
+      return planUpsert(current, stored, intent, options, deletedVersion);
     case 'delete':
-      return planDelete(current, intent, options, deletedVersion);
+      return planDelete(current, stored, intent, options, deletedVersion);
     case 'group':
-      return planGroup(current, intent, options);
+      return planGroup(current, stored, intent, options);
   }
 };

@@ -52,7 +52,7 @@ export async function createPool(client: CognitoIdentityProviderClient, name: st
     new CreateUserPoolCommand({
       PoolName: name,
       UsernameAttributes: [],
-      Schema: ['legacy_id', 'cdc_version', 'loyalty_tier', 'marketing_opt_in', 'customer_no'].map((n) => ({
+      Schema: ['legacy_id', 'cdc_version', 'cdc_groups', 'loyalty_tier', 'marketing_opt_in', 'customer_no'].map((n) => ({
         Name: n,
         AttributeDataType: 'String',
         Mutable: true,
