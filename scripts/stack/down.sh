@@ -44,16 +44,18 @@ stop_one() {
 }
 
 # reverse dependency order
-for c in connect cognito registry kafka postgres; do
+for c in connect cognito registry kafka mariadb postgres; do
   if (( purge )) || selected "$c"; then stop_one "$c"; fi
 done
 
 if (( purge_all )); then
   rm -rf "$STACK_DIR"
   [[ "$PG_SOCKET_DIR" == /tmp/* ]] && rm -rf "$PG_SOCKET_DIR"
+  [[ "$MARIADB_SOCKET_DIR" == /tmp/* ]] && rm -rf "$MARIADB_SOCKET_DIR"
   echo "purged $STACK_DIR"
 elif (( purge )); then
   rm -rf "$DATA_DIR" "$LOG_DIR" "$PID_DIR" "$CONF_DIR" "$RUN_DIR" "$STACK_DIR/env" "$STACK_DIR/env.json"
   [[ "$PG_SOCKET_DIR" == /tmp/* ]] && rm -rf "$PG_SOCKET_DIR"
+  [[ "$MARIADB_SOCKET_DIR" == /tmp/* ]] && rm -rf "$MARIADB_SOCKET_DIR"
   echo "purged data, logs and env under $STACK_DIR (fetched jars kept)"
 fi

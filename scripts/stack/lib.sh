@@ -27,6 +27,7 @@ KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
 CONNECT_PORT="${CONNECT_PORT:-18083}"
 REGISTRY_PORT="${REGISTRY_PORT:-18081}"
 COGNITO_PORT="${COGNITO_PORT:-9229}"
+MARIADB_PORT="${MARIADB_PORT:-53306}"
 STACK_HOST=127.0.0.1 # everything binds to loopback only
 
 # Legacy database.
@@ -34,6 +35,11 @@ PG_DB="${PG_DB:-legacy}"
 PG_USER="${PG_USER:-legacy_app}"         # owns the schema, LOGIN + REPLICATION (Debezium uses it too)
 PG_PASSWORD="${PG_PASSWORD:-legacy_app}"
 PG_VERSION="${PG_VERSION:-15}"
+
+# Legacy database, MySQL flavour (MariaDB from Debian): same schema, its own port and socket.
+MARIADB_DB="${MARIADB_DB:-legacy}"
+MARIADB_USER="${MARIADB_USER:-legacy_app}"
+MARIADB_PASSWORD="${MARIADB_PASSWORD:-legacy_app}"
 
 # Kafka topology knobs.
 KAFKA_NUM_PARTITIONS="${KAFKA_NUM_PARTITIONS:-3}"
@@ -50,7 +56,7 @@ COGNITO_POOL_NAME="${COGNITO_POOL_NAME:-legacy-users}"
 
 NODE="${NODE:-$REPO_ROOT/node_modules/.bin/node}"   # Node 22 pinned by the npm project
 
-ALL_COMPONENTS="postgres kafka connect registry cognito"
+ALL_COMPONENTS="postgres mariadb kafka connect registry cognito"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -153,12 +159,24 @@ run_as_pg() {
   if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 pg_superuser() { if [[ $(id -u) -eq 0 ]]; then echo postgres; else id -un; fi; }
+# MariaDB binaries (Debian layout) and files: datadir under data/, socket and pid under run/.
+MARIADB_BIN="${MARIADB_BIN:-/usr/sbin/mariadbd}"
+MARIADB_DATA="$DATA_DIR/mariadb"
+if (( ${#RUN_DIR} < 80 )); then MARIADB_SOCKET_DIR="$RUN_DIR/mariadb"; else MARIADB_SOCKET_DIR="/tmp/cdc-stack-mariadb-$MARIADB_PORT"; fi
+MARIADB_SOCKET="$MARIADB_SOCKET_DIR/mariadbd.sock"
+# mariadbd runs as the mysql OS user when started as root (it refuses root), as Postgres does.
+mariadb_os_user() { if [[ $(id -u) -eq 0 ]]; then echo mysql; else id -un; fi; }
+# The superuser account is the OS user, authenticated by unix_socket: no password to keep.
+mariadb_super() { mariadb --no-defaults --socket="$MARIADB_SOCKET" -u "$(id -un)" --batch --skip-column-names "$@"; }
+mariadb_app() { MYSQL_PWD="$MARIADB_PASSWORD" mariadb --no-defaults --protocol=TCP -h "$STACK_HOST" -P "$MARIADB_PORT" -u "$MARIADB_USER" --batch "$MARIADB_DB" "$@"; }
+
 # psql as the cluster superuser over the unix socket.
 pg_super_psql() { run_as_pg "$PG_BIN/psql" -h "$PG_SOCKET_DIR" -p "$PG_PORT" -U "$(pg_superuser)" -v ON_ERROR_STOP=1 -X -q "$@"; }
 # psql as the application role over TCP.
 pg_app_psql() { PGPASSWORD="$PG_PASSWORD" "$PG_BIN/psql" -h "$STACK_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$PG_DB" -v ON_ERROR_STOP=1 -X -q "$@"; }
 
 PG_URL="postgres://$PG_USER:$PG_PASSWORD@$STACK_HOST:$PG_PORT/$PG_DB"
+MARIADB_URL="mysql://$MARIADB_USER:$MARIADB_PASSWORD@$STACK_HOST:$MARIADB_PORT/$MARIADB_DB"
 KAFKA_BROKERS="$STACK_HOST:$KAFKA_PORT"
 CONNECT_URL="http://$STACK_HOST:$CONNECT_PORT"
 REGISTRY_URL="http://$STACK_HOST:$REGISTRY_PORT"

@@ -1,16 +1,20 @@
 // Seed the legacy `users` / `user_roles` tables with realistic, messy, deterministic data.
 //
 //   node_modules/.bin/node --experimental-strip-types scripts/stack/seed.ts --users 100000 [--seed 42]
-//       [--start 1] [--batch 2000] [--url postgres://...] [--big-bio-ratio 0.01] [--quiet]
+//       [--start 1] [--batch 2000] [--db postgres|mariadb] [--url postgres://...|mysql://...]
+//       [--big-bio-ratio 0.01] [--quiet]
 //
-// Usernames are derived from (seed, index), and inserts use ON CONFLICT (username) DO NOTHING,
-// so re-running with the same arguments adds nothing; use --start to add more users.
-// Connection: --url, else $PG_URL, else .stack/env.json (written by scripts/stack/up.sh).
+// Usernames are derived from (seed, index), and inserts skip existing usernames (ON CONFLICT DO
+// NOTHING / INSERT IGNORE), so re-running with the same arguments adds nothing; use --start to
+// add more users. The same arguments give the same rows in PostgreSQL and in MariaDB.
+// Connection: --url (its scheme picks the database), else for --db postgres (the default)
+// $PG_URL, for --db mariadb $MARIADB_URL, else $STACK_DIR/env.json (written by scripts/stack/up.sh).
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import mysql from 'mysql2/promise';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: opts } = parseArgs({
@@ -20,20 +24,26 @@ const { values: opts } = parseArgs({
     start: { type: 'string', default: '1' },
     batch: { type: 'string', default: '2000' },
     url: { type: 'string' },
+    db: { type: 'string', default: 'postgres' },
     'big-bio-ratio': { type: 'string', default: '0.01' },
     quiet: { type: 'boolean', default: false },
   },
 });
 
-function pgUrl(): string {
+function dbUrl(): string {
   if (opts.url) return opts.url;
-  if (process.env.PG_URL) return process.env.PG_URL;
-  const file = resolve(here, '../../.stack/env.json');
+  if (opts.db !== 'postgres' && opts.db !== 'mariadb') throw new Error(`--db must be postgres or mariadb, not ${opts.db}`);
+  const variable = opts.db === 'mariadb' ? 'MARIADB_URL' : 'PG_URL';
+  if (process.env[variable]) return process.env[variable];
+  const file = resolve(process.env.STACK_DIR ?? resolve(here, '../../.stack'), 'env.json');
+  let url: string | undefined;
   try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { PG_URL: string }).PG_URL;
+    url = (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string | undefined>)[variable];
   } catch {
-    throw new Error(`no --url, no $PG_URL and no ${file}: start the stack with scripts/stack/up.sh`);
+    throw new Error(`no --url, no $${variable} and no ${file}: start the stack with scripts/stack/up.sh`);
   }
+  if (!url) throw new Error(`${file} has no ${variable}: start the ${opts.db} component (scripts/stack/up.sh)`);
+  return url;
 }
 
 // ---- deterministic PRNG (sfc32 seeded through a string hash) -------------------------------
@@ -270,14 +280,82 @@ const INSERT_ROLES = `
   SELECT * FROM unnest($1::bigint[], $2::text[])
   ON CONFLICT DO NOTHING`;
 
+/** Inserts one batch in one transaction; returns [users inserted, role rows inserted]. */
+interface Writer {
+  insert(rows: UserRow[]): Promise<[number, number]>;
+  close(): Promise<void>;
+}
+
+async function pgWriter(url: string): Promise<Writer> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return {
+    async insert(rows) {
+      const params = COLUMNS.map(([c]) => rows.map((row) => row[c]));
+      try {
+        await client.query('BEGIN');
+        const res = await client.query<{ id: string; username: string }>(INSERT_USERS, params);
+        const byName = new Map(rows.map((row) => [row.username, row.roles]));
+        const ids: string[] = [];
+        const roles: string[] = [];
+        for (const { id, username } of res.rows) for (const role of byName.get(username) ?? []) { ids.push(id); roles.push(role); }
+        if (ids.length) await client.query(INSERT_ROLES, [ids, roles]);
+        await client.query('COMMIT');
+        return [res.rowCount ?? 0, ids.length];
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    },
+    close: () => client.end(),
+  };
+}
+
+/** MariaDB/MySQL: multi-row INSERT IGNORE, then the ids of this batch's new rows by username. */
+async function mysqlWriter(url: string): Promise<Writer> {
+  const conn = await mysql.createConnection({ uri: url.replace(/^mariadb:/, 'mysql:'), charset: 'utf8mb4', supportBigNumbers: true, bigNumberStrings: true });
+  // The ISO instants below are UTC; TIMESTAMP columns take them in the session zone.
+  await conn.query("SET time_zone = '+00:00'");
+  // 'YYYY-MM-DDTHH:MM:SS.sssZ' -> 'YYYY-MM-DD HH:MM:SS.sss' (MariaDB rejects the T/Z form).
+  const value = (row: UserRow, column: (typeof COLUMNS)[number][0]): unknown => {
+    const v = row[column];
+    return typeof v === 'string' && /^\d{4}-\d\d-\d\dT.*Z$/.test(v) ? v.replace('T', ' ').replace('Z', '') : v;
+  };
+  return {
+    async insert(rows) {
+      try {
+        await conn.beginTransaction();
+        const [before] = await conn.query<mysql.RowDataPacket[]>('SELECT username FROM users WHERE username IN (?)', [rows.map((r) => r.username)]);
+        const existing = new Set(before.map((r) => r.username as string));
+        const fresh = rows.filter((r) => !existing.has(r.username));
+        if (fresh.length === 0) {
+          await conn.commit();
+          return [0, 0];
+        }
+        await conn.query(`INSERT IGNORE INTO users (${COLUMNS.map(([c]) => c).join(', ')}) VALUES ?`, [fresh.map((r) => COLUMNS.map(([c]) => value(r, c)))]);
+        const [ids] = await conn.query<mysql.RowDataPacket[]>('SELECT id, username FROM users WHERE username IN (?)', [fresh.map((r) => r.username)]);
+        const byName = new Map(fresh.map((row) => [row.username, row.roles]));
+        const roleRows = ids.flatMap(({ id, username }) => (byName.get(username as string) ?? []).map((role) => [id, role]));
+        if (roleRows.length) await conn.query('INSERT IGNORE INTO user_roles (user_id, role) VALUES ?', [roleRows]);
+        await conn.commit();
+        return [fresh.length, roleRows.length];
+      } catch (err) {
+        await conn.rollback().catch(() => {});
+        throw err;
+      }
+    },
+    close: () => conn.end(),
+  };
+}
+
 async function main(): Promise<void> {
   const total = Number(opts.users);
   const start = Number(opts.start);
   const batch = Math.max(1, Number(opts.batch));
   const bigBio = Number(opts['big-bio-ratio']);
   if (!Number.isInteger(total) || total < 0) throw new Error('--users must be a non-negative integer');
-  const client = new pg.Client({ connectionString: pgUrl() });
-  await client.connect();
+  const url = dbUrl();
+  const writer = /^(mysql|mariadb):\/\//.test(url) ? await mysqlWriter(url) : await pgWriter(url);
   const t0 = Date.now();
   let inserted = 0;
   let roleRows = 0;
@@ -285,26 +363,15 @@ async function main(): Promise<void> {
     for (let from = start; from < start + total; from += batch) {
       const rows: UserRow[] = [];
       for (let i = from; i < Math.min(from + batch, start + total); i++) rows.push(makeUser(opts.seed!, i, bigBio));
-      const params = COLUMNS.map(([c]) => rows.map((row) => row[c]));
-      await client.query('BEGIN');
-      const res = await client.query<{ id: string; username: string }>(INSERT_USERS, params);
-      const byName = new Map(rows.map((row) => [row.username, row.roles]));
-      const ids: string[] = [];
-      const roles: string[] = [];
-      for (const { id, username } of res.rows) for (const role of byName.get(username) ?? []) { ids.push(id); roles.push(role); }
-      if (ids.length) await client.query(INSERT_ROLES, [ids, roles]);
-      await client.query('COMMIT');
-      inserted += res.rowCount ?? 0;
-      roleRows += ids.length;
+      const [users, roles] = await writer.insert(rows);
+      inserted += users;
+      roleRows += roles;
       if (!opts.quiet && total >= 10 * batch && ((from - start) / batch) % 10 === 0) {
         process.stderr.write(`  ${Math.min(from + batch - start, total)}/${total} users\n`);
       }
     }
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
   } finally {
-    await client.end();
+    await writer.close();
   }
   const secs = (Date.now() - t0) / 1000;
   console.log(`seeded ${inserted} users (${total - inserted} already present), ${roleRows} roles in ${secs.toFixed(1)}s (seed ${opts.seed}, start ${start})`);

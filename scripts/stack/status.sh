@@ -22,6 +22,7 @@ check() { # check NAME ENDPOINT HEALTH_CMD...
 }
 
 pg_health() { "$PG_BIN/pg_isready" -q -h "$STACK_HOST" -p "$PG_PORT" -t 2; }
+mariadb_health() { mariadb-admin --no-defaults --socket="$MARIADB_SOCKET" -u "$(id -un)" --connect-timeout=2 ping; }
 kafka_health() { tcp_open "$STACK_HOST" "$KAFKA_PORT" && "$NODE" "$STACK_SCRIPTS/probe.mjs" kafka "$KAFKA_BROKERS"; }
 connect_health() { http_ok "$CONNECT_URL/connectors"; }
 registry_health() { http_ok "$REGISTRY_URL/apis/ccompat/v7/subjects"; }
@@ -33,6 +34,7 @@ if [[ -s "$PG_DATA/postmaster.pid" ]]; then mkdir -p "$PID_DIR"; head -n1 "$PG_D
 for c in $(components_selected); do
   case "$c" in
     postgres) check postgres "$PG_URL" pg_health ;;
+    mariadb) check mariadb "$MARIADB_URL" mariadb_health ;;
     kafka) check kafka "$KAFKA_BROKERS" kafka_health ;;
     connect) check connect "$CONNECT_URL" connect_health ;;
     registry) check registry "$REGISTRY_URL/apis/ccompat/v7" registry_health ;;

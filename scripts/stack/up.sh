@@ -6,7 +6,8 @@
 #   STACK_CONNECTORS="legacy:json legacy_avro:avro" bash scripts/stack/up.sh   connectors to ensure
 #                                                   (default "legacy:json legacyavro:avro"; "" for none)
 #
-# Components: postgres (Debian PostgreSQL 15, wal_level=logical), kafka (KRaft, single node),
+# Components: postgres (Debian PostgreSQL 15, wal_level=logical), mariadb (Debian MariaDB: the
+# same legacy schema for the MySQL/MariaDB adapter), kafka (KRaft, single node),
 # connect (Kafka Connect distributed + Debezium + Apicurio converter), registry (Apicurio
 # Registry, in-memory), cognito (cognito-local). Writes .stack/env and .stack/env.json.
 set -euo pipefail
@@ -16,6 +17,7 @@ T0=$(now_ms)
 mkdir -p "$LOG_DIR" "$PID_DIR" "$DATA_DIR" "$CONF_DIR" "$RUN_DIR"
 
 PG_TIMEOUT="${PG_TIMEOUT:-60}"
+MARIADB_TIMEOUT="${MARIADB_TIMEOUT:-60}"
 KAFKA_TIMEOUT="${KAFKA_TIMEOUT:-120}"
 CONNECT_TIMEOUT="${CONNECT_TIMEOUT:-180}"
 REGISTRY_TIMEOUT="${REGISTRY_TIMEOUT:-120}"
@@ -135,6 +137,54 @@ SELECT format('CREATE DATABASE %I OWNER %I', '$PG_DB', '$PG_USER')
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$PG_DB') \gexec
 EOF
   pg_app_psql -f "$STACK_SCRIPTS/sql/schema.sql" >>"$LOG_DIR/postgres.log" 2>&1 || fail postgres
+}
+
+# ---------------------------------------------------------------- mariadb
+# The MySQL/MariaDB legacy database (assess, reconcile and the User Migration Lambda read it
+# through the mysql adapter). A private datadir, its own port and socket, never the system one.
+mariadb_ready() { mariadb-admin --no-defaults --socket="$MARIADB_SOCKET" -u "$(id -un)" --connect-timeout=2 ping; }
+
+mariadb_start() {
+  if [[ ! -x "$MARIADB_BIN" ]] || ! command -v mariadb-install-db >/dev/null; then
+    [[ $(id -u) -eq 0 ]] || die "MariaDB is not installed (as root: apt-get install mariadb-server), or leave it out: STACK_COMPONENTS without mariadb"
+    log "installing MariaDB from Debian"
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get update -qq && apt-get install -y -qq mariadb-server; } >>"$LOG_DIR/mariadb.log" 2>&1 \
+      || die "MariaDB could not be installed with apt-get (see ${LOG_DIR#"$REPO_ROOT"/}/mariadb.log)"
+    [[ -x "$MARIADB_BIN" ]] || die "mariadb-server installed but $MARIADB_BIN is missing (set MARIADB_BIN)"
+  fi
+  if pid_alive mariadb; then return 0; fi
+  rm -f "$(pidfile mariadb)"
+  ensure_port_free mariadb "$MARIADB_PORT"
+  local owner; owner=$(mariadb_os_user)
+  mkdir -p "$MARIADB_DATA" "$MARIADB_SOCKET_DIR"
+  touch "$LOG_DIR/mariadb.log"
+  if [[ $(id -u) -eq 0 ]]; then chown "$owner:" "$MARIADB_DATA" "$MARIADB_SOCKET_DIR" "$LOG_DIR/mariadb.log"; fi
+  if [[ ! -d "$MARIADB_DATA/mysql" ]]; then
+    # Accounts: root and the OS user, both by unix_socket (there is no password to leak).
+    mariadb-install-db --no-defaults --datadir="$MARIADB_DATA" --user="$owner" \
+      --auth-root-authentication-method=socket --skip-test-db --skip-name-resolve >>"$LOG_DIR/mariadb.log" 2>&1 || fail mariadb
+  fi
+  # Durability off and small buffers: a test database on 2 cores next to three JVMs.
+  start_bg mariadb "$STACK_DIR" "$MARIADB_BIN" --no-defaults --datadir="$MARIADB_DATA" --user="$owner" \
+    --bind-address="$STACK_HOST" --port="$MARIADB_PORT" --socket="$MARIADB_SOCKET" \
+    --pid-file="$MARIADB_DATA/mariadbd.pid" --log-error="$LOG_DIR/mariadb.log" \
+    --skip-name-resolve --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
+    --default-time-zone=+00:00 --innodb-buffer-pool-size=64M --innodb-log-file-size=32M \
+    --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 --performance-schema=OFF --max-connections=100
+  STARTED[mariadb]=1; STARTED_AT[mariadb]=$(now_ms)
+}
+
+mariadb_wait() {
+  WAIT_PIDFILE="$(pidfile mariadb)" wait_for mariadb "$MARIADB_TIMEOUT" mariadb_ready || fail mariadb
+  # database, application account, schema (idempotent); the account reaches it over TCP only
+  mariadb_super <<EOF >>"$LOG_DIR/mariadb.log" 2>&1 || fail mariadb
+CREATE DATABASE IF NOT EXISTS \`$MARIADB_DB\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE USER IF NOT EXISTS '$MARIADB_USER'@'$STACK_HOST' IDENTIFIED BY '$MARIADB_PASSWORD';
+ALTER USER '$MARIADB_USER'@'$STACK_HOST' IDENTIFIED BY '$MARIADB_PASSWORD';
+GRANT ALL PRIVILEGES ON \`$MARIADB_DB\`.* TO '$MARIADB_USER'@'$STACK_HOST';
+EOF
+  mariadb_app <"$STACK_SCRIPTS/sql/mariadb-schema.sql" >>"$LOG_DIR/mariadb.log" 2>&1 || fail mariadb
 }
 
 # ---------------------------------------------------------------- kafka
@@ -301,7 +351,7 @@ if (( needs_java )); then
 fi
 
 # Launch everything that depends on nothing, then wait; Connect needs the broker first.
-for c in postgres kafka registry cognito; do selected "$c" && "${c}_start"; done
+for c in postgres mariadb kafka registry cognito; do selected "$c" && "${c}_start"; done
 
 done_line() {
   local c="$1" detail="$2"
@@ -313,6 +363,7 @@ done_line() {
 }
 
 if selected postgres; then postgres_wait; done_line postgres "$PG_URL"; fi
+if selected mariadb; then mariadb_wait; done_line mariadb "$MARIADB_URL"; fi
 if selected kafka; then kafka_wait; done_line kafka "$KAFKA_BROKERS"; fi
 if selected connect; then
   kafka_ready || die "connect needs kafka at $KAFKA_BROKERS (add kafka to STACK_COMPONENTS)"
@@ -354,6 +405,7 @@ fi
 ENV_VARS=(
   STACK_DIR="$STACK_DIR"
   PG_URL="$PG_URL" PG_HOST="$STACK_HOST" PG_PORT="$PG_PORT" PG_DATABASE="$PG_DB" PG_USER="$PG_USER" PG_PASSWORD="$PG_PASSWORD"
+  MARIADB_URL="$MARIADB_URL" MARIADB_HOST="$STACK_HOST" MARIADB_PORT="$MARIADB_PORT" MARIADB_DATABASE="$MARIADB_DB" MARIADB_USER="$MARIADB_USER" MARIADB_PASSWORD="$MARIADB_PASSWORD"
   KAFKA_BROKERS="$KAFKA_BROKERS"
   CONNECT_URL="$CONNECT_URL"
   REGISTRY_URL="$REGISTRY_URL" REGISTRY_CCOMPAT_URL="$REGISTRY_URL/apis/ccompat/v7"

@@ -1,5 +1,6 @@
 // The one description of the config file. Defaults live here and nowhere else.
 import { z } from 'zod';
+import { LEGACY_URL_EXPECTED, LEGACY_URL_PATTERN } from '../adapters/legacy-url.js';
 
 const rate = z.number().positive().max(10_000);
 
@@ -134,7 +135,8 @@ export const configSchema = z
      */
     legacyDatabase: z
       .object({
-        url: z.string().regex(/^(postgres|postgresql):\/\//, 'expected a postgres:// URL (MySQL/MariaDB: not implemented yet)'),
+        /** The scheme picks the adapter: postgres:// or postgresql:// (PostgreSQL), mysql:// or mariadb:// (MySQL/MariaDB). */
+        url: z.string().regex(LEGACY_URL_PATTERN, LEGACY_URL_EXPECTED),
         /** Users table, optionally schema-qualified; defaults to the mapping's usersTable. */
         table: z.string().min(1).optional(),
         /** Roles table, optionally schema-qualified; defaults to the mapping's rolesTable.table. */

@@ -1,5 +1,5 @@
 // The Lambda's configuration, from its environment (a Lambda has no config file):
-//   LEGACY_DATABASE_URL   postgres://... (required; from Secrets Manager/SSM via the deployment)
+//   LEGACY_DATABASE_URL   postgres://, mysql:// or mariadb://... (required; from Secrets Manager/SSM via the deployment)
 //   MAPPING_PATH          the mapping file bundled with the function, or
 //   MAPPING_JSON          the mapping inline, as JSON
 //   LEGACY_USERS_TABLE    default: the mapping's usersTable (may be schema-qualified)
@@ -7,6 +7,7 @@
 //   LOGIN_COLUMNS         columns a sign-in name is looked up in, case-insensitively: default username,email
 //   HASH_FORMATS          JSON array of salted-digest formats (see password-hash.ts), optional
 import { ConfigError, errorMessage } from '../errors.js';
+import { LEGACY_URL_EXPECTED, legacyDialectOf } from '../adapters/legacy-url.js';
 import { compileMapping, loadMapping, parseMapping, type CompiledMapping } from '../pipeline/map/index.js';
 import { DEFAULT_DIGEST_FORMATS, type SaltedDigestFormat } from './password-hash.js';
 
@@ -25,6 +26,7 @@ const fail = (variable: string, message: string): never => {
 
 export const lambdaConfigFromEnv = async (env: NodeJS.ProcessEnv): Promise<LambdaConfig> => {
   const databaseUrl = env.LEGACY_DATABASE_URL ?? fail('LEGACY_DATABASE_URL', 'is not set');
+  if (legacyDialectOf(databaseUrl) === undefined) fail('LEGACY_DATABASE_URL', LEGACY_URL_EXPECTED);
   let spec;
   if (env.MAPPING_JSON) {
     let raw: unknown;

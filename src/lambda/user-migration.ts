@@ -16,12 +16,13 @@
 //
 // Versions: the created user carries the version attribute (0, lsn) read in the same snapshot
 // as the row. Every Debezium event has a non-zero first component, so any later event for
-// the row compares newer and applies; see pg-legacy-database.ts for why nothing tighter works.
+// the row compares newer and applies; see pg-legacy-database.ts for why nothing tighter works
+// (MySQL/MariaDB: (0, 0, 0), see mysql-legacy-database.ts).
 import { createHash } from 'node:crypto';
 import { err, ok, type Attributes, type Result, type Row } from '../core/types.js';
 import { errorMessage } from '../errors.js';
 import type { FoundUser, LegacyDatabase, LookupProblem } from '../adapters/postgres/legacy-database.js';
-import { PgLegacyDatabase } from '../adapters/postgres/pg-legacy-database.js';
+import { openLegacyDatabase } from '../adapters/open-legacy-database.js';
 import { desiredUserFromRow, UNKNOWN, type CompiledMapping } from '../pipeline/map/index.js';
 import { usernamePattern } from '../migration/username-pattern.js';
 import { lambdaConfigFromEnv } from './lambda-config.js';
@@ -169,7 +170,7 @@ let warm: Promise<ReturnType<typeof createMigrationHandler>> | undefined;
 const fromEnv = async (): Promise<ReturnType<typeof createMigrationHandler>> => {
   const config = await lambdaConfigFromEnv(process.env);
   const roles = config.mapping.rolesTable;
-  const db = new PgLegacyDatabase({
+  const db = openLegacyDatabase({
     url: config.databaseUrl,
     table: config.table,
     roles: roles ? { table: roles.table, userColumn: roles.userColumn, roleColumn: roles.roleColumn } : undefined,

@@ -3,6 +3,8 @@
 // usernames themselves appended to a temporary file (only the unmatched ones are read back).
 //   per user in memory: 5 x uint32 + 1 flag byte = 21 bytes a slot, at a load factor between
 //   0.35 and 0.7 (doubling): 30..60 bytes, ~40 on average; on disk: the username + 2 bytes.
+//   With group memberships compared, 2 more uint32 a slot (a set hash of the user's groups):
+//   29 bytes a slot, ~55 a user.
 // 64-bit username hashes collide with probability ~n^2/2^65 (3e-6 at 10 million users).
 import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdtempSync, rmdirSync } from 'node:fs';
@@ -10,12 +12,15 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const WORDS = 5; // keyHi, keyLo, stateHi, stateLo, name offset
+// keyHi, keyLo, stateHi, stateLo, name offset [, groupsHi, groupsLo]
+const NAME = 4;
+const GROUPS_HI = 5;
+const GROUPS_LO = 6;
 const USED = 1;
 const MATCHED = 2;
 const MAX_LOAD = 0.7;
 
-export type IndexLookup = { found: false } | { found: true; sameState: boolean };
+export type IndexLookup = { found: false } | { found: true; sameState: boolean; sameGroups: boolean };
 
 /** Append-only file of length-prefixed usernames; offsets fit a uint32 (4 GiB of names). */
 class NameSpill {
@@ -73,16 +78,19 @@ const keyOf = (username: string): [number, number] => {
 };
 
 export class CompactUserIndex {
+  private readonly words: number;
   private slots: Uint32Array;
   private flags: Uint8Array;
   private mask: number;
   private count = 0;
   private readonly names = new NameSpill();
 
-  constructor(initialCapacity = 1 << 12) {
+  /** `withGroups`: also keep a set hash of each user's group memberships (see addGroup). */
+  constructor(initialCapacity = 1 << 12, readonly withGroups = false) {
+    this.words = withGroups ? 7 : 5;
     let capacity = 1;
     while (capacity < initialCapacity) capacity <<= 1;
-    this.slots = new Uint32Array(capacity * WORDS);
+    this.slots = new Uint32Array(capacity * this.words);
     this.flags = new Uint8Array(capacity);
     this.mask = capacity - 1;
   }
@@ -100,32 +108,52 @@ export class CompactUserIndex {
     if ((this.count + 1) / (this.mask + 1) > MAX_LOAD) this.grow();
     const [hi, lo] = keyOf(username);
     const slot = this.find(hi, lo);
-    const base = slot * WORDS;
+    const base = slot * this.words;
     if (!(this.flags[slot]! & USED)) {
       this.count++;
       this.slots[base] = hi;
       this.slots[base + 1] = lo;
-      this.slots[base + 4] = this.names.append(username);
+      this.slots[base + NAME] = this.names.append(username);
     }
     this.flags[slot] = USED;
     this.slots[base + 2] = state[0];
     this.slots[base + 3] = state[1];
   }
 
-  /** Looks a username up and marks it matched (so it is not reported as extra). */
-  match(username: string, state: [number, number]): IndexLookup {
+  /**
+   * Folds one membership into a user's group set hash (XOR, so memberships may come one group
+   * at a time, in any order). False when the user is not indexed (not ours, or listed later).
+   */
+  addGroup(username: string, group: [number, number]): boolean {
+    if (!this.withGroups) throw new Error('CompactUserIndex: created without groups');
+    const [hi, lo] = keyOf(username);
+    const slot = this.find(hi, lo);
+    if (!(this.flags[slot]! & USED)) return false;
+    const base = slot * this.words;
+    this.slots[base + GROUPS_HI] = (this.slots[base + GROUPS_HI]! ^ group[0]) >>> 0;
+    this.slots[base + GROUPS_LO] = (this.slots[base + GROUPS_LO]! ^ group[1]) >>> 0;
+    return true;
+  }
+
+  /**
+   * Looks a username up and marks it matched (so it is not reported as extra). `groups`, the
+   * desired group set hash, is compared when the index keeps groups; otherwise sameGroups is true.
+   */
+  match(username: string, state: [number, number], groups?: [number, number]): IndexLookup {
     const [hi, lo] = keyOf(username);
     const slot = this.find(hi, lo);
     if (!(this.flags[slot]! & USED)) return { found: false };
     this.flags[slot]! |= MATCHED;
-    const base = slot * WORDS;
-    return { found: true, sameState: this.slots[base + 2] === state[0] && this.slots[base + 3] === state[1] };
+    const base = slot * this.words;
+    const sameState = this.slots[base + 2] === state[0] && this.slots[base + 3] === state[1];
+    const sameGroups = !this.withGroups || groups === undefined || (this.slots[base + GROUPS_HI] === groups[0] && this.slots[base + GROUPS_LO] === groups[1]);
+    return { found: true, sameState, sameGroups };
   }
 
   /** Usernames never matched, read back from the spill file. */
   *unmatched(): Generator<string> {
     for (let slot = 0; slot <= this.mask; slot++) {
-      if (this.flags[slot] === USED) yield this.names.read(this.slots[slot * WORDS + 4]!);
+      if (this.flags[slot] === USED) yield this.names.read(this.slots[slot * this.words + NAME]!);
     }
   }
 
@@ -138,7 +166,7 @@ export class CompactUserIndex {
     let slot = lo & this.mask;
     for (;;) {
       if (!(this.flags[slot]! & USED)) return slot;
-      const base = slot * WORDS;
+      const base = slot * this.words;
       if (this.slots[base] === hi && this.slots[base + 1] === lo) return slot;
       slot = (slot + 1) & this.mask;
     }
@@ -148,14 +176,15 @@ export class CompactUserIndex {
     const oldSlots = this.slots;
     const oldFlags = this.flags;
     const capacity = (this.mask + 1) * 2;
-    this.slots = new Uint32Array(capacity * WORDS);
+    const words = this.words;
+    this.slots = new Uint32Array(capacity * words);
     this.flags = new Uint8Array(capacity);
     this.mask = capacity - 1;
     for (let slot = 0; slot < oldFlags.length; slot++) {
       if (!(oldFlags[slot]! & USED)) continue;
-      const base = slot * WORDS;
+      const base = slot * words;
       const to = this.find(oldSlots[base]!, oldSlots[base + 1]!);
-      this.slots.set(oldSlots.subarray(base, base + WORDS), to * WORDS);
+      this.slots.set(oldSlots.subarray(base, base + words), to * words);
       this.flags[to] = oldFlags[slot]!;
     }
   }

@@ -6,7 +6,8 @@ import type { CompiledConfig } from '../config/load-config.js';
 import { ConfigError } from '../errors.js';
 import type { CompiledMapping } from '../pipeline/map/index.js';
 import type { LegacyDatabase } from '../adapters/postgres/legacy-database.js';
-import { PgLegacyDatabase } from '../adapters/postgres/pg-legacy-database.js';
+import { LEGACY_URL_EXPECTED, legacyDialectOf } from '../adapters/legacy-url.js';
+import { openLegacyDatabase } from '../adapters/open-legacy-database.js';
 
 export interface LegacySource {
   db: LegacyDatabase;
@@ -23,14 +24,16 @@ export const openLegacySource = async (config: CompiledConfig, mapping: Compiled
       { path: 'legacyDatabase.url', message: 'required by this command' },
     ]);
   }
-  if (!/^postgres(ql)?:\/\//.test(url)) {
-    throw new ConfigError('only PostgreSQL legacy databases are implemented (postgres:// URL)', [{ path: 'legacyDatabase.url', message: 'expected postgres://' }]);
+  if (legacyDialectOf(url) === undefined) {
+    // Names where the URL came from; never echoes it (it usually carries a password).
+    const path = dbUrl !== undefined ? '--db-url' : 'legacyDatabase.url';
+    throw new ConfigError(`${path}: ${LEGACY_URL_EXPECTED}`, [{ path, message: LEGACY_URL_EXPECTED }]);
   }
   const table = config.legacyDatabase?.table ?? mapping.usersTable;
   const roles = mapping.rolesTable
     ? { table: config.legacyDatabase?.rolesTable ?? mapping.rolesTable.table, userColumn: mapping.rolesTable.userColumn, roleColumn: mapping.rolesTable.roleColumn }
     : undefined;
-  const db = new PgLegacyDatabase({ url, table, roles, maxConnections: 2 });
+  const db = openLegacyDatabase({ url, table, roles, maxConnections: 2 });
   const columns = [...mapping.readColumns];
   const existing = await db.columnNames().catch(async (error: unknown) => {
     await db.close();

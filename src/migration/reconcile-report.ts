@@ -13,7 +13,17 @@ export const formatReconcile = (r: ReconcileReport, title: string): string[] => 
   const attrs = Object.entries(r.different.byAttribute).map(([a, n]) => `${a}=${n}`).join(' ');
   out.push(`  different: ${r.different.count}${attrs ? `  (${attrs})` : ''}`);
   for (const e of r.different.examples) {
-    out.push(`      ${e.username}: ${e.differences.map((d) => `${d.name} ${d.kind}${d.createOnly ? ' (create-only: needs a recreate)' : ''}`).join(', ')}`);
+    const parts = e.differences.map((d) => `${d.name} ${d.kind}${d.createOnly ? ' (create-only: needs a recreate)' : ''}`);
+    if (e.groups) parts.push(...e.groups.missing.map((g) => `group ${g} missing`), ...e.groups.extra.map((g) => `group ${g} extra`));
+    out.push(`      ${e.username}: ${parts.join(', ')}`);
+  }
+  const m = r.memberships;
+  if (m.compared) {
+    const groups = Object.entries(m.byGroup).map(([g, n]) => `${g}=+${n.missing}/-${n.extra}`).join(' ');
+    out.push(
+      `  group memberships (${m.groups.length} group(s) listed): ${m.users} user(s), ${m.missing} missing, ${m.extra} extra${groups ? `  (${groups})` : ''}` +
+        (m.refusedRoles ? `; ${m.refusedRoles} role row(s) the mapping refuses (DLQ)` : ''),
+    );
   }
   if (r.repair) {
     const p = r.repair;

@@ -6,6 +6,11 @@
 //      absent = missing; hash differs = candidate, confirmed by AdminGetUser and diffed per
 //      attribute (only mismatches cost a UserRead).
 //   3. Index entries never matched = extra: ours by shape, with no row behind them.
+// Group memberships, when the mapping derives groups (a users column and/or the roles table):
+// after the listing, ListUsersInGroup for each group the mapping owns folds a set hash of every
+// user's groups into the index (memberships.ts says why that beats AdminListGroupsForUser per
+// user); the scan reads the roles of each page in one query and compares the desired set's hash;
+// a user whose hashes differ costs AdminGetUser + AdminListGroupsForUser, and only then.
 // --repair sends the desired state through the sync's own planner and UserApplier (same rate
 // limits, same version guard) with a version just above what Cognito holds (see repairVersion).
 import type { DesiredUser, UserIntent, Version } from '../core/types.js';
@@ -17,6 +22,7 @@ import { desiredUserFromRow, type CompiledMapping } from '../pipeline/map/index.
 import { storedVersionOf } from '../pipeline/plan/index.js';
 import { forEachLimit } from '../runtime/concurrency.js';
 import { CompactUserIndex } from './compact-user-index.js';
+import { comparesGroups, desiredGroups, diffGroups, groupHash, groupSetHash, namedGroups, rolesKeyOf, type GroupDifference } from './memberships.js';
 import { bumpVersion, desiredHash, diffOwned, maxVersion, ownedNames, stateHash, type AttributeDifference } from './owned-state.js';
 import { usernamePattern } from './username-pattern.js';
 
@@ -48,10 +54,28 @@ export interface ReconcileReport {
   notMigrated: number;
   /** In Cognito with a username of the mapping's shape, no row in the DB. */
   extra: { count: number; examples: string[] };
-  different: { count: number; byAttribute: Record<string, number>; examples: { username: string; differences: AttributeDifference[] }[] };
+  /** Users whose owned attributes, enabled flag or group memberships differ. */
+  different: { count: number; byAttribute: Record<string, number>; examples: { username: string; differences: AttributeDifference[]; groups?: GroupDifference }[] };
+  memberships: MembershipReport;
   drift: number;
   repair?: RepairSummary;
   memory: { indexBytes: number; bytesPerUser: number };
+}
+
+/** Group memberships compared (all zero and `compared: false` when the mapping has no groups). */
+export interface MembershipReport {
+  compared: boolean;
+  /** Groups listed with ListUsersInGroup: the mapping's groups.map values, else the pool's groups. */
+  groups: string[];
+  /** Users (counted in `different` too) with at least one missing or extra membership. */
+  users: number;
+  /** Memberships the legacy data has and Cognito lacks. */
+  missing: number;
+  /** Memberships Cognito has that the sync would remove (groups.managed, owned groups only). */
+  extra: number;
+  byGroup: Record<string, { missing: number; extra: number }>;
+  /** Role rows the mapping refuses (groups.unmapped: error): the sync sends them to the DLQ. */
+  refusedRoles: number;
 }
 
 const ORIGIN = { topic: 'reconcile', partition: 0, offset: '0' };
@@ -75,6 +99,7 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
     notMigrated: 0,
     extra: { count: 0, examples: [] },
     different: { count: 0, byAttribute: {}, examples: [] },
+    memberships: { compared: comparesGroups(mapping), groups: [], users: 0, missing: 0, extra: 0, byGroup: {}, refusedRoles: 0 },
     drift: 0,
     memory: { indexBytes: 0, bytesPerUser: 0 },
   };
@@ -99,7 +124,18 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
   };
   const upsert = (user: DesiredUser, version: Version): UserIntent => ({ kind: 'upsert', user, version, origin: ORIGIN, sourceTsMs: null });
 
-  const index = new CompactUserIndex();
+  const withGroups = report.memberships.compared;
+  const rules = { removeGroups: mapping.groupsManaged, ownsGroup: mapping.ownsGroup };
+  const memberships = report.memberships;
+  const countGroups = (diff: GroupDifference): void => {
+    for (const g of diff.missing) (memberships.byGroup[g] ??= { missing: 0, extra: 0 }).missing++;
+    for (const g of diff.extra) (memberships.byGroup[g] ??= { missing: 0, extra: 0 }).extra++;
+    memberships.missing += diff.missing.length;
+    memberships.extra += diff.extra.length;
+    memberships.users++;
+  };
+
+  const index = new CompactUserIndex(undefined, withGroups);
   try {
     for await (const page of input.directory.listUsers()) {
       for (const user of page) {
@@ -113,11 +149,23 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
     }
     report.cognito.indexed = index.size;
 
+    if (withGroups) {
+      memberships.groups = namedGroups(mapping) ?? (await input.directory.listPoolGroups());
+      for (const group of memberships.groups) {
+        const hash = groupHash(group);
+        for await (const page of input.directory.listUsersInGroup(group)) {
+          for (const username of page) if (pattern.matches(username)) index.addGroup(username, hash);
+        }
+      }
+    }
+
     let lastSnapshot = '';
     for await (const page of input.db.scanUsers({ columns: input.columns, pageSize: input.pageSize })) {
       lastSnapshot = page.snapshotVersion;
-      const candidates: DesiredUser[] = [];
+      const candidates: { user: DesiredUser; groups: boolean }[] = [];
       const missing: DesiredUser[] = [];
+      // One query for the roles of the whole page (the roles table is read only when mapped).
+      const roles = withGroups && mapping.rolesTable ? await input.db.rolesOf(page.rows.flatMap((r) => rolesKeyOf(mapping, r) ?? [])) : undefined;
       for (const row of page.rows) {
         report.legacy.users++;
         const desired = desiredUserFromRow(mapping, row);
@@ -125,9 +173,18 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
           report.legacy.unmappable++; // the sync sends these to the DLQ; assess lists them
           continue;
         }
-        const found = index.match(desired.value.username, desiredHash(owned, desired.value));
-        if (!found.found) missing.push(desired.value);
-        else if (!found.sameState) candidates.push(desired.value);
+        let user = desired.value;
+        if (withGroups) {
+          const key = rolesKeyOf(mapping, row);
+          const wanted = desiredGroups(mapping, user.groups, (key !== undefined && roles?.get(key)) || []);
+          memberships.refusedRoles += wanted.refusedRoles;
+          // The full set, so a repair sets exactly these (see planUser); a copy, as desired users
+          // may be shared (desired-user-memo.ts).
+          user = { ...user, groups: wanted.groups };
+        }
+        const found = index.match(user.username, desiredHash(owned, user), withGroups ? groupSetHash(user.groups ?? []) : undefined);
+        if (!found.found) missing.push(user);
+        else if (!found.sameState || !found.sameGroups) candidates.push({ user, groups: !found.sameGroups });
       }
       for (const user of missing) {
         if (existingOnly) {
@@ -140,14 +197,22 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
       if (repair && !existingOnly) {
         await forEachLimit(missing, repair.concurrency, (user) => apply(user.username, upsert(user, page.snapshotVersion)));
       }
-      await forEachLimit(candidates, repair?.concurrency ?? 4, async (user) => {
-        const current = await input.gateway.getUser(user.username, false);
+      await forEachLimit(candidates, repair?.concurrency ?? 4, async ({ user, groups }) => {
+        // Groups are read only for users whose membership hash differs.
+        const current = await input.gateway.getUser(user.username, groups);
         if (current === null) return; // deleted since the listing: the next run sees it as missing
         const differences = diffOwned(owned, user, current);
-        if (differences.length === 0) return; // changed back since the listing, or a hash collision
+        const groupDiff = groups && current.groups ? diffGroups(user.groups ?? [], current.groups, rules) : undefined;
+        const groupsDrifted = groupDiff !== undefined && groupDiff.missing.length + groupDiff.extra.length > 0;
+        // None: changed back since the listing, a hash collision, or (add-only groups) only
+        // memberships the sync would never remove.
+        if (differences.length === 0 && !groupsDrifted) return;
         report.different.count++;
         for (const d of differences) report.different.byAttribute[d.name] = (report.different.byAttribute[d.name] ?? 0) + 1;
-        if (report.different.examples.length < examples) report.different.examples.push({ username: user.username, differences });
+        if (groupsDrifted) countGroups(groupDiff);
+        if (report.different.examples.length < examples) {
+          report.different.examples.push(groupsDrifted ? { username: user.username, differences, groups: groupDiff } : { username: user.username, differences });
+        }
         await apply(user.username, upsert(user, repairVersion(storedVersionOf(current, mapping.versionAttribute), page.snapshotVersion)));
       });
     }

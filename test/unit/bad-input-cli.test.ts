@@ -202,7 +202,7 @@ describe('every command refuses bad arguments with exit 2 and one line', () => {
       [['dlq', 'redrive', ...c, '--retry-for', 'forever'], /--retry-for.*invalid duration/],
       [['assess', ...c, '--examples', 'abc'], /--examples.*integer >= 0/],
       [['assess', ...c, '--examples', '-1'], /--examples.*integer >= 0/],
-      [['assess', ...c, '--db-url', 'mysql://legacy'], /only PostgreSQL/],
+      [['assess', ...c, '--db-url', 'sqlserver://legacy'], /--db-url: expected a postgres:\/\/.*mariadb:\/\/ URL/],
       [['reconcile', ...c, '--examples', '2.5'], /--examples.*integer >= 0/],
       [['reconcile', ...c, '--delete-extra'], /--delete-extra needs --repair/],
       [['reconcile', ...c, '--db-url', ''], /no legacy database/],

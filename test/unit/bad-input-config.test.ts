@@ -108,7 +108,7 @@ describe('wrong types and unknown keys name the path', () => {
     ['processing: { concurrency: 0 }', 'processing.concurrency', /too small|>=1/i],
     ['dlq: { tolerance: some }', 'dlq.tolerance', /expected one of/],
     ['log: { level: verbose }', 'log.level', /expected one of/],
-    ['legacyDatabase: { url: "mysql://db/legacy" }', 'legacyDatabase.url', /postgres:\/\//],
+    ['legacyDatabase: { url: "sqlserver://db/legacy" }', 'legacyDatabase.url', /postgres:\/\/.*mysql:\/\/.*mariadb:\/\//],
     ['schemaRegistry: { url: "registry" }', 'schemaRegistry.url', /url/i],
     ['kafak: { brokers: ["k:1"] }', '(root)', /"kafak"/],
     ['kafka:\n  brokers: ["k:1"]\n  topics: [t]\n  bokers: ["k:2"]', 'kafka', /"bokers"/],
@@ -174,7 +174,7 @@ describe('secrets are never echoed', () => {
     const secret = 'S3cr3t-pa55word';
     const cases = [
       errorOf(`${VALID.replace('brokers: ["k1:9092"]', `brokers: ["k1:9092"]\n  sasl: { mechanism: plain, username: u, password: ${secret}, extra: 1 }`)}\n`),
-      errorOf(`${VALID}\nlegacyDatabase: { url: "mysql://u:${secret}@db/legacy" }\n`),
+      errorOf(`${VALID}\nlegacyDatabase: { url: "sqlserver://u:${secret}@db/legacy" }\n`),
       errorOf(VALID, { COGNITO_SYNC_KAFKA__SASL__PASSWORD: secret }), // no mechanism: invalid
       errorOf(VALID, { COGNITO_SYNC_SCHEMA_REGISTRY__PASSWORD: secret, COGNITO_SYNC_SCHEMA_REGISTRY__URL: `http://u:${secret}` }),
     ];

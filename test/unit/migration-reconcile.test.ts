@@ -10,6 +10,7 @@ import { VersionCache } from '../../src/pipeline/apply/version-cache.js';
 import { CompactUserIndex } from '../../src/migration/compact-user-index.js';
 import { bumpVersion, diffOwned, ownedNames, stateHash } from '../../src/migration/owned-state.js';
 import { reconcile, repairVersion } from '../../src/migration/reconcile.js';
+import { desiredGroups, diffGroups, groupHash, groupSetHash } from '../../src/migration/memberships.js';
 import { usernamePattern } from '../../src/migration/username-pattern.js';
 
 let mapping: CompiledMapping;
@@ -68,8 +69,8 @@ describe('CompactUserIndex', () => {
     try {
       for (let i = 0; i < 5000; i++) index.add(`legacy_${i}`, [i, i * 7]);
       expect(index.size).toBe(5000);
-      expect(index.match('legacy_10', [10, 70])).toEqual({ found: true, sameState: true });
-      expect(index.match('legacy_11', [11, 0])).toEqual({ found: true, sameState: false });
+      expect(index.match('legacy_10', [10, 70])).toEqual({ found: true, sameState: true, sameGroups: true });
+      expect(index.match('legacy_11', [11, 0])).toEqual({ found: true, sameState: false, sameGroups: true });
       expect(index.match('legacy_x', [0, 0])).toEqual({ found: false });
       for (let i = 12; i < 5000; i++) index.match(`legacy_${i}`, [0, 0]);
       expect([...index.unmatched()].sort()).toEqual(['legacy_0', 'legacy_1', 'legacy_2', 'legacy_3', 'legacy_4', 'legacy_5', 'legacy_6', 'legacy_7', 'legacy_8', 'legacy_9']);
@@ -84,6 +85,16 @@ describe('CompactUserIndex', () => {
 class FakePool implements CognitoGateway, CognitoDirectory {
   users = new Map<string, CurrentUser>();
   calls: CognitoCall[] = [];
+  /** group -> members */
+  groups = new Map<string, Set<string>>(['admin', 'support', 'customer', 'not-ours'].map((g) => [g, new Set<string>()]));
+  reads: string[] = [];
+  async *listUsersInGroup(group: string): AsyncIterable<string[]> {
+    const members = [...(this.groups.get(group) ?? [])];
+    for (let i = 0; i < members.length; i += 2) yield members.slice(i, i + 2);
+  }
+  async listPoolGroups(): Promise<string[]> {
+    return [...this.groups.keys()].sort();
+  }
   async *listUsers(): AsyncIterable<ListedUser[]> {
     const all = [...this.users.values()].map((u) => ({ username: u.username, attributes: { ...u.attributes }, enabled: u.enabled }));
     for (let i = 0; i < all.length; i += 2) yield all.slice(i, i + 2); // pages of 2: pagination is exercised
@@ -92,9 +103,13 @@ class FakePool implements CognitoGateway, CognitoDirectory {
     return {};
   }
   async addCustomAttributes(): Promise<void> {}
-  async getUser(username: string): Promise<CurrentUser | null> {
+  async getUser(username: string, withGroups = false): Promise<CurrentUser | null> {
+    this.reads.push(withGroups ? `${username}+groups` : username);
     const u = this.users.get(username);
-    return u ? { ...u, attributes: { ...u.attributes }, version: u.attributes['custom:cdc_version'] } : null;
+    if (!u) return null;
+    const user: CurrentUser = { ...u, attributes: { ...u.attributes }, version: u.attributes['custom:cdc_version'] };
+    if (withGroups) user.groups = [...this.groups].filter(([, m]) => m.has(username)).map(([g]) => g);
+    return user;
   }
   async execute(call: CognitoCall): Promise<void> {
     this.calls.push(call);
@@ -117,6 +132,13 @@ class FakePool implements CognitoGateway, CognitoDirectory {
         return;
       case 'AdminDeleteUser':
         this.users.delete(call.username);
+        for (const members of this.groups.values()) members.delete(call.username);
+        return;
+      case 'AdminAddUserToGroup':
+        this.groups.get(call.group)!.add(call.username);
+        return;
+      case 'AdminRemoveUserFromGroup':
+        this.groups.get(call.group)!.delete(call.username);
         return;
       default:
         return;
@@ -124,7 +146,7 @@ class FakePool implements CognitoGateway, CognitoDirectory {
   }
 }
 
-const fakeDb = (rows: Row[]): LegacyDatabase => ({
+const fakeDb = (rows: Row[], roles: Record<string, string[]> = {}): LegacyDatabase => ({
   keyColumns: async () => ['id'],
   columnNames: async () => new Set(Object.keys(rows[0] ?? {})),
   estimateUsers: async () => rows.length,
@@ -132,7 +154,7 @@ const fakeDb = (rows: Row[]): LegacyDatabase => ({
     for (let i = 0; i < rows.length; i += o.pageSize) yield { rows: rows.slice(i, i + o.pageSize), snapshotVersion: v(0, 1000) };
   },
   findUser: async () => err('not-found'),
-  rolesOf: async () => new Map(),
+  rolesOf: async (keys) => new Map(keys.map(String).filter((k) => roles[k]).map((k) => [k, roles[k]!])),
   close: async () => undefined,
 });
 
@@ -190,3 +212,77 @@ describe('reconcile', () => {
   });
 });
 
+
+describe('group memberships', () => {
+  const rules = { removeGroups: true, ownsGroup: (g: string) => ['admin', 'support', 'customer'].includes(g) };
+
+  test('diffGroups: missing and extra memberships, exactly what the planner would change', () => {
+    expect(diffGroups(['customer', 'support'], ['customer', 'admin', 'not-ours'], rules)).toEqual({ missing: ['support'], extra: ['admin'] });
+    expect(diffGroups([], [], rules)).toEqual({ missing: [], extra: [] });
+    // add-only mappings (groups.managed: false) never call a membership extra: the sync keeps it.
+    expect(diffGroups(['customer'], ['admin'], { ...rules, removeGroups: false })).toEqual({ missing: ['customer'], extra: [] });
+  });
+
+  test('desiredGroups: column groups plus roles through groups.map; refused roles are counted, not fatal', () => {
+    expect(desiredGroups(mapping, undefined, ['support', 'customer', 'beta_tester'])).toEqual({ groups: ['customer', 'support'], refusedRoles: 0 });
+    const strict = compileMapping({ ...mapping.spec, groups: { ...mapping.spec.groups!, unmapped: 'error' } });
+    expect(desiredGroups(strict, ['admin'], ['beta_tester', 'customer'])).toEqual({ groups: ['admin', 'customer'], refusedRoles: 1 });
+  });
+
+  test('the set hash is order-free, so memberships can be folded in one group at a time', () => {
+    const index = new CompactUserIndex(4, true);
+    try {
+      index.add('legacy_1', [1, 1]);
+      expect(index.addGroup('legacy_1', groupHash('support'))).toBe(true);
+      expect(index.addGroup('legacy_1', groupHash('customer'))).toBe(true);
+      expect(index.addGroup('legacy_2', groupHash('customer'))).toBe(false);
+      expect(index.match('legacy_1', [1, 1], groupSetHash(['customer', 'support']))).toEqual({ found: true, sameState: true, sameGroups: true });
+      expect(index.match('legacy_1', [1, 1], groupSetHash(['customer']))).toEqual({ found: true, sameState: true, sameGroups: false });
+      expect(groupSetHash([])).toEqual([0, 0]);
+    } finally {
+      index.dispose();
+    }
+  });
+
+  test('reconcile reports missing and extra memberships as drift; --repair fixes them through the planner, reading groups only where they differ', async () => {
+    const pool = new FakePool();
+    const rows = [1, 2, 3, 4].map((id) => legacyRow(id));
+    const roles = { '1': ['customer'], '2': ['customer', 'support'], '3': ['customer'], '4': ['beta_tester'] };
+    const planOptions = planOptionsFromMapping(mapping);
+    const applier = new UserApplier(pool, (c, i, d) => planUser(c, i, planOptions, d), coalesce, new VersionCache(0), true);
+    const input = { db: fakeDb(rows, roles), columns: [], pageSize: 3, directory: pool, gateway: pool, mapping, examples: 5 };
+
+    const boot = await reconcile({ ...input, repair: { applier, deleteExtra: false, concurrency: 2 } });
+    expect(boot.missing.count).toBe(4);
+    expect(pool.groups.get('support')).toEqual(new Set(['legacy_2']));
+    expect(pool.groups.get('customer')).toEqual(new Set(['legacy_1', 'legacy_2', 'legacy_3']));
+    pool.reads.length = 0;
+    const clean = await reconcile(input);
+    expect(clean.drift).toBe(0);
+    expect(clean.memberships).toMatchObject({ compared: true, groups: ['admin', 'customer', 'support'], users: 0 });
+    expect(pool.reads).toEqual([]); // in sync: nobody read one by one
+
+    // Plant: legacy_1 lost customer; legacy_3 gained admin (ours) and not-ours (someone else's).
+    pool.groups.get('customer')!.delete('legacy_1');
+    pool.groups.get('admin')!.add('legacy_3');
+    pool.groups.get('not-ours')!.add('legacy_3');
+    const drift = await reconcile(input);
+    expect(drift.drift).toBe(2);
+    expect(drift.different.count).toBe(2);
+    expect(drift.memberships).toMatchObject({ users: 2, missing: 1, extra: 1, byGroup: { customer: { missing: 1, extra: 0 }, admin: { missing: 0, extra: 1 } } });
+    expect(Object.fromEntries(drift.different.examples.map((e) => [e.username, e.groups]))).toEqual({
+      legacy_1: { missing: ['customer'], extra: [] },
+      legacy_3: { missing: [], extra: ['admin'] },
+    });
+    expect(pool.reads.sort()).toEqual(['legacy_1+groups', 'legacy_3+groups']);
+
+    const repaired = await reconcile({ ...input, repair: { applier, deleteExtra: false, concurrency: 2 } });
+    expect(repaired.repair).toMatchObject({ updated: 2, failed: 0 });
+    expect(pool.calls.filter((c) => c.api.includes('Group')).slice(-2).sort((a, b) => a.api.localeCompare(b.api))).toEqual([
+      { api: 'AdminAddUserToGroup', username: 'legacy_1', group: 'customer' },
+      { api: 'AdminRemoveUserFromGroup', username: 'legacy_3', group: 'admin' },
+    ]);
+    expect((await reconcile(input)).drift).toBe(0);
+    expect(pool.groups.get('not-ours')!.has('legacy_3')).toBe(true); // not the mapping's group: left alone
+  });
+});

@@ -14,7 +14,9 @@ import {
   AddCustomAttributesCommand,
   CognitoIdentityProviderClient,
   DescribeUserPoolCommand,
+  ListGroupsCommand,
   ListUsersCommand,
+  ListUsersInGroupCommand,
   type AttributeType,
   type SchemaAttributeType,
   type UserPoolType,
@@ -46,6 +48,10 @@ export interface ListedUser {
 export interface CognitoDirectory {
   /** Every user, one ListUsers page at a time (PaginationToken), at the UserList rate. */
   listUsers(pageSize?: number): AsyncIterable<ListedUser[]>;
+  /** Usernames of a group's members, one ListUsersInGroup page at a time, at the UserList rate. */
+  listUsersInGroup(group: string): AsyncIterable<string[]>;
+  /** Every group name of the pool (ListGroups), for mappings whose roles are group names as they are. */
+  listPoolGroups(): Promise<string[]>;
   describeUserPool(): Promise<UserPoolType>;
   addCustomAttributes(attributes: SchemaAttributeType[]): Promise<void>;
 }
@@ -213,6 +219,37 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
     } while (token);
   }
 
+  async *listUsersInGroup(group: string): AsyncIterable<string[]> {
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(new ListUsersInGroupCommand({ UserPoolId: this.poolId, GroupName: group, Limit: MAX_LIST_PAGE, NextToken: token }));
+      } catch (error) {
+        throw toApiError('ListUsersInGroup', error);
+      }
+      const names = (page.Users ?? []).flatMap((u) => (u.Username === undefined ? [] : [u.Username]));
+      if (names.length > 0) yield names;
+      token = page.NextToken;
+    } while (token);
+  }
+
+  async listPoolGroups(): Promise<string[]> {
+    const groups: string[] = [];
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(new ListGroupsCommand({ UserPoolId: this.poolId, Limit: MAX_LIST_PAGE, NextToken: token }));
+      } catch (error) {
+        throw toApiError('ListGroups', error);
+      }
+      for (const g of page.Groups ?? []) if (g.GroupName) groups.push(g.GroupName);
+      token = page.NextToken;
+    } while (token);
+    return groups.sort();
+  }
+
   async describeUserPool(): Promise<UserPoolType> {
     try {
       return (await this.client.send(new DescribeUserPoolCommand({ UserPoolId: this.poolId }))).UserPool ?? {};
@@ -231,7 +268,7 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
   }
 }
 
-/** ListUsers allows at most 60 users a page. */
+/** ListUsers, ListUsersInGroup and ListGroups allow at most 60 items a page. */
 const MAX_LIST_PAGE = 60;
 
 export function toAttributeList(attributes: Attributes): AttributeType[] {

@@ -14,6 +14,9 @@ export const CATEGORY_BY_COMMAND: Readonly<Record<string, QuotaCategory>> = {
   AdminListGroupsForUserCommand: 'UserRead',
   ListUsersCommand: 'UserList',
   ListUsersInGroupCommand: 'UserList',
+  // Not a user listing, but a list call all the same: charged to the UserList budget so that
+  // `reconcile` stays inside the share it was given (a call per 60 groups, once per run).
+  ListGroupsCommand: 'UserList',
 };
 
 export const categoryOf = (commandName: string): QuotaCategory | undefined => CATEGORY_BY_COMMAND[commandName];

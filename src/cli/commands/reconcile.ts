@@ -25,7 +25,7 @@ export function registerReconcile(program: Command): void {
     .command('reconcile')
     .description(
       'Compare the legacy users table with the user pool user by user: missing, extra (usernames of the mapping\'s shape with no row) and ' +
-        'different users (owned attributes and the enabled flag). --repair applies the desired state through the sync\'s planner and rate limits, then checks again. Exit 3 on drift.',
+        'different users (owned attributes, the enabled flag, and group memberships when the mapping derives groups). --repair applies the desired state through the sync\'s planner and rate limits, then checks again. Exit 3 on drift.',
     )
     .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
     .option('--db-url <url>', 'legacy database URL (default: legacyDatabase.url or COGNITO_SYNC_LEGACY_DATABASE__URL)')
