@@ -126,16 +126,7 @@ wait_running() {
 # a fresh stack with no rows yet they would not exist: consumers and tools that start before the
 # first change (and replays computed from the current end offsets) need them to.
 ensure_topics() {
-  KAFKA_BROKERS="$KAFKA_BROKERS" PARTITIONS="$KAFKA_NUM_PARTITIONS" "$NODE" --input-type=module -e '
-    const kafkajs = await import(process.argv[1]); const { Kafka, logLevel } = kafkajs.default ?? kafkajs;
-    const admin = new Kafka({ brokers: process.env.KAFKA_BROKERS.split(","), clientId: "stack-connector", logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    try {
-      const existing = new Set(await admin.listTopics());
-      const topics = process.argv.slice(2).filter((t) => !existing.has(t))
-        .map((topic) => ({ topic, numPartitions: Number(process.env.PARTITIONS), replicationFactor: 1 }));
-      if (topics.length) await admin.createTopics({ topics, waitForLeaders: true });
-    } finally { await admin.disconnect(); }' "$REPO_ROOT/node_modules/kafkajs/index.js" "$1.public.users" "$1.public.user_roles"
+  "$NODE" "$STACK_SCRIPTS/topics.mjs" ensure "$KAFKA_BROKERS" "$KAFKA_NUM_PARTITIONS" "$1.public.users" "$1.public.user_roles"
 }
 
 cmd_register() {

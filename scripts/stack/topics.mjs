@@ -1,11 +1,12 @@
 // Small Kafka topic helper for the stack scripts.
 //   node scripts/stack/topics.mjs list BROKERS [PREFIX]
 //   node scripts/stack/topics.mjs delete-prefix BROKERS PREFIX   deletes PREFIX.* and __debezium-heartbeat.PREFIX
+//   node scripts/stack/topics.mjs ensure BROKERS PARTITIONS TOPIC...  creates the missing ones
 import { Kafka, logLevel } from 'kafkajs';
 
-const [cmd, brokers, prefix] = process.argv.slice(2);
+const [cmd, brokers, prefix, ...rest] = process.argv.slice(2);
 if (!cmd || !brokers) {
-  console.error('usage: topics.mjs list|delete-prefix BROKERS [PREFIX]');
+  console.error('usage: topics.mjs list|delete-prefix BROKERS [PREFIX] | ensure BROKERS PARTITIONS TOPIC...');
   process.exit(2);
 }
 const admin = new Kafka({ clientId: 'stack-topics', brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin();
@@ -26,6 +27,11 @@ try {
       await new Promise((r) => setTimeout(r, 200));
     }
     console.error(`deleted ${topics.length} topic(s): ${topics.join(' ')}`);
+  } else if (cmd === 'ensure') {
+    const partitions = Number(prefix);
+    if (!Number.isInteger(partitions) || partitions < 1) throw new Error(`partitions must be a positive integer, got ${prefix}`);
+    const missing = rest.filter((t) => !all.includes(t));
+    if (missing.length) await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })) });
   } else {
     throw new Error(`unknown command ${cmd}`);
   }

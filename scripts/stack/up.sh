@@ -325,6 +325,10 @@ cognito_start() {
   local main="$REPO_ROOT/node_modules/cognito-local/lib/bin/start.js"
   [[ -f "$main" ]] || die "cognito-local missing: run 'npm ci'"
   mkdir -p "$DATA_DIR/cognito/.cognito" # state lands in data/cognito/.cognito/
+  # cognito-local writes its pool files in place with overlapping writes: a stop at the wrong
+  # moment leaves a file it refuses to start on (see cognito-db-repair.mjs).
+  local line
+  while IFS= read -r line; do log "cognito: $line"; done < <("$NODE" "$STACK_SCRIPTS/cognito-db-repair.mjs" "$DATA_DIR/cognito/.cognito/db")
   # cognito-local defaults new pools to email-as-username; legacy users sign in with a
   # username, like a real pool created without UsernameAttributes.
   [[ -f "$DATA_DIR/cognito/.cognito/config.json" ]] || cat >"$DATA_DIR/cognito/.cognito/config.json" <<'JSON'

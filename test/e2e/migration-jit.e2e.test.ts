@@ -176,9 +176,11 @@ describe('createPolicy existing-only', () => {
     // The sync as `run` builds it for existing-only (a JitGraceApplier), observed through a
     // gateway decorator that notes when a read finds no user.
     const absentReads: string[] = [];
+    const finalSkips: string[] = [];
     const service = new SyncService({
       config,
       logger: createLogger({ level: 'warn' }),
+      events: { record: (e) => e.reason === 'not-existing' && finalSkips.push(e.reason) },
       decorateGateway: (inner: CognitoGateway): CognitoGateway => ({
         getUser: async (username: string, groups: boolean): Promise<CurrentUser | null> => {
           const user = await inner.getUser(username, groups);
@@ -194,6 +196,9 @@ describe('createPolicy existing-only', () => {
       const pw = 'Race-Pa55!';
       const legacyId = await insertUser(`race.${id}`, bcrypt.hashSync(pw, 4), 'Before');
       const username = `legacy_${legacyId}`;
+      // The insert is skipped (nobody signed in yet) once its grace period is over: wait for that,
+      // so the absent read awaited below is the update's, not the insert's.
+      await waitFor('the insert to be consumed and skipped', async () => finalSkips.length > 0, 30_000);
       // 1. The person signs in; the Lambda reads the row (given_name Before) and is held there.
       let release!: () => void;
       const held = new Promise<void>((resolve) => (release = resolve));
