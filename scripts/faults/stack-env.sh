@@ -12,6 +12,6 @@ export STACK_DIR="$_faults_repo/.stack-faults"
 # Reuse the jars fetched for the main stack when they are there (read-only use).
 if [[ -d "$_faults_repo/.stack/lib" ]]; then export STACK_LIB_DIR="$_faults_repo/.stack/lib"; fi
 if [[ -d "$_faults_repo/.stack/plugins" ]]; then export STACK_PLUGIN_DIR="$_faults_repo/.stack/plugins"; fi
-export PG_PORT=55429 KAFKA_PORT=29192 KAFKA_CONTROLLER_PORT=29193 CONNECT_PORT=28183
-export REGISTRY_PORT=28181 REGISTRY_MANAGEMENT_PORT=29100 COGNITO_PORT=9559 MARIADB_PORT=55306
+export PG_PORT=25432 KAFKA_PORT=29192 KAFKA_CONTROLLER_PORT=29193 CONNECT_PORT=28183
+export REGISTRY_PORT=28181 REGISTRY_MANAGEMENT_PORT=29100 COGNITO_PORT=9559 MARIADB_PORT=23306
 unset _faults_repo

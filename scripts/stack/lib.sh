@@ -20,14 +20,15 @@ DATA_DIR="$STACK_DIR/data"
 CONF_DIR="$STACK_DIR/conf"
 RUN_DIR="$STACK_DIR/run"
 
-# Ports (override from the environment).
-PG_PORT="${PG_PORT:-54329}"
+# Ports (override from the environment). All below Linux's ephemeral range (32768-60999 by
+# default): a listener there can find its port taken by some client's outgoing connection.
+PG_PORT="${PG_PORT:-15432}"
 KAFKA_PORT="${KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
 CONNECT_PORT="${CONNECT_PORT:-18083}"
 REGISTRY_PORT="${REGISTRY_PORT:-18081}"
 COGNITO_PORT="${COGNITO_PORT:-9229}"
-MARIADB_PORT="${MARIADB_PORT:-53306}"
+MARIADB_PORT="${MARIADB_PORT:-13306}"
 STACK_HOST=127.0.0.1 # everything binds to loopback only
 
 # Legacy database.
