@@ -10,6 +10,8 @@ export interface OpenLegacyDatabaseOptions {
   table: string;
   roles?: { table: string; userColumn: string; roleColumn: string };
   maxConnections?: number;
+  /** Keep idle connections open across Lambda invocations (see PgLegacyDatabaseOptions). */
+  keepIdleConnections?: boolean;
 }
 
 /** The caller validates the URL first (legacyDialectOf), to name its own config field. */

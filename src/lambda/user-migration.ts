@@ -18,6 +18,11 @@
 // as the row. Every Debezium event has a non-zero first component, so any later event for
 // the row compares newer and applies; see pg-legacy-database.ts for why nothing tighter works
 // (MySQL/MariaDB: (0, 0, 0), see mysql-legacy-database.ts).
+//
+// Groups: the trigger's answer cannot carry memberships. With PENDING_GROUPS_ATTRIBUTE set, a
+// user whose legacy row has groups is created with that marker attribute, and the Post
+// Authentication trigger (post-authentication.ts) adds the memberships right after Cognito
+// created the user (see pending-groups.ts).
 import { createHash } from 'node:crypto';
 import { err, ok, type Attributes, type Result, type Row } from '../core/types.js';
 import { errorMessage } from '../errors.js';
@@ -26,6 +31,7 @@ import { openLegacyDatabase } from '../adapters/open-legacy-database.js';
 import { desiredUserFromRow, UNKNOWN, type CompiledMapping } from '../pipeline/map/index.js';
 import { usernamePattern } from '../migration/username-pattern.js';
 import { lambdaConfigFromEnv } from './lambda-config.js';
+import { groupLookupColumns, legacyGroupsOf, PENDING_GROUPS_MARKER } from './pending-groups.js';
 import { hashFamily, verifyPassword, type SaltedDigestFormat } from './password-hash.js';
 
 export interface UserMigrationEvent {
@@ -53,6 +59,8 @@ export interface MigrationDeps {
   passwordColumn: string;
   loginColumns: readonly string[];
   digestFormats?: readonly SaltedDigestFormat[];
+  /** Marker for the Post Authentication trigger (pending-groups.ts); unset: nobody is marked. */
+  pendingGroupsAttribute?: string;
   /** One JSON line per invocation: outcome and reason, never a password, hash or personal value. */
   log?: (entry: Record<string, unknown>) => void;
 }
@@ -90,7 +98,7 @@ const canonicalOf = (mapping: CompiledMapping, row: Row): string | undefined => 
 const lookup = async (deps: MigrationDeps, name: string, withSecret: boolean): Promise<Result<Resolved, Refusal>> => {
   const pattern = usernamePattern(deps.mapping.spec.username);
   const keys = await deps.db.keyColumns();
-  const options = { columns: [...deps.mapping.readColumns], secretColumn: withSecret ? deps.passwordColumn : undefined };
+  const options = { columns: groupLookupColumns(deps.mapping), secretColumn: withSecret ? deps.passwordColumn : undefined };
   const parsed = pattern.parse(name);
   let found: Result<FoundUser, LookupProblem> = err('not-found');
   if (parsed && pattern.columns.every((c) => keys.includes(c)) && keys.every((k) => parsed[k] !== undefined)) {
@@ -111,6 +119,21 @@ const lookup = async (deps: MigrationDeps, name: string, withSecret: boolean): P
 export const resolveSignInName = async (deps: MigrationDeps, typed: string): Promise<Result<string, Refusal>> => {
   const resolved = await lookup(deps, typed.trim(), false);
   return resolved.ok ? ok(resolved.value.username) : err(resolved.error);
+};
+
+/**
+ * Whether the new user needs the Post Authentication trigger: only users with groups are marked,
+ * so the many without cost no extra Cognito write. A roles read that fails marks the user anyway
+ * (the other trigger reads again): a group problem never fails the sign-in.
+ */
+const hasGroups = async (deps: MigrationDeps, row: Row, fromColumn: readonly string[] | undefined): Promise<boolean> => {
+  if (fromColumn !== undefined && fromColumn.length > 0) return true;
+  if (!deps.mapping.rolesTable) return false;
+  try {
+    return (await legacyGroupsOf(deps.db, deps.mapping, row)).groups.length > 0;
+  } catch {
+    return true;
+  }
 };
 
 export const createMigrationHandler = (deps: MigrationDeps) => {
@@ -148,7 +171,9 @@ export const createMigrationHandler = (deps: MigrationDeps) => {
     const userAttributes: Attributes = {};
     for (const [name, value] of Object.entries(desired.value.attributes)) if (value !== '') userAttributes[name] = value;
     userAttributes[deps.mapping.versionAttribute] = found.snapshotVersion;
-    done('migrated');
+    const pending = deps.pendingGroupsAttribute !== undefined && (await hasGroups(deps, found.row, desired.value.groups));
+    if (pending) userAttributes[deps.pendingGroupsAttribute as string] = PENDING_GROUPS_MARKER;
+    done('migrated', deps.pendingGroupsAttribute === undefined ? {} : { groupsPending: pending });
     return {
       ...event,
       response: {
@@ -175,8 +200,16 @@ const fromEnv = async (): Promise<ReturnType<typeof createMigrationHandler>> => 
     table: config.table,
     roles: roles ? { table: roles.table, userColumn: roles.userColumn, roleColumn: roles.roleColumn } : undefined,
     maxConnections: 1,
+    keepIdleConnections: true,
   });
-  return createMigrationHandler({ db, mapping: config.mapping, passwordColumn: config.passwordColumn, loginColumns: config.loginColumns, digestFormats: config.digestFormats });
+  return createMigrationHandler({
+    db,
+    mapping: config.mapping,
+    passwordColumn: config.passwordColumn,
+    loginColumns: config.loginColumns,
+    digestFormats: config.digestFormats,
+    pendingGroupsAttribute: config.pendingGroupsAttribute,
+  });
 };
 
 export const handler = async (event: UserMigrationEvent): Promise<UserMigrationEvent & { response: UserMigrationResponse }> => {

@@ -8,7 +8,10 @@ import type pg from 'pg';
 import bcrypt from 'bcryptjs';
 import { hash as argon2Hash } from '@node-rs/argon2';
 import {
+  AddCustomAttributesCommand,
+  AdminDeleteUserAttributesCommand,
   AdminGetUserCommand,
+  AdminListGroupsForUserCommand,
   CognitoIdentityProviderClient,
   CreateUserPoolClientCommand,
   InitiateAuthCommand,
@@ -21,8 +24,16 @@ import { PgLegacyDatabase } from '../../src/adapters/postgres/pg-legacy-database
 import type { CognitoGateway } from '../../src/adapters/cognito/cognito-gateway.js';
 import { compileMapping, loadMapping, type CompiledMapping } from '../../src/pipeline/map/index.js';
 import { createMigrationHandler, resolveSignInName, type MigrationDeps } from '../../src/lambda/user-migration.js';
+import { cognitoMembershipWriter, createPostAuthenticationHandler, type PostAuthenticationEvent } from '../../src/lambda/post-authentication.js';
 import { REPO, createPool, listUsernames, pgPool, runId, stackEnv, waitFor, type StackEnv } from './support/stack.js';
-import { startLambdaEndpoint, startPrivateCognito, type LambdaEndpoint, type PrivateCognito } from './support/migration-cognito-local.js';
+import {
+  FUNCTION_NAME,
+  POST_AUTHENTICATION_FUNCTION,
+  startLambdaEndpoint,
+  startPrivateCognito,
+  type LambdaEndpoint,
+  type PrivateCognito,
+} from './support/migration-cognito-local.js';
 
 let env: StackEnv;
 let db: pg.Pool;
@@ -227,5 +238,118 @@ describe('createPolicy existing-only', () => {
       lambda.beforeRespond = undefined;
       await service.stop();
     }
+  });
+});
+
+describe('Post Authentication trigger (group memberships of just-migrated users)', () => {
+  // Its own cognito-local with both triggers, so the tests above keep a User Migration-only pool.
+  const MARKER = 'custom:cdc_jit_groups';
+  let withRoles: PgLegacyDatabase;
+  let endpoint: LambdaEndpoint;
+  let local: PrivateCognito;
+  let client: CognitoIdentityProviderClient;
+  /** Cognito API calls the Post Authentication handler sent, by command name. */
+  const handlerCalls: string[] = [];
+  /** Attribute deletions the handler made during the sign-in in progress (see signInHere). */
+  const triggerDeletes: { poolId: string; username: string; attribute: string }[] = [];
+
+  beforeAll(async () => {
+    withRoles = new PgLegacyDatabase({ url: env.PG_URL, table: 'public.users', roles: { table: 'public.user_roles', userColumn: 'user_id', roleColumn: 'role' }, maxConnections: 2 });
+    const migrate = createMigrationHandler({ ...deps, db: withRoles, pendingGroupsAttribute: MARKER });
+    let postAuthentication: ((event: PostAuthenticationEvent) => Promise<PostAuthenticationEvent>) | undefined;
+    endpoint = await startLambdaEndpoint(migrate, { [POST_AUTHENTICATION_FUNCTION]: (event: PostAuthenticationEvent) => postAuthentication!(event) });
+    local = await startPrivateCognito(endpoint.url, { UserMigration: FUNCTION_NAME, PostAuthentication: POST_AUTHENTICATION_FUNCTION });
+    client = new CognitoIdentityProviderClient({ region: env.COGNITO_REGION, endpoint: local.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    // The handler's own SDK client, observed at the wire: every command it sends is recorded.
+    const handlerClient = new CognitoIdentityProviderClient({ region: env.COGNITO_REGION, endpoint: local.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    handlerClient.middlewareStack.add(
+      (next, context) => async (args) => {
+        handlerCalls.push((context as { commandName?: string }).commandName?.replace(/Command$/, '') ?? 'unknown');
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordCalls' },
+    );
+    const writer = cognitoMembershipWriter(handlerClient);
+    postAuthentication = createPostAuthenticationHandler({
+      db: withRoles,
+      mapping,
+      pendingGroupsAttribute: MARKER,
+      cognito: {
+        addUserToGroup: (...args) => writer.addUserToGroup(...args),
+        deleteAttribute: async (poolId, username, attribute, signal) => {
+          await writer.deleteAttribute(poolId, username, attribute, signal);
+          triggerDeletes.push({ poolId, username, attribute });
+        },
+      },
+      log: () => undefined,
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await local?.stop();
+    await endpoint?.close();
+    await withRoles?.close();
+  });
+
+  const groupsOf = async (poolId: string, username: string): Promise<string[]> =>
+    ((await client.send(new AdminListGroupsForUserCommand({ UserPoolId: poolId, Username: username }))).Groups ?? []).map((g) => g.GroupName!).sort();
+
+  const attributesOf = async (poolId: string, username: string): Promise<Record<string, string>> =>
+    Object.fromEntries(((await client.send(new AdminGetUserCommand({ UserPoolId: poolId, Username: username }))).UserAttributes ?? []).map((a) => [a.Name!, a.Value ?? '']));
+
+  // Emulator bridge: after the Post Authentication trigger, cognito-local stores the refresh token
+  // by saving the user record it read *before* the trigger ran (userPoolService.storeRefreshToken),
+  // which undoes attribute changes the trigger made; Cognito keeps them ("reflected on the next
+  // sign-in"). So once InitiateAuth returns, the test re-applies the trigger's attribute
+  // deletions, through its own client (not counted as the handler's calls).
+  const signInHere = async (clientId: string, username: string, password: string) => {
+    const out = await client.send(new InitiateAuthCommand({ ClientId: clientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: username, PASSWORD: password } }));
+    for (const d of triggerDeletes.splice(0)) {
+      await client.send(new AdminDeleteUserAttributesCommand({ UserPoolId: d.poolId, Username: d.username, UserAttributeNames: [d.attribute] }));
+    }
+    return out;
+  };
+
+  const tokenGroups = (idToken: string | undefined): string[] =>
+    ((JSON.parse(Buffer.from(idToken!.split('.')[1]!, 'base64url').toString('utf8')) as { 'cognito:groups'?: string[] })['cognito:groups'] ?? []).sort();
+
+  test('a legacy user with roles ends up in the mapped groups at first sign-in; the next sign-in makes no group call', async () => {
+    const poolId = await createPool(client, `e2e-jit-groups-${id}`);
+    await client.send(new AddCustomAttributesCommand({ UserPoolId: poolId, CustomAttributes: [{ Name: 'cdc_jit_groups', AttributeDataType: 'String', Mutable: true }] }));
+    const appClient = await client.send(new CreateUserPoolClientCommand({ UserPoolId: poolId, ClientName: 'app', ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH'] }));
+    const clientId = appClient.UserPoolClient!.ClientId!;
+    const pw = 'Groups-Pa55!';
+    const legacyId = await insertUser(`grp.${id}`, bcrypt.hashSync(pw, 4), 'Gus');
+    // auditor has no group in the mapping's groups.map (unmapped: ignore).
+    await db.query(`INSERT INTO user_roles (user_id, role) VALUES ($1, 'admin'), ($1, 'support'), ($1, 'auditor')`, [legacyId]);
+    const username = `legacy_${legacyId}`;
+
+    const first = await signInHere(clientId, username, pw);
+    expect(first.AuthenticationResult?.IdToken).toBeTruthy();
+    expect(await groupsOf(poolId, username)).toEqual(['admin', 'support']);
+    expect(handlerCalls).toEqual(['AdminAddUserToGroup', 'AdminAddUserToGroup', 'AdminDeleteUserAttributes']);
+    const attributes = await attributesOf(poolId, username);
+    expect(attributes).not.toHaveProperty(MARKER); // handed over: later sign-ins skip the trigger's work
+    expect(attributes['custom:cdc_version']).toMatch(/^0{16}[0-9a-f]{16}$/);
+    expect(attributes).not.toHaveProperty('custom:cdc_groups'); // no per-group version: any role event still applies
+
+    const invoked = endpoint.invocationsOf[POST_AUTHENTICATION_FUNCTION] ?? 0;
+    const second = await signInHere(clientId, username, pw);
+    expect(endpoint.invocationsOf[POST_AUTHENTICATION_FUNCTION]).toBe(invoked + 1); // the trigger ran...
+    expect(handlerCalls).toHaveLength(3); // ...and called nothing
+    expect(tokenGroups(second.AuthenticationResult?.IdToken)).toEqual(['admin', 'support']);
+  });
+
+  test('a legacy user without roles is not marked: its first sign-in makes no group call either', async () => {
+    const poolId = await createPool(client, `e2e-jit-nogroups-${id}`);
+    await client.send(new AddCustomAttributesCommand({ UserPoolId: poolId, CustomAttributes: [{ Name: 'cdc_jit_groups', AttributeDataType: 'String', Mutable: true }] }));
+    const appClient = await client.send(new CreateUserPoolClientCommand({ UserPoolId: poolId, ClientName: 'app', ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH'] }));
+    const pw = 'NoGroups-Pa55!';
+    const legacyId = await insertUser(`nogrp.${id}`, bcrypt.hashSync(pw, 4));
+    const before = handlerCalls.length;
+    expect((await signInHere(appClient.UserPoolClient!.ClientId!, `legacy_${legacyId}`, pw)).AuthenticationResult).toBeTruthy();
+    expect(await attributesOf(poolId, `legacy_${legacyId}`)).not.toHaveProperty(MARKER);
+    expect(await groupsOf(poolId, `legacy_${legacyId}`)).toEqual([]);
+    expect(handlerCalls).toHaveLength(before);
   });
 });

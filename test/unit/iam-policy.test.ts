@@ -14,14 +14,33 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
+/** cognito-idp actions for every `new XCommand(` in the .ts files under `dir`. */
+function calledActions(dir: string): string[] {
+  const called = new Set<string>();
+  for (const file of sourceFiles(dir)) {
+    for (const m of readFileSync(file, 'utf8').matchAll(/new ([A-Z][A-Za-z]+)Command\(/g)) called.add(`cognito-idp:${m[1]}`);
+  }
+  return [...called].sort();
+}
+
+interface Statement {
+  Sid: string;
+  Action: string[];
+  Resource: string;
+}
+
+const policy = (): Statement[] => (JSON.parse(readFileSync(join(ROOT, 'docs/iam-policy.json'), 'utf8')) as { Statement: Statement[] }).Statement;
+
 describe('least-privilege IAM policy (docs/iam-policy.json)', () => {
   test('lists exactly the Cognito actions that src/ sends', () => {
-    const called = new Set<string>();
-    for (const file of sourceFiles(join(ROOT, 'src'))) {
-      for (const m of readFileSync(file, 'utf8').matchAll(/new ([A-Z][A-Za-z]+)Command\(/g)) called.add(`cognito-idp:${m[1]}`);
-    }
-    const policy = JSON.parse(readFileSync(join(ROOT, 'docs/iam-policy.json'), 'utf8')) as { Statement: { Action: string[] }[] };
-    const allowed = new Set(policy.Statement.flatMap((s) => s.Action));
-    expect([...called].sort()).toEqual([...allowed].sort());
+    const allowed = new Set(policy().flatMap((s) => s.Action));
+    expect(calledActions(join(ROOT, 'src'))).toEqual([...allowed].sort());
+  });
+
+  test("the Post Authentication Lambda's statement grants exactly what src/lambda/ sends, on the pool only", () => {
+    // The triggers run under their own Lambda role: it gets this statement, not the sync's.
+    const lambda = policy().find((s) => s.Sid === 'PostAuthenticationTriggerLambda');
+    expect([...(lambda?.Action ?? [])].sort()).toEqual(calledActions(join(ROOT, 'src/lambda')));
+    expect(lambda?.Resource).toMatch(/:userpool\/USER_POOL_ID$/);
   });
 });

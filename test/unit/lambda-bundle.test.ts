@@ -2,7 +2,7 @@
 // way a deployment does and check the bundle loads on its own and exports the handler.
 import { describe, expect, test } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, copyFileSync, statSync } from 'node:fs';
+import { mkdtempSync, copyFileSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -23,5 +23,26 @@ describe('npm run build:lambda', () => {
     const probe = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(copy)}); console.log(typeof m.handler);`], { encoding: 'utf8' });
     expect(probe.stderr).toBe('');
     expect(probe.stdout.trim()).toBe('function');
+  });
+
+  test('the Post Authentication trigger bundles on its own, without the password hashers, and lets a sign-in through', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'lambda-')), 'post-authentication.mjs');
+    execFileSync(join(ROOT, 'node_modules/.bin/esbuild'), [
+      'src/lambda/post-authentication.ts', '--bundle', '--platform=node', '--target=node22', '--format=esm', `--outfile=${out}`,
+      '--external:@node-rs/argon2', '--external:pg-native', '--log-level=error',
+      "--banner:js=import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    ], { cwd: ROOT });
+    const bundle = readFileSync(out, 'utf8');
+    // argon2 is a native package the Post Authentication function does not ship.
+    expect(bundle).not.toMatch(/from ["']@node-rs\/argon2["']|require\(["']@node-rs\/argon2["']\)/);
+    const copy = join(mkdtempSync(join(tmpdir(), 'lambda-run-')), 'post-authentication.mjs');
+    copyFileSync(out, copy);
+    const event = { triggerSource: 'PostAuthentication_Authentication', userPoolId: 'p', userName: 'legacy_1', request: { userAttributes: {} }, response: {} };
+    const probe = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(copy)}); process.stderr.write(JSON.stringify(await m.handler(${JSON.stringify(event)})));`], {
+      encoding: 'utf8',
+      env: { ...process.env, PENDING_GROUPS_ATTRIBUTE: 'custom:cdc_jit_groups' },
+    });
+    // No marker: the event comes straight back, without configuration, database or Cognito.
+    expect(JSON.parse(probe.stderr)).toEqual(event);
   });
 });

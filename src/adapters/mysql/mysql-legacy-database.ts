@@ -34,6 +34,8 @@ export interface MysqlLegacyDatabaseOptions {
   roles?: { table: string; userColumn: string; roleColumn: string };
   /** Pool size: 1 is enough for a CLI scan; the Lambda keeps one warm connection. */
   maxConnections?: number;
+  /** Keep idle connections open across Lambda invocations (mysql2 closes them after 60 s). */
+  keepIdleConnections?: boolean;
 }
 
 export const MYSQL_SNAPSHOT_VERSION: Version = encodeMysqlVersion(0, 0, 0);
@@ -56,6 +58,7 @@ export class MysqlLegacyDatabase implements LegacyDatabase {
       typeCast: legacyTypeCast,
       supportBigNumbers: true,
       connectTimeout: 10_000,
+      ...(o.keepIdleConnections ? { idleTimeout: 15 * 60_000 } : {}),
     });
     // TIMESTAMP columns print in the session time zone: UTC, as Debezium's ISO instants do.
     // Queued on the connection before any query of ours, so no read ever sees another zone.

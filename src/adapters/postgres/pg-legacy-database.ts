@@ -29,6 +29,11 @@ export interface PgLegacyDatabaseOptions {
   maxConnections?: number;
   /** Handed in by the Lambda so a pool outlives one invocation; created here otherwise. */
   pool?: pg.Pool;
+  /**
+   * Keep idle connections open (the Lambda handlers: a warm connection across invocations)
+   * instead of closing them after pg's default 10 s.
+   */
+  keepIdleConnections?: boolean;
 }
 
 // On a standby pg_current_wal_lsn() fails; the replay position is the same kind of bound there.
@@ -62,7 +67,12 @@ export class PgLegacyDatabase implements LegacyDatabase {
         // Timestamps print in UTC, as Debezium's ISO instants do.
         options: '-c TimeZone=UTC',
         application_name: 'cognito-sync-migration',
+        ...(o.keepIdleConnections ? { idleTimeoutMillis: 0 } : {}),
       });
+    // An idle connection that dies (database restart, a frozen Lambda's socket closed by the
+    // server) is reported here; without a listener pg turns it into an uncaught exception. The
+    // pool drops that client and the next query opens a fresh one, so nothing else to do.
+    if (this.ownsPool) this.pool.on('error', () => undefined);
   }
 
   keyColumns(): Promise<readonly string[]> {

@@ -1,5 +1,6 @@
 // A second cognito-local, private to the just-in-time migration tests, whose User Migration
-// trigger is the real handler behind a tiny Lambda Invoke endpoint in this process.
+// trigger (and, where a test asks, Post Authentication trigger) is the real handler behind a
+// tiny Lambda Invoke endpoint in this process.
 //
 // Why a second instance: cognito-local reads TriggerFunctions once, for all pools, from its
 // .cognito/config.json; giving the stack's shared instance a trigger would make every other
@@ -19,27 +20,41 @@ import type { UserMigrationEvent } from '../../../src/lambda/user-migration.js';
 import { REPO, waitFor } from './stack.js';
 
 export const FUNCTION_NAME = 'legacy-user-migration';
+export const POST_AUTHENTICATION_FUNCTION = 'legacy-post-authentication';
 
 export type LambdaFn = (event: UserMigrationEvent) => Promise<{ response: { userAttributes: Record<string, string> } }>;
+/** Any other trigger's handler: the event in, the event (with its response) out. */
+export type TriggerFn = (event: never) => Promise<unknown>;
 
 export interface LambdaEndpoint {
   url: string;
+  /** Invocations of the User Migration function. */
   invocations: number;
+  /** Invocations of each function in `others`, by name. */
+  invocationsOf: Record<string, number>;
   /** Awaited after the handler returned and before the answer goes back to Cognito (the race test holds it). */
   beforeRespond?: () => Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startLambdaEndpoint(fn: LambdaFn): Promise<LambdaEndpoint> {
-  const endpoint: LambdaEndpoint = { url: '', invocations: 0, close: async () => undefined };
+export async function startLambdaEndpoint(fn: LambdaFn, others: Record<string, TriggerFn> = {}): Promise<LambdaEndpoint> {
+  const endpoint: LambdaEndpoint = { url: '', invocations: 0, invocationsOf: {}, close: async () => undefined };
   const server: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
       void (async () => {
-        endpoint.invocations++;
         const event = JSON.parse(body) as UserMigrationEvent;
         try {
+          const other = Object.entries(others).find(([name]) => req.url?.startsWith(`/2015-03-31/functions/${name}/invocations`));
+          if (other) {
+            const [name, handler] = other;
+            endpoint.invocationsOf[name] = (endpoint.invocationsOf[name] ?? 0) + 1;
+            const answer = await handler(event as never);
+            res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+            return;
+          }
+          endpoint.invocations++;
           if (!req.url?.startsWith(`/2015-03-31/functions/${FUNCTION_NAME}/invocations`)) throw new Error(`no function at ${req.url}`);
           const out = await fn(event);
           await endpoint.beforeRespond?.();
@@ -75,14 +90,15 @@ export interface PrivateCognito {
   stop(): Promise<void>;
 }
 
-export async function startPrivateCognito(lambdaUrl: string): Promise<PrivateCognito> {
+/** `triggers`: cognito-local's TriggerFunctions (trigger -> function name); the User Migration one by default. */
+export async function startPrivateCognito(lambdaUrl: string, triggers: Record<string, string> = { UserMigration: FUNCTION_NAME }): Promise<PrivateCognito> {
   const dir = mkdtempSync(join(tmpdir(), 'cognito-local-jit-'));
   mkdirSync(join(dir, '.cognito'));
   writeFileSync(
     join(dir, '.cognito', 'config.json'),
     JSON.stringify({
       LambdaClient: { endpoint: lambdaUrl, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } },
-      TriggerFunctions: { UserMigration: FUNCTION_NAME },
+      TriggerFunctions: triggers,
       UserPoolDefaults: { UsernameAttributes: [] },
     }),
   );
