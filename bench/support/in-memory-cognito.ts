@@ -108,7 +108,8 @@ export class InMemoryCognito implements CognitoGateway {
     }
   }
 
-  private apply(call: CognitoCall): void {
+  /** The state change of one call alone: no beforeCall hook, nothing counted (the plan property test drives the model with it). */
+  apply(call: CognitoCall): void {
     const u = this.users.get(call.username);
     if (call.api === 'AdminCreateUser') {
       if (u) throw fail(call.api, 'UsernameExistsException', 'User account already exists');

@@ -30,11 +30,11 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Row } from '../core/types.js';
 import { errorMessage, MappingError } from '../errors.js';
 import type { LegacyDatabase } from '../adapters/postgres/legacy-database.js';
-import { openLegacyDatabase } from '../adapters/open-legacy-database.js';
 import type { CompiledMapping } from '../pipeline/map/index.js';
 import { usernamePattern } from '../migration/username-pattern.js';
 import { groupLookupColumns, legacyGroupsOf } from './pending-groups.js';
 import { postAuthenticationConfigFromEnv } from './trigger-config.js';
+import { openTriggerDatabase } from './trigger-database.js';
 
 export interface PostAuthenticationEvent {
   version?: string;
@@ -213,14 +213,7 @@ let warm: Promise<ReturnType<typeof createPostAuthenticationHandler>> | undefine
 
 const fromEnv = async (): Promise<ReturnType<typeof createPostAuthenticationHandler>> => {
   const config = await postAuthenticationConfigFromEnv(process.env);
-  const roles = config.mapping.rolesTable;
-  const db = openLegacyDatabase({
-    url: config.databaseUrl,
-    table: config.table,
-    roles: roles ? { table: roles.table, userColumn: roles.userColumn, roleColumn: roles.roleColumn } : undefined,
-    maxConnections: 1,
-    keepIdleConnections: true,
-  });
+  const db = openTriggerDatabase(config);
   const client = new CognitoIdentityProviderClient({
     ...(config.cognitoEndpoint ? { endpoint: config.cognitoEndpoint } : {}),
     // One retry at most: a throttled call is retried at the next sign-in (the marker stays).

@@ -27,12 +27,12 @@ import { createHash } from 'node:crypto';
 import { err, ok, type Attributes, type Result, type Row } from '../core/types.js';
 import { errorMessage } from '../errors.js';
 import type { FoundUser, LegacyDatabase, LookupProblem } from '../adapters/postgres/legacy-database.js';
-import { openLegacyDatabase } from '../adapters/open-legacy-database.js';
 import { desiredUserFromRow, UNKNOWN, type CompiledMapping } from '../pipeline/map/index.js';
 import { usernamePattern } from '../migration/username-pattern.js';
 import { lambdaConfigFromEnv } from './lambda-config.js';
 import { groupLookupColumns, legacyGroupsOf, PENDING_GROUPS_MARKER } from './pending-groups.js';
 import { hashFamily, verifyPassword, type SaltedDigestFormat } from './password-hash.js';
+import { openTriggerDatabase } from './trigger-database.js';
 
 export interface UserMigrationEvent {
   version?: string;
@@ -194,16 +194,8 @@ let warm: Promise<ReturnType<typeof createMigrationHandler>> | undefined;
 
 const fromEnv = async (): Promise<ReturnType<typeof createMigrationHandler>> => {
   const config = await lambdaConfigFromEnv(process.env);
-  const roles = config.mapping.rolesTable;
-  const db = openLegacyDatabase({
-    url: config.databaseUrl,
-    table: config.table,
-    roles: roles ? { table: roles.table, userColumn: roles.userColumn, roleColumn: roles.roleColumn } : undefined,
-    maxConnections: 1,
-    keepIdleConnections: true,
-  });
   return createMigrationHandler({
-    db,
+    db: openTriggerDatabase(config),
     mapping: config.mapping,
     passwordColumn: config.passwordColumn,
     loginColumns: config.loginColumns,

@@ -31,6 +31,8 @@ import { lambdaConfigFromEnv } from '../../src/lambda/lambda-config.js';
 import { createMigrationHandler } from '../../src/lambda/user-migration.js';
 import { REPO, cognitoClient, createPool, getUser, listUsernames, pgPool, runId, stackEnv } from './support/stack.js';
 import { runCli } from './support/migration-cli.js';
+import { seedValues, type Seed } from './support/legacy-seed.js';
+import { expectPlantedProblemsReport, PLANTED_PROBLEMS } from './support/assess-expectations.js';
 import { mariadbEnv, mariadbPool, writeMariadbConfig, type MariadbEnv } from './support/mariadb.js';
 import { startLambdaEndpoint, startPrivateCognito, type LambdaEndpoint, type PrivateCognito } from './support/migration-cognito-local.js';
 
@@ -59,21 +61,12 @@ async function rolesCopy(name: string): Promise<string> {
   return table;
 }
 
-interface Seed {
-  id: number;
-  email?: string | null;
-  phone?: string | null;
-  given?: string | null;
-  status?: string;
-  tier?: string | null;
-}
-
-async function seed(table: string, users: Seed[]): Promise<void> {
+async function seed(table: string, users: readonly Seed[]): Promise<void> {
   for (const u of users) {
     await maria.query(
       `INSERT INTO ${table} (id, username, email, email_verified, phone, given_name, family_name, locale, status, loyalty_tier, marketing_opt_in, password_hash)
        VALUES (?, ?, ?, TRUE, ?, ?, 'Doe', 'de-DE', ?, ?, TRUE, '$2b$04$notarealhashnotarealhashnotarealhashnotarealhashnotar')`,
-      [u.id, `user${u.id}`, u.email === undefined ? `user${u.id}@example.com` : u.email, u.phone ?? null, u.given === undefined ? `Given${u.id}` : u.given, u.status ?? 'active', u.tier === undefined ? 'gold' : u.tier],
+      seedValues(u),
     );
   }
 }
@@ -169,39 +162,9 @@ describe('MySQL/MariaDB legacy database adapter', () => {
 describe('cognito-sync assess on MariaDB', () => {
   test('finds every planted problem in a seeded MariaDB table, and nothing else', async () => {
     const table = await usersCopy('assess');
-    await seed(table, [
-      ...Array.from({ length: 20 }, (_, i) => ({ id: i + 1, phone: i % 2 ? `+49 151 000 ${1000 + i}` : null })), // clean
-      { id: 101, email: 'no-at-sign.example.com' }, // rejected: email format
-      { id: 102, given: 'G'.repeat(2100) }, // rejected: given_name (and the name built from it) too long
-      { id: 103, status: 'banned' }, // rejected: status in neither list
-      { id: 104, phone: 'ask reception' }, // dropped: onInvalid remove
-      { id: 105, tier: 'diamond' }, // dropped: enum default null
-      { id: 106, email: 'USER1@Example.COM' }, // duplicate of user 1, case-insensitively
-      { id: 107, email: 'user1@example.com' }, // and another
-      { id: 108, phone: '0151 000 1001' }, // the same number as user 2, once normalised to E.164
-    ]);
+    await seed(table, PLANTED_PROBLEMS);
     const config = writeMariadbConfig(env, `assess-maria-${id}`, { poolId: 'local_unused', table });
-    const { code, out } = await runCli(['assess', '--config', config, '--json', '--examples', '5']);
-    const report = JSON.parse(out);
-    expect(code).toBe(3);
-    expect(report.users).toBe(28);
-    expect(report.dlq).toEqual({ rows: 3, examples: ['id=101', 'id=102', 'id=103'] });
-    expect(report.problems.map((p: { field: string; count: number; examples: { key: string }[] }) => [p.field, p.count, p.examples.map((e) => e.key)])).toEqual([
-      ['email', 1, ['id=101']],
-      ['given_name', 1, ['id=102']],
-      ['name', 1, ['id=102']],
-      ['status', 1, ['id=103']],
-    ]);
-    expect(report.dropped.map((d: { field: string; examples: { key: string }[] }) => [d.field, d.examples.map((e) => e.key)])).toEqual([
-      ['custom:loyalty_tier', ['id=105']],
-      ['phone_number', ['id=104']],
-    ]);
-    const dup = Object.fromEntries(report.duplicates.map((d: { attribute: string; rows: number; examples: { keys: string[] }[] }) => [d.attribute, [d.rows, d.examples.map((e) => e.keys.join('='))]]));
-    expect(dup).toEqual({ email: [2, ['id=1=id=106', 'id=1=id=107']], phone_number: [1, ['id=2=id=108']], preferred_username: [0, []] });
-    expect(out).not.toContain('no-at-sign');
-    expect(out).not.toContain('USER1@Example.COM');
-    expect(report.coverage.find((c: { column: string }) => c.column === 'email').percent).toBe(100);
-    expect(report.estimate.calls.UserCreation).toBe(25);
+    expectPlantedProblemsReport(await runCli(['assess', '--config', config, '--json', '--examples', '5']));
   });
 
   test('a mapping column the MariaDB table lacks fails up front, naming the column', async () => {

@@ -2,7 +2,7 @@
 // size), map -> coalesce -> plan -> apply ends with Cognito equal to the last source row and
 // never writes an intent whose version is not newer than the one Cognito holds.
 import fc from 'fast-check';
-import type { Attributes, ChangeEvent, CognitoCall, CurrentUser, Row, UserIntent, Version } from '../../src/core/types.js';
+import type { ChangeEvent, CognitoCall, CurrentUser, Row, UserIntent, Version } from '../../src/core/types.js';
 import { UNAVAILABLE_VALUE } from '../../src/pipeline/decode/unavailable.js';
 import { compileMapping, type CompiledMapping } from '../../src/pipeline/map/compile-mapping.js';
 import { desiredUserFromRow } from '../../src/pipeline/map/desired-user.js';
@@ -11,56 +11,29 @@ import { mapEvent } from '../../src/pipeline/map/map-event.js';
 import { coalesce } from '../../src/pipeline/plan/coalesce.js';
 import { planOptionsFromMapping } from '../../src/pipeline/plan/plan-options.js';
 import { planUser } from '../../src/pipeline/plan/plan-user.js';
+import { InMemoryCognito } from '../../bench/support/in-memory-cognito.js';
 
 const VERSION_ATTRIBUTE = 'custom:cdc_version';
 
-/** The state of a user pool, with the Cognito behaviour the planner must respect. */
+/**
+ * The bench's user pool model (the Cognito rules the planner must respect), read as the gateway
+ * reads a user for the planner: the version attribute parsed out, groups included.
+ */
 class PoolState {
-  readonly users = new Map<string, { attributes: Attributes; enabled: boolean; groups: Set<string> }>();
+  private readonly model = new InMemoryCognito();
+  readonly users = this.model.users;
 
   get(username: string): CurrentUser | null {
-    const u = this.users.get(username);
-    if (!u) return null;
-    const version = u.attributes[VERSION_ATTRIBUTE];
-    return { username, attributes: { ...u.attributes }, enabled: u.enabled, groups: [...u.groups].sort(), ...(version === undefined ? {} : { version }) };
+    const user = this.model.peek(username);
+    const version = user?.attributes[VERSION_ATTRIBUTE];
+    return user === null || version === undefined ? user : { ...user, version };
   }
 
   apply(call: CognitoCall): void {
-    const u = this.users.get(call.username);
-    if (call.api === 'AdminCreateUser') {
-      if (u) throw new Error(`UsernameExistsException ${call.username}`);
-      this.users.set(call.username, { attributes: { ...call.attributes }, enabled: true, groups: new Set() });
-      return;
-    }
-    if (!u) throw new Error(`UserNotFoundException ${call.username} (${call.api})`);
-    switch (call.api) {
-      case 'AdminUpdateUserAttributes':
-        // Cognito: changing email/phone without its verified flag in the same call unverifies it.
-        for (const [attribute, flag] of [['email', 'email_verified'], ['phone_number', 'phone_number_verified']] as const) {
-          const changes = call.attributes[attribute] !== undefined && call.attributes[attribute] !== u.attributes[attribute];
-          if (changes && call.attributes[flag] === undefined && u.attributes[flag] !== undefined) u.attributes[flag] = 'false';
-        }
-        Object.assign(u.attributes, call.attributes);
-        return;
-      case 'AdminDeleteUserAttributes':
-        for (const name of call.names) delete u.attributes[name];
-        return;
-      case 'AdminEnableUser':
-        u.enabled = true;
-        return;
-      case 'AdminDisableUser':
-        u.enabled = false;
-        return;
-      case 'AdminDeleteUser':
-        this.users.delete(call.username);
-        return;
-      case 'AdminAddUserToGroup':
-        u.groups.add(call.group);
-        return;
-      case 'AdminRemoveUserFromGroup':
-        u.groups.delete(call.group);
-        return;
-    }
+    // Stricter than the gateway, which takes "already gone" as success: the planner never
+    // deletes a user it did not read.
+    if (call.api === 'AdminDeleteUser' && !this.users.has(call.username)) throw new Error(`UserNotFoundException ${call.username} (${call.api})`);
+    this.model.apply(call);
   }
 }
 
@@ -163,9 +136,11 @@ const deliver = (events: ChangeEvent[], replays: Replay[]): ChangeEvent[] => {
   return out;
 };
 
-/** `deleted` is the state store's memory of deletes (a deleted user has no version attribute). */
-const run = (mapping: CompiledMapping, delivered: ChangeEvent[], batchSizes: number[], pool: PoolState, deleted: Map<string, Version>): void => {
-  const options = planOptionsFromMapping(mapping);
+/**
+ * The intents the consumer plans, batch by batch: the delivered events cut into batches of the
+ * given sizes (cycled), each batch mapped and coalesced.
+ */
+function* consumerIntents(mapping: CompiledMapping, delivered: readonly ChangeEvent[], batchSizes: readonly number[]): Generator<UserIntent> {
   let cursor = 0;
   for (let b = 0; cursor < delivered.length; b++) {
     const size = batchSizes[b % batchSizes.length] as number;
@@ -177,25 +152,31 @@ const run = (mapping: CompiledMapping, delivered: ChangeEvent[], batchSizes: num
       if (!mapped.ok) throw mapped.error;
       if (mapped.value.kind === 'intents') intents.push(...mapped.value.intents);
     }
-    for (const intent of coalesce(intents)) {
-      const username = intent.kind === 'upsert' ? intent.user.username : intent.username;
-      const current = pool.get(username);
-      const plan = planUser(current, intent, options, deleted.get(username));
-      if (plan.calls.length > 0) {
-        // Never a write for an intent that is not newer than what Cognito (or the delete memory) holds.
-        if (current?.version !== undefined) expect(intent.version > current.version).toBe(true);
-        const remembered = deleted.get(username);
-        if (remembered !== undefined) expect(intent.version > remembered).toBe(true);
-      }
-      for (const call of plan.calls) {
-        expect(JSON.stringify(call)).not.toContain('secret-');
-        expect(JSON.stringify(call)).not.toContain(UNAVAILABLE_VALUE);
-        pool.apply(call);
-      }
-      if (intent.kind === 'delete' && (plan.skip === 'already-deleted' || plan.calls.length > 0)) {
-        const prior = deleted.get(username);
-        if (prior === undefined || intent.version > prior) deleted.set(username, intent.version);
-      }
+    yield* coalesce(intents);
+  }
+}
+
+/** `deleted` is the state store's memory of deletes (a deleted user has no version attribute). */
+const run = (mapping: CompiledMapping, delivered: ChangeEvent[], batchSizes: number[], pool: PoolState, deleted: Map<string, Version>): void => {
+  const options = planOptionsFromMapping(mapping);
+  for (const intent of consumerIntents(mapping, delivered, batchSizes)) {
+    const username = intent.kind === 'upsert' ? intent.user.username : intent.username;
+    const current = pool.get(username);
+    const plan = planUser(current, intent, options, deleted.get(username));
+    if (plan.calls.length > 0) {
+      // Never a write for an intent that is not newer than what Cognito (or the delete memory) holds.
+      if (current?.version !== undefined) expect(intent.version > current.version).toBe(true);
+      const remembered = deleted.get(username);
+      if (remembered !== undefined) expect(intent.version > remembered).toBe(true);
+    }
+    for (const call of plan.calls) {
+      expect(JSON.stringify(call)).not.toContain('secret-');
+      expect(JSON.stringify(call)).not.toContain(UNAVAILABLE_VALUE);
+      pool.apply(call);
+    }
+    if (intent.kind === 'delete' && (plan.skip === 'already-deleted' || plan.calls.length > 0)) {
+      const prior = deleted.get(username);
+      if (prior === undefined || intent.version > prior) deleted.set(username, intent.version);
     }
   }
 };
@@ -348,29 +329,17 @@ describe('role rows with per-group versions: replays from any offset never flap 
    */
   const runRoles = (delivered: ChangeEvent[], batchSizes: number[], pool: PoolState, reflected: Map<string, Version>): CognitoCall[] => {
     const made: CognitoCall[] = [];
-    let cursor = 0;
-    for (let b = 0; cursor < delivered.length; b++) {
-      const size = batchSizes[b % batchSizes.length] as number;
-      const batch = delivered.slice(cursor, cursor + size);
-      cursor += size;
-      const intents: UserIntent[] = [];
-      for (const event of batch) {
-        const mapped = mapEvent(rolesMapping, event);
-        if (!mapped.ok) throw mapped.error;
-        if (mapped.value.kind === 'intents') intents.push(...mapped.value.intents);
+    for (const intent of consumerIntents(rolesMapping, delivered, batchSizes)) {
+      if (intent.kind !== 'group') throw new Error(`unexpected ${intent.kind}`);
+      const plan = planUser(pool.get(intent.username), intent, options);
+      const key = `${intent.username}/${intent.group}`;
+      const seen = reflected.get(key);
+      if (membershipCalls(plan.calls).length > 0 && seen !== undefined) expect({ key, version: intent.version, newerThan: seen }).toEqual({ key, version: intent.version, newerThan: intent.version > seen ? seen : 'STALE' });
+      for (const call of plan.calls) {
+        made.push(call);
+        pool.apply(call);
       }
-      for (const intent of coalesce(intents)) {
-        if (intent.kind !== 'group') throw new Error(`unexpected ${intent.kind}`);
-        const plan = planUser(pool.get(intent.username), intent, options);
-        const key = `${intent.username}/${intent.group}`;
-        const seen = reflected.get(key);
-        if (membershipCalls(plan.calls).length > 0 && seen !== undefined) expect({ key, version: intent.version, newerThan: seen }).toEqual({ key, version: intent.version, newerThan: intent.version > seen ? seen : 'STALE' });
-        for (const call of plan.calls) {
-          made.push(call);
-          pool.apply(call);
-        }
-        if (plan.skip !== 'stale-version' && (seen === undefined || intent.version > seen)) reflected.set(key, intent.version);
-      }
+      if (plan.skip !== 'stale-version' && (seen === undefined || intent.version > seen)) reflected.set(key, intent.version);
     }
     return made;
   };

@@ -12,7 +12,6 @@
 import mysql from 'mysql2/promise';
 import type { RowDataPacket } from 'mysql2';
 import { err, ok, type Result, type Row, type Version } from '../../core/types.js';
-import { errorMessage } from '../../errors.js';
 import { encodeMysqlVersion } from '../../pipeline/decode/version.js';
 import {
   LegacyDatabaseError,
@@ -25,6 +24,9 @@ import {
   type UserPage,
 } from '../postgres/legacy-database.js';
 import { legacyTypeCast, quoteIdent, quoteQualified, splitQualified } from './mysql-values.js';
+import { keysetPages } from '../legacy-database/keyset-pages.js';
+import { rolesByUser, type RoleRow } from '../legacy-database/roles-by-user.js';
+import { toLegacyDatabaseError } from '../legacy-database/database-error.js';
 
 export interface MysqlLegacyDatabaseOptions {
   /** mysql:// or mariadb:// (the latter is read as mysql://: same protocol). */
@@ -108,18 +110,13 @@ export class MysqlLegacyDatabase implements LegacyDatabase {
     const keys = await this.keyColumns();
     const select = this.selectList([...keys, ...options.columns]);
     const order = keys.map(quoteIdent).join(', ');
-    let last: unknown[] | undefined;
-    for (;;) {
-      const where = last ? `WHERE ${afterKey(keys)}` : '';
-      const params = last ? [...afterKeyParams(last), options.pageSize] : [options.pageSize];
-      const rows = await this.query<RowDataPacket>(`SELECT ${select} FROM ${this.table} ${where} ORDER BY ${order} LIMIT ?`, params);
-      if (rows.length === 0) return;
-      yield { rows: rows.map(plainRow), snapshotVersion: MYSQL_SNAPSHOT_VERSION };
-      if (rows.length < options.pageSize) return;
-      const tail = rows[rows.length - 1] as Row;
+    yield* keysetPages(keys, options.pageSize, async (after) => {
+      const where = after ? `WHERE ${afterKey(keys)}` : '';
       // bigints stay exact: mysql2 writes them as numeric literals.
-      last = keys.map((k) => tail[k]);
-    }
+      const params = after ? [...afterKeyParams(after), options.pageSize] : [options.pageSize];
+      const rows = await this.query<RowDataPacket>(`SELECT ${select} FROM ${this.table} ${where} ORDER BY ${order} LIMIT ?`, params);
+      return { rows: rows.map(plainRow), snapshotVersion: MYSQL_SNAPSHOT_VERSION };
+    });
   }
 
   async findUser(lookup: UserLookup, options: FindOptions): Promise<Result<FoundUser, LookupProblem>> {
@@ -153,22 +150,16 @@ export class MysqlLegacyDatabase implements LegacyDatabase {
   }
 
   async rolesOf(userKeys: readonly unknown[]): Promise<Map<string, string[]>> {
-    const out = new Map<string, string[]>();
     const roles = this.o.roles;
-    if (!roles || userKeys.length === 0) return out;
+    if (!roles || userKeys.length === 0) return new Map();
     // Key values go in as they came out (numbers, exact bigints): comparing an integer column
     // with text would compare as doubles and could not use the index.
-    const rows = await this.query<RowDataPacket & { k: string; role: string }>(
+    const rows = await this.query<RowDataPacket & RoleRow>(
       `SELECT CAST(${quoteIdent(roles.userColumn)} AS CHAR) AS k, CAST(${quoteIdent(roles.roleColumn)} AS CHAR) AS role
          FROM ${quoteQualified(roles.table)} WHERE ${quoteIdent(roles.userColumn)} IN (?)`,
       [userKeys],
     );
-    for (const r of rows) {
-      const list = out.get(r.k);
-      if (list) list.push(r.role);
-      else out.set(r.k, [r.role]);
-    }
-    return out;
+    return rolesByUser(rows);
   }
 
   async close(): Promise<void> {
@@ -209,11 +200,10 @@ const afterKeyParams = (last: readonly unknown[]): unknown[] => last.flatMap((_,
 const plainRow = (row: RowDataPacket): Row => ({ ...row });
 
 /** Connection trouble is worth another try; SQL errors (missing table or column) are not. */
-const toDatabaseError = (error: unknown, table: string): LegacyDatabaseError => {
-  if (error instanceof LegacyDatabaseError) return error;
-  const code = (error as { code?: string }).code ?? '';
-  const retriable =
-    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|PROTOCOL_CONNECTION_LOST|ER_CON_COUNT_ERROR|ER_LOCK_WAIT_TIMEOUT|ER_LOCK_DEADLOCK|ER_SERVER_SHUTDOWN)$/.test(code) ||
-    /timeout/i.test(errorMessage(error));
-  return new LegacyDatabaseError(`legacy database (${table}): ${errorMessage(error)}`, error, retriable);
-};
+const toDatabaseError = (error: unknown, table: string): LegacyDatabaseError =>
+  toLegacyDatabaseError(
+    error,
+    table,
+    (code, message) =>
+      /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|PROTOCOL_CONNECTION_LOST|ER_CON_COUNT_ERROR|ER_LOCK_WAIT_TIMEOUT|ER_LOCK_DEADLOCK|ER_SERVER_SHUTDOWN)$/.test(code) || /timeout/i.test(message),
+  );

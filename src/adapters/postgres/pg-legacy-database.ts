@@ -5,7 +5,6 @@
 // cursor (or snapshot) open between pages, and keeps at most one page in memory.
 import pg from 'pg';
 import { err, ok, type Result, type Row, type Version } from '../../core/types.js';
-import { errorMessage } from '../../errors.js';
 import { encodePostgresVersion } from '../../pipeline/decode/version.js';
 import {
   LegacyDatabaseError,
@@ -18,6 +17,9 @@ import {
   type UserPage,
 } from './legacy-database.js';
 import { legacyTypeParsers, parseLsn, quoteIdent, quoteQualified } from './pg-values.js';
+import { keysetPages } from '../legacy-database/keyset-pages.js';
+import { rolesByUser, type RoleRow } from '../legacy-database/roles-by-user.js';
+import { toLegacyDatabaseError } from '../legacy-database/database-error.js';
 
 export interface PgLegacyDatabaseOptions {
   url: string;
@@ -109,18 +111,12 @@ export class PgLegacyDatabase implements LegacyDatabase {
     const first = `SELECT ${select} FROM ${this.table} ORDER BY ${keyList} LIMIT $1`;
     // Row-value comparison walks a composite primary key in index order too.
     const next = `SELECT ${select} FROM ${this.table} WHERE (${keyList}) > (${keys.map((_, i) => `$${i + 2}`).join(', ')}) ORDER BY ${keyList} LIMIT $1`;
-    let last: unknown[] | undefined;
-    for (;;) {
-      const page = await this.inSnapshot(async (client) => {
-        const result = await client.query<Row>(last ? next : first, last ? [options.pageSize, ...last] : [options.pageSize]);
-        return result.rows;
-      });
-      if (page.value.length === 0) return;
-      yield { rows: page.value, snapshotVersion: page.snapshotVersion };
-      if (page.value.length < options.pageSize) return;
-      const tail = page.value[page.value.length - 1] as Row;
-      last = keys.map((k) => (typeof tail[k] === 'bigint' ? String(tail[k]) : tail[k]));
-    }
+    yield* keysetPages(keys, options.pageSize, async (after) => {
+      // A bigint key value goes back as text: exact, and PostgreSQL reads it as the key's type.
+      const params = after ? [options.pageSize, ...after.map((v) => (typeof v === 'bigint' ? String(v) : v))] : [options.pageSize];
+      const page = await this.inSnapshot(async (client) => (await client.query<Row>(after ? next : first, params)).rows);
+      return { rows: page.value, snapshotVersion: page.snapshotVersion };
+    });
   }
 
   async findUser(lookup: UserLookup, options: FindOptions): Promise<Result<FoundUser, LookupProblem>> {
@@ -150,20 +146,14 @@ export class PgLegacyDatabase implements LegacyDatabase {
   }
 
   async rolesOf(userKeys: readonly unknown[]): Promise<Map<string, string[]>> {
-    const out = new Map<string, string[]>();
     const roles = this.o.roles;
-    if (!roles || userKeys.length === 0) return out;
-    const rows = await this.query<{ k: string; role: string }>(
+    if (!roles || userKeys.length === 0) return new Map();
+    const rows = await this.query<RoleRow>(
       `SELECT ${quoteIdent(roles.userColumn)}::text AS k, ${quoteIdent(roles.roleColumn)}::text AS role FROM ${quoteQualified(roles.table)}
         WHERE ${quoteIdent(roles.userColumn)}::text = ANY ($1::text[])`,
       [userKeys.map(String)],
     );
-    for (const r of rows) {
-      const list = out.get(r.k);
-      if (list) list.push(r.role);
-      else out.set(r.k, [r.role]);
-    }
-    return out;
+    return rolesByUser(rows);
   }
 
   async close(): Promise<void> {
@@ -208,9 +198,5 @@ export class PgLegacyDatabase implements LegacyDatabase {
 }
 
 /** Connection trouble is worth another try; SQL errors (missing table or column) are not. */
-const toDatabaseError = (error: unknown, table: string): LegacyDatabaseError => {
-  if (error instanceof LegacyDatabaseError) return error;
-  const code = (error as { code?: string }).code ?? '';
-  const retriable = /^(08|57P)/.test(code) || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|timeout/i.test(errorMessage(error));
-  return new LegacyDatabaseError(`legacy database (${table}): ${errorMessage(error)}`, error, retriable);
-};
+const toDatabaseError = (error: unknown, table: string): LegacyDatabaseError =>
+  toLegacyDatabaseError(error, table, (code, message) => /^(08|57P)/.test(code) || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|timeout/i.test(message));
