@@ -8,6 +8,7 @@ import { SyncError, errorMessage } from '../errors.js';
 import { createKafka, toRawRecord } from '../adapters/kafka/kafka-client.js';
 import { KafkaDeadLetterSink } from '../adapters/kafka/dlq-producer.js';
 import { KafkaDeletedUsersLog, deletedUsersTopic } from '../adapters/kafka/deleted-users-log.js';
+import { isRebalanceError } from '../adapters/kafka/rebalance-errors.js';
 import type { AwsCognitoGateway, CognitoCallEvent, CognitoGateway } from '../adapters/cognito/cognito-gateway.js';
 import type { Clock } from '../pipeline/apply/token-bucket.js';
 import { errorForLog, type Logger } from '../ops/logger.js';
@@ -185,8 +186,6 @@ export class SyncService {
   }
 }
 
-const REBALANCE_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'NOT_COORDINATOR']);
-const isRebalanceError = (error: unknown): boolean => REBALANCE_ERRORS.has((error as { type?: string }).type ?? '');
 
 /**
  * Debezium creates a table's topic on its first change, so a new deployment can start before
