@@ -73,7 +73,10 @@ export class SyncService {
       events: this.events,
       clock: this.o.clock,
     });
-    this.consumer = kafka.consumer({ groupId: config.kafka.groupId, sessionTimeout: config.kafka.sessionTimeoutMs, allowAutoTopicCreation: false });
+    // Heartbeats at a third of the session timeout (kafkajs' default is a fixed 3 s, half of the
+    // smallest allowed 6 s timeout): two can be lost or late before the coordinator expels us.
+    const sessionTimeout = config.kafka.sessionTimeoutMs;
+    this.consumer = kafka.consumer({ groupId: config.kafka.groupId, sessionTimeout, heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)), allowAutoTopicCreation: false });
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
 
     const { GROUP_JOIN, CRASH, STOP } = this.consumer.events;
