@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { waitFor } from '../../e2e/support/stack.js';
+import { waitFor, type StackEnv as E2eStackEnv } from '../../e2e/support/stack.js';
 
 export const REPO = resolve(import.meta.dirname, '../../..');
 export const STACK_DIR = process.env.STACK_DIR ? resolve(process.env.STACK_DIR) : join(REPO, '.stack');
@@ -18,16 +18,8 @@ export const FAULTS_DIR = join(STACK_DIR, 'faults');
 export const REPORT_DIR = join(STACK_DIR, 'test-reports');
 mkdirSync(join(FAULTS_DIR, 'logs'), { recursive: true });
 
-export interface StackEnv {
-  STACK_DIR: string;
-  PG_URL: string;
-  KAFKA_BROKERS: string;
-  CONNECT_URL: string;
-  REGISTRY_URL: string;
-  REGISTRY_CCOMPAT_URL: string;
-  COGNITO_ENDPOINT: string;
-  COGNITO_REGION: string;
-}
+/** The e2e tests' view of the stack (minus the demo pool, which scenarios never use), plus where it lives. */
+export type StackEnv = Omit<E2eStackEnv, 'COGNITO_USER_POOL_ID'> & { STACK_DIR: string };
 
 export function stackEnv(): StackEnv {
   const file = join(STACK_DIR, 'env.json');
