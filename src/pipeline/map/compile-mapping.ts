@@ -7,6 +7,7 @@ import type { Row } from '../../core/types.js';
 import { MappingError } from '../../errors.js';
 import { groupNameProblem, usernameProblem, valueCheckFor } from './cognito-rules.js';
 import type { AttributeSpec, MappingSpec, RolesTableSpec, UsernameSpec } from './mapping-spec.js';
+import { columnReader, rowOf } from './column-access.js';
 import { compileTemplate, parseTemplate, UNKNOWN, type Unknown } from './template.js';
 import { InvalidValue, toText } from './text-values.js';
 import { compileTransforms } from './transforms.js';
@@ -33,6 +34,8 @@ export interface CompiledMapping {
   readonly usernameColumns: readonly string[];
   /** Throws MappingError; UNKNOWN when a username column is not in the row. */
   readonly usernameFromRow: (row: Row) => string | Unknown;
+  /** The username of the user whose rolesTable.usersKeyColumn is `value` (a role row's user). */
+  readonly usernameFromUsersKey: (value: unknown) => string | Unknown;
   readonly attributes: readonly CompiledAttribute[];
   /** (attribute, its verified flag) pairs where the mapping maps both. */
   readonly verifiedPairs: readonly { readonly attribute: string; readonly flag: string }[];
@@ -52,18 +55,20 @@ export interface CompiledMapping {
 }
 
 /** Reads one column: UNKNOWN when the event does not carry its value (TOAST, partial row). */
-const readColumn = (row: Row, column: string): unknown => {
-  const value = row[column];
-  return value === undefined || isUnavailable(value) ? UNKNOWN : value;
+const knownColumn = (column: string): ((row: Row) => unknown) => {
+  const read = columnReader(column);
+  return (row) => {
+    const value = read(row);
+    return value === undefined || isUnavailable(value) ? UNKNOWN : value;
+  };
 };
 
 const compileUsername = (spec: UsernameSpec): { columns: string[]; fromRow: (row: Row) => string | Unknown } => {
   let columns: string[];
   let raw: (row: Row) => unknown;
   if (spec.kind === 'column') {
-    const column = spec.column;
-    columns = [column];
-    raw = (row) => readColumn(row, column);
+    columns = [spec.column];
+    raw = knownColumn(spec.column);
   } else {
     const parsed = parseTemplate(spec.template);
     columns = parsed.columns;
@@ -96,9 +101,8 @@ const compileAttribute = (spec: AttributeSpec): CompiledAttribute => {
   let columns: string[];
   let source: (row: Row) => unknown;
   if (spec.source.kind === 'column') {
-    const column = spec.source.column;
-    columns = [column];
-    source = (row) => readColumn(row, column);
+    columns = [spec.source.column];
+    source = knownColumn(spec.source.column);
   } else if (spec.source.kind === 'template') {
     const parsed = parseTemplate(spec.source.template);
     columns = parsed.columns;
@@ -152,8 +156,9 @@ const VERIFIED_PAIRS = [
  */
 const memoized = (read: (row: Row) => string | Unknown, column: string): ((row: Row) => string | Unknown) => {
   const memo = new Map<string | number | boolean, string>();
+  const inputOf = columnReader(column);
   return (row) => {
-    const input = row[column];
+    const input = inputOf(row);
     const key = typeof input === 'string' || typeof input === 'number' || typeof input === 'boolean' ? input : undefined;
     if (key !== undefined) {
       const hit = memo.get(key);
@@ -176,8 +181,9 @@ const compileStatus = (spec: MappingSpec): ((row: Row) => boolean) => {
   for (const v of status.disabled) table.set(String(v), false);
   const fallback = status.default === undefined ? undefined : status.default === 'enabled';
   const column = status.column;
+  const statusOf = knownColumn(column);
   return (row) => {
-    const raw = readColumn(row, column);
+    const raw = statusOf(row);
     if (raw === UNKNOWN) throw new MappingError(`status column ${column} is not in the row`, 'status');
     const known = raw === null ? undefined : table.get(String(raw));
     if (known !== undefined) return known;
@@ -204,9 +210,10 @@ const compileGroups = (spec: MappingSpec) => {
   };
   let groupsFromRow: ((row: Row) => string[] | Unknown) | undefined;
   if (groups?.column) {
-    const { column, separator } = groups;
+    const { separator } = groups;
+    const rolesOf = knownColumn(groups.column);
     groupsFromRow = (row) => {
-      const raw = readColumn(row, column);
+      const raw = rolesOf(row);
       if (raw === UNKNOWN) return UNKNOWN;
       if (raw === null) return [];
       const roles = Array.isArray(raw) ? raw : String(raw).split(separator);
@@ -226,6 +233,14 @@ const compileGroups = (spec: MappingSpec) => {
     groupsManaged: groups?.managed ?? false,
     ownsGroup: owned ? (g: string) => owned.has(g) : () => true,
   };
+};
+
+/** A role row carries the user's key column only: the username from a row of just that. */
+const usernameFromUsersKey = (spec: MappingSpec, fromRow: (row: Row) => string | Unknown): ((value: unknown) => string | Unknown) => {
+  const column = spec.rolesTable?.usersKeyColumn;
+  if (column === undefined) return () => UNKNOWN;
+  const keyRow = rowOf(column);
+  return (value) => fromRow(keyRow(value));
 };
 
 /** Assumes a spec from parseMapping (valid); a hand-built invalid spec may throw plain errors. */
@@ -248,6 +263,7 @@ export const compileMapping = (spec: MappingSpec): CompiledMapping => {
     createPolicy: spec.createPolicy,
     usernameColumns: username.columns,
     usernameFromRow: username.fromRow,
+    usernameFromUsersKey: usernameFromUsersKey(spec, username.fromRow),
     attributes,
     verifiedPairs: VERIFIED_PAIRS.filter((p) => attributes.some((a) => a.name === p.attribute) && attributes.some((a) => a.name === p.flag)),
     createOnlyAttributes: new Set(spec.attributes.filter((a) => a.createOnly).map((a) => a.name)),

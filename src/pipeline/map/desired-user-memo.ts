@@ -4,13 +4,18 @@
 // reads with the previous row's is far cheaper than running the transforms and Cognito checks
 // again and allocating a new desired user. The result is a pure function of those columns, so
 // a hit returns the very same (never mutated) DesiredUser; the memo is invisible otherwise.
+// When some columns changed (a new email), only the attributes read from them are computed
+// again: every attribute (and status, groups) is a pure function of its own columns, so the
+// others keep the values computed from the same inputs before.
 // Bounded: cleared when full, like the per-attribute memos (compile-mapping.ts).
 import type { DesiredUser, Row } from '../../core/types.js';
+import { columnsComparer, columnsReader } from './column-access.js';
 import { UNKNOWN, type CompiledMapping } from './compile-mapping.js';
-import { buildDesiredUser } from './desired-user.js';
+import { assembleDesiredUser, buildDesiredUser, readRowValues, type RowValues } from './desired-user.js';
 
 interface Entry {
   inputs: unknown[];
+  values: RowValues;
   user: DesiredUser;
 }
 
@@ -18,38 +23,62 @@ export const DESIRED_USER_MEMO_LIMIT = 4096;
 
 export class DesiredUserMemo {
   private readonly entries = new Map<string, Entry>();
-  private readonly columns: readonly string[];
+  /** The columns the mapping reads, in the order of the indexes below. */
+  private readonly readInputs: (row: Row) => unknown[];
+  private readonly compareInputs: (row: Row, previous: readonly unknown[], changed: Uint8Array) => number;
+  /** Per attribute, the indexes of the columns it is read from. */
+  private readonly attributeColumns: readonly (readonly number[])[];
+  private readonly statusColumn: number;
+  private readonly groupsColumn: number;
+  /** Scratch: which columns differ from the entry's inputs (reused, never escapes build). */
+  private readonly changed: Uint8Array;
 
   constructor(
     private readonly mapping: CompiledMapping,
     private readonly limit = DESIRED_USER_MEMO_LIMIT,
   ) {
-    this.columns = [...mapping.readColumns];
+    const columns = [...mapping.readColumns];
+    this.readInputs = columnsReader(columns);
+    this.compareInputs = columnsComparer(columns);
+    this.attributeColumns = mapping.attributes.map((a) => a.columns.map((c) => columns.indexOf(c)));
+    this.statusColumn = mapping.spec.status ? columns.indexOf(mapping.spec.status.column) : -1;
+    this.groupsColumn = mapping.spec.groups?.column ? columns.indexOf(mapping.spec.groups.column) : -1;
+    this.changed = new Uint8Array(columns.length);
   }
 
   /** As buildDesiredUser (throws MappingError alike); errors are never remembered. */
   build(row: Row): DesiredUser {
-    const username = this.mapping.usernameFromRow(row);
-    if (username === UNKNOWN) return buildDesiredUser(this.mapping, row); // throws the usual error
-    const { columns } = this;
+    const { mapping, changed } = this;
+    const username = mapping.usernameFromRow(row);
+    if (username === UNKNOWN) return buildDesiredUser(mapping, row); // throws the usual error
     const known = this.entries.get(username);
-    if (known !== undefined) {
-      const inputs = known.inputs;
-      let same = true;
-      for (let i = 0; i < columns.length; i++) {
-        if (row[columns[i] as string] !== inputs[i]) {
-          same = false;
+    if (known === undefined) changed.fill(1);
+    else if (this.compareInputs(row, known.inputs, changed) === 0) return known.user;
+    const inputs = this.readInputs(row);
+    const values = known === undefined ? readRowValues(mapping, row) : this.update(known.values, row);
+    const user = assembleDesiredUser(mapping, username, values);
+    if (known === undefined && this.entries.size >= this.limit) this.entries.clear();
+    this.entries.set(username, { inputs, values, user });
+    return user;
+  }
+
+  /** The previous values with only what depends on a changed column read again. */
+  private update(previous: RowValues, row: Row): RowValues {
+    const { mapping, changed } = this;
+    const compiled = mapping.attributes;
+    const attributes = previous.attributes.slice();
+    for (let i = 0; i < compiled.length; i++) {
+      const sources = this.attributeColumns[i] as readonly number[];
+      for (let j = 0; j < sources.length; j++) {
+        if (changed[sources[j] as number] === 1) {
+          attributes[i] = (compiled[i] as CompiledMapping['attributes'][number]).read(row);
           break;
         }
       }
-      if (same) return known.user;
     }
-    const user = buildDesiredUser(this.mapping, row);
-    const inputs = new Array<unknown>(columns.length);
-    for (let i = 0; i < columns.length; i++) inputs[i] = row[columns[i] as string];
-    if (known === undefined && this.entries.size >= this.limit) this.entries.clear();
-    this.entries.set(username, { inputs, user });
-    return user;
+    const enabled = this.statusColumn >= 0 && changed[this.statusColumn] === 0 ? previous.enabled : mapping.enabledFromRow(row);
+    const groups = this.groupsColumn >= 0 && changed[this.groupsColumn] === 0 ? previous.groups : mapping.groupsFromRow?.(row);
+    return { attributes, enabled, groups };
   }
 
   get size(): number {

@@ -10,6 +10,7 @@ import { NO_VERSION } from '../decode/version.js';
 import { err, ok, type ChangeEvent, type Result, type Row, type SkipReason, type UserIntent } from '../../core/types.js';
 import { MappingError } from '../../errors.js';
 import { UNKNOWN, type CompiledMapping } from './compile-mapping.js';
+import type { RolesTableSpec } from './mapping-spec.js';
 import { desiredUserMemoOf } from './desired-user-memo.js';
 
 export type MappedEvent = { kind: 'intents'; intents: UserIntent[] } | { kind: 'skip'; reason: SkipReason };
@@ -78,32 +79,33 @@ const mapUsersEvent = (mapping: CompiledMapping, event: ChangeEvent): MappedEven
   return intents([{ kind: 'upsert', user, version, origin, sourceTsMs }]);
 };
 
+/** One role row as a membership intent of its user, or nothing for a role the mapping ignores. */
+const membershipOf = (mapping: CompiledMapping, roles: RolesTableSpec, row: Row, member: boolean, event: ChangeEvent, out: UserIntent[]): void => {
+  if (!member && !mapping.groupsManaged) return; // add-only: removals belong to someone else
+  const userId = row[roles.userColumn];
+  const group = mapping.groupForRole(row[roles.roleColumn]);
+  if (group === undefined) return;
+  if (userId === undefined || userId === null || isUnavailable(userId)) {
+    throw new MappingError(`role row without ${roles.userColumn}`, 'groups');
+  }
+  const username = mapping.usernameFromUsersKey(userId);
+  if (username === UNKNOWN) throw new MappingError(`role row without ${roles.userColumn}`, 'groups');
+  out.push({ kind: 'group', username, group, member, version: event.version, origin: event.origin, sourceTsMs: event.sourceTsMs });
+};
+
 const mapRolesEvent = (mapping: CompiledMapping, event: ChangeEvent): MappedEvent => {
   const roles = mapping.rolesTable;
   if (!roles) return skip('unmapped-table');
-  const { version, origin, sourceTsMs } = event;
   const out: UserIntent[] = [];
-  const membership = (row: Row, member: boolean): void => {
-    if (!member && !mapping.groupsManaged) return; // add-only: removals belong to someone else
-    const userId = row[roles.userColumn];
-    const group = mapping.groupForRole(row[roles.roleColumn]);
-    if (group === undefined) return;
-    if (userId === undefined || userId === null || isUnavailable(userId)) {
-      throw new MappingError(`role row without ${roles.userColumn}`, 'groups');
-    }
-    const username = mapping.usernameFromRow({ [roles.usersKeyColumn]: userId });
-    if (username === UNKNOWN) throw new MappingError(`role row without ${roles.userColumn}`, 'groups');
-    out.push({ kind: 'group', username, group, member, version, origin, sourceTsMs });
-  };
-  if (event.op === 'd') membership(deletedRow(event), false);
+  if (event.op === 'd') membershipOf(mapping, roles, deletedRow(event), false, event, out);
   else if (!event.after) throw new MappingError(`op ${event.op} without an after row`, undefined);
   else {
     const before = event.before;
     // Debezium sends key changes as d + c; a 'u' changing user or role only with a custom key.
     if (event.op === 'u' && before && (before[roles.userColumn] !== event.after[roles.userColumn] || before[roles.roleColumn] !== event.after[roles.roleColumn])) {
-      membership(before, false);
+      membershipOf(mapping, roles, before, false, event, out);
     }
-    membership(event.after, true);
+    membershipOf(mapping, roles, event.after, true, event, out);
   }
   return out.length > 0 ? intents(out) : skip('filtered');
 };

@@ -3,6 +3,7 @@
 import { isUnavailable } from '../decode/unavailable.js';
 import type { Row } from '../../core/types.js';
 import { toText } from './text-values.js';
+import { columnReader, type ColumnReader } from './column-access.js';
 
 export type TemplatePart = { literal: string } | { column: string };
 
@@ -57,7 +58,7 @@ export type Unknown = typeof UNKNOWN;
  * than writing a lone space.
  */
 export const compileTemplate = (parsed: ParsedTemplate): ((row: Row) => string | null | Unknown) => {
-  const parts = parsed.parts.map((p) => ('column' in p ? { column: p.column, literal: undefined } : { column: undefined, literal: p.literal }));
+  const parts = parsed.parts.map((p) => ('column' in p ? { read: columnReader(p.column), literal: undefined } : { read: undefined, literal: p.literal }));
   return (row) => {
     let out = '';
     let anyValue = false;
@@ -66,7 +67,7 @@ export const compileTemplate = (parsed: ParsedTemplate): ((row: Row) => string |
         out += part.literal;
         continue;
       }
-      const raw = row[part.column];
+      const raw = (part.read as ColumnReader)(row);
       if (raw === undefined || isUnavailable(raw)) return UNKNOWN;
       // Interpolated values are trimmed: legacy columns carry stray spaces, and a template
       // cannot trim the pieces itself ("{given_name} {family_name}").

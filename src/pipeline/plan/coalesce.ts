@@ -26,6 +26,7 @@ const sameList = (a: readonly string[] | undefined, b: readonly string[] | undef
 
 /** Same desired state: folding one into the other leaves no distinct intermediate state behind. */
 const sameState = (a: DesiredUser, b: DesiredUser): boolean => {
+  if (a === b) return true; // the mapper hands out one object per distinct mapped row
   if (a.enabled !== b.enabled || !sameList(a.groups, b.groups) || !sameList(a.unknown, b.unknown)) return false;
   let count = 0;
   for (const name in a.attributes) {

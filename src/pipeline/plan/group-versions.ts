@@ -59,7 +59,8 @@ export const encodeGroupVersions = (versions: GroupVersions, limit: number = MAX
   const encode = (): string => entries.map(([group, version]) => `${group}=${version}`).join(' ');
   let value = encode();
   const dropped: string[] = [];
-  if (lengthOf(value) <= limit) return { value, dropped };
+  // Code points never outnumber UTF-16 units: the count is needed only for long values.
+  if (value.length <= limit || lengthOf(value) <= limit) return { value, dropped };
   // Oldest first; ties by name so the result does not depend on the map's insertion order.
   const byAge = [...entries].sort(([ga, va], [gb, vb]) => (va < vb ? -1 : va > vb ? 1 : ga < gb ? -1 : ga > gb ? 1 : 0));
   let length = lengthOf(value);
