@@ -3,11 +3,11 @@
 // precompiled functions. The closures read only the columns the mapping names: an excluded
 // column (password_hash) is never read, so it cannot reach Cognito by construction.
 import { isUnavailable } from '../decode/unavailable.js';
-import type { Row } from '../../core/types.js';
+import type { Attributes, Row } from '../../core/types.js';
 import { MappingError } from '../../errors.js';
 import { groupNameProblem, usernameProblem, valueCheckFor } from './cognito-rules.js';
 import type { AttributeSpec, MappingSpec, RolesTableSpec, UsernameSpec } from './mapping-spec.js';
-import { columnReader, rowOf } from './column-access.js';
+import { columnReader, rowOf, sameValues } from './column-access.js';
 import { compileTemplate, parseTemplate, UNKNOWN, type Unknown } from './template.js';
 import { InvalidValue, toText } from './text-values.js';
 import { compileTransforms } from './transforms.js';
@@ -40,6 +40,8 @@ export interface CompiledMapping {
   /** (attribute, its verified flag) pairs where the mapping maps both. */
   readonly verifiedPairs: readonly { readonly attribute: string; readonly flag: string }[];
   readonly createOnlyAttributes: ReadonlySet<string>;
+  /** True when Cognito's attributes (`have`) hold every mapped attribute exactly as `wanted` (a desired user's). */
+  readonly attributesMatch: (wanted: Readonly<Attributes>, have: Readonly<Attributes>) => boolean;
   /** Every column the mapping reads (never an excluded one). */
   readonly readColumns: ReadonlySet<string>;
   /** Throws MappingError for a status value the mapping does not know. */
@@ -266,6 +268,7 @@ export const compileMapping = (spec: MappingSpec): CompiledMapping => {
     usernameFromUsersKey: usernameFromUsersKey(spec, username.fromRow),
     attributes,
     verifiedPairs: VERIFIED_PAIRS.filter((p) => attributes.some((a) => a.name === p.attribute) && attributes.some((a) => a.name === p.flag)),
+    attributesMatch: sameValues(attributes.map((a) => a.name)),
     createOnlyAttributes: new Set(spec.attributes.filter((a) => a.createOnly).map((a) => a.name)),
     readColumns,
     enabledFromRow: compileStatus(spec),

@@ -1,4 +1,5 @@
 // What the planner needs to know about the mapping: policies and ownership, nothing else.
+import type { Attributes } from '../../core/types.js';
 import type { CompiledMapping } from '../map/compile-mapping.js';
 
 export interface PlanOptions {
@@ -16,6 +17,12 @@ export interface PlanOptions {
    * Undefined: memberships are not version-guarded (compared with Cognito's groups only).
    */
   readonly groupsVersionAttribute?: string;
+  /**
+   * A fast "nothing to update" check for desired users built by one mapping (compiled from its
+   * attribute names, so it knows no others): when it holds, the planner skips its per-attribute
+   * comparison. Without it (hand-built options), every attribute is compared one by one.
+   */
+  readonly attributesMatch?: (wanted: Readonly<Attributes>, have: Readonly<Attributes>) => boolean;
 }
 
 export const planOptionsFromMapping = (mapping: CompiledMapping): PlanOptions => {
@@ -26,6 +33,7 @@ export const planOptionsFromMapping = (mapping: CompiledMapping): PlanOptions =>
     removeGroups: mapping.groupsManaged,
     ownsGroup: mapping.ownsGroup,
     createOnlyAttributes: mapping.createOnlyAttributes,
+    attributesMatch: mapping.attributesMatch,
   };
   const groupsVersionAttribute = mapping.spec.groups?.versionAttribute;
   return groupsVersionAttribute === undefined ? options : { ...options, groupsVersionAttribute };

@@ -131,12 +131,14 @@ const planUpsert = (
   let removals: string[] | undefined;
   const wanted = user.attributes;
   const have = current.attributes;
-  for (const name in wanted) {
-    const want = wanted[name] as string;
-    const held = have[name];
-    if (want === (held === undefined ? '' : held) || options.createOnlyAttributes.has(name)) continue;
-    if (want === '') (removals ??= []).push(name);
-    else (update ??= {})[name] = want;
+  if (options.attributesMatch?.(wanted, have) !== true) {
+    for (const name in wanted) {
+      const want = wanted[name] as string;
+      const held = have[name];
+      if (want === (held === undefined ? '' : held) || options.createOnlyAttributes.has(name)) continue;
+      if (want === '') (removals ??= []).push(name);
+      else (update ??= {})[name] = want;
+    }
   }
   if (update !== undefined) {
     for (const { attribute, flag } of VERIFIED_FLAGS) {
