@@ -44,11 +44,16 @@ const lines: string[] = [];
 const out = (line = ''): void => void lines.push(line);
 out();
 out('THROUGHPUT, one core: events per CPU-second of the process (median of rounds; wall-clock rates in latest.json)');
-out(`  ${'format'.padEnd(17)}${'decode only'.padStart(13)}${'decode>map>coalesce>plan'.padStart(26)}${'ratio (per-round range)'.padStart(25)}   target (>= ${n(TARGET.eventsPerCore)}/s for Avro + no-schema JSON; ratio >= ${TARGET.ratio})`);
+out('  first sync: the pool starts empty each pass (creates, updates: the figure the target is judged on);');
+out('  replay: the same records against the pool the first sync left (every event already applied, 0 calls expected)');
+out(`  ${'format'.padEnd(17)}${'decode only'.padStart(13)}${'first sync'.padStart(12)}${'ratio (per-round range)'.padStart(25)}${'replay'.padStart(10)}${'ratio'.padStart(7)}   target (>= ${n(TARGET.eventsPerCore)}/s for Avro + no-schema JSON; ratio >= ${TARGET.ratio})`);
 for (const t of throughput) {
   const rateTarget = t.form === 'avro' || t.form === 'json-noschema';
-  const ok = t.ratio >= TARGET.ratio && (!rateTarget || t.pipeline >= TARGET.eventsPerCore);
-  out(`  ${(FORM_NAME[t.form] ?? t.form).padEnd(17)}${n(t.decodeOnly).padStart(13)}${n(t.pipeline).padStart(26)}${`${f(t.ratio)} (${f(t.ratioRange[0])}-${f(t.ratioRange[1])})`.padStart(25)}   ${verdict(ok)}${t.failures > 0 ? `  (${t.failures} failures)` : ''}  [${n(t.records)} records, ${n(t.bytesPerRecord)} B avg]`);
+  const ok = t.ratio >= TARGET.ratio && t.replay.ratio >= TARGET.ratio && t.replay.calls === 0 && (!rateTarget || t.pipeline >= TARGET.eventsPerCore);
+  out(
+    `  ${(FORM_NAME[t.form] ?? t.form).padEnd(17)}${n(t.decodeOnly).padStart(13)}${n(t.pipeline).padStart(12)}${`${f(t.ratio)} (${f(t.ratioRange[0])}-${f(t.ratioRange[1])})`.padStart(25)}` +
+      `${n(t.replay.pipeline).padStart(10)}${f(t.replay.ratio).padStart(7)}   ${verdict(ok)}${t.failures > 0 ? `  (${t.failures} failures)` : ''}${t.replay.calls > 0 ? `  (replay made ${t.replay.calls} calls)` : ''}  [${n(t.records)} records, ${n(t.bytesPerRecord)} B avg]`,
+  );
 }
 const s = calls.stream;
 out();
