@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import type { DesiredUser, Row } from '../../src/core/types.js';
 import { MappingError } from '../../src/errors.js';
 import { UNAVAILABLE_VALUE } from '../../src/pipeline/decode/unavailable.js';
-import { columnReader, columnsComparer, columnsReader, rowOf } from '../../src/pipeline/map/column-access.js';
+import { columnReader, columnsComparer, columnsReader, objectOf, rowOf } from '../../src/pipeline/map/column-access.js';
 import { compileMapping } from '../../src/pipeline/map/compile-mapping.js';
 import { buildDesiredUser } from '../../src/pipeline/map/desired-user.js';
 import { DesiredUserMemo } from '../../src/pipeline/map/desired-user-memo.js';
@@ -99,5 +99,8 @@ describe('column access compiled from mapping names', () => {
     expect(columnsComparer([name, 'other'])(row, ['v', 2], changed)).toBe(1);
     expect([...changed]).toEqual([0, 1]);
     expect(Object.getOwnPropertyDescriptor(rowOf(name)('x'), name)?.value).toBe('x');
+    const built = objectOf<string>(['first', name, 'last'])(['1', '2', '3']);
+    expect(Object.getPrototypeOf(built)).toBe(Object.prototype);
+    expect(Object.entries(built)).toEqual([...(name === '0' ? [[name, '2']] : []), ['first', '1'], ...(name === '0' ? [] : [[name, '2']]), ['last', '3']]);
   });
 });

@@ -7,7 +7,7 @@ import type { Attributes, Row } from '../../core/types.js';
 import { MappingError } from '../../errors.js';
 import { groupNameProblem, usernameProblem, valueCheckFor } from './cognito-rules.js';
 import type { AttributeSpec, MappingSpec, RolesTableSpec, UsernameSpec } from './mapping-spec.js';
-import { columnReader, rowOf, sameValues } from './column-access.js';
+import { columnReader, objectOf, rowOf, sameValues } from './column-access.js';
 import { compileTemplate, parseTemplate, UNKNOWN, type Unknown } from './template.js';
 import { InvalidValue, toText } from './text-values.js';
 import { compileTransforms } from './transforms.js';
@@ -40,6 +40,8 @@ export interface CompiledMapping {
   /** (attribute, its verified flag) pairs where the mapping maps both. */
   readonly verifiedPairs: readonly { readonly attribute: string; readonly flag: string }[];
   readonly createOnlyAttributes: ReadonlySet<string>;
+  /** The attributes object of one value per mapped attribute (in mapping order, none unknown). */
+  readonly attributesFromValues: (values: readonly string[]) => Attributes;
   /** True when Cognito's attributes (`have`) hold every mapped attribute exactly as `wanted` (a desired user's). */
   readonly attributesMatch: (wanted: Readonly<Attributes>, have: Readonly<Attributes>) => boolean;
   /** Every column the mapping reads (never an excluded one). */
@@ -268,6 +270,7 @@ export const compileMapping = (spec: MappingSpec): CompiledMapping => {
     usernameFromUsersKey: usernameFromUsersKey(spec, username.fromRow),
     attributes,
     verifiedPairs: VERIFIED_PAIRS.filter((p) => attributes.some((a) => a.name === p.attribute) && attributes.some((a) => a.name === p.flag)),
+    attributesFromValues: objectOf<string>(attributes.map((a) => a.name)),
     attributesMatch: sameValues(attributes.map((a) => a.name)),
     createOnlyAttributes: new Set(spec.attributes.filter((a) => a.createOnly).map((a) => a.name)),
     readColumns,

@@ -21,14 +21,18 @@ export const readRowValues = (mapping: CompiledMapping, row: Row): RowValues => 
 
 /** The DesiredUser of a username and its row values; pure, so equal values give equal users. */
 export const assembleDesiredUser = (mapping: CompiledMapping, username: string, values: RowValues): DesiredUser => {
-  const attributes: Attributes = {};
+  let attributes: Attributes;
   let unknown: string[] | undefined;
   const compiled = mapping.attributes;
-  for (let i = 0; i < compiled.length; i++) {
-    const name = (compiled[i] as CompiledMapping['attributes'][number]).name;
-    const value = values.attributes[i] as string | Unknown;
-    if (value === UNKNOWN) (unknown ??= []).push(name);
-    else attributes[name] = value;
+  if (!values.attributes.includes(UNKNOWN)) attributes = mapping.attributesFromValues(values.attributes as string[]);
+  else {
+    attributes = {};
+    for (let i = 0; i < compiled.length; i++) {
+      const name = (compiled[i] as CompiledMapping['attributes'][number]).name;
+      const value = values.attributes[i] as string | Unknown;
+      if (value === UNKNOWN) (unknown ??= []).push(name);
+      else attributes[name] = value;
+    }
   }
   // Cognito ties a verified flag to its attribute: without an email there is nothing verified.
   // Only the pairs this mapping maps both halves of (decided once, in compileMapping).
