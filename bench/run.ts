@@ -31,7 +31,7 @@ const load = loadavg();
 console.log(`cognito-cdc-sync bench  node ${process.version}, ${cpus().length} cores, load avg ${load.map((l) => l.toFixed(1)).join(' ')}, commit ${commit()}${quick ? ', QUICK' : ''}`);
 
 console.log('\n[1/3] throughput per record form (decode only = baseline, same records, same run)');
-const throughput: ThroughputResult[] = await runThroughputBench({ rounds: quick ? 1 : 3, secondsPerPass: quick ? 0.4 : 1.2, log: console.log });
+const throughput: ThroughputResult[] = await runThroughputBench({ rounds: quick ? 1 : 5, secondsPerPass: quick ? 0.4 : 1.0, log: console.log });
 
 console.log('[2/3] Cognito calls per change event (BatchProcessor + UserApplier vs the InMemoryCognito state model)');
 const calls: CallsResult = await runCallsBench(quick ? { users: 2_000, changes: 20_000 } : { users: 10_000, changes: 100_000 });
