@@ -1,7 +1,7 @@
 import type { DesiredUser, UserIntent } from '../../src/core/types.js';
 import { coalesce } from '../../src/pipeline/plan/coalesce.js';
-import type { PlanOptions } from '../../src/pipeline/plan/plan-options.js';
 import { planUser } from '../../src/pipeline/plan/plan-user.js';
+import { planOptions } from './support/plan-options.js';
 
 const origin = { topic: 't', partition: 0, offset: '1' };
 const v = (n: number): string => n.toString(16).padStart(32, '0');
@@ -11,14 +11,7 @@ const up = (n: number, u: DesiredUser): UserIntent => ({ kind: 'upsert', user: u
 const del = (n: number, name = 'u1'): UserIntent => ({ kind: 'delete', username: name, version: v(n), origin, sourceTsMs: null });
 const grp = (n: number, group: string, member: boolean, name = 'u1'): UserIntent => ({ kind: 'group', username: name, group, member, version: v(n), origin, sourceTsMs: null });
 
-const options: PlanOptions = {
-  versionAttribute: 'custom:cdc_version',
-  createPolicy: 'always',
-  deletePolicy: 'delete',
-  removeGroups: true,
-  ownsGroup: () => true,
-  createOnlyAttributes: new Set(),
-};
+const options = planOptions();
 
 describe('coalesce', () => {
   test('single intents and distinct users pass through', () => {

@@ -7,23 +7,15 @@ import { UserApplier } from '../../src/pipeline/apply/user-applier.js';
 import { VersionCache } from '../../src/pipeline/apply/version-cache.js';
 import { coalesce } from '../../src/pipeline/plan/coalesce.js';
 import { encodeGroupVersions, parseGroupVersions } from '../../src/pipeline/plan/group-versions.js';
-import type { PlanOptions } from '../../src/pipeline/plan/plan-options.js';
 import { planUser } from '../../src/pipeline/plan/plan-user.js';
+import { planOptions } from './support/plan-options.js';
 import { InMemoryCognito } from '../../bench/support/in-memory-cognito.js';
 
 const ATTRIBUTE = 'custom:cdc_groups';
 const origin = { topic: 'user_roles', partition: 0, offset: '1' };
 const v = (n: number): string => n.toString(16).padStart(32, '0');
 
-const options: PlanOptions = {
-  versionAttribute: 'custom:cdc_version',
-  createPolicy: 'always',
-  deletePolicy: 'delete',
-  removeGroups: true,
-  ownsGroup: () => true,
-  createOnlyAttributes: new Set(),
-  groupsVersionAttribute: ATTRIBUTE,
-};
+const options = planOptions({ groupsVersionAttribute: ATTRIBUTE });
 const { groupsVersionAttribute: _unused, ...unguarded } = options;
 
 const group = (name: string, member: boolean, version: number): UserIntent => ({ kind: 'group', username: 'legacy_1', group: name, member, version: v(version), origin, sourceTsMs: null });

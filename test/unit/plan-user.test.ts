@@ -1,18 +1,11 @@
 import type { CurrentUser, DesiredUser, UserIntent } from '../../src/core/types.js';
-import type { PlanOptions } from '../../src/pipeline/plan/plan-options.js';
 import { planUser } from '../../src/pipeline/plan/plan-user.js';
+import { planOptions } from './support/plan-options.js';
 
 const origin = { topic: 't', partition: 0, offset: '1' };
 const v = (n: number): string => n.toString(16).padStart(32, '0');
 
-const options: PlanOptions = {
-  versionAttribute: 'custom:cdc_version',
-  createPolicy: 'always',
-  deletePolicy: 'delete',
-  removeGroups: true,
-  ownsGroup: (g) => g !== 'beta-testers',
-  createOnlyAttributes: new Set(['custom:legacy_id']),
-};
+const options = planOptions({ ownsGroup: (g) => g !== 'beta-testers', createOnlyAttributes: new Set(['custom:legacy_id']) });
 
 const desired = (over: Partial<DesiredUser> = {}): DesiredUser => ({
   username: 'legacy_1',
@@ -216,16 +209,7 @@ describe('group intents', () => {
 });
 
 describe('the version stored in Cognito', () => {
-  test('is read from the version attribute when the adapter only returns attributes', async () => {
-    const { planUser: plan } = await import('../../src/pipeline/plan/plan-user.js');
-    const options = {
-      versionAttribute: 'custom:cdc_version',
-      createPolicy: 'always' as const,
-      deletePolicy: 'delete' as const,
-      removeGroups: true,
-      ownsGroup: () => true,
-      createOnlyAttributes: new Set<string>(),
-    };
+  test('is read from the version attribute when the adapter only returns attributes', () => {
     const stored = 'b'.repeat(32);
     const current = { username: 'u1', enabled: true, attributes: { email: 'new@example.com', 'custom:cdc_version': stored } };
     const older = {
@@ -235,6 +219,6 @@ describe('the version stored in Cognito', () => {
       origin: { topic: 't', partition: 0, offset: '1' },
       sourceTsMs: null,
     };
-    expect(plan(current, older, options)).toMatchObject({ calls: [], skip: 'stale-version' });
+    expect(planUser(current, older, options)).toMatchObject({ calls: [], skip: 'stale-version' });
   });
 });

@@ -94,6 +94,7 @@ export class UserApplier {
     return report;
   }
 
+  /** One call; a failure forgets the user's cached version and surfaces as a SyncError. */
   private async execute(call: CognitoCall, report: UserApplyReport): Promise<void> {
     try {
       await this.gateway.execute(call);
@@ -126,17 +127,14 @@ export class UserApplier {
       const deferred = intent.kind === 'group' && last?.api === 'AdminUpdateUserAttributes' ? last : undefined;
       const calls = deferred ? planned.calls.slice(0, -1) : planned.calls;
       try {
-        for (const call of calls) {
-          await this.gateway.execute(call);
-          report.calls.push(call.api);
-        }
+        for (const call of calls) await this.execute(call, report);
       } catch (error) {
-        this.cache.forget(username);
+        // Someone else changed the user between our read and our call: read again and re-plan.
         if (error instanceof CognitoApiError && RACE_CODES.has(error.code) && attempt < MAX_REPLANS) {
           current = await this.read(username, report);
           continue;
         }
-        throw error instanceof SyncError ? error : new CognitoApiError(errorMessage(error), { api: 'unknown', code: 'Unknown', retriable: false, cause: error });
+        throw error;
       }
       if (planned.skip === 'stale-version' || planned.skip === 'not-existing') return { current };
       if (intent.kind === 'group') {
