@@ -123,8 +123,10 @@ export class BatchProcessor {
     let calls = 0;
     const startedAt = this.o.clock.now();
     // A batch can take longer than the group's session timeout (a backlog applied at the rate
-    // the budget allows): heartbeat while applying, at most once a second. A failed heartbeat
-    // means the group is rebalancing: start no new users and hand back what is done.
+    // the budget allows), and so can one user (its calls wait for tokens or back off on
+    // throttling): heartbeat while applying, at most once a second, after each user and from a
+    // timer in between. A failed heartbeat means the group is rebalancing: start no new users
+    // and hand back what is done.
     let lastBeat = startedAt;
     let lostGroup = false;
     const active = (): boolean => !lostGroup && control.isActive();
@@ -137,51 +139,57 @@ export class BatchProcessor {
         lostGroup = true;
       }
     };
-    for (let attempt = 1; todo.length > 0; attempt++) {
-      const failed: UserWork[] = [];
-      let lastError: Error | undefined;
-      await forEachLimit(todo, this.o.concurrency, async (work) => {
-        if (!active()) {
-          failed.push(work);
-          return;
-        }
-        try {
-          const report = await this.o.applier.apply(work.username, work.intents);
-          const applied = report.calls.length > 0;
-          calls += report.calls.length;
-          const sourceTsMs = work.intents.reduce<number | null>((m, i) => (i.sourceTsMs !== null && (m === null || i.sourceTsMs > m) ? i.sourceTsMs : m), null);
-          if (applied) this.o.events.applied({ username: work.username, calls: report.calls, sourceTsMs, ...(report.droppedGroupGuards ? { droppedGroupGuards: report.droppedGroupGuards } : {}) });
-          for (const record of work.records) {
-            this.o.events.record({
-              topic: record.topic,
-              partition: record.partition,
-              op: 'none',
-              outcome: applied ? 'applied' : 'skipped',
-              reason: applied ? undefined : (report.skips[report.skips.length - 1] ?? 'no-change'),
-            });
-            finishRecord(record);
-          }
-        } catch (error) {
-          const syncError = error instanceof SyncError ? error : new SyncError(errorMessage(error), { stage: 'apply', cause: error });
-          const gaveUp = syncError instanceof MissingUserError && this.o.clock.now() - startedAt >= (this.o.missingUserTimeoutMs ?? 60_000);
-          if (syncError.retriable && !gaveUp) {
-            lastError = syncError;
+    const ticker = setInterval(() => void beat(), 1000);
+    ticker.unref();
+    try {
+      for (let attempt = 1; todo.length > 0; attempt++) {
+        const failed: UserWork[] = [];
+        let lastError: Error | undefined;
+        await forEachLimit(todo, this.o.concurrency, async (work) => {
+          if (!active()) {
             failed.push(work);
             return;
           }
-          for (const record of work.records) {
-            await this.deadLetter(record, syncError, 'none');
-            finishRecord(record);
+          try {
+            const report = await this.o.applier.apply(work.username, work.intents);
+            const applied = report.calls.length > 0;
+            calls += report.calls.length;
+            const sourceTsMs = work.intents.reduce<number | null>((m, i) => (i.sourceTsMs !== null && (m === null || i.sourceTsMs > m) ? i.sourceTsMs : m), null);
+            if (applied) this.o.events.applied({ username: work.username, calls: report.calls, sourceTsMs, ...(report.droppedGroupGuards ? { droppedGroupGuards: report.droppedGroupGuards } : {}) });
+            for (const record of work.records) {
+              this.o.events.record({
+                topic: record.topic,
+                partition: record.partition,
+                op: 'none',
+                outcome: applied ? 'applied' : 'skipped',
+                reason: applied ? undefined : (report.skips[report.skips.length - 1] ?? 'no-change'),
+              });
+              finishRecord(record);
+            }
+          } catch (error) {
+            const syncError = error instanceof SyncError ? error : new SyncError(errorMessage(error), { stage: 'apply', cause: error });
+            const gaveUp = syncError instanceof MissingUserError && this.o.clock.now() - startedAt >= (this.o.missingUserTimeoutMs ?? 60_000);
+            if (syncError.retriable && !gaveUp) {
+              lastError = syncError;
+              failed.push(work);
+              return;
+            }
+            for (const record of work.records) {
+              await this.deadLetter(record, syncError, 'none');
+              finishRecord(record);
+            }
+          } finally {
+            await beat();
           }
-        } finally {
-          await beat();
-        }
-      });
-      todo = failed;
-      if (todo.length === 0 || !active()) break;
-      const delayMs = backoffDelay(attempt);
-      this.o.events.retry({ stage: 'apply', attempt, delayMs, error: lastError ?? new Error('revoked') });
-      await this.waitWithHeartbeats(delayMs, control);
+        });
+        todo = failed;
+        if (todo.length === 0 || !active()) break;
+        const delayMs = backoffDelay(attempt);
+        this.o.events.retry({ stage: 'apply', attempt, delayMs, error: lastError ?? new Error('revoked') });
+        await this.waitWithHeartbeats(delayMs, control);
+      }
+    } finally {
+      clearInterval(ticker);
     }
 
     return { commitOffset: tracker.committable(), incomplete: cut || todo.length > 0, users: users.size, calls };
