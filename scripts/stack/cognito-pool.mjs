@@ -15,6 +15,7 @@ import {
   ListUserPoolClientsCommand,
   ListUserPoolsCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 const { values: args } = parseArgs({
@@ -28,20 +29,17 @@ const { values: args } = parseArgs({
   },
 });
 
-// Custom attributes the mapping needs. All String and mutable: the sync rewrites
-// cdc_version on every applied change (cdc_groups on every applied role row), and the others
-// follow the legacy row.
-const CUSTOM_ATTRIBUTES = ['legacy_id', 'cdc_version', 'cdc_groups', 'loyalty_tier', 'marketing_opt_in', 'customer_no'].map((Name) => ({
+// Custom attributes and groups the example mapping needs (pool-shape.json). All String and
+// mutable: the sync rewrites cdc_version on every applied change (cdc_groups on every applied
+// role row), and the others follow the legacy row.
+const shape = JSON.parse(readFileSync(new URL('./pool-shape.json', import.meta.url), 'utf8'));
+const CUSTOM_ATTRIBUTES = shape.customAttributes.map((Name) => ({
   Name,
   AttributeDataType: 'String',
   Mutable: true,
   StringAttributeConstraints: { MinLength: '0', MaxLength: '2048' },
 }));
-const GROUPS = [
-  { GroupName: 'admin', Description: 'Legacy role admin', Precedence: 1 },
-  { GroupName: 'support', Description: 'Legacy role support', Precedence: 5 },
-  { GroupName: 'customer', Description: 'Legacy role customer', Precedence: 10 },
-];
+const GROUPS = shape.groups.map((g) => ({ GroupName: g.name, Description: g.description, Precedence: g.precedence }));
 
 const client = new CognitoIdentityProviderClient({
   endpoint: args.endpoint,

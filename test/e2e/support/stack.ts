@@ -46,21 +46,23 @@ export function cognitoClient(env: StackEnv): CognitoIdentityProviderClient {
   });
 }
 
+/** The pool shape the stack's pool script creates (custom attributes, groups). */
+const poolShape = JSON.parse(readFileSync(new URL('../../../scripts/stack/pool-shape.json', import.meta.url), 'utf8')) as {
+  customAttributes: string[];
+  groups: { name: string; description: string; precedence: number }[];
+};
+
 /** A fresh pool per test file keeps tests independent of each other and of the demo. */
 export async function createPool(client: CognitoIdentityProviderClient, name: string): Promise<string> {
   const out = await client.send(
     new CreateUserPoolCommand({
       PoolName: name,
       UsernameAttributes: [],
-      Schema: ['legacy_id', 'cdc_version', 'cdc_groups', 'loyalty_tier', 'marketing_opt_in', 'customer_no'].map((n) => ({
-        Name: n,
-        AttributeDataType: 'String',
-        Mutable: true,
-      })),
+      Schema: poolShape.customAttributes.map((n) => ({ Name: n, AttributeDataType: 'String', Mutable: true })),
     }),
   );
   const id = out.UserPool!.Id!;
-  for (const group of ['admin', 'support', 'customer']) await client.send(new CreateGroupCommand({ UserPoolId: id, GroupName: group }));
+  for (const group of poolShape.groups) await client.send(new CreateGroupCommand({ UserPoolId: id, GroupName: group.name }));
   return id;
 }
 
