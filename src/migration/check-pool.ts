@@ -12,6 +12,7 @@ export interface PoolFinding {
     | 'version-attribute-missing'
     | 'attribute-type'
     | 'version-attribute-too-short'
+    | 'attribute-too-short'
     | 'immutable-attribute-updated'
     | 'required-attribute-unmapped'
     | 'username-attributes'
@@ -37,7 +38,47 @@ const CUSTOM = 'custom:';
 const hasTransform = (mapping: CompiledMapping, attribute: string, kind: TransformKind): boolean =>
   mapping.spec.attributes.find((a) => a.name === attribute)?.transforms.some((t) => t.kind === kind) ?? false;
 
-export const checkPool = (mapping: CompiledMapping, pool: UserPoolType): PoolFinding[] => {
+export interface CheckPoolOptions {
+  /**
+   * The Lambdas' PENDING_GROUPS_ATTRIBUTE (e.g. custom:cdc_jit_groups): the User Migration
+   * trigger sets it, Post Authentication deletes it. Checked when given.
+   */
+  pendingGroupsAttribute?: string;
+}
+
+// The marker value the User Migration trigger writes (lambda/pending-groups.ts).
+const PENDING_MARKER_WIDTH = 'pending'.length;
+
+/** The marker attribute: present, text, mutable (Post Authentication deletes it), wide enough. */
+const pendingGroupsFindings = (name: string, have: SchemaAttributeType | undefined): PoolFinding[] => {
+  if (!name.startsWith(CUSTOM)) {
+    return [{ code: 'custom-attribute-missing', severity: 'problem', attribute: name, message: `PENDING_GROUPS_ATTRIBUTE ${name} must be a custom attribute (custom:...)` }];
+  }
+  if (!have) {
+    return [
+      {
+        code: 'custom-attribute-missing',
+        severity: 'problem',
+        attribute: name,
+        message: `PENDING_GROUPS_ATTRIBUTE ${name} is missing: Cognito refuses the User Migration trigger's answer for every migrated user who has groups, so their sign-in fails`,
+        fix: { Name: name.slice(CUSTOM.length), AttributeDataType: 'String', Mutable: true, StringAttributeConstraints: { MaxLength: '32' } },
+      },
+    ];
+  }
+  const findings: PoolFinding[] = [];
+  if (have.AttributeDataType && have.AttributeDataType !== 'String') {
+    findings.push({ code: 'attribute-type', severity: 'problem', attribute: name, message: `${name} is of type ${have.AttributeDataType}; the marker is text ("pending"). Add a String attribute under a new name and set PENDING_GROUPS_ATTRIBUTE to it` });
+  }
+  if (Number(have.StringAttributeConstraints?.MaxLength ?? 2048) < PENDING_MARKER_WIDTH) {
+    findings.push({ code: 'attribute-too-short', severity: 'problem', attribute: name, message: `${name} allows fewer than ${PENDING_MARKER_WIDTH} characters; the marker is "pending"` });
+  }
+  if (have.Mutable === false) {
+    findings.push({ code: 'immutable-attribute-updated', severity: 'problem', attribute: name, message: `${name} is immutable: Post Authentication must delete it once the groups are added. Add a mutable one under a new name` });
+  }
+  return findings;
+};
+
+export const checkPool = (mapping: CompiledMapping, pool: UserPoolType, options: CheckPoolOptions = {}): PoolFinding[] => {
   const findings: PoolFinding[] = [];
   const schema = new Map((pool.SchemaAttributes ?? []).map((a) => [a.Name ?? '', a]));
   const mapped = new Map(mapping.attributes.map((a) => [a.name, a]));
@@ -92,6 +133,8 @@ export const checkPool = (mapping: CompiledMapping, pool: UserPoolType): PoolFin
       });
     }
   }
+
+  if (options.pendingGroupsAttribute !== undefined) findings.push(...pendingGroupsFindings(options.pendingGroupsAttribute, schema.get(options.pendingGroupsAttribute)));
 
   for (const [name, attr] of schema) {
     if (!attr.Required || name === 'sub' || mapped.has(name)) continue;

@@ -130,6 +130,24 @@ describe('checkPool', () => {
     expect(checkPool(unguarded, pool(undefined))).toEqual([]);
   });
 
+  test("the Lambdas' PENDING_GROUPS_ATTRIBUTE, when given, must be a mutable String that holds the marker", () => {
+    const base = { SchemaAttributes: schema(all), UsernameConfiguration: { CaseSensitive: false } };
+    const check = { pendingGroupsAttribute: 'custom:cdc_jit_groups' };
+    expect(checkPool(mapping, base)).toEqual([]); // not asked: not checked
+    const missing = checkPool(mapping, base, check);
+    expect(missing.map((f) => [f.code, f.attribute])).toEqual([['custom-attribute-missing', 'custom:cdc_jit_groups']]);
+    expect(missing[0]?.message).toMatch(/sign-in fails/);
+    expect(missing[0]?.fix).toEqual({ Name: 'cdc_jit_groups', AttributeDataType: 'String', Mutable: true, StringAttributeConstraints: { MaxLength: '32' } });
+    const withMarker = (attribute: SchemaAttributeType) => checkPool(mapping, { ...base, SchemaAttributes: [...base.SchemaAttributes, attribute] }, check);
+    expect(withMarker({ Name: 'custom:cdc_jit_groups', AttributeDataType: 'String', Mutable: true, StringAttributeConstraints: { MaxLength: '32' } })).toEqual([]);
+    expect(withMarker({ Name: 'custom:cdc_jit_groups', AttributeDataType: 'Number', Mutable: false, StringAttributeConstraints: { MaxLength: '4' } }).map((f) => f.code)).toEqual([
+      'attribute-type',
+      'attribute-too-short',
+      'immutable-attribute-updated',
+    ]);
+    expect(checkPool(mapping, base, { pendingGroupsAttribute: 'cdc_jit_groups' })[0]?.message).toMatch(/must be a custom attribute/);
+  });
+
   test('a createOnly attribute is added immutable; an alias the mapping does not normalise is a problem', () => {
     const spec = { ...mapping.spec, attributes: mapping.spec.attributes.map((a) => (a.name === 'email' ? { ...a, transforms: [{ kind: 'trim' as const }] } : a)) };
     const m = { ...mapping, spec };

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load-config.js';
 import { createGateway, loadCompiledMapping } from '../../runtime/pipeline-factory.js';
-import { checkPool, problemsOf, type PoolFinding } from '../../migration/check-pool.js';
+import { checkPool, problemsOf, type CheckPoolOptions, type PoolFinding } from '../../migration/check-pool.js';
 import { EXIT } from '../exit-codes.js';
 
 const line = (f: PoolFinding): string => `  ${f.severity === 'problem' ? 'PROBLEM' : 'note   '} ${f.code}${f.attribute ? ` (${f.attribute})` : ''}: ${f.message}${f.fix ? ' [--apply adds it]' : ''}`;
@@ -15,18 +15,20 @@ export function registerCheckPool(program: Command): void {
     )
     .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
     .option('--apply', 'add missing custom attributes (AddCustomAttributes); everything else is explained, not changed')
+    .option('--pending-groups-attribute <name>', "also check the Lambdas' PENDING_GROUPS_ATTRIBUTE (e.g. custom:cdc_jit_groups): present, String, mutable")
     .option('--json', 'print the findings as JSON')
-    .action(async (opts: { config: string; apply?: boolean; json?: boolean }) => {
+    .action(async (opts: { config: string; apply?: boolean; json?: boolean; pendingGroupsAttribute?: string }) => {
       const config = loadConfig(opts.config);
       const mapping = await loadCompiledMapping(config.mappingPath);
       const gateway = createGateway(config);
-      let findings = checkPool(mapping, await gateway.describeUserPool());
+      const check: CheckPoolOptions = opts.pendingGroupsAttribute === undefined ? {} : { pendingGroupsAttribute: opts.pendingGroupsAttribute };
+      let findings = checkPool(mapping, await gateway.describeUserPool(), check);
       const fixes = findings.flatMap((f) => (f.fix ? [f.fix] : []));
       const applied: string[] = [];
       if (opts.apply && fixes.length > 0) {
         await gateway.addCustomAttributes(fixes);
         applied.push(...fixes.map((f) => `custom:${f.Name}`));
-        findings = checkPool(mapping, await gateway.describeUserPool());
+        findings = checkPool(mapping, await gateway.describeUserPool(), check);
       }
       const problems = problemsOf(findings);
       if (opts.json) {
