@@ -85,6 +85,15 @@ describe('cognito-sync check-pool', () => {
     const pool = await cognito.send(new DescribeUserPoolCommand({ UserPoolId: poolId }));
     expect(pool.UserPool!.SchemaAttributes!.find((a) => a.Name === 'custom:customer_no')).toMatchObject({ AttributeDataType: 'String', Mutable: true });
     expect((await runCli(['check-pool', '--config', config])).code).toBe(0);
+
+    // The Lambdas' marker attribute is checked (and added) when asked for.
+    const marker = ['--pending-groups-attribute', 'custom:cdc_jit_groups'];
+    const withMarker = await runCli(['check-pool', '--config', config, ...marker, '--json']);
+    expect(withMarker.code).toBe(3);
+    expect(JSON.parse(withMarker.out).findings.map((f: { code: string; attribute?: string }) => [f.code, f.attribute])).toEqual([['custom-attribute-missing', 'custom:cdc_jit_groups']]);
+    expect((await runCli(['check-pool', '--config', config, ...marker, '--apply'])).code).toBe(0);
+    const after = await cognito.send(new DescribeUserPoolCommand({ UserPoolId: poolId }));
+    expect(after.UserPool!.SchemaAttributes!.find((a) => a.Name === 'custom:cdc_jit_groups')).toMatchObject({ AttributeDataType: 'String', Mutable: true });
   });
 });
 
