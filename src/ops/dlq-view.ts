@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { DecodeOutcome, Result } from '../core/types.js';
 import type { SyncError } from '../errors.js';
-import type { MapResult } from '../runtime/batch-processor.js';
+import type { MappedEvent } from '../pipeline/map/map-event.js';
 import { headerText, OWN_HEADER_PREFIX, type DlqEntry } from '../adapters/kafka/dlq-reader.js';
 import { redactText, redactValue } from './redact.js';
 
@@ -89,7 +89,7 @@ export interface InspectInput {
   topic: string;
   entry: DlqEntry;
   decoded: Result<DecodeOutcome, SyncError> | null;
-  mapped: Result<MapResult, SyncError> | null;
+  mapped: Result<MappedEvent, SyncError> | null;
   showPersonal: boolean;
 }
 
@@ -122,7 +122,7 @@ export function buildInspectView(i: InspectInput): InspectView {
   } else if (i.decoded) view.decoded = { ok: false, error: errorOf(i.decoded.error) };
   if (i.mapped) {
     if (!i.mapped.ok) view.mapping = { ok: false, error: errorOf(i.mapped.error) };
-    else if ('skip' in i.mapped.value) view.mapping = { ok: true, skip: i.mapped.value.skip };
+    else if (i.mapped.value.kind === 'skip') view.mapping = { ok: true, skip: i.mapped.value.reason };
     else {
       const intents = i.mapped.value.intents.map(({ origin: _origin, ...intent }) => intent);
       view.mapping = { ok: true, intents: intents.map(clean) };

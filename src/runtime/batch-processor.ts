@@ -4,7 +4,7 @@
 //   decode failure, retriable          -> cut the batch there; redeliver from that offset
 //   apply failure, retriable           -> back off and retry that user; others go on
 //   apply failure, not retriable       -> the user's records go to the DLQ (or stop)
-import type { ChangeEvent, DecodeOutcome, RawRecord, Result, SkipReason, UserIntent } from '../core/types.js';
+import type { ChangeEvent, DecodeOutcome, RawRecord, Result, UserIntent } from '../core/types.js';
 import { MissingUserError, SyncError, errorMessage } from '../errors.js';
 import type { DeadLetterSink } from '../adapters/kafka/dlq-producer.js';
 import type { UserApplier } from '../pipeline/apply/user-applier.js';
@@ -13,13 +13,13 @@ import { backoffDelay } from './backoff.js';
 import { forEachLimit } from './concurrency.js';
 import type { SyncEvents } from './instrumentation.js';
 import type { Clock } from '../pipeline/apply/token-bucket.js';
+import type { MappedEvent } from '../pipeline/map/map-event.js';
 
 export interface Decoder {
   decode(raw: RawRecord): Promise<Result<DecodeOutcome, SyncError>>;
 }
 
-export type MapResult = { intents: UserIntent[] } | { skip: SkipReason };
-export type MapFn = (event: ChangeEvent) => Result<MapResult, SyncError>;
+export type MapFn = (event: ChangeEvent) => Result<MappedEvent, SyncError>;
 
 export interface BatchControl {
   /** False once the partition was revoked or the consumer is stopping. */
@@ -93,8 +93,8 @@ export class BatchProcessor {
         tracker.done(record.offset);
         continue;
       }
-      if ('skip' in mapped.value) {
-        this.o.events.record({ topic: record.topic, partition: record.partition, op: event.op, outcome: 'skipped', reason: mapped.value.skip });
+      if (mapped.value.kind === 'skip') {
+        this.o.events.record({ topic: record.topic, partition: record.partition, op: event.op, outcome: 'skipped', reason: mapped.value.reason });
         tracker.done(record.offset);
         continue;
       }

@@ -1,7 +1,6 @@
 // Wires the pure stages to the config: one place that knows how decode, map and plan are
 // built, shared by `run`, `replay`, `dlq redrive` and the benchmarks.
 import type { CompiledConfig } from '../config/load-config.js';
-import { err, ok } from '../core/types.js';
 import { createConfluentSchemaRegistry, type SchemaRegistry } from '../adapters/registry/schema-registry.js';
 import { createDecoder } from '../pipeline/decode/index.js';
 import { compileMapping, loadMapping, mapEvent, type CompiledMapping } from '../pipeline/map/index.js';
@@ -36,11 +35,7 @@ export function pipelineFromMapping(mapping: CompiledMapping, decoder: Decoder):
   return {
     mapping,
     decoder,
-    map: (event) => {
-      const mapped = mapEvent(mapping, event);
-      if (!mapped.ok) return err(mapped.error);
-      return ok(mapped.value.kind === 'skip' ? { skip: mapped.value.reason } : { intents: mapped.value.intents });
-    },
+    map: (event) => mapEvent(mapping, event),
     plan: (current, intent, deletedVersion) => planUser(current, intent, options, deletedVersion),
     coalesce,
     manageGroups: mapping.spec.groups !== undefined || mapping.rolesTable !== undefined,

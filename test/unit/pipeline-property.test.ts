@@ -330,7 +330,7 @@ const consume = async (source: Source, mapping: CompiledMapping, form: LegacyFor
       const decoded = await pipeline.decoder.decode(record);
       if (!decoded.ok || decoded.value.kind !== 'event') continue;
       const mapped = pipeline.map(decoded.value.event);
-      if (!mapped.ok || !('intents' in mapped.value)) continue;
+      if (!mapped.ok || mapped.value.kind !== 'intents') continue;
       for (const intent of mapped.value.intents) {
         if (intent.kind === 'group') continue; // role rows carry their own versions
         const username = intent.kind === 'upsert' ? intent.user.username : intent.username;
