@@ -1,6 +1,6 @@
-// Column and attribute access compiled per mapping. Reading `row[column]` with a name known only at run time
-// is a megamorphic keyed load: on the bench's Avro rows ~25 ns per column, on every column of
-// every event. A function with the name written into its source is a plain property load with
+// Column and attribute access compiled per mapping. Reading `row[column]` with a name known
+// only at run time is a megamorphic keyed load: on the bench's Avro rows ~25 ns per column, on
+// every column of every event. A function with the name written into its source is a plain property load with
 // its own inline cache (rows of one topic share a shape): ~9 ns. The names come from the
 // mapping file and enter the source only as JSON string literals, so a column name is never
 // code, whatever it contains.

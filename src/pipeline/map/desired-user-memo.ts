@@ -23,14 +23,14 @@ export const DESIRED_USER_MEMO_LIMIT = 4096;
 
 export class DesiredUserMemo {
   private readonly entries = new Map<string, Entry>();
-  /** The columns the mapping reads, in the order of the indexes below. */
+  /** Reads and compares the columns the mapping reads, in one fixed order (the indexes below). */
   private readonly readInputs: (row: Row) => unknown[];
   private readonly compareInputs: (row: Row, previous: readonly unknown[], changed: Uint8Array) => number;
   /** Per attribute, the indexes of the columns it is read from. */
   private readonly attributeColumns: readonly (readonly number[])[];
   private readonly statusColumn: number;
   private readonly groupsColumn: number;
-  /** Scratch: which columns differ from the entry's inputs (reused, never escapes build). */
+  /** Scratch: which columns differ from the entry's inputs (filled by compareInputs, read by update). */
   private readonly changed: Uint8Array;
 
   constructor(
@@ -48,12 +48,11 @@ export class DesiredUserMemo {
 
   /** As buildDesiredUser (throws MappingError alike); errors are never remembered. */
   build(row: Row): DesiredUser {
-    const { mapping, changed } = this;
+    const { mapping } = this;
     const username = mapping.usernameFromRow(row);
     if (username === UNKNOWN) return buildDesiredUser(mapping, row); // throws the usual error
     const known = this.entries.get(username);
-    if (known === undefined) changed.fill(1);
-    else if (this.compareInputs(row, known.inputs, changed) === 0) return known.user;
+    if (known !== undefined && this.compareInputs(row, known.inputs, this.changed) === 0) return known.user;
     const inputs = this.readInputs(row);
     const values = known === undefined ? readRowValues(mapping, row) : this.update(known.values, row);
     const user = assembleDesiredUser(mapping, username, values);
