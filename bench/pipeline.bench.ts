@@ -4,8 +4,8 @@
 // The records: a snapshot of 3,000 legacy users and their roles, then ~14,000 change events
 // (bench/support/legacy-workload.ts), in the exact shapes Debezium writes (captured schemas).
 // The pipeline pass plans against, and applies its calls to, a plain map of users that starts
-// empty each pass, so every pass does the same creates and updates (a first sync: the figure
-// the target is judged on). The replay pass runs the same records against the state a first
+// empty each pass, so every pass does the same creates and updates (a first sync: the stricter
+// figure). The replay pass runs the same records against the state a first
 // sync left behind, as a backfill or a rewound consumer group does: every plan must find the
 // event already applied (0 calls, checked) - the CPU-bound case the ratio target is about.
 //   node dist/bench/pipeline.bench.js
