@@ -7,10 +7,22 @@
 import type { Row } from '../core/types.js';
 import type { LegacyDatabase } from '../adapters/postgres/legacy-database.js';
 import { UNKNOWN, type CompiledMapping } from '../pipeline/map/index.js';
+import { attributeNameProblem, CUSTOM_PREFIX } from '../pipeline/map/cognito-rules.js';
 import { desiredGroups, rolesKeyOf, type DesiredGroups } from '../migration/memberships.js';
 
 /** The marker's value: only its presence matters. */
 export const PENDING_GROUPS_MARKER = 'pending';
+
+/** The marker must be a custom attribute nothing else writes: the sync never touches it, so clearing it cannot race a sync write. */
+export const pendingAttributeProblem = (mapping: CompiledMapping, name: string): string | undefined => {
+  if (!name.startsWith(CUSTOM_PREFIX)) return 'must be a custom attribute (custom:name)';
+  const problem = attributeNameProblem(name);
+  if (problem) return problem;
+  if (name === mapping.versionAttribute || name === mapping.spec.groups?.versionAttribute || mapping.attributes.some((a) => a.name === name)) {
+    return 'is written by the sync (versionAttribute, groups.versionAttribute or a mapped attribute): give the marker an attribute of its own';
+  }
+  return undefined;
+};
 
 /** Columns a lookup must read besides the mapping's so that roles can be fetched for the row. */
 export const groupLookupColumns = (mapping: CompiledMapping): string[] => {

@@ -31,7 +31,8 @@ import type { Row } from '../core/types.js';
 import { errorMessage, MappingError } from '../errors.js';
 import type { LegacyDatabase } from '../adapters/postgres/legacy-database.js';
 import type { CompiledMapping } from '../pipeline/map/index.js';
-import { usernamePattern } from '../migration/username-pattern.js';
+import { forEachLimit } from '../runtime/concurrency.js';
+import { findByMappedUsername, mappedUsernameOf } from './legacy-row.js';
 import { groupLookupColumns, legacyGroupsOf } from './pending-groups.js';
 import { postAuthenticationConfigFromEnv } from './trigger-config.js';
 import { openTriggerDatabase } from './trigger-database.js';
@@ -106,40 +107,22 @@ const withinBudget = <T>(work: Promise<T>, signal: AbortSignal, step: string): P
 /** Runs `task` over `items`, at most `limit` at once; collects the failures, never throws. */
 const settleAll = async <T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<{ item: T; error: unknown }[]> => {
   const failures: { item: T; error: unknown }[] = [];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      try {
-        await task(item);
-      } catch (error) {
-        failures.push({ item, error });
-      }
+  await forEachLimit(items, limit, async (item) => {
+    try {
+      await task(item);
+    } catch (error) {
+      failures.push({ item, error });
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  });
   return failures;
 };
 
 /** The legacy row behind a Cognito username: the mapping's own username, parsed back to the key. */
 const findRow = async (deps: PostAuthenticationDeps, username: string): Promise<Row | undefined> => {
-  const pattern = usernamePattern(deps.mapping.spec.username);
-  const parsed = pattern.parse(username);
-  if (!parsed) return undefined;
-  const keys = await deps.db.keyColumns();
-  const columns = groupLookupColumns(deps.mapping);
-  const byKey = pattern.columns.every((c) => keys.includes(c)) && keys.every((k) => parsed[k] !== undefined);
-  let found;
-  if (byKey) found = await deps.db.findUser({ by: 'key', key: parsed }, { columns });
-  else if (pattern.columns.length === 1) found = await deps.db.findUser({ by: 'login', columns: pattern.columns, value: username }, { columns });
-  else return undefined;
+  const found = await findByMappedUsername(deps.db, deps.mapping, username, { columns: groupLookupColumns(deps.mapping) });
   if (!found.ok) return undefined;
   // The marker is only set on users created under the mapping's username; check it anyway.
-  try {
-    return deps.mapping.usernameFromRow(found.value.row) === username ? found.value.row : undefined;
-  } catch {
-    return undefined;
-  }
+  return mappedUsernameOf(deps.mapping, found.value.row) === username ? found.value.row : undefined;
 };
 
 export const createPostAuthenticationHandler = (deps: PostAuthenticationDeps) => {

@@ -5,8 +5,8 @@
 import { ConfigError, errorMessage } from '../errors.js';
 import { LEGACY_URL_EXPECTED, legacyDialectOf } from '../adapters/legacy-url.js';
 import { compileMapping, loadMapping, parseMapping, type CompiledMapping } from '../pipeline/map/index.js';
-import { attributeNameProblem, CUSTOM_PREFIX } from '../pipeline/map/cognito-rules.js';
 import { comparesGroups } from '../migration/memberships.js';
+import { pendingAttributeProblem } from './pending-groups.js';
 
 /** What both triggers need: the legacy database and the shared mapping. */
 export interface LegacyLambdaConfig {
@@ -27,17 +27,6 @@ export const failer =
   (variable: string, message: string): never => {
     throw new ConfigError(`${fn} Lambda: ${variable} ${message}`, [{ path: variable, message }]);
   };
-
-/** The marker must be a custom attribute nothing else writes: the sync never touches it, so clearing it cannot race a sync write. */
-const pendingAttributeProblem = (mapping: CompiledMapping, name: string): string | undefined => {
-  if (!name.startsWith(CUSTOM_PREFIX)) return 'must be a custom attribute (custom:name)';
-  const problem = attributeNameProblem(name);
-  if (problem) return problem;
-  if (name === mapping.versionAttribute || name === mapping.spec.groups?.versionAttribute || mapping.attributes.some((a) => a.name === name)) {
-    return 'is written by the sync (versionAttribute, groups.versionAttribute or a mapped attribute): give the marker an attribute of its own';
-  }
-  return undefined;
-};
 
 export const legacyFromEnv = async (env: NodeJS.ProcessEnv, fn: string): Promise<LegacyLambdaConfig> => {
   const fail = failer(fn);

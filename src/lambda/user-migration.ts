@@ -27,9 +27,9 @@ import { createHash } from 'node:crypto';
 import { err, ok, type Attributes, type Result, type Row } from '../core/types.js';
 import { errorMessage } from '../errors.js';
 import type { FoundUser, LegacyDatabase, LookupProblem } from '../adapters/postgres/legacy-database.js';
-import { desiredUserFromRow, UNKNOWN, type CompiledMapping } from '../pipeline/map/index.js';
-import { usernamePattern } from '../migration/username-pattern.js';
+import { desiredUserFromRow, type CompiledMapping } from '../pipeline/map/index.js';
 import { lambdaConfigFromEnv } from './lambda-config.js';
+import { findByMappedUsername, mappedUsernameOf } from './legacy-row.js';
 import { groupLookupColumns, legacyGroupsOf, PENDING_GROUPS_MARKER } from './pending-groups.js';
 import { hashFamily, verifyPassword, type SaltedDigestFormat } from './password-hash.js';
 import { openTriggerDatabase } from './trigger-database.js';
@@ -85,32 +85,15 @@ interface Resolved {
   found: FoundUser;
 }
 
-const canonicalOf = (mapping: CompiledMapping, row: Row): string | undefined => {
-  try {
-    const name = mapping.usernameFromRow(row);
-    return name === UNKNOWN ? undefined : name;
-  } catch {
-    return undefined;
-  }
-};
-
 /** Finds the row behind a sign-in name: the mapping's username first, then the login columns. */
 const lookup = async (deps: MigrationDeps, name: string, withSecret: boolean): Promise<Result<Resolved, Refusal>> => {
-  const pattern = usernamePattern(deps.mapping.spec.username);
-  const keys = await deps.db.keyColumns();
   const options = { columns: groupLookupColumns(deps.mapping), secretColumn: withSecret ? deps.passwordColumn : undefined };
-  const parsed = pattern.parse(name);
-  let found: Result<FoundUser, LookupProblem> = err('not-found');
-  if (parsed && pattern.columns.every((c) => keys.includes(c)) && keys.every((k) => parsed[k] !== undefined)) {
-    found = await deps.db.findUser({ by: 'key', key: parsed }, options);
-  } else if (parsed && pattern.columns.length === 1) {
-    found = await deps.db.findUser({ by: 'login', columns: pattern.columns, value: name }, options);
-  }
+  let found = await findByMappedUsername(deps.db, deps.mapping, name, options);
   if (!found.ok && found.error === 'not-found' && deps.loginColumns.length > 0) {
     found = await deps.db.findUser({ by: 'login', columns: deps.loginColumns, value: name }, options);
   }
   if (!found.ok) return err(found.error);
-  const username = canonicalOf(deps.mapping, found.value.row);
+  const username = mappedUsernameOf(deps.mapping, found.value.row);
   if (username === undefined) return err('unmappable');
   return ok({ username, found: found.value });
 };

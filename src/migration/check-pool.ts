@@ -4,7 +4,9 @@
 // and mutability are fixed at creation, so those findings explain what to do instead.
 import type { SchemaAttributeType, UserPoolType } from '@aws-sdk/client-cognito-identity-provider';
 import type { CompiledMapping } from '../pipeline/map/index.js';
+import { CUSTOM_PREFIX } from '../pipeline/map/cognito-rules.js';
 import type { TransformKind } from '../pipeline/map/mapping-spec.js';
+import { PENDING_GROUPS_MARKER, pendingAttributeProblem } from '../lambda/pending-groups.js';
 
 export interface PoolFinding {
   code:
@@ -33,8 +35,6 @@ const VERSION_WIDTH = 32;
 // groups.versionAttribute is filled up to Cognito's maximum value length (plan/group-versions.ts).
 const GROUP_VERSIONS_WIDTH = 2048;
 
-const CUSTOM = 'custom:';
-
 const hasTransform = (mapping: CompiledMapping, attribute: string, kind: TransformKind): boolean =>
   mapping.spec.attributes.find((a) => a.name === attribute)?.transforms.some((t) => t.kind === kind) ?? false;
 
@@ -46,14 +46,12 @@ export interface CheckPoolOptions {
   pendingGroupsAttribute?: string;
 }
 
-// The marker value the User Migration trigger writes (lambda/pending-groups.ts).
-const PENDING_MARKER_WIDTH = 'pending'.length;
+const PENDING_MARKER_WIDTH = PENDING_GROUPS_MARKER.length;
 
-/** The marker attribute: present, text, mutable (Post Authentication deletes it), wide enough. */
-const pendingGroupsFindings = (name: string, have: SchemaAttributeType | undefined): PoolFinding[] => {
-  if (!name.startsWith(CUSTOM)) {
-    return [{ code: 'custom-attribute-missing', severity: 'problem', attribute: name, message: `PENDING_GROUPS_ATTRIBUTE ${name} must be a custom attribute (custom:...)` }];
-  }
+/** The marker attribute: one the Lambdas accept, present, text, mutable (Post Authentication deletes it), wide enough. */
+const pendingGroupsFindings = (mapping: CompiledMapping, name: string, have: SchemaAttributeType | undefined): PoolFinding[] => {
+  const problem = pendingAttributeProblem(mapping, name);
+  if (problem) return [{ code: 'custom-attribute-missing', severity: 'problem', attribute: name, message: `PENDING_GROUPS_ATTRIBUTE ${name} ${problem}` }];
   if (!have) {
     return [
       {
@@ -61,16 +59,16 @@ const pendingGroupsFindings = (name: string, have: SchemaAttributeType | undefin
         severity: 'problem',
         attribute: name,
         message: `PENDING_GROUPS_ATTRIBUTE ${name} is missing: Cognito refuses the User Migration trigger's answer for every migrated user who has groups, so their sign-in fails`,
-        fix: { Name: name.slice(CUSTOM.length), AttributeDataType: 'String', Mutable: true, StringAttributeConstraints: { MaxLength: '32' } },
+        fix: { Name: name.slice(CUSTOM_PREFIX.length), AttributeDataType: 'String', Mutable: true, StringAttributeConstraints: { MaxLength: '32' } },
       },
     ];
   }
   const findings: PoolFinding[] = [];
   if (have.AttributeDataType && have.AttributeDataType !== 'String') {
-    findings.push({ code: 'attribute-type', severity: 'problem', attribute: name, message: `${name} is of type ${have.AttributeDataType}; the marker is text ("pending"). Add a String attribute under a new name and set PENDING_GROUPS_ATTRIBUTE to it` });
+    findings.push({ code: 'attribute-type', severity: 'problem', attribute: name, message: `${name} is of type ${have.AttributeDataType}; the marker is text ("${PENDING_GROUPS_MARKER}"). Add a String attribute under a new name and set PENDING_GROUPS_ATTRIBUTE to it` });
   }
   if (Number(have.StringAttributeConstraints?.MaxLength ?? 2048) < PENDING_MARKER_WIDTH) {
-    findings.push({ code: 'attribute-too-short', severity: 'problem', attribute: name, message: `${name} allows fewer than ${PENDING_MARKER_WIDTH} characters; the marker is "pending"` });
+    findings.push({ code: 'attribute-too-short', severity: 'problem', attribute: name, message: `${name} allows fewer than ${PENDING_MARKER_WIDTH} characters; the marker is "${PENDING_GROUPS_MARKER}"` });
   }
   if (have.Mutable === false) {
     findings.push({ code: 'immutable-attribute-updated', severity: 'problem', attribute: name, message: `${name} is immutable: Post Authentication must delete it once the groups are added. Add a mutable one under a new name` });
@@ -85,7 +83,7 @@ export const checkPool = (mapping: CompiledMapping, pool: UserPoolType, options:
   const version = mapping.versionAttribute;
   const groupVersions = mapping.spec.groups?.versionAttribute;
 
-  const wanted = [...mapped.keys()].filter((n) => n.startsWith(CUSTOM));
+  const wanted = [...mapped.keys()].filter((n) => n.startsWith(CUSTOM_PREFIX));
   if (!wanted.includes(version)) wanted.push(version);
   if (groupVersions !== undefined && !wanted.includes(groupVersions)) wanted.push(groupVersions);
   for (const name of wanted) {
@@ -104,7 +102,7 @@ export const checkPool = (mapping: CompiledMapping, pool: UserPoolType, options:
             ? `the version attribute ${name} is missing: every write would fail, and without it no replay can be told stale`
             : `${name} is mapped but the pool has no such attribute: creates and updates carrying it fail`,
         // createOnly attributes are the immutable ones: added immutable, as the mapping expects.
-        fix: { Name: name.slice(CUSTOM.length), AttributeDataType: 'String', Mutable: isVersion || !createOnly, StringAttributeConstraints: { MaxLength: '2048' } },
+        fix: { Name: name.slice(CUSTOM_PREFIX.length), AttributeDataType: 'String', Mutable: isVersion || !createOnly, StringAttributeConstraints: { MaxLength: '2048' } },
       });
       continue;
     }
@@ -134,7 +132,7 @@ export const checkPool = (mapping: CompiledMapping, pool: UserPoolType, options:
     }
   }
 
-  if (options.pendingGroupsAttribute !== undefined) findings.push(...pendingGroupsFindings(options.pendingGroupsAttribute, schema.get(options.pendingGroupsAttribute)));
+  if (options.pendingGroupsAttribute !== undefined) findings.push(...pendingGroupsFindings(mapping, options.pendingGroupsAttribute, schema.get(options.pendingGroupsAttribute)));
 
   for (const [name, attr] of schema) {
     if (!attr.Required || name === 'sub' || mapped.has(name)) continue;

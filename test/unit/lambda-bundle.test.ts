@@ -8,14 +8,20 @@ import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
+/** Bundles one trigger with the options of `npm run build:lambda`, into a fresh temp folder. */
+const bundle = (entry: string, file: string): string => {
+  const out = join(mkdtempSync(join(tmpdir(), 'lambda-')), file);
+  execFileSync(join(ROOT, 'node_modules/.bin/esbuild'), [
+    entry, '--bundle', '--platform=node', '--target=node22', '--format=esm', `--outfile=${out}`,
+    '--external:@node-rs/argon2', '--external:pg-native', '--log-level=error',
+    "--banner:js=import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+  ], { cwd: ROOT });
+  return out;
+};
+
 describe('npm run build:lambda', () => {
   test('produces one ES module that loads outside the repository and exports handler', () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'lambda-')), 'index.mjs');
-    execFileSync(join(ROOT, 'node_modules/.bin/esbuild'), [
-      'src/lambda/user-migration.ts', '--bundle', '--platform=node', '--target=node22', '--format=esm', `--outfile=${out}`,
-      '--external:@node-rs/argon2', '--external:pg-native', '--log-level=error',
-      "--banner:js=import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-    ], { cwd: ROOT });
+    const out = bundle('src/lambda/user-migration.ts', 'index.mjs');
     expect(statSync(out).size).toBeGreaterThan(10_000);
     // Only the argon2 native package stays outside the bundle; it is not needed to load.
     const copy = join(mkdtempSync(join(tmpdir(), 'lambda-run-')), 'index.mjs');
@@ -26,15 +32,10 @@ describe('npm run build:lambda', () => {
   });
 
   test('the Post Authentication trigger bundles on its own, without the password hashers, and lets a sign-in through', () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'lambda-')), 'post-authentication.mjs');
-    execFileSync(join(ROOT, 'node_modules/.bin/esbuild'), [
-      'src/lambda/post-authentication.ts', '--bundle', '--platform=node', '--target=node22', '--format=esm', `--outfile=${out}`,
-      '--external:@node-rs/argon2', '--external:pg-native', '--log-level=error',
-      "--banner:js=import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-    ], { cwd: ROOT });
-    const bundle = readFileSync(out, 'utf8');
+    const out = bundle('src/lambda/post-authentication.ts', 'post-authentication.mjs');
+    const source = readFileSync(out, 'utf8');
     // argon2 is a native package the Post Authentication function does not ship.
-    expect(bundle).not.toMatch(/from ["']@node-rs\/argon2["']|require\(["']@node-rs\/argon2["']\)/);
+    expect(source).not.toMatch(/from ["']@node-rs\/argon2["']|require\(["']@node-rs\/argon2["']\)/);
     const copy = join(mkdtempSync(join(tmpdir(), 'lambda-run-')), 'post-authentication.mjs');
     copyFileSync(out, copy);
     const event = { triggerSource: 'PostAuthentication_Authentication', userPoolId: 'p', userName: 'legacy_1', request: { userAttributes: {} }, response: {} };
