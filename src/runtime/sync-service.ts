@@ -108,7 +108,7 @@ export class SyncService {
   }
 
   private async onBatch(processor: BatchProcessor, payload: EachBatchPayload): Promise<void> {
-    const { batch, heartbeat, isRunning, isStale, resolveOffset, pause } = payload;
+    const { batch, heartbeat, isRunning, isStale, resolveOffset, pause, commitOffsetsIfNecessary } = payload;
     if (batch.messages.length === 0) return;
     const started = performance.now();
     const records: RawRecord[] = batch.messages.map((m) => toRawRecord(batch.topic, batch.partition, m));
@@ -130,6 +130,11 @@ export class SyncService {
       resolveOffset((BigInt(outcome.commitOffset) - 1n).toString());
       try {
         await this.consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: outcome.commitOffset }]);
+        // Once stop() has begun, kafkajs' consumer.commitOffsets silently does nothing, while
+        // stop() waits for this very batch: commit it through the batch's own committer (still
+        // a group member until stop() leaves), or the next owner redoes it and dead-letters its
+        // poison records a second time. Committing the same offset twice is harmless.
+        if (!isRunning()) await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: outcome.commitOffset }] }] });
       } catch (error) {
         // Expelled or rebalancing: the partition's next owner re-reads from the last commit and
         // the version guard skips what is already in Cognito. Rejoining beats crashing.

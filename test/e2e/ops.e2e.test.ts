@@ -12,6 +12,7 @@ import { compileConfig, type CompiledConfig } from '../../src/config/load-config
 import type { RawConfig } from '../../src/config/schema.js';
 import { createLogger } from '../../src/ops/logger.js';
 import { SyncService } from '../../src/runtime/sync-service.js';
+import type { CognitoGateway } from '../../src/adapters/cognito/cognito-gateway.js';
 import { stopWhenCaughtUp } from '../../src/runtime/caught-up.js';
 import type { LagReport } from '../../src/ops/lag-status.js';
 import { REPO, cognitoClient, createPool, getUser, pgPool, runId, stackEnv, waitFor, type StackEnv } from './support/stack.js';
@@ -120,6 +121,41 @@ afterAll(async () => {
 });
 
 describe('operator commands against the real stack', () => {
+  test('a batch still in flight when the sync is stopped is committed: the next start does not redo it', async () => {
+    const group = `e2e-ops-stop-${id}`;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let writing = false;
+    const ends: { partition: number; commitOffset: string | null }[] = [];
+    const service = new SyncService({
+      config: compileConfig(rawConfig(group)),
+      logger: createLogger({ level: 'warn' }),
+      events: { batchEnd: (e) => void (e.topic === TOPIC && ends.push({ partition: e.partition, commitOffset: e.commitOffset })) },
+      // The batch's first Cognito write waits until stop() has begun.
+      decorateGateway: (inner: CognitoGateway): CognitoGateway => ({
+        getUser: (username, groups) => inner.getUser(username, groups),
+        execute: async (call) => {
+          writing = true;
+          await gate;
+          return inner.execute(call);
+        },
+      }),
+    });
+    await service.start();
+    await waitFor('the consumer to join and get partitions', async () => service.ready, 60_000);
+    await insertUser({ username: `stop.${id}`, email: `stop.${id}@example.com`, given: 'Stop', family: 'Ping' });
+    await waitFor('the batch to reach its Cognito write', async () => writing, 60_000);
+    const stopping = service.stop(); // kafkajs stops taking commits through consumer.commitOffsets from here
+    release();
+    await stopping;
+
+    expect(ends).toHaveLength(1);
+    const { partition, commitOffset } = ends[0]!;
+    expect(commitOffset).not.toBeNull();
+    const [committed] = await admin.fetchOffsets({ groupId: group, topics: [TOPIC] });
+    expect(committed!.partitions.find((p) => p.partition === partition)?.offset).toBe(commitOffset);
+  });
+
   test('lag reports the backlog of a stopped group with the right numbers, then OK once the sync drained it', async () => {
     const group = `e2e-ops-lag-${id}`;
     // The group starts committed at the end of the topic, as a sync that was in step and stopped.
