@@ -1,6 +1,6 @@
 // Verifies a password against a legacy hash, whatever the legacy application used:
 //   bcrypt            $2a$ / $2b$ / $2y$                       (bcryptjs, pure JS)
-//   argon2            $argon2id$ / $argon2i$ / $argon2d$       (@node-rs/argon2, prebuilt)
+//   argon2            $argon2id$ / $argon2i$ / $argon2d$       (hash-wasm: WebAssembly inside the JS)
 //   PBKDF2            Django pbkdf2_sha256$iter$salt$b64, Werkzeug pbkdf2:sha256:iter$salt$hex,
 //                     passlib $pbkdf2-sha256$iter$ab64salt$ab64hash
 //   scrypt            Werkzeug scrypt:N:r:p$salt$hex, passlib $scrypt$ln=,r=,p=$b64salt$b64hash
@@ -10,7 +10,10 @@
 import { createHash, pbkdf2, scrypt, timingSafeEqual, type BinaryLike, type ScryptOptions } from 'node:crypto';
 import { promisify } from 'node:util';
 import bcrypt from 'bcryptjs';
-import { verify as argon2Verify } from '@node-rs/argon2';
+// argon2 through WebAssembly embedded in the package's JavaScript: esbuild bundles it into the
+// Lambda's one file, so the deployed function needs no native package for its CPU (a native
+// argon2 left external made the bundle fail to load at all, for bcrypt users too).
+import { argon2Verify } from 'hash-wasm';
 import { err, ok, type Result } from '../core/types.js';
 
 const pbkdf2Async = promisify(pbkdf2);
@@ -53,6 +56,7 @@ const DIGEST_BY_NAME: Record<string, string> = { sha1: 'sha1', sha256: 'sha256',
 
 // scrypt memory is 128 * N * r bytes; refuse parameters that would take the Lambda down.
 const SCRYPT_MAX_MEMORY = 512 * 1024 * 1024;
+const ARGON2_MAX_MEMORY = 512 * 1024 * 1024;
 
 const verifyScrypt = async (password: string, salt: BinaryLike, expected: Buffer, N: number, r: number, p: number): Promise<Result<boolean, UnsupportedHash>> => {
   const memory = 128 * N * r;
@@ -109,8 +113,14 @@ export const verifyPassword = async (password: string, stored: string, options: 
     return ok(await bcrypt.compare(password, stored.replace(/^\$2y\$/, '$2b$')));
   }
   if (/^\$argon2(id|i|d)\$/.test(stored)) {
+    // m is in KiB: refuse parameters that would take the Lambda down (as for scrypt).
+    const memory = /\$m=(\d+),/.exec(stored);
+    if (memory && Number(memory[1]) * 1024 > ARGON2_MAX_MEMORY) return err({ reason: 'malformed', family: 'argon2' });
+    // hash-wasm refuses an empty password; Cognito never sends one (its password policy has a
+    // minimum length), so an empty one simply does not match.
+    if (password === '') return ok(false);
     try {
-      return ok(await argon2Verify(stored, password));
+      return ok(await argon2Verify({ password, hash: stored }));
     } catch {
       return err({ reason: 'malformed', family: 'argon2' });
     }
