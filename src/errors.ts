@@ -3,7 +3,8 @@
 
 import type { RecordOrigin } from './core/types.js';
 
-export type Stage = 'config' | 'decode' | 'map' | 'plan' | 'apply' | 'commit' | 'dlq';
+/** `connect`: reaching a dependency (Kafka, the schema registry, Cognito) before any work starts. */
+export type Stage = 'config' | 'connect' | 'decode' | 'map' | 'plan' | 'apply' | 'commit' | 'dlq';
 
 export interface ErrorContext {
   topic?: string;
@@ -103,6 +104,25 @@ export class ThrottledError extends CognitoApiError {}
 export class MissingUserError extends SyncError {
   constructor(message: string, context: ErrorContext = {}) {
     super(message, { stage: 'apply', retriable: true, context });
+  }
+}
+
+/**
+ * A dependency did not accept a connection within `connectTimeoutMs` at start: the message is
+ * the one sentence an operator sees (which dependency, which address, why, which setting).
+ */
+export class DependencyUnreachableError extends SyncError {
+  constructor(
+    readonly dependency: string,
+    readonly address: string,
+    reason: string,
+    readonly configPath: string,
+    timeoutMs: number,
+  ) {
+    super(`cannot reach the ${dependency} at ${address} within ${timeoutMs / 1000}s (${reason}): check ${configPath} and that it is running`, {
+      stage: 'connect',
+      context: { dependency, address, path: configPath },
+    });
   }
 }
 

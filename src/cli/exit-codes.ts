@@ -5,6 +5,10 @@ export const EXIT = {
   failure: 1,
   /** Bad config, mapping or arguments: nothing was started. */
   usage: 2,
-  /** reconcile found drift / lag found a partition in trouble. */
+  /**
+   * Finished, but something needs a person: reconcile found drift; lag found a partition in
+   * trouble; run --until-caught-up / replay --run caught up with records dead-lettered on
+   * the way; dlq redrive had records fail again; assess found rows Cognito would refuse.
+   */
   attention: 3,
 } as const;

@@ -51,6 +51,11 @@ export const configSchema = z
       })
       .strict(),
     format: z.enum(['json', 'avro', 'auto']).default('auto'),
+    /**
+     * How long a command waits at start for Kafka, the schema registry and Cognito to accept
+     * a connection before it fails with one sentence naming the one that did not (exit 1).
+     */
+    connectTimeoutMs: z.number().int().min(500).max(600_000).default(15_000),
     schemaRegistry: z
       .object({
         url: z.url(),

@@ -77,3 +77,67 @@ describe('output through a pipe', () => {
     expect(issueLines).toHaveLength(BAD);
   });
 });
+
+describe('a dependency that does not answer', () => {
+  const DEADLINE_MS = 3000;
+  async function configFor(name: string, extra: Record<string, unknown> = {}): Promise<{ path: string; port: number }> {
+    const port = await closedPort();
+    const path = join(dir, `${name}.json`);
+    writeFileSync(
+      path,
+      JSON.stringify({
+        kafka: { brokers: [`127.0.0.1:${port}`], topics: ['legacy.public.users'] },
+        cognito: { userPoolId: 'local_deadline', region: 'us-east-1', endpoint: `http://127.0.0.1:${port}` },
+        mapping: join(REPO, 'examples/mapping.yaml'),
+        connectTimeoutMs: DEADLINE_MS,
+        ops: { port: 0 },
+        ...extra,
+      }),
+    );
+    return { path, port };
+  }
+
+  /** Exit 1, ONE plain sentence on stderr naming the dependency and its address, no stack. */
+  function expectOnePlainLine(run: Run, port: number): void {
+    const where = `status ${run.status} after ${run.ms} ms\nstderr: ${run.stderr}\nstdout: ${run.stdout}`;
+    expect({ where, status: run.status }).toEqual({ where, status: 1 });
+    const lines = run.stderr.trimEnd().split('\n');
+    expect({ where, lines: lines.length }).toEqual({ where, lines: 1 });
+    expect(lines[0]).toBe(
+      `cognito-sync: cannot reach the Kafka broker at 127.0.0.1:${port} within ${DEADLINE_MS / 1000}s (connection refused): check kafka.brokers and that it is running`,
+    );
+    expect(run.stderr).not.toMatch(/\n\s+at |node:internal|"level"/);
+  }
+
+  test('run with a wrong broker address fails within the deadline: one plain line, exit 1, nothing else', async () => {
+    const { path, port } = await configFor('run-closed-broker');
+    const run = await binary(['run', '--config', path]);
+    expectOnePlainLine(run, port);
+    // Retried until the deadline (a restarting broker gets that long), then no longer: kafkajs
+    // alone took over two minutes. The slack is the process start on a busy 2-core machine.
+    expect(run.ms).toBeGreaterThanOrEqual(DEADLINE_MS);
+    expect(run.ms).toBeLessThan(DEADLINE_MS + 7000);
+    // Nothing was started, so nothing was logged (the ops port was never bound).
+    expect(run.stdout).toBe('');
+  });
+
+  test('lag, replay and dlq list fail the same way', async () => {
+    const { path, port } = await configFor('ops-closed-broker');
+    const runs = await Promise.all([
+      binary(['lag', '--config', path, '--window', '1s', '--samples', '2']),
+      binary(['replay', '--config', path, '--from-earliest', '--dry-run']),
+      binary(['dlq', 'list', '--config', path, '--json']),
+    ]);
+    for (const run of runs) {
+      expectOnePlainLine(run, port);
+      expect(run.stdout).toBe('');
+    }
+  });
+
+  test('connectTimeoutMs is validated like every other field', async () => {
+    const { path } = await configFor('bad-deadline', { connectTimeoutMs: 'soon' });
+    const run = await binary(['validate-config', '--config', path]);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('connectTimeoutMs: ');
+  });
+});

@@ -11,6 +11,7 @@ import { redriveDlq, selectPartitions, type RedriveSummary } from '../../ops/dlq
 import { parseDuration } from '../../ops/duration.js';
 import { buildPipeline } from '../../runtime/pipeline-factory.js';
 import { EXIT } from '../exit-codes.js';
+import { dependenciesOf, waitReachable, type Needs } from '../../adapters/reachability.js';
 
 interface CommonOptions {
   config: string;
@@ -30,7 +31,7 @@ export function registerDlq(program: Command): void {
     .option('--partition <n>', 'only this DLQ partition', intArg('--partition', 0))
     .option('--json', 'print the records as JSON (one line)')
     .action(async (opts: CommonOptions & { limit: number; fromOffset?: string }) => {
-      const { config, logger } = setup(opts.config);
+      const { config, logger } = await setup(opts.config, { kafka: true });
       const kafka = createKafka(config.kafka, logger);
       const partitions = await partitionsOf(kafka, config.dlq.topic);
       if (partitions === null) {
@@ -59,7 +60,7 @@ export function registerDlq(program: Command): void {
     .option('--show-personal-data', 'show e-mails, phones, names and raw bytes as they are')
     .option('--json', 'print the record as JSON (one line)')
     .action(async (opts: CommonOptions & { offset: string; showPersonalData?: boolean }) => {
-      const { config, logger } = setup(opts.config);
+      const { config, logger } = await setup(opts.config, { kafka: true, registry: true });
       const kafka = createKafka(config.kafka, logger);
       const partitions = await partitionsOf(kafka, config.dlq.topic);
       if (partitions === null) throw usage('--offset', `DLQ topic ${config.dlq.topic} does not exist: nothing was ever dead-lettered`);
@@ -95,7 +96,7 @@ export function registerDlq(program: Command): void {
     )
     .option('--json', 'print the summary as JSON (one line)')
     .action(async (opts: CommonOptions & { fromOffset?: string; retryFor: number }) => {
-      const { config, logger } = setup(opts.config);
+      const { config, logger } = await setup(opts.config, { kafka: true, registry: true, cognito: true });
       const summary = await redriveDlq({
         config,
         logger,
@@ -112,8 +113,10 @@ export function registerDlq(program: Command): void {
     });
 }
 
-function setup(path: string): { config: CompiledConfig; logger: Logger } {
+/** Config, a stderr logger, and the dependencies the command needs answering (or one plain line, exit 1). */
+async function setup(path: string, needs: Needs): Promise<{ config: CompiledConfig; logger: Logger }> {
   const config = loadConfig(path);
+  await waitReachable(dependenciesOf(config, needs), config.connectTimeoutMs);
   // Logs go to stderr: stdout carries the listing or the JSON.
   const logger = createLogger({ level: config.log.level === 'info' ? 'warn' : config.log.level, hashUsernames: config.log.hashUsernames, destination: process.stderr });
   return { config, logger };

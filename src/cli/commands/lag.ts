@@ -13,6 +13,7 @@ import { assertTopicsExist } from '../../adapters/kafka/offset-reset.js';
 import { buildLagReport, formatLagTable, type LagSample } from '../../ops/lag-status.js';
 import { parseDuration } from '../../ops/duration.js';
 import { EXIT } from '../exit-codes.js';
+import { dependenciesOf, waitReachable } from '../../adapters/reachability.js';
 
 interface LagOptions {
   config: string;
@@ -38,6 +39,7 @@ export function registerLag(program: Command): void {
       const config = loadConfig(opts.config);
       // Logs go to stderr: stdout carries the table or the JSON.
       const logger = createLogger({ level: config.log.level === 'info' ? 'warn' : config.log.level, destination: process.stderr });
+      await waitReachable(dependenciesOf(config, { kafka: true }), config.connectTimeoutMs);
       const kafka = createKafka(config.kafka, logger);
       const admin = kafka.admin();
       await admin.connect();

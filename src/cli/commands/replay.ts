@@ -25,6 +25,7 @@ import { formatDuration } from '../../ops/duration.js';
 import { EXIT } from '../exit-codes.js';
 import { runSync } from './run.js';
 import { nameArg } from '../args.js';
+import { dependenciesOf, waitReachable } from '../../adapters/reachability.js';
 
 interface ReplayOptions {
   config: string;
@@ -74,6 +75,7 @@ export function registerReplay(program: Command): void {
       const groupId = opts.group ?? base.kafka.groupId;
       const config: CompiledConfig = { ...base, kafka: { ...base.kafka, groupId } };
       const logger = createLogger({ level: base.log.level === 'info' ? 'warn' : base.log.level, destination: process.stderr });
+      await waitReachable(dependenciesOf(config, { kafka: true }), config.connectTimeoutMs);
       const admin = createKafka(config.kafka, logger).admin();
       await admin.connect();
       let plan: ReplayPlan;

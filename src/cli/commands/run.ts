@@ -1,18 +1,21 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load-config.js';
-import { createLogger } from '../../ops/logger.js';
+import { createLogger, errorForLog, type Logger } from '../../ops/logger.js';
 import { SyncService } from '../../runtime/sync-service.js';
 import { startOpsServer } from '../../ops/ops-server.js';
 import { createMetrics } from '../../ops/metrics.js';
 import { startLagMetrics } from '../../ops/lag-metrics.js';
 import { EXIT } from '../exit-codes.js';
 import { readGroupLag, stopWhenCaughtUp } from '../../runtime/caught-up.js';
+import { totalLag } from '../../adapters/kafka/lag.js';
 import { combineEvents } from '../../runtime/instrumentation.js';
 import { defaultProgressMode, startProgress, type ProgressMode } from '../../ops/progress.js';
 import type { CompiledConfig } from '../../config/load-config.js';
+import { dependenciesOf, waitReachable } from '../../adapters/reachability.js';
+import { DependencyUnreachableError, errorMessage } from '../../errors.js';
 
 export interface RunSyncOptions {
-  /** Stop (exit 0) once every partition is committed to its end offset. */
+  /** Stop once every partition is committed to its end offset: exit 0, or 3 when records went to the DLQ. */
   untilCaughtUp: boolean;
   /** Progress display while catching up: a bar on a terminal, log lines otherwise. */
   progress: ProgressMode;
@@ -21,9 +24,15 @@ export interface RunSyncOptions {
 
 /**
  * The sync with its ops port, signal handling and (until caught up) progress display;
- * resolves to the exit code. Shared by `run` and `replay --run`.
+ * resolves to the exit code. Shared by `run` and `replay --run`. Kafka that does not answer
+ * within `connectTimeoutMs` throws DependencyUnreachableError before the ops port is bound
+ * (main prints its one sentence, exit 1).
  */
 export async function runSync(config: CompiledConfig, opts: RunSyncOptions): Promise<number> {
+  // Without a broker the sync cannot even join its group: fail now, plainly. The registry and
+  // Cognito are only checked (below): the pipeline is built to ride out their outages (the
+  // partition pauses, the record waits), and a restart during one must not end the sync.
+  await waitReachable(dependenciesOf(config, { kafka: true }), config.connectTimeoutMs);
   const progressMode = opts.untilCaughtUp ? opts.progress : 'off';
   // Per-batch info lines would tear a live bar apart on a shared terminal: keep warnings only.
   const quiet = progressMode === 'bar' && process.stdout.isTTY && ['info', 'debug', 'trace'].includes(config.log.level);
@@ -31,16 +40,19 @@ export async function runSync(config: CompiledConfig, opts: RunSyncOptions): Pro
   const metrics = createMetrics();
   const progress = startProgress({ mode: progressMode, logger, label: opts.progressLabel });
   const lagMetrics = startLagMetrics(config, metrics, logger);
+  let deadLettered = 0;
+  let caughtUp = false;
   const service = new SyncService({
     config,
     logger,
-    events: combineEvents(metrics.events, progress.events, lagMetrics.events),
+    events: combineEvents(metrics.events, progress.events, lagMetrics.events, { dlq: () => deadLettered++ }),
     onCognitoCall: (e) => {
       metrics.onCognitoCall(e);
       progress.onCognitoCall(e);
     },
   });
   const ops = await startOpsServer({ host: config.ops.host, port: config.ops.port, metrics, service, logger });
+  warnIfUnreachable(config, logger);
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
@@ -64,18 +76,40 @@ export async function runSync(config: CompiledConfig, opts: RunSyncOptions): Pro
     await service.start();
     logger.info({ topics: config.kafka.topics, groupId: config.kafka.groupId, ops: ops.url }, 'sync running');
     if (opts.untilCaughtUp) {
-      stopWhenCaughtUp(service, config, logger, { onLag: (lags) => progress.onLag(lags) }).catch((error: unknown) => {
+      stopWhenCaughtUp(service, config, logger, {
+        onLag: (lags) => {
+          progress.onLag(lags);
+          caughtUp = totalLag(lags) === 0;
+        },
+      }).catch((error: unknown) => {
         logger.error({ err: error }, 'caught-up watcher failed: stopping');
         void service.stop();
       });
     }
     await service.done();
     progress.stop();
-    logger.info('sync stopped');
-    return EXIT.ok;
+    logger.info({ deadLettered }, 'sync stopped');
+    if (!opts.untilCaughtUp) return EXIT.ok;
+    // A backfill that dead-lettered records is not a clean success: its last line and exit
+    // code say so, so neither a person nor a CI job takes "caught up" for "all applied".
+    const dlq = `${deadLettered} record${deadLettered === 1 ? '' : 's'} went to the DLQ ${config.dlq.topic}`;
+    if (!caughtUp) {
+      // Stopped by a signal first: not a failure, but not "caught up" either.
+      process.stderr.write(`stopped before catching up${deadLettered > 0 ? `; ${dlq}` : ''}\n`);
+      return deadLettered > 0 ? EXIT.attention : EXIT.ok;
+    }
+    if (deadLettered === 0) {
+      process.stderr.write('caught up: every record applied or skipped, none went to the DLQ\n');
+      return EXIT.ok;
+    }
+    process.stderr.write(`caught up; ${dlq} (see them: cognito-sync dlq list --config ${config.source}; exit ${EXIT.attention})\n`);
+    return EXIT.attention;
   } catch (error) {
     progress.stop();
-    logger.fatal({ err: error }, 'sync failed');
+    // One sentence for people on stderr; the log keeps the detail, the stack only at debug.
+    process.stderr.write(`cognito-sync: the sync stopped: ${errorMessage(error)}\n`);
+    if (['debug', 'trace'].includes(config.log.level)) logger.fatal({ err: error }, 'sync failed');
+    else logger.fatal({ error: errorForLog(error) }, 'sync failed');
     await service.stop().catch(() => undefined);
     return EXIT.failure;
   } finally {
@@ -86,12 +120,24 @@ export async function runSync(config: CompiledConfig, opts: RunSyncOptions): Pro
   }
 }
 
+/**
+ * The schema registry and Cognito, checked in the background: when one does not answer within
+ * the deadline, one plain line says so (the records that need it wait for it meanwhile).
+ */
+function warnIfUnreachable(config: CompiledConfig, logger: Logger): void {
+  waitReachable(dependenciesOf(config, { registry: true, cognito: true }), config.connectTimeoutMs).catch((error: unknown) => {
+    if (!(error instanceof DependencyUnreachableError)) return;
+    process.stderr.write(`cognito-sync: warning: ${error.message}; records that need it wait until it answers\n`);
+    logger.warn({ error: errorForLog(error) }, 'dependency unreachable at start');
+  });
+}
+
 export function registerRun(program: Command): void {
   program
     .command('run')
     .description('Run the sync continuously: consume the Debezium topics and apply them to Cognito. SIGINT/SIGTERM stop it cleanly.')
     .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
-    .option('--until-caught-up', 'stop (exit 0) once every partition is consumed up to its end offset: for backfills and the demo')
+    .option('--until-caught-up', `stop once every partition is consumed up to its end offset (for backfills and the demo): exit 0, or ${EXIT.attention} when records went to the DLQ`)
     .option('--no-progress', 'with --until-caught-up: no progress bar (terminal) or progress log lines (otherwise)')
     .action(async (opts: { config: string; untilCaughtUp?: boolean; progress: boolean }) => {
       const config = loadConfig(opts.config);
