@@ -17,6 +17,8 @@ REPORTS=$ROOT/.stack/test-reports
 rm -rf "$REPORTS"; mkdir -p "$REPORTS"
 JEST="node --experimental-vm-modules node_modules/jest/bin/jest.js"
 
+# promtool (Debian's prometheus package) for the alert-rule unit tests; installed if missing.
+bash scripts/stack/ensure-prometheus.sh
 echo "== unit tests (pure code, no services)"
 unit_rc=0
 $JEST --selectProjects unit --json --outputFile="$REPORTS/unit.json" || unit_rc=$?
@@ -28,7 +30,7 @@ if [[ "${SKIP_E2E:-0}" != 1 ]]; then
   if ! bash scripts/stack/status.sh --quiet; then started_stack=1; fi
   # Stop what we start (also when starting fails half-way); leave a stack we found running.
   if [[ $started_stack == 1 && "${KEEP_STACK:-0}" != 1 ]]; then trap 'bash scripts/stack/down.sh >/dev/null 2>&1 || true' EXIT; fi
-  echo "== starting the local stack (PostgreSQL, Kafka, Kafka Connect + Debezium, Apicurio, cognito-local)"
+  echo "== starting the local stack (PostgreSQL, MariaDB, Kafka, Kafka Connect + Debezium, Apicurio, cognito-local, Prometheus)"
   bash scripts/stack/up.sh
   echo "== end-to-end tests against the real stack"
   e2e_rc=0

@@ -29,6 +29,7 @@ CONNECT_PORT="${CONNECT_PORT:-18083}"
 REGISTRY_PORT="${REGISTRY_PORT:-18081}"
 COGNITO_PORT="${COGNITO_PORT:-9229}"
 MARIADB_PORT="${MARIADB_PORT:-13306}"
+PROMETHEUS_PORT="${PROMETHEUS_PORT:-19090}"
 STACK_HOST=127.0.0.1 # everything binds to loopback only
 
 # Legacy database.
@@ -57,7 +58,7 @@ COGNITO_POOL_NAME="${COGNITO_POOL_NAME:-legacy-users}"
 
 NODE="${NODE:-$REPO_ROOT/node_modules/.bin/node}"   # Node 22 pinned by the npm project
 
-ALL_COMPONENTS="postgres mariadb kafka connect registry cognito"
+ALL_COMPONENTS="postgres mariadb kafka connect registry cognito prometheus"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -182,6 +183,31 @@ KAFKA_BROKERS="$STACK_HOST:$KAFKA_PORT"
 CONNECT_URL="http://$STACK_HOST:$CONNECT_PORT"
 REGISTRY_URL="http://$STACK_HOST:$REGISTRY_PORT"
 COGNITO_ENDPOINT="http://$STACK_HOST:$COGNITO_PORT"
+PROMETHEUS_URL="http://$STACK_HOST:$PROMETHEUS_PORT"
+
+# Prometheus (Debian's package): the stack's server scrapes the syncs the tests start (file
+# service discovery: one JSON file per sync in $PROMETHEUS_TARGETS_DIR) and evaluates
+# ops/alerts.yml; promtool checks and unit-tests those rules in `npm test`.
+PROMETHEUS_BIN="${PROMETHEUS_BIN:-/usr/bin/prometheus}"
+PROMTOOL_BIN="${PROMTOOL_BIN:-/usr/bin/promtool}"
+PROMETHEUS_DATA="$DATA_DIR/prometheus"
+PROMETHEUS_TARGETS_DIR="$CONF_DIR/prometheus/targets"
+PROMETHEUS_JOB="${PROMETHEUS_JOB:-cognito-sync}"   # the job name ops/alerts.yml's CognitoSyncDown looks for
+
+# ensure_prometheus: install Debian's prometheus package (server and promtool) when missing.
+# Output goes to logs/prometheus-install.log; only a failure is shown.
+ensure_prometheus() {
+  [[ -x "$PROMETHEUS_BIN" && -x "$PROMTOOL_BIN" ]] && return 0
+  [[ $(id -u) -eq 0 ]] || die "Prometheus is not installed (as root: apt-get install prometheus), or leave it out: STACK_COMPONENTS without prometheus"
+  log "installing Prometheus from Debian"
+  mkdir -p "$LOG_DIR"
+  export DEBIAN_FRONTEND=noninteractive
+  # --no-install-recommends: not the node exporter. Debian's policy-rc.d (or the absence of an
+  # init system) keeps the package's own service from starting; ours runs on its own port.
+  { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus; } >>"$LOG_DIR/prometheus-install.log" 2>&1 \
+    || die "Prometheus could not be installed with apt-get (see ${LOG_DIR#"$REPO_ROOT"/}/prometheus-install.log)"
+  [[ -x "$PROMETHEUS_BIN" && -x "$PROMTOOL_BIN" ]] || die "prometheus installed but $PROMETHEUS_BIN or $PROMTOOL_BIN is missing"
+}
 
 ensure_node() {
   [[ -x "$NODE" ]] || die "$NODE not found: run 'npm ci' in $REPO_ROOT first"

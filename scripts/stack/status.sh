@@ -27,6 +27,7 @@ kafka_health() { tcp_open "$STACK_HOST" "$KAFKA_PORT" && "$NODE" "$STACK_SCRIPTS
 connect_health() { http_ok "$CONNECT_URL/connectors"; }
 registry_health() { http_ok "$REGISTRY_URL/apis/ccompat/v7/subjects"; }
 cognito_health() { "$NODE" "$STACK_SCRIPTS/probe.mjs" cognito "$COGNITO_ENDPOINT"; }
+prometheus_health() { http_ok "$PROMETHEUS_URL/-/ready"; }
 
 # postgres' pid file is the postmaster's own
 if [[ -s "$PG_DATA/postmaster.pid" ]]; then mkdir -p "$PID_DIR"; head -n1 "$PG_DATA/postmaster.pid" >"$(pidfile postgres)"; fi
@@ -39,6 +40,7 @@ for c in $(components_selected); do
     connect) check connect "$CONNECT_URL" connect_health ;;
     registry) check registry "$REGISTRY_URL/apis/ccompat/v7" registry_health ;;
     cognito) check cognito "$COGNITO_ENDPOINT" cognito_health ;;
+    prometheus) check prometheus "$PROMETHEUS_URL" prometheus_health ;;
     *) die "unknown component $c" ;;
   esac
 done
@@ -48,7 +50,7 @@ if (( quiet )); then
 elif (( json )); then
   "$NODE" -e 'console.log(JSON.stringify(process.argv.slice(1).map(r => { const [name, state, pid, endpoint] = r.split("|"); return { name, state, pid: pid === "-" ? null : Number(pid), endpoint }; }), null, 2))' "${rows[@]}"
 else
-  for r in "${rows[@]}"; do IFS='|' read -r n s p e <<<"$r"; printf '%-9s %-10s pid %-8s %s\n' "$n" "$s" "$p" "$e"; done
+  for r in "${rows[@]}"; do IFS='|' read -r n s p e <<<"$r"; printf '%-10s %-10s pid %-8s %s\n' "$n" "$s" "$p" "$e"; done
   if pid_alive connect && http_ok "$CONNECT_URL/connectors"; then
     printf 'connectors: %s\n' "$(curl -fsS --max-time 3 "$CONNECT_URL/connectors?expand=status" | "$NODE" -e '
       let s = ""; process.stdin.on("data", d => s += d).on("end", () => {
