@@ -100,12 +100,14 @@ connector_config() { # connector_config NAME FORMAT PREFIX SNAPSHOT_MODE
 }
 
 connector_status() { curl -fsS --max-time 5 "$CONNECT_URL/connectors/$1/status"; }
+# polled while the worker takes the connector up: "not there yet" (404) is an answer, not an error to print
+connector_status_quiet() { connector_status "$1" 2>/dev/null; }
 
 running() { # running NAME: connector and all tasks RUNNING (and at least one task)
-  local st; st=$(connector_status "$1") || return 1
+  local st; st=$(connector_status_quiet "$1") || return 1
   [[ $(json_get 'j.connector.state === "RUNNING" && j.tasks.length > 0 && j.tasks.every(t => t.state === "RUNNING") ? "yes" : "no"' <<<"$st") == yes ]]
 }
-failed() { local st; st=$(connector_status "$1") || return 1; [[ "$st" == *'"FAILED"'* ]]; }
+failed() { local st; st=$(connector_status_quiet "$1") || return 1; [[ "$st" == *'"FAILED"'* ]]; }
 
 wait_running() {
   local name="$1" start; start=$(now_ms)
@@ -157,8 +159,9 @@ cmd_register() {
     --data "$cfg" "$CONNECT_URL/connectors/$name/config")
   if [[ "$code" != 200 && "$code" != 201 ]]; then cat "$resp" >&2; rm -f "$resp"; die "register $name: HTTP $code"; fi
   rm -f "$resp"
-  # a connector left STOPPED/PAUSED by an earlier delete attempt
-  curl -fsS -o /dev/null -X PUT "$CONNECT_URL/connectors/$name/resume" || true
+  # a connector left STOPPED/PAUSED by an earlier delete attempt (a new one may not be known
+  # to the worker yet: its 404 is not worth showing)
+  curl -fsS -o /dev/null -X PUT "$CONNECT_URL/connectors/$name/resume" 2>/dev/null || true
   if (( nowait )); then echo "connector $name registered ($format, topic prefix $prefix)"; return; fi
   wait_running "$name"
   echo "connector $name RUNNING ($format, topic prefix $prefix, slot $(slot_of "$name"), publication $(publication_of "$name")) after $(( WAITED_MS ))ms"
@@ -176,8 +179,8 @@ delete_subjects() { # registry subjects of the prefix's topics (avro), soft then
   while IFS= read -r s; do
     [[ -n "$s" ]] || continue
     [[ "$s" == "$prefix."* || "$s" == "__debezium-heartbeat.$prefix-"* ]] || continue
-    curl -fsS -o /dev/null -X DELETE "$REGISTRY_URL/apis/ccompat/v7/subjects/$s" || true
-    curl -fsS -o /dev/null -X DELETE "$REGISTRY_URL/apis/ccompat/v7/subjects/$s?permanent=true" || true
+    curl -fsS -o /dev/null -X DELETE "$REGISTRY_URL/apis/ccompat/v7/subjects/$s" 2>/dev/null || true
+    curl -fsS -o /dev/null -X DELETE "$REGISTRY_URL/apis/ccompat/v7/subjects/$s?permanent=true" 2>/dev/null || true
   done <<<"$list"
 }
 

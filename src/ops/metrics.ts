@@ -2,6 +2,8 @@
 // personal data (no usernames), only topics, partitions, ops, outcomes and API names.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CognitoCallEvent } from '../adapters/cognito/cognito-gateway.js';
+import type { QuotaCategory } from '../core/types.js';
+import type { Stage } from '../errors.js';
 import type { SyncEvents } from '../runtime/instrumentation.js';
 
 export interface Metrics {
@@ -88,6 +90,25 @@ export function createMetrics(): Metrics {
     labelNames: ['topic', 'partition'],
     registers: [registry],
   });
+  const kafkaTransient = new Counter({
+    name: 'cognito_sync_kafka_transient_errors_total',
+    help: 'Retriable Kafka broker errors while a group or topic settles (coordinator loading, leader election, rebalance), by kafkajs error type; logged at debug unless they persist.',
+    labelNames: ['error'],
+    registers: [registry],
+  });
+  // Known label values start at 0, so that a first throttle, retry or DLQ record is an increase
+  // Prometheus can see (rate() and increase() miss a series' first value) and the dashboard's
+  // panels show 0 rather than no data.
+  const categories = ['UserCreation', 'UserUpdate', 'UserResourceUpdate', 'UserRead', 'UserList'] as const satisfies readonly QuotaCategory[];
+  for (const category of categories) throttles.inc({ category }, 0);
+  const recordStages = ['decode', 'map', 'plan', 'apply'] as const satisfies readonly Stage[];
+  for (const stage of [...recordStages, 'commit'] as const) retries.inc({ stage }, 0);
+  const dlqTopics = new Set<string>();
+  const zeroDlq = (topic: string): void => {
+    if (dlqTopics.has(topic)) return;
+    dlqTopics.add(topic);
+    for (const stage of recordStages) dlq.inc({ topic, stage }, 0);
+  };
   const committed = new Gauge({
     name: 'cognito_sync_committed_offset',
     help: 'Last committed offset, per topic-partition.',
@@ -105,13 +126,17 @@ export function createMetrics(): Metrics {
       if (e.outcome === 'throttled') throttles.inc({ category: e.category ?? 'none' });
     },
     events: {
-      record: (e) => events.inc({ topic: e.topic, op: e.op, outcome: e.outcome, reason: e.reason ?? '' }),
+      record: (e) => {
+        zeroDlq(e.topic);
+        events.inc({ topic: e.topic, op: e.op, outcome: e.outcome, reason: e.reason ?? '' });
+      },
       applied: (e) => {
         if (e.sourceTsMs !== null) latency.observe(Math.max(0, Date.now() - e.sourceTsMs) / 1000);
         if (e.droppedGroupGuards) droppedGuards.inc(e.droppedGroupGuards.length);
       },
       retry: (e) => retries.inc({ stage: e.stage }),
       dlq: (e) => dlq.inc({ topic: e.topic, stage: e.stage }),
+      kafkaTransientError: (e) => kafkaTransient.inc({ error: e.error }),
       batchEnd: (e) => {
         batchSize.observe(e.size);
         batchDuration.observe(e.durationMs / 1000);

@@ -12,6 +12,8 @@ export interface SyncEvents {
   applied(e: { username: string; calls: CognitoCall['api'][]; sourceTsMs: number | null; droppedGroupGuards?: string[] }): void;
   retry(e: { stage: Stage; attempt: number; delayMs: number; error: Error }): void;
   dlq(e: { topic: string; partition: number; offset: string; stage: Stage; error: Error }): void;
+  /** A retriable broker error while a group or topic settles (kafka-log.ts), by kafkajs' error type. */
+  kafkaTransientError(e: { error: string }): void;
 }
 
 export const noEvents: SyncEvents = {
@@ -21,6 +23,7 @@ export const noEvents: SyncEvents = {
   applied() {},
   retry() {},
   dlq() {},
+  kafkaTransientError() {},
 };
 
 /** Fan one event out to several listeners. */

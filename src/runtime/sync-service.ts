@@ -51,7 +51,7 @@ export class SyncService {
   /** Starts consuming; resolves once the consumer runs. `done()` resolves when it stops. */
   async start(): Promise<void> {
     const { config, logger } = this.o;
-    const kafka = createKafka(config.kafka, logger);
+    const kafka = createKafka(config.kafka, logger, (error) => this.events.kafkaTransientError({ error }));
     // Idempotent, with bounded retries: a DLQ or deleted-users write that still fails surfaces
     // as a retriable error, so the batch is retried (or redelivered) and nothing is committed
     // past an unwritten record. (Unbounded retries could wedge a partition after a broker restart.)

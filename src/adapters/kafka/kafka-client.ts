@@ -4,8 +4,14 @@ import { Kafka, logLevel, type KafkaConfig, type KafkaMessage, type SASLOptions 
 import type { RawRecord } from '../../core/types.js';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../ops/logger.js';
+import { KafkaLogFilter } from './kafka-log.js';
 
-export function createKafka(config: Config['kafka'], logger: Logger): Kafka {
+/**
+ * `onTransientError`: called for each retriable broker error kafkajs reports while a group or a
+ * topic settles (see kafka-log.ts); those are logged at debug unless they persist.
+ */
+export function createKafka(config: Config['kafka'], logger: Logger, onTransientError?: (error: string) => void): Kafka {
+  const filter = new KafkaLogFilter();
   const kafkaConfig: KafkaConfig = {
     clientId: config.clientId,
     brokers: config.brokers,
@@ -14,8 +20,10 @@ export function createKafka(config: Config['kafka'], logger: Logger): Kafka {
     logLevel: logLevel.WARN,
     logCreator: () => (entry) => {
       const { message, ...rest } = entry.log;
-      const level = entry.level <= logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'debug';
-      logger[level]({ kafka: { namespace: entry.namespace, ...pickSafe(rest) } }, message);
+      const { level, transient, persistingMs } = filter.decide(entry);
+      if (transient) onTransientError?.(transient);
+      const extra = transient ? { transient, ...(persistingMs !== undefined ? { persistingMs } : {}) } : {};
+      logger[level]({ kafka: { namespace: entry.namespace, ...pickSafe(rest), ...extra } }, message);
     },
     retry: { initialRetryTime: 300, retries: 10, maxRetryTime: 30_000 },
   };
