@@ -47,14 +47,14 @@ const MiB = 1024 * 1024;
 const USERS = 20_000;
 
 /** One backlog, in this process. */
-export const runBacklog = async (events: number, form: LegacyForm, versionCacheSize = 100_000): Promise<MemoryRun> => {
+export const runBacklog = async (events: number, form: LegacyForm, stateCapacity = 2_000_000): Promise<MemoryRun> => {
   const mapping = await exampleMapping();
   const pipeline = pipelineFor(mapping, form);
   const workload = new LegacyWorkload({ users: USERS, seed: 5, mix: { insert: 0, login: 0.645 } });
   const logs = [new TopicLog(USERS_TOPIC, 3), new TopicLog(ROLES_TOPIC, 3)] as const;
   const cognito = new InMemoryCognito();
   const deletedUsers = new MemoryDeletedUsers();
-  const consumer = new SimulatedConsumer({ pipeline, cognito, batchSize: 500, versionCacheSize, deletedUsers });
+  const consumer = new SimulatedConsumer({ pipeline, cognito, batchSize: 500, stateCapacity, deletedUsers });
   const produce = (changes: Iterable<Parameters<typeof changeRecords>[0]>): number => {
     let n = 0;
     for (const change of changes) for (const kv of changeRecords(change, form)) (kv.topic === USERS_TOPIC ? logs[0] : logs[1]).append(kv), n++;

@@ -7,14 +7,13 @@ import { createRecordedSchemaRegistry } from '../../src/adapters/registry/record
 import { MemoryDeletedUsers, type DeletedUsersStore } from '../../src/adapters/kafka/deleted-users-log.js';
 import type { RawRecord } from '../../src/core/types.js';
 import type { SyncError } from '../../src/errors.js';
-import { UserApplier } from '../../src/pipeline/apply/user-applier.js';
-import { VersionCache } from '../../src/pipeline/apply/version-cache.js';
+import type { UserApplier } from '../../src/pipeline/apply/user-applier.js';
 import type { Clock } from '../../src/pipeline/apply/token-bucket.js';
 import { createDecoder } from '../../src/pipeline/decode/index.js';
 import type { CompiledMapping } from '../../src/pipeline/map/compile-mapping.js';
 import { BatchProcessor, type BatchControl } from '../../src/runtime/batch-processor.js';
 import { noEvents, type SyncEvents } from '../../src/runtime/instrumentation.js';
-import { loadCompiledMapping, pipelineFromMapping, type Pipeline } from '../../src/runtime/pipeline-factory.js';
+import { createUserApplier, loadCompiledMapping, pipelineFromMapping, type Pipeline } from '../../src/runtime/pipeline-factory.js';
 import type { InMemoryCognito } from './in-memory-cognito.js';
 import { legacyAvroSchemas, type LegacyForm, type TopicLog } from './legacy-records.js';
 
@@ -49,7 +48,8 @@ export interface ConsumerOptions {
   /** Partitions processed at once (kafkajs partitionsConsumedConcurrently in SyncService: 4). */
   partitionsInFlight?: number;
   concurrency?: number;
-  versionCacheSize?: number;
+  /** processing.stateCapacity: users the pool state holds. */
+  stateCapacity?: number;
   events?: SyncEvents;
   clock?: Clock;
   tolerance?: 'all' | 'none';
@@ -78,15 +78,12 @@ export class SimulatedConsumer {
 
   constructor(private readonly o: ConsumerOptions) {
     const { pipeline } = o;
-    this.applier = new UserApplier(
-      o.cognito,
-      pipeline.plan,
-      pipeline.coalesce,
-      new VersionCache(o.versionCacheSize ?? 100_000),
-      pipeline.manageGroups,
-      true,
-      o.deletedUsers ?? new MemoryDeletedUsers(),
-    );
+    this.applier = createUserApplier(pipeline, {
+      gateway: o.cognito,
+      deletedUsers: o.deletedUsers ?? new MemoryDeletedUsers(),
+      stateCapacity: o.stateCapacity ?? 2_000_000,
+      stream: { jitGraceMs: 0, ...(o.clock ? { clock: o.clock } : {}) },
+    });
     if (pipeline.mapping.createPolicy !== 'always') throw new Error('the harness wires UserApplier as for createPolicy always');
     this.processor = new BatchProcessor({
       decoder: pipeline.decoder,

@@ -4,6 +4,13 @@ import { LEGACY_URL_EXPECTED, LEGACY_URL_PATTERN } from '../adapters/legacy-url.
 
 const rate = z.number().positive().max(10_000);
 
+/**
+ * processing.maxApplyRetryMs: long enough to ride out a Cognito outage or a burst of production
+ * traffic on the shared quota, short enough that one user cannot hold its partition's commit
+ * indefinitely. (Exported for BatchProcessor's own default, used where no config is compiled.)
+ */
+export const DEFAULT_MAX_APPLY_RETRY_MS = 300_000;
+
 /** Cognito's published per-account quotas (requests per second), see DESIGN.md. */
 export const ACCOUNT_QUOTAS = {
   UserCreation: 50,
@@ -105,8 +112,18 @@ export const configSchema = z
       .object({
         /** Users applied concurrently inside one partition batch. */
         concurrency: z.number().int().min(1).max(256).default(16),
-        /** Versions cached per user to skip replays without a Cognito read. */
-        versionCacheSize: z.number().int().min(0).default(100_000),
+        /**
+         * Users the pool state holds (versions, fingerprints, memberships: about 200 bytes each),
+         * so that stale, unchanged and replayed events need no Cognito read. Above it the least
+         * recently used are dropped and read again when they change. 0: read every time.
+         */
+        stateCapacity: z.number().int().min(0).default(2_000_000),
+        /**
+         * At start, learn the pool from ListUsers (and ListUsersInGroup for the mapped groups)
+         * pages, 60 users a call on the UserList budget, while the stream goes on: a new group,
+         * a replay or a restart then reads no user it can judge from that.
+         */
+        primeState: z.boolean().default(true),
         /** How long a group membership waits for its user to appear before going to the DLQ. */
         missingUserTimeoutMs: z.number().int().min(0).default(60_000),
         /**
@@ -115,9 +132,14 @@ export const configSchema = z
          * Keep it well below kafka.sessionTimeoutMs.
          */
         jitGraceMs: z.number().int().min(0).max(25_000).default(10_000),
+        /**
+         * How long one user's apply may keep failing with retriable errors (throttling, 5xx,
+         * network) before its records go to the DLQ with the last error.
+         */
+        maxApplyRetryMs: z.number().int().min(0).default(DEFAULT_MAX_APPLY_RETRY_MS),
       })
       .strict()
-      .default({ concurrency: 16, versionCacheSize: 100_000, missingUserTimeoutMs: 60_000, jitGraceMs: 10_000 }),
+      .default({ concurrency: 16, stateCapacity: 2_000_000, primeState: true, missingUserTimeoutMs: 60_000, jitGraceMs: 10_000, maxApplyRetryMs: DEFAULT_MAX_APPLY_RETRY_MS }),
     state: z
       .object({
         /** Compacted topic remembering deletes; default cognito-sync.deleted-users.<userPoolId>. */

@@ -21,11 +21,8 @@
 // graceMs must stay well below kafka.sessionTimeoutMs (30 s by default): the batch does not
 // heartbeat while an apply waits.
 import type { UserIntent } from '../core/types.js';
-import type { CognitoGateway } from '../adapters/cognito/cognito-gateway.js';
-import { UserApplier, type CoalesceFn, type PlanFn, type UserApplyReport } from '../pipeline/apply/user-applier.js';
+import { UserApplier, type UserApplierOptions, type UserApplyReport } from '../pipeline/apply/user-applier.js';
 import { systemClock, type Clock } from '../pipeline/apply/token-bucket.js';
-import type { VersionCache } from '../pipeline/apply/version-cache.js';
-import type { DeletedUsersStore } from '../adapters/kafka/deleted-users-log.js';
 
 export const DEFAULT_JIT_GRACE_MS = 10_000;
 
@@ -43,17 +40,10 @@ export class JitGraceApplier extends UserApplier {
   private readonly clock: Clock;
   private readonly wallNow: () => number;
 
-  constructor(
-    gateway: CognitoGateway,
-    plan: PlanFn,
-    coalesce: CoalesceFn,
-    cache: VersionCache,
-    manageGroups: boolean,
-    private readonly grace: JitGraceOptions,
-    deletedUsers?: DeletedUsersStore,
-  ) {
-    // waitForMissingUsers is for createPolicy always; under existing-only absent users are the rule.
-    super(gateway, plan, coalesce, cache, manageGroups, false, deletedUsers);
+  constructor(applier: Omit<UserApplierOptions, 'waitForMissingUsers' | 'trustAbsence'>, private readonly grace: JitGraceOptions) {
+    // Under existing-only absent users are the rule: nothing waits for them, and "absent" is
+    // always read, never taken from the pool state (the trigger creates users all day).
+    super({ ...applier, waitForMissingUsers: false, trustAbsence: false });
     this.clock = grace.clock ?? systemClock;
     this.wallNow = grace.wallNow ?? Date.now;
   }
@@ -65,6 +55,7 @@ export class JitGraceApplier extends UserApplier {
     if (waitMs <= 0) return first;
     this.grace.onDefer?.(username, waitMs);
     await this.clock.sleep(waitMs);
+    this.state.forget(username); // read again: the trigger may have created the user meanwhile
     const second = await super.apply(username, intents);
     return { username, calls: second.calls, skips: second.skips, reads: first.reads + second.reads };
   }

@@ -5,6 +5,7 @@ import { createConfluentSchemaRegistry, type SchemaRegistry } from '../adapters/
 import { createDecoder } from '../pipeline/decode/index.js';
 import { compileMapping, loadMapping, mapEvent, type CompiledMapping } from '../pipeline/map/index.js';
 import { coalesce, planOptionsFromMapping, planUser } from '../pipeline/plan/index.js';
+import { comparedAttributes } from '../pipeline/plan/state-digest.js';
 import type { CoalesceFn, PlanFn } from '../pipeline/apply/user-applier.js';
 import { BatchProcessor, type Decoder, type MapFn } from './batch-processor.js';
 import { AwsCognitoGateway, type CognitoCallEvent, type CognitoGateway } from '../adapters/cognito/cognito-gateway.js';
@@ -12,34 +13,90 @@ import { JitGraceApplier } from '../migration/jit-grace-applier.js';
 import type { DeadLetterSink } from '../adapters/kafka/dlq-producer.js';
 import type { DeletedUsersStore } from '../adapters/kafka/deleted-users-log.js';
 import { UserApplier } from '../pipeline/apply/user-applier.js';
-import { VersionCache } from '../pipeline/apply/version-cache.js';
+import { PoolState } from '../pipeline/apply/pool-state.js';
 import { systemClock, type Clock } from '../pipeline/apply/token-bucket.js';
 import type { SyncEvents } from './instrumentation.js';
 
-export interface Pipeline {
+/** The mapping's planning half: what the applier needs (no decoding, no mapping of events). */
+export interface Planning {
   mapping: CompiledMapping;
-  decoder: Decoder;
-  map: MapFn;
   plan: PlanFn;
   coalesce: CoalesceFn;
   /** True when the mapping manages group memberships (reads need the user's groups). */
   manageGroups: boolean;
+  /** The attributes the planner compares (the pool state's fingerprints). */
+  comparedAttributes: readonly string[];
+  /** The groups the mapping maps roles to, when it names them (the pool state lists their members). */
+  ownedGroups: readonly string[] | undefined;
+}
+
+export interface Pipeline extends Planning {
+  decoder: Decoder;
+  map: MapFn;
 }
 
 export async function loadCompiledMapping(path: string): Promise<CompiledMapping> {
   return compileMapping(await loadMapping(path));
 }
 
-export function pipelineFromMapping(mapping: CompiledMapping, decoder: Decoder): Pipeline {
+export function planningFromMapping(mapping: CompiledMapping): Planning {
   const options = planOptionsFromMapping(mapping);
   return {
     mapping,
-    decoder,
-    map: (event) => mapEvent(mapping, event),
     plan: (current, intent, deletedVersion) => planUser(current, intent, options, deletedVersion),
     coalesce,
     manageGroups: mapping.spec.groups !== undefined || mapping.rolesTable !== undefined,
+    comparedAttributes: comparedAttributes(mapping.attributes.map((a) => a.name), options),
+    ownedGroups: mapping.spec.groups?.map === undefined ? undefined : [...new Set(Object.values(mapping.spec.groups.map))].sort(),
   };
+}
+
+export function pipelineFromMapping(mapping: CompiledMapping, decoder: Decoder): Pipeline {
+  return { ...planningFromMapping(mapping), decoder, map: (event) => mapEvent(mapping, event) };
+}
+
+export interface ApplierDeps {
+  gateway: CognitoGateway;
+  deletedUsers?: DeletedUsersStore;
+  /** Users the pool state may hold (processing.stateCapacity); 0 reads Cognito every time. */
+  stateCapacity: number;
+  /**
+   * The stream's appliers: under createPolicy existing-only, fresh "not-existing" skips wait
+   * for a just-in-time creation (JitGraceApplier); under always, a membership for an absent
+   * user waits for the user. Unset (reconcile): neither.
+   */
+  stream?: { jitGraceMs: number; clock?: Clock };
+}
+
+/** The pool state for a pipeline's mapping (fingerprints of its compared attributes). */
+export function createPoolState(pipeline: Planning, capacity: number): PoolState {
+  const groupsVersionAttribute = pipeline.mapping.spec.groups?.versionAttribute;
+  return new PoolState({
+    capacity,
+    comparedAttributes: pipeline.comparedAttributes,
+    versionAttribute: pipeline.mapping.versionAttribute,
+    ...(groupsVersionAttribute === undefined ? {} : { groupsVersionAttribute }),
+  });
+}
+
+/** The one way to build the applier for a pipeline: `run`, `replay`, `dlq redrive`, `reconcile`, the benchmarks. */
+export function createUserApplier(pipeline: Planning, d: ApplierDeps): UserApplier {
+  const groupsVersionAttribute = pipeline.mapping.spec.groups?.versionAttribute;
+  const options = {
+    gateway: d.gateway,
+    plan: pipeline.plan,
+    coalesce: pipeline.coalesce,
+    state: createPoolState(pipeline, d.stateCapacity),
+    manageGroups: pipeline.manageGroups,
+    comparedAttributes: pipeline.comparedAttributes,
+    ...(groupsVersionAttribute === undefined ? {} : { groupsVersionAttribute }),
+    ...(d.deletedUsers === undefined ? {} : { deletedUsers: d.deletedUsers }),
+  };
+  const always = pipeline.mapping.createPolicy === 'always';
+  // existing-only: an update for a user that is not there yet may be racing the User
+  // Migration trigger's creation, so fresh "not-existing" skips are re-checked after a grace.
+  if (!always && d.stream) return new JitGraceApplier(options, { graceMs: d.stream.jitGraceMs, clock: d.stream.clock });
+  return new UserApplier({ ...options, waitForMissingUsers: always && d.stream !== undefined, trustAbsence: always });
 }
 
 export async function buildPipeline(config: CompiledConfig, registry?: SchemaRegistry): Promise<Pipeline> {
@@ -84,13 +141,12 @@ export interface BatchProcessorDeps {
 export async function createBatchProcessor(d: BatchProcessorDeps): Promise<{ processor: BatchProcessor; pipeline: Pipeline }> {
   const { config } = d;
   const pipeline = await buildPipeline(config);
-  const cache = new VersionCache(config.processing.versionCacheSize);
-  // existing-only: an update for a user that is not there yet may be racing the User
-  // Migration trigger's creation, so fresh "not-existing" skips are re-checked after a grace.
-  const applier =
-    pipeline.mapping.createPolicy === 'existing-only'
-      ? new JitGraceApplier(d.gateway, pipeline.plan, pipeline.coalesce, cache, pipeline.manageGroups, { graceMs: config.processing.jitGraceMs, clock: d.clock }, d.deletedUsers)
-      : new UserApplier(d.gateway, pipeline.plan, pipeline.coalesce, cache, pipeline.manageGroups, true, d.deletedUsers);
+  const applier = createUserApplier(pipeline, {
+    gateway: d.gateway,
+    deletedUsers: d.deletedUsers,
+    stateCapacity: config.processing.stateCapacity,
+    stream: { jitGraceMs: config.processing.jitGraceMs, clock: d.clock },
+  });
   const processor = new BatchProcessor({
     decoder: pipeline.decoder,
     map: pipeline.map,
@@ -99,6 +155,7 @@ export async function createBatchProcessor(d: BatchProcessorDeps): Promise<{ pro
     tolerance: d.tolerance ?? config.dlq.tolerance,
     concurrency: config.processing.concurrency,
     missingUserTimeoutMs: config.processing.missingUserTimeoutMs,
+    maxApplyRetryMs: config.processing.maxApplyRetryMs,
     events: d.events,
     clock: d.clock ?? systemClock,
   });

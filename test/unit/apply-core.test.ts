@@ -1,7 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { TokenBucket, type Clock } from '../../src/pipeline/apply/token-bucket.js';
 import { OffsetTracker } from '../../src/pipeline/commit/offset-tracker.js';
-import { VersionCache } from '../../src/pipeline/apply/version-cache.js';
 import { backoffDelay } from '../../src/runtime/backoff.js';
 
 /** Virtual time: sleep advances the clock instantly, so rate tests take no wall time. */
@@ -58,20 +57,6 @@ describe('offset tracker', () => {
     t.track('9007199254740993');
     t.done('9007199254740993');
     expect(t.committable()).toBe('9007199254740994');
-  });
-});
-
-describe('version cache', () => {
-  test('never moves a user backwards and evicts the least recently used', () => {
-    const c = new VersionCache(2);
-    c.set('a', '0002', false);
-    c.set('a', '0001', false);
-    expect(c.get('a')).toEqual({ version: '0002', deleted: false });
-    c.set('b', '0001', false);
-    c.get('a');
-    c.set('c', '0001', true);
-    expect(c.get('b')).toBeUndefined();
-    expect(c.get('c')).toEqual({ version: '0001', deleted: true });
   });
 });
 

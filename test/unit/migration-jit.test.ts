@@ -8,7 +8,7 @@ import type { CognitoGateway } from '../../src/adapters/cognito/cognito-gateway.
 import type { FindOptions, LegacyDatabase, UserLookup } from '../../src/adapters/postgres/legacy-database.js';
 import { compileMapping, loadMapping, type CompiledMapping } from '../../src/pipeline/map/index.js';
 import { coalesce, planOptionsFromMapping, planUser } from '../../src/pipeline/plan/index.js';
-import { VersionCache } from '../../src/pipeline/apply/version-cache.js';
+import { createUserApplier, planningFromMapping } from '../../src/runtime/pipeline-factory.js';
 import { createMigrationHandler, MigrationRefused, resolveSignInName, type UserMigrationEvent } from '../../src/lambda/user-migration.js';
 import { JitGraceApplier } from '../../src/migration/jit-grace-applier.js';
 
@@ -122,8 +122,10 @@ describe('JitGraceApplier', () => {
     sourceTsMs,
   });
   const applier = (pool: RacingPool, now: { t: number }, onSleep: () => void) => {
-    const options = planOptionsFromMapping(compileMapping({ ...mapping.spec, createPolicy: 'existing-only' }));
-    return new JitGraceApplier(pool, (c, i, d) => planUser(c, i, options, d), coalesce, new VersionCache(100), false, {
+    const planning = planningFromMapping(compileMapping({ ...mapping.spec, createPolicy: 'existing-only' }));
+    const applier = createUserApplier(planning, { gateway: pool, stateCapacity: 100 });
+    const { plan, coalesce: fold, comparedAttributes } = planning;
+    return new JitGraceApplier({ gateway: pool, plan, coalesce: fold, state: applier.state, manageGroups: false, comparedAttributes }, {
       graceMs: 10_000,
       wallNow: () => now.t,
       clock: { now: () => now.t, sleep: async (ms) => { now.t += ms; onSleep(); } },

@@ -6,7 +6,7 @@ import type { LegacyDatabase, UserPage } from '../../src/adapters/postgres/legac
 import { compileMapping, desiredUserFromRow, loadMapping, type CompiledMapping } from '../../src/pipeline/map/index.js';
 import { coalesce, planOptionsFromMapping, planUser } from '../../src/pipeline/plan/index.js';
 import { UserApplier } from '../../src/pipeline/apply/user-applier.js';
-import { VersionCache } from '../../src/pipeline/apply/version-cache.js';
+import { createUserApplier, planningFromMapping } from '../../src/runtime/pipeline-factory.js';
 import { CompactUserIndex } from '../../src/migration/compact-user-index.js';
 import { bumpVersion, diffOwned, ownedNames, stateHash } from '../../src/migration/owned-state.js';
 import { reconcile, repairVersion } from '../../src/migration/reconcile.js';
@@ -178,8 +178,7 @@ describe('reconcile', () => {
     pool.users.get('legacy_4')!.enabled = false;
     pool.users.set('legacy_99', { username: 'legacy_99', attributes: { email: 'gone@example.com' }, enabled: true });
     pool.users.set('someone@else.io', { username: 'someone@else.io', attributes: {}, enabled: true });
-    const planOptions = planOptionsFromMapping(mapping);
-    const applier = new UserApplier(pool, (c, i, d) => planUser(c, i, planOptions, d), coalesce, new VersionCache(0), false);
+    const applier = createUserApplier(planningFromMapping(mapping), { gateway: pool, stateCapacity: 0 });
     const input = { db: fakeDb(rows), columns: [], pageSize: 2, directory: pool, gateway: pool, mapping, examples: 5 };
 
     const before = await reconcile(input);
@@ -203,8 +202,7 @@ describe('reconcile', () => {
   test('with createPolicy existing-only, users not in Cognito are not migrated yet, not drift, and never created', async () => {
     const m = compileMapping({ ...mapping.spec, createPolicy: 'existing-only' });
     const pool = new FakePool();
-    const planOptions = planOptionsFromMapping(m);
-    const applier = new UserApplier(pool, (c, i, d) => planUser(c, i, planOptions, d), coalesce, new VersionCache(0), false);
+    const applier = createUserApplier(planningFromMapping(m), { gateway: pool, stateCapacity: 0 });
     const r = await reconcile({ db: fakeDb([legacyRow(1)]), columns: [], pageSize: 10, directory: pool, gateway: pool, mapping: m, examples: 5, repair: { applier, deleteExtra: false, concurrency: 1 } });
     expect(r.notMigrated).toBe(1);
     expect(r.drift).toBe(0);
@@ -248,8 +246,7 @@ describe('group memberships', () => {
     const pool = new FakePool();
     const rows = [1, 2, 3, 4].map((id) => legacyRow(id));
     const roles = { '1': ['customer'], '2': ['customer', 'support'], '3': ['customer'], '4': ['beta_tester'] };
-    const planOptions = planOptionsFromMapping(mapping);
-    const applier = new UserApplier(pool, (c, i, d) => planUser(c, i, planOptions, d), coalesce, new VersionCache(0), true);
+    const applier = createUserApplier(planningFromMapping(mapping), { gateway: pool, stateCapacity: 0 });
     const input = { db: fakeDb(rows, roles), columns: [], pageSize: 3, directory: pool, gateway: pool, mapping, examples: 5 };
 
     const boot = await reconcile({ ...input, repair: { applier, deleteExtra: false, concurrency: 2 } });

@@ -4,7 +4,7 @@ import type { CurrentUser, UserIntent } from '../../src/core/types.js';
 import { ConfigError } from '../../src/errors.js';
 import { parseMapping } from '../../src/pipeline/map/load-mapping.js';
 import { UserApplier } from '../../src/pipeline/apply/user-applier.js';
-import { VersionCache } from '../../src/pipeline/apply/version-cache.js';
+import { PoolState } from '../../src/pipeline/apply/pool-state.js';
 import { coalesce } from '../../src/pipeline/plan/coalesce.js';
 import { encodeGroupVersions, parseGroupVersions } from '../../src/pipeline/plan/group-versions.js';
 import { planUser } from '../../src/pipeline/plan/plan-user.js';
@@ -111,7 +111,9 @@ describe('applying a batch of role rows', () => {
       getUser: (username: string, withGroups: boolean) => cognito.getUser(username, withGroups),
       execute: (call: Parameters<InMemoryCognito['execute']>[0]) => (calls.push(call.api), cognito.execute(call)),
     };
-    const applier = new UserApplier(gateway, (current, intent, deleted) => planUser(current, intent, options, deleted), coalesce, new VersionCache(10), true);
+    const state = new PoolState({ capacity: 10, comparedAttributes: [], versionAttribute: options.versionAttribute, groupsVersionAttribute: ATTRIBUTE });
+    const plan = (current: Parameters<typeof planUser>[0], intent: Parameters<typeof planUser>[1], deleted: string | undefined) => planUser(current, intent, options, deleted);
+    const applier = new UserApplier({ gateway, plan, coalesce, state, manageGroups: true, comparedAttributes: [], groupsVersionAttribute: ATTRIBUTE });
     const intents = [group('admin', true, 5), group('support', true, 6), group('customer', false, 7), group('customer', true, 2)];
     const report = await applier.apply('legacy_1', intents);
     expect(calls).toEqual(['AdminAddUserToGroup', 'AdminAddUserToGroup', 'AdminRemoveUserFromGroup', 'AdminUpdateUserAttributes']);

@@ -1,9 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load-config.js';
-import { createGateway, loadCompiledMapping } from '../../runtime/pipeline-factory.js';
-import { UserApplier } from '../../pipeline/apply/user-applier.js';
-import { VersionCache } from '../../pipeline/apply/version-cache.js';
-import { coalesce, planOptionsFromMapping, planUser } from '../../pipeline/plan/index.js';
+import { createGateway, createUserApplier, loadCompiledMapping, planningFromMapping } from '../../runtime/pipeline-factory.js';
 import { openLegacySource } from '../../migration/legacy-source.js';
 import { reconcile, type ReconcileReport } from '../../migration/reconcile.js';
 import { formatReconcile } from '../../migration/reconcile-report.js';
@@ -40,15 +37,8 @@ export function registerReconcile(program: Command): void {
       const mapping = await loadCompiledMapping(config.mappingPath);
       const source = await openLegacySource(config, mapping, opts.dbUrl);
       const gateway = createGateway(config);
-      const planOptions = planOptionsFromMapping(mapping);
-      // The sync's own planner and applier; a zero-size version cache: Cognito is read every time.
-      const applier = new UserApplier(
-        gateway,
-        (current, intent, deleted) => planUser(current, intent, planOptions, deleted),
-        coalesce,
-        new VersionCache(0),
-        mapping.spec.groups !== undefined || mapping.rolesTable !== undefined,
-      );
+      // The sync's own planner and applier, with no pool state: Cognito is read every time.
+      const applier = createUserApplier(planningFromMapping(mapping), { gateway, stateCapacity: 0 });
       const base = { ...source, directory: gateway, gateway, mapping, examples: opts.examples };
       try {
         const reports: { before: ReconcileReport; after?: ReconcileReport } = {

@@ -1,15 +1,23 @@
-// Apply the intents of one user, in order: read Cognito once, plan, execute the calls.
+// Apply the intents of one user, in order: decide from the pool state whether Cognito must be
+// read at all (pool-state.ts), read it once when it must, plan, execute the calls.
 // Races with other writers (a just-in-time migration creating the user, an admin deleting
 // it) show up as UsernameExists / UserNotFound: re-read and re-plan, a bounded number of times.
+// One user is applied by one caller at a time in this process (role rows of one user arrive on
+// several partitions; each read-plan-write of the per-group versions must see the last one's).
 import type { CognitoCall, CurrentUser, SkipReason, UserIntent, Version } from '../../core/types.js';
 import { CognitoApiError, MissingUserError, SyncError, errorMessage } from '../../errors.js';
 import type { CognitoGateway } from '../../adapters/cognito/cognito-gateway.js';
-import type { VersionCache } from './version-cache.js';
 import { MemoryDeletedUsers, type DeletedUsersStore } from '../../adapters/kafka/deleted-users-log.js';
+import { NO_VERSION } from '../decode/version.js';
+import { desiredDigest } from '../plan/state-digest.js';
+import { afterCalls } from './cognito-effects.js';
+import type { KnownUser, PoolState } from './pool-state.js';
 
 export interface PlanOutcome {
   calls: CognitoCall[];
   skip?: SkipReason;
+  /** The version whose state Cognito reflects once the calls are done (see UserPlan). */
+  appliedVersion?: Version | undefined;
   /** Groups whose per-group version guard was dropped (groups.versionAttribute overflow). */
   droppedGroupGuards?: string[];
 }
@@ -25,141 +33,208 @@ export interface UserApplyReport {
   reads: number;
   /** Groups whose version guard no longer fit in groups.versionAttribute (see group-versions.ts). */
   droppedGroupGuards?: string[];
+  /** This apply created the user (memberships waiting for it can follow). */
+  created?: boolean;
+}
+
+export interface UserApplierOptions {
+  gateway: CognitoGateway;
+  plan: PlanFn;
+  coalesce: CoalesceFn;
+  state: PoolState;
+  /** The mapping manages group memberships (reads may need the user's groups). */
+  manageGroups: boolean;
+  /** The attributes the planner compares (state-digest.ts), for the "nothing changes" check. */
+  comparedAttributes: readonly string[];
+  groupsVersionAttribute?: string;
+  /** createPolicy always: a membership for an absent user waits for the user (MissingUserError). */
+  waitForMissingUsers?: boolean;
+  /**
+   * Plan against "absent" without a read when the state says so. Only where a racing creation
+   * cannot lose an update: under createPolicy always our create then fails (UsernameExists) and
+   * re-plans; under existing-only the User Migration trigger creates users all day, and an
+   * update skipped as 'not-existing' on old knowledge would be lost.
+   */
+  trustAbsence?: boolean;
+  /** Durable versions of deletes, so a replayed older create cannot resurrect a user. */
+  deletedUsers?: DeletedUsersStore;
 }
 
 type AttributesCall = Extract<CognitoCall, { api: 'AdminUpdateUserAttributes' }>;
-
-/**
- * Cognito after a group intent's membership call and its (deferred) per-group versions write:
- * later group intents of the same batch are for other groups, so this local view replaces a
- * re-read.
- */
-const afterGroupPlan = (current: CurrentUser, calls: readonly CognitoCall[], deferred: AttributesCall | undefined): CurrentUser => {
-  let groups = current.groups;
-  for (const call of calls) {
-    if (call.api === 'AdminAddUserToGroup' && groups !== undefined && !groups.includes(call.group)) groups = [...groups, call.group];
-    if (call.api === 'AdminRemoveUserFromGroup' && groups !== undefined) groups = groups.filter((g) => g !== call.group);
-  }
-  const next: CurrentUser = { ...current, attributes: deferred ? { ...current.attributes, ...deferred.attributes } : current.attributes };
-  delete next.groupVersions; // re-parsed from the attribute
-  if (groups !== undefined) next.groups = groups;
-  return next;
-};
+type Upsert = Extract<UserIntent, { kind: 'upsert' }>;
 
 const RACE_CODES = new Set(['UsernameExistsException', 'UserNotFoundException']);
 const MAX_REPLANS = 3;
+const noop = (): void => undefined;
+
+const newer = (a: Version | undefined, b: Version | undefined): Version | undefined => (a === undefined || a === NO_VERSION ? b : b === undefined || b === NO_VERSION || a >= b ? a : b);
 
 export class UserApplier {
-  constructor(
-    private readonly gateway: CognitoGateway,
-    private readonly plan: PlanFn,
-    private readonly coalesce: CoalesceFn,
-    private readonly cache: VersionCache,
-    private readonly manageGroups: boolean,
-    /** createPolicy always: a membership for an absent user waits for the user to appear. */
-    private readonly waitForMissingUsers = false,
-    /** Durable versions of deletes, so a replayed older create cannot resurrect a user. */
-    private readonly deletedUsers: DeletedUsersStore = new MemoryDeletedUsers(),
-  ) {}
+  private readonly gateway: CognitoGateway;
+  private readonly planFn: PlanFn;
+  private readonly deletedUsers: DeletedUsersStore;
+  private readonly locks = new Map<string, Promise<void>>();
 
-  async apply(username: string, intents: UserIntent[]): Promise<UserApplyReport> {
+  constructor(private readonly o: UserApplierOptions) {
+    this.gateway = o.gateway;
+    this.planFn = o.plan;
+    this.deletedUsers = o.deletedUsers ?? new MemoryDeletedUsers();
+  }
+
+  get state(): PoolState {
+    return this.o.state;
+  }
+
+  apply(username: string, intents: UserIntent[]): Promise<UserApplyReport> {
+    return this.exclusive(username, () => this.applyLocked(username, intents));
+  }
+
+  /** Runs `fn` after every earlier apply of the same user in this process has ended. */
+  private async exclusive<T>(username: string, fn: () => Promise<T>): Promise<T> {
+    const prior = this.locks.get(username);
+    const run = prior === undefined ? fn() : prior.then(fn);
+    const tail = run.then(noop, noop);
+    this.locks.set(username, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(username) === tail) this.locks.delete(username);
+    }
+  }
+
+  private async applyLocked(username: string, intents: UserIntent[]): Promise<UserApplyReport> {
     const report: UserApplyReport = { username, calls: [], skips: [], reads: 0 };
-    const work = this.coalesce(intents);
-    const cached = this.cache.get(username);
-    const newest = work.reduce<Version>((max, i) => (i.version > max ? i.version : max), '');
+    const work = this.o.coalesce(intents);
+    const { state } = this.o;
+    const known = state.get(username);
+    const newest = work.reduce<Version>((max, i) => (i.version > max ? i.version : max), NO_VERSION);
+    const groupWork = work.some((i) => i.kind === 'group');
     // Role rows carry versions of their own, unrelated to the user row's: memberships always
-    // go through the planner (which compares them with Cognito's groups, not with versions).
-    if (cached && newest <= cached.version && !work.some((i) => i.kind === 'group')) {
+    // go through the planner (which compares them with Cognito's groups and group versions).
+    if (!groupWork && known?.version !== undefined && newest !== NO_VERSION && newest <= known.version) {
       report.skips.push('stale-version');
       return report;
     }
+    if (!groupWork && known?.present === true && known.digest !== undefined && work.every((i) => i.kind === 'upsert' && this.changesNothing(i, known))) {
+      // Cognito already holds exactly this: it now reflects the newest of these events too.
+      if (newest !== NO_VERSION && (known.version === undefined || newest > known.version)) known.version = newest;
+      report.skips.push('no-change');
+      return report;
+    }
 
-    let current = await this.read(username, report);
+    const start = this.startWithoutRead(username, known, work);
+    let partial = start?.partial ?? false;
+    let current = start === undefined ? await this.read(username, report, this.needsGroups(work)) : start.user;
+    let reflects: Version | undefined;
+    let deletedAt: Version | undefined;
     // With per-group versions, each applied group intent also writes the versions attribute.
     // Consecutive group intents of a user share one such write: each is planned against the
     // value the previous one would leave, and only the last value is written, after all their
     // membership calls (so a batch cut short leaves the old versions behind and is redone).
     let deferred: AttributesCall | undefined;
-    for (const [index, intent] of work.entries()) {
+    for (const intent of work) {
       if (deferred && intent.kind !== 'group') {
         await this.execute(deferred, report);
         deferred = undefined;
-        current = await this.read(username, report);
       }
-      const step = await this.applyOne(username, intent, current, report, index < work.length - 1);
-      current = step.current;
-      if (step.deferred) deferred = step.deferred;
+      for (let attempt = 1; ; attempt++) {
+        const cached = state.get(username);
+        const deletedVersion = this.deletedUsers.get(username) ?? (cached?.deleted ? cached.version : undefined);
+        const planned = this.planFn(current, intent, deletedVersion);
+        if (planned.skip === 'not-existing' && intent.kind === 'group' && intent.member && this.o.waitForMissingUsers && deletedVersion === undefined) {
+          throw new MissingUserError(`group ${intent.group} is for a user that is not in Cognito yet`, { username: intent.username });
+        }
+        // A group plan's attribute write is the per-group versions: deferred (see above).
+        const last = planned.calls[planned.calls.length - 1];
+        const defer = intent.kind === 'group' && last?.api === 'AdminUpdateUserAttributes' ? last : undefined;
+        const calls = defer ? planned.calls.slice(0, -1) : planned.calls;
+        try {
+          for (const call of calls) {
+            await this.execute(call, report);
+            if (call.api === 'AdminCreateUser') report.created = true;
+          }
+        } catch (error) {
+          // Someone else changed the user between our read and our call: read again and re-plan.
+          if (error instanceof CognitoApiError && RACE_CODES.has(error.code) && attempt < MAX_REPLANS) {
+            current = await this.read(username, report, this.needsGroups(work));
+            partial = false;
+            continue;
+          }
+          throw error;
+        }
+        if (planned.skip) report.skips.push(planned.skip);
+        if (planned.droppedGroupGuards) (report.droppedGroupGuards ??= []).push(...planned.droppedGroupGuards);
+        if (intent.kind === 'delete') {
+          const deleted = planned.calls.some((c) => c.api === 'AdminDeleteUser');
+          // Also a delete that finds the user already gone: an older create replayed later (say,
+          // by a new consumer group) must still see that the user was deleted at this version.
+          const remembered = this.deletedUsers.get(username);
+          if ((deleted || current === null) && planned.skip !== 'stale-version' && (remembered === undefined || remembered < intent.version)) {
+            await this.deletedUsers.record(username, intent.version);
+            deletedAt = newer(deletedAt, intent.version);
+          }
+        }
+        current = afterCalls(current, defer ? [...calls, defer] : calls);
+        if (current !== null) reflects = newer(reflects, planned.appliedVersion);
+        if (defer) deferred = defer;
+        break;
+      }
     }
     if (deferred) await this.execute(deferred, report);
+    if (partial && current !== null) {
+      const gva = this.o.groupsVersionAttribute;
+      state.observeGroups(username, current.groups, gva === undefined ? undefined : current.attributes[gva]);
+    } else state.observe(username, current, reflects, deletedAt);
     return report;
   }
 
-  /** One call; a failure forgets the user's cached version and surfaces as a SyncError. */
+  /** An upsert the known state shows to change nothing: equal fingerprints, no newer folded state. */
+  private changesNothing(intent: Upsert, known: KnownUser): boolean {
+    // A folded-away intermediate state newer than what Cognito reflects: its version must move
+    // on (see coalesce), so the planner has to see it.
+    if (intent.supersededVersion !== undefined && intent.supersededVersion !== NO_VERSION && (known.version === undefined || intent.supersededVersion > known.version)) return false;
+    return desiredDigest(intent.user, this.o.comparedAttributes) === known.digest;
+  }
+
+  /**
+   * The state to plan against when the known state is enough: a user known to be absent, or
+   * (for membership adds) a user whose memberships and group versions are known. `partial`:
+   * the attributes are not known, so afterwards only the memberships are learnt.
+   */
+  private startWithoutRead(username: string, known: KnownUser | undefined, work: readonly UserIntent[]): { user: CurrentUser | null; partial: boolean } | undefined {
+    const { state } = this.o;
+    if (this.o.trustAbsence === true && state.knowsAbsent(username)) return { user: null, partial: false };
+    if (known === undefined || !known.present) return undefined;
+    // Removals always read: the state may not know a membership someone else added (the Post
+    // Authentication trigger), and a missed removal would leave a user in a group for good.
+    if (!work.every((i) => i.kind === 'group' && i.member)) return undefined;
+    const groups = state.knownGroups(known);
+    const gva = this.o.groupsVersionAttribute;
+    if (groups === undefined || (gva !== undefined && known.groupVersions === undefined)) return undefined;
+    const user: CurrentUser = { username, attributes: gva === undefined ? {} : { [gva]: known.groupVersions as string }, enabled: true, groups: [...groups] };
+    return { user, partial: true };
+  }
+
+  private needsGroups(work: readonly UserIntent[]): boolean {
+    if (!this.o.manageGroups) return false;
+    return work.some((i) => i.kind === 'group' || (i.kind === 'upsert' && (i.user.groups !== undefined || i.fallback?.groups !== undefined)));
+  }
+
+  /** One call; a failure forgets what the state knows of the user and surfaces as a SyncError. */
   private async execute(call: CognitoCall, report: UserApplyReport): Promise<void> {
     try {
       await this.gateway.execute(call);
     } catch (error) {
-      this.cache.forget(call.username);
+      this.o.state.forget(call.username);
       throw error instanceof SyncError ? error : new CognitoApiError(errorMessage(error), { api: 'unknown', code: 'Unknown', retriable: false, cause: error });
     }
     report.calls.push(call.api);
   }
 
-  private async applyOne(
-    username: string,
-    intent: UserIntent,
-    start: CurrentUser | null,
-    report: UserApplyReport,
-    moreToCome: boolean,
-  ): Promise<{ current: CurrentUser | null; deferred?: AttributesCall }> {
-    let current = start;
-    for (let attempt = 1; ; attempt++) {
-      const cached = this.cache.get(username);
-      const deletedVersion = this.deletedUsers.get(username) ?? (cached?.deleted ? cached.version : undefined);
-      const planned = this.plan(current, intent, deletedVersion);
-      if (planned.skip === 'not-existing' && intent.kind === 'group' && intent.member && this.waitForMissingUsers && deletedVersion === undefined) {
-        throw new MissingUserError(`group ${intent.group} is for a user that is not in Cognito yet`, { username: intent.username });
-      }
-      if (planned.skip) report.skips.push(planned.skip);
-      if (planned.droppedGroupGuards) (report.droppedGroupGuards ??= []).push(...planned.droppedGroupGuards);
-      // A group plan's attribute write is the per-group versions: deferred (see apply).
-      const last = planned.calls[planned.calls.length - 1];
-      const deferred = intent.kind === 'group' && last?.api === 'AdminUpdateUserAttributes' ? last : undefined;
-      const calls = deferred ? planned.calls.slice(0, -1) : planned.calls;
-      try {
-        for (const call of calls) await this.execute(call, report);
-      } catch (error) {
-        // Someone else changed the user between our read and our call: read again and re-plan.
-        if (error instanceof CognitoApiError && RACE_CODES.has(error.code) && attempt < MAX_REPLANS) {
-          current = await this.read(username, report);
-          continue;
-        }
-        throw error;
-      }
-      if (planned.skip === 'stale-version' || planned.skip === 'not-existing') return { current };
-      if (intent.kind === 'group') {
-        if (current === null || (calls.length === 0 && !deferred)) return { current };
-        return deferred ? { current: afterGroupPlan(current, calls, deferred), deferred } : { current: afterGroupPlan(current, calls, undefined) };
-      }
-      if (intent.kind === 'delete') {
-        const deleted = planned.calls.some((c) => c.api === 'AdminDeleteUser');
-        // Also a delete that finds the user already gone: an older create replayed later (say,
-        // by a new consumer group) must still see that the user was deleted at this version.
-        const known = this.deletedUsers.get(username);
-        if ((deleted || current === null) && (known === undefined || known < intent.version)) await this.deletedUsers.record(username, intent.version);
-        this.cache.set(username, intent.version, true);
-        if (deleted) return { current: null };
-        // deletePolicy disable: a re-insert later in the batch must see the user disabled.
-        return { current: moreToCome && planned.calls.length > 0 ? await this.read(username, report) : current };
-      }
-      this.cache.set(username, intent.version, false);
-      // Later intents of this user in the same batch (rare: delete + recreate) need fresh state.
-      return { current: moreToCome && planned.calls.length > 0 ? await this.read(username, report) : current };
-    }
-  }
-
-  private async read(username: string, report: UserApplyReport): Promise<CurrentUser | null> {
+  private async read(username: string, report: UserApplyReport, withGroups: boolean): Promise<CurrentUser | null> {
     report.reads++;
-    return this.gateway.getUser(username, this.manageGroups);
+    const user = await this.gateway.getUser(username, withGroups);
+    this.o.state.observe(username, user);
+    return user;
   }
 }
