@@ -3,6 +3,9 @@
 // Measures end-to-end latency (the sync's histogram and latency probes), Cognito calls per
 // second against the configured budget and memory over time, and proves nothing is lost:
 // no drift for the soak's users at the end, nothing of theirs in the DLQ, a clean SIGTERM.
+// The stack's real Prometheus scrapes the sync meanwhile; at the end every PromQL expression of
+// ops/grafana-dashboard.json must return data from it, and the ops/alerts.yml rules it evaluates
+// must be healthy (CognitoSyncDown inactive while the sync is scraped).
 //
 //   SOAK_SECONDS  seconds of writes (default 60; `npm test` runs the default)
 //   SOAK_RATE     changes per second (default 60)
@@ -21,6 +24,7 @@ import { cognitoClient, createPool, getUser, runId, stackEnv, type StackEnv } fr
 import { bucketDelta, buckets, exactQuantile, median, parseMetrics, quantile, sum, type Sample } from './support/prometheus.js';
 import { REPO, httpGet, listenAddressOf, rssOf, startSyncProcess, type SyncProcess } from './support/sync-process.js';
 import { SteadyWriter, type SoakUser } from './support/writer.js';
+import { dashboardQueries, instantQuery, prometheusEnv, registerTarget, rulesEvaluatedAfter, waitForScrape, type PrometheusEnv } from './support/prometheus-server.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 const RATE = Number(process.env.SOAK_RATE ?? 60);
@@ -42,11 +46,14 @@ let env: StackEnv;
 let db: pg.Pool;
 let cognito: CognitoIdentityProviderClient;
 let sync: SyncProcess | undefined;
+let prometheus: PrometheusEnv;
+let unregisterTarget: (() => void) | undefined;
 const rid = runId();
 const dir = join(REPO, '.stack', 'soak', rid);
 
 beforeAll(() => {
   env = stackEnv();
+  prometheus = prometheusEnv(env);
   db = new pg.Pool({ connectionString: env.PG_URL, max: 6 });
   cognito = cognitoClient(env);
   mkdirSync(dir, { recursive: true });
@@ -54,6 +61,7 @@ beforeAll(() => {
 
 afterAll(async () => {
   if (sync?.running) await sync.stop(30_000);
+  unregisterTarget?.();
   // The users table is shared: take the soak's rows out again (the soak's sync is stopped, so
   // its pool keeps what it had; other consumers see deletes of users they never had: a no-op).
   await db?.query(`DELETE FROM users WHERE username LIKE $1`, [`soak.${rid}.%`]).catch(() => undefined);
@@ -127,6 +135,10 @@ test(`soak: ${SECONDS}s of ${RATE} changes/s through the real CLI, nothing lost`
   const readyMs = Date.now() - started;
   const listenAddresses = listenAddressOf(opsPort);
 
+  // ---- the stack's Prometheus scrapes it from now on ---------------------------------------
+  unregisterTarget = registerTarget(prometheus, rid, `127.0.0.1:${opsPort}`);
+  const firstScrape = await waitForScrape(prometheus, rid, 0, 30_000);
+
   // ---- sampler: RSS and /metrics every SAMPLE_MS ----------------------------------------
   const scrapes: Scrape[] = [];
   let lastMetricsText = '';
@@ -191,6 +203,15 @@ test(`soak: ${SECONDS}s of ${RATE} changes/s through the real CLI, nothing lost`
   const afterDrain = await scrape();
   sampling = false;
   await sampler;
+
+  // ---- the dashboard's queries and the alert rules against the stack's Prometheus ----------
+  // (while the sync still runs: a scrape after the drain holds the final figures)
+  await waitForScrape(prometheus, rid, afterDrain.t, 30_000);
+  const panels: { panel: string; expr: string; series: number; values: string[]; error?: string }[] = [];
+  for (const q of dashboardQueries(join(REPO, 'ops/grafana-dashboard.json'))) {
+    panels.push(await instantQuery(prometheus, q.expr).then((r) => ({ ...q, ...r }), (e: Error) => ({ ...q, series: 0, values: [], error: e.message })));
+  }
+  const rules = await rulesEvaluatedAfter(prometheus, Date.parse(firstScrape.lastScrape) + 1_000, 30_000);
 
   // ---- direct check of every soak user in Cognito (the ground truth, scoped to the soak) ----
   const users = [...writer.users.values()];
@@ -299,6 +320,13 @@ test(`soak: ${SECONDS}s of ${RATE} changes/s through the real CLI, nothing lost`
       reconcile: { exitCode: reconcile.status, soak: reconcileDrift, wholeTable: reconcileTotals, stderr: reconcile.stderr.slice(0, 500) },
       dlq: { records: dlqIds.length, soakRecords: soakInDlq },
     },
+    prometheus: {
+      url: prometheus.PROMETHEUS_URL,
+      dashboardQueries: panels.length,
+      withoutData: panels.filter((q) => q.series === 0).map((q) => ({ panel: q.panel, expr: q.expr, error: q.error })),
+      queries: panels,
+      rules: rules.map((r) => ({ name: r.name, state: r.state, health: r.health, lastError: r.lastError || undefined })),
+    },
     shutdown: stop,
     personalData: { valuesChecked: personal.length, leaks: leaks.slice(0, 10), leakCount: leaks.length },
   };
@@ -319,6 +347,10 @@ test(`soak: ${SECONDS}s of ${RATE} changes/s through the real CLI, nothing lost`
   expect(stop).toMatchObject({ code: 0, killed: false });
   expect(leaks).toEqual([]);
   expect(listenAddresses).toEqual(['127.0.0.1']);
+  expect(panels.length).toBeGreaterThan(0);
+  expect(summary.prometheus.withoutData).toEqual([]); // every dashboard query returned data from the real Prometheus
+  expect(rules.map((r) => [r.name, r.health])).toEqual(rules.map((r) => [r.name, 'ok']));
+  expect(rules.find((r) => r.name === 'CognitoSyncDown')?.state).toBe('inactive');
   // Passed: the pool has served its purpose (kept on failure, for a look with the AWS CLI).
   await cognito.send(new DeleteUserPoolCommand({ UserPoolId: poolId })).catch(() => undefined);
 }, (SECONDS + 420) * 1000);
@@ -383,6 +415,7 @@ function formatSummary(s: Record<string, any>): string {
     `  memory (RSS): first third ${s.memory.firstThirdMedianMiB} MiB, last third ${s.memory.lastThirdMedianMiB} MiB, limit ${s.memory.limitMiB} MiB, max ${s.memory.maxMiB} MiB -> ${s.memory.ok ? 'no growth trend' : 'GROWTH'}`,
     `  drain after writes stopped: ${s.drain.drained ? `${s.drain.ms} ms` : 'NOT DRAINED'}; healthz non-200: ${s.health.healthzNon200}/${s.health.scrapes}`,
     `  drift (soak users): direct ${s.drift.direct.mismatches} of ${s.drift.direct.checkedUsers}; reconcile ${s.drift.reconcile.soak ? `${s.drift.reconcile.soak.missing.length} missing, ${s.drift.reconcile.soak.extra.length} extra, ${s.drift.reconcile.soak.different.length} different` : 'UNREADABLE'} (exit ${s.drift.reconcile.exitCode}); DLQ ${s.drift.dlq.soakRecords} of the soak's (${s.drift.dlq.records} in all)`,
+    `  prometheus ${s.prometheus.url}: ${s.prometheus.dashboardQueries - s.prometheus.withoutData.length}/${s.prometheus.dashboardQueries} dashboard queries returned data; alert rules ${s.prometheus.rules.map((r: { name: string; state: string; health: string }) => `${r.name} ${r.state}${r.health === 'ok' ? '' : ` (${r.health})`}`).join(', ')}`,
     `  shutdown (SIGTERM): exit ${s.shutdown.code} in ${s.shutdown.ms} ms; personal data in logs/metrics: ${s.personalData.leakCount} of ${s.personalData.valuesChecked} values; ops listens on ${s.startup.opsListensOn.join(', ')}`,
     `  summary: .stack/soak-summary.json, sync log: ${s.config.log}`,
     '',
