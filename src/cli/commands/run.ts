@@ -8,6 +8,9 @@ import { startLagMetrics } from '../../ops/lag-metrics.js';
 import { EXIT } from '../exit-codes.js';
 import { readGroupLag, stopWhenCaughtUp } from '../../runtime/caught-up.js';
 import { totalLag } from '../../adapters/kafka/lag.js';
+import { createKafka } from '../../adapters/kafka/kafka-client.js';
+import { buildPipeline } from '../../runtime/pipeline-factory.js';
+import { checkMappingColumns } from '../source-columns.js';
 import { combineEvents } from '../../runtime/instrumentation.js';
 import { defaultProgressMode, startProgress, type ProgressMode } from '../../ops/progress.js';
 import type { CompiledConfig } from '../../config/load-config.js';
@@ -37,6 +40,10 @@ export async function runSync(config: CompiledConfig, opts: RunSyncOptions): Pro
   // Per-batch info lines would tear a live bar apart on a shared terminal: keep warnings only.
   const quiet = progressMode === 'bar' && process.stdout.isTTY && ['info', 'debug', 'trace'].includes(config.log.level);
   const logger = createLogger({ level: quiet ? 'warn' : config.log.level, hashUsernames: config.log.hashUsernames });
+  // A mapping column the source does not have would never be written, silently: refuse to
+  // start (ConfigError, exit 2), judged by the legacy database or the newest records' schema.
+  const { mapping, decoder } = await buildPipeline(config);
+  await checkMappingColumns({ config, spec: mapping.spec, logger, topics: { kafka: createKafka(config.kafka, logger), decoder } });
   const metrics = createMetrics();
   const progress = startProgress({ mode: progressMode, logger, label: opts.progressLabel });
   const lagMetrics = startLagMetrics(config, metrics, logger);

@@ -3,19 +3,34 @@ import { loadConfig } from '../../config/load-config.js';
 import { loadCompiledMapping } from '../../runtime/pipeline-factory.js';
 import { ConfigError } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
+import { createLogger } from '../../ops/logger.js';
+import { checkMappingColumns } from '../source-columns.js';
 
 export function registerValidateConfig(program: Command): void {
   program
     .command('validate-config')
-    .description('Check the config file and the mapping it names, offline. Exit 0 when valid, 2 with each bad field named otherwise.')
+    .description(
+      'Check the config file and the mapping it names: offline, plus (when legacyDatabase.url is set) that every column the mapping reads exists in the legacy tables. ' +
+        'Exit 0 when valid, 2 with each bad field named otherwise.',
+    )
     .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
     .option('--json', 'print the result as JSON')
     .action(async (opts: { config: string; json?: boolean }) => {
       try {
         const config = loadConfig(opts.config);
-        await loadCompiledMapping(config.mappingPath);
-        if (opts.json) process.stdout.write(`${JSON.stringify({ valid: true, config: opts.config, mapping: config.mappingPath })}\n`);
-        else process.stdout.write(`ok: ${opts.config} and mapping ${config.mappingPath} are valid\n`);
+        const mapping = await loadCompiledMapping(config.mappingPath);
+        const logger = createLogger({ level: 'warn', destination: process.stderr });
+        const checked = config.legacyDatabase?.url ? await checkMappingColumns({ config, spec: mapping.spec, logger }) : [];
+        const columnsFrom = checked.map((k) => k.from);
+        if (opts.json) process.stdout.write(`${JSON.stringify({ valid: true, config: opts.config, mapping: config.mappingPath, columnsCheckedAgainst: columnsFrom })}\n`);
+        else {
+          process.stdout.write(`ok: ${opts.config} and mapping ${config.mappingPath} are valid\n`);
+          process.stdout.write(
+            columnsFrom.length > 0
+              ? `ok: every column the mapping reads exists (${columnsFrom.join('; ')})\n`
+              : 'columns not checked: set legacyDatabase.url to check them against the legacy tables (run checks them against the topics at start)\n',
+          );
+        }
         process.exitCode = EXIT.ok;
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
