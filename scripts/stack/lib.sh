@@ -42,6 +42,7 @@ PG_VERSION="${PG_VERSION:-15}"
 MARIADB_DB="${MARIADB_DB:-legacy}"
 MARIADB_USER="${MARIADB_USER:-legacy_app}"
 MARIADB_PASSWORD="${MARIADB_PASSWORD:-legacy_app}"
+MARIADB_SERIES="${MARIADB_SERIES:-10.11}"   # Debian 12's; docker-compose.yml's image is the same series
 
 # Kafka topology knobs.
 KAFKA_NUM_PARTITIONS="${KAFKA_NUM_PARTITIONS:-3}"
@@ -193,6 +194,7 @@ PROMTOOL_BIN="${PROMTOOL_BIN:-/usr/bin/promtool}"
 PROMETHEUS_DATA="$DATA_DIR/prometheus"
 PROMETHEUS_TARGETS_DIR="$CONF_DIR/prometheus/targets"
 PROMETHEUS_JOB="${PROMETHEUS_JOB:-cognito-sync}"   # the job name ops/alerts.yml's CognitoSyncDown looks for
+PROMETHEUS_SERIES="${PROMETHEUS_SERIES:-2.42}"      # Debian 12's; docker-compose.yml's image is the same series
 
 # ensure_prometheus: install Debian's prometheus package (server and promtool) when missing.
 # Output goes to logs/prometheus-install.log; only a failure is shown.

@@ -157,6 +157,8 @@ mariadb_start() {
     [[ -x "$MARIADB_BIN" ]] || die "mariadb-server installed but $MARIADB_BIN is missing (set MARIADB_BIN)"
   fi
   if pid_alive mariadb; then return 0; fi
+  local version; version=$("$MARIADB_BIN" --version 2>/dev/null | grep -oE 'Ver [0-9]+\.[0-9]+' | cut -d' ' -f2 || true)
+  [[ "$version" == "$MARIADB_SERIES" ]] || log "mariadb: found $MARIADB_BIN ${version:-of unknown version}; the stack and docker-compose.yml expect $MARIADB_SERIES (MARIADB_SERIES)"
   rm -f "$(pidfile mariadb)"
   ensure_port_free mariadb "$MARIADB_PORT"
   local owner; owner=$(mariadb_os_user)
@@ -358,6 +360,8 @@ prometheus_ready() { http_ok "$PROMETHEUS_URL/-/ready"; }
 prometheus_start() {
   ensure_prometheus
   if pid_alive prometheus; then return 0; fi
+  local version; version=$("$PROMETHEUS_BIN" --version 2>&1 | grep -oE 'version [0-9]+\.[0-9]+' | head -n1 | cut -d' ' -f2 || true)
+  [[ "$version" == "$PROMETHEUS_SERIES" ]] || log "prometheus: found $PROMETHEUS_BIN ${version:-of unknown version}; the stack and docker-compose.yml expect $PROMETHEUS_SERIES (PROMETHEUS_SERIES)"
   rm -f "$(pidfile prometheus)"
   ensure_port_free prometheus "$PROMETHEUS_PORT"
   local conf="$CONF_DIR/prometheus"
