@@ -217,7 +217,7 @@ describe('operator commands against the real stack', () => {
     // The whole topic, synced once into this test's pool.
     const { service } = await startSync(compileConfig(raw));
     // While the sync runs in that group, Kafka would refuse an offset reset: so do we, saying why.
-    const refused = await cli(['replay', '--config', config, '--from-earliest']);
+    const refused = await cli(['replay', '--config', config, '--from-earliest', '--yes']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('active member(s)');
     expect(refused.stderr).toContain('Kafka refuses offset commits from outside a consumer group while it has members');
@@ -239,7 +239,11 @@ describe('operator commands against the real stack', () => {
       else expect(BigInt(p.current)).toBeLessThanOrEqual(BigInt(p.high));
     }
 
-    const replay = await cli(['replay', '--config', config, '--from-earliest', '--run', '--json']);
+    // No terminal here: without --yes the reset is refused before anything connects.
+    const unconfirmed = await cli(['replay', '--config', config, '--from-earliest', '--run', '--json']);
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.stderr).toContain('add --yes');
+    const replay = await cli(['replay', '--config', config, '--from-earliest', '--run', '--json', '--yes']);
     expect(replay.json[0]).toMatchObject({ groupId: group, liveGroup: true, applied: true, target: { kind: 'earliest' } });
     const finished = replay.json.find((l) => l.msg === 'progress: finished') as { progress: Record<string, number> } | undefined;
     // The shared topic's history holds rows the mapping refuses (other tests', the demo's bad

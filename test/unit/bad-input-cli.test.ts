@@ -191,6 +191,8 @@ describe('every command refuses bad arguments with exit 2 and one line', () => {
       [['replay', ...c, '--to-offsets', 'legacy.public.users'], /--to-offsets: .* is not topic:partition=offset/],
       [['replay', ...c, '--to-offsets', 'legacy.public.users:0=-5'], /--to-offsets/],
       [['replay', ...c, '--from-earliest', '--dry-run', '--run'], /--dry-run and --run exclude each other/],
+      // stdin is not a terminal here: a real reset needs --yes, refused before connecting.
+      [['replay', ...c, '--from-earliest'], /resets the committed offsets .*add --yes/],
       [['replay', ...c, '--from-earliest', '--group', ''], /--group.*non-empty name/],
       [['replay', ...c, '--from-earliest', '--group', '  '], /--group.*non-empty name/],
       [['dlq', 'list', ...c, '--limit', '0'], /--limit.*integer >= 1/],

@@ -3,6 +3,7 @@
 // Safe by design: apply is idempotent and version-guarded, so re-reading history makes no
 // Cognito writes for users already in sync and repairs the ones that drifted.
 import type { Command } from 'commander';
+import { createInterface } from 'node:readline/promises';
 import { loadConfig, type CompiledConfig } from '../../config/load-config.js';
 import { ConfigError } from '../../errors.js';
 import { createLogger } from '../../ops/logger.js';
@@ -37,6 +38,7 @@ interface ReplayOptions {
   dryRun?: boolean;
   run?: boolean;
   json?: boolean;
+  yes?: boolean;
   progress: boolean;
 }
 
@@ -65,6 +67,7 @@ export function registerReplay(program: Command): void {
     .option('--group <name>', 'reset this group instead of the live one from the config: a one-off replay next to the running sync', nameArg)
     .option('--force', 'if the group still has members, wait for them to leave (up to the session timeout) instead of refusing at once')
     .option('--dry-run', 'print the current and the new offsets per partition; change nothing')
+    .option('-y, --yes', 'reset without asking (needed when stdin is not a terminal: scripts, CI)')
     .option('--run', 'after the reset, run the sync on that group until it is caught up, with progress')
     .option('--no-progress', 'with --run: no progress bar or progress log lines')
     .option('--json', 'print the plan/result as JSON (one line)')
@@ -72,6 +75,13 @@ export function registerReplay(program: Command): void {
       const target = targetOf(opts);
       if (opts.dryRun && opts.run) throw new ConfigError('--dry-run and --run exclude each other: a dry run changes nothing, so there is nothing to run', [{ path: '--run', message: 'conflicts with --dry-run' }]);
       const base = loadConfig(opts.config);
+      // Moving a group's offsets is not undone by running again: a person confirms it, a script
+      // says --yes. Refused before anything connects when there is nobody to ask.
+      const confirm = !opts.dryRun && opts.yes !== true;
+      if (confirm && !process.stdin.isTTY) {
+        const message = 'replay resets the committed offsets of a consumer group: add --yes to do it without a terminal to confirm on (look first with --dry-run)';
+        throw new ConfigError(message, [{ path: '--yes', message }]);
+      }
       const groupId = opts.group ?? base.kafka.groupId;
       const config: CompiledConfig = { ...base, kafka: { ...base.kafka, groupId } };
       const logger = createLogger({ level: base.log.level === 'info' ? 'warn' : base.log.level, destination: process.stderr });
@@ -106,8 +116,13 @@ export function registerReplay(program: Command): void {
             return;
           }
         }
+        if (confirm && !(await confirmed(plan, target))) {
+          process.stderr.write('cancelled: nothing changed.\n');
+          process.exitCode = EXIT.failure;
+          return;
+        }
         if (!opts.dryRun) {
-          await applyReset(admin, groupId, rows);
+          await resetWithProgress(admin, groupId, rows);
           plan.applied = true;
           plan.group = group;
         }
@@ -126,6 +141,32 @@ export function registerReplay(program: Command): void {
         { untilCaughtUp: true, progress: opts.progress ? defaultProgressMode() : 'off', progressLabel: 'replay' },
       );
     });
+}
+
+/** Shows what would change and asks on the terminal (stderr: stdout may be a --json consumer). */
+async function confirmed(plan: ReplayPlan, target: ResetTarget): Promise<boolean> {
+  process.stderr.write(formatPlan({ ...plan, dryRun: true }, target, false).replace(/dry run: nothing changed\.\n/, ''));
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`reset the committed offsets of group ${plan.groupId} as shown? [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** One topic at a time with a line each: the coordinator can take seconds per topic. */
+async function resetWithProgress(admin: Parameters<typeof applyReset>[0], groupId: string, rows: ResetRow[]): Promise<void> {
+  const topics = [...new Set(rows.map((r) => r.topic))];
+  process.stderr.write(`resetting the committed offsets of group ${groupId}: ${rows.length} partition(s) in ${topics.length} topic(s)\n`);
+  const started = Date.now();
+  for (const topic of topics) {
+    const t0 = Date.now();
+    const these = rows.filter((r) => r.topic === topic);
+    await applyReset(admin, groupId, these);
+    process.stderr.write(`  ${topic}: ${these.length} partition(s) set (${formatDuration(Date.now() - t0)})\n`);
+  }
+  process.stderr.write(`offsets reset in ${formatDuration(Date.now() - started)}\n`);
 }
 
 function targetOf(opts: ReplayOptions): ResetTarget {
