@@ -32,6 +32,13 @@ export interface PartitionVerdict {
   produceRate: number | null;
 }
 
+/**
+ * The shortest window in which an unmoving committed offset is called STALLED. The sync commits
+ * once per batch, and a batch applied within Cognito's quota can take tens of seconds: in a
+ * shorter window a healthy burst looks exactly like a stall (`--window 6s` said STALLED).
+ */
+export const STALL_MIN_MS = 30_000;
+
 const position = (s: LagSample): bigint => BigInt(s.committed ?? s.start);
 const lagOf = (s: LagSample): number => {
   const lag = BigInt(s.end) - position(s);
@@ -43,7 +50,8 @@ const lagOf = (s: LagSample): number => {
  *  REWOUND  the committed offset went backwards between two samples (a reset or replay);
  *  OK       the lag was 0 at some sample;
  *  STOPPED  lag > 0 and the group has no active member: nothing will consume it;
- *  STALLED  lag > 0, members are there, but the committed offset did not move in the window;
+ *  STALLED  lag > 0, members are there, but the committed offset did not move in a window of
+ *           at least STALL_MIN_MS (in a shorter one: OK, not judged, saying so);
  *  WARNING  the committed offset moves but the lag grew at every sample (falling behind);
  *  OK       otherwise: consuming and not falling behind.
  */
@@ -69,6 +77,9 @@ export function partitionStatus(samples: readonly LagSample[], groupActive: bool
   if (!groupActive) return verdict('STOPPED', 'lag and no active member in the group: is the sync running?');
   if (samples.length < 2) return verdict('OK', 'one sample only: movement not judged');
   if (position(last) === position(first)) {
+    if (last.timeMs - first.timeMs < STALL_MIN_MS) {
+      return verdict('OK', `no commit in ${formatDuration(last.timeMs - first.timeMs)}, too short to tell a batch still applying from a stall: watch ${formatDuration(STALL_MIN_MS)} or more`);
+    }
     return verdict('STALLED', 'members are there but the committed offset did not move: stuck on a record, paused, or throttled?');
   }
   const growing = lags.every((l, i) => i === 0 || l > lags[i - 1]!);

@@ -11,7 +11,7 @@ import { fetchLag } from '../../adapters/kafka/lag.js';
 import { readRange, throwawayGroupId } from '../../adapters/kafka/range-reader.js';
 import { assertTopicsExist } from '../../adapters/kafka/offset-reset.js';
 import { buildLagReport, formatLagTable, type LagSample } from '../../ops/lag-status.js';
-import { parseDuration } from '../../ops/duration.js';
+import { formatDuration, parseDuration } from '../../ops/duration.js';
 import { EXIT } from '../exit-codes.js';
 import { dependenciesOf, waitReachable } from '../../adapters/reachability.js';
 
@@ -31,8 +31,9 @@ export function registerLag(program: Command): void {
         'STALLED (not committing), STOPPED (no consumer), REWOUND (offsets went back). Exit 3 when any partition is not OK.',
     )
     .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
-    .addOption(new Option('--window <duration>', 'how long to watch the offsets, e.g. 10s, 1m').argParser(durationArg).default(10_000, '10s'))
-    .option('--samples <n>', 'samples taken over the window (at least 2)', samplesArg, 3)
+    // 30 s: the shortest window in which a partition can be called STALLED (see STALL_MIN_MS).
+    .addOption(new Option('--window <duration>', 'how long to watch the offsets, e.g. 30s, 2m (STALLED needs 30s or more)').argParser(durationArg).default(30_000, '30s'))
+    .option('--samples <n>', 'samples taken over the window (at least 2)', samplesArg, 4)
     .option('--no-probe', 'do not read the first unconsumed record; estimate the time lag as lag / consumption rate')
     .option('--json', 'print the report as JSON (one line)')
     .action(async (opts: LagOptions) => {
@@ -46,7 +47,7 @@ export function registerLag(program: Command): void {
       try {
         const { groupId, topics } = config.kafka;
         await assertTopicsExist(admin, topics);
-        const series = await sample(admin, groupId, topics, opts.window, opts.samples);
+        const series = await sample(admin, groupId, topics, opts.window, opts.samples, samplingFeedback(groupId, opts.window, opts.samples));
         const described = (await admin.describeGroups([groupId])).groups[0];
         const members = described?.members.length ?? 0;
         const firstUnconsumedTs = opts.probe ? await probeFirstUnconsumed(kafka, logger, groupId, series) : new Map<string, number>();
@@ -59,7 +60,20 @@ export function registerLag(program: Command): void {
     });
 }
 
-async function sample(admin: Admin, groupId: string, topics: string[], windowMs: number, samples: number): Promise<Map<string, LagSample[]>> {
+/**
+ * On a terminal, say what the wait is for and count the samples (on stderr: stdout is the
+ * report). Scripts and cron jobs get only the report.
+ */
+function samplingFeedback(groupId: string, windowMs: number, samples: number): (taken: number) => void {
+  if (!process.stderr.isTTY) return () => undefined;
+  process.stderr.write(`sampling the offsets of group ${groupId} over ${formatDuration(windowMs)} (${samples} samples)…\n`);
+  return (taken) => {
+    process.stderr.write(`\r  sample ${taken}/${samples}`);
+    if (taken === samples) process.stderr.write('\n');
+  };
+}
+
+async function sample(admin: Admin, groupId: string, topics: string[], windowMs: number, samples: number, onSample: (taken: number) => void): Promise<Map<string, LagSample[]>> {
   const series = new Map<string, LagSample[]>();
   const intervalMs = windowMs / (samples - 1);
   const started = Date.now();
@@ -71,6 +85,7 @@ async function sample(admin: Admin, groupId: string, topics: string[], windowMs:
       if (!series.has(key)) series.set(key, []);
       series.get(key)!.push({ timeMs, committed: p.committed, start: p.start, end: p.end });
     }
+    onSample(i + 1);
   }
   return series;
 }
