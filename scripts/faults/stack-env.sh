@@ -13,5 +13,5 @@ export STACK_DIR="$_faults_repo/.stack-faults"
 if [[ -d "$_faults_repo/.stack/lib" ]]; then export STACK_LIB_DIR="$_faults_repo/.stack/lib"; fi
 if [[ -d "$_faults_repo/.stack/plugins" ]]; then export STACK_PLUGIN_DIR="$_faults_repo/.stack/plugins"; fi
 export PG_PORT=25432 KAFKA_PORT=29192 KAFKA_CONTROLLER_PORT=29193 CONNECT_PORT=28183
-export REGISTRY_PORT=28181 REGISTRY_MANAGEMENT_PORT=29100 COGNITO_PORT=9559 MARIADB_PORT=23306
+export REGISTRY_PORT=28181 REGISTRY_MANAGEMENT_PORT=29100 COGNITO_PORT=9559 MARIADB_PORT=23306 PROMETHEUS_PORT=29090
 unset _faults_repo
