@@ -11,6 +11,8 @@ import { redactText, redactValue } from './redact.js';
 export interface DlqListRow {
   partition: number;
   offset: string;
+  /** The record's key as Debezium wrote it (the row's primary key), redacted like everything else. */
+  key: unknown;
   source: string | null;
   stage: string | null;
   errorClass: string | null;
@@ -23,6 +25,7 @@ export function listRow(entry: DlqEntry, showPersonal = false): DlqListRow {
   return {
     partition: entry.partition,
     offset: entry.offset,
+    key: keyView(entry.record.key, showPersonal),
     source: m.sourceTopic === null ? null : `${m.sourceTopic}:${m.sourcePartition ?? '?'}@${m.sourceOffset ?? '?'}`,
     stage: m.stage,
     errorClass: m.errorClass,
@@ -38,6 +41,30 @@ export function formatDlqList(rows: DlqListRow[], width = 80): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(header), ...body.map(line)].join('\n');
+}
+
+/**
+ * A record key for the listing: Debezium's JSON key without its schema envelope ({"id": 7}),
+ * else what rawView makes of the bytes (Avro: the schema id; null for a keyless record).
+ */
+export function keyView(bytes: Buffer | null, showPersonal: boolean): unknown {
+  const view = rawView(bytes, showPersonal);
+  if (view !== null && typeof view === 'object' && 'schema' in view && 'payload' in view) return (view as { payload: unknown }).payload;
+  return view;
+}
+
+/**
+ * Retained offsets per partition, both ends included: "0: 17..41", "0: 5" for one record,
+ * "0: empty". (The high watermark is the NEXT offset: "0..1" was one record, read as two.)
+ */
+export function formatRetained(partitions: readonly { partition: number; low: string; high: string }[]): string {
+  return partitions
+    .map((p) => {
+      const last = BigInt(p.high) - 1n;
+      if (last < BigInt(p.low)) return `${p.partition}: empty`;
+      return last === BigInt(p.low) ? `${p.partition}: ${p.low}` : `${p.partition}: ${p.low}..${last}`;
+    })
+    .join(', ');
 }
 
 /** JSON-safe deep copy: bigint as string, bytes as base64, dates as ISO. */

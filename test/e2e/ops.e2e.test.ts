@@ -295,6 +295,8 @@ describe('operator commands against the real stack', () => {
     const records = (list.json[0] as { records: { partition: number; offset: string; source: string; stage: string; errorClass: string; message: string }[] }).records;
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ stage: 'map', errorClass: 'MappingError', source: expect.stringMatching(/^legacy\.public\.users:\d+@\d+$/) });
+    // The record's key (the row's primary key), so a script can tell which user it was.
+    expect((records[0] as { key?: unknown }).key).toEqual({ id: stuck });
     expect(records[0]!.message).toContain('pending_verification');
 
     const inspect = await cli(['dlq', 'inspect', '--config', broken, '--partition', String(records[0]!.partition), '--offset', records[0]!.offset]);

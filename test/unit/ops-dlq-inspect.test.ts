@@ -3,7 +3,7 @@ import type { ChangeEvent, RawRecord } from '../../src/core/types.js';
 import { MappingError, DecodeError } from '../../src/errors.js';
 import { dlqHeaders } from '../../src/adapters/kafka/dlq-producer.js';
 import { REDRIVE_HEADER, sourceRecordOf, toDlqEntry } from '../../src/adapters/kafka/dlq-reader.js';
-import { buildInspectView, formatDlqList, formatInspect, listRow, rawView } from '../../src/ops/dlq-view.js';
+import { buildInspectView, formatDlqList, formatInspect, formatRetained, listRow, rawView } from '../../src/ops/dlq-view.js';
 import { redactText, redactValue } from '../../src/ops/redact.js';
 
 const source: RawRecord = {
@@ -97,8 +97,21 @@ describe('dlq list and re-drive input', () => {
   test('a list row carries the DLQ position, the source and the error context, message redacted', () => {
     const entry = toDlqEntry(dlqRecord(new MappingError('bad email x@y.example', 'email'), '12'));
     const row = listRow(entry);
-    expect(row).toEqual({ partition: 0, offset: '12', source: 'legacy.public.users:2@41', stage: 'map', errorClass: 'MappingError', message: 'bad email [redacted-email]', failedAt: '2024-05-01T10:00:00.000Z' });
+    expect(row).toEqual({ partition: 0, offset: '12', key: { id: 7 }, source: 'legacy.public.users:2@41', stage: 'map', errorClass: 'MappingError', message: 'bad email [redacted-email]', failedAt: '2024-05-01T10:00:00.000Z' });
     expect(formatDlqList([row])).toMatch(/^PARTITION\s+OFFSET\s+FAILED AT\s+SOURCE\s+STAGE\s+ERROR\s+MESSAGE\n0\s+12\s+2024-05-01T10:00:00.000Z\s+legacy.public.users:2@41\s+map\s+MappingError\s+bad email \[redacted-email\]$/);
+  });
+
+  test('a list row gives the key without its JSON schema envelope, and redacts a personal one', () => {
+    const entry = toDlqEntry({ ...dlqRecord(new MappingError('x', 'email')), key: Buffer.from(JSON.stringify({ schema: { type: 'struct' }, payload: { id: 7 } })) });
+    expect(listRow(entry).key).toEqual({ id: 7 });
+    const byEmail = toDlqEntry({ ...dlqRecord(new MappingError('x', 'email')), key: Buffer.from('{"email":"a@b.example"}') });
+    expect(listRow(byEmail).key).toEqual({ email: '[redacted]' });
+    expect(listRow(byEmail, true).key).toEqual({ email: 'a@b.example' });
+  });
+
+  test('retained offsets are shown with both ends included: one record is one offset', () => {
+    expect(formatRetained([{ partition: 0, low: '0', high: '1' }])).toBe('0: 0');
+    expect(formatRetained([{ partition: 0, low: '17', high: '42' }, { partition: 1, low: '5', high: '5' }])).toBe('0: 17..41, 1: empty');
   });
 
   test('the source record for a re-drive: original origin, bytes and headers, none of ours', () => {

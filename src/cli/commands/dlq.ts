@@ -6,7 +6,7 @@ import { ConfigError } from '../../errors.js';
 import { createLogger, type Logger } from '../../ops/logger.js';
 import { createKafka } from '../../adapters/kafka/kafka-client.js';
 import { dlqPartitions, readDlq, sourceRecordOf, type DlqPartition } from '../../adapters/kafka/dlq-reader.js';
-import { buildInspectView, formatDlqList, formatInspect, listRow } from '../../ops/dlq-view.js';
+import { buildInspectView, formatDlqList, formatInspect, formatRetained, listRow } from '../../ops/dlq-view.js';
 import { redriveDlq, selectPartitions, type RedriveSummary } from '../../ops/dlq-redrive.js';
 import { parseDuration } from '../../ops/duration.js';
 import { buildPipeline } from '../../runtime/pipeline-factory.js';
@@ -46,8 +46,7 @@ export function registerDlq(program: Command): void {
         process.stdout.write(`${JSON.stringify({ topic: config.dlq.topic, exists: true, retained: total, partitions: chosen, records: rows })}\n`);
         return;
       }
-      const ranges = chosen.map((p) => `${p.partition}: ${p.low}..${p.high}`).join(', ');
-      process.stdout.write(`${config.dlq.topic}: ${total} record(s) retained (offsets ${ranges}); showing ${rows.length}\n\n`);
+      process.stdout.write(`${config.dlq.topic}: ${total} record(s) retained (offsets ${formatRetained(chosen)}); showing ${rows.length}\n\n`);
       if (rows.length > 0) process.stdout.write(`${formatDlqList(rows)}\n\ninspect one: cognito-sync dlq inspect --config ${opts.config} --partition P --offset N\n`);
     });
 
