@@ -28,6 +28,23 @@ export const formatAssess = (r: AssessReport): string => {
     out.push(`backfill estimate: ${duration(e.seconds)} (${calls || 'no calls'}${e.bottleneck ? `; bound by ${e.bottleneck}` : ''})`);
   }
   out.push(`memory: duplicate detection holds ${r.memory.aliasIndexEntries} hash entries (~${r.memory.bytesPerEntry} bytes each, no row data)`);
-  out.push('', r.problems.length + r.duplicates.reduce((n, d) => n + d.rows, 0) === 0 ? 'ok: nothing Cognito would refuse' : `attention: ${pct(r.dlq.rows, r.users)} of rows would land in the DLQ; fix the data or the mapping first`);
+  out.push('', verdictLine(r));
   return `${out.join('\n')}\n`;
+};
+
+/**
+ * The last line names what was found: rows for the DLQ, and rows sharing an alias with another
+ * row, separately ("0% of rows would land in the DLQ" read as a contradiction when the only
+ * finding was a duplicate phone).
+ */
+export const verdictLine = (r: Pick<AssessReport, 'problems' | 'duplicates' | 'dlq' | 'users'>): string => {
+  const duplicateRows = r.duplicates.reduce((n, d) => n + d.rows, 0);
+  if (r.problems.length + duplicateRows === 0) return 'ok: nothing Cognito would refuse';
+  const found: string[] = [];
+  if (r.dlq.rows > 0) found.push(`${r.dlq.rows} row(s) (${pct(r.dlq.rows, r.users)}) would land in the DLQ`);
+  if (duplicateRows > 0) {
+    const which = r.duplicates.filter((d) => d.rows > 0).map((d) => d.attribute).join(', ');
+    found.push(`${duplicateRows} row(s) share ${which} with another row, and Cognito gives an alias to one user only`);
+  }
+  return `attention: ${found.join('; ')}: fix the data or the mapping first`;
 };

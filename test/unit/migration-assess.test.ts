@@ -4,6 +4,7 @@ import type { Row } from '../../src/core/types.js';
 import { compileMapping, loadMapping, type CompiledMapping } from '../../src/pipeline/map/index.js';
 import { AssessAggregator, BYTES_PER_ALIAS_ENTRY } from '../../src/migration/assess-aggregator.js';
 import { redactExample } from '../../src/migration/redact-example.js';
+import { verdictLine } from '../../src/migration/assess-report.js';
 import { checkPool, problemsOf } from '../../src/migration/check-pool.js';
 import type { SchemaAttributeType } from '@aws-sdk/client-cognito-identity-provider';
 
@@ -28,6 +29,18 @@ const row = (id: number, over: Row = {}): Row => ({
   marketing_opt_in: false,
   legacy_customer_no: null,
   ...over,
+});
+
+describe('assess verdict line', () => {
+  test('names duplicates as duplicates, not as a 0% DLQ share', () => {
+    const dup = { attribute: 'phone_number', values: 1, rows: 1, examples: [] };
+    expect(verdictLine({ users: 300, problems: [], dlq: { rows: 0, examples: [] }, duplicates: [dup] })).toBe(
+      'attention: 1 row(s) share phone_number with another row, and Cognito gives an alias to one user only: fix the data or the mapping first',
+    );
+    const problem = { field: 'email', problem: 'not an e-mail', count: 3, examples: [] };
+    expect(verdictLine({ users: 300, problems: [problem], dlq: { rows: 3, examples: [] }, duplicates: [dup] })).toMatch(/^attention: 3 row\(s\) \(1%\) would land in the DLQ; 1 row\(s\) share phone_number/);
+    expect(verdictLine({ users: 300, problems: [], dlq: { rows: 0, examples: [] }, duplicates: [] })).toBe('ok: nothing Cognito would refuse');
+  });
 });
 
 describe('redactExample', () => {
