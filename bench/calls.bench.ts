@@ -102,6 +102,7 @@ export const runCallsBench = async (options: { users?: number; changes?: number;
   const consumer = new SimulatedConsumer({ pipeline, cognito, batchSize, deletedUsers });
 
   const snap = append(workload.snapshot());
+  await consumer.prime(); // as SyncService at start (processing.primeState): an empty pool, one ListUsers call
   await consumer.drain(logs);
   const snapshot = { events: snap.events, records: snap.records, ...counts(cognito) };
 
@@ -187,6 +188,7 @@ export const runCallsBench = async (options: { users?: number; changes?: number;
   // Replay 2: a new consumer group from the earliest offset: empty version cache, the pool's
   // deleted-users log as the first group left it.
   const newGroup = new SimulatedConsumer({ pipeline, cognito: copy, batchSize, deletedUsers });
+  await newGroup.prime();
   await newGroup.drain(logs);
   const replayNewGroup = { ...counts(copy), records: total, stateChanged: differences(synced, fingerprint(copy)), state: checkState(copy) };
 
@@ -195,6 +197,7 @@ export const runCallsBench = async (options: { users?: number; changes?: number;
   // version makes them stale (0 writes); without it, memberships later removed are re-added
   // and removed again.
   const rolesGroup = new SimulatedConsumer({ pipeline, cognito: rolesCopy, batchSize, deletedUsers });
+  await rolesGroup.prime();
   await rolesGroup.drain([logs[1]]);
   const replayRolesTopic = { ...counts(rolesCopy), records: logs[1].size, stateChanged: differences(synced, fingerprint(rolesCopy)), state: checkState(rolesCopy) };
 

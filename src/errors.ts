@@ -80,10 +80,17 @@ export class PlanError extends SyncError {
   }
 }
 
-/** A Cognito call failed. `retriable` is decided by the gateway from the AWS error. */
+/**
+ * The end of a failed Cognito call (src/adapters/cognito/error-policy.ts has the table): retry,
+ * re-read and re-plan, the user is absent, dead-letter the record, or stop the pipeline.
+ */
+export type ErrorAction = 'retry' | 'replan' | 'absent' | 'dead-letter' | 'stop';
+
+/** A Cognito call failed. `action` (and so `retriable`) is decided by the gateway from the AWS error. */
 export class CognitoApiError extends SyncError {
   readonly code: string;
-  constructor(message: string, options: { api: string; code: string; httpStatus?: number; retriable: boolean; cause?: unknown }) {
+  readonly action: ErrorAction;
+  constructor(message: string, options: { api: string; code: string; httpStatus?: number; retriable: boolean; action?: ErrorAction; cause?: unknown }) {
     super(message, {
       stage: 'apply',
       retriable: options.retriable,
@@ -91,10 +98,25 @@ export class CognitoApiError extends SyncError {
       context: { api: options.api, httpStatus: options.httpStatus },
     });
     this.code = options.code;
+    this.action = options.action ?? (options.retriable ? 'retry' : 'dead-letter');
   }
 }
 
 export class ThrottledError extends CognitoApiError {}
+
+/**
+ * Nothing can be applied until a person fixes the setup: missing, expired or refused
+ * credentials, a missing permission, an unknown pool or group, an SDK failure without an HTTP
+ * answer. The pipeline stops (exit 1) without committing or dead-lettering: no record is at fault.
+ */
+export class CognitoAccessError extends CognitoApiError {
+  /** One clause naming the cause, for the stop message. */
+  readonly reason: string;
+  constructor(message: string, options: { api: string; code: string; httpStatus?: number; reason: string; cause?: unknown }) {
+    super(message, { ...options, retriable: false, action: 'stop' });
+    this.reason = options.reason;
+  }
+}
 
 /**
  * A group membership for a user that is not in Cognito (yet): the user row usually arrives

@@ -13,6 +13,8 @@ import { createDecoder } from '../../src/pipeline/decode/index.js';
 import type { CompiledMapping } from '../../src/pipeline/map/compile-mapping.js';
 import { BatchProcessor, type BatchControl } from '../../src/runtime/batch-processor.js';
 import { noEvents, type SyncEvents } from '../../src/runtime/instrumentation.js';
+import { WaitingMemberships } from '../../src/runtime/waiting-memberships.js';
+import { usernameOfUsersEvent } from '../../src/pipeline/map/index.js';
 import { createUserApplier, loadCompiledMapping, pipelineFromMapping, type Pipeline } from '../../src/runtime/pipeline-factory.js';
 import type { InMemoryCognito } from './in-memory-cognito.js';
 import { legacyAvroSchemas, type LegacyForm, type TopicLog } from './legacy-records.js';
@@ -50,6 +52,8 @@ export interface ConsumerOptions {
   concurrency?: number;
   /** processing.stateCapacity: users the pool state holds. */
   stateCapacity?: number;
+  /** processing.maxWaitingPerPartition. */
+  maxWaitingPerPartition?: number;
   events?: SyncEvents;
   clock?: Clock;
   tolerance?: 'all' | 'none';
@@ -71,6 +75,8 @@ export class SimulatedConsumer {
   readonly deadLetters: DeadLetter[] = [];
   readonly processor: BatchProcessor;
   readonly applier: UserApplier;
+  readonly waiting: WaitingMemberships;
+  private readonly clock: Clock;
   batches = 0;
   records = 0;
   /** Sum over batches of the distinct users each batch applied (one Cognito read each, or two with groups). */
@@ -85,16 +91,21 @@ export class SimulatedConsumer {
       stream: { jitGraceMs: 0, ...(o.clock ? { clock: o.clock } : {}) },
     });
     if (pipeline.mapping.createPolicy !== 'always') throw new Error('the harness wires UserApplier as for createPolicy always');
+    this.clock = o.clock ?? fastClock();
+    this.waiting = new WaitingMemberships({ maxPerPartition: o.maxWaitingPerPartition ?? 10_000 });
+    this.waiting.onSettled((key) => this.settled(key));
     this.processor = new BatchProcessor({
       decoder: pipeline.decoder,
       map: pipeline.map,
       applier: this.applier,
+      waiting: this.waiting,
+      users: { table: pipeline.mapping.usersTable, usernameOf: (event) => usernameOfUsersEvent(pipeline.mapping, event) },
       dlq: { send: (record, error) => (this.deadLetters.push({ record, error }), Promise.resolve()) },
       tolerance: o.tolerance ?? 'all',
       concurrency: o.concurrency ?? 16,
       missingUserTimeoutMs: 60_000,
       events: o.events ?? noEvents,
-      clock: o.clock ?? fastClock(),
+      clock: this.clock,
     });
   }
 
@@ -103,22 +114,44 @@ export class SimulatedConsumer {
    * partition advances on its own (a batch waiting for a user from another topic does not hold
    * the others up), at most `partitionsInFlight` batches at a time.
    */
+  /** Where each partition's next fetch starts: past memberships that wait for their users. */
+  readonly positions = new Map<string, number>();
+
+  /** Learns the pool from its listing, as SyncService does at start (processing.primeState). */
+  async prime(): Promise<void> {
+    const { pipeline } = this.o;
+    await this.applier.state.prime(this.o.cognito, pipeline.manageGroups ? pipeline.ownedGroups : undefined);
+  }
+
+  /**
+   * Consumes every partition of `logs` up to its end, and waits until no membership waits for
+   * its user any more; returns the records processed. Each partition advances on its own (as
+   * kafkajs fetches past waiting memberships while their commit stays below them), at most
+   * `partitionsInFlight` batches at a time; a partition with too many waiting memberships
+   * pauses until they settle, as SyncService pauses it.
+   */
   async drain(logs: readonly TopicLog[], afterBatch?: () => void): Promise<number> {
     const size = this.o.batchSize ?? 500;
+    const clock = this.clock;
     const slots = new Semaphore(this.o.partitionsInFlight ?? 4);
-    const control: BatchControl = { isActive: () => true, heartbeat: () => Promise.resolve() };
     const partitions = logs.flatMap((log) => log.partitions.map((_, p) => ({ key: `${log.topic}:${p}`, log, p })));
     let processed = 0;
     await Promise.all(
       partitions.map(async (p) => {
+        const control: BatchControl = { isActive: () => true, heartbeat: () => Promise.resolve(), highWatermark: String(p.log.end(p.p)) };
         for (;;) {
-          const from = this.committed.get(p.key) ?? 0;
+          const from = this.positions.get(p.key) ?? this.committed.get(p.key) ?? 0;
           if (from >= p.log.end(p.p)) return;
+          while (this.waiting.overloaded(p.key)) {
+            await clock.sleep(100);
+            await this.processor.sweep();
+          }
           await slots.acquire();
           try {
             const batch = p.log.read(p.p, from, size);
             const outcome = await this.processor.process(batch, control);
-            if (outcome.commitOffset === null) throw new Error(`nothing committable in ${p.key} from ${from}`);
+            if (outcome.commitOffset === null || outcome.resumeOffset === null) throw new Error(`nothing committable in ${p.key} from ${from}`);
+            this.positions.set(p.key, Number(outcome.resumeOffset));
             this.committed.set(p.key, Number(outcome.commitOffset));
             processed += batch.length;
             this.userApplies += outcome.users;
@@ -131,8 +164,22 @@ export class SimulatedConsumer {
         }
       }),
     );
+    // What still waits is re-checked once a second, as SyncService's timer does, until applied or dead-lettered.
+    while (this.waiting.users > 0) {
+      await clock.sleep(1000);
+      await this.processor.sweep();
+    }
     return processed;
   }
+
+  /** Commits what settled memberships no longer hold back (SyncService.onSettled). */
+  private settled(key: string): void {
+    const position = this.positions.get(key);
+    if (position === undefined) return;
+    const floor = this.waiting.floor(key);
+    this.committed.set(key, floor === null ? position : Math.min(Number(floor), position));
+  }
+
 }
 
 /** FIFO counting semaphore. */

@@ -21,6 +21,8 @@ export interface InMemoryCognitoOptions {
   groups?: readonly string[];
   /** Called before every call (reads included); may throw to inject a failure. */
   beforeCall?: (api: CognitoApi, username: string, call?: CognitoCall) => void;
+  /** Awaited before every listing page (the scale bench's rate limit). */
+  beforeList?: (api: 'ListUsers' | 'ListUsersInGroup') => Promise<void>;
 }
 
 export const WRITE_APIS: ReadonlySet<string> = new Set<CognitoCall['api']>([
@@ -89,6 +91,32 @@ export class InMemoryCognito implements CognitoGateway {
       user.groups = [...u.groups].sort();
     }
     return Promise.resolve(user);
+  }
+
+  /** ListUsers pages of 60 (every attribute, as Cognito lists them), counted per page. */
+  async *listUsers(pageSize = 60): AsyncIterable<{ username: string; attributes: Attributes; enabled: boolean }[]> {
+    const names = [...this.users.keys()];
+    for (let i = 0; i < names.length || i === 0; i += pageSize) {
+      await this.o.beforeList?.('ListUsers');
+      this.count('ListUsers');
+      const page = names.slice(i, i + pageSize).flatMap((username) => {
+        const u = this.users.get(username);
+        return u ? [{ username, attributes: { ...u.attributes }, enabled: u.enabled }] : [];
+      });
+      if (page.length > 0) yield page;
+      if (names.length === 0) return;
+    }
+  }
+
+  /** ListUsersInGroup pages of 60 usernames, counted per page. */
+  async *listUsersInGroup(group: string): AsyncIterable<string[]> {
+    const names = [...this.users].filter(([, u]) => u.groups.has(group)).map(([name]) => name);
+    for (let i = 0; i < names.length || i === 0; i += 60) {
+      await this.o.beforeList?.('ListUsersInGroup');
+      this.count('ListUsersInGroup');
+      if (names.length === 0) return;
+      yield names.slice(i, i + 60);
+    }
   }
 
   execute(call: CognitoCall): Promise<void> {

@@ -124,8 +124,14 @@ export const configSchema = z
          * a replay or a restart then reads no user it can judge from that.
          */
         primeState: z.boolean().default(true),
-        /** How long a group membership waits for its user to appear before going to the DLQ. */
+        /**
+         * How long a group membership waits for its user to appear, counted once the users topic
+         * this instance reads is caught up (while it has a backlog the user may yet come), before
+         * going to the DLQ. Waiting never holds the partition: only its commit.
+         */
         missingUserTimeoutMs: z.number().int().min(0).default(60_000),
+        /** Memberships waiting for their users per partition before the partition pauses (memory bound). */
+        maxWaitingPerPartition: z.number().int().min(1).default(10_000),
         /**
          * createPolicy existing-only: how long after its source commit an update for a user
          * that is not in Cognito yet is re-checked (a just-in-time creation may be in flight).
@@ -139,7 +145,7 @@ export const configSchema = z
         maxApplyRetryMs: z.number().int().min(0).default(DEFAULT_MAX_APPLY_RETRY_MS),
       })
       .strict()
-      .default({ concurrency: 16, stateCapacity: 2_000_000, primeState: true, missingUserTimeoutMs: 60_000, jitGraceMs: 10_000, maxApplyRetryMs: DEFAULT_MAX_APPLY_RETRY_MS }),
+      .default({ concurrency: 16, stateCapacity: 2_000_000, primeState: true, missingUserTimeoutMs: 60_000, maxWaitingPerPartition: 10_000, jitGraceMs: 10_000, maxApplyRetryMs: DEFAULT_MAX_APPLY_RETRY_MS }),
     state: z
       .object({
         /** Compacted topic remembering deletes; default cognito-sync.deleted-users.<userPoolId>. */

@@ -150,7 +150,7 @@ export type CognitoCall =
   | { api: 'AdminAddUserToGroup'; username: string; group: string }
   | { api: 'AdminRemoveUserFromGroup'; username: string; group: string };
 
-export type CognitoApi = CognitoCall['api'] | 'AdminGetUser' | 'AdminListGroupsForUser' | 'ListUsers' | 'DescribeUserPool';
+export type CognitoApi = CognitoCall['api'] | 'AdminGetUser' | 'AdminListGroupsForUser' | 'ListUsers' | 'ListUsersInGroup' | 'DescribeUserPool';
 
 /** Quota categories Cognito enforces per account and Region. */
 export type QuotaCategory = 'UserCreation' | 'UserUpdate' | 'UserResourceUpdate' | 'UserRead' | 'UserList';

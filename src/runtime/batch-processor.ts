@@ -2,17 +2,22 @@
 // committed. The stage executor's tolerance table:
 //   decode/map failure, not retriable  -> DLQ (tolerance all) or stop (tolerance none)
 //   decode failure, retriable          -> cut the batch there; redeliver from that offset
-//   apply failure, retriable           -> back off and retry that user; others go on
+//   apply failure, retriable           -> back off and retry that user; others go on; after
+//                                         maxApplyRetryMs of failing, its records go to the DLQ
 //   apply failure, not retriable       -> the user's records go to the DLQ (or stop)
+//   apply failure, CognitoAccessError  -> stop the pipeline: no record is at fault, so nothing
+//                                         goes to the DLQ and nothing of the batch is committed
 import type { ChangeEvent, DecodeOutcome, RawRecord, Result, UserIntent } from '../core/types.js';
-import { MissingUserError, SyncError, errorMessage } from '../errors.js';
+import { CognitoAccessError, MissingUserError, SyncError, errorMessage } from '../errors.js';
 import type { DeadLetterSink } from '../adapters/kafka/dlq-producer.js';
 import type { UserApplier } from '../pipeline/apply/user-applier.js';
 import { OffsetTracker } from '../pipeline/commit/offset-tracker.js';
+import { DEFAULT_MAX_APPLY_RETRY_MS } from '../config/schema.js';
 import { backoffDelay } from './backoff.js';
 import { forEachLimit } from './concurrency.js';
 import type { SyncEvents } from './instrumentation.js';
 import type { Clock } from '../pipeline/apply/token-bucket.js';
+import type { WaitingMemberships } from './waiting-memberships.js';
 import type { MappedEvent } from '../pipeline/map/map-event.js';
 
 export interface Decoder {
@@ -25,9 +30,14 @@ export interface BatchControl {
   /** False once the partition was revoked or the consumer is stopping. */
   isActive(): boolean;
   heartbeat(): Promise<void>;
+  /** The partition's high watermark when the batch was fetched (how far behind it is). */
+  highWatermark?: string;
 }
 
-/** The pipeline must stop: tolerance none met a poison record, or the DLQ is unwritable. */
+/**
+ * The pipeline must stop: tolerance none met a poison record, the DLQ is unwritable, or Cognito
+ * cannot be used at all (CognitoAccessError: credentials, permissions, an unknown pool).
+ */
 export class PipelineStoppedError extends SyncError {}
 
 export interface BatchProcessorOptions {
@@ -39,6 +49,16 @@ export interface BatchProcessorOptions {
   concurrency: number;
   /** A membership for a user that never appears goes to the DLQ after this long. */
   missingUserTimeoutMs?: number;
+  /** A user whose apply keeps failing with retriable errors goes to the DLQ after this long. */
+  maxApplyRetryMs?: number;
+  /**
+   * Where memberships for users not in Cognito yet wait, without holding their partition
+   * (waiting-memberships.ts). Without it they are retried in their batch until
+   * missingUserTimeoutMs (a DLQ re-drive of one record).
+   */
+  waiting?: WaitingMemberships;
+  /** The mapping's users table and, for a users record that goes to the DLQ, its username. */
+  users?: { table: string; usernameOf: (event: ChangeEvent) => string | undefined };
   events: SyncEvents;
   clock: Clock;
 }
@@ -52,6 +72,13 @@ interface UserWork {
 export interface BatchOutcome {
   /** Next offset to read, for commit; null when nothing new is committable. */
   commitOffset: string | null;
+  /**
+   * Next offset to fetch: past the batch's memberships that wait for their users (whose
+   * records hold commitOffset back); null when nothing new may be fetched past.
+   */
+  resumeOffset: string | null;
+  /** So many memberships of this partition wait that it should pause until they settle. */
+  backpressure: boolean;
   /** True when the batch ended early (revoked/stopping or a retriable decode failure). */
   incomplete: boolean;
   /** Distinct users touched and Cognito write calls made. */
@@ -59,11 +86,27 @@ export interface BatchOutcome {
   calls: number;
 }
 
+/** Users whose own record went to the DLQ, remembered for the memberships waiting for them. */
+const DEAD_LETTERED_USERS_KEPT = 100_000;
+/** A users partition's lag counts as current for this long after its last batch. */
+const LAG_FRESH_MS = 60_000;
+
 export class BatchProcessor {
+  /** Users partitions' lag after their last batch here, and when that was. */
+  private readonly usersLag = new Map<string, { lag: bigint; at: number }>();
+  /** username -> "topic:partition:offset" of its record in the DLQ. */
+  private readonly deadLetteredUsers = new Map<string, string>();
+  /** An error from work applied outside a batch (a hand-over) that must stop the pipeline. */
+  private fatal: Error | undefined;
+
   constructor(private readonly o: BatchProcessorOptions) {}
 
   async process(records: RawRecord[], control: BatchControl): Promise<BatchOutcome> {
+    if (this.fatal) throw this.fatal;
+    if (this.o.waiting) await this.sweep();
     const tracker = new OffsetTracker();
+    const partitionKey = records.length > 0 ? `${records[0]!.topic}:${records[0]!.partition}` : '';
+    let usersPartition = false;
     const users = new Map<string, UserWork>();
     const pendingByRecord = new Map<string, number>();
     let cut = false;
@@ -87,9 +130,12 @@ export class BatchProcessor {
         continue;
       }
       const event = outcome.event;
+      const isUsers = event.table === this.o.users?.table;
+      if (isUsers) usersPartition = true;
       const mapped = this.o.map(event);
       if (!mapped.ok) {
         await this.deadLetter(record, mapped.error.withOrigin(record), event.op);
+        if (isUsers) this.rememberDeadLettered(this.o.users?.usernameOf(event), record);
         tracker.done(record.offset);
         continue;
       }
@@ -119,6 +165,7 @@ export class BatchProcessor {
       } else pendingByRecord.set(record.offset, left);
     };
 
+    const waiting = this.o.waiting;
     let todo = [...users.values()];
     let calls = 0;
     const startedAt = this.o.clock.now();
@@ -129,7 +176,11 @@ export class BatchProcessor {
     // and hand back what is done.
     let lastBeat = startedAt;
     let lostGroup = false;
-    const active = (): boolean => !lostGroup && control.isActive();
+    // The first error that stops the pipeline: no new user starts once it is seen.
+    let stop: CognitoAccessError | undefined;
+    /** When each user's apply first failed with a retriable error (its retry cap counts from there). */
+    const failingSince = new Map<string, number>();
+    const active = (): boolean => !lostGroup && stop === undefined && control.isActive();
     const beat = async (): Promise<void> => {
       if (this.o.clock.now() - lastBeat < 1000) return;
       lastBeat = this.o.clock.now();
@@ -150,8 +201,15 @@ export class BatchProcessor {
             failed.push(work);
             return;
           }
+          // Memberships behind others of the same user that wait: wait with them (in order).
+          if (waiting?.has(work.username) && work.intents.every((i) => i.kind === 'group')) {
+            waiting.park(work.username, work.intents, work.records, this.o.clock.now());
+            for (const record of work.records) finishRecord(record);
+            return;
+          }
           try {
             const report = await this.o.applier.apply(work.username, work.intents);
+            if (report.created && waiting?.has(work.username)) void this.handOver(work.username);
             const applied = report.calls.length > 0;
             calls += report.calls.length;
             const sourceTsMs = work.intents.reduce<number | null>((m, i) => (i.sourceTsMs !== null && (m === null || i.sourceTsMs > m) ? i.sourceTsMs : m), null);
@@ -168,7 +226,25 @@ export class BatchProcessor {
             }
           } catch (error) {
             const syncError = error instanceof SyncError ? error : new SyncError(errorMessage(error), { stage: 'apply', cause: error });
-            const gaveUp = syncError instanceof MissingUserError && this.o.clock.now() - startedAt >= (this.o.missingUserTimeoutMs ?? 60_000);
+            if (syncError instanceof CognitoAccessError) {
+              stop ??= syncError;
+              failed.push(work);
+              return;
+            }
+            if (syncError instanceof MissingUserError && waiting) {
+              waiting.park(work.username, work.intents, work.records, this.o.clock.now());
+              for (const record of work.records) finishRecord(record);
+              return;
+            }
+            const now = this.o.clock.now();
+            const since = failingSince.get(work.username) ?? now;
+            failingSince.set(work.username, since);
+            // A membership waiting for its user has its own bound; any other retriable failure
+            // may hold its user (and so the partition's commit) for maxApplyRetryMs at most.
+            const gaveUp =
+              syncError instanceof MissingUserError
+                ? now - startedAt >= (this.o.missingUserTimeoutMs ?? 60_000)
+                : now - since >= (this.o.maxApplyRetryMs ?? DEFAULT_MAX_APPLY_RETRY_MS);
             if (syncError.retriable && !gaveUp) {
               lastError = syncError;
               failed.push(work);
@@ -178,10 +254,19 @@ export class BatchProcessor {
               await this.deadLetter(record, syncError, 'none');
               finishRecord(record);
             }
+            if (work.intents.some((i) => i.kind === 'upsert')) this.rememberDeadLettered(work.username, work.records[0]);
           } finally {
             await beat();
           }
         });
+        if (stop) {
+          // One sentence naming the cause (run prints it after "the sync stopped: ").
+          throw new PipelineStoppedError(`${stop.reason}; fix that and run again (this batch was neither committed nor dead-lettered)`, {
+            stage: 'apply',
+            cause: stop,
+            context: stop.context,
+          });
+        }
         todo = failed;
         if (todo.length === 0 || !active()) break;
         const delayMs = backoffDelay(attempt);
@@ -192,7 +277,99 @@ export class BatchProcessor {
       clearInterval(ticker);
     }
 
-    return { commitOffset: tracker.committable(), incomplete: cut || todo.length > 0, users: users.size, calls };
+    if (usersPartition && control.highWatermark !== undefined && records.length > 0) {
+      const last = BigInt(records[records.length - 1]!.offset);
+      this.usersLag.set(partitionKey, { lag: BigInt(control.highWatermark) - last - 1n, at: this.o.clock.now() });
+    }
+    const resumeOffset = tracker.committable();
+    const floor = waiting?.floor(partitionKey) ?? null;
+    const commitOffset = floor !== null && resumeOffset !== null && BigInt(floor) < BigInt(resumeOffset) ? floor : resumeOffset;
+    return { commitOffset, resumeOffset, backpressure: waiting?.overloaded(partitionKey) ?? false, incomplete: cut || todo.length > 0, users: users.size, calls };
+  }
+
+  private rememberDeadLettered(username: string | undefined, record: RawRecord | undefined): void {
+    if (username === undefined || record === undefined) return;
+    this.deadLetteredUsers.delete(username);
+    this.deadLetteredUsers.set(username, `${record.topic}:${record.partition}:${record.offset}`);
+    if (this.deadLetteredUsers.size > DEAD_LETTERED_USERS_KEPT) this.deadLetteredUsers.delete(this.deadLetteredUsers.keys().next().value as string);
+  }
+
+  /** A users partition read here still has a backlog: a waiting user may yet be created. */
+  private usersBehind(now: number): boolean {
+    for (const { lag, at } of this.usersLag.values()) if (lag > 0n && now - at < LAG_FRESH_MS) return true;
+    return false;
+  }
+
+  /**
+   * Re-checks the memberships whose time has come (run before each batch and from the
+   * service's timer): while the users topic here has a backlog, the creation will hand them
+   * over; otherwise they are applied if their user exists now, dead-lettered once it cannot
+   * come any more (its own record is in the DLQ, or missingUserTimeoutMs passed), and
+   * re-checked later otherwise.
+   */
+  async sweep(): Promise<void> {
+    const waiting = this.o.waiting;
+    if (!waiting || waiting.users === 0) return;
+    const now = this.o.clock.now();
+    const behind = this.usersBehind(now);
+    for (const entry of waiting.due(now, 64)) {
+      if (behind) {
+        entry.checkAt = now + 1000;
+        continue;
+      }
+      const origin = this.deadLetteredUsers.get(entry.username);
+      const expired = origin !== undefined || now - entry.since >= (this.o.missingUserTimeoutMs ?? 60_000);
+      await this.handOver(entry.username, expired ? origin ?? 'timeout' : undefined);
+    }
+  }
+
+  /**
+   * Applies what waits for a user (it was just created, or a re-check is due). `giveUp`: the
+   * user cannot come any more ("topic:partition:offset" of its DLQ record, or "timeout"): a
+   * membership still without its user goes to the DLQ saying why.
+   */
+  async handOver(username: string, giveUp?: string): Promise<void> {
+    const waiting = this.o.waiting;
+    const entry = waiting?.take(username);
+    if (!waiting || !entry) return;
+    try {
+      const report = await this.o.applier.apply(username, entry.intents);
+      const applied = report.calls.length > 0;
+      for (const record of entry.records) {
+        this.o.events.record({ topic: record.topic, partition: record.partition, op: 'none', outcome: applied ? 'applied' : 'skipped', reason: applied ? undefined : (report.skips[report.skips.length - 1] ?? 'no-change') });
+      }
+      waiting.settle(entry.records);
+    } catch (error) {
+      const syncError = error instanceof SyncError ? error : new SyncError(errorMessage(error), { stage: 'apply', cause: error });
+      if (syncError instanceof MissingUserError && giveUp !== undefined) {
+        const why =
+          giveUp === 'timeout'
+            ? `its user ${username} did not appear in Cognito within ${this.o.missingUserTimeoutMs ?? 60_000} ms of the users topic being caught up`
+            : `its user ${username} is not in Cognito: the user's own record went to the DLQ (${giveUp}); re-drive both once the row is fixed`;
+        const gone = new MissingUserError(`membership not applied: ${why}`, { username });
+        try {
+          for (const record of entry.records) await this.deadLetter(record, gone, 'none');
+          waiting.settle(entry.records);
+        } catch (fatal) {
+          this.fatal ??= fatal as Error;
+          waiting.putBack(entry, this.o.clock.now());
+        }
+        return;
+      }
+      if (syncError instanceof CognitoAccessError) this.fatal ??= new PipelineStoppedError(syncError.reason, { stage: 'apply', cause: syncError, context: syncError.context });
+      // Still missing, or a retriable failure: wait on; anything else is this record's fault.
+      if (syncError instanceof MissingUserError || syncError.retriable || syncError instanceof CognitoAccessError) {
+        waiting.putBack(entry, this.o.clock.now());
+        return;
+      }
+      try {
+        for (const record of entry.records) await this.deadLetter(record, syncError, 'none');
+        waiting.settle(entry.records);
+      } catch (fatal) {
+        this.fatal ??= fatal as Error;
+        waiting.putBack(entry, this.o.clock.now());
+      }
+    }
   }
 
   private async waitWithHeartbeats(delayMs: number, control: BatchControl): Promise<void> {

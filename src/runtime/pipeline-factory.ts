@@ -3,11 +3,12 @@
 import type { CompiledConfig } from '../config/load-config.js';
 import { createConfluentSchemaRegistry, type SchemaRegistry } from '../adapters/registry/schema-registry.js';
 import { createDecoder } from '../pipeline/decode/index.js';
-import { compileMapping, loadMapping, mapEvent, type CompiledMapping } from '../pipeline/map/index.js';
+import { compileMapping, loadMapping, mapEvent, usernameOfUsersEvent, type CompiledMapping } from '../pipeline/map/index.js';
 import { coalesce, planOptionsFromMapping, planUser } from '../pipeline/plan/index.js';
 import { comparedAttributes } from '../pipeline/plan/state-digest.js';
 import type { CoalesceFn, PlanFn } from '../pipeline/apply/user-applier.js';
 import { BatchProcessor, type Decoder, type MapFn } from './batch-processor.js';
+import { WaitingMemberships } from './waiting-memberships.js';
 import { AwsCognitoGateway, type CognitoCallEvent, type CognitoGateway } from '../adapters/cognito/cognito-gateway.js';
 import { JitGraceApplier } from '../migration/jit-grace-applier.js';
 import type { DeadLetterSink } from '../adapters/kafka/dlq-producer.js';
@@ -135,10 +136,16 @@ export interface BatchProcessorDeps {
   clock?: Clock;
   /** Overrides config.dlq.tolerance (a DLQ re-drive always routes and goes on). */
   tolerance?: 'all' | 'none';
+  /**
+   * The long-running consumer: memberships whose user is not in Cognito yet wait without
+   * holding their partition (the service commits and sweeps them). Unset: they are retried in
+   * their batch (a DLQ re-drive of single records).
+   */
+  waitForUsers?: boolean;
 }
 
 /** The one way to build the decode -> map -> plan -> apply processor: `run`, `replay`, `dlq redrive`. */
-export async function createBatchProcessor(d: BatchProcessorDeps): Promise<{ processor: BatchProcessor; pipeline: Pipeline }> {
+export async function createBatchProcessor(d: BatchProcessorDeps): Promise<{ processor: BatchProcessor; pipeline: Pipeline; applier: UserApplier; waiting?: WaitingMemberships }> {
   const { config } = d;
   const pipeline = await buildPipeline(config);
   const applier = createUserApplier(pipeline, {
@@ -147,7 +154,10 @@ export async function createBatchProcessor(d: BatchProcessorDeps): Promise<{ pro
     stateCapacity: config.processing.stateCapacity,
     stream: { jitGraceMs: config.processing.jitGraceMs, clock: d.clock },
   });
+  const waiting = d.waitForUsers ? new WaitingMemberships({ maxPerPartition: config.processing.maxWaitingPerPartition }) : undefined;
   const processor = new BatchProcessor({
+    ...(waiting ? { waiting } : {}),
+    users: { table: pipeline.mapping.usersTable, usernameOf: (event) => usernameOfUsersEvent(pipeline.mapping, event) },
     decoder: pipeline.decoder,
     map: pipeline.map,
     applier,
@@ -159,5 +169,5 @@ export async function createBatchProcessor(d: BatchProcessorDeps): Promise<{ pro
     events: d.events,
     clock: d.clock ?? systemClock,
   });
-  return { processor, pipeline };
+  return { processor, pipeline, applier, ...(waiting ? { waiting } : {}) };
 }

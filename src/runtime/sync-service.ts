@@ -16,6 +16,7 @@ import { PipelineStoppedError, type BatchProcessor } from './batch-processor.js'
 import { backoffDelay } from './backoff.js';
 import { combineEvents, type SyncEvents } from './instrumentation.js';
 import { createBatchProcessor, createGateway } from './pipeline-factory.js';
+import type { WaitingMemberships } from './waiting-memberships.js';
 
 export interface SyncServiceOptions {
   config: CompiledConfig;
@@ -41,6 +42,12 @@ export class SyncService {
   readonly gateway: AwsCognitoGateway;
   private readonly events: SyncEvents;
   private decodeRetries = new Map<string, number>();
+  /** Per "topic:partition": where fetching resumed after the last batch (memberships may wait below it). */
+  private readonly resumeAt = new Map<string, string>();
+  /** Partitions paused because too many of their memberships wait for users: their resume functions. */
+  private readonly backpressured = new Map<string, () => void>();
+  private waiting?: WaitingMemberships;
+  private sweeper?: NodeJS.Timeout;
 
   constructor(private readonly o: SyncServiceOptions) {
     const { config } = o;
@@ -65,14 +72,31 @@ export class SyncService {
     await this.producer.connect();
     const deletedUsers = await KafkaDeletedUsersLog.open(kafka, this.producer, config.state.deletedUsersTopic ?? deletedUsersTopic(config.cognito.userPoolId));
     logger.info({ topic: deletedUsers.topic, deletedUsers: deletedUsers.size }, 'loaded deleted-users log');
-    const { processor } = await createBatchProcessor({
+    const { processor, pipeline, applier, waiting } = await createBatchProcessor({
       config,
       gateway: this.o.decorateGateway ? this.o.decorateGateway(this.gateway) : this.gateway,
       dlq: new KafkaDeadLetterSink(this.producer, config.dlq.topic),
       deletedUsers,
       events: this.events,
       clock: this.o.clock,
+      waitForUsers: true,
     });
+    this.waiting = waiting;
+    waiting?.onSettled((partition) => void this.onSettled(partition));
+    // Learn the pool from ListUsers pages while the stream goes on (UserList budget, not UserRead).
+    if (config.processing.primeState && config.processing.stateCapacity > 0) {
+      const started = Date.now();
+      applier.state
+        .prime(this.gateway, pipeline.manageGroups ? pipeline.ownedGroups : undefined)
+        .then((r) => logger.info({ users: r.users, memberships: r.memberships, listUsersCalls: r.listUsersPages, listUsersInGroupCalls: r.groupPages, ms: Date.now() - started }, 'pool state primed from ListUsers'))
+        .catch((error: unknown) => logger.warn({ error: errorForLog(error) }, 'could not list the pool; users are read one by one instead'));
+    }
+    if (waiting) {
+      this.sweeper = setInterval(() => {
+        processor.sweep().catch((error: unknown) => logger.warn({ error: errorForLog(error) }, 're-checking waiting memberships failed; retrying'));
+      }, 1000);
+      this.sweeper.unref();
+    }
     // Heartbeats at a third of the session timeout (kafkajs' default is a fixed 3 s, half of the
     // smallest allowed 6 s timeout): two can be lost or late before the coordinator expels us.
     const sessionTimeout = config.kafka.sessionTimeoutMs;
@@ -83,6 +107,10 @@ export class SyncService {
     this.consumer.on(GROUP_JOIN, (e) => {
       this.assigned.clear();
       for (const [topic, partitions] of Object.entries(e.payload.memberAssignment)) for (const p of partitions) this.assigned.add(`${topic}:${p}`);
+      // Waiting memberships of partitions gone elsewhere: their next owner reads them again.
+      this.waiting?.dropPartitions((key) => this.assigned.has(key));
+      for (const key of [...this.resumeAt.keys()]) if (!this.assigned.has(key)) this.resumeAt.delete(key);
+      this.backpressured.clear();
       logger.info({ assignment: e.payload.memberAssignment, memberId: e.payload.memberId }, 'joined consumer group');
     });
     this.consumer.on(CRASH, (e) => {
@@ -116,7 +144,7 @@ export class SyncService {
     this.events.batchStart({ topic: batch.topic, partition: batch.partition, size: records.length, firstOffset: batch.firstOffset()!, lastOffset: batch.lastOffset(), firstTimestampMs });
     let outcome;
     try {
-      outcome = await processor.process(records, { isActive: () => isRunning() && !isStale(), heartbeat });
+      outcome = await processor.process(records, { isActive: () => isRunning() && !isStale(), heartbeat, highWatermark: batch.highWatermark });
     } catch (error) {
       if (error instanceof PipelineStoppedError) {
         this.fatal = error;
@@ -126,8 +154,17 @@ export class SyncService {
       }
       throw error;
     }
+    const key = `${batch.topic}:${batch.partition}`;
+    // Fetching goes on past memberships that wait for their users; the commit stays below them.
+    if (outcome.resumeOffset !== null) {
+      resolveOffset((BigInt(outcome.resumeOffset) - 1n).toString());
+      this.resumeAt.set(key, outcome.resumeOffset);
+    }
+    if (outcome.backpressure && !this.backpressured.has(key) && isRunning() && !isStale()) {
+      this.backpressured.set(key, pause());
+      this.o.logger.info({ topic: batch.topic, partition: batch.partition, waiting: this.waiting?.count(key) }, 'paused: too many memberships wait for their users; resuming as they are created');
+    }
     if (outcome.commitOffset !== null) {
-      resolveOffset((BigInt(outcome.commitOffset) - 1n).toString());
       try {
         await this.consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: outcome.commitOffset }]);
         // Once stop() has begun, kafkajs' consumer.commitOffsets silently does nothing, while
@@ -143,7 +180,6 @@ export class SyncService {
         return;
       }
     }
-    const key = `${batch.topic}:${batch.partition}`;
     if (outcome.incomplete && isRunning() && !isStale()) {
       // Something retriable (schema registry down, Cognito failing for long): pause the
       // partition and come back to the same offset later.
@@ -165,10 +201,33 @@ export class SyncService {
     });
   }
 
+  /** Memberships of a partition settled: commit up to what still waits, and resume a paused partition. */
+  private async onSettled(key: string): Promise<void> {
+    const waiting = this.waiting;
+    if (!waiting || !this.assigned.has(key) || this.state !== 'running') return;
+    const resume = this.backpressured.get(key);
+    if (resume && waiting.count(key) < this.o.config.processing.maxWaitingPerPartition / 2) {
+      this.backpressured.delete(key);
+      resume();
+    }
+    const resumeAt = this.resumeAt.get(key);
+    if (resumeAt === undefined) return;
+    const floor = waiting.floor(key);
+    const offset = floor !== null && BigInt(floor) < BigInt(resumeAt) ? floor : resumeAt;
+    const at = key.lastIndexOf(':');
+    try {
+      await this.consumer?.commitOffsets([{ topic: key.slice(0, at), partition: Number(key.slice(at + 1)), offset }]);
+    } catch (error) {
+      // A rebalance took the partition: its next owner reads from the last commit.
+      if (!isRebalanceError(error)) this.o.logger.warn({ partition: key, error: errorForLog(error) }, 'could not commit after waiting memberships settled; the next batch commits');
+    }
+  }
+
   /** Graceful: the in-flight batch finishes and commits, then we leave the group. */
   async stop(): Promise<void> {
     if (this.state === 'stopping' || this.state === 'stopped') return;
     this.state = 'stopping';
+    if (this.sweeper) clearInterval(this.sweeper);
     try {
       await this.consumer?.disconnect();
       await this.producer?.disconnect();

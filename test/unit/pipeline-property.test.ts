@@ -310,7 +310,7 @@ const consume = async (source: Source, mapping: CompiledMapping, form: LegacyFor
 
   const runBatch = async (index: number, size: number): Promise<boolean> => {
     const { log, p, key } = partitions[index % partitions.length]!;
-    const from = consumer.committed.get(key) ?? 0;
+    const from = consumer.positions.get(key) ?? consumer.committed.get(key) ?? 0;
     const batch: RawRecord[] = log.read(p, from, size);
     if (batch.length === 0) return false;
     const outcome = await consumer.processor.process(batch, control);
@@ -324,7 +324,9 @@ const consume = async (source: Source, mapping: CompiledMapping, form: LegacyFor
       crashAfter = undefined;
       return true;
     }
-    if (outcome.incomplete || outcome.commitOffset === null) throw new Error(`batch ${key}@${from} incomplete without a crash`);
+    if (outcome.incomplete || outcome.commitOffset === null || outcome.resumeOffset === null) throw new Error(`batch ${key}@${from} incomplete without a crash`);
+    // Fetching goes on past memberships waiting for their users; the commit stays below them.
+    consumer.positions.set(key, Number(outcome.resumeOffset));
     consumer.committed.set(key, Number(outcome.commitOffset));
     for (const record of batch) {
       const decoded = await pipeline.decoder.decode(record);
@@ -358,6 +360,7 @@ const consume = async (source: Source, mapping: CompiledMapping, form: LegacyFor
         for (const [k, v] of committed) consumer.committed.set(k, v);
       }
       consumer.committed.set(key, to);
+      consumer.positions.set(key, to);
     } else {
       deadLetters.push(...consumer.deadLetters.map((d) => `${d.record.topic}:${d.record.partition}@${d.record.offset} ${d.error.message}`));
       consumer = newConsumer(); // a new group from the earliest offset, empty cache
@@ -367,6 +370,11 @@ const consume = async (source: Source, mapping: CompiledMapping, form: LegacyFor
   for (let progressed = true; progressed; ) {
     progressed = false;
     for (let i = 0; i < partitions.length; i++) while (await runBatch(i, 7)) progressed = true;
+  }
+  // memberships still waiting for their users: re-checked once a second until they settle
+  while (consumer.waiting.users > 0) {
+    await clock.sleep(1000);
+    await consumer.processor.sweep();
   }
   deadLetters.push(...consumer.deadLetters.map((d) => `${d.record.topic}:${d.record.partition}@${d.record.offset} ${d.error.message}`));
   return { cognito, violations, deadLetters };

@@ -23,8 +23,9 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Attributes, CognitoCall, CurrentUser, QuotaCategory } from '../../core/types.js';
-import { CognitoApiError, ThrottledError, errorMessage } from '../../errors.js';
+import { CognitoAccessError, CognitoApiError, ThrottledError, errorMessage } from '../../errors.js';
 import { TokenBucket, systemClock, type Clock } from '../../pipeline/apply/token-bucket.js';
+import { decideAction, stopReason } from './error-policy.js';
 import { THROTTLE_CODES, categoryOf } from './quota.js';
 
 export interface CognitoGateway {
@@ -130,8 +131,9 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
     try {
       response = await this.client.send(new AdminGetUserCommand({ UserPoolId: this.poolId, Username: username }));
     } catch (error) {
-      if (codeOf(error) === 'UserNotFoundException') return null;
-      throw toApiError('AdminGetUser', error);
+      const failure = toApiError('AdminGetUser', error);
+      if (failure.action === 'absent') return null;
+      throw failure;
     }
     const attributes = toAttributes(response.UserAttributes);
     const user: CurrentUser = { username: response.Username ?? username, attributes, enabled: response.Enabled !== false };
@@ -150,8 +152,9 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
         for (const g of page.Groups ?? []) if (g.GroupName) groups.push(g.GroupName);
         token = page.NextToken;
       } catch (error) {
-        if (codeOf(error) === 'UserNotFoundException') return [];
-        throw toApiError('AdminListGroupsForUser', error);
+        const failure = toApiError('AdminListGroupsForUser', error);
+        if (failure.action === 'absent') return [];
+        throw failure;
       }
     } while (token);
     return groups;
@@ -180,12 +183,7 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
           await this.client.send(new AdminEnableUserCommand({ UserPoolId, Username }));
           return;
         case 'AdminDeleteUser':
-          try {
-            await this.client.send(new AdminDeleteUserCommand({ UserPoolId, Username }));
-          } catch (error) {
-            if (codeOf(error) === 'UserNotFoundException') return; // already gone is success
-            throw error;
-          }
+          await this.client.send(new AdminDeleteUserCommand({ UserPoolId, Username }));
           return;
         case 'AdminAddUserToGroup':
           await this.client.send(new AdminAddUserToGroupCommand({ UserPoolId, Username, GroupName: call.group }));
@@ -195,8 +193,35 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
           return;
       }
     } catch (error) {
-      throw toApiError(call.api, error);
+      const failure = toApiError(call.api, error);
+      if (failure.action === 'absent') return; // AdminDeleteUser: already gone is success
+      if (failure.code === 'NotAuthorizedException' && call.api !== 'AdminCreateUser') throw await this.missingOrRefused(call, failure);
+      throw failure;
     }
+  }
+
+  /**
+   * cognito-local answers AdminUpdateUserAttributes / AdminDeleteUserAttributes for a user that
+   * does not exist with NotAuthorizedException (real Cognito and moto: UserNotFoundException).
+   * Read the user once: gone means a race with a delete (re-plan, as for UserNotFound); still
+   * there means the credentials really may not do this (stop).
+   */
+  private async missingOrRefused(call: CognitoCall, refused: CognitoApiError): Promise<CognitoApiError> {
+    try {
+      await this.client.send(new AdminGetUserCommand({ UserPoolId: this.poolId, Username: call.username }));
+    } catch (error) {
+      const read = toApiError('AdminGetUser', error);
+      if (read.action !== 'absent') return read;
+      return new CognitoApiError(`${call.api} failed: the user does not exist (answered ${refused.code})`, {
+        api: call.api,
+        code: 'UserNotFoundException',
+        httpStatus: refused.context.httpStatus,
+        retriable: false,
+        action: 'replan',
+        cause: refused,
+      });
+    }
+    return refused;
   }
 
   // ---- CognitoDirectory: pool-level reads for the migration tools (check-pool, reconcile)
@@ -283,13 +308,13 @@ export function toAttributes(list: AttributeType[] | undefined): Attributes {
 
 export const codeOf = (error: unknown): string => (error as { name?: string }).name ?? 'Error';
 
-/** Errors a later attempt can fix: throttling, server errors, network trouble. */
+/** The typed error of a failed call, with its end from the error policy (error-policy.ts). */
 export function toApiError(api: string, error: unknown): CognitoApiError {
   const code = codeOf(error);
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   const message = `${api} failed: ${code}: ${errorMessage(error)}`;
   if (THROTTLE_CODES.has(code)) return new ThrottledError(message, { api, code, httpStatus: status, retriable: true, cause: error });
-  const network = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up|TimeoutError|RequestTimeout/i.test(`${code} ${errorMessage(error)}`);
-  const retriable = network || (status !== undefined && status >= 500) || code === 'InternalErrorException';
-  return new CognitoApiError(message, { api, code, httpStatus: status, retriable, cause: error });
+  const action = decideAction(api, code, status, errorMessage(error));
+  if (action === 'stop') return new CognitoAccessError(message, { api, code, httpStatus: status, reason: stopReason(api, code, status, errorMessage(error)), cause: error });
+  return new CognitoApiError(message, { api, code, httpStatus: status, retriable: action === 'retry', action, cause: error });
 }

@@ -21,5 +21,8 @@ export const CATEGORY_BY_COMMAND: Readonly<Record<string, QuotaCategory>> = {
 
 export const categoryOf = (commandName: string): QuotaCategory | undefined => CATEGORY_BY_COMMAND[commandName];
 
-/** AWS error codes that mean "slow down": retriable and a signal to back off the bucket. */
-export const THROTTLE_CODES = new Set(['TooManyRequestsException', 'ThrottlingException', 'LimitExceededException']);
+/**
+ * AWS error codes that mean "slow down": retriable and a signal to back off the bucket. Not
+ * LimitExceededException: in Cognito that is a resource limit (error-policy.ts decides it per API).
+ */
+export const THROTTLE_CODES = new Set(['TooManyRequestsException', 'ThrottlingException']);

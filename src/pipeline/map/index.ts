@@ -2,5 +2,5 @@
 export { loadMapping, parseMapping, parseMappingText } from './load-mapping.js';
 export { compileMapping, UNKNOWN, type CompiledAttribute, type CompiledMapping, type Unknown } from './compile-mapping.js';
 export { desiredUserFromRow, buildDesiredUser } from './desired-user.js';
-export { mapEvent, type MappedEvent } from './map-event.js';
+export { mapEvent, usernameOfUsersEvent, type MappedEvent } from './map-event.js';
 export type { MappingSpec, AttributeSpec, TransformSpec, UsernameSpec, StatusSpec, GroupsSpec, RolesTableSpec, EpochUnit } from './mapping-spec.js';

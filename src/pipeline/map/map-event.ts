@@ -124,3 +124,17 @@ export const mapEvent = (mapping: CompiledMapping, event: ChangeEvent): Result<M
     throw error;
   }
 };
+
+/**
+ * The username a users event is about, even when its mapping failed (an invalid email): the
+ * memberships waiting for that user learn that its record went to the DLQ. Undefined when the
+ * username itself cannot be built.
+ */
+export const usernameOfUsersEvent = (mapping: CompiledMapping, event: ChangeEvent): string | undefined => {
+  try {
+    const username = mapping.usernameFromRow(event.after ?? deletedRow(event));
+    return username === UNKNOWN ? undefined : username;
+  } catch {
+    return undefined;
+  }
+};
