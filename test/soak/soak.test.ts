@@ -211,6 +211,12 @@ test(`soak: ${SECONDS}s of ${RATE} changes/s through the real CLI, nothing lost`
   for (const q of dashboardQueries(join(REPO, 'ops/grafana-dashboard.json'))) {
     panels.push(await instantQuery(prometheus, q.expr).then((r) => ({ ...q, ...r }), (e: Error) => ({ ...q, series: 0, values: [], error: e.message })));
   }
+  // ... and the series behind them are this soak's sync's (not left over from an earlier run)
+  const dashboardSeries = [...new Set(panels.flatMap((q) => q.expr.match(/cognito_sync_[a-z_]+/g) ?? []))];
+  const seriesOfOtherRuns: string[] = [];
+  for (const name of dashboardSeries) {
+    if ((await instantQuery(prometheus, `count(${name}{soak_run="${rid}"})`)).series === 0) seriesOfOtherRuns.push(name);
+  }
   const rules = await rulesEvaluatedAfter(prometheus, Date.parse(firstScrape.lastScrape) + 1_000, 30_000);
 
   // ---- direct check of every soak user in Cognito (the ground truth, scoped to the soak) ----
@@ -324,6 +330,7 @@ test(`soak: ${SECONDS}s of ${RATE} changes/s through the real CLI, nothing lost`
       url: prometheus.PROMETHEUS_URL,
       dashboardQueries: panels.length,
       withoutData: panels.filter((q) => q.series === 0).map((q) => ({ panel: q.panel, expr: q.expr, error: q.error })),
+      seriesNotFromThisRun: seriesOfOtherRuns,
       queries: panels,
       rules: rules.map((r) => ({ name: r.name, state: r.state, health: r.health, lastError: r.lastError || undefined })),
     },
@@ -349,6 +356,7 @@ test(`soak: ${SECONDS}s of ${RATE} changes/s through the real CLI, nothing lost`
   expect(listenAddresses).toEqual(['127.0.0.1']);
   expect(panels.length).toBeGreaterThan(0);
   expect(summary.prometheus.withoutData).toEqual([]); // every dashboard query returned data from the real Prometheus
+  expect(seriesOfOtherRuns).toEqual([]); // scraped from this soak's sync
   expect(rules.map((r) => [r.name, r.health])).toEqual(rules.map((r) => [r.name, 'ok']));
   expect(rules.find((r) => r.name === 'CognitoSyncDown')?.state).toBe('inactive');
   // Passed: the pool has served its purpose (kept on failure, for a look with the AWS CLI).
