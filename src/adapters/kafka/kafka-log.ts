@@ -50,6 +50,8 @@ export class KafkaLogFilter {
   decide(entry: Pick<LogEntry, 'level'> & { log: { message: string; error?: unknown } }): KafkaLogDecision {
     const own: KafkaLogLevel = entry.level <= logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : entry.level === logLevel.INFO ? 'info' : 'debug';
     if (own !== 'error' && own !== 'warn') return { level: own };
+    // "Crash: KafkaJSNumberOfRetriesExceeded: <the broker's message>": kafkajs gave up, never quiet
+    if (entry.log.message.startsWith('Crash')) return { level: own };
     const text = `${entry.log.message} ${typeof entry.log.error === 'string' ? entry.log.error : ''}`;
     const known = TRANSIENT_KAFKA_ERRORS.find((t) => text.includes(t.text));
     if (!known) return { level: own };
