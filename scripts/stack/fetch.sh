@@ -12,7 +12,9 @@ POM="$STACK_SCRIPTS/pom.xml"
 command -v mvn >/dev/null 2>&1 || {
   log "mvn not found: installing Debian's maven"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq maven >/dev/null
+  mkdir -p "$LOG_DIR"
+  { apt-get update -qq && apt-get install -y -qq maven; } >>"$LOG_DIR/maven-install.log" 2>&1 \
+    || die "Maven could not be installed with apt-get (see ${LOG_DIR#"$REPO_ROOT"/}/maven-install.log)"
 }
 
 # Versions are read from the POM so that it stays the single source of truth.

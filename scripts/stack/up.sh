@@ -76,7 +76,8 @@ postgres_start() {
     [[ $(id -u) -eq 0 ]] || die "PostgreSQL $PG_VERSION is not installed (apt-get install postgresql as root)"
     log "installing PostgreSQL from Debian"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq && apt-get install -y -qq postgresql >/dev/null
+    { apt-get update -qq && apt-get install -y -qq postgresql; } >>"$LOG_DIR/postgres-install.log" 2>&1 \
+      || die "PostgreSQL could not be installed with apt-get (see ${LOG_DIR#"$REPO_ROOT"/}/postgres-install.log)"
     [[ -x "$PG_BIN/postgres" ]] || die "postgresql installed but $PG_BIN/postgres missing (PG_VERSION=$PG_VERSION?)"
   fi
   # a cluster left running by an earlier up.sh whose pid file is gone
