@@ -210,6 +210,11 @@ describe('errors outside the per-API tables', () => {
     expect(toApiError('AdminUpdateUserAttributes', awsError(code, status, message))).toMatchObject({ retriable: true, action: 'retry' });
   });
 
+  test('a socket error whose code is not in its message is retried', () => {
+    const reset = Object.assign(new Error('read failed'), { name: 'Error', code: 'ECONNRESET' });
+    expect(toApiError('AdminGetUser', reset)).toMatchObject({ retriable: true, action: 'retry' });
+  });
+
   test('an undocumented 4xx code is taken as a refusal of the record', () => {
     expect(toApiError('AdminUpdateUserAttributes', awsError('SomethingNewException', 400))).toMatchObject({ action: 'dead-letter', retriable: false });
   });

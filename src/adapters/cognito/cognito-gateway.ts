@@ -314,7 +314,9 @@ export function toApiError(api: string, error: unknown): CognitoApiError {
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   const message = `${api} failed: ${code}: ${errorMessage(error)}`;
   if (THROTTLE_CODES.has(code)) return new ThrottledError(message, { api, code, httpStatus: status, retriable: true, cause: error });
-  const action = decideAction(api, code, status, errorMessage(error));
+  // A Node socket error's own code (ECONNRESET, ...) is not always in its message.
+  const errno = (error as { code?: unknown }).code;
+  const action = decideAction(api, code, status, typeof errno === 'string' ? `${errorMessage(error)} ${errno}` : errorMessage(error));
   if (action === 'stop') return new CognitoAccessError(message, { api, code, httpStatus: status, reason: stopReason(api, code, status, errorMessage(error)), cause: error });
   return new CognitoApiError(message, { api, code, httpStatus: status, retriable: action === 'retry', action, cause: error });
 }

@@ -53,12 +53,14 @@ type Table = Readonly<Record<PolicyApi, Readonly<Record<string, ErrorAction>>>>;
  * - LimitExceededException is documented for none of these APIs (it is a resource limit, e.g.
  *   AddCustomAttributes' 50 attributes, not throttling). Should Cognito answer it anyway:
  *   AdminCreateUser -> stop (the pool's user quota: every create would fail alike);
- *   AdminAddUserToGroup -> dead-letter (this user's groups quota); elsewhere -> dead-letter.
+ *   AdminAddUserToGroup -> dead-letter (this user's groups quota); the other per-user calls ->
+ *   dead-letter; the pool-level lists and DescribeUserPool -> stop.
  */
 export const COGNITO_ERROR_POLICY: Table = {
+  // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminCreateUser.html#API_AdminCreateUser_Errors
   AdminCreateUser: {
     UsernameExistsException: 'replan', // created meanwhile (just-in-time migration): update it instead
-    UserNotFoundException: 'replan', // documented for MessageAction RESEND only; we send SUPPRESS
+    UserNotFoundException: 'replan', // listed; meaningful for MessageAction RESEND (we SUPPRESS): a race at worst
     // Not in the action's error list, but ForceAliasCreation's documentation says a false value
     // (ours) makes AdminCreateUser throw it when the alias belongs to another user.
     AliasExistsException: 'dead-letter',
@@ -79,6 +81,7 @@ export const COGNITO_ERROR_POLICY: Table = {
     TooManyRequestsException: 'retry',
     InternalErrorException: 'retry',
   },
+  // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminUpdateUserAttributes.html#API_AdminUpdateUserAttributes_Errors
   AdminUpdateUserAttributes: {
     UserNotFoundException: 'replan',
     // A verified alias (email, phone, preferred_username) held by another user. For now the
@@ -98,6 +101,7 @@ export const COGNITO_ERROR_POLICY: Table = {
     TooManyRequestsException: 'retry',
     InternalErrorException: 'retry',
   },
+  // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminDeleteUserAttributes.html#API_AdminDeleteUserAttributes_Errors
   AdminDeleteUserAttributes: {
     UserNotFoundException: 'replan',
     InvalidParameterException: 'dead-letter',
@@ -108,6 +112,7 @@ export const COGNITO_ERROR_POLICY: Table = {
     TooManyRequestsException: 'retry',
     InternalErrorException: 'retry',
   },
+  // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminEnableUser.html#API_AdminEnableUser_Errors
   AdminEnableUser: {
     UserNotFoundException: 'replan',
     InvalidParameterException: 'dead-letter',
@@ -118,6 +123,7 @@ export const COGNITO_ERROR_POLICY: Table = {
     TooManyRequestsException: 'retry',
     InternalErrorException: 'retry',
   },
+  // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminDisableUser.html#API_AdminDisableUser_Errors
   AdminDisableUser: {
     UserNotFoundException: 'replan',
     InvalidParameterException: 'dead-letter',
@@ -128,6 +134,7 @@ export const COGNITO_ERROR_POLICY: Table = {
     TooManyRequestsException: 'retry',
     InternalErrorException: 'retry',
   },
+  // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminDeleteUser.html#API_AdminDeleteUser_Errors
   AdminDeleteUser: {
     UserNotFoundException: 'absent', // already gone is success
     InvalidParameterException: 'dead-letter',
@@ -138,6 +145,7 @@ export const COGNITO_ERROR_POLICY: Table = {
     TooManyRequestsException: 'retry',
     InternalErrorException: 'retry',
   },
+  // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminAddUserToGroup.html#API_AdminAddUserToGroup_Errors
   AdminAddUserToGroup: {
     UserNotFoundException: 'replan', // deleted since our read: the re-plan skips or waits for it
     InvalidParameterException: 'dead-letter',
@@ -148,6 +156,7 @@ export const COGNITO_ERROR_POLICY: Table = {
     TooManyRequestsException: 'retry',
     InternalErrorException: 'retry',
   },
+  // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminRemoveUserFromGroup.html#API_AdminRemoveUserFromGroup_Errors
   AdminRemoveUserFromGroup: {
     UserNotFoundException: 'replan',
     InvalidParameterException: 'dead-letter',
@@ -158,6 +167,7 @@ export const COGNITO_ERROR_POLICY: Table = {
     TooManyRequestsException: 'retry',
     InternalErrorException: 'retry',
   },
+  // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminGetUser.html#API_AdminGetUser_Errors
   AdminGetUser: {
     UserNotFoundException: 'absent', // the read's answer: no such user
     InvalidParameterException: 'dead-letter', // a username Cognito refuses
@@ -168,6 +178,7 @@ export const COGNITO_ERROR_POLICY: Table = {
     TooManyRequestsException: 'retry',
     InternalErrorException: 'retry',
   },
+  // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminListGroupsForUser.html#API_AdminListGroupsForUser_Errors
   AdminListGroupsForUser: {
     UserNotFoundException: 'absent', // no user, no groups
     InvalidParameterException: 'dead-letter',
@@ -180,6 +191,7 @@ export const COGNITO_ERROR_POLICY: Table = {
   },
   // The pool-level calls of check-pool, reconcile and assess: no record to dead-letter, so what
   // is not worth a retry ends the command (exit 1, the cause in its message).
+  // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ListUsers.html#API_ListUsers_Errors
   ListUsers: {
     InvalidParameterException: 'stop',
     LimitExceededException: 'stop',
@@ -189,6 +201,7 @@ export const COGNITO_ERROR_POLICY: Table = {
     TooManyRequestsException: 'retry',
     InternalErrorException: 'retry',
   },
+  // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ListUsersInGroup.html#API_ListUsersInGroup_Errors
   ListUsersInGroup: {
     InvalidParameterException: 'stop',
     LimitExceededException: 'stop',
@@ -198,6 +211,7 @@ export const COGNITO_ERROR_POLICY: Table = {
     TooManyRequestsException: 'retry',
     InternalErrorException: 'retry',
   },
+  // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_DescribeUserPool.html#API_DescribeUserPool_Errors
   DescribeUserPool: {
     InvalidParameterException: 'stop',
     LimitExceededException: 'stop',
@@ -235,7 +249,9 @@ export const COMMON_ERROR_POLICY: Readonly<Record<string, ErrorAction>> = {
   ValidationError: 'dead-letter',
 };
 
-const NETWORK = /ECONNREFUSED|ECONNRESET|ECONNABORTED|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ENOTFOUND|socket hang up|TimeoutError|RequestTimeout/i;
+/** Node and SDK transport failures: the request may not have reached Cognito, or its answer was lost. */
+const NETWORK =
+  /ECONNREFUSED|ECONNRESET|ECONNABORTED|ETIMEDOUT|ESOCKETTIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENETDOWN|EADDRNOTAVAIL|EAI_AGAIN|ENOTFOUND|EPROTO|ERR_STREAM_PREMATURE_CLOSE|Premature close|socket hang up|TimeoutError|RequestTimeout/i;
 
 /**
  * The end of one failed call. Codes the tables do not know: a 5xx or a network failure is
