@@ -55,6 +55,11 @@ export const configSchema = z
         sessionTimeoutMs: z.number().int().min(6000).default(30_000),
         /** How long `run` waits at start for topics Debezium has not created yet. */
         topicWaitMs: z.number().int().min(0).default(60_000),
+        /**
+         * Most bytes one fetch brings, per request and per partition (kafkajs maxBytes and
+         * maxBytesPerPartition; unset: kafkajs' 10 MiB and 1 MiB). Smaller means smaller batches.
+         */
+        fetchMaxBytes: z.number().int().min(1024).optional(),
       })
       .strict(),
     format: z.enum(['json', 'avro', 'auto']).default('auto'),

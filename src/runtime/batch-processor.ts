@@ -88,8 +88,6 @@ export interface BatchOutcome {
 
 /** Users whose own record went to the DLQ, remembered for the memberships waiting for them. */
 const DEAD_LETTERED_USERS_KEPT = 100_000;
-/** A users partition's lag counts as current for this long after its last batch. */
-const LAG_FRESH_MS = 60_000;
 
 export class BatchProcessor {
   /** Users partitions' lag after their last batch here, and when that was. */
@@ -295,9 +293,15 @@ export class BatchProcessor {
   }
 
   /** A users partition read here still has a backlog: a waiting user may yet be created. */
-  private usersBehind(now: number): boolean {
-    for (const { lag, at } of this.usersLag.values()) if (lag > 0n && now - at < LAG_FRESH_MS) return true;
+  private usersBehind(): boolean {
+    for (const { lag } of this.usersLag.values()) if (lag > 0n) return true;
     return false;
+  }
+
+  /** After a rebalance: forget what waits in, and the lag of, partitions this member lost. */
+  dropPartitions(owned: (partition: string) => boolean): void {
+    this.o.waiting?.dropPartitions(owned);
+    for (const key of [...this.usersLag.keys()]) if (!owned(key)) this.usersLag.delete(key);
   }
 
   /**
@@ -311,7 +315,7 @@ export class BatchProcessor {
     const waiting = this.o.waiting;
     if (!waiting || waiting.users === 0) return;
     const now = this.o.clock.now();
-    const behind = this.usersBehind(now);
+    const behind = this.usersBehind();
     for (const entry of waiting.due(now, 64)) {
       if (behind) {
         entry.checkAt = now + 1000;

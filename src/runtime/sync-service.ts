@@ -47,6 +47,7 @@ export class SyncService {
   /** Partitions paused because too many of their memberships wait for users: their resume functions. */
   private readonly backpressured = new Map<string, () => void>();
   private waiting?: WaitingMemberships;
+  private processor?: BatchProcessor;
   private sweeper?: NodeJS.Timeout;
 
   constructor(private readonly o: SyncServiceOptions) {
@@ -82,6 +83,7 @@ export class SyncService {
       waitForUsers: true,
     });
     this.waiting = waiting;
+    this.processor = processor;
     waiting?.onSettled((partition) => void this.onSettled(partition));
     // Learn the pool from ListUsers pages while the stream goes on (UserList budget, not UserRead).
     if (config.processing.primeState && config.processing.stateCapacity > 0) {
@@ -100,7 +102,14 @@ export class SyncService {
     // Heartbeats at a third of the session timeout (kafkajs' default is a fixed 3 s, half of the
     // smallest allowed 6 s timeout): two can be lost or late before the coordinator expels us.
     const sessionTimeout = config.kafka.sessionTimeoutMs;
-    this.consumer = kafka.consumer({ groupId: config.kafka.groupId, sessionTimeout, heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)), allowAutoTopicCreation: false });
+    const fetchMaxBytes = config.kafka.fetchMaxBytes;
+    this.consumer = kafka.consumer({
+      groupId: config.kafka.groupId,
+      sessionTimeout,
+      heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
+      allowAutoTopicCreation: false,
+      ...(fetchMaxBytes === undefined ? {} : { maxBytes: fetchMaxBytes, maxBytesPerPartition: fetchMaxBytes }),
+    });
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
 
     const { GROUP_JOIN, CRASH, STOP } = this.consumer.events;
@@ -108,7 +117,7 @@ export class SyncService {
       this.assigned.clear();
       for (const [topic, partitions] of Object.entries(e.payload.memberAssignment)) for (const p of partitions) this.assigned.add(`${topic}:${p}`);
       // Waiting memberships of partitions gone elsewhere: their next owner reads them again.
-      this.waiting?.dropPartitions((key) => this.assigned.has(key));
+      this.processor?.dropPartitions((key) => this.assigned.has(key));
       for (const key of [...this.resumeAt.keys()]) if (!this.assigned.has(key)) this.resumeAt.delete(key);
       this.backpressured.clear();
       logger.info({ assignment: e.payload.memberAssignment, memberId: e.payload.memberId }, 'joined consumer group');

@@ -1,8 +1,12 @@
 // What Cognito holds after a plan's calls succeeded, derived from the state they were planned
-// against: the pool state (pool-state.ts) learns it without reading the user again. Only the
-// effects the planner relies on are modelled; where Cognito does more on its own (unverifying
-// an email changed without its flag), the planner always sends the flag with the value.
+// against: the pool state (pool-state.ts) learns it without reading the user again. A unit
+// property checks it against the bench's model of the same Cognito rules.
 import type { CognitoCall, CurrentUser } from '../../core/types.js';
+
+const VERIFIED = [
+  ['email', 'email_verified'],
+  ['phone_number', 'phone_number_verified'],
+] as const;
 
 export const afterCalls = (current: CurrentUser | null, calls: readonly CognitoCall[]): CurrentUser | null => {
   let user = current;
@@ -13,9 +17,17 @@ export const afterCalls = (current: CurrentUser | null, calls: readonly CognitoC
     }
     if (user === null) continue;
     switch (call.api) {
-      case 'AdminUpdateUserAttributes':
-        user = { ...user, attributes: { ...user.attributes, ...call.attributes } };
+      case 'AdminUpdateUserAttributes': {
+        const attributes = { ...user.attributes, ...call.attributes };
+        // Cognito marks an email or phone number changed without its verified flag in the same
+        // call as unverified.
+        for (const [attribute, flag] of VERIFIED) {
+          const changed = call.attributes[attribute] !== undefined && call.attributes[attribute] !== user.attributes[attribute];
+          if (changed && call.attributes[flag] === undefined && user.attributes[flag] !== undefined) attributes[flag] = 'false';
+        }
+        user = { ...user, attributes };
         break;
+      }
       case 'AdminDeleteUserAttributes': {
         const attributes = { ...user.attributes };
         for (const name of call.names) delete attributes[name];

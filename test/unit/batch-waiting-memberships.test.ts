@@ -1,0 +1,110 @@
+// Role rows read before their users (the roles topic ahead of the users topic, as in every
+// backlog) wait per user: their batch ends at once, the partition goes on, and only its commit
+// stays below them until the users are created. One whose user can never come is dead-lettered
+// once, saying why.
+import { expect, test } from '@jest/globals';
+import type { Clock } from '../../src/pipeline/apply/token-bucket.js';
+import type { BatchControl } from '../../src/runtime/batch-processor.js';
+import { exampleMapping, pipelineFor, SimulatedConsumer } from '../../bench/support/harness.js';
+import { InMemoryCognito } from '../../bench/support/in-memory-cognito.js';
+import { ROLES_TOPIC, TopicLog, USERS_TOPIC, changeRecords, type SourceChange } from '../../bench/support/legacy-records.js';
+import { LegacyWorkload } from '../../bench/support/legacy-workload.js';
+
+const virtualClock = (): Clock & { t: number } => {
+  const clock = { t: 1_000_000, now: () => clock.t, sleep: async (ms: number) => void (clock.t += ms) };
+  return clock;
+};
+
+const logsOf = (changes: SourceChange[]): { users: TopicLog; roles: TopicLog } => {
+  const users = new TopicLog(USERS_TOPIC, 1);
+  const roles = new TopicLog(ROLES_TOPIC, 1);
+  for (const change of changes) for (const kv of changeRecords(change, 'json')) (kv.topic === USERS_TOPIC ? users : roles).append(kv);
+  return { users, roles };
+};
+
+const control = (log: TopicLog): BatchControl => ({ isActive: () => true, heartbeat: () => Promise.resolve(), highWatermark: String(log.end(0)) });
+
+/** Lets the hand-overs started by a batch (not awaited by it) finish. */
+const settle = async (consumer: SimulatedConsumer): Promise<void> => {
+  for (let i = 0; i < 100 && consumer.waiting.users > 0; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+test('memberships read before their users wait without holding the partition, and are applied as the users are created', async () => {
+  const mapping = await exampleMapping();
+  const workload = new LegacyWorkload({ users: 20, seed: 5 });
+  const { users, roles } = logsOf(workload.snapshot());
+  const cognito = new InMemoryCognito();
+  const consumer = new SimulatedConsumer({ pipeline: pipelineFor(mapping, 'json'), cognito, clock: virtualClock() });
+  await consumer.prime();
+
+  const rolesOutcome = await consumer.processor.process(roles.read(0, 0, 1000), control(roles));
+  // The batch ended at once: fetching goes on past it, the commit stays at its first row.
+  expect(rolesOutcome).toMatchObject({ incomplete: false, resumeOffset: String(roles.end(0)), commitOffset: '0', backpressure: false });
+  expect(consumer.waiting.users).toBe(20);
+  expect(cognito.writes).toBe(0);
+
+  await consumer.processor.process(users.read(0, 0, 1000), control(users));
+  await settle(consumer);
+  expect(consumer.waiting.users).toBe(0);
+  expect(consumer.waiting.floor(`${ROLES_TOPIC}:0`)).toBeNull();
+  for (const [id, granted] of workload.roles) {
+    const want = [...granted].map((role) => mapping.groupForRole(role)).filter((g) => g !== undefined).sort();
+    expect([id, cognito.peek(`legacy_${id}`)?.groups]).toEqual([id, want]);
+  }
+  expect(consumer.deadLetters).toEqual([]);
+  // No per-user read: the state knew the pool was empty, and learnt each creation from its own call.
+  expect(cognito.counts.get('AdminGetUser') ?? 0).toBe(0);
+});
+
+test("the role row of a user whose own record went to the DLQ is dead-lettered once the users topic is caught up, naming that record, and only once", async () => {
+  const mapping = await exampleMapping();
+  const workload = new LegacyWorkload({ users: 3, seed: 9 });
+  const changes = workload.snapshot();
+  // The second user (the first has two roles): one users record, one role row.
+  const bad = changes.filter((c) => c.table === 'users')[1];
+  if (!bad || bad.table !== 'users' || bad.op === 'd') throw new Error('no users row');
+  bad.row.email = 'broken@@example.com';
+  const { users, roles } = logsOf(changes);
+  const cognito = new InMemoryCognito();
+  const clock = virtualClock();
+  const consumer = new SimulatedConsumer({ pipeline: pipelineFor(mapping, 'json'), cognito, clock });
+
+  await consumer.processor.process(users.read(0, 0, 1000), control(users));
+  expect(consumer.deadLetters.map((d) => d.record.topic)).toEqual([USERS_TOPIC]);
+  const outcome = await consumer.processor.process(roles.read(0, 0, 1000), control(roles));
+  expect(outcome.resumeOffset).toBe(String(roles.end(0)));
+  expect(consumer.waiting.users).toBe(1);
+
+  for (let i = 0; i < 5; i++) {
+    await clock.sleep(1000);
+    await consumer.processor.sweep();
+  }
+  expect(consumer.waiting.users).toBe(0);
+  expect(consumer.deadLetters.map((d) => d.record.topic)).toEqual([USERS_TOPIC, ROLES_TOPIC]);
+  expect(consumer.deadLetters[1]!.error.message).toMatch(/user's own record went to the DLQ \(legacy\.public\.users:0:1\)/);
+  expect(consumer.waiting.floor(`${ROLES_TOPIC}:0`)).toBeNull();
+});
+
+test('while the users topic has a backlog, a waiting membership is not given up, however long it waits', async () => {
+  const mapping = await exampleMapping();
+  const workload = new LegacyWorkload({ users: 2, seed: 2 });
+  const { users, roles } = logsOf(workload.snapshot());
+  const clock = virtualClock();
+  const consumer = new SimulatedConsumer({ pipeline: pipelineFor(mapping, 'json'), cognito: new InMemoryCognito(), clock });
+  await consumer.prime();
+  // The users partition was read up to its first record only: one more is behind.
+  await consumer.processor.process(users.read(0, 0, 1), control(users));
+  await consumer.processor.process(roles.read(0, 0, 1000), control(roles));
+  const waitingBefore = consumer.waiting.users;
+  expect(waitingBefore).toBeGreaterThan(0);
+  for (let i = 0; i < 30; i++) {
+    await clock.sleep(10_000); // five minutes of waiting in all, missingUserTimeoutMs is one
+    await consumer.processor.sweep();
+  }
+  expect(consumer.deadLetters).toEqual([]);
+  expect(consumer.waiting.users).toBe(waitingBefore);
+  await consumer.processor.process(users.read(0, 1, 1000), control(users));
+  await settle(consumer);
+  expect(consumer.waiting.users).toBe(0);
+  expect(consumer.deadLetters).toEqual([]);
+});
