@@ -57,6 +57,9 @@ export async function columnsFromTopics(kafka: Kafka, config: CompiledConfig, de
     timeoutMs: 45_000,
     handle: async (record) => {
       const decoded = await decoder.decode(record);
+      // The schema registry not answering: every record would wait for it in turn. Start
+      // unchecked rather than late; the sync itself rides out the outage.
+      if (!decoded.ok && decoded.error.retriable) return 'stop';
       if (!decoded.ok || decoded.value.kind !== 'event') return 'next';
       const { table, after, before } = decoded.value.event;
       const row = after ?? before;
