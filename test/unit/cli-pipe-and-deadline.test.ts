@@ -134,6 +134,16 @@ describe('a dependency that does not answer', () => {
     }
   });
 
+  test('check-pool with a Cognito endpoint that does not answer: one plain line naming it, exit 1', async () => {
+    const { path, port } = await configFor('cognito-closed');
+    const run = await binary(['check-pool', '--config', path]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      `cognito-sync: cannot reach the Cognito endpoint at 127.0.0.1:${port} within ${DEADLINE_MS / 1000}s (connection refused): check cognito.endpoint and that it is running\n`,
+    );
+    expect(run.ms).toBeLessThan(DEADLINE_MS + 7000);
+  });
+
   test('connectTimeoutMs is validated like every other field', async () => {
     const { path } = await configFor('bad-deadline', { connectTimeoutMs: 'soon' });
     const run = await binary(['validate-config', '--config', path]);

@@ -3,6 +3,7 @@ import { loadConfig } from '../../config/load-config.js';
 import { createGateway, loadCompiledMapping } from '../../runtime/pipeline-factory.js';
 import { checkPool, problemsOf, type CheckPoolOptions, type PoolFinding } from '../../migration/check-pool.js';
 import { EXIT } from '../exit-codes.js';
+import { dependenciesOf, waitReachable } from '../../adapters/reachability.js';
 
 const line = (f: PoolFinding): string => `  ${f.severity === 'problem' ? 'PROBLEM' : 'note   '} ${f.code}${f.attribute ? ` (${f.attribute})` : ''}: ${f.message}${f.fix ? ' [--apply adds it]' : ''}`;
 
@@ -20,6 +21,8 @@ export function registerCheckPool(program: Command): void {
     .action(async (opts: { config: string; apply?: boolean; json?: boolean; pendingGroupsAttribute?: string }) => {
       const config = loadConfig(opts.config);
       const mapping = await loadCompiledMapping(config.mappingPath);
+      // The SDK retries an endpoint that does not answer for a long time: one line instead.
+      await waitReachable(dependenciesOf(config, { cognito: true }), config.connectTimeoutMs);
       const gateway = createGateway(config);
       const check: CheckPoolOptions = opts.pendingGroupsAttribute === undefined ? {} : { pendingGroupsAttribute: opts.pendingGroupsAttribute };
       let findings = checkPool(mapping, await gateway.describeUserPool(), check);

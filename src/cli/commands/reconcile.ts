@@ -7,6 +7,7 @@ import { formatReconcile } from '../../migration/reconcile-report.js';
 import { EXIT } from '../exit-codes.js';
 import { integerArg } from '../args.js';
 import { ConfigError } from '../../errors.js';
+import { dependenciesOf, waitReachable } from '../../adapters/reachability.js';
 
 interface Options {
   config: string;
@@ -36,6 +37,11 @@ export function registerReconcile(program: Command): void {
       const config = loadConfig(opts.config);
       const mapping = await loadCompiledMapping(config.mappingPath);
       const source = await openLegacySource(config, mapping, opts.dbUrl);
+      // The SDK retries an endpoint that does not answer for a long time: one line instead.
+      await waitReachable(dependenciesOf(config, { cognito: true }), config.connectTimeoutMs).catch(async (error: unknown) => {
+        await source.db.close();
+        throw error;
+      });
       const gateway = createGateway(config);
       // The sync's own planner and applier, with no pool state: Cognito is read every time.
       const applier = createUserApplier(planningFromMapping(mapping), { gateway, stateCapacity: 0 });
