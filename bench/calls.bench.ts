@@ -7,12 +7,12 @@
 // deleted-users log shared, as KafkaDeletedUsersLog shares it in production).
 //   node dist/bench/calls.bench.js [users] [changes]
 import { pathToFileURL } from 'node:url';
-import type { Row } from '../src/core/types.js';
 import { MemoryDeletedUsers } from '../src/adapters/kafka/deleted-users-log.js';
-import { desiredUserFromRow } from '../src/pipeline/map/desired-user.js';
+import { comparePool, expectedPool, type StateCheck } from './support/state-check.js';
 import { InMemoryCognito } from './support/in-memory-cognito.js';
 import { SimulatedConsumer, exampleMapping, pipelineFor } from './support/harness.js';
 import { ROLES_TOPIC, TopicLog, USERS_TOPIC, changeRecords, type LegacyForm, type SourceChange } from './support/legacy-records.js';
+export type { StateCheck } from './support/state-check.js';
 import { LegacyWorkload, type ChangeKind } from './support/legacy-workload.js';
 
 export interface CallCounts {
@@ -39,21 +39,7 @@ export interface CallsResult {
   seconds: number;
 }
 
-/** Cognito against the source: users that differ, by what differs. */
-export interface StateCheck {
-  users: number;
-  mismatches: number;
-  attributes: number;
-  enabled: number;
-  groups: number;
-  missing: number;
-  resurrected: number;
-  examples: string[];
-}
-
 export type Replay = CallCounts & { records: number; /** users whose Cognito state the replay changed */ stateChanged: number; state: StateCheck };
-
-const describe = (attributes: Record<string, string>, enabled: boolean, groups: string[]): string => JSON.stringify([Object.entries(attributes).sort(), enabled, [...groups].sort()]);
 
 const counts = (cognito: InMemoryCognito): CallCounts => ({ writes: cognito.writes, reads: cognito.reads, byApi: Object.fromEntries([...cognito.counts].sort()) });
 
@@ -129,49 +115,9 @@ export const runCallsBench = async (options: { users?: number; changes?: number;
     userApplies,
   };
 
-  // Cognito must hold exactly what the source holds: each live row, read as a snapshot record
-  // would carry it (decoded by the same decoder), mapped, compared with the model.
-  const desired = new Map<string, string>();
-  for (const [id, row] of workload.rows) {
-    const [kv] = changeRecords({ table: 'users', op: 'r', row, toastBio: false, pos: { lastCommitLsn: null, lsn: 1, txId: 1, tsMs: 0, snapshot: 'true' } }, form);
-    const decoded = await pipeline.decoder.decode({ topic: USERS_TOPIC, partition: 0, offset: '0', key: kv!.key, value: kv!.value, headers: {} });
-    if (!decoded.ok || decoded.value.kind !== 'event') throw new Error(`cannot decode the final row of user ${id}`);
-    const user = desiredUserFromRow(mapping, decoded.value.event.after as Row);
-    if (!user.ok) throw user.error;
-    const groups = [...(workload.roles.get(id) ?? [])].map((role) => mapping.groupForRole(role)).filter((g): g is string => g !== undefined);
-    desired.set(`legacy_${id}`, describe(Object.fromEntries(Object.entries(user.value.attributes).filter(([, v]) => v !== '')), user.value.enabled, groups));
-  }
-  const checkState = (model: InMemoryCognito): StateCheck => {
-    const check: StateCheck = { users: desired.size, mismatches: 0, attributes: 0, enabled: 0, groups: 0, missing: 0, resurrected: 0, examples: [] };
-    const note = (what: string): void => void (check.examples.length < 2 && check.examples.push(what));
-    for (const [name, want] of desired) {
-      const u = model.users.get(name);
-      if (!u) {
-        check.mismatches++;
-        check.missing++;
-        note(`${name} missing`);
-        continue;
-      }
-      const attributes = Object.fromEntries(Object.entries(u.attributes).filter(([k]) => k !== mapping.versionAttribute && k !== mapping.spec.groups?.versionAttribute));
-      const have = describe(attributes, u.enabled, [...u.groups]);
-      if (have === want) continue;
-      check.mismatches++;
-      const [wa, we, wg] = JSON.parse(want) as unknown[];
-      const [ha, he, hg] = JSON.parse(have) as unknown[];
-      if (JSON.stringify(wa) !== JSON.stringify(ha)) check.attributes++;
-      if (we !== he) check.enabled++;
-      if (JSON.stringify(wg) !== JSON.stringify(hg)) check.groups++;
-      note(`${name}: want ${want} have ${have}`);
-    }
-    for (const name of model.users.keys()) {
-      if (!desired.has(name)) {
-        check.mismatches++;
-        check.resurrected++;
-        note(`${name} is in Cognito but deleted in the source`);
-      }
-    }
-    return check;
-  };
+  // Cognito must hold exactly what the source holds (bench/support/state-check.ts).
+  const desired = await expectedPool(workload, mapping, pipeline, form);
+  const checkState = (model: InMemoryCognito): StateCheck => comparePool(model, desired, mapping);
   const stateAfterSync = checkState(cognito);
 
   const synced = fingerprint(cognito);

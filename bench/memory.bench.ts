@@ -28,7 +28,8 @@ export interface MemoryRun {
   baselineHeapUsedMiB: number;
   retainedHeapMiB: number[];
   cognitoUsers: number;
-  versionCacheEntries: number;
+  /** Users the pool state holds. */
+  poolStateEntries: number;
   /** Deletes remembered in memory (KafkaDeletedUsersLog keeps them all, loaded at start). */
   deletedUsersEntries: number;
   deadLetters: number;
@@ -116,7 +117,7 @@ export const runBacklog = async (events: number, form: LegacyForm, stateCapacity
     baselineHeapUsedMiB: baseline.heapUsed / MiB,
     retainedHeapMiB: retained,
     cognitoUsers: cognito.users.size,
-    versionCacheEntries: (consumer.applier as unknown as { cache: { size: number } }).cache.size,
+    poolStateEntries: consumer.applier.state.size,
     deletedUsersEntries: deletedUsers.size,
     deadLetters: consumer.deadLetters.length,
   };

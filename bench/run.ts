@@ -82,7 +82,7 @@ for (const r of [m.small, m.large]) {
   const ret = r.retainedHeapMiB;
   out(`  ${n(r.events).padStart(11)}${`${f(r.peakRssMiB, 0)} MiB`.padStart(12)}${`${f(r.peakHeapUsedMiB, 0)} MiB`.padStart(12)}${(ret.length > 0 ? `${ret[0]} -> ${ret[ret.length - 1]} (${ret.length} samples)` : 'n/a').padStart(50)}`);
 }
-out(`  ratio 5x backlog / 1x: RSS ${f(m.rssRatio)}, heap ${f(m.heapRatio)} (target <= ${TARGET.memoryRatio}: ${verdict(m.rssRatio <= TARGET.memoryRatio && m.heapRatio <= TARGET.memoryRatio)}); version cache ${n(m.small.versionCacheEntries)} -> ${n(m.large.versionCacheEntries)} entries (bounded at 100,000); deleted-users store ${n(m.small.deletedUsersEntries)} -> ${n(m.large.deletedUsersEntries)} entries (unbounded)`);
+out(`  ratio 5x backlog / 1x: RSS ${f(m.rssRatio)}, heap ${f(m.heapRatio)} (target <= ${TARGET.memoryRatio}: ${verdict(m.rssRatio <= TARGET.memoryRatio && m.heapRatio <= TARGET.memoryRatio)}); pool state ${n(m.small.poolStateEntries)} -> ${n(m.large.poolStateEntries)} users (bounded by processing.stateCapacity); deleted-users store ${n(m.small.deletedUsersEntries)} -> ${n(m.large.deletedUsersEntries)} entries (unbounded)`);
 out();
 out(`total ${f((Date.now() - started) / 1000, 0)} s; details in bench/results/latest.json`);
 console.log(lines.join('\n'));

@@ -89,6 +89,7 @@ export class SimulatedConsumer {
       deletedUsers: o.deletedUsers ?? new MemoryDeletedUsers(),
       stateCapacity: o.stateCapacity ?? 2_000_000,
       stream: { jitGraceMs: 0, ...(o.clock ? { clock: o.clock } : {}) },
+      waitingFor: (username) => this.processor.joinCreation(username),
     });
     if (pipeline.mapping.createPolicy !== 'always') throw new Error('the harness wires UserApplier as for createPolicy always');
     this.clock = o.clock ?? fastClock();
@@ -134,7 +135,11 @@ export class SimulatedConsumer {
     const size = this.o.batchSize ?? 500;
     const clock = this.clock;
     const slots = new Semaphore(this.o.partitionsInFlight ?? 4);
-    const partitions = logs.flatMap((log) => log.partitions.map((_, p) => ({ key: `${log.topic}:${p}`, log, p })));
+    // Round-robin over the topics, as kafkajs hands out the partitions of a fetch: the roles
+    // topic's batches start beside the users topic's, not after all of them.
+    const partitions = logs
+      .flatMap((log, t) => log.partitions.map((_, p) => ({ key: `${log.topic}:${p}`, log, p, order: p * logs.length + t })))
+      .sort((a, b) => a.order - b.order);
     let processed = 0;
     await Promise.all(
       partitions.map(async (p) => {

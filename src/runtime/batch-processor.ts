@@ -199,15 +199,16 @@ export class BatchProcessor {
             failed.push(work);
             return;
           }
-          // Memberships behind others of the same user that wait: wait with them (in order).
-          if (waiting?.has(work.username) && work.intents.every((i) => i.kind === 'group')) {
+          // Memberships behind others of the same user that wait, or while that user is being
+          // applied (maybe created: they join the creation), wait too.
+          if (waiting && (waiting.has(work.username) || this.o.applier.busy(work.username)) && work.intents.every((i) => i.kind === 'group')) {
             waiting.park(work.username, work.intents, work.records, this.o.clock.now());
             for (const record of work.records) finishRecord(record);
             return;
           }
           try {
             const report = await this.o.applier.apply(work.username, work.intents);
-            if (report.created && waiting?.has(work.username)) void this.handOver(work.username);
+            if (waiting?.has(work.username)) void this.handOver(work.username);
             const applied = report.calls.length > 0;
             calls += report.calls.length;
             const sourceTsMs = work.intents.reduce<number | null>((m, i) => (i.sourceTsMs !== null && (m === null || i.sourceTsMs > m) ? i.sourceTsMs : m), null);
@@ -283,6 +284,24 @@ export class BatchProcessor {
     const floor = waiting?.floor(partitionKey) ?? null;
     const commitOffset = floor !== null && resumeOffset !== null && BigInt(floor) < BigInt(resumeOffset) ? floor : resumeOffset;
     return { commitOffset, resumeOffset, backpressure: waiting?.overloaded(partitionKey) ?? false, incomplete: cut || todo.length > 0, users: users.size, calls };
+  }
+
+  /**
+   * The applier's hook right before it creates a user: what waits for that user joins the
+   * creation; its records settle when the creation succeeded, or wait on.
+   */
+  joinCreation(username: string): { intents: UserIntent[]; settle: (applied: boolean) => void } | undefined {
+    const waiting = this.o.waiting;
+    const entry = waiting?.take(username);
+    if (!waiting || !entry) return undefined;
+    return {
+      intents: entry.intents,
+      settle: (applied) => {
+        if (!applied) return waiting.putBack(entry, this.o.clock.now());
+        for (const record of entry.records) this.o.events.record({ topic: record.topic, partition: record.partition, op: 'none', outcome: 'applied' });
+        waiting.settle(entry.records);
+      },
+    };
   }
 
   private rememberDeadLettered(username: string | undefined, record: RawRecord | undefined): void {

@@ -13,7 +13,7 @@ import { AwsCognitoGateway, type CognitoCallEvent, type CognitoGateway } from '.
 import { JitGraceApplier } from '../migration/jit-grace-applier.js';
 import type { DeadLetterSink } from '../adapters/kafka/dlq-producer.js';
 import type { DeletedUsersStore } from '../adapters/kafka/deleted-users-log.js';
-import { UserApplier } from '../pipeline/apply/user-applier.js';
+import { UserApplier, type UserApplierOptions } from '../pipeline/apply/user-applier.js';
 import { PoolState } from '../pipeline/apply/pool-state.js';
 import { systemClock, type Clock } from '../pipeline/apply/token-bucket.js';
 import type { SyncEvents } from './instrumentation.js';
@@ -67,6 +67,8 @@ export interface ApplierDeps {
    * user waits for the user. Unset (reconcile): neither.
    */
   stream?: { jitGraceMs: number; clock?: Clock };
+  /** Memberships waiting for a user about to be created (BatchProcessor.joinCreation). */
+  waitingFor?: UserApplierOptions['waitingFor'];
 }
 
 /** The pool state for a pipeline's mapping (fingerprints of its compared attributes). */
@@ -92,6 +94,7 @@ export function createUserApplier(pipeline: Planning, d: ApplierDeps): UserAppli
     comparedAttributes: pipeline.comparedAttributes,
     ...(groupsVersionAttribute === undefined ? {} : { groupsVersionAttribute }),
     ...(d.deletedUsers === undefined ? {} : { deletedUsers: d.deletedUsers }),
+    ...(d.waitingFor === undefined ? {} : { waitingFor: d.waitingFor }),
   };
   const always = pipeline.mapping.createPolicy === 'always';
   // existing-only: an update for a user that is not there yet may be racing the User
@@ -148,14 +151,16 @@ export interface BatchProcessorDeps {
 export async function createBatchProcessor(d: BatchProcessorDeps): Promise<{ processor: BatchProcessor; pipeline: Pipeline; applier: UserApplier; waiting?: WaitingMemberships }> {
   const { config } = d;
   const pipeline = await buildPipeline(config);
+  const waiting = d.waitForUsers ? new WaitingMemberships({ maxPerPartition: config.processing.maxWaitingPerPartition }) : undefined;
+  let processor: BatchProcessor | undefined;
   const applier = createUserApplier(pipeline, {
     gateway: d.gateway,
     deletedUsers: d.deletedUsers,
     stateCapacity: config.processing.stateCapacity,
     stream: { jitGraceMs: config.processing.jitGraceMs, clock: d.clock },
+    ...(waiting ? { waitingFor: (username: string) => processor?.joinCreation(username) } : {}),
   });
-  const waiting = d.waitForUsers ? new WaitingMemberships({ maxPerPartition: config.processing.maxWaitingPerPartition }) : undefined;
-  const processor = new BatchProcessor({
+  processor = new BatchProcessor({
     ...(waiting ? { waiting } : {}),
     users: { table: pipeline.mapping.usersTable, usernameOf: (event) => usernameOfUsersEvent(pipeline.mapping, event) },
     decoder: pipeline.decoder,

@@ -58,6 +58,11 @@ export interface UserApplierOptions {
   trustAbsence?: boolean;
   /** Durable versions of deletes, so a replayed older create cannot resurrect a user. */
   deletedUsers?: DeletedUsersStore;
+  /**
+   * Asked right before a user is created: memberships waiting for that user, to fold into the
+   * creation (their versions ride on AdminCreateUser). `settle` says whether they were applied.
+   */
+  waitingFor?: (username: string) => { intents: UserIntent[]; settle: (applied: boolean) => void } | undefined;
 }
 
 type AttributesCall = Extract<CognitoCall, { api: 'AdminUpdateUserAttributes' }>;
@@ -83,6 +88,11 @@ export class UserApplier {
 
   get state(): PoolState {
     return this.o.state;
+  }
+
+  /** An apply of this user is in flight in this process. */
+  busy(username: string): boolean {
+    return this.locks.has(username);
   }
 
   apply(username: string, intents: UserIntent[]): Promise<UserApplyReport> {
@@ -132,7 +142,9 @@ export class UserApplier {
     // value the previous one would leave, and only the last value is written, after all their
     // membership calls (so a batch cut short leaves the old versions behind and is redone).
     let deferred: AttributesCall | undefined;
-    for (const intent of work) {
+    let consumed = 0;
+    for (const [index, intent] of work.entries()) {
+      if (index < consumed) continue; // memberships folded into the creation before them
       if (deferred && intent.kind !== 'group') {
         await this.execute(deferred, report);
         deferred = undefined;
@@ -140,7 +152,11 @@ export class UserApplier {
       for (let attempt = 1; ; attempt++) {
         const cached = state.get(username);
         const deletedVersion = this.deletedUsers.get(username) ?? (cached?.deleted ? cached.version : undefined);
-        const planned = this.planFn(current, intent, deletedVersion);
+        let planned = this.planFn(current, intent, deletedVersion);
+        const waiting = planned.calls[0]?.api === 'AdminCreateUser' ? this.o.waitingFor?.(username) : undefined;
+        const folded = planned.calls[0]?.api === 'AdminCreateUser' ? this.foldMemberships(planned, [...work.slice(index + 1), ...(waiting?.intents ?? [])]) : undefined;
+        if (folded) planned = folded;
+        else waiting?.settle(false);
         if (planned.skip === 'not-existing' && intent.kind === 'group' && intent.member && this.o.waitForMissingUsers && deletedVersion === undefined) {
           throw new MissingUserError(`group ${intent.group} is for a user that is not in Cognito yet`, { username: intent.username });
         }
@@ -153,7 +169,9 @@ export class UserApplier {
             await this.execute(call, report);
             if (call.api === 'AdminCreateUser') report.created = true;
           }
+          if (folded) waiting?.settle(true);
         } catch (error) {
+          if (folded) waiting?.settle(false);
           // Someone else changed the user between our read and our call: read again and re-plan.
           if (error instanceof CognitoApiError && RACE_CODES.has(error.code) && attempt < MAX_REPLANS) {
             current = await this.read(username, report, this.needsGroups(work));
@@ -177,6 +195,7 @@ export class UserApplier {
         current = afterCalls(current, defer ? [...calls, defer] : calls);
         if (current !== null) reflects = newer(reflects, planned.appliedVersion);
         if (defer) deferred = defer;
+        if (folded) consumed = work.length;
         break;
       }
     }
@@ -186,6 +205,32 @@ export class UserApplier {
       state.observeGroups(username, current.groups, gva === undefined ? undefined : current.attributes[gva]);
     } else state.observe(username, current, reflects, deletedAt);
     return report;
+  }
+
+  /**
+   * A creation followed by memberships of the same user (role rows that waited for it): their
+   * per-group versions ride on the AdminCreateUser and their adds follow it, instead of one
+   * more AdminUpdateUserAttributes (UserUpdate budget) per user. Safe because the planner
+   * completes an add whose version is recorded but whose membership is missing (a crash
+   * between the create and the add). Undefined when the rest is not only memberships.
+   */
+  private foldMemberships(create: PlanOutcome, rest: readonly UserIntent[]): PlanOutcome | undefined {
+    const attribute = this.o.groupsVersionAttribute;
+    if (attribute === undefined || rest.length === 0 || !rest.every((i) => i.kind === 'group')) return undefined;
+    let user = afterCalls(null, create.calls);
+    const memberships: CognitoCall[] = [];
+    let versions: string | undefined;
+    for (const intent of this.o.coalesce([...rest])) {
+      const plan = this.planFn(user, intent, undefined);
+      for (const call of plan.calls) {
+        if (call.api === 'AdminUpdateUserAttributes') versions = call.attributes[attribute];
+        else memberships.push(call);
+      }
+      user = afterCalls(user, plan.calls);
+    }
+    const [first, ...others] = create.calls as [Extract<CognitoCall, { api: 'AdminCreateUser' }>, ...CognitoCall[]];
+    const createCall: CognitoCall = versions === undefined ? first : { ...first, attributes: { ...first.attributes, [attribute]: versions } };
+    return { ...create, calls: [createCall, ...others, ...memberships] };
   }
 
   /** An upsert the known state shows to change nothing: equal fingerprints, no newer folded state. */
