@@ -14,6 +14,7 @@ import { ACCOUNT_QUOTAS } from '../src/config/schema.js';
 import type { QuotaCategory } from '../src/core/types.js';
 import { MemoryDeletedUsers } from '../src/adapters/kafka/deleted-users-log.js';
 import { SimulatedConsumer, exampleMapping, pipelineFor } from './support/harness.js';
+import { createPoolState, planningFromMapping } from '../src/runtime/pipeline-factory.js';
 import { QuotaCognito } from './support/quota-cognito.js';
 import { SimClock } from './support/sim-clock.js';
 import { comparePool, expectedPool, type StateCheck } from './support/state-check.js';
@@ -123,11 +124,70 @@ export const runScalePoint = async (users: number, changes = Math.min(40_000, us
   return { users, initialLoad, coldReplay, stream, poolStateBytesPerUser, wallSeconds: (performance.now() - wallStart) / 1000 };
 };
 
+/** The pool state of `users` users, primed from a listing: heap bytes per user and the process's RSS. */
+export interface PoolStateMemory {
+  users: number;
+  bytesPerUser: number;
+  heapMiB: number;
+  rssMiB: number;
+  primeWallSeconds: number;
+}
+
+/**
+ * Primes a pool state from a synthetic listing of `users` users shaped like the bench's (the
+ * example mapping's attributes, a version, one group and its per-group version) and measures
+ * it. Run with --expose-gc, alone in its process (npm run bench spawns it).
+ */
+export const measurePoolState = async (users: number): Promise<PoolStateMemory> => {
+  const mapping = await exampleMapping();
+  const planning = planningFromMapping(mapping);
+  const gc = (): void => globalThis.gc?.();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const state = createPoolState(planning, users + 1);
+  const hex = (n: number): string => n.toString(16).padStart(32, '0');
+  const name = (i: number): string => `legacy_${1_000_000 + i}`;
+  const listing = {
+    async *listUsers() {
+      for (let i = 0; i < users; i += 60) {
+        const page = [];
+        for (let j = i; j < Math.min(users, i + 60); j++) {
+          page.push({
+            username: name(j),
+            enabled: j % 10 !== 0,
+            attributes: {
+              email: `user${j}@example.com`, email_verified: 'true', given_name: 'Jürgen', family_name: 'Müller', name: 'Jürgen Müller', locale: 'de-DE',
+              preferred_username: `user${j}`, phone_number: `+4915123${String(j).padStart(6, '0')}`, 'custom:legacy_id': String(j), 'custom:loyalty_tier': 'gold',
+              'custom:marketing_opt_in': 'true', 'custom:customer_no': `${100000 + j}.00`, sub: `0f8fad5b-d9cb-469f-a165-${String(j).padStart(12, '0')}`,
+              [mapping.versionAttribute]: hex(3_000_000 + j), 'custom:cdc_groups': `customer=${hex(2_000_000 + j)}`,
+            },
+          });
+        }
+        // As the SDK hands them over: parsed from JSON (flat strings, nothing shared).
+        yield JSON.parse(JSON.stringify(page)) as typeof page;
+      }
+    },
+    async *listUsersInGroup(group: string) {
+      if (group !== 'customer') return;
+      for (let i = 0; i < users; i += 60) yield Array.from({ length: Math.min(60, users - i) }, (_, k) => name(i + k));
+    },
+  };
+  const started = performance.now();
+  await state.prime(listing, planning.ownedGroups);
+  const primeWallSeconds = (performance.now() - started) / 1000;
+  gc();
+  const m = process.memoryUsage();
+  if (state.size !== users) throw new Error(`pool state holds ${state.size} of ${users} users`);
+  return { users, bytesPerUser: (m.heapUsed - before) / users, heapMiB: m.heapUsed / 1024 / 1024, rssMiB: m.rss / 1024 / 1024, primeWallSeconds };
+};
+
 export interface ScaleResult {
   quotaShare: number;
   latencyMs: number;
   budget: Record<QuotaCategory, number>;
   points: ScalePoint[];
+  /** The pool state of 1,000,000 users (measured in a child process; absent when not run). */
+  poolStateMemory?: PoolStateMemory;
   /** Linear fit through the points, evaluated at 1,000,000 users (simulated seconds). */
   atMillion: { users: number; initialLoadSeconds: number; floorSeconds: number; membershipFloorSeconds: number; coldReplaySeconds: number; extrapolated: boolean };
 }
@@ -176,7 +236,9 @@ export const runScaleBench = async (sizes: number[], log: (line: string) => void
   };
 };
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === '--pool-state-memory') {
+  console.log(JSON.stringify(await measurePoolState(Number(process.argv[3] ?? 1_000_000))));
+} else if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const sizes = process.argv.slice(2).map(Number);
   const r = await runScaleBench(sizes.length > 0 ? sizes : [10_000], console.log);
   console.log(JSON.stringify(r, (k, v) => (k === 'examples' && Array.isArray(v) && v.length === 0 ? undefined : v), 2));

@@ -39,6 +39,19 @@ export interface KnownUser {
   primed: boolean;
 }
 
+/** One fixed shape for every entry (all fields set in the constructor): small, in-object. */
+class Entry implements KnownUser {
+  version: Version | undefined = undefined;
+  digest: StateDigest | undefined = undefined;
+  groups: readonly string[] | undefined = undefined;
+  groupVersions: string | undefined = undefined;
+  constructor(
+    public present: boolean,
+    public deleted: boolean,
+    public primed: boolean,
+  ) {}
+}
+
 export interface PoolStateOptions {
   capacity: number;
   /** The attributes the planner compares (state-digest.ts comparedAttributes). */
@@ -122,12 +135,13 @@ export class PoolState {
     const prior = this.entries.get(username);
     let entry: KnownUser;
     if (user === null) {
-      entry = { present: false, deleted: deletedVersion !== undefined || prior?.deleted === true, primed: false };
+      entry = new Entry(false, deletedVersion !== undefined || prior?.deleted === true, false);
       const version = newest(deletedVersion, prior?.present === false ? prior.version : undefined);
       if (version !== undefined) entry.version = version;
     } else {
       const stored = user.attributes[this.o.versionAttribute];
-      entry = { present: true, deleted: false, digest: cognitoDigest(user.attributes, user.enabled, this.o.comparedAttributes), primed: false };
+      entry = new Entry(true, false, false);
+      entry.digest = cognitoDigest(user.attributes, user.enabled, this.o.comparedAttributes);
       const version = newest(newest(stored === '' ? undefined : stored, reflects), prior?.present ? prior.version : undefined);
       if (version !== undefined) entry.version = version;
       if (user.groups !== undefined) entry.groups = intern(user.groups);
@@ -143,7 +157,7 @@ export class PoolState {
    * "absent", so an entry that knows nothing stays in its place.
    */
   forget(username: string): void {
-    if (this.listed) this.put(username, { present: true, deleted: false, primed: false });
+    if (this.listed) this.put(username, new Entry(true, false, false));
     else this.entries.delete(username);
   }
 
@@ -179,7 +193,8 @@ export class PoolState {
         report.users++;
         if (this.entries.has(u.username) || this.o.capacity === 0) continue;
         const stored = u.attributes[this.o.versionAttribute];
-        const entry: KnownUser = { present: true, deleted: false, digest: cognitoDigest(u.attributes, u.enabled, this.o.comparedAttributes), primed: true };
+        const entry = new Entry(true, false, true);
+        entry.digest = cognitoDigest(u.attributes, u.enabled, this.o.comparedAttributes);
         if (stored !== undefined && stored !== '') entry.version = stored;
         if (groups !== undefined) entry.groups = intern([]);
         if (this.o.groupsVersionAttribute !== undefined) entry.groupVersions = u.attributes[this.o.groupsVersionAttribute] ?? '';

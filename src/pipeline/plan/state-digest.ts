@@ -6,12 +6,12 @@
 // carry every attribute) then costs no call at all.
 //
 // Why a hash and not the values: the pool state keeps one per user, for a million users and
-// more. Two 32-bit FNV-1a lanes with different seeds give 64 bits; a false "equal" (a change
-// skipped) has a chance of about 2^-64 per comparison.
+// more, as one number. Two 32-bit FNV-1a lanes with different seeds, 53 bits kept: a false
+// "equal" (a change skipped) has a chance of about 2^-53 per comparison.
 import type { Attributes, DesiredUser } from '../../core/types.js';
 import type { PlanOptions } from './plan-options.js';
 
-export type StateDigest = string;
+export type StateDigest = number;
 
 /** The attributes an upsert may update: every mapped one except create-only and version attributes. */
 export const comparedAttributes = (names: readonly string[], options: PlanOptions): readonly string[] =>
@@ -39,7 +39,7 @@ const digestOf = (names: readonly string[], valueOf: (name: string) => string, e
     feed(valueOf(name));
   }
   feed(enabled ? '1' : '0');
-  return (a >>> 0).toString(36) + ':' + (b >>> 0).toString(36);
+  return (a >>> 0) * 0x200000 + (b >>> 11);
 };
 
 /**
