@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
 import { runCliProcess } from './support/cli-process.js';
 import { REPO, runId, stackEnv, type StackEnv } from './support/stack.js';
 
@@ -48,6 +49,22 @@ describe('a mapping column that does not exist', () => {
     expect(run.stderr).not.toMatch(/\n\s+at /);
     // Refused before joining its group: the group never committed anything.
     expect(run.stdout).not.toContain('joined consumer group');
+  });
+
+  test('replay --run refuses it before moving any offset', async () => {
+    const config = configFile('replay', typoMapping);
+    const replay = await runCliProcess(['replay', '--config', config, '--from-earliest', '--run', '--yes'], 120_000);
+    expect(replay.code).toBe(2);
+    expect(replay.stderr).toContain('attributes.email.column: column "emial" does not exist in users');
+    const admin = new Kafka({ clientId: 'e2e-columns', brokers: env.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const [offsets] = await admin.fetchOffsets({ groupId: `e2e-columns-replay-${id}`, topics: ['legacy.public.users'] });
+      // Never committed: kafkajs reports -1 for every partition.
+      expect(offsets!.partitions.map((p) => p.offset)).toEqual(offsets!.partitions.map(() => '-1'));
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   test('validate-config refuses it when the legacy database is configured, and passes the example mapping', async () => {

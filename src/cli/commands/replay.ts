@@ -24,7 +24,7 @@ import {
 import { defaultProgressMode } from '../../ops/progress.js';
 import { formatDuration } from '../../ops/duration.js';
 import { EXIT } from '../exit-codes.js';
-import { runSync } from './run.js';
+import { checkColumns, runSync } from './run.js';
 import { nameArg } from '../args.js';
 import { dependenciesOf, waitReachable } from '../../adapters/reachability.js';
 
@@ -86,6 +86,8 @@ export function registerReplay(program: Command): void {
       const config: CompiledConfig = { ...base, kafka: { ...base.kafka, groupId } };
       const logger = createLogger({ level: base.log.level === 'info' ? 'warn' : base.log.level, destination: process.stderr });
       await waitReachable(dependenciesOf(config, { kafka: true }), config.connectTimeoutMs);
+      // A mapping the run would refuse must not move the offsets first.
+      if (opts.run) await checkColumns(config, logger);
       const admin = createKafka(config.kafka, logger).admin();
       await admin.connect();
       let plan: ReplayPlan;
@@ -138,7 +140,7 @@ export function registerReplay(program: Command): void {
       // A one-off run must not fight a live sync on this host for its ops port.
       process.exitCode = await runSync(
         { ...config, ops: { ...config.ops, port: 0 } },
-        { untilCaughtUp: true, progress: opts.progress ? defaultProgressMode() : 'off', progressLabel: 'replay' },
+        { untilCaughtUp: true, progress: opts.progress ? defaultProgressMode() : 'off', progressLabel: 'replay', columnsChecked: true },
       );
     });
 }

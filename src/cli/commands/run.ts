@@ -23,6 +23,8 @@ export interface RunSyncOptions {
   /** Progress display while catching up: a bar on a terminal, log lines otherwise. */
   progress: ProgressMode;
   progressLabel?: string;
+  /** The caller checked the mapping's columns already (replay --run, before moving offsets). */
+  columnsChecked?: boolean;
 }
 
 /**
@@ -42,8 +44,7 @@ export async function runSync(config: CompiledConfig, opts: RunSyncOptions): Pro
   const logger = createLogger({ level: quiet ? 'warn' : config.log.level, hashUsernames: config.log.hashUsernames });
   // A mapping column the source does not have would never be written, silently: refuse to
   // start (ConfigError, exit 2), judged by the legacy database or the newest records' schema.
-  const { mapping, decoder } = await buildPipeline(config);
-  await checkMappingColumns({ config, spec: mapping.spec, logger, topics: { kafka: createKafka(config.kafka, logger), decoder } });
+  if (!opts.columnsChecked) await checkColumns(config, logger);
   const metrics = createMetrics();
   const progress = startProgress({ mode: progressMode, logger, label: opts.progressLabel });
   const lagMetrics = startLagMetrics(config, metrics, logger);
@@ -125,6 +126,12 @@ export async function runSync(config: CompiledConfig, opts: RunSyncOptions): Pro
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** ConfigError (exit 2) when the mapping reads a column the source does not have. */
+export async function checkColumns(config: CompiledConfig, logger: Logger): Promise<void> {
+  const { mapping, decoder } = await buildPipeline(config);
+  await checkMappingColumns({ config, spec: mapping.spec, logger, topics: { kafka: createKafka(config.kafka, logger), decoder } });
 }
 
 /**
