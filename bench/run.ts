@@ -2,6 +2,8 @@
 //   1. throughput per record form, one core: decode only (baseline) vs decode->map->coalesce->plan
 //   2. Cognito calls per change event on a skewed, realistic stream, and on replays of it
 //   3. peak memory for a small and a 5x larger backlog (each in its own child process)
+//   4. scale under Cognito's quotas on a simulated clock: initial load, stream, cold replay at
+//      three sizes, extrapolated to 1,000,000 users; the pool state of 1,000,000 users measured
 // Prints a table and writes bench/results/latest.json. BENCH_QUICK=1 shrinks every part.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -10,9 +12,21 @@ import { join } from 'node:path';
 import { runCallsBench, type CallsResult } from './calls.bench.js';
 import { runMemoryBench, type MemoryResult } from './memory.bench.js';
 import { runThroughputBench, type ThroughputResult } from './pipeline.bench.js';
+import { runScaleBench, type PoolStateMemory, type ScaleResult } from './scale.bench.js';
 
 const quick = process.env['BENCH_QUICK'] === '1';
-const TARGET = { eventsPerCore: 50_000, ratio: 0.5, writesPerEvent: 0.6, memoryRatio: 1.2 } as const;
+const TARGET = {
+  eventsPerCore: 50_000,
+  ratio: 0.5,
+  writesPerEvent: 0.6,
+  memoryRatio: 1.2,
+  // issue #10, at quotaShare 0.5 and 1,000,000 users
+  coldReplayMinutes: 45,
+  initialLoadFloorRatio: 1.1,
+  streamEventsPerSecond: 40,
+  streamReadsPerEvent: 0.3,
+  poolStateRssMiB: 1024,
+} as const;
 const FORM_NAME: Record<string, string> = { json: 'JSON + schema', 'json-noschema': 'JSON, no schema', avro: 'Avro (registry)', unwrap: 'unwrap (JSON)' };
 
 const n = (x: number): string => Math.round(x).toLocaleString('en-US');
@@ -30,14 +44,43 @@ const started = Date.now();
 const load = loadavg();
 console.log(`cognito-cdc-sync bench  node ${process.version}, ${cpus().length} cores, load avg ${load.map((l) => l.toFixed(1)).join(' ')}, commit ${commit()}${quick ? ', QUICK' : ''}`);
 
-console.log('\n[1/3] throughput per record form (decode only = baseline, same records, same run)');
+console.log('\n[1/4] throughput per record form (decode only = baseline, same records, same run)');
 const throughput: ThroughputResult[] = await runThroughputBench({ rounds: quick ? 1 : 5, secondsPerPass: quick ? 0.4 : 1.0, log: console.log });
 
-console.log('[2/3] Cognito calls per change event (BatchProcessor + UserApplier vs the InMemoryCognito state model)');
+console.log('[2/4] Cognito calls per change event (BatchProcessor + UserApplier vs the InMemoryCognito state model)');
 const calls: CallsResult = await runCallsBench(quick ? { users: 2_000, changes: 20_000 } : { users: 10_000, changes: 100_000 });
 
-console.log('[3/3] memory: small vs 5x backlog, each in a child process');
+console.log('[3/4] memory: small vs 5x backlog, each in a child process');
 const memory: MemoryResult = await runMemoryBench(quick ? { small: 40_000, large: 200_000 } : { small: 200_000, large: 1_000_000 });
+
+console.log('[4/4] scale under the default quotas x 0.5, simulated clock (three sizes, then the pool state of 1,000,000 users in a child process)');
+const scaleRun: ScaleResult = await runScaleBench(quick ? [2_000, 5_000, 10_000] : [25_000, 50_000, 200_000], console.log);
+const stateUsers = quick ? 100_000 : 1_000_000;
+scaleRun.poolStateMemory = JSON.parse(
+  execFileSync(process.execPath, ['--expose-gc', join(import.meta.dirname, 'scale.bench.js'), '--pool-state-memory', String(stateUsers)], { encoding: 'utf8', maxBuffer: 1 << 20 }),
+) as PoolStateMemory;
+const largest = scaleRun.points[scaleRun.points.length - 1]!;
+const perUser = (calls: Record<string, number>, users: number): Record<string, number> => Object.fromEntries(Object.entries(calls).map(([k, v]) => [k, Math.round((v / users) * scaleRun.atMillion.users)]));
+// The shape the backfill issue asks for: figures at 1,000,000 users (extrapolated linearly from
+// the three sizes when not measured there), plus every measured point.
+const scale = {
+  quotaShare: scaleRun.quotaShare,
+  users: scaleRun.atMillion.users,
+  extrapolated: scaleRun.atMillion.extrapolated,
+  fromSizes: scaleRun.points.map((p) => p.users),
+  latencyMs: scaleRun.latencyMs,
+  budget: scaleRun.budget,
+  initialLoad: {
+    simulatedSeconds: scaleRun.atMillion.initialLoadSeconds,
+    floorSeconds: scaleRun.atMillion.floorSeconds,
+    membershipFloorSeconds: scaleRun.atMillion.membershipFloorSeconds,
+    calls: perUser(largest.initialLoad.calls, largest.users),
+  },
+  coldReplay: { simulatedSeconds: scaleRun.atMillion.coldReplaySeconds, calls: perUser(largest.coldReplay.calls, largest.users), writes: 0 },
+  stream: { eventsPerSecond: largest.stream.eventsPerSecond, readsPerEvent: largest.stream.readsPerEvent, writesPerEvent: largest.stream.writesPerEvent },
+  poolStateMemory: scaleRun.poolStateMemory,
+  points: scaleRun.points,
+};
 
 // ---------------------------------------------------------------- report
 const lines: string[] = [];
@@ -84,6 +127,26 @@ for (const r of [m.small, m.large]) {
 }
 out(`  ratio 5x backlog / 1x: RSS ${f(m.rssRatio)}, heap ${f(m.heapRatio)} (target <= ${TARGET.memoryRatio}: ${verdict(m.rssRatio <= TARGET.memoryRatio && m.heapRatio <= TARGET.memoryRatio)}); pool state ${n(m.small.poolStateEntries)} -> ${n(m.large.poolStateEntries)} users (bounded by processing.stateCapacity); deleted-users store ${n(m.small.deletedUsersEntries)} -> ${n(m.large.deletedUsersEntries)} entries (unbounded)`);
 out();
+out();
+const hours = (seconds: number): string => (seconds >= 5400 ? `${f(seconds / 3600, 1)} h` : `${f(seconds / 60, 1)} min`);
+out(`SCALE under Cognito's quotas: default account quotas x ${scaleRun.quotaShare} (${Object.entries(scaleRun.budget).map(([k, v]) => `${k} ${v}/s`).join(', ')}), ${scaleRun.latencyMs} ms a call, simulated clock`);
+out(`  ${'users'.padStart(9)}${'initial load'.padStart(14)}${'/ creation floor'.padStart(18)}${'/ membership floor'.padStart(20)}${'cold replay'.padStart(13)}${'stream'.padStart(14)}${'reads/ev'.padStart(10)}${'writes/ev'.padStart(11)}${'state diff'.padStart(12)}`);
+for (const p of scaleRun.points) {
+  const diff = p.initialLoad.state.mismatches + p.stream.state.mismatches + p.coldReplay.state.mismatches;
+  out(
+    `  ${n(p.users).padStart(9)}${hours(p.initialLoad.simulatedSeconds).padStart(14)}${f(p.initialLoad.simulatedSeconds / p.initialLoad.floorSeconds).padStart(18)}${f(p.initialLoad.simulatedSeconds / p.initialLoad.membershipFloorSeconds).padStart(20)}` +
+      `${hours(p.coldReplay.simulatedSeconds).padStart(13)}${`${f(p.stream.eventsPerSecond, 1)}/s`.padStart(14)}${f(p.stream.readsPerEvent, 3).padStart(10)}${f(p.stream.writesPerEvent, 3).padStart(11)}${String(diff).padStart(12)}`,
+  );
+}
+const am = scaleRun.atMillion;
+const pm = scaleRun.poolStateMemory;
+out(`  at 1,000,000 users (${am.extrapolated ? `linear fit through ${scaleRun.points.map((p) => n(p.users)).join(', ')}` : 'measured'}):`);
+out(`    cold replay by a new group ${hours(am.coldReplaySeconds)} (target <= ${TARGET.coldReplayMinutes} min: ${verdict(am.coldReplaySeconds <= TARGET.coldReplayMinutes * 60)}), 0 writes: ${verdict(scaleRun.points.every((p) => p.coldReplay.writes === 0))}`);
+out(`    initial load ${hours(am.initialLoadSeconds)}: ${f(am.initialLoadSeconds / am.floorSeconds)} x the creation floor (${hours(am.floorSeconds)}; target <= ${TARGET.initialLoadFloorRatio}: ${verdict(am.initialLoadSeconds <= TARGET.initialLoadFloorRatio * am.floorSeconds)}),`);
+out(`      ${f(am.initialLoadSeconds / am.membershipFloorSeconds)} x the membership floor (${hours(am.membershipFloorSeconds)}: one AdminAddUserToGroup per membership at UserResourceUpdate ${scaleRun.budget.UserResourceUpdate}/s, the binding quota for this workload)`);
+out(`    stream ${f(largest.stream.eventsPerSecond, 1)} changes/s (target >= ${TARGET.streamEventsPerSecond}: ${verdict(largest.stream.eventsPerSecond >= TARGET.streamEventsPerSecond)}), ${f(largest.stream.readsPerEvent, 3)} reads/event (target <= ${TARGET.streamReadsPerEvent}: ${verdict(largest.stream.readsPerEvent <= TARGET.streamReadsPerEvent)})`);
+if (pm) out(`    pool state of ${n(pm.users)} users: ${n(pm.bytesPerUser)} bytes a user, heap ${n(pm.heapMiB)} MiB, RSS ${n(pm.rssMiB)} MiB (target < ${TARGET.poolStateRssMiB}: ${verdict(pm.rssMiB < TARGET.poolStateRssMiB)}); primed in ${f(pm.primeWallSeconds, 1)} s of CPU`);
+out();
 out(`total ${f((Date.now() - started) / 1000, 0)} s; details in bench/results/latest.json`);
 console.log(lines.join('\n'));
 
@@ -91,5 +154,5 @@ const dir = join(process.cwd(), 'bench/results');
 mkdirSync(dir, { recursive: true });
 writeFileSync(
   join(dir, 'latest.json'),
-  `${JSON.stringify({ at: new Date(started).toISOString(), node: process.version, cores: cpus().length, loadavg: load, commit: commit(), quick, targets: TARGET, throughput, calls, memory, report: lines }, null, 2)}\n`,
+  `${JSON.stringify({ at: new Date(started).toISOString(), node: process.version, cores: cpus().length, loadavg: load, commit: commit(), quick, targets: TARGET, throughput, calls, memory, scale, report: lines }, null, 2)}\n`,
 );

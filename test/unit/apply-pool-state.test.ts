@@ -167,3 +167,23 @@ describe('UserApplier with a primed pool state', () => {
     expect(cognito.peek('legacy_7')?.attributes.email).toBe('new@example.com');
   });
 });
+
+describe('an event at exactly the version Cognito holds', () => {
+  const planning = planningFromMapping(mapping);
+  test("completes a creation's disable cut short by a crash, even when the version was learnt from a read (fast-check found it)", async () => {
+    const cognito = new InMemoryCognito();
+    const locked: DesiredUser = { username: 'legacy_1', attributes: Object.fromEntries(names.map((n) => [n, n === 'email' ? 'a@example.com' : ''])), enabled: false };
+    // The crash: AdminCreateUser (with the version) went through, AdminDisableUser did not.
+    cognito.users.set('legacy_1', { attributes: { email: 'a@example.com', [options.versionAttribute]: v(9) }, enabled: true, groups: new Set() });
+    const applier = createUserApplier(planning, { gateway: cognito, stateCapacity: 100, stream: { jitGraceMs: 0 } });
+    // An older event first: read, stale; the state now knows version 9.
+    expect((await applier.apply('legacy_1', [upsert({ ...locked, enabled: true }, 3)])).skips).toEqual(['stale-version']);
+    // The same event again: the disable is completed.
+    const again = await applier.apply('legacy_1', [upsert(locked, 9)]);
+    expect(again.calls).toEqual(['AdminDisableUser']);
+    expect(cognito.peek('legacy_1')?.enabled).toBe(false);
+    // Once more: nothing is missing any more, no call and no read.
+    const third = await applier.apply('legacy_1', [upsert(locked, 9)]);
+    expect({ calls: third.calls, reads: third.reads }).toEqual({ calls: [], reads: 0 });
+  });
+});

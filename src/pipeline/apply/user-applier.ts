@@ -121,7 +121,7 @@ export class UserApplier {
     const groupWork = work.some((i) => i.kind === 'group');
     // Role rows carry versions of their own, unrelated to the user row's: memberships always
     // go through the planner (which compares them with Cognito's groups and group versions).
-    if (!groupWork && known?.version !== undefined && newest !== NO_VERSION && newest <= known.version) {
+    if (!groupWork && known?.version !== undefined && newest !== NO_VERSION && (newest < known.version || (newest === known.version && this.completeAt(work, known)))) {
       report.skips.push('stale-version');
       return report;
     }
@@ -231,6 +231,16 @@ export class UserApplier {
     const [first, ...others] = create.calls as [Extract<CognitoCall, { api: 'AdminCreateUser' }>, ...CognitoCall[]];
     const createCall: CognitoCall = versions === undefined ? first : { ...first, attributes: { ...first.attributes, [attribute]: versions } };
     return { ...create, calls: [createCall, ...others, ...memberships] };
+  }
+
+  /**
+   * Events at exactly the version Cognito holds: already applied, unless a creation's
+   * follow-ups (its disable) were cut short; the planner completes those. Skip them only when
+   * the known state shows nothing is missing (an upsert's fingerprint matches; a delete's
+   * version is written last, after its disable).
+   */
+  private completeAt(work: readonly UserIntent[], known: KnownUser): boolean {
+    return work.every((i) => i.kind === 'delete' || (i.kind === 'upsert' && known.present && known.digest !== undefined && desiredDigest(i.user, this.o.comparedAttributes) === known.digest));
   }
 
   /** An upsert the known state shows to change nothing: equal fingerprints, no newer folded state. */
