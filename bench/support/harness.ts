@@ -52,6 +52,8 @@ export interface ConsumerOptions {
   concurrency?: number;
   /** processing.stateCapacity: users the pool state holds. */
   stateCapacity?: number;
+  /** The DLQ's source positions, shared by consumers of one DLQ topic (readDlqSources in SyncService). */
+  dlqHolds?: Set<string>;
   /** processing.maxWaitingPerPartition. */
   maxWaitingPerPartition?: number;
   events?: SyncEvents;
@@ -101,7 +103,14 @@ export class SimulatedConsumer {
       applier: this.applier,
       waiting: this.waiting,
       users: { table: pipeline.mapping.usersTable, usernameOf: (event) => usernameOfUsersEvent(pipeline.mapping, event) },
-      dlq: { send: (record, error) => (this.deadLetters.push({ record, error }), Promise.resolve()) },
+      dlq: {
+        send: (record, error) => {
+          this.deadLetters.push({ record, error });
+          o.dlqHolds?.add(`${record.topic}:${record.partition}:${record.offset}`);
+          return Promise.resolve();
+        },
+        holds: (record) => o.dlqHolds?.has(`${record.topic}:${record.partition}:${record.offset}`) === true,
+      },
       tolerance: o.tolerance ?? 'all',
       concurrency: o.concurrency ?? 16,
       missingUserTimeoutMs: 60_000,

@@ -118,7 +118,7 @@ export const configSchema = z
         /** Users applied concurrently inside one partition batch. */
         concurrency: z.number().int().min(1).max(256).default(16),
         /**
-         * Users the pool state holds (versions, fingerprints, memberships: about 200 bytes each),
+         * Users the pool state holds (versions, fingerprints, memberships: about 270 bytes each),
          * so that stale, unchanged and replayed events need no Cognito read. Above it the least
          * recently used are dropped and read again when they change. 0: read every time.
          */

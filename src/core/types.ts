@@ -67,7 +67,8 @@ export type SkipReason =
   | 'unmapped-table'
   | 'filtered'
   | 'not-existing' // createPolicy existing-only and the user is not in Cognito
-  | 'already-deleted';
+  | 'already-deleted'
+  | 'already-dead-lettered'; // a replay meets a record the DLQ already holds
 
 /** Cognito attributes as name -> string value (Cognito only stores strings). */
 export type Attributes = Record<string, string>;

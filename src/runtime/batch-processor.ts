@@ -407,6 +407,11 @@ export class BatchProcessor {
 
   private async deadLetter(record: RawRecord, error: SyncError, op: ChangeEvent['op'] | 'none'): Promise<void> {
     error.withOrigin(record);
+    // A replay meets a record the DLQ already holds: it is there, once, with its reason.
+    if (this.o.dlq.holds?.(record)) {
+      this.o.events.record({ topic: record.topic, partition: record.partition, op, outcome: 'skipped', reason: 'already-dead-lettered' });
+      return;
+    }
     if (this.o.tolerance === 'none') {
       throw new PipelineStoppedError(`stopping on poison record (dlq.tolerance=none): ${error.message}`, { stage: error.stage, cause: error, context: error.context });
     }

@@ -7,6 +7,7 @@ import type { RawRecord } from '../core/types.js';
 import { SyncError, errorMessage } from '../errors.js';
 import { createKafka, toRawRecord } from '../adapters/kafka/kafka-client.js';
 import { KafkaDeadLetterSink } from '../adapters/kafka/dlq-producer.js';
+import { readDlqSources } from '../adapters/kafka/dlq-reader.js';
 import { KafkaDeletedUsersLog, deletedUsersTopic } from '../adapters/kafka/deleted-users-log.js';
 import { isRebalanceError } from '../adapters/kafka/rebalance-errors.js';
 import type { AwsCognitoGateway, CognitoCallEvent, CognitoGateway } from '../adapters/cognito/cognito-gateway.js';
@@ -27,6 +28,9 @@ export interface SyncServiceOptions {
   /** Wraps the Cognito port the pipeline uses (tracing, tests that observe reads). */
   decorateGateway?: (gateway: CognitoGateway) => CognitoGateway;
 }
+
+/** DLQ records remembered at start (about 100 bytes each). */
+const DLQ_SOURCES_KEPT = 1_000_000;
 
 export type ServiceState = 'starting' | 'running' | 'stopping' | 'stopped' | 'crashed';
 
@@ -73,10 +77,13 @@ export class SyncService {
     await this.producer.connect();
     const deletedUsers = await KafkaDeletedUsersLog.open(kafka, this.producer, config.state.deletedUsersTopic ?? deletedUsersTopic(config.cognito.userPoolId));
     logger.info({ topic: deletedUsers.topic, deletedUsers: deletedUsers.size }, 'loaded deleted-users log');
+    // What the DLQ holds already, so a replay does not dead-letter the same records again.
+    const dlqSources = await readDlqSources({ kafka, logger, topic: config.dlq.topic, groupId: config.kafka.groupId, limit: DLQ_SOURCES_KEPT });
+    if (dlqSources === undefined) logger.warn({ topic: config.dlq.topic, limit: DLQ_SOURCES_KEPT }, 'the DLQ holds too many records to remember: a replay may dead-letter copies of them');
     const { processor, pipeline, applier, waiting } = await createBatchProcessor({
       config,
       gateway: this.o.decorateGateway ? this.o.decorateGateway(this.gateway) : this.gateway,
-      dlq: new KafkaDeadLetterSink(this.producer, config.dlq.topic),
+      dlq: new KafkaDeadLetterSink(this.producer, config.dlq.topic, dlqSources),
       deletedUsers,
       events: this.events,
       clock: this.o.clock,

@@ -156,7 +156,8 @@ describe('cognito-sync run against the real stack', () => {
       const admin = new Kafka({ brokers: env.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING }).admin();
       await admin.connect();
       try {
-        await waitFor('the replay to catch up', async () => totalLag(await fetchLag(admin, `e2e-resurrect-b-${id}`, ['legacy.public.users'])) === 0, 120_000);
+        // The whole shared topic: every user the other test files wrote is created again here.
+        await waitFor('the replay to catch up', async () => totalLag(await fetchLag(admin, `e2e-resurrect-b-${id}`, ['legacy.public.users'])) === 0, 240_000);
       } finally {
         await admin.disconnect();
       }
@@ -165,7 +166,7 @@ describe('cognito-sync run against the real stack', () => {
     } finally {
       await replay.service.stop();
     }
-  });
+  }, 360_000);
 
   test('roles become Cognito groups, even when the role event is consumed before its user exists', async () => {
     const admin = new Kafka({ brokers: env.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING }).admin();

@@ -5,6 +5,7 @@
 import { expect, test } from '@jest/globals';
 import type { Clock } from '../../src/pipeline/apply/token-bucket.js';
 import type { BatchControl } from '../../src/runtime/batch-processor.js';
+import { noEvents } from '../../src/runtime/instrumentation.js';
 import { exampleMapping, pipelineFor, SimulatedConsumer } from '../../bench/support/harness.js';
 import { InMemoryCognito } from '../../bench/support/in-memory-cognito.js';
 import { ROLES_TOPIC, TopicLog, USERS_TOPIC, changeRecords, type SourceChange } from '../../bench/support/legacy-records.js';
@@ -107,4 +108,30 @@ test('while the users topic has a backlog, a waiting membership is not given up,
   await settle(consumer);
   expect(consumer.waiting.users).toBe(0);
   expect(consumer.deadLetters).toEqual([]);
+});
+
+test('a replay by a new group does not dead-letter again what the DLQ already holds', async () => {
+  const mapping = await exampleMapping();
+  const workload = new LegacyWorkload({ users: 3, seed: 9 });
+  const changes = workload.snapshot();
+  const bad = changes.filter((c) => c.table === 'users')[1];
+  if (!bad || bad.table !== 'users' || bad.op === 'd') throw new Error('no users row');
+  bad.row.email = 'broken@@example.com';
+  const { users, roles } = logsOf(changes);
+  const dlqHolds = new Set<string>();
+  const first = new SimulatedConsumer({ pipeline: pipelineFor(mapping, 'json'), cognito: new InMemoryCognito(), clock: virtualClock(), dlqHolds });
+  await first.drain([users, roles]);
+  expect(first.deadLetters.map((d) => d.record.topic)).toEqual([USERS_TOPIC, ROLES_TOPIC]);
+
+  const skipped: string[] = [];
+  const replay = new SimulatedConsumer({
+    pipeline: pipelineFor(mapping, 'json'),
+    cognito: new InMemoryCognito(),
+    clock: virtualClock(),
+    dlqHolds,
+    events: { ...noEvents, record: (e) => void (e.reason === 'already-dead-lettered' && skipped.push(e.topic)) },
+  });
+  await replay.drain([users, roles]);
+  expect(replay.deadLetters).toEqual([]);
+  expect(skipped.sort()).toEqual([ROLES_TOPIC, USERS_TOPIC]);
 });

@@ -16,13 +16,21 @@ export const DLQ_HEADER = {
 
 export interface DeadLetterSink {
   send(record: RawRecord, error: SyncError): Promise<void>;
+  /** True when the DLQ already holds this source record (a replay meets it again). */
+  holds?(record: RawRecord): boolean;
 }
 
 export class KafkaDeadLetterSink implements DeadLetterSink {
   constructor(
     private readonly producer: Producer,
     readonly topic: string,
+    /** Source positions ("topic:partition:offset") the DLQ holds (dlq-reader.ts readDlqSources). */
+    private readonly known?: Set<string>,
   ) {}
+
+  holds(record: RawRecord): boolean {
+    return this.known?.has(`${record.topic}:${record.partition}:${record.offset}`) === true;
+  }
 
   async send(record: RawRecord, error: SyncError): Promise<void> {
     const headers: Record<string, string | Buffer> = {};
@@ -34,6 +42,7 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
         acks: -1,
         messages: [{ key: record.key, value: record.value, headers }],
       });
+      this.known?.add(`${record.topic}:${record.partition}:${record.offset}`);
     } catch (cause) {
       throw new DlqError(`cannot write to DLQ topic ${this.topic}: ${errorMessage(cause)}`, { topic: record.topic, partition: record.partition, offset: record.offset }, cause);
     }

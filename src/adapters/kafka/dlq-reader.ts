@@ -117,3 +117,41 @@ export async function readDlq(o: ReadDlqOptions): Promise<DlqEntry[]> {
   const when = (e: DlqEntry): number => (e.meta.failedAt !== null ? Date.parse(e.meta.failedAt) : Number(e.timestamp ?? 0));
   return entries.sort((a, b) => when(a) - when(b) || a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset))).slice(0, o.limit);
 }
+
+/** "topic:partition:offset" of a source record: how the DLQ names what it holds. */
+export const sourceKey = (topic: string, partition: number, offset: string): string => `${topic}:${partition}:${offset}`;
+
+/**
+ * The source positions of every record in the DLQ, so that a replay does not dead-letter the
+ * same record a second time. Undefined when the DLQ holds more than `limit` records (then a
+ * replay writes copies again rather than hold an unbounded set).
+ */
+export async function readDlqSources(o: { kafka: Kafka; logger: Logger; topic: string; groupId: string; limit: number }): Promise<Set<string> | undefined> {
+  const admin = o.kafka.admin();
+  await admin.connect();
+  let partitions: DlqPartition[] | null;
+  try {
+    partitions = await dlqPartitions(admin, o.topic);
+  } finally {
+    await admin.disconnect();
+  }
+  const known = new Set<string>();
+  const total = (partitions ?? []).reduce((n, p) => n + Number(BigInt(p.high) - BigInt(p.low)), 0);
+  if (!partitions || total === 0) return known;
+  if (total > o.limit) return undefined;
+  await readRange({
+    kafka: o.kafka,
+    logger: o.logger,
+    groupId: throwawayGroupId(o.groupId, 'dlq-sources'),
+    start: 'seek',
+    ranges: partitions.map((p) => ({ topic: o.topic, partition: p.partition, from: p.low, to: p.high })),
+    idleMs: 10_000,
+    timeoutMs: 120_000,
+    handle: async (record) => {
+      const { sourceTopic, sourcePartition, sourceOffset } = parseDlqHeaders(record.headers);
+      if (sourceTopic !== null && sourcePartition !== null && sourceOffset !== null) known.add(sourceKey(sourceTopic, sourcePartition, sourceOffset));
+      return 'next';
+    },
+  });
+  return known;
+}

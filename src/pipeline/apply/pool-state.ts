@@ -16,9 +16,9 @@
 // knowledge. Until the prime has listed every user, absence is not known (a user not in the
 // state may exist), and memberships from it count only once every owned group was listed.
 //
-// Memory: one small object per user (measured in `npm run bench`, memory section: about
-// 200 bytes a user with the username); bounded by `capacity`: the least recently used entries
-// are dropped, and once one was, absence is no longer known for anyone (reads again).
+// Memory: one fixed-shape entry per user; `npm run bench` measures 1,000,000 primed users at
+// about 270 bytes each with the username (RSS 448 MiB). Bounded by `capacity`: the least
+// recently used entries are dropped, and once one was, absence is no longer known (reads again).
 import type { CurrentUser, Version } from '../../core/types.js';
 import { cognitoDigest, type StateDigest } from '../plan/state-digest.js';
 
