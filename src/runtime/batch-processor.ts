@@ -17,7 +17,7 @@ import { backoffDelay } from './backoff.js';
 import { forEachLimit } from './concurrency.js';
 import type { SyncEvents } from './instrumentation.js';
 import type { Clock } from '../pipeline/apply/token-bucket.js';
-import type { WaitingMemberships } from './waiting-memberships.js';
+import type { Waiting, WaitingMemberships } from './waiting-memberships.js';
 import type { MappedEvent } from '../pipeline/map/map-event.js';
 
 export interface Decoder {
@@ -369,15 +369,7 @@ export class BatchProcessor {
           giveUp === 'timeout'
             ? `its user ${username} did not appear in Cognito within ${this.o.missingUserTimeoutMs ?? 60_000} ms of the users topic being caught up`
             : `its user ${username} is not in Cognito: the user's own record went to the DLQ (${giveUp}); re-drive both once the row is fixed`;
-        const gone = new MissingUserError(`membership not applied: ${why}`, { username });
-        try {
-          for (const record of entry.records) await this.deadLetter(record, gone, 'none');
-          waiting.settle(entry.records);
-        } catch (fatal) {
-          this.fatal ??= fatal as Error;
-          waiting.putBack(entry, this.o.clock.now());
-        }
-        return;
+        return this.deadLetterWaiting(waiting, entry, new MissingUserError(`membership not applied: ${why}`, { username }));
       }
       if (syncError instanceof CognitoAccessError) this.fatal ??= new PipelineStoppedError(syncError.reason, { stage: 'apply', cause: syncError, context: syncError.context });
       // Still missing, or a retriable failure: wait on; anything else is this record's fault.
@@ -385,13 +377,18 @@ export class BatchProcessor {
         waiting.putBack(entry, this.o.clock.now());
         return;
       }
-      try {
-        for (const record of entry.records) await this.deadLetter(record, syncError, 'none');
-        waiting.settle(entry.records);
-      } catch (fatal) {
-        this.fatal ??= fatal as Error;
-        waiting.putBack(entry, this.o.clock.now());
-      }
+      await this.deadLetterWaiting(waiting, entry, syncError);
+    }
+  }
+
+  /** Waiting records that end in the DLQ; if the DLQ cannot take them, they wait on and the pipeline stops. */
+  private async deadLetterWaiting(waiting: WaitingMemberships, entry: Waiting, error: SyncError): Promise<void> {
+    try {
+      for (const record of entry.records) await this.deadLetter(record, error, 'none');
+      waiting.settle(entry.records);
+    } catch (fatal) {
+      this.fatal ??= fatal as Error;
+      waiting.putBack(entry, this.o.clock.now());
     }
   }
 

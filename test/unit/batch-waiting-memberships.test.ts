@@ -23,6 +23,15 @@ const logsOf = (changes: SourceChange[]): { users: TopicLog; roles: TopicLog } =
   return { users, roles };
 };
 
+/** Three users; the second (one role row; the first has two) with an email Cognito refuses. */
+const withBadEmail = (): { users: TopicLog; roles: TopicLog } => {
+  const changes = new LegacyWorkload({ users: 3, seed: 9 }).snapshot();
+  const bad = changes.filter((c) => c.table === 'users')[1];
+  if (!bad || bad.table !== 'users' || bad.op === 'd') throw new Error('no users row');
+  bad.row.email = 'broken@@example.com';
+  return logsOf(changes);
+};
+
 const control = (log: TopicLog): BatchControl => ({ isActive: () => true, heartbeat: () => Promise.resolve(), highWatermark: String(log.end(0)) });
 
 /** Lets the hand-overs started by a batch (not awaited by it) finish. */
@@ -59,13 +68,7 @@ test('memberships read before their users wait without holding the partition, an
 
 test("the role row of a user whose own record went to the DLQ is dead-lettered once the users topic is caught up, naming that record, and only once", async () => {
   const mapping = await exampleMapping();
-  const workload = new LegacyWorkload({ users: 3, seed: 9 });
-  const changes = workload.snapshot();
-  // The second user (the first has two roles): one users record, one role row.
-  const bad = changes.filter((c) => c.table === 'users')[1];
-  if (!bad || bad.table !== 'users' || bad.op === 'd') throw new Error('no users row');
-  bad.row.email = 'broken@@example.com';
-  const { users, roles } = logsOf(changes);
+  const { users, roles } = withBadEmail();
   const cognito = new InMemoryCognito();
   const clock = virtualClock();
   const consumer = new SimulatedConsumer({ pipeline: pipelineFor(mapping, 'json'), cognito, clock });
@@ -112,12 +115,7 @@ test('while the users topic has a backlog, a waiting membership is not given up,
 
 test('a replay by a new group does not dead-letter again what the DLQ already holds', async () => {
   const mapping = await exampleMapping();
-  const workload = new LegacyWorkload({ users: 3, seed: 9 });
-  const changes = workload.snapshot();
-  const bad = changes.filter((c) => c.table === 'users')[1];
-  if (!bad || bad.table !== 'users' || bad.op === 'd') throw new Error('no users row');
-  bad.row.email = 'broken@@example.com';
-  const { users, roles } = logsOf(changes);
+  const { users, roles } = withBadEmail();
   const dlqHolds = new Set<string>();
   const first = new SimulatedConsumer({ pipeline: pipelineFor(mapping, 'json'), cognito: new InMemoryCognito(), clock: virtualClock(), dlqHolds });
   await first.drain([users, roles]);
