@@ -27,6 +27,13 @@ export interface SyncServiceOptions {
   clock?: Clock;
   /** Wraps the Cognito port the pipeline uses (tracing, tests that observe reads). */
   decorateGateway?: (gateway: CognitoGateway) => CognitoGateway;
+  /**
+   * Consume only once the pool state is primed (backfills and replays: `run --until-caught-up`,
+   * `replay --run`), so that no user is read one by one that the listing would have shown. A
+   * long-running service starts consuming at once and reads what it meets before the listing
+   * has it.
+   */
+  awaitPrime?: boolean;
 }
 
 /** DLQ records remembered at start (about 100 bytes each). */
@@ -95,10 +102,11 @@ export class SyncService {
     // Learn the pool from ListUsers pages while the stream goes on (UserList budget, not UserRead).
     if (config.processing.primeState && config.processing.stateCapacity > 0) {
       const started = Date.now();
-      applier.state
+      const primed = applier.state
         .prime(this.gateway, pipeline.manageGroups ? pipeline.ownedGroups : undefined)
         .then((r) => logger.info({ users: r.users, memberships: r.memberships, listUsersCalls: r.listUsersPages, listUsersInGroupCalls: r.groupPages, ms: Date.now() - started }, 'pool state primed from ListUsers'))
         .catch((error: unknown) => logger.warn({ error: errorForLog(error) }, 'could not list the pool; users are read one by one instead'));
+      if (this.o.awaitPrime) await primed;
     }
     if (waiting) {
       this.sweeper = setInterval(() => {

@@ -148,7 +148,7 @@ async function startGroupAt(groupId: string, offsets: Offsets): Promise<void> {
   }
 }
 
-async function liveSync(poolId: string, groupId: string, dlqTopic: string, fetchMaxBytes?: number) {
+async function liveSync(poolId: string, groupId: string, dlqTopic: string, fetchMaxBytes?: number, awaitPrime = false) {
   const calls = new Map<QuotaCategory | 'none', number>();
   /** Per-user calls (reads and writes) by username: what the pipeline asked of Cognito for whom. */
   const perUser = new Map<string, string[]>();
@@ -159,6 +159,7 @@ async function liveSync(poolId: string, groupId: string, dlqTopic: string, fetch
     onCognitoCall: (e) => {
       if (e.outcome === 'ok') calls.set(e.category ?? 'none', (calls.get(e.category ?? 'none') ?? 0) + 1);
     },
+    awaitPrime,
     decorateGateway: (gateway) => ({
       getUser: (username, withGroups) => (note(username, 'AdminGetUser'), gateway.getUser(username, withGroups)),
       execute: (call) => (note(call.username, call.api), gateway.execute(call)),
@@ -221,7 +222,8 @@ describe('backfills: users and their role rows written together', () => {
     if (!synced) throw new Error('needs the first test of this file (the synced pool)');
     const group = `e2e-backfill-replay-${id}`;
     await startGroupAt(group, synced.from);
-    const { service, calls, perUser } = await liveSync(synced.poolId, group, `cognito-sync.dlq.replay.${id}`);
+    // As `replay --run` does: the pool is listed before anything is consumed.
+    const { service, calls, perUser } = await liveSync(synced.poolId, group, `cognito-sync.dlq.replay.${id}`, undefined, true);
     try {
       await waitFor('the replay to catch up', async () => (await groupLag(group)) === 0, 240_000, 500);
     } finally {

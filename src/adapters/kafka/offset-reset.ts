@@ -2,7 +2,7 @@
 // for, plan the new offset of every partition (pure), and apply the plan with admin.setOffsets.
 // Kafka only accepts offset commits from outside the group while the group has no members,
 // so applying checks that first and says why.
-import type { Admin } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import { ConfigError, SyncError } from '../../errors.js';
 import { fetchLag, type PartitionLag } from './lag.js';
 
@@ -144,12 +144,27 @@ export async function readResetInputs(admin: Admin, groupId: string, topics: str
   return { current, byTimestamp };
 }
 
-/** Commits the planned offsets for the group, one topic at a time. The group must be empty. */
-export async function applyReset(admin: Admin, groupId: string, rows: readonly ResetRow[]): Promise<void> {
-  const byTopic = new Map<string, ResetRow[]>();
-  for (const r of rows) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
-  for (const [topic, partitions] of byTopic) {
-    await admin.setOffsets({ groupId, topic, partitions: partitions.map((r) => ({ partition: r.partition, offset: r.target })) });
+/**
+ * Commits the planned offsets for the group: one member joins it, seeks every planned
+ * partition and leaves, committing them, as kafkajs' admin.setOffsets does for one topic (one
+ * group join for all topics: the join is what takes seconds). The group must be empty.
+ */
+export async function applyReset(kafka: Kafka, groupId: string, rows: readonly ResetRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const topics = [...new Set(rows.map((r) => r.topic))];
+  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      // The first fetch comes after the seeks are taken up: stop then, committing them.
+      consumer.on(consumer.events.FETCH, () => void consumer.stop().then(resolve, reject));
+      consumer.run({ eachBatchAutoResolve: false, eachBatch: async () => undefined }).catch(reject);
+      consumer.pause(topics.map((topic) => ({ topic })));
+      for (const r of rows) consumer.seek({ topic: r.topic, partition: r.partition, offset: r.target });
+    });
+  } finally {
+    await consumer.disconnect();
   }
 }
 

@@ -58,6 +58,8 @@ export async function runSync(config: CompiledConfig, opts: RunSyncOptions): Pro
       metrics.onCognitoCall(e);
       progress.onCognitoCall(e);
     },
+    // A backfill or replay lists the pool before it consumes: no user read one by one.
+    awaitPrime: opts.untilCaughtUp === true,
   });
   const ops = await startOpsServer({ host: config.ops.host, port: config.ops.port, metrics, service, logger });
   warnIfUnreachable(config, logger);
