@@ -20,7 +20,7 @@ export interface UserPlan {
   calls: CognitoCall[];
   skip?: SkipReason;
   /**
-   * The version whose state Cognito reflects once the calls are done (for the version cache):
+   * The version whose state Cognito reflects once the calls are done (for the pool state):
    * the intent's version when applied or already equal, the stored one when the intent was
    * stale, undefined when nothing is known (user absent and not created).
    */
