@@ -62,7 +62,7 @@ export const runBacklog = async (events: number, form: LegacyForm, stateCapacity
     return n;
   };
   const trim = (): void => {
-    for (const log of logs) log.partitions.forEach((_, p) => log.trim(p, consumer.committed.get(`${log.topic}:${p}`) ?? 0));
+    for (const log of logs) for (let p = 0; p < log.partitions.length; p++) log.trim(p, consumer.committed.get(`${log.topic}:${p}`) ?? 0);
   };
   produce(workload.snapshot());
   await consumer.drain(logs);

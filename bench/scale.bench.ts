@@ -193,7 +193,7 @@ export interface ScaleResult {
 }
 
 /** Least squares y = a + b x. */
-const fit = (xs: number[], ys: number[]): ((x: number) => number) => {
+const linearFit = (xs: number[], ys: number[]): ((x: number) => number) => {
   const n = xs.length;
   const mx = xs.reduce((a, b) => a + b, 0) / n;
   const my = ys.reduce((a, b) => a + b, 0) / n;
@@ -218,7 +218,7 @@ export const runScaleBench = async (sizes: number[], log: (line: string) => void
   const budget = Object.fromEntries(Object.entries(ACCOUNT_QUOTAS).map(([k, v]) => [k, v * QUOTA_SHARE])) as Record<QuotaCategory, number>;
   const measured = points.find((p) => p.users === MILLION);
   const xs = points.map((p) => p.users);
-  const at = (pick: (p: ScalePoint) => number): number => (measured ? pick(measured) : fit(xs, points.map(pick))(MILLION));
+  const at = (pick: (p: ScalePoint) => number): number => (measured ? pick(measured) : linearFit(xs, points.map(pick))(MILLION));
   const perUserMemberships = points[points.length - 1]!.initialLoad.membershipFloorSeconds / points[points.length - 1]!.users;
   return {
     quotaShare: QUOTA_SHARE,

@@ -145,9 +145,9 @@ export class LegacyWorkload {
     });
     const out: SourceChange[] = [];
     const ids = [...this.rows.keys()];
-    ids.forEach((id, i) => out.push({ table: 'users', op: 'r', row: { ...this.rows.get(id)! }, toastBio: false, pos: pos(i, ids.length, 'users') }));
+    for (const [i, id] of ids.entries()) out.push({ table: 'users', op: 'r', row: { ...this.rows.get(id)! }, toastBio: false, pos: pos(i, ids.length, 'users') });
     const roleRows = ids.flatMap((id) => [...(this.roles.get(id) ?? [])].map((role) => ({ id, role })));
-    roleRows.forEach(({ id, role }, i) => out.push({ table: 'user_roles', op: 'r', userId: id, role, grantedAt: this.rows.get(id)!.created_at, pos: pos(i, roleRows.length, 'user_roles') }));
+    for (const [i, { id, role }] of roleRows.entries()) out.push({ table: 'user_roles', op: 'r', userId: id, role, grantedAt: this.rows.get(id)!.created_at, pos: pos(i, roleRows.length, 'user_roles') });
     this.txId++;
     return out;
   }

@@ -53,7 +53,6 @@ for (const name of names) {
   const text = readFileSync(file, 'utf8');
   try {
     JSON.parse(text);
-    continue;
   } catch (error) {
     const prefix = leadingDocument(text, error);
     if (prefix !== undefined) {

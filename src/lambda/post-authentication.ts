@@ -150,7 +150,7 @@ export const createPostAuthenticationHandler = (deps: PostAuthenticationDeps) =>
         done('no-legacy-user');
         return event;
       }
-      let wanted;
+      let wanted: Awaited<ReturnType<typeof legacyGroupsOf>>;
       try {
         wanted = await withinBudget(legacyGroupsOf(deps.db, deps.mapping, row), signal, 'reading the roles');
       } catch (error) {

@@ -32,7 +32,7 @@ export const legacyFromEnv = async (env: NodeJS.ProcessEnv, fn: string): Promise
   const fail = failer(fn);
   const databaseUrl = env.LEGACY_DATABASE_URL ?? fail('LEGACY_DATABASE_URL', 'is not set');
   if (legacyDialectOf(databaseUrl) === undefined) fail('LEGACY_DATABASE_URL', LEGACY_URL_EXPECTED);
-  let spec;
+  let spec: Parameters<typeof compileMapping>[0];
   if (env.MAPPING_JSON) {
     let raw: unknown;
     try {

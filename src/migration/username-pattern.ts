@@ -18,7 +18,7 @@ export interface UsernamePattern {
   readonly columns: readonly string[];
 }
 
-const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export const usernamePattern = (spec: UsernameSpec): UsernamePattern => {
   if (spec.kind === 'column') {
@@ -30,7 +30,7 @@ export const usernamePattern = (spec: UsernameSpec): UsernamePattern => {
   let source = '^';
   const groups: string[] = [];
   for (const part of parsed.parts) {
-    if ('literal' in part) source += escape(spec.lowercase ? part.literal.toLowerCase() : part.literal);
+    if ('literal' in part) source += escapeRegExp(spec.lowercase ? part.literal.toLowerCase() : part.literal);
     else {
       groups.push(part.column);
       source += '(.+?)';

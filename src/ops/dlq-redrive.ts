@@ -14,7 +14,7 @@ import { REDRIVE_HEADER, dlqPartitions, sourceRecordOf, toDlqEntry, type DlqPart
 import { readRange, type PartitionRange } from '../adapters/kafka/range-reader.js';
 import { groupActivity } from '../adapters/kafka/offset-reset.js';
 import type { CognitoCallEvent } from '../adapters/cognito/cognito-gateway.js';
-import type { BatchProcessor } from '../runtime/batch-processor.js';
+import type { BatchOutcome, BatchProcessor } from '../runtime/batch-processor.js';
 import { combineEvents, type SyncEvents } from '../runtime/instrumentation.js';
 import { createBatchProcessor, createGateway } from '../runtime/pipeline-factory.js';
 import type { Logger } from './logger.js';
@@ -149,7 +149,7 @@ export async function redriveDlq(o: RedriveOptions): Promise<RedriveSummary> {
         item.source = `${source.topic}:${source.partition}@${source.offset}`;
         current = { applied: false, dlq: false, skipReasons: [] };
         const deadline = Date.now() + (o.retryForMs ?? 60_000);
-        let outcome;
+        let outcome: BatchOutcome;
         try {
           outcome = await processor.process([source], { isActive: () => Date.now() < deadline, heartbeat });
         } catch (error) {

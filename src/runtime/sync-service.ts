@@ -13,7 +13,7 @@ import { isRebalanceError } from '../adapters/kafka/rebalance-errors.js';
 import type { AwsCognitoGateway, CognitoCallEvent, CognitoGateway } from '../adapters/cognito/cognito-gateway.js';
 import type { Clock } from '../pipeline/apply/token-bucket.js';
 import { errorForLog, type Logger } from '../ops/logger.js';
-import { PipelineStoppedError, type BatchProcessor } from './batch-processor.js';
+import { PipelineStoppedError, type BatchOutcome, type BatchProcessor } from './batch-processor.js';
 import { backoffDelay } from './backoff.js';
 import { combineEvents, type SyncEvents } from './instrumentation.js';
 import { createBatchProcessor, createGateway } from './pipeline-factory.js';
@@ -166,7 +166,7 @@ export class SyncService {
     const records: RawRecord[] = batch.messages.map((m) => toRawRecord(batch.topic, batch.partition, m));
     const firstTimestampMs = records[0]?.timestamp === undefined ? null : Number(records[0].timestamp);
     this.events.batchStart({ topic: batch.topic, partition: batch.partition, size: records.length, firstOffset: batch.firstOffset()!, lastOffset: batch.lastOffset(), firstTimestampMs });
-    let outcome;
+    let outcome: BatchOutcome;
     try {
       outcome = await processor.process(records, { isActive: () => isRunning() && !isStale(), heartbeat, highWatermark: batch.highWatermark });
     } catch (error) {

@@ -156,7 +156,7 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 /** Every path to a value inside a JSON document. */
 function pathsOf(value: Json, path: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
   out.push(path);
-  if (Array.isArray(value)) value.forEach((v, i) => pathsOf(v, [...path, i], out));
+  if (Array.isArray(value)) for (const [i, v] of value.entries()) pathsOf(v, [...path, i], out);
   else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) pathsOf(v, [...path, k], out);
   return out;
 }

@@ -19,6 +19,7 @@ interface Service {
   command?: string[];
   environment?: Record<string, string | number>;
   ports?: string[];
+  volumes?: string[];
 }
 const composeText = read('docker-compose.yml');
 const compose = YAML.parse(composeText) as { services: Record<string, Service>; configs?: Record<string, { content: string }> };

@@ -2,7 +2,7 @@
 import { createRecordedSchemaRegistry } from '../../src/adapters/registry/recorded-schema-registry.js';
 import { createConfluentSchemaRegistry, type SchemaRegistry } from '../../src/adapters/registry/schema-registry.js';
 import type { ChangeEvent, RawRecord } from '../../src/core/types.js';
-import { DecodeError, SchemaRegistryUnavailableError, SyncError } from '../../src/errors.js';
+import { DecodeError, SchemaRegistryUnavailableError, type SyncError } from '../../src/errors.js';
 import { UNAVAILABLE_VALUE, createDecoder, encodePostgresVersion } from '../../src/pipeline/decode/index.js';
 import { writeWireHeader } from '../../src/pipeline/decode/avro/wire-format.js';
 import {

@@ -1,6 +1,6 @@
 // Decoding Debezium records written by Kafka Connect's JsonConverter, with and without schemas.
 import type { ChangeEvent, DecodeOutcome, RawRecord, Result } from '../../src/core/types.js';
-import { DecodeError, SyncError } from '../../src/errors.js';
+import { DecodeError, type SyncError } from '../../src/errors.js';
 import { UNAVAILABLE_VALUE, createDecoder, encodePostgresVersion } from '../../src/pipeline/decode/index.js';
 import {
   ENVELOPE_SCHEMA,

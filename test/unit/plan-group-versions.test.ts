@@ -1,7 +1,7 @@
 // groups.versionAttribute: per-group versions for role rows (src/pipeline/plan/group-versions.ts).
 import { describe, expect, test } from '@jest/globals';
 import type { CurrentUser, UserIntent } from '../../src/core/types.js';
-import { ConfigError } from '../../src/errors.js';
+import type { ConfigError } from '../../src/errors.js';
 import { parseMapping } from '../../src/pipeline/map/load-mapping.js';
 import { UserApplier } from '../../src/pipeline/apply/user-applier.js';
 import { PoolState } from '../../src/pipeline/apply/pool-state.js';

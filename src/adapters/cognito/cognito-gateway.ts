@@ -17,7 +17,11 @@ import {
   ListGroupsCommand,
   ListUsersCommand,
   ListUsersInGroupCommand,
+  type AdminGetUserCommandOutput,
   type AttributeType,
+  type ListGroupsCommandOutput,
+  type ListUsersCommandOutput,
+  type ListUsersInGroupCommandOutput,
   type SchemaAttributeType,
   type UserPoolType,
 } from '@aws-sdk/client-cognito-identity-provider';
@@ -127,7 +131,7 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
   }
 
   async getUser(username: string, withGroups: boolean): Promise<CurrentUser | null> {
-    let response;
+    let response: AdminGetUserCommandOutput;
     try {
       response = await this.client.send(new AdminGetUserCommand({ UserPoolId: this.poolId, Username: username }));
     } catch (error) {
@@ -229,7 +233,7 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
   async *listUsers(pageSize = MAX_LIST_PAGE): AsyncIterable<ListedUser[]> {
     let token: string | undefined;
     do {
-      let page;
+      let page: ListUsersCommandOutput;
       try {
         page = await this.client.send(new ListUsersCommand({ UserPoolId: this.poolId, Limit: Math.min(pageSize, MAX_LIST_PAGE), PaginationToken: token }));
       } catch (error) {
@@ -247,7 +251,7 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
   async *listUsersInGroup(group: string): AsyncIterable<string[]> {
     let token: string | undefined;
     do {
-      let page;
+      let page: ListUsersInGroupCommandOutput;
       try {
         page = await this.client.send(new ListUsersInGroupCommand({ UserPoolId: this.poolId, GroupName: group, Limit: MAX_LIST_PAGE, NextToken: token }));
       } catch (error) {
@@ -263,7 +267,7 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
     const groups: string[] = [];
     let token: string | undefined;
     do {
-      let page;
+      let page: ListGroupsCommandOutput;
       try {
         page = await this.client.send(new ListGroupsCommand({ UserPoolId: this.poolId, Limit: MAX_LIST_PAGE, NextToken: token }));
       } catch (error) {

@@ -2,7 +2,7 @@
 // record came from and what went wrong. Writes are awaited (acks=all) before any commit.
 import type { Producer } from 'kafkajs';
 import type { RawRecord } from '../../core/types.js';
-import { DlqError, SyncError, errorMessage } from '../../errors.js';
+import { DlqError, type SyncError, errorMessage } from '../../errors.js';
 
 export const DLQ_HEADER = {
   stage: 'cognito-sync.error.stage',

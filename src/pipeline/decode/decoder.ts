@@ -148,7 +148,7 @@ class RecordDecoder implements Decoder {
   }
 
   private decodeJson(bytes: Buffer, part: Part, ctx: DecodeContext): unknown {
-    let parsed;
+    let parsed: ReturnType<ConnectJsonParser['parse']>;
     try {
       parsed = this.json.parse(bytes, ctx.precise);
     } catch (error) {

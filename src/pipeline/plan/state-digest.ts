@@ -21,7 +21,7 @@ export const comparedAttributes = (names: readonly string[], options: PlanOption
 // name the event did not map) never matches, and the applier reads Cognito instead.
 const ABSENT = '\u0000absent';
 
-const digestOf = (names: readonly string[], valueOf: (name: string) => string, enabled: boolean): StateDigest => {
+const digestOf = (names: readonly string[], valueFor: (name: string) => string, enabled: boolean): StateDigest => {
   let a = 0x811c9dc5;
   let b = 0x01000193 ^ 0x5bd1e995;
   const feed = (text: string): void => {
@@ -36,7 +36,7 @@ const digestOf = (names: readonly string[], valueOf: (name: string) => string, e
   };
   for (const name of names) {
     feed(name);
-    feed(valueOf(name));
+    feed(valueFor(name));
   }
   feed(enabled ? '1' : '0');
   return (a >>> 0) * 0x200000 + (b >>> 11);

@@ -1,7 +1,7 @@
 // A steady write load on the legacy users table: inserts, updates and deletes of this scenario's
 // own rows (usernames "<prefix>.<n>") at a bounded rate for a bounded time. Every statement changes
 // exactly one row, so `events` is the number of change events Debezium must deliver.
-import pg from 'pg';
+import type pg from 'pg';
 
 export interface WriterOptions {
   /** Statements per second. */
