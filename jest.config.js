@@ -2,7 +2,9 @@
 const base = {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }],
+  },
   testEnvironment: 'node',
   // Stack folders (.stack, .stack-faults, any STACK_DIR inside the repo) hold service data,
   // including PostgreSQL's *.snap files, which jest would take for obsolete snapshots.

@@ -11,7 +11,14 @@ import { MemoryDeletedUsers } from '../src/adapters/kafka/deleted-users-log.js';
 import { comparePool, expectedPool, type StateCheck } from './support/state-check.js';
 import { InMemoryCognito } from './support/in-memory-cognito.js';
 import { SimulatedConsumer, exampleMapping, pipelineFor } from './support/harness.js';
-import { ROLES_TOPIC, TopicLog, USERS_TOPIC, changeRecords, type LegacyForm, type SourceChange } from './support/legacy-records.js';
+import {
+  ROLES_TOPIC,
+  TopicLog,
+  USERS_TOPIC,
+  changeRecords,
+  type LegacyForm,
+  type SourceChange,
+} from './support/legacy-records.js';
 export type { StateCheck } from './support/state-check.js';
 import { LegacyWorkload, type ChangeKind } from './support/legacy-workload.js';
 
@@ -28,7 +35,19 @@ export interface CallsResult {
   users: number;
   batchSize: number;
   snapshot: { events: number; records: number } & CallCounts;
-  stream: { events: number; userEvents: number; roleEvents: number; records: number; kinds: Record<ChangeKind, number> } & CallCounts & { writesPerEvent: number; readsPerEvent: number; callsPerEvent: number; batches: number; userApplies: number };
+  stream: {
+    events: number;
+    userEvents: number;
+    roleEvents: number;
+    records: number;
+    kinds: Record<ChangeKind, number>;
+  } & CallCounts & {
+      writesPerEvent: number;
+      readsPerEvent: number;
+      callsPerEvent: number;
+      batches: number;
+      userApplies: number;
+    };
   replaySameConsumer: Replay;
   replayNewGroup: Replay;
   /** The user_roles topic alone from the earliest offset, new consumer group, into the synced pool. */
@@ -39,18 +58,32 @@ export interface CallsResult {
   seconds: number;
 }
 
-export type Replay = CallCounts & { records: number; /** users whose Cognito state the replay changed */ stateChanged: number; state: StateCheck };
+export type Replay = CallCounts & {
+  records: number /** users whose Cognito state the replay changed */;
+  stateChanged: number;
+  state: StateCheck;
+};
 
-const counts = (cognito: InMemoryCognito): CallCounts => ({ writes: cognito.writes, reads: cognito.reads, byApi: Object.fromEntries([...cognito.counts].sort()) });
+const counts = (cognito: InMemoryCognito): CallCounts => ({
+  writes: cognito.writes,
+  reads: cognito.reads,
+  byApi: Object.fromEntries([...cognito.counts].sort()),
+});
 
 const cloneModel = (from: InMemoryCognito): InMemoryCognito => {
   const copy = new InMemoryCognito();
-  for (const [name, u] of from.users) copy.users.set(name, { attributes: { ...u.attributes }, enabled: u.enabled, groups: new Set(u.groups) });
+  for (const [name, u] of from.users)
+    copy.users.set(name, { attributes: { ...u.attributes }, enabled: u.enabled, groups: new Set(u.groups) });
   return copy;
 };
 
 const fingerprint = (cognito: InMemoryCognito): Map<string, string> =>
-  new Map([...cognito.users].map(([name, u]) => [name, JSON.stringify([Object.entries(u.attributes).sort(), u.enabled, [...u.groups].sort()])]));
+  new Map(
+    [...cognito.users].map(([name, u]) => [
+      name,
+      JSON.stringify([Object.entries(u.attributes).sort(), u.enabled, [...u.groups].sort()]),
+    ]),
+  );
 
 const differences = (a: Map<string, string>, b: Map<string, string>): number => {
   let n = 0;
@@ -59,7 +92,9 @@ const differences = (a: Map<string, string>, b: Map<string, string>): number => 
   return n;
 };
 
-export const runCallsBench = async (options: { users?: number; changes?: number; batchSize?: number; form?: LegacyForm; seed?: number } = {}): Promise<CallsResult> => {
+export const runCallsBench = async (
+  options: { users?: number; changes?: number; batchSize?: number; form?: LegacyForm; seed?: number } = {},
+): Promise<CallsResult> => {
   const started = performance.now();
   const form = options.form ?? 'json';
   const users = options.users ?? 10_000;
@@ -129,14 +164,24 @@ export const runCallsBench = async (options: { users?: number; changes?: number;
   cognito.resetCounts();
   consumer.committed.clear();
   await consumer.drain(logs);
-  const replaySameConsumer = { ...counts(cognito), records: total, stateChanged: differences(synced, fingerprint(cognito)), state: checkState(cognito) };
+  const replaySameConsumer = {
+    ...counts(cognito),
+    records: total,
+    stateChanged: differences(synced, fingerprint(cognito)),
+    state: checkState(cognito),
+  };
 
   // Replay 2: a new consumer group from the earliest offset: empty version cache, the pool's
   // deleted-users log as the first group left it.
   const newGroup = new SimulatedConsumer({ pipeline, cognito: copy, batchSize, deletedUsers });
   await newGroup.prime();
   await newGroup.drain(logs);
-  const replayNewGroup = { ...counts(copy), records: total, stateChanged: differences(synced, fingerprint(copy)), state: checkState(copy) };
+  const replayNewGroup = {
+    ...counts(copy),
+    records: total,
+    stateChanged: differences(synced, fingerprint(copy)),
+    state: checkState(copy),
+  };
 
   // Replay 3: only the user_roles topic, from the earliest offset, by a new consumer group.
   // Role rows carry versions of their own: with groups.versionAttribute each group's stored
@@ -145,7 +190,12 @@ export const runCallsBench = async (options: { users?: number; changes?: number;
   const rolesGroup = new SimulatedConsumer({ pipeline, cognito: rolesCopy, batchSize, deletedUsers });
   await rolesGroup.prime();
   await rolesGroup.drain([logs[1]]);
-  const replayRolesTopic = { ...counts(rolesCopy), records: logs[1].size, stateChanged: differences(synced, fingerprint(rolesCopy)), state: checkState(rolesCopy) };
+  const replayRolesTopic = {
+    ...counts(rolesCopy),
+    records: logs[1].size,
+    stateChanged: differences(synced, fingerprint(rolesCopy)),
+    state: checkState(rolesCopy),
+  };
 
   return {
     form,
@@ -164,6 +214,9 @@ export const runCallsBench = async (options: { users?: number; changes?: number;
 };
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const r = await runCallsBench({ users: Number(process.argv[2] ?? 10_000), changes: Number(process.argv[3] ?? 100_000) });
+  const r = await runCallsBench({
+    users: Number(process.argv[2] ?? 10_000),
+    changes: Number(process.argv[3] ?? 100_000),
+  });
   console.log(JSON.stringify(r, null, 2));
 }

@@ -20,7 +20,12 @@ export interface ConnectField {
   fields?: ConnectField[];
 }
 
-const f = (field: string, type: string, extra: Partial<ConnectField> = {}): ConnectField => ({ field, type, optional: true, ...extra });
+const f = (field: string, type: string, extra: Partial<ConnectField> = {}): ConnectField => ({
+  field,
+  type,
+  optional: true,
+  ...extra,
+});
 
 export const USER_COLUMNS: ConnectField[] = [
   f('id', 'int64', { optional: false }),
@@ -30,8 +35,16 @@ export const USER_COLUMNS: ConnectField[] = [
   f('phone', 'string'),
   f('status', 'string'),
   f('bio', 'string'),
-  f('balance', 'bytes', { name: 'org.apache.kafka.connect.data.Decimal', version: 1, parameters: { scale: '2', 'connect.decimal.precision': '12' } }),
-  f('score', 'struct', { name: 'io.debezium.data.VariableScaleDecimal', version: 1, fields: [f('scale', 'int32', { optional: false }), f('value', 'bytes', { optional: false })] }),
+  f('balance', 'bytes', {
+    name: 'org.apache.kafka.connect.data.Decimal',
+    version: 1,
+    parameters: { scale: '2', 'connect.decimal.precision': '12' },
+  }),
+  f('score', 'struct', {
+    name: 'io.debezium.data.VariableScaleDecimal',
+    version: 1,
+    fields: [f('scale', 'int32', { optional: false }), f('value', 'bytes', { optional: false })],
+  }),
   f('birth_date', 'int32', { name: 'io.debezium.time.Date', version: 1 }),
   f('created_at', 'int64', { name: 'io.debezium.time.MicroTimestamp', version: 1 }),
   f('updated_at', 'string', { name: 'io.debezium.time.ZonedTimestamp', version: 1 }),
@@ -44,7 +57,11 @@ const SOURCE_FIELDS: ConnectField[] = [
   f('connector', 'string', { optional: false }),
   f('name', 'string', { optional: false }),
   f('ts_ms', 'int64', { optional: false }),
-  f('snapshot', 'string', { name: 'io.debezium.data.Enum', version: 1, parameters: { allowed: 'true,first,first_in_data_collection,last_in_data_collection,last,false,incremental' } }),
+  f('snapshot', 'string', {
+    name: 'io.debezium.data.Enum',
+    version: 1,
+    parameters: { allowed: 'true,first,first_in_data_collection,last_in_data_collection,last,false,incremental' },
+  }),
   f('db', 'string', { optional: false }),
   f('sequence', 'string'),
   f('ts_us', 'int64'),
@@ -56,7 +73,12 @@ const SOURCE_FIELDS: ConnectField[] = [
   f('xmin', 'int64'),
 ];
 
-const valueStruct = (): ConnectField => ({ type: 'struct', optional: true, name: `${TOPIC}.Value`, fields: USER_COLUMNS });
+const valueStruct = (): ConnectField => ({
+  type: 'struct',
+  optional: true,
+  name: `${TOPIC}.Value`,
+  fields: USER_COLUMNS,
+});
 
 export const ENVELOPE_SCHEMA: ConnectField = {
   type: 'struct',
@@ -66,10 +88,24 @@ export const ENVELOPE_SCHEMA: ConnectField = {
   fields: [
     { ...valueStruct(), field: 'before' },
     { ...valueStruct(), field: 'after' },
-    { type: 'struct', optional: false, name: 'io.debezium.connector.postgresql.Source', field: 'source', fields: SOURCE_FIELDS },
     {
-      type: 'struct', optional: true, name: 'event.block', version: 1, field: 'transaction',
-      fields: [f('id', 'string', { optional: false }), f('total_order', 'int64', { optional: false }), f('data_collection_order', 'int64', { optional: false })],
+      type: 'struct',
+      optional: false,
+      name: 'io.debezium.connector.postgresql.Source',
+      field: 'source',
+      fields: SOURCE_FIELDS,
+    },
+    {
+      type: 'struct',
+      optional: true,
+      name: 'event.block',
+      version: 1,
+      field: 'transaction',
+      fields: [
+        f('id', 'string', { optional: false }),
+        f('total_order', 'int64', { optional: false }),
+        f('data_collection_order', 'int64', { optional: false }),
+      ],
     },
     f('op', 'string', { optional: false }),
     f('ts_ms', 'int64'),
@@ -78,13 +114,25 @@ export const ENVELOPE_SCHEMA: ConnectField = {
   ],
 };
 
-export const KEY_SCHEMA: ConnectField = { type: 'struct', optional: false, name: `${TOPIC}.Key`, fields: [f('id', 'int64', { optional: false })] };
+export const KEY_SCHEMA: ConnectField = {
+  type: 'struct',
+  optional: false,
+  name: `${TOPIC}.Key`,
+  fields: [f('id', 'int64', { optional: false })],
+};
 
 export const UNWRAPPED_SCHEMA: ConnectField = {
   type: 'struct',
   optional: false,
   name: `${TOPIC}.Value`,
-  fields: [...USER_COLUMNS, f('__op', 'string'), f('__table', 'string'), f('__lsn', 'int64'), f('__source_ts_ms', 'int64'), f('__deleted', 'string')],
+  fields: [
+    ...USER_COLUMNS,
+    f('__op', 'string'),
+    f('__table', 'string'),
+    f('__lsn', 'int64'),
+    f('__source_ts_ms', 'int64'),
+    f('__deleted', 'string'),
+  ],
 };
 
 /** Wire-form column values (as the connector emits them, before logical conversion). */
@@ -125,7 +173,8 @@ export const pgSource = (s: SourceOptions): WireRow => ({
   ts_ms: s.tsMs ?? 1_700_000_000_000,
   snapshot: s.snapshot ?? 'false',
   db: 'legacy',
-  sequence: s.lastCommitLsn === undefined ? null : `[${s.lastCommitLsn === null ? 'null' : `"${s.lastCommitLsn}"`},"${s.lsn}"]`,
+  sequence:
+    s.lastCommitLsn === undefined ? null : `[${s.lastCommitLsn === null ? 'null' : `"${s.lastCommitLsn}"`},"${s.lsn}"]`,
   ts_us: BigInt(s.tsMs ?? 1_700_000_000_000) * 1000n,
   ts_ns: BigInt(s.tsMs ?? 1_700_000_000_000) * 1_000_000n,
   schema: 'public',
@@ -148,7 +197,10 @@ export const envelope = (op: string, before: WireRow | null, after: WireRow | nu
 
 /** JSON.stringify that writes bigint as a bare JSON integer, as Jackson writes Java longs. */
 export const stringifyJson = (value: unknown): string =>
-  JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `@@big:${v}@@` : v)).replace(/"@@big:(-?\d+)@@"/g, '$1');
+  JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `@@big:${v}@@` : v)).replace(
+    /"@@big:(-?\d+)@@"/g,
+    '$1',
+  );
 
 export const jsonBytes = (payload: unknown, schema?: ConnectField): Buffer =>
   Buffer.from(schema === undefined ? stringifyJson(payload) : stringifyJson({ schema, payload }), 'utf8');
@@ -167,7 +219,15 @@ export const rawRecord = (key: Buffer | null, value: Buffer | null, topic = TOPI
 // ---- Connect schema -> Connect-style Avro, as Confluent's/Apicurio's AvroData writes it. ----
 
 const AVRO_PRIMITIVE: Record<string, string> = {
-  int8: 'int', int16: 'int', int32: 'int', int64: 'long', float32: 'float', float64: 'double', boolean: 'boolean', string: 'string', bytes: 'bytes',
+  int8: 'int',
+  int16: 'int',
+  int32: 'int',
+  int64: 'long',
+  float32: 'float',
+  float64: 'double',
+  boolean: 'boolean',
+  string: 'string',
+  bytes: 'bytes',
 };
 
 export const connectToAvro = (schema: ConnectField, defined = new Set<string>()): unknown => {
@@ -198,7 +258,13 @@ export const connectToAvro = (schema: ConnectField, defined = new Set<string>())
     type = schema.name
       ? {
           type: primitive,
-          ...(decimal ? { scale: Number(schema.parameters?.['scale']), precision: Number(schema.parameters?.['connect.decimal.precision'] ?? 64), logicalType: 'decimal' } : {}),
+          ...(decimal
+            ? {
+                scale: Number(schema.parameters?.['scale']),
+                precision: Number(schema.parameters?.['connect.decimal.precision'] ?? 64),
+                logicalType: 'decimal',
+              }
+            : {}),
           ...(schema.version ? { 'connect.version': schema.version } : {}),
           ...(schema.parameters ? { 'connect.parameters': schema.parameters } : {}),
           'connect.name': schema.name,
@@ -214,7 +280,8 @@ const toAvroValue = (schema: ConnectField, value: unknown): unknown => {
   if (schema.type === 'bytes') return typeof value === 'string' ? Buffer.from(value, 'base64') : value;
   if (schema.type === 'struct') {
     const out: Record<string, unknown> = {};
-    for (const field of schema.fields ?? []) out[field.field ?? ''] = toAvroValue(field, (value as WireRow)[field.field ?? '']);
+    for (const field of schema.fields ?? [])
+      out[field.field ?? ''] = toAvroValue(field, (value as WireRow)[field.field ?? '']);
     return out;
   }
   return value;
@@ -260,8 +327,18 @@ export const userStream = (n: number): StreamEvent[] => {
     lsn += 56;
     const key = { id };
     if (step === 0) events.push({ key, value: envelope('r', null, userRow(id), pgSource({ lsn, snapshot: 'true' })) });
-    else if (step === 1) events.push({ key, value: envelope('c', null, userRow(id), pgSource({ lsn, lastCommitLsn: lsn - 8 })) });
-    else if (step === 2) events.push({ key, value: envelope('u', userRow(id), userRow(id, { status: 'disabled', bio: DEFAULT_PLACEHOLDER.text }), pgSource({ lsn, lastCommitLsn: lsn - 8 })) });
+    else if (step === 1)
+      events.push({ key, value: envelope('c', null, userRow(id), pgSource({ lsn, lastCommitLsn: lsn - 8 })) });
+    else if (step === 2)
+      events.push({
+        key,
+        value: envelope(
+          'u',
+          userRow(id),
+          userRow(id, { status: 'disabled', bio: DEFAULT_PLACEHOLDER.text }),
+          pgSource({ lsn, lastCommitLsn: lsn - 8 }),
+        ),
+      });
     else {
       events.push({ key, value: envelope('d', userRow(id), null, pgSource({ lsn, lastCommitLsn: lsn - 8 })) });
       if (events.length < n) events.push({ key, value: null });
@@ -275,7 +352,14 @@ export const unwrapEnvelope = (value: WireRow): WireRow => {
   const source = value['source'] as WireRow;
   const op = value['op'] as string;
   const row = (op === 'd' ? value['before'] : value['after']) as WireRow;
-  return { ...row, __op: op, __table: source['table'], __lsn: source['lsn'], __source_ts_ms: source['ts_ms'], __deleted: op === 'd' ? 'true' : 'false' };
+  return {
+    ...row,
+    __op: op,
+    __table: source['table'],
+    __lsn: source['lsn'],
+    __source_ts_ms: source['ts_ms'],
+    __deleted: op === 'd' ? 'true' : 'false',
+  };
 };
 
 export const encodeEvent = (event: StreamEvent, form: RecordForm): RawRecord => {
@@ -286,10 +370,14 @@ export const encodeEvent = (event: StreamEvent, form: RecordForm): RawRecord => 
     case 'json-noschema':
       return rawRecord(jsonBytes(event.key), value === null ? null : jsonBytes(value));
     case 'avro':
-      return rawRecord(avroBytes(KEY_SCHEMA_ID, KEY_SCHEMA, event.key), value === null ? null : avroBytes(ENVELOPE_SCHEMA_ID, ENVELOPE_SCHEMA, value));
+      return rawRecord(
+        avroBytes(KEY_SCHEMA_ID, KEY_SCHEMA, event.key),
+        value === null ? null : avroBytes(ENVELOPE_SCHEMA_ID, ENVELOPE_SCHEMA, value),
+      );
     case 'unwrap':
       return rawRecord(jsonBytes(event.key), value === null ? null : jsonBytes(unwrapEnvelope(value)));
   }
 };
 
-export const encodeStream = (n: number, form: RecordForm): RawRecord[] => userStream(n).map((e) => encodeEvent(e, form));
+export const encodeStream = (n: number, form: RecordForm): RawRecord[] =>
+  userStream(n).map((e) => encodeEvent(e, form));

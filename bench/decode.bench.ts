@@ -17,7 +17,12 @@ export interface DecodeBenchResult {
   failures: number;
 }
 
-const FORMAT: Record<RecordForm, DecoderFormat> = { json: 'json', 'json-noschema': 'json', avro: 'avro', unwrap: 'json' };
+const FORMAT: Record<RecordForm, DecoderFormat> = {
+  json: 'json',
+  'json-noschema': 'json',
+  avro: 'avro',
+  unwrap: 'json',
+};
 
 /**
  * Decodes `records` `iterations` times with a fresh decoder and reports events/s. One untimed
@@ -29,7 +34,10 @@ export const benchDecode = async (
   iterations: number,
   schemas: Readonly<Record<string, string>> = AVRO_SCHEMAS,
 ): Promise<DecodeBenchResult> => {
-  const decoder = createDecoder({ format: form in FORMAT ? FORMAT[form as RecordForm] : 'auto', registry: createRecordedSchemaRegistry(schemas) });
+  const decoder = createDecoder({
+    format: form in FORMAT ? FORMAT[form as RecordForm] : 'auto',
+    registry: createRecordedSchemaRegistry(schemas),
+  });
   let failures = 0;
   for (const record of records) if (!(await decoder.decode(record)).ok) failures++;
   const start = process.hrtime.bigint();
@@ -49,7 +57,13 @@ const FIXTURES = join(process.cwd(), 'test/fixtures/debezium');
 const capturedRecords = (name: string): RawRecord[] => {
   const path = join(FIXTURES, `${name}.json`);
   if (!existsSync(path)) return [];
-  const rows = JSON.parse(readFileSync(path, 'utf8')) as { topic: string; partition: number; offset: string | number; key_b64: string | null; value_b64: string | null }[];
+  const rows = JSON.parse(readFileSync(path, 'utf8')) as {
+    topic: string;
+    partition: number;
+    offset: string | number;
+    key_b64: string | null;
+    value_b64: string | null;
+  }[];
   return rows.map((r) => ({
     topic: r.topic,
     partition: r.partition,
@@ -71,10 +85,20 @@ export const runDecodeBench = async (eventsPerForm = 200_000): Promise<DecodeBen
     results.push(await benchDecode(form, records, Math.max(1, Math.round(eventsPerForm / records.length))));
   }
   const schemasPath = join(FIXTURES, 'avro-schemas.json');
-  const capturedSchemas = existsSync(schemasPath) ? (JSON.parse(readFileSync(schemasPath, 'utf8')) as Record<string, string>) : {};
+  const capturedSchemas = existsSync(schemasPath)
+    ? (JSON.parse(readFileSync(schemasPath, 'utf8')) as Record<string, string>)
+    : {};
   for (const name of ['json', 'json-noschema', 'avro', 'unwrap-json']) {
     const records = capturedRecords(name);
-    if (records.length > 0) results.push(await benchDecode(`captured ${name}`, records, Math.max(1, Math.round(eventsPerForm / records.length)), capturedSchemas));
+    if (records.length > 0)
+      results.push(
+        await benchDecode(
+          `captured ${name}`,
+          records,
+          Math.max(1, Math.round(eventsPerForm / records.length)),
+          capturedSchemas,
+        ),
+      );
   }
   return results;
 };
@@ -82,6 +106,8 @@ export const runDecodeBench = async (eventsPerForm = 200_000): Promise<DecodeBen
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const results = await runDecodeBench(Number(process.argv[2] ?? 200_000));
   for (const r of results) {
-    console.log(`decode ${r.form.padEnd(26)} ${String(r.eventsPerSecond).padStart(9)} events/s  (${r.events} events in ${r.seconds.toFixed(2)} s, ${r.failures} failures)`);
+    console.log(
+      `decode ${r.form.padEnd(26)} ${String(r.eventsPerSecond).padStart(9)} events/s  (${r.events} events in ${r.seconds.toFixed(2)} s, ${r.failures} failures)`,
+    );
   }
 }

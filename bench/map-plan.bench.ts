@@ -70,15 +70,34 @@ export const syntheticEvents = (count: number, users = 10_000): ChangeEvent[] =>
     if (kind === 'snapshot') {
       events.push({ ...base, table: 'users', op: 'r', snapshot: true, before: null, after: usersRow(id, 0) });
     } else if (kind < 8) {
-      events.push({ ...base, table: 'user_roles', key: { user_id: id, role: 'support' }, op: kind < 4 ? 'c' : 'd', before: null, after: kind < 4 ? { user_id: id, role: 'support' } : null });
+      events.push({
+        ...base,
+        table: 'user_roles',
+        key: { user_id: id, role: 'support' },
+        op: kind < 4 ? 'c' : 'd',
+        before: null,
+        after: kind < 4 ? { user_id: id, role: 'support' } : null,
+      });
     } else if (kind < 10) {
       events.push({ ...base, table: 'users', op: 'd', before: { id }, after: null });
     } else if (kind < 15) {
-      events.push({ ...base, table: 'users', op: 'u', before: null, after: { ...usersRow(id, 0), bio: UNAVAILABLE_VALUE, email: `new.${n}@example.com` } });
+      events.push({
+        ...base,
+        table: 'users',
+        op: 'u',
+        before: null,
+        after: { ...usersRow(id, 0), bio: UNAVAILABLE_VALUE, email: `new.${n}@example.com` },
+      });
     } else if (kind < 30) {
       events.push({ ...base, table: 'users', op: 'u', before: null, after: usersRow(id, n) });
     } else {
-      events.push({ ...base, table: 'users', op: 'u', before: null, after: { ...usersRow(id, 0), last_login_at: 1_700_000_000_000 + n } });
+      events.push({
+        ...base,
+        table: 'users',
+        op: 'u',
+        before: null,
+        after: { ...usersRow(id, 0), last_login_at: 1_700_000_000_000 + n },
+      });
     }
   }
   return events;
@@ -91,7 +110,13 @@ const poolFromSnapshot = (mapping: CompiledMapping, users: number): Map<string, 
     const desired = desiredUserFromRow(mapping, usersRow(id, 0));
     if (!desired.ok) continue;
     const attributes = Object.fromEntries(Object.entries(desired.value.attributes).filter(([, v]) => v !== ''));
-    pool.set(desired.value.username, { username: desired.value.username, attributes, enabled: desired.value.enabled, groups: ['customer'], version: '0' });
+    pool.set(desired.value.username, {
+      username: desired.value.username,
+      attributes,
+      enabled: desired.value.enabled,
+      groups: ['customer'],
+      version: '0',
+    });
   }
   return pool;
 };
@@ -110,7 +135,14 @@ const timed = (name: string, events: readonly ChangeEvent[], iterations: number,
   }
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const total = events.length * iterations;
-  return { name, events: total, seconds, eventsPerSecond: Math.round(total / seconds), callsPerEvent: calls / total, mappingErrors: errors };
+  return {
+    name,
+    events: total,
+    seconds,
+    eventsPerSecond: Math.round(total / seconds),
+    callsPerEvent: calls / total,
+    mappingErrors: errors,
+  };
 };
 
 export const runMapPlanBench = async (eventCount = 200_000, batchSize = 500): Promise<MapPlanBenchResult[]> => {

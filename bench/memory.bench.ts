@@ -11,7 +11,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MemoryDeletedUsers } from '../src/adapters/kafka/deleted-users-log.js';
 import { InMemoryCognito } from './support/in-memory-cognito.js';
 import { SimulatedConsumer, exampleMapping, pipelineFor } from './support/harness.js';
-import { LEGACY_FORMS, ROLES_TOPIC, TopicLog, USERS_TOPIC, changeRecords, type LegacyForm } from './support/legacy-records.js';
+import {
+  LEGACY_FORMS,
+  ROLES_TOPIC,
+  TopicLog,
+  USERS_TOPIC,
+  changeRecords,
+  type LegacyForm,
+} from './support/legacy-records.js';
 import { LegacyWorkload } from './support/legacy-workload.js';
 
 export interface MemoryRun {
@@ -58,11 +65,13 @@ export const runBacklog = async (events: number, form: LegacyForm, stateCapacity
   const consumer = new SimulatedConsumer({ pipeline, cognito, batchSize: 500, stateCapacity, deletedUsers });
   const produce = (changes: Iterable<Parameters<typeof changeRecords>[0]>): number => {
     let n = 0;
-    for (const change of changes) for (const kv of changeRecords(change, form)) (kv.topic === USERS_TOPIC ? logs[0] : logs[1]).append(kv), n++;
+    for (const change of changes)
+      for (const kv of changeRecords(change, form)) (kv.topic === USERS_TOPIC ? logs[0] : logs[1]).append(kv), n++;
     return n;
   };
   const trim = (): void => {
-    for (const log of logs) for (let p = 0; p < log.partitions.length; p++) log.trim(p, consumer.committed.get(`${log.topic}:${p}`) ?? 0);
+    for (const log of logs)
+      for (let p = 0; p < log.partitions.length; p++) log.trim(p, consumer.committed.get(`${log.topic}:${p}`) ?? 0);
   };
   produce(workload.snapshot());
   await consumer.drain(logs);
@@ -126,7 +135,11 @@ export const runBacklog = async (events: number, form: LegacyForm, stateCapacity
 /** Runs one backlog in a child process (fresh heap, its own peak RSS). */
 const inChild = (events: number, form: LegacyForm): Promise<MemoryRun> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child', String(events), form], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      ['--expose-gc', fileURLToPath(import.meta.url), '--child', String(events), form],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
@@ -140,20 +153,47 @@ const inChild = (events: number, form: LegacyForm): Promise<MemoryRun> =>
     });
   });
 
-export const runMemoryBench = async (options: { small?: number; large?: number; form?: LegacyForm } = {}): Promise<MemoryResult> => {
+export const runMemoryBench = async (
+  options: { small?: number; large?: number; form?: LegacyForm } = {},
+): Promise<MemoryResult> => {
   const form = options.form ?? 'avro';
   const small = await inChild(options.small ?? 200_000, form);
   const large = await inChild(options.large ?? 1_000_000, form);
-  return { form, users: USERS, small, large, rssRatio: large.peakRssMiB / small.peakRssMiB, heapRatio: large.peakHeapUsedMiB / small.peakHeapUsedMiB };
+  return {
+    form,
+    users: USERS,
+    small,
+    large,
+    rssRatio: large.peakRssMiB / small.peakRssMiB,
+    heapRatio: large.peakHeapUsedMiB / small.peakHeapUsedMiB,
+  };
 };
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   if (process.argv[2] === '--child') {
     const form = (process.argv[4] ?? 'avro') as LegacyForm;
     if (!LEGACY_FORMS.includes(form)) throw new Error(`unknown form ${form}`);
-    console.log(JSON.stringify(await runBacklog(Number(process.argv[3]), form, process.argv[5] === undefined ? undefined : Number(process.argv[5]))));
+    console.log(
+      JSON.stringify(
+        await runBacklog(
+          Number(process.argv[3]),
+          form,
+          process.argv[5] === undefined ? undefined : Number(process.argv[5]),
+        ),
+      ),
+    );
   } else {
     const form = (process.argv[4] ?? 'avro') as LegacyForm;
-    console.log(JSON.stringify(await runMemoryBench({ small: Number(process.argv[2] ?? 200_000), large: Number(process.argv[3] ?? 1_000_000), form }), null, 2));
+    console.log(
+      JSON.stringify(
+        await runMemoryBench({
+          small: Number(process.argv[2] ?? 200_000),
+          large: Number(process.argv[3] ?? 1_000_000),
+          form,
+        }),
+        null,
+        2,
+      ),
+    );
   }
 }

@@ -18,7 +18,14 @@ import { planOptionsFromMapping } from '../src/pipeline/plan/plan-options.js';
 import { planUser } from '../src/pipeline/plan/plan-user.js';
 import type { Decoder } from '../src/runtime/batch-processor.js';
 import { exampleMapping, pipelineFor } from './support/harness.js';
-import { LEGACY_FORMS, ROLES_TOPIC, TopicLog, USERS_TOPIC, changeRecords, type LegacyForm } from './support/legacy-records.js';
+import {
+  LEGACY_FORMS,
+  ROLES_TOPIC,
+  TopicLog,
+  USERS_TOPIC,
+  changeRecords,
+  type LegacyForm,
+} from './support/legacy-records.js';
 import { LegacyWorkload } from './support/legacy-workload.js';
 
 export interface ThroughputResult {
@@ -46,7 +53,8 @@ export const throughputRecords = (form: LegacyForm, users = 3000, changes = 14_0
   const logs = { users: new TopicLog(USERS_TOPIC, 3), roles: new TopicLog(ROLES_TOPIC, 3) };
   const out: RawRecord[] = [];
   const add = (change: Parameters<typeof changeRecords>[0]): void => {
-    for (const kv of changeRecords(change, form)) out.push((kv.topic === USERS_TOPIC ? logs.users : logs.roles).append(kv));
+    for (const kv of changeRecords(change, form))
+      out.push((kv.topic === USERS_TOPIC ? logs.users : logs.roles).append(kv));
   };
   for (const change of workload.snapshot()) add(change);
   for (const change of workload.changes(changes)) add(change);
@@ -61,7 +69,13 @@ const decodeOnlyPass = async (decoder: Decoder, records: readonly RawRecord[]): 
 
 const applyToState = (state: Map<string, CurrentUser>, call: CognitoCall, versionAttribute: string): void => {
   if (call.api === 'AdminCreateUser') {
-    state.set(call.username, { username: call.username, attributes: { ...call.attributes }, enabled: true, groups: [], version: call.attributes[versionAttribute] });
+    state.set(call.username, {
+      username: call.username,
+      attributes: { ...call.attributes },
+      enabled: true,
+      groups: [],
+      version: call.attributes[versionAttribute],
+    });
     return;
   }
   const u = state.get(call.username);
@@ -128,7 +142,8 @@ const pipelinePass = async (
       for (const call of plan.calls) {
         applyToState(state.users, call, options.versionAttribute);
         // The deleted-users log (KafkaDeletedUsersLog in production) remembers the delete's version.
-        if (call.api === 'AdminDeleteUser' && plan.appliedVersion !== undefined) state.deleted.set(username, plan.appliedVersion);
+        if (call.api === 'AdminDeleteUser' && plan.appliedVersion !== undefined)
+          state.deleted.set(username, plan.appliedVersion);
       }
     }
   }
@@ -150,7 +165,11 @@ const rangeOf = (rates: number[], baseline: number[]): [number, number] => {
  * events per CPU-second of this process (user + system time): "per core", and robust against
  * other processes competing for the machine's cores (wall-clock rates are reported alongside).
  */
-const timedRate = async (records: number, reps: number, pass: () => Promise<unknown>): Promise<{ cpu: number; wall: number }> => {
+const timedRate = async (
+  records: number,
+  reps: number,
+  pass: () => Promise<unknown>,
+): Promise<{ cpu: number; wall: number }> => {
   const cpu0 = process.cpuUsage();
   const start = process.hrtime.bigint();
   for (let i = 0; i < reps; i++) await pass();
@@ -160,7 +179,14 @@ const timedRate = async (records: number, reps: number, pass: () => Promise<unkn
   return { cpu: Math.round((records * reps) / cpu), wall: Math.round((records * reps) / wall) };
 };
 
-export const runThroughputBench = async (options: { rounds?: number; secondsPerPass?: number; forms?: readonly LegacyForm[]; log?: (line: string) => void } = {}): Promise<ThroughputResult[]> => {
+export const runThroughputBench = async (
+  options: {
+    rounds?: number;
+    secondsPerPass?: number;
+    forms?: readonly LegacyForm[];
+    log?: (line: string) => void;
+  } = {},
+): Promise<ThroughputResult[]> => {
   const mapping = await exampleMapping();
   const results: ThroughputResult[] = [];
   for (const form of options.forms ?? LEGACY_FORMS) {
@@ -201,11 +227,18 @@ export const runThroughputBench = async (options: { rounds?: number; secondsPerP
       wall: { decodeOnly: median(wallRounds.decodeOnly), pipeline: median(wallRounds.pipeline) },
       rounds,
       ratioRange: rangeOf(rounds.pipeline, rounds.decodeOnly),
-      replay: { pipeline: median(rounds.replay), ratio: median(rounds.replay) / decodeOnly, ratioRange: rangeOf(rounds.replay, rounds.decodeOnly), calls: replayCheck.calls },
+      replay: {
+        pipeline: median(rounds.replay),
+        ratio: median(rounds.replay) / decodeOnly,
+        ratioRange: rangeOf(rounds.replay, rounds.decodeOnly),
+        calls: replayCheck.calls,
+      },
       plannedCallsPerRecord: warm.calls / records.length,
       failures,
     };
-    options.log?.(`  ${form.padEnd(14)} decode ${decodeOnly} ev/s, pipeline ${pipeline} ev/s per CPU-s (x${result.ratio.toFixed(2)}), replay ${result.replay.pipeline} (x${result.replay.ratio.toFixed(2)}, ${result.replay.calls} calls)`);
+    options.log?.(
+      `  ${form.padEnd(14)} decode ${decodeOnly} ev/s, pipeline ${pipeline} ev/s per CPU-s (x${result.ratio.toFixed(2)}), replay ${result.replay.pipeline} (x${result.replay.ratio.toFixed(2)}, ${result.replay.calls} calls)`,
+    );
     results.push(result);
   }
   return results;
@@ -213,5 +246,6 @@ export const runThroughputBench = async (options: { rounds?: number; secondsPerP
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const forms = process.argv.slice(2).filter((a): a is LegacyForm => (LEGACY_FORMS as readonly string[]).includes(a));
-  for (const r of await runThroughputBench({ log: console.log, forms: forms.length > 0 ? forms : LEGACY_FORMS })) console.log(JSON.stringify(r));
+  for (const r of await runThroughputBench({ log: console.log, forms: forms.length > 0 ? forms : LEGACY_FORMS }))
+    console.log(JSON.stringify(r));
 }

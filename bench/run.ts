@@ -27,7 +27,12 @@ const TARGET = {
   streamReadsPerEvent: 0.3,
   poolStateRssMiB: 1024,
 } as const;
-const FORM_NAME: Record<string, string> = { json: 'JSON + schema', 'json-noschema': 'JSON, no schema', avro: 'Avro (registry)', unwrap: 'unwrap (JSON)' };
+const FORM_NAME: Record<string, string> = {
+  json: 'JSON + schema',
+  'json-noschema': 'JSON, no schema',
+  avro: 'Avro (registry)',
+  unwrap: 'unwrap (JSON)',
+};
 
 const n = (x: number): string => Math.round(x).toLocaleString('en-US');
 const f = (x: number, d = 2): string => x.toFixed(d);
@@ -42,25 +47,45 @@ const commit = (): string => {
 
 const started = Date.now();
 const load = loadavg();
-console.log(`cognito-cdc-sync bench  node ${process.version}, ${cpus().length} cores, load avg ${load.map((l) => l.toFixed(1)).join(' ')}, commit ${commit()}${quick ? ', QUICK' : ''}`);
+console.log(
+  `cognito-cdc-sync bench  node ${process.version}, ${cpus().length} cores, load avg ${load.map((l) => l.toFixed(1)).join(' ')}, commit ${commit()}${quick ? ', QUICK' : ''}`,
+);
 
 console.log('\n[1/4] throughput per record form (decode only = baseline, same records, same run)');
-const throughput: ThroughputResult[] = await runThroughputBench({ rounds: quick ? 1 : 5, secondsPerPass: quick ? 0.4 : 1.0, log: console.log });
+const throughput: ThroughputResult[] = await runThroughputBench({
+  rounds: quick ? 1 : 5,
+  secondsPerPass: quick ? 0.4 : 1.0,
+  log: console.log,
+});
 
 console.log('[2/4] Cognito calls per change event (BatchProcessor + UserApplier vs the InMemoryCognito state model)');
-const calls: CallsResult = await runCallsBench(quick ? { users: 2_000, changes: 20_000 } : { users: 10_000, changes: 100_000 });
+const calls: CallsResult = await runCallsBench(
+  quick ? { users: 2_000, changes: 20_000 } : { users: 10_000, changes: 100_000 },
+);
 
 console.log('[3/4] memory: small vs 5x backlog, each in a child process');
-const memory: MemoryResult = await runMemoryBench(quick ? { small: 40_000, large: 200_000 } : { small: 200_000, large: 1_000_000 });
+const memory: MemoryResult = await runMemoryBench(
+  quick ? { small: 40_000, large: 200_000 } : { small: 200_000, large: 1_000_000 },
+);
 
-console.log('[4/4] scale under the default quotas x 0.5, simulated clock (three sizes, then the pool state of 1,000,000 users in a child process)');
-const scaleRun: ScaleResult = await runScaleBench(quick ? [2_000, 5_000, 10_000] : [25_000, 50_000, 200_000], console.log);
+console.log(
+  '[4/4] scale under the default quotas x 0.5, simulated clock (three sizes, then the pool state of 1,000,000 users in a child process)',
+);
+const scaleRun: ScaleResult = await runScaleBench(
+  quick ? [2_000, 5_000, 10_000] : [25_000, 50_000, 200_000],
+  console.log,
+);
 const stateUsers = quick ? 100_000 : 1_000_000;
 scaleRun.poolStateMemory = JSON.parse(
-  execFileSync(process.execPath, ['--expose-gc', join(import.meta.dirname, 'scale.bench.js'), '--pool-state-memory', String(stateUsers)], { encoding: 'utf8', maxBuffer: 1 << 20 }),
+  execFileSync(
+    process.execPath,
+    ['--expose-gc', join(import.meta.dirname, 'scale.bench.js'), '--pool-state-memory', String(stateUsers)],
+    { encoding: 'utf8', maxBuffer: 1 << 20 },
+  ),
 ) as PoolStateMemory;
 const largest = scaleRun.points[scaleRun.points.length - 1]!;
-const perUser = (calls: Record<string, number>, users: number): Record<string, number> => Object.fromEntries(Object.entries(calls).map(([k, v]) => [k, Math.round((v / users) * scaleRun.atMillion.users)]));
+const perUser = (calls: Record<string, number>, users: number): Record<string, number> =>
+  Object.fromEntries(Object.entries(calls).map(([k, v]) => [k, Math.round((v / users) * scaleRun.atMillion.users)]));
 // The shape the backfill issue asks for: figures at 1,000,000 users (extrapolated linearly from
 // the three sizes when not measured there), plus every measured point.
 const scale = {
@@ -76,8 +101,16 @@ const scale = {
     membershipFloorSeconds: scaleRun.atMillion.membershipFloorSeconds,
     calls: perUser(largest.initialLoad.calls, largest.users),
   },
-  coldReplay: { simulatedSeconds: scaleRun.atMillion.coldReplaySeconds, calls: perUser(largest.coldReplay.calls, largest.users), writes: 0 },
-  stream: { eventsPerSecond: largest.stream.eventsPerSecond, readsPerEvent: largest.stream.readsPerEvent, writesPerEvent: largest.stream.writesPerEvent },
+  coldReplay: {
+    simulatedSeconds: scaleRun.atMillion.coldReplaySeconds,
+    calls: perUser(largest.coldReplay.calls, largest.users),
+    writes: 0,
+  },
+  stream: {
+    eventsPerSecond: largest.stream.eventsPerSecond,
+    readsPerEvent: largest.stream.readsPerEvent,
+    writesPerEvent: largest.stream.writesPerEvent,
+  },
   poolStateMemory: scaleRun.poolStateMemory,
   points: scaleRun.points,
 };
@@ -87,12 +120,22 @@ const lines: string[] = [];
 const out = (line = ''): void => void lines.push(line);
 out();
 out('THROUGHPUT, one core: events per CPU-second of the process (median of rounds; wall-clock rates in latest.json)');
-out('  replay: the records against the pool a first sync left (every event already applied, 0 calls expected): the CPU-bound case');
-out('  first sync: the pool starts empty each pass (creates and updates planned): the stricter figure; ok needs both ratios >= target');
-out(`  ${'format'.padEnd(17)}${'decode only'.padStart(13)}${'first sync'.padStart(12)}${'ratio (per-round range)'.padStart(25)}${'replay'.padStart(10)}${'ratio'.padStart(7)}   target (>= ${n(TARGET.eventsPerCore)}/s for Avro + no-schema JSON; ratio >= ${TARGET.ratio})`);
+out(
+  '  replay: the records against the pool a first sync left (every event already applied, 0 calls expected): the CPU-bound case',
+);
+out(
+  '  first sync: the pool starts empty each pass (creates and updates planned): the stricter figure; ok needs both ratios >= target',
+);
+out(
+  `  ${'format'.padEnd(17)}${'decode only'.padStart(13)}${'first sync'.padStart(12)}${'ratio (per-round range)'.padStart(25)}${'replay'.padStart(10)}${'ratio'.padStart(7)}   target (>= ${n(TARGET.eventsPerCore)}/s for Avro + no-schema JSON; ratio >= ${TARGET.ratio})`,
+);
 for (const t of throughput) {
   const rateTarget = t.form === 'avro' || t.form === 'json-noschema';
-  const ok = t.ratio >= TARGET.ratio && t.replay.ratio >= TARGET.ratio && t.replay.calls === 0 && (!rateTarget || t.pipeline >= TARGET.eventsPerCore);
+  const ok =
+    t.ratio >= TARGET.ratio &&
+    t.replay.ratio >= TARGET.ratio &&
+    t.replay.calls === 0 &&
+    (!rateTarget || t.pipeline >= TARGET.eventsPerCore);
   out(
     `  ${(FORM_NAME[t.form] ?? t.form).padEnd(17)}${n(t.decodeOnly).padStart(13)}${n(t.pipeline).padStart(12)}${`${f(t.ratio)} (${f(t.ratioRange[0])}-${f(t.ratioRange[1])})`.padStart(25)}` +
       `${n(t.replay.pipeline).padStart(10)}${f(t.replay.ratio).padStart(7)}   ${verdict(ok)}${t.failures > 0 ? `  (${t.failures} failures)` : ''}${t.replay.calls > 0 ? `  (replay made ${t.replay.calls} calls)` : ''}  [${n(t.records)} records, ${n(t.bytesPerRecord)} B avg]`,
@@ -100,37 +143,81 @@ for (const t of throughput) {
 }
 const s = calls.stream;
 out();
-out(`COGNITO CALLS per change event: ${n(calls.users)} users, then ${n(s.events)} change events (${n(s.userEvents)} users + ${n(s.roleEvents)} user_roles; 20% of users get 80%), batches of ${calls.batchSize}`);
-out(`  change mix: ${Object.entries(s.kinds).map(([k, v]) => `${k} ${f((100 * v) / Object.values(s.kinds).reduce((a, b) => a + b, 0), 1)}%`).join(', ')}`);
-out(`  stream      writes/event ${f(s.writesPerEvent, 3)} (target <= ${TARGET.writesPerEvent}: ${verdict(s.writesPerEvent <= TARGET.writesPerEvent)})   reads/event ${f(s.readsPerEvent, 3)}   all calls/event ${f(s.callsPerEvent, 3)}`);
-out(`              ${n(s.batches)} batches applied ${n(s.userApplies)} distinct users (${f(s.userApplies / s.events, 2)}/event): reads are AdminGetUser + AdminListGroupsForUser per user per batch`);
-out(`              ${Object.entries(s.byApi).map(([k, v]) => `${k.replace(/^Admin/, '')} ${n(v)}`).join(', ')}`);
-out(`  snapshot    ${n(calls.snapshot.events)} events: ${n(calls.snapshot.writes)} writes, ${n(calls.snapshot.reads)} reads (${f(calls.snapshot.writes / calls.snapshot.events, 3)} writes/event)`);
+out(
+  `COGNITO CALLS per change event: ${n(calls.users)} users, then ${n(s.events)} change events (${n(s.userEvents)} users + ${n(s.roleEvents)} user_roles; 20% of users get 80%), batches of ${calls.batchSize}`,
+);
+out(
+  `  change mix: ${Object.entries(s.kinds)
+    .map(([k, v]) => `${k} ${f((100 * v) / Object.values(s.kinds).reduce((a, b) => a + b, 0), 1)}%`)
+    .join(', ')}`,
+);
+out(
+  `  stream      writes/event ${f(s.writesPerEvent, 3)} (target <= ${TARGET.writesPerEvent}: ${verdict(s.writesPerEvent <= TARGET.writesPerEvent)})   reads/event ${f(s.readsPerEvent, 3)}   all calls/event ${f(s.callsPerEvent, 3)}`,
+);
+out(
+  `              ${n(s.batches)} batches applied ${n(s.userApplies)} distinct users (${f(s.userApplies / s.events, 2)}/event): reads are AdminGetUser + AdminListGroupsForUser per user per batch`,
+);
+out(
+  `              ${Object.entries(s.byApi)
+    .map(([k, v]) => `${k.replace(/^Admin/, '')} ${n(v)}`)
+    .join(', ')}`,
+);
+out(
+  `  snapshot    ${n(calls.snapshot.events)} events: ${n(calls.snapshot.writes)} writes, ${n(calls.snapshot.reads)} reads (${f(calls.snapshot.writes / calls.snapshot.events, 3)} writes/event)`,
+);
 for (const [name, r] of [
   ['replay, same consumer (warm version cache)', calls.replaySameConsumer],
   ['replay, new consumer group (empty version cache)', calls.replayNewGroup],
-  [`replay of the user_roles topic alone, new consumer group${calls.groupsVersionAttribute ? '' : ' (groups.versionAttribute not set)'}`, calls.replayRolesTopic],
+  [
+    `replay of the user_roles topic alone, new consumer group${calls.groupsVersionAttribute ? '' : ' (groups.versionAttribute not set)'}`,
+    calls.replayRolesTopic,
+  ],
 ] as const) {
-  out(`  ${name}: ${n(r.records)} records -> ${n(r.writes)} writes (target 0: ${verdict(r.writes === 0)}), ${n(r.reads)} reads; users changed ${n(r.stateChanged)}`);
-  if (r.writes > 0) out(`      writes: ${Object.entries(r.byApi).filter(([k]) => !/Get|List/.test(k)).map(([k, v]) => `${k.replace(/^Admin/, '')} ${n(v)}`).join(', ')}`);
+  out(
+    `  ${name}: ${n(r.records)} records -> ${n(r.writes)} writes (target 0: ${verdict(r.writes === 0)}), ${n(r.reads)} reads; users changed ${n(r.stateChanged)}`,
+  );
+  if (r.writes > 0)
+    out(
+      `      writes: ${Object.entries(r.byApi)
+        .filter(([k]) => !/Get|List/.test(k))
+        .map(([k, v]) => `${k.replace(/^Admin/, '')} ${n(v)}`)
+        .join(', ')}`,
+    );
 }
 const st = calls.stateAfterSync;
-out(`  Cognito vs source after the sync: ${n(st.mismatches)} of ${n(st.users)} users differ (attributes ${st.attributes}, enabled ${st.enabled}, groups ${st.groups}, missing ${st.missing}, deleted-but-present ${st.resurrected}); DLQ ${calls.deadLetters}`);
+out(
+  `  Cognito vs source after the sync: ${n(st.mismatches)} of ${n(st.users)} users differ (attributes ${st.attributes}, enabled ${st.enabled}, groups ${st.groups}, missing ${st.missing}, deleted-but-present ${st.resurrected}); DLQ ${calls.deadLetters}`,
+);
 for (const e of st.examples.slice(0, 1)) out(`      e.g. ${e.length > 300 ? `${e.slice(0, 300)}...` : e}`);
 out();
 const m = memory;
-out(`MEMORY while streaming a backlog (${FORM_NAME[m.form]}, ${n(m.users)} users, batches of 500; peaks sampled after every batch)`);
-out(`  ${'backlog'.padStart(11)}${'peak RSS'.padStart(12)}${'peak heap'.padStart(12)}${'retained heap after GC, every 60k events (MiB)'.padStart(50)}`);
+out(
+  `MEMORY while streaming a backlog (${FORM_NAME[m.form]}, ${n(m.users)} users, batches of 500; peaks sampled after every batch)`,
+);
+out(
+  `  ${'backlog'.padStart(11)}${'peak RSS'.padStart(12)}${'peak heap'.padStart(12)}${'retained heap after GC, every 60k events (MiB)'.padStart(50)}`,
+);
 for (const r of [m.small, m.large]) {
   const ret = r.retainedHeapMiB;
-  out(`  ${n(r.events).padStart(11)}${`${f(r.peakRssMiB, 0)} MiB`.padStart(12)}${`${f(r.peakHeapUsedMiB, 0)} MiB`.padStart(12)}${(ret.length > 0 ? `${ret[0]} -> ${ret[ret.length - 1]} (${ret.length} samples)` : 'n/a').padStart(50)}`);
+  out(
+    `  ${n(r.events).padStart(11)}${`${f(r.peakRssMiB, 0)} MiB`.padStart(12)}${`${f(r.peakHeapUsedMiB, 0)} MiB`.padStart(12)}${(ret.length > 0 ? `${ret[0]} -> ${ret[ret.length - 1]} (${ret.length} samples)` : 'n/a').padStart(50)}`,
+  );
 }
-out(`  ratio 5x backlog / 1x: RSS ${f(m.rssRatio)}, heap ${f(m.heapRatio)} (target <= ${TARGET.memoryRatio}: ${verdict(m.rssRatio <= TARGET.memoryRatio && m.heapRatio <= TARGET.memoryRatio)}); pool state ${n(m.small.poolStateEntries)} -> ${n(m.large.poolStateEntries)} users (bounded by processing.stateCapacity); deleted-users store ${n(m.small.deletedUsersEntries)} -> ${n(m.large.deletedUsersEntries)} entries (unbounded)`);
+out(
+  `  ratio 5x backlog / 1x: RSS ${f(m.rssRatio)}, heap ${f(m.heapRatio)} (target <= ${TARGET.memoryRatio}: ${verdict(m.rssRatio <= TARGET.memoryRatio && m.heapRatio <= TARGET.memoryRatio)}); pool state ${n(m.small.poolStateEntries)} -> ${n(m.large.poolStateEntries)} users (bounded by processing.stateCapacity); deleted-users store ${n(m.small.deletedUsersEntries)} -> ${n(m.large.deletedUsersEntries)} entries (unbounded)`,
+);
 out();
 out();
-const hours = (seconds: number): string => (seconds >= 5400 ? `${f(seconds / 3600, 1)} h` : `${f(seconds / 60, 1)} min`);
-out(`SCALE under Cognito's quotas: default account quotas x ${scaleRun.quotaShare} (${Object.entries(scaleRun.budget).map(([k, v]) => `${k} ${v}/s`).join(', ')}), ${scaleRun.latencyMs} ms a call, simulated clock`);
-out(`  ${'users'.padStart(9)}${'initial load'.padStart(14)}${'/ creation floor'.padStart(18)}${'/ membership floor'.padStart(20)}${'cold replay'.padStart(13)}${'stream'.padStart(14)}${'reads/ev'.padStart(10)}${'writes/ev'.padStart(11)}${'state diff'.padStart(12)}`);
+const hours = (seconds: number): string =>
+  seconds >= 5400 ? `${f(seconds / 3600, 1)} h` : `${f(seconds / 60, 1)} min`;
+out(
+  `SCALE under Cognito's quotas: default account quotas x ${scaleRun.quotaShare} (${Object.entries(scaleRun.budget)
+    .map(([k, v]) => `${k} ${v}/s`)
+    .join(', ')}), ${scaleRun.latencyMs} ms a call, simulated clock`,
+);
+out(
+  `  ${'users'.padStart(9)}${'initial load'.padStart(14)}${'/ creation floor'.padStart(18)}${'/ membership floor'.padStart(20)}${'cold replay'.padStart(13)}${'stream'.padStart(14)}${'reads/ev'.padStart(10)}${'writes/ev'.padStart(11)}${'state diff'.padStart(12)}`,
+);
 for (const p of scaleRun.points) {
   const diff = p.initialLoad.state.mismatches + p.stream.state.mismatches + p.coldReplay.state.mismatches;
   out(
@@ -140,12 +227,25 @@ for (const p of scaleRun.points) {
 }
 const am = scaleRun.atMillion;
 const pm = scaleRun.poolStateMemory;
-out(`  at 1,000,000 users (${am.extrapolated ? `linear fit through ${scaleRun.points.map((p) => n(p.users)).join(', ')}` : 'measured'}):`);
-out(`    cold replay by a new group ${hours(am.coldReplaySeconds)} (target <= ${TARGET.coldReplayMinutes} min: ${verdict(am.coldReplaySeconds <= TARGET.coldReplayMinutes * 60)}), 0 writes: ${verdict(scaleRun.points.every((p) => p.coldReplay.writes === 0))}`);
-out(`    initial load ${hours(am.initialLoadSeconds)}: ${f(am.initialLoadSeconds / am.floorSeconds)} x the creation floor (${hours(am.floorSeconds)}; target <= ${TARGET.initialLoadFloorRatio}: ${verdict(am.initialLoadSeconds <= TARGET.initialLoadFloorRatio * am.floorSeconds)}),`);
-out(`      ${f(am.initialLoadSeconds / am.membershipFloorSeconds)} x the membership floor (${hours(am.membershipFloorSeconds)}: one AdminAddUserToGroup per membership at UserResourceUpdate ${scaleRun.budget.UserResourceUpdate}/s, the binding quota for this workload)`);
-out(`    stream ${f(largest.stream.eventsPerSecond, 1)} changes/s (target >= ${TARGET.streamEventsPerSecond}: ${verdict(largest.stream.eventsPerSecond >= TARGET.streamEventsPerSecond)}), ${f(largest.stream.readsPerEvent, 3)} reads/event (target <= ${TARGET.streamReadsPerEvent}: ${verdict(largest.stream.readsPerEvent <= TARGET.streamReadsPerEvent)})`);
-if (pm) out(`    pool state of ${n(pm.users)} users: ${n(pm.bytesPerUser)} bytes a user, heap ${n(pm.heapMiB)} MiB, RSS ${n(pm.rssMiB)} MiB (target < ${TARGET.poolStateRssMiB}: ${verdict(pm.rssMiB < TARGET.poolStateRssMiB)}); primed in ${f(pm.primeWallSeconds, 1)} s of CPU`);
+out(
+  `  at 1,000,000 users (${am.extrapolated ? `linear fit through ${scaleRun.points.map((p) => n(p.users)).join(', ')}` : 'measured'}):`,
+);
+out(
+  `    cold replay by a new group ${hours(am.coldReplaySeconds)} (target <= ${TARGET.coldReplayMinutes} min: ${verdict(am.coldReplaySeconds <= TARGET.coldReplayMinutes * 60)}), 0 writes: ${verdict(scaleRun.points.every((p) => p.coldReplay.writes === 0))}`,
+);
+out(
+  `    initial load ${hours(am.initialLoadSeconds)}: ${f(am.initialLoadSeconds / am.floorSeconds)} x the creation floor (${hours(am.floorSeconds)}; target <= ${TARGET.initialLoadFloorRatio}: ${verdict(am.initialLoadSeconds <= TARGET.initialLoadFloorRatio * am.floorSeconds)}),`,
+);
+out(
+  `      ${f(am.initialLoadSeconds / am.membershipFloorSeconds)} x the membership floor (${hours(am.membershipFloorSeconds)}: one AdminAddUserToGroup per membership at UserResourceUpdate ${scaleRun.budget.UserResourceUpdate}/s, the binding quota for this workload)`,
+);
+out(
+  `    stream ${f(largest.stream.eventsPerSecond, 1)} changes/s (target >= ${TARGET.streamEventsPerSecond}: ${verdict(largest.stream.eventsPerSecond >= TARGET.streamEventsPerSecond)}), ${f(largest.stream.readsPerEvent, 3)} reads/event (target <= ${TARGET.streamReadsPerEvent}: ${verdict(largest.stream.readsPerEvent <= TARGET.streamReadsPerEvent)})`,
+);
+if (pm)
+  out(
+    `    pool state of ${n(pm.users)} users: ${n(pm.bytesPerUser)} bytes a user, heap ${n(pm.heapMiB)} MiB, RSS ${n(pm.rssMiB)} MiB (target < ${TARGET.poolStateRssMiB}: ${verdict(pm.rssMiB < TARGET.poolStateRssMiB)}); primed in ${f(pm.primeWallSeconds, 1)} s of CPU`,
+  );
 out();
 out(`total ${f((Date.now() - started) / 1000, 0)} s; details in bench/results/latest.json`);
 console.log(lines.join('\n'));

@@ -29,9 +29,23 @@ export type CallsByCategory = Record<QuotaCategory, number>;
 
 export interface ScalePoint {
   users: number;
-  initialLoad: { simulatedSeconds: number; floorSeconds: number; membershipFloorSeconds: number; calls: CallsByCategory; state: StateCheck };
+  initialLoad: {
+    simulatedSeconds: number;
+    floorSeconds: number;
+    membershipFloorSeconds: number;
+    calls: CallsByCategory;
+    state: StateCheck;
+  };
   coldReplay: { simulatedSeconds: number; calls: CallsByCategory; writes: number; records: number; state: StateCheck };
-  stream: { events: number; simulatedSeconds: number; eventsPerSecond: number; readsPerEvent: number; writesPerEvent: number; calls: CallsByCategory; state: StateCheck };
+  stream: {
+    events: number;
+    simulatedSeconds: number;
+    eventsPerSecond: number;
+    readsPerEvent: number;
+    writesPerEvent: number;
+    calls: CallsByCategory;
+    state: StateCheck;
+  };
   poolStateBytesPerUser: number;
   wallSeconds: number;
 }
@@ -44,7 +58,10 @@ export const runScalePoint = async (users: number, changes = Math.min(40_000, us
   const form = 'json';
   const mapping = await exampleMapping();
   const pipeline = pipelineFor(mapping, form);
-  const budget = Object.fromEntries(Object.entries(ACCOUNT_QUOTAS).map(([k, v]) => [k, v * QUOTA_SHARE])) as Record<QuotaCategory, number>;
+  const budget = Object.fromEntries(Object.entries(ACCOUNT_QUOTAS).map(([k, v]) => [k, v * QUOTA_SHARE])) as Record<
+    QuotaCategory,
+    number
+  >;
   const clock = new SimClock();
   const cognito = new QuotaCognito(budget, clock, LATENCY_MS);
   const workload = new LegacyWorkload({ users, seed: 17 });
@@ -58,13 +75,26 @@ export const runScalePoint = async (users: number, changes = Math.min(40_000, us
     return events;
   };
   const deletedUsers = new MemoryDeletedUsers();
-  const consumerOf = (): SimulatedConsumer => new SimulatedConsumer({ pipeline, cognito, batchSize: 500, partitionsInFlight: 4, concurrency: 16, deletedUsers, clock });
+  const consumerOf = (): SimulatedConsumer =>
+    new SimulatedConsumer({
+      pipeline,
+      cognito,
+      batchSize: 500,
+      partitionsInFlight: 4,
+      concurrency: 16,
+      deletedUsers,
+      clock,
+    });
   const snapshotCalls = (): CallsByCategory => ({ ...cognito.byCategory });
-  const check = async (): Promise<StateCheck> => comparePool(cognito, await expectedPool(workload, mapping, pipeline, form), mapping);
+  const check = async (): Promise<StateCheck> =>
+    comparePool(cognito, await expectedPool(workload, mapping, pipeline, form), mapping);
 
   // Initial load: the snapshot into an empty pool.
   append(workload.snapshot());
-  const memberships = [...workload.roles.values()].reduce((n, roles) => n + [...roles].filter((r) => mapping.groupForRole(r) !== undefined).length, 0);
+  const memberships = [...workload.roles.values()].reduce(
+    (n, roles) => n + [...roles].filter((r) => mapping.groupForRole(r) !== undefined).length,
+    0,
+  );
   const consumer = consumerOf();
   const load = await clock.run(
     (async () => {
@@ -111,7 +141,8 @@ export const runScalePoint = async (users: number, changes = Math.min(40_000, us
   globalThis.gc?.();
   // The replayer's pool state holds every user: its share of the heap, per user (the first
   // consumer's state and the model are alive on both sides of the difference).
-  const poolStateBytesPerUser = Math.max(0, process.memoryUsage().heapUsed - heapBeforePrime) / Math.max(1, replayer.applier.state.size);
+  const poolStateBytesPerUser =
+    Math.max(0, process.memoryUsage().heapUsed - heapBeforePrime) / Math.max(1, replayer.applier.state.size);
   void heapBefore;
   const replayCalls = snapshotCalls();
   const coldReplay = {
@@ -121,7 +152,14 @@ export const runScalePoint = async (users: number, changes = Math.min(40_000, us
     records: logs[0].size + logs[1].size,
     state: await check(),
   };
-  return { users, initialLoad, coldReplay, stream, poolStateBytesPerUser, wallSeconds: (performance.now() - wallStart) / 1000 };
+  return {
+    users,
+    initialLoad,
+    coldReplay,
+    stream,
+    poolStateBytesPerUser,
+    wallSeconds: (performance.now() - wallStart) / 1000,
+  };
 };
 
 /** The pool state of `users` users, primed from a listing: heap bytes per user and the process's RSS. */
@@ -156,10 +194,21 @@ export const measurePoolState = async (users: number): Promise<PoolStateMemory> 
             username: name(j),
             enabled: j % 10 !== 0,
             attributes: {
-              email: `user${j}@example.com`, email_verified: 'true', given_name: 'Jürgen', family_name: 'Müller', name: 'Jürgen Müller', locale: 'de-DE',
-              preferred_username: `user${j}`, phone_number: `+4915123${String(j).padStart(6, '0')}`, 'custom:legacy_id': String(j), 'custom:loyalty_tier': 'gold',
-              'custom:marketing_opt_in': 'true', 'custom:customer_no': `${100000 + j}.00`, sub: `0f8fad5b-d9cb-469f-a165-${String(j).padStart(12, '0')}`,
-              [mapping.versionAttribute]: hex(3_000_000 + j), 'custom:cdc_groups': `customer=${hex(2_000_000 + j)}`,
+              email: `user${j}@example.com`,
+              email_verified: 'true',
+              given_name: 'Jürgen',
+              family_name: 'Müller',
+              name: 'Jürgen Müller',
+              locale: 'de-DE',
+              preferred_username: `user${j}`,
+              phone_number: `+4915123${String(j).padStart(6, '0')}`,
+              'custom:legacy_id': String(j),
+              'custom:loyalty_tier': 'gold',
+              'custom:marketing_opt_in': 'true',
+              'custom:customer_no': `${100000 + j}.00`,
+              sub: `0f8fad5b-d9cb-469f-a165-${String(j).padStart(12, '0')}`,
+              [mapping.versionAttribute]: hex(3_000_000 + j),
+              'custom:cdc_groups': `customer=${hex(2_000_000 + j)}`,
             },
           });
         }
@@ -178,7 +227,13 @@ export const measurePoolState = async (users: number): Promise<PoolStateMemory> 
   gc();
   const m = process.memoryUsage();
   if (state.size !== users) throw new Error(`pool state holds ${state.size} of ${users} users`);
-  return { users, bytesPerUser: (m.heapUsed - before) / users, heapMiB: m.heapUsed / 1024 / 1024, rssMiB: m.rss / 1024 / 1024, primeWallSeconds };
+  return {
+    users,
+    bytesPerUser: (m.heapUsed - before) / users,
+    heapMiB: m.heapUsed / 1024 / 1024,
+    rssMiB: m.rss / 1024 / 1024,
+    primeWallSeconds,
+  };
 };
 
 export interface ScaleResult {
@@ -189,7 +244,14 @@ export interface ScaleResult {
   /** The pool state of 1,000,000 users (measured in a child process; absent when not run). */
   poolStateMemory?: PoolStateMemory;
   /** Linear fit through the points, evaluated at 1,000,000 users (simulated seconds). */
-  atMillion: { users: number; initialLoadSeconds: number; floorSeconds: number; membershipFloorSeconds: number; coldReplaySeconds: number; extrapolated: boolean };
+  atMillion: {
+    users: number;
+    initialLoadSeconds: number;
+    floorSeconds: number;
+    membershipFloorSeconds: number;
+    coldReplaySeconds: number;
+    extrapolated: boolean;
+  };
 }
 
 /** Least squares y = a + b x. */
@@ -207,19 +269,29 @@ const linearFit = (xs: number[], ys: number[]): ((x: number) => number) => {
   return (x) => my + b * (x - mx);
 };
 
-export const runScaleBench = async (sizes: number[], log: (line: string) => void = () => undefined): Promise<ScaleResult> => {
+export const runScaleBench = async (
+  sizes: number[],
+  log: (line: string) => void = () => undefined,
+): Promise<ScaleResult> => {
   const points: ScalePoint[] = [];
   for (const users of sizes) {
     const point = await runScalePoint(users);
-    log(`  ${users.toLocaleString('en-US')} users: initial load ${point.initialLoad.simulatedSeconds.toFixed(0)} s simulated, cold replay ${point.coldReplay.simulatedSeconds.toFixed(0)} s, stream ${point.stream.eventsPerSecond.toFixed(1)} changes/s (${point.wallSeconds.toFixed(0)} s wall)`);
+    log(
+      `  ${users.toLocaleString('en-US')} users: initial load ${point.initialLoad.simulatedSeconds.toFixed(0)} s simulated, cold replay ${point.coldReplay.simulatedSeconds.toFixed(0)} s, stream ${point.stream.eventsPerSecond.toFixed(1)} changes/s (${point.wallSeconds.toFixed(0)} s wall)`,
+    );
     points.push(point);
   }
   const MILLION = 1_000_000;
-  const budget = Object.fromEntries(Object.entries(ACCOUNT_QUOTAS).map(([k, v]) => [k, v * QUOTA_SHARE])) as Record<QuotaCategory, number>;
+  const budget = Object.fromEntries(Object.entries(ACCOUNT_QUOTAS).map(([k, v]) => [k, v * QUOTA_SHARE])) as Record<
+    QuotaCategory,
+    number
+  >;
   const measured = points.find((p) => p.users === MILLION);
   const xs = points.map((p) => p.users);
-  const at = (pick: (p: ScalePoint) => number): number => (measured ? pick(measured) : linearFit(xs, points.map(pick))(MILLION));
-  const perUserMemberships = points[points.length - 1]!.initialLoad.membershipFloorSeconds / points[points.length - 1]!.users;
+  const at = (pick: (p: ScalePoint) => number): number =>
+    measured ? pick(measured) : linearFit(xs, points.map(pick))(MILLION);
+  const perUserMemberships =
+    points[points.length - 1]!.initialLoad.membershipFloorSeconds / points[points.length - 1]!.users;
   return {
     quotaShare: QUOTA_SHARE,
     latencyMs: LATENCY_MS,
@@ -236,7 +308,11 @@ export const runScaleBench = async (sizes: number[], log: (line: string) => void
   };
 };
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === '--pool-state-memory') {
+if (
+  process.argv[1] !== undefined &&
+  import.meta.url === pathToFileURL(process.argv[1]).href &&
+  process.argv[2] === '--pool-state-memory'
+) {
   console.log(JSON.stringify(await measurePoolState(Number(process.argv[3] ?? 1_000_000))));
 } else if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const sizes = process.argv.slice(2).map(Number);

@@ -90,7 +90,17 @@ export type ErrorAction = 'retry' | 'replan' | 'absent' | 'dead-letter' | 'stop'
 export class CognitoApiError extends SyncError {
   readonly code: string;
   readonly action: ErrorAction;
-  constructor(message: string, options: { api: string; code: string; httpStatus?: number; retriable: boolean; action?: ErrorAction; cause?: unknown }) {
+  constructor(
+    message: string,
+    options: {
+      api: string;
+      code: string;
+      httpStatus?: number;
+      retriable: boolean;
+      action?: ErrorAction;
+      cause?: unknown;
+    },
+  ) {
     super(message, {
       stage: 'apply',
       retriable: options.retriable,
@@ -112,7 +122,10 @@ export class ThrottledError extends CognitoApiError {}
 export class CognitoAccessError extends CognitoApiError {
   /** One clause naming the cause, for the stop message. */
   readonly reason: string;
-  constructor(message: string, options: { api: string; code: string; httpStatus?: number; reason: string; cause?: unknown }) {
+  constructor(
+    message: string,
+    options: { api: string; code: string; httpStatus?: number; reason: string; cause?: unknown },
+  ) {
     super(message, { ...options, retriable: false, action: 'stop' });
     this.reason = options.reason;
   }
@@ -141,10 +154,13 @@ export class DependencyUnreachableError extends SyncError {
     readonly configPath: string,
     timeoutMs: number,
   ) {
-    super(`cannot reach the ${dependency} at ${address} within ${timeoutMs / 1000}s (${reason}): check ${configPath} and that it is running`, {
-      stage: 'connect',
-      context: { dependency, address, path: configPath },
-    });
+    super(
+      `cannot reach the ${dependency} at ${address} within ${timeoutMs / 1000}s (${reason}): check ${configPath} and that it is running`,
+      {
+        stage: 'connect',
+        context: { dependency, address, path: configPath },
+      },
+    );
   }
 }
 

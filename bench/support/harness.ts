@@ -15,15 +15,27 @@ import { BatchProcessor, type BatchControl } from '../../src/runtime/batch-proce
 import { noEvents, type SyncEvents } from '../../src/runtime/instrumentation.js';
 import { WaitingMemberships } from '../../src/runtime/waiting-memberships.js';
 import { usernameOfUsersEvent } from '../../src/pipeline/map/index.js';
-import { createUserApplier, loadCompiledMapping, pipelineFromMapping, type Pipeline } from '../../src/runtime/pipeline-factory.js';
+import {
+  createUserApplier,
+  loadCompiledMapping,
+  pipelineFromMapping,
+  type Pipeline,
+} from '../../src/runtime/pipeline-factory.js';
 import type { InMemoryCognito } from './in-memory-cognito.js';
 import { legacyAvroSchemas, type LegacyForm, type TopicLog } from './legacy-records.js';
 
-export const exampleMapping = (): Promise<CompiledMapping> => loadCompiledMapping(join(process.cwd(), 'examples/mapping.yaml'));
+export const exampleMapping = (): Promise<CompiledMapping> =>
+  loadCompiledMapping(join(process.cwd(), 'examples/mapping.yaml'));
 
 /** The decoder + map/plan/coalesce wiring SyncService uses, for one record form. */
 export const pipelineFor = (mapping: CompiledMapping, form: LegacyForm): Pipeline =>
-  pipelineFromMapping(mapping, createDecoder({ format: form === 'avro' ? 'avro' : 'json', registry: createRecordedSchemaRegistry(legacyAvroSchemas()) }));
+  pipelineFromMapping(
+    mapping,
+    createDecoder({
+      format: form === 'avro' ? 'avro' : 'json',
+      registry: createRecordedSchemaRegistry(legacyAvroSchemas()),
+    }),
+  );
 
 /**
  * Virtual time running `factor` times faster than the wall clock: BatchProcessor's backoff
@@ -93,7 +105,8 @@ export class SimulatedConsumer {
       stream: { jitGraceMs: 0, ...(o.clock ? { clock: o.clock } : {}) },
       waitingFor: (username) => this.processor.joinCreation(username),
     });
-    if (pipeline.mapping.createPolicy !== 'always') throw new Error('the harness wires UserApplier as for createPolicy always');
+    if (pipeline.mapping.createPolicy !== 'always')
+      throw new Error('the harness wires UserApplier as for createPolicy always');
     this.clock = o.clock ?? fastClock();
     this.waiting = new WaitingMemberships({ maxPerPartition: o.maxWaitingPerPartition ?? 10_000 });
     this.waiting.onSettled((key) => this.settled(key));
@@ -102,7 +115,10 @@ export class SimulatedConsumer {
       map: pipeline.map,
       applier: this.applier,
       waiting: this.waiting,
-      users: { table: pipeline.mapping.usersTable, usernameOf: (event) => usernameOfUsersEvent(pipeline.mapping, event) },
+      users: {
+        table: pipeline.mapping.usersTable,
+        usernameOf: (event) => usernameOfUsersEvent(pipeline.mapping, event),
+      },
       dlq: {
         send: (record, error) => {
           this.deadLetters.push({ record, error });
@@ -147,12 +163,18 @@ export class SimulatedConsumer {
     // Round-robin over the topics, as kafkajs hands out the partitions of a fetch: the roles
     // topic's batches start beside the users topic's, not after all of them.
     const partitions = logs
-      .flatMap((log, t) => log.partitions.map((_, p) => ({ key: `${log.topic}:${p}`, log, p, order: p * logs.length + t })))
+      .flatMap((log, t) =>
+        log.partitions.map((_, p) => ({ key: `${log.topic}:${p}`, log, p, order: p * logs.length + t })),
+      )
       .sort((a, b) => a.order - b.order);
     let processed = 0;
     await Promise.all(
       partitions.map(async (p) => {
-        const control: BatchControl = { isActive: () => true, heartbeat: () => Promise.resolve(), highWatermark: String(p.log.end(p.p)) };
+        const control: BatchControl = {
+          isActive: () => true,
+          heartbeat: () => Promise.resolve(),
+          highWatermark: String(p.log.end(p.p)),
+        };
         for (;;) {
           const from = this.positions.get(p.key) ?? this.committed.get(p.key) ?? 0;
           if (from >= p.log.end(p.p)) return;
@@ -164,7 +186,8 @@ export class SimulatedConsumer {
           try {
             const batch = p.log.read(p.p, from, size);
             const outcome = await this.processor.process(batch, control);
-            if (outcome.commitOffset === null || outcome.resumeOffset === null) throw new Error(`nothing committable in ${p.key} from ${from}`);
+            if (outcome.commitOffset === null || outcome.resumeOffset === null)
+              throw new Error(`nothing committable in ${p.key} from ${from}`);
             this.positions.set(p.key, Number(outcome.resumeOffset));
             this.committed.set(p.key, Number(outcome.commitOffset));
             processed += batch.length;
@@ -193,7 +216,6 @@ export class SimulatedConsumer {
     const floor = this.waiting.floor(key);
     this.committed.set(key, floor === null ? position : Math.min(Number(floor), position));
   }
-
 }
 
 /** FIFO counting semaphore. */

@@ -38,7 +38,8 @@ export const WRITE_APIS: ReadonlySet<string> = new Set<CognitoCall['api']>([
 
 const MAX_VALUE = 2048;
 
-const fail = (api: string, code: string, message: string): CognitoApiError => new CognitoApiError(`${api} failed: ${code}: ${message}`, { api, code, httpStatus: 400, retriable: false });
+const fail = (api: string, code: string, message: string): CognitoApiError =>
+  new CognitoApiError(`${api} failed: ${code}: ${message}`, { api, code, httpStatus: 400, retriable: false });
 
 export class InMemoryCognito implements CognitoGateway {
   readonly users = new Map<string, ModelUser>();
@@ -74,7 +75,12 @@ export class InMemoryCognito implements CognitoGateway {
   peek(username: string): CurrentUser | null {
     const u = this.users.get(username);
     if (!u) return null;
-    const user: CurrentUser = { username, attributes: { ...u.attributes }, enabled: u.enabled, groups: [...u.groups].sort() };
+    const user: CurrentUser = {
+      username,
+      attributes: { ...u.attributes },
+      enabled: u.enabled,
+      groups: [...u.groups].sort(),
+    };
     return user;
   }
 
@@ -132,7 +138,8 @@ export class InMemoryCognito implements CognitoGateway {
 
   private checkValues(api: string, attributes: Attributes): void {
     for (const [name, value] of Object.entries(attributes)) {
-      if ([...value].length > MAX_VALUE) throw fail(api, 'InvalidParameterException', `${name} is longer than ${MAX_VALUE} characters`);
+      if ([...value].length > MAX_VALUE)
+        throw fail(api, 'InvalidParameterException', `${name} is longer than ${MAX_VALUE} characters`);
     }
   }
 
@@ -153,9 +160,14 @@ export class InMemoryCognito implements CognitoGateway {
       case 'AdminUpdateUserAttributes':
         this.checkValues(call.api, call.attributes);
         // Cognito: changing email/phone without its verified flag in the same call unverifies it.
-        for (const [attribute, flag] of [['email', 'email_verified'], ['phone_number', 'phone_number_verified']] as const) {
-          const changes = call.attributes[attribute] !== undefined && call.attributes[attribute] !== u.attributes[attribute];
-          if (changes && call.attributes[flag] === undefined && u.attributes[flag] !== undefined) u.attributes[flag] = 'false';
+        for (const [attribute, flag] of [
+          ['email', 'email_verified'],
+          ['phone_number', 'phone_number_verified'],
+        ] as const) {
+          const changes =
+            call.attributes[attribute] !== undefined && call.attributes[attribute] !== u.attributes[attribute];
+          if (changes && call.attributes[flag] === undefined && u.attributes[flag] !== undefined)
+            u.attributes[flag] = 'false';
         }
         Object.assign(u.attributes, call.attributes);
         return;
@@ -172,7 +184,8 @@ export class InMemoryCognito implements CognitoGateway {
         this.users.delete(call.username);
         return;
       case 'AdminAddUserToGroup':
-        if (!this.groups.has(call.group)) throw fail(call.api, 'ResourceNotFoundException', `Group ${call.group} not found`);
+        if (!this.groups.has(call.group))
+          throw fail(call.api, 'ResourceNotFoundException', `Group ${call.group} not found`);
         u.groups.add(call.group);
         return;
       case 'AdminRemoveUserFromGroup':

@@ -56,7 +56,13 @@ export interface Position {
 }
 
 export type SourceChange =
-  | { table: 'users'; op: 'r' | 'c' | 'u'; row: UserRow; /** bio is TOASTed and unchanged: Debezium sends the placeholder */ toastBio: boolean; pos: Position }
+  | {
+      table: 'users';
+      op: 'r' | 'c' | 'u';
+      row: UserRow /** bio is TOASTed and unchanged: Debezium sends the placeholder */;
+      toastBio: boolean;
+      pos: Position;
+    }
   | { table: 'users'; op: 'd'; id: number; pos: Position }
   | { table: 'user_roles'; op: 'r' | 'c' | 'd'; userId: number; role: string; grantedAt: string; pos: Position };
 
@@ -72,12 +78,20 @@ interface CapturedRecord {
 }
 
 const fixturesDir = (): string => join(process.cwd(), 'test/fixtures/debezium');
-const readCaptured = (name: string): CapturedRecord[] => JSON.parse(readFileSync(join(fixturesDir(), `${name}.json`), 'utf8')) as CapturedRecord[];
-const json = (b64: string): Record<string, unknown> => JSON.parse(Buffer.from(b64, 'base64').toString('utf8')) as Record<string, unknown>;
+const readCaptured = (name: string): CapturedRecord[] =>
+  JSON.parse(readFileSync(join(fixturesDir(), `${name}.json`), 'utf8')) as CapturedRecord[];
+const json = (b64: string): Record<string, unknown> =>
+  JSON.parse(Buffer.from(b64, 'base64').toString('utf8')) as Record<string, unknown>;
 
 /** The first record of `table` whose value schema predates the fixture scenario's ALTER TABLE. */
 const capturedOf = (records: CapturedRecord[], table: string): CapturedRecord => {
-  const found = records.find((r) => r.topic.endsWith(`.public.${table}`) && r.key_b64 !== null && r.value_b64 !== null && !Buffer.from(r.value_b64, 'base64').includes('preferred_username'));
+  const found = records.find(
+    (r) =>
+      r.topic.endsWith(`.public.${table}`) &&
+      r.key_b64 !== null &&
+      r.value_b64 !== null &&
+      !Buffer.from(r.value_b64, 'base64').includes('preferred_username'),
+  );
   if (!found) throw new Error(`no captured ${table} record in test/fixtures/debezium`);
   return found;
 };
@@ -94,7 +108,8 @@ interface Shapes {
 
 let shapes: Shapes | undefined;
 
-const renamePrefix = (schema: unknown, from: string): unknown => JSON.parse(JSON.stringify(schema).replaceAll(`"${from}.`, '"legacy.'));
+const renamePrefix = (schema: unknown, from: string): unknown =>
+  JSON.parse(JSON.stringify(schema).replaceAll(`"${from}.`, '"legacy.'));
 
 /** Schemas (and Debezium's context headers) as the captured records carry them. */
 export const capturedShapes = (): Shapes => {
@@ -102,7 +117,15 @@ export const capturedShapes = (): Shapes => {
   const jsonRecords = readCaptured('json');
   const unwrapRecords = readCaptured('unwrap-json');
   const avroRecords = readCaptured('avro');
-  const s: Shapes = { jsonKey: {}, jsonEnvelope: {}, unwrapKey: {}, unwrapValue: {}, avroIds: {}, avroSchemas: JSON.parse(readFileSync(join(fixturesDir(), 'avro-schemas.json'), 'utf8')) as Record<string, string>, headers: {} };
+  const s: Shapes = {
+    jsonKey: {},
+    jsonEnvelope: {},
+    unwrapKey: {},
+    unwrapValue: {},
+    avroIds: {},
+    avroSchemas: JSON.parse(readFileSync(join(fixturesDir(), 'avro-schemas.json'), 'utf8')) as Record<string, string>,
+    headers: {},
+  };
   for (const table of ['users', 'user_roles']) {
     const j = capturedOf(jsonRecords, table);
     s.jsonKey[table] = renamePrefix(json(j.key_b64 as string)['schema'], 'fx_json');
@@ -111,9 +134,15 @@ export const capturedShapes = (): Shapes => {
     s.unwrapKey[table] = renamePrefix(json(u.key_b64 as string)['schema'], 'fx_unwrap_json');
     s.unwrapValue[table] = renamePrefix(json(u.value_b64 as string)['schema'], 'fx_unwrap_json');
     const a = capturedOf(avroRecords, table);
-    s.avroIds[table] = { key: Buffer.from(a.key_b64 as string, 'base64').readUInt32BE(1), value: Buffer.from(a.value_b64 as string, 'base64').readUInt32BE(1) };
+    s.avroIds[table] = {
+      key: Buffer.from(a.key_b64 as string, 'base64').readUInt32BE(1),
+      value: Buffer.from(a.value_b64 as string, 'base64').readUInt32BE(1),
+    };
     for (const h of j.headers) {
-      if (h.value_b64 !== null) s.headers[h.key] = Buffer.from(h.key.endsWith('connectorLogicalName') ? Buffer.from('legacy') : Buffer.from(h.value_b64, 'base64'));
+      if (h.value_b64 !== null)
+        s.headers[h.key] = Buffer.from(
+          h.key.endsWith('connectorLogicalName') ? Buffer.from('legacy') : Buffer.from(h.value_b64, 'base64'),
+        );
     }
   }
   shapes = s;
@@ -176,8 +205,16 @@ const deleteBefore = (id: number): WireRow => ({
   password_hash: null,
 });
 
-const roleRow = (userId: number, role: string, grantedAt: string): WireRow => ({ user_id: userId, role, granted_at: grantedAt });
-const roleBefore = (userId: number, role: string): WireRow => ({ user_id: userId, role, granted_at: '1970-01-01T00:00:00.000000Z' });
+const roleRow = (userId: number, role: string, grantedAt: string): WireRow => ({
+  user_id: userId,
+  role,
+  granted_at: grantedAt,
+});
+const roleBefore = (userId: number, role: string): WireRow => ({
+  user_id: userId,
+  role,
+  granted_at: '1970-01-01T00:00:00.000000Z',
+});
 
 const sequenceOf = (pos: Position): string | null => {
   const lsn = pos.sequenceLsn ?? pos.lsn;
@@ -209,11 +246,26 @@ const source = (table: string, pos: Position): WireRow => {
 
 const envelope = (op: string, before: WireRow | null, after: WireRow | null, table: string, pos: Position): WireRow => {
   const tsUs = BigInt(pos.tsMs + 40) * 1000n + 789n;
-  return { before, after, source: source(table, pos), transaction: null, op, ts_ms: pos.tsMs + 40, ts_us: tsUs, ts_ns: tsUs * 1000n + 12n };
+  return {
+    before,
+    after,
+    source: source(table, pos),
+    transaction: null,
+    op,
+    ts_ms: pos.tsMs + 40,
+    ts_us: tsUs,
+    ts_ns: tsUs * 1000n + 12n,
+  };
 };
 
 /** ExtractNewRecordState, delete.tombstone.handling.mode=rewrite, add.fields=op,lsn,source.ts_ms. */
-const unwrapped = (row: WireRow, op: string, pos: Position): WireRow => ({ ...row, __deleted: op === 'd' ? 'true' : 'false', __op: op, __lsn: pos.lsn, __source_ts_ms: pos.tsMs });
+const unwrapped = (row: WireRow, op: string, pos: Position): WireRow => ({
+  ...row,
+  __deleted: op === 'd' ? 'true' : 'false',
+  __op: op,
+  __lsn: pos.lsn,
+  __source_ts_ms: pos.tsMs,
+});
 
 // ---------------------------------------------------------------- Avro writers
 
@@ -245,11 +297,17 @@ const encodePart = (form: LegacyForm, table: string, part: 'key' | 'value', payl
   const s = capturedShapes();
   switch (form) {
     case 'json':
-      return Buffer.from(stringifyJson({ schema: (part === 'key' ? s.jsonKey : s.jsonEnvelope)[table], payload }), 'utf8');
+      return Buffer.from(
+        stringifyJson({ schema: (part === 'key' ? s.jsonKey : s.jsonEnvelope)[table], payload }),
+        'utf8',
+      );
     case 'json-noschema':
       return Buffer.from(stringifyJson(payload), 'utf8');
     case 'unwrap':
-      return Buffer.from(stringifyJson({ schema: (part === 'key' ? s.unwrapKey : s.unwrapValue)[table], payload }), 'utf8');
+      return Buffer.from(
+        stringifyJson({ schema: (part === 'key' ? s.unwrapKey : s.unwrapValue)[table], payload }),
+        'utf8',
+      );
     case 'avro': {
       const ids = s.avroIds[table]!;
       return avroBytes(part === 'key' ? ids.key : ids.value, payload);
@@ -265,7 +323,10 @@ export const changeRecords = (change: SourceChange, form: LegacyForm): KeyValue[
   const avro = form === 'avro';
   const table = change.table;
   const topic = table === 'users' ? USERS_TOPIC : ROLES_TOPIC;
-  const keyRow: WireRow = change.table === 'users' ? { id: change.op === 'd' ? change.id : change.row.id } : { user_id: change.userId, role: change.role };
+  const keyRow: WireRow =
+    change.table === 'users'
+      ? { id: change.op === 'd' ? change.id : change.row.id }
+      : { user_id: change.userId, role: change.role };
   const partitionKey = change.table === 'users' ? (keyRow['id'] as number) : change.userId;
   const key = encodePart(form, table, 'key', keyRow) as Buffer;
   let before: WireRow | null = null;
@@ -276,7 +337,14 @@ export const changeRecords = (change: SourceChange, form: LegacyForm): KeyValue[
   } else if (change.op === 'd') before = roleBefore(change.userId, change.role);
   else after = roleRow(change.userId, change.role, change.grantedAt);
   if (form === 'unwrap') {
-    return [{ topic, partitionKey, key, value: encodePart(form, table, 'value', unwrapped((after ?? before) as WireRow, change.op, change.pos)) }];
+    return [
+      {
+        topic,
+        partitionKey,
+        key,
+        value: encodePart(form, table, 'value', unwrapped((after ?? before) as WireRow, change.op, change.pos)),
+      },
+    ];
   }
   const value = encodePart(form, table, 'value', envelope(change.op, before, after, table, change.pos));
   const out: KeyValue[] = [{ topic, partitionKey, key, value }];
@@ -306,7 +374,14 @@ export class TopicLog {
   append(kv: KeyValue): RawRecord {
     const partition = kv.partitionKey % this.partitions.length;
     const log = this.partitions[partition]!;
-    const record: RawRecord = { topic: this.topic, partition, offset: String(this.base[partition]! + log.length), key: kv.key, value: kv.value, headers: { ...this.headers } };
+    const record: RawRecord = {
+      topic: this.topic,
+      partition,
+      offset: String(this.base[partition]! + log.length),
+      key: kv.key,
+      value: kv.value,
+      headers: { ...this.headers },
+    };
     log.push(record);
     return record;
   }

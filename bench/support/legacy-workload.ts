@@ -22,7 +22,8 @@ const GIVEN = ['Anna', 'Jürgen', 'Zoë', 'José', '博', 'Taro', 'Amélie', 'Ki
 const FAMILY = ['Müller', 'Öztürk', 'Peña', '王', 'Yamada', 'Dubois', 'Nguyen', 'Smith', "O'Connor", 'Lindqvist'];
 const LOCALES = ['de-DE', 'en-US', 'fr_FR', 'ja', 'ko-KR', null];
 const TIERS = ['bronze', 'silver', 'gold', 'platinum', null];
-const BIG_BIO = (id: number): string => `Über mich ${id}: `.padEnd(3000, 'Lorem ipsum dolor sit amet, consectetur adipiscing elit. ');
+const BIG_BIO = (id: number): string =>
+  `Über mich ${id}: `.padEnd(3000, 'Lorem ipsum dolor sit amet, consectetur adipiscing elit. ');
 
 /** The kinds of change, with their share of the change stream. */
 export const CHANGE_MIX = {
@@ -54,7 +55,18 @@ export interface WorkloadOptions {
 export class LegacyWorkload {
   readonly rows = new Map<number, UserRow>();
   readonly roles = new Map<number, Set<string>>();
-  readonly kinds: Record<ChangeKind, number> = { login: 0, unmappedOther: 0, email: 0, phone: 0, names: 0, status: 0, tier: 0, role: 0, delete: 0, insert: 0 };
+  readonly kinds: Record<ChangeKind, number> = {
+    login: 0,
+    unmappedOther: 0,
+    email: 0,
+    phone: 0,
+    names: 0,
+    status: 0,
+    tier: 0,
+    role: 0,
+    delete: 0,
+    insert: 0,
+  };
   private readonly random: () => number;
   /** Slot -> user id; the first `hot` slots are the hot users. A deleted user's slot goes to a new sign-up. */
   private readonly slots: number[] = [];
@@ -70,7 +82,10 @@ export class LegacyWorkload {
     this.random = rng(o.seed ?? 42);
     this.hot = Math.max(1, Math.round(o.users * (o.hotShare ?? 0.2)));
     let sum = 0;
-    this.cumulative = (Object.entries({ ...CHANGE_MIX, ...o.mix }) as [ChangeKind, number][]).map(([k, p]) => [k, (sum += p)]);
+    this.cumulative = (Object.entries({ ...CHANGE_MIX, ...o.mix }) as [ChangeKind, number][]).map(([k, p]) => [
+      k,
+      (sum += p),
+    ]);
     for (let i = 0; i < o.users; i++) {
       const row = this.newRow();
       this.rows.set(row.id, row);
@@ -98,7 +113,12 @@ export class LegacyWorkload {
       username: `${given.toLowerCase()}.${id}`,
       email: this.random() < 0.3 ? ` ${given}.${id}@Example.COM` : `${given.toLowerCase()}.${id}@example.com`,
       email_verified: this.random() < 0.7,
-      phone: this.random() < 0.25 ? null : this.random() < 0.5 ? `0151 ${String(2_000_000 + id).slice(-7)}` : `+49 151 ${String(3_000_000 + id).slice(-7)}`,
+      phone:
+        this.random() < 0.25
+          ? null
+          : this.random() < 0.5
+            ? `0151 ${String(2_000_000 + id).slice(-7)}`
+            : `+49 151 ${String(3_000_000 + id).slice(-7)}`,
       phone_verified: false,
       given_name: given,
       family_name: family,
@@ -141,13 +161,35 @@ export class LegacyWorkload {
       lsn,
       txId: this.txId,
       tsMs: this.clockMs,
-      snapshot: i === 0 && table === 'users' ? 'first' : i === n - 1 ? (table === 'users' ? 'last_in_data_collection' : 'last') : 'true',
+      snapshot:
+        i === 0 && table === 'users'
+          ? 'first'
+          : i === n - 1
+            ? table === 'users'
+              ? 'last_in_data_collection'
+              : 'last'
+            : 'true',
     });
     const out: SourceChange[] = [];
     const ids = [...this.rows.keys()];
-    for (const [i, id] of ids.entries()) out.push({ table: 'users', op: 'r', row: { ...this.rows.get(id)! }, toastBio: false, pos: pos(i, ids.length, 'users') });
+    for (const [i, id] of ids.entries())
+      out.push({
+        table: 'users',
+        op: 'r',
+        row: { ...this.rows.get(id)! },
+        toastBio: false,
+        pos: pos(i, ids.length, 'users'),
+      });
     const roleRows = ids.flatMap((id) => [...(this.roles.get(id) ?? [])].map((role) => ({ id, role })));
-    for (const [i, { id, role }] of roleRows.entries()) out.push({ table: 'user_roles', op: 'r', userId: id, role, grantedAt: this.rows.get(id)!.created_at, pos: pos(i, roleRows.length, 'user_roles') });
+    for (const [i, { id, role }] of roleRows.entries())
+      out.push({
+        table: 'user_roles',
+        op: 'r',
+        userId: id,
+        role,
+        grantedAt: this.rows.get(id)!.created_at,
+        pos: pos(i, roleRows.length, 'user_roles'),
+      });
     this.txId++;
     return out;
   }
@@ -164,7 +206,9 @@ export class LegacyWorkload {
 
   private pickSlot(): number {
     const hotPick = this.random() < (this.o.hotUpdates ?? 0.8);
-    return hotPick ? Math.floor(this.random() * this.hot) : this.hot + Math.floor(this.random() * Math.max(1, this.slots.length - this.hot));
+    return hotPick
+      ? Math.floor(this.random() * this.hot)
+      : this.hot + Math.floor(this.random() * Math.max(1, this.slots.length - this.hot));
   }
 
   private kind(): ChangeKind {
@@ -197,7 +241,14 @@ export class LegacyWorkload {
       else this.slots[slot] = row.id;
       if (kind === 'delete') this.commit();
       out.push({ table: 'users', op: 'c', row: { ...row }, toastBio: false, pos: this.position() });
-      out.push({ table: 'user_roles', op: 'c', userId: row.id, role: 'customer', grantedAt: row.created_at, pos: this.position() });
+      out.push({
+        table: 'user_roles',
+        op: 'c',
+        userId: row.id,
+        role: 'customer',
+        grantedAt: row.created_at,
+        pos: this.position(),
+      });
       this.commit();
       return out;
     }
@@ -229,7 +280,10 @@ export class LegacyWorkload {
         break;
       }
       case 'email':
-        next.email = this.random() < 0.33 && row.email !== null ? row.email.toUpperCase() : `${row.username}.${this.lsn}@example.org`;
+        next.email =
+          this.random() < 0.33 && row.email !== null
+            ? row.email.toUpperCase()
+            : `${row.username}.${this.lsn}@example.org`;
         break;
       case 'phone':
         next.phone = this.random() < 0.2 ? null : `0170 ${String(this.lsn).slice(-7)}`;

@@ -10,7 +10,13 @@ import { InMemoryCognito } from './in-memory-cognito.js';
 
 export class QuotaCognito extends InMemoryCognito implements CognitoGateway {
   readonly buckets: Record<QuotaCategory, TokenBucket>;
-  readonly byCategory: Record<QuotaCategory, number> = { UserCreation: 0, UserUpdate: 0, UserResourceUpdate: 0, UserRead: 0, UserList: 0 };
+  readonly byCategory: Record<QuotaCategory, number> = {
+    UserCreation: 0,
+    UserUpdate: 0,
+    UserResourceUpdate: 0,
+    UserRead: 0,
+    UserList: 0,
+  };
 
   constructor(
     budget: Record<QuotaCategory, number>,
@@ -18,7 +24,9 @@ export class QuotaCognito extends InMemoryCognito implements CognitoGateway {
     private readonly latencyMs = 40,
   ) {
     super({ beforeList: (api) => this.spend(api) });
-    this.buckets = Object.fromEntries(Object.entries(budget).map(([c, rate]) => [c, new TokenBucket(rate, undefined, clock)])) as Record<QuotaCategory, TokenBucket>;
+    this.buckets = Object.fromEntries(
+      Object.entries(budget).map(([c, rate]) => [c, new TokenBucket(rate, undefined, clock)]),
+    ) as Record<QuotaCategory, TokenBucket>;
   }
 
   private async spend(api: string): Promise<void> {

@@ -20,25 +20,69 @@ export interface StateCheck {
   examples: string[];
 }
 
-const describe = (attributes: Record<string, string>, enabled: boolean, groups: string[]): string => JSON.stringify([Object.entries(attributes).sort(), enabled, [...groups].sort()]);
+const describe = (attributes: Record<string, string>, enabled: boolean, groups: string[]): string =>
+  JSON.stringify([Object.entries(attributes).sort(), enabled, [...groups].sort()]);
 
 /** username -> the user Cognito must hold, as a comparable string. */
-export const expectedPool = async (workload: LegacyWorkload, mapping: CompiledMapping, pipeline: Pipeline, form: LegacyForm): Promise<Map<string, string>> => {
+export const expectedPool = async (
+  workload: LegacyWorkload,
+  mapping: CompiledMapping,
+  pipeline: Pipeline,
+  form: LegacyForm,
+): Promise<Map<string, string>> => {
   const desired = new Map<string, string>();
   for (const [id, row] of workload.rows) {
-    const [kv] = changeRecords({ table: 'users', op: 'r', row, toastBio: false, pos: { lastCommitLsn: null, lsn: 1, txId: 1, tsMs: 0, snapshot: 'true' } }, form);
-    const decoded = await pipeline.decoder.decode({ topic: USERS_TOPIC, partition: 0, offset: '0', key: kv!.key, value: kv!.value, headers: {} });
+    const [kv] = changeRecords(
+      {
+        table: 'users',
+        op: 'r',
+        row,
+        toastBio: false,
+        pos: { lastCommitLsn: null, lsn: 1, txId: 1, tsMs: 0, snapshot: 'true' },
+      },
+      form,
+    );
+    const decoded = await pipeline.decoder.decode({
+      topic: USERS_TOPIC,
+      partition: 0,
+      offset: '0',
+      key: kv!.key,
+      value: kv!.value,
+      headers: {},
+    });
     if (!decoded.ok || decoded.value.kind !== 'event') throw new Error(`cannot decode the final row of user ${id}`);
     const user = desiredUserFromRow(mapping, decoded.value.event.after as Row);
     if (!user.ok) throw user.error;
-    const groups = [...(workload.roles.get(id) ?? [])].map((role) => mapping.groupForRole(role)).filter((g): g is string => g !== undefined);
-    desired.set(`legacy_${id}`, describe(Object.fromEntries(Object.entries(user.value.attributes).filter(([, v]) => v !== '')), user.value.enabled, groups));
+    const groups = [...(workload.roles.get(id) ?? [])]
+      .map((role) => mapping.groupForRole(role))
+      .filter((g): g is string => g !== undefined);
+    desired.set(
+      `legacy_${id}`,
+      describe(
+        Object.fromEntries(Object.entries(user.value.attributes).filter(([, v]) => v !== '')),
+        user.value.enabled,
+        groups,
+      ),
+    );
   }
   return desired;
 };
 
-export const comparePool = (model: InMemoryCognito, desired: Map<string, string>, mapping: CompiledMapping): StateCheck => {
-  const check: StateCheck = { users: desired.size, mismatches: 0, attributes: 0, enabled: 0, groups: 0, missing: 0, resurrected: 0, examples: [] };
+export const comparePool = (
+  model: InMemoryCognito,
+  desired: Map<string, string>,
+  mapping: CompiledMapping,
+): StateCheck => {
+  const check: StateCheck = {
+    users: desired.size,
+    mismatches: 0,
+    attributes: 0,
+    enabled: 0,
+    groups: 0,
+    missing: 0,
+    resurrected: 0,
+    examples: [],
+  };
   const note = (what: string): void => void (check.examples.length < 2 && check.examples.push(what));
   for (const [name, want] of desired) {
     const u = model.users.get(name);
@@ -48,7 +92,11 @@ export const comparePool = (model: InMemoryCognito, desired: Map<string, string>
       note(`${name} missing`);
       continue;
     }
-    const attributes = Object.fromEntries(Object.entries(u.attributes).filter(([k]) => k !== mapping.versionAttribute && k !== mapping.spec.groups?.versionAttribute));
+    const attributes = Object.fromEntries(
+      Object.entries(u.attributes).filter(
+        ([k]) => k !== mapping.versionAttribute && k !== mapping.spec.groups?.versionAttribute,
+      ),
+    );
     const have = describe(attributes, u.enabled, [...u.groups]);
     if (have === want) continue;
     check.mismatches++;

@@ -1,5 +1,13 @@
 // Types of fault-proxy.mjs for the TypeScript fault suite.
-export type FaultKind = 'throttle' | 'error500' | 'error503' | 'reject' | 'timeout' | 'drop-response' | 'delay' | 'refuse';
+export type FaultKind =
+  | 'throttle'
+  | 'error500'
+  | 'error503'
+  | 'reject'
+  | 'timeout'
+  | 'drop-response'
+  | 'delay'
+  | 'refuse';
 
 export interface RequestInfo {
   /** Arrival, ms since the epoch. */
@@ -37,6 +45,15 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-export function operationOf(headers: Record<string, string | string[] | undefined>, method: string | undefined, url: string | undefined): string;
+export function operationOf(
+  headers: Record<string, string | string[] | undefined>,
+  method: string | undefined,
+  url: string | undefined,
+): string;
 
-export function startFaultProxy(options: { target: string; port?: number; host?: string; flavor?: 'aws-json' | 'plain' }): Promise<FaultProxy>;
+export function startFaultProxy(options: {
+  target: string;
+  port?: number;
+  host?: string;
+  flavor?: 'aws-json' | 'plain';
+}): Promise<FaultProxy>;

@@ -28,7 +28,11 @@ const AWS_JSON = 'application/x-amz-json-1.1';
 
 /** The AWS JSON 1.1 error response for `code`. */
 function awsError(res, status, code, message) {
-  res.writeHead(status, { 'content-type': AWS_JSON, 'x-amzn-errortype': `${code}:`, 'x-amzn-requestid': `fault-${Date.now()}` });
+  res.writeHead(status, {
+    'content-type': AWS_JSON,
+    'x-amzn-errortype': `${code}:`,
+    'x-amzn-requestid': `fault-${Date.now()}`,
+  });
   res.end(JSON.stringify({ __type: code, message }));
 }
 
@@ -79,7 +83,15 @@ export async function startFaultProxy(options) {
   const forward = (req, res, body, info, onResponse) => {
     const headers = { ...req.headers, host: targetUrl.host };
     const upstream = httpRequest(
-      { protocol: targetUrl.protocol, hostname: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers, agent },
+      {
+        protocol: targetUrl.protocol,
+        hostname: targetUrl.hostname,
+        port: targetUrl.port,
+        method: req.method,
+        path: req.url,
+        headers,
+        agent,
+      },
       (up) => {
         const chunks = [];
         up.on('data', (c) => chunks.push(c));
@@ -91,7 +103,8 @@ export async function startFaultProxy(options) {
       info.outcome = 'upstream-error';
       count(info.outcome);
       if (!res.headersSent && !res.destroyed) {
-        if (flavor === 'aws-json') awsError(res, 502, 'InternalErrorException', `fault proxy: upstream ${error.code ?? error.message}`);
+        if (flavor === 'aws-json')
+          awsError(res, 502, 'InternalErrorException', `fault proxy: upstream ${error.code ?? error.message}`);
         else plainError(res, 502, `fault proxy: upstream ${error.code ?? error.message}`);
       }
     });
@@ -104,7 +117,13 @@ export async function startFaultProxy(options) {
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       if (req.url?.startsWith('/__fault') || req.url?.startsWith('/__stats')) return control(req, res, body);
-      const info = { t: Date.now(), op: operationOf(req.headers, req.method, req.url), outcome: 'forwarded', status: 0, body: body.toString('utf8') };
+      const info = {
+        t: Date.now(),
+        op: operationOf(req.headers, req.method, req.url),
+        outcome: 'forwarded',
+        status: 0,
+        body: body.toString('utf8'),
+      };
       state.requests.push(info);
       state.inFlight++;
       let finished = false;
@@ -123,17 +142,23 @@ export async function startFaultProxy(options) {
       switch (kind) {
         case 'throttle':
           info.status = 400;
-          return flavor === 'aws-json' ? awsError(res, 400, 'TooManyRequestsException', 'Rate exceeded') : plainError(res, 429, 'Too many requests');
+          return flavor === 'aws-json'
+            ? awsError(res, 400, 'TooManyRequestsException', 'Rate exceeded')
+            : plainError(res, 429, 'Too many requests');
         case 'error500':
           info.status = 500;
-          return flavor === 'aws-json' ? awsError(res, 500, 'InternalErrorException', 'Internal error (fault proxy)') : plainError(res, 500, 'Internal error (fault proxy)');
+          return flavor === 'aws-json'
+            ? awsError(res, 500, 'InternalErrorException', 'Internal error (fault proxy)')
+            : plainError(res, 500, 'Internal error (fault proxy)');
         case 'error503':
           info.status = 503;
           res.writeHead(503, { 'content-type': 'text/html' });
           return res.end('<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>');
         case 'reject':
           info.status = 400;
-          return flavor === 'aws-json' ? awsError(res, 400, f.code ?? 'InvalidParameterException', f.message ?? 'Rejected (fault proxy)') : plainError(res, 400, 'Rejected (fault proxy)');
+          return flavor === 'aws-json'
+            ? awsError(res, 400, f.code ?? 'InvalidParameterException', f.message ?? 'Rejected (fault proxy)')
+            : plainError(res, 400, 'Rejected (fault proxy)');
         case 'timeout':
           held.add(res);
           res.on('close', () => held.delete(res));
@@ -167,7 +192,9 @@ export async function startFaultProxy(options) {
   const control = (req, res, body) => {
     if (req.url.startsWith('/__stats')) {
       res.writeHead(200, { 'content-type': 'application/json' });
-      return res.end(JSON.stringify({ fault, inFlight: state.inFlight, counts: state.counts, requests: state.requests.length }));
+      return res.end(
+        JSON.stringify({ fault, inFlight: state.inFlight, counts: state.counts, requests: state.requests.length }),
+      );
     }
     if (req.method === 'DELETE') proxy.setFault(null);
     else proxy.setFault(JSON.parse(body.toString('utf8') || '{}'));

@@ -26,7 +26,11 @@ const TIMEOUT_MS = Number(env.CAPTURE_STEP_TIMEOUT_MS ?? 90000);
 const prefixOf = (format) => `fx_${format.replace(/-/g, '_')}`;
 const connectors = FORMATS.map((format) => ({ format, name: prefixOf(format), prefix: prefixOf(format) }));
 
-const kafka = new Kafka({ clientId: 'capture-fixtures', brokers: env.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING });
+const kafka = new Kafka({
+  clientId: 'capture-fixtures',
+  brokers: env.KAFKA_BROKERS.split(','),
+  logLevel: logLevel.NOTHING,
+});
 const admin = kafka.admin();
 const db = new pg.Client({ connectionString: PG_URL });
 
@@ -44,7 +48,10 @@ async function until(desc, fn, timeoutMs = TIMEOUT_MS, everyMs = 200) {
 }
 
 function connectorSh(...args) {
-  const res = spawnSync('bash', [resolve(here, 'connector.sh'), ...args], { stdio: ['ignore', 'inherit', 'inherit'], env });
+  const res = spawnSync('bash', [resolve(here, 'connector.sh'), ...args], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env,
+  });
   if (res.status !== 0) throw new Error(`connector.sh ${args.join(' ')} failed (${res.status})`);
 }
 
@@ -58,7 +65,11 @@ async function watchUsers(c) {
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   seen.set(c.name, []);
-  await consumer.run({ eachMessage: async ({ message }) => { if (message.value) seen.get(c.name).push(message.value); } });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      if (message.value) seen.get(c.name).push(message.value);
+    },
+  });
   watchers.push(consumer);
 }
 async function waitMarker(marker) {
@@ -71,21 +82,31 @@ async function waitMarker(marker) {
 let markerNo = 0;
 async function marker() {
   const m = `fx-marker-${++markerNo}`;
-  await db.query(`INSERT INTO public.users (username, email, status) VALUES ($1, $2, 'active')`, [m, `${m}@markers.example`]);
+  await db.query(`INSERT INTO public.users (username, email, status) VALUES ($1, $2, 'active')`, [
+    m,
+    `${m}@markers.example`,
+  ]);
   await waitMarker(m);
 }
 
 // ---- scenario --------------------------------------------------------------------------------
-const BIG_BIO = Array.from({ length: 500 }, (_, i) => `bio-${i} Ünïcödé ${i * 7919 % 10007}`).join(" "); // ~ 11 KB: out of line (TOAST, STORAGE EXTERNAL)
+const BIG_BIO = Array.from({ length: 500 }, (_, i) => `bio-${i} Ünïcödé ${(i * 7919) % 10007}`).join(' '); // ~ 11 KB: out of line (TOAST, STORAGE EXTERNAL)
 const q = (sql, params) => db.query(sql, params);
 async function tx(fn) {
   await q('BEGIN');
-  try { await fn(); await q('COMMIT'); } catch (e) { await q('ROLLBACK'); throw e; }
+  try {
+    await fn();
+    await q('COMMIT');
+  } catch (e) {
+    await q('ROLLBACK');
+    throw e;
+  }
 }
 
 async function preSnapshotRows() {
   await tx(async () => {
-    await q(`INSERT INTO public.users (id, username, email, email_verified, phone, phone_verified, given_name, family_name, locale, status,
+    await q(
+      `INSERT INTO public.users (id, username, email, email_verified, phone, phone_verified, given_name, family_name, locale, status,
                created_at, updated_at, loyalty_tier, marketing_opt_in, legacy_customer_no, birthdate, bio, last_login_at, password_hash)
              VALUES
              (1, 'alice.fixture', 'Alice.Fixture@Example.COM', true, '+14155550101', true, 'Alice', 'Fixture', 'en-US', 'active',
@@ -95,56 +116,81 @@ async function preSnapshotRows() {
               '2020-01-01T00:00:00Z', '2020-01-01T00:00:00Z', NULL, false, 999999999999, NULL, 'こんにちは', NULL, NULL),
              (3, 'jose.pena', 'Jose.Pena@example.es', true, '(415) 555-0123', false, 'José', 'Peña', 'es_ES', 'suspended',
               '2021-06-15T12:30:00+02:00', '2024-01-01T00:00:00Z', 'bronze', false, 1, '1985-12-31', NULL, '2023-05-05T05:05:05Z',
-              '5f4dcc3b5aa765d61d8327deb882cf99')`, [BIG_BIO]);
+              '5f4dcc3b5aa765d61d8327deb882cf99')`,
+      [BIG_BIO],
+    );
     await q(`SELECT setval('public.users_id_seq', 100)`);
-    await q(`INSERT INTO public.user_roles (user_id, role) VALUES (1, 'customer'), (1, 'admin'), (2, 'customer'), (3, 'support')`);
+    await q(
+      `INSERT INTO public.user_roles (user_id, role) VALUES (1, 'customer'), (1, 'admin'), (2, 'customer'), (3, 'support')`,
+    );
   });
 }
 
 const steps = [];
 const step = (name, fn) => steps.push({ name, fn });
 
-step('insert dave with roles (one transaction)', async () => tx(async () => {
-  await q(`INSERT INTO public.users (id, username, email, phone, given_name, family_name, locale, loyalty_tier, marketing_opt_in, legacy_customer_no)
+step('insert dave with roles (one transaction)', async () =>
+  tx(async () => {
+    await q(`INSERT INTO public.users (id, username, email, phone, given_name, family_name, locale, loyalty_tier, marketing_opt_in, legacy_customer_no)
            VALUES (10, 'dave.oconnor', 'Dave.OConnor@Example.com', '+353 87 123 4567', 'Dave', 'O''Connor', 'en-IE', 'silver', true, 42)`);
-  await q(`INSERT INTO public.user_roles (user_id, role) VALUES (10, 'customer'), (10, 'support')`);
-}));
+    await q(`INSERT INTO public.user_roles (user_id, role) VALUES (10, 'customer'), (10, 'support')`);
+  }),
+);
 step('update dave: email case only, phone to NULL, verified flags', () =>
-  q(`UPDATE public.users SET email = 'dave.oconnor@example.com', phone = NULL, email_verified = true WHERE id = 10`));
+  q(`UPDATE public.users SET email = 'dave.oconnor@example.com', phone = NULL, email_verified = true WHERE id = 10`),
+);
 step('update alice last_login_at only: TOASTed bio unchanged -> unavailable-value placeholder', () =>
-  q(`UPDATE public.users SET last_login_at = '2026-01-02T03:04:05.678901Z' WHERE id = 1`));
+  q(`UPDATE public.users SET last_login_at = '2026-01-02T03:04:05.678901Z' WHERE id = 1`),
+);
 step('update jose primary key 3 -> 1003 (cascades to user_roles)', () =>
-  q(`UPDATE public.users SET id = 1003 WHERE id = 3`));
-step('multi-row transaction: 3 inserts, then an update of one of them, roles', async () => tx(async () => {
-  await q(`INSERT INTO public.users (id, username, email, given_name, family_name, locale, status, legacy_customer_no) VALUES
+  q(`UPDATE public.users SET id = 1003 WHERE id = 3`),
+);
+step('multi-row transaction: 3 inserts, then an update of one of them, roles', async () =>
+  tx(async () => {
+    await q(`INSERT INTO public.users (id, username, email, given_name, family_name, locale, status, legacy_customer_no) VALUES
            (20, 'eve', 'EVE@example.org', 'Eve', NULL, NULL, 'pending_verification', 7),
            (21, 'zoe.angstrom', 'zoe@example.se', 'Zoë', 'Ångström', 'sv-SE', 'active', 100000000000),
            (22, 'kim.minjun', 'minjun.kim@example.kr', '민준', '김', 'ko-KR', 'active', NULL)`);
-  await q(`UPDATE public.users SET status = 'active', email_verified = true WHERE id = 20`);
-  await q(`INSERT INTO public.user_roles (user_id, role) VALUES (20, 'customer'), (21, 'customer'), (22, 'customer'), (22, 'beta_tester')`);
-}));
+    await q(`UPDATE public.users SET status = 'active', email_verified = true WHERE id = 20`);
+    await q(
+      `INSERT INTO public.user_roles (user_id, role) VALUES (20, 'customer'), (21, 'customer'), (22, 'customer'), (22, 'beta_tester')`,
+    );
+  }),
+);
 step('delete dave (cascades to his roles): delete events + tombstones', () =>
-  q(`DELETE FROM public.users WHERE id = 10`));
+  q(`DELETE FROM public.users WHERE id = 10`),
+);
 step('schema change: add column preferred_username, then update eve', async () => {
   await q(`ALTER TABLE public.users ADD COLUMN IF NOT EXISTS preferred_username text`);
-  await q(`UPDATE public.users SET preferred_username = 'evie', status = 'suspended', loyalty_tier = 'platinum', marketing_opt_in = true WHERE id = 20`);
+  await q(
+    `UPDATE public.users SET preferred_username = 'evie', status = 'suspended', loyalty_tier = 'platinum', marketing_opt_in = true WHERE id = 20`,
+  );
 });
 step('revoke alice admin role', () => q(`DELETE FROM public.user_roles WHERE user_id = 1 AND role = 'admin'`));
 step('update alice bio to a new large value (TOASTed column changed)', () =>
-  q(`UPDATE public.users SET bio = $1 WHERE id = 1`, [BIG_BIO.replaceAll('bio-', 'bio2-')]));
+  q(`UPDATE public.users SET bio = $1 WHERE id = 1`, [BIG_BIO.replaceAll('bio-', 'bio2-')]),
+);
 step('incremental snapshot of public.users through the signal table', async () => {
-  await q(`INSERT INTO public.debezium_signal (id, type, data) VALUES ('fx-incremental-1', 'execute-snapshot', '{"data-collections": ["public.users"], "type": "incremental"}')`);
+  await q(
+    `INSERT INTO public.debezium_signal (id, type, data) VALUES ('fx-incremental-1', 'execute-snapshot', '{"data-collections": ["public.users"], "type": "incremental"}')`,
+  );
   // each connector writes a window-open/-close pair per chunk to the signal table
   await until('incremental snapshot windows closed', async () => {
-    const { rows } = await q(`SELECT count(*)::int AS n FROM public.debezium_signal WHERE type = 'snapshot-window-close'`);
+    const { rows } = await q(
+      `SELECT count(*)::int AS n FROM public.debezium_signal WHERE type = 'snapshot-window-close'`,
+    );
     return rows[0].n >= connectors.length;
   });
 });
 step('truncate user_roles and users', () => q(`TRUNCATE public.user_roles, public.users`));
-step('insert frank after the truncate', async () => tx(async () => {
-  await q(`INSERT INTO public.users (id, username, email, given_name, family_name) VALUES (30, 'frank', 'Frank@Example.com', 'Frank', 'Ünal')`);
-  await q(`INSERT INTO public.user_roles (user_id, role) VALUES (30, 'customer')`);
-}));
+step('insert frank after the truncate', async () =>
+  tx(async () => {
+    await q(
+      `INSERT INTO public.users (id, username, email, given_name, family_name) VALUES (30, 'frank', 'Frank@Example.com', 'Frank', 'Ünal')`,
+    );
+    await q(`INSERT INTO public.user_roles (user_id, role) VALUES (30, 'customer')`);
+  }),
+);
 
 // ---- dump ------------------------------------------------------------------------------------
 async function topicsOf(c) {
@@ -180,7 +226,9 @@ async function dump(c) {
         const offset = Number(message.offset);
         if (offset >= (ends.get(k) ?? 0)) return;
         records.push({
-          topic, partition, offset,
+          topic,
+          partition,
+          offset,
           timestamp: message.timestamp,
           key_b64: message.key == null ? null : message.key.toString('base64'),
           value_b64: message.value == null ? null : message.value.toString('base64'),
@@ -212,14 +260,18 @@ async function avroSchemas(records) {
     for (const b64 of [r.key_b64, r.value_b64]) {
       if (!b64) continue;
       const b = Buffer.from(b64, 'base64');
-      if (b.length < 5 || b[0] !== 0) throw new Error(`avro record ${r.topic}/${r.partition}/${r.offset} is not Confluent wire format (byte0=${b[0]})`);
+      if (b.length < 5 || b[0] !== 0)
+        throw new Error(
+          `avro record ${r.topic}/${r.partition}/${r.offset} is not Confluent wire format (byte0=${b[0]})`,
+        );
       ids.add(b.readInt32BE(1));
     }
   }
   const out = {};
   for (const id of [...ids].sort((a, b) => a - b)) {
     const res = await fetch(`${REGISTRY}/schemas/ids/${id}`);
-    if (!res.ok) throw new Error(`schema id ${id} does not resolve at ${REGISTRY}/schemas/ids/${id}: HTTP ${res.status}`);
+    if (!res.ok)
+      throw new Error(`schema id ${id} does not resolve at ${REGISTRY}/schemas/ids/${id}: HTTP ${res.status}`);
     out[id] = (await res.json()).schema;
   }
   return out;
@@ -239,15 +291,20 @@ async function main() {
   }
   await marker();
   // every connector has written at least one heartbeat
-  await until('a heartbeat from every connector', async () => {
-    for (const c of connectors) {
-      const t = `__debezium-heartbeat.${c.prefix}`;
-      if (!(await admin.listTopics()).includes(t)) return false;
-      const offs = await admin.fetchTopicOffsets(t);
-      if (!offs.some((p) => Number(p.high) > 0)) return false;
-    }
-    return true;
-  }, 60000, 500);
+  await until(
+    'a heartbeat from every connector',
+    async () => {
+      for (const c of connectors) {
+        const t = `__debezium-heartbeat.${c.prefix}`;
+        if (!(await admin.listTopics()).includes(t)) return false;
+        const offs = await admin.fetchTopicOffsets(t);
+        if (!offs.some((p) => Number(p.high) > 0)) return false;
+      }
+      return true;
+    },
+    60000,
+    500,
+  );
   log('heartbeats seen');
   for (const w of watchers) await w.disconnect();
 
@@ -263,7 +320,9 @@ async function main() {
     if (c.format === 'avro') {
       const schemas = await avroSchemas(records);
       writeFileSync(resolve(OUT, 'avro-schemas.json'), JSON.stringify(schemas, null, 1) + '\n');
-      summary.push(`avro: Confluent wire format verified, schema ids ${Object.keys(schemas).join(',')} resolve at ${REGISTRY}/schemas/ids/<id>`);
+      summary.push(
+        `avro: Confluent wire format verified, schema ids ${Object.keys(schemas).join(',')} resolve at ${REGISTRY}/schemas/ids/<id>`,
+      );
     }
   }
   await db.end();

@@ -9,7 +9,16 @@
 // back to its leading complete document (the state of one of its writes; the original is kept
 // as DIR/corrupt/<name>). A file that cannot be read at all is moved to DIR/corrupt/, so the
 // stack starts and that pool is missing rather than every pool. Prints one line per repair.
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 const dir = process.argv[2];
@@ -58,7 +67,9 @@ for (const name of names) {
     if (prefix !== undefined) {
       copyFileSync(file, aside(name));
       writeFileSync(file, `${prefix}\n`);
-      console.log(`cut ${name} back to its first complete document (${prefix.length} of ${text.length} bytes; original in corrupt/)`);
+      console.log(
+        `cut ${name} back to its first complete document (${prefix.length} of ${text.length} bytes; original in corrupt/)`,
+      );
     } else {
       renameSync(file, aside(name));
       console.log(`moved unreadable ${name} to corrupt/`);

@@ -20,7 +20,10 @@ import { parseArgs } from 'node:util';
 
 const { values: args } = parseArgs({
   options: {
-    endpoint: { type: 'string', default: process.env.COGNITO_ENDPOINT ?? `http://127.0.0.1:${process.env.COGNITO_PORT ?? 9229}` },
+    endpoint: {
+      type: 'string',
+      default: process.env.COGNITO_ENDPOINT ?? `http://127.0.0.1:${process.env.COGNITO_PORT ?? 9229}`,
+    },
     name: { type: 'string', default: process.env.COGNITO_POOL_NAME ?? 'legacy-users' },
     region: { type: 'string', default: process.env.COGNITO_REGION ?? 'us-east-1' },
     'client-name': { type: 'string', default: 'cognito-sync-local' },
@@ -44,7 +47,10 @@ const GROUPS = shape.groups.map((g) => ({ GroupName: g.name, Description: g.desc
 const client = new CognitoIdentityProviderClient({
   endpoint: args.endpoint,
   region: args.region,
-  credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local' },
+  credentials: {
+    accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local',
+    secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
+  },
   maxAttempts: 3,
 });
 
@@ -69,7 +75,13 @@ async function ensurePool() {
         Schema: CUSTOM_ATTRIBUTES,
         AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
         Policies: {
-          PasswordPolicy: { MinimumLength: 8, RequireLowercase: false, RequireUppercase: false, RequireNumbers: false, RequireSymbols: false },
+          PasswordPolicy: {
+            MinimumLength: 8,
+            RequireLowercase: false,
+            RequireUppercase: false,
+            RequireNumbers: false,
+            RequireSymbols: false,
+          },
         },
         UsernameConfiguration: { CaseSensitive: false },
       }),
@@ -79,7 +91,8 @@ async function ensurePool() {
     const pool = await client.send(new DescribeUserPoolCommand({ UserPoolId: id }));
     const have = new Set((pool.UserPool.SchemaAttributes ?? []).map((a) => a.Name));
     const missing = CUSTOM_ATTRIBUTES.filter((a) => !have.has(`custom:${a.Name}`));
-    if (missing.length) await client.send(new AddCustomAttributesCommand({ UserPoolId: id, CustomAttributes: missing }));
+    if (missing.length)
+      await client.send(new AddCustomAttributesCommand({ UserPoolId: id, CustomAttributes: missing }));
   }
   return id;
 }

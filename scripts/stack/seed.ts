@@ -32,7 +32,8 @@ const { values: opts } = parseArgs({
 
 function dbUrl(): string {
   if (opts.url) return opts.url;
-  if (opts.db !== 'postgres' && opts.db !== 'mariadb') throw new Error(`--db must be postgres or mariadb, not ${opts.db}`);
+  if (opts.db !== 'postgres' && opts.db !== 'mariadb')
+    throw new Error(`--db must be postgres or mariadb, not ${opts.db}`);
   const variable = opts.db === 'mariadb' ? 'MARIADB_URL' : 'PG_URL';
   if (process.env[variable]) return process.env[variable];
   const file = resolve(process.env.STACK_DIR ?? resolve(here, '../../.stack'), 'env.json');
@@ -64,7 +65,10 @@ function hashSeed(s: string): number[] {
 function sfc32(seed: string): () => number {
   let [a, b, c, d] = hashSeed(seed) as [number, number, number, number];
   return () => {
-    a |= 0; b |= 0; c |= 0; d |= 0;
+    a |= 0;
+    b |= 0;
+    c |= 0;
+    d |= 0;
     const t = (((a + b) | 0) + d) | 0;
     d = (d + 1) | 0;
     a = b ^ (b >>> 9);
@@ -76,7 +80,7 @@ function sfc32(seed: string): () => number {
 }
 
 type Rand = () => number;
-const pick = <T,>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
+const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
 const chance = (r: Rand, p: number): boolean => r() < p;
 const int = (r: Rand, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
 function weighted<T>(r: Rand, table: readonly (readonly [T, number])[]): T {
@@ -87,13 +91,50 @@ function weighted<T>(r: Rand, table: readonly (readonly [T, number])[]): T {
 }
 
 // ---- vocabularies ---------------------------------------------------------------------------
-interface NameSet { given: readonly string[]; family: readonly string[]; locales: readonly (string | null)[]; phones: readonly ((r: Rand) => string)[]; weight: number }
+interface NameSet {
+  given: readonly string[];
+  family: readonly string[];
+  locales: readonly (string | null)[];
+  phones: readonly ((r: Rand) => string)[];
+  weight: number;
+}
 const digits = (r: Rand, n: number): string => Array.from({ length: n }, () => String(int(r, 0, 9))).join('');
 const NAME_SETS: readonly NameSet[] = [
   {
     weight: 40,
-    given: ['James', 'Mary', 'Robert', 'Patricia', 'John', 'Jennifer', 'Michael', 'Linda', 'David', 'Elizabeth', 'Chris', 'Ashley', "D'Andre", 'Mary-Kate', 'Zoë', 'Renée'],
-    family: ['Smith', 'Johnson', 'Williams', 'Brown', 'Jones', 'Garcia', 'Miller', 'Davis', "O'Connor", 'McDonald', 'Van der Berg', 'Nguyen', 'Lee'],
+    given: [
+      'James',
+      'Mary',
+      'Robert',
+      'Patricia',
+      'John',
+      'Jennifer',
+      'Michael',
+      'Linda',
+      'David',
+      'Elizabeth',
+      'Chris',
+      'Ashley',
+      "D'Andre",
+      'Mary-Kate',
+      'Zoë',
+      'Renée',
+    ],
+    family: [
+      'Smith',
+      'Johnson',
+      'Williams',
+      'Brown',
+      'Jones',
+      'Garcia',
+      'Miller',
+      'Davis',
+      "O'Connor",
+      'McDonald',
+      'Van der Berg',
+      'Nguyen',
+      'Lee',
+    ],
     locales: ['en-US', 'en_US', 'en', 'EN-us', null],
     phones: [
       (r) => `+1${int(r, 201, 989)}555${digits(r, 4)}`,
@@ -108,73 +149,152 @@ const NAME_SETS: readonly NameSet[] = [
     given: ['François', 'Hélène', 'Jérôme', 'Chloé', 'Anaïs', 'Benoît', 'Cécile', 'Loïc', 'Maëlle', 'Noël'],
     family: ['Dupont', 'Lefèvre', 'Bélanger', 'Gauthier', 'Côté', 'Leroy', 'Moreau', 'de la Fontaine', 'Girard-Pérez'],
     locales: ['fr-FR', 'fr_FR', 'fr', 'fr-CA'],
-    phones: [(r) => `+33 6 ${digits(r, 2)} ${digits(r, 2)} ${digits(r, 2)} ${digits(r, 2)}`, (r) => `06${digits(r, 8)}`, (r) => `+336${digits(r, 8)}`],
+    phones: [
+      (r) => `+33 6 ${digits(r, 2)} ${digits(r, 2)} ${digits(r, 2)} ${digits(r, 2)}`,
+      (r) => `06${digits(r, 8)}`,
+      (r) => `+336${digits(r, 8)}`,
+    ],
   },
   {
     weight: 12,
     given: ['Jürgen', 'Björn', 'Søren', 'Øyvind', 'Åsa', 'Jörg', 'Märta', 'Uwe', 'Lükas', 'Anneliese'],
     family: ['Müller', 'Schäfer', 'Groß', 'Weiß', 'Østergaard', 'Ångström', 'Schröder', 'Jäger', 'Nüßlein'],
     locales: ['de-DE', 'de_DE', 'de', 'sv-SE', 'nb-NO', 'da'],
-    phones: [(r) => `+49 151 ${digits(r, 8)}`, (r) => `0049 151 ${digits(r, 8)}`, (r) => `0151/${digits(r, 7)}`, (r) => `+46 70 ${digits(r, 3)} ${digits(r, 2)} ${digits(r, 2)}`],
+    phones: [
+      (r) => `+49 151 ${digits(r, 8)}`,
+      (r) => `0049 151 ${digits(r, 8)}`,
+      (r) => `0151/${digits(r, 7)}`,
+      (r) => `+46 70 ${digits(r, 3)} ${digits(r, 2)} ${digits(r, 2)}`,
+    ],
   },
   {
     weight: 8,
     given: ['José', 'María', 'Joaquín', 'Inés', 'Ñuflo', 'Begoña', 'João', 'Conceição', 'Gonçalo', 'Lúcia'],
     family: ['García', 'Martínez', 'Peña', 'Muñoz', 'Ibáñez', 'Gonçalves', 'Simões', 'Núñez de Arce'],
     locales: ['es-ES', 'es-419', 'es_MX', 'pt-BR', 'pt_PT'],
-    phones: [(r) => `+34 6${digits(r, 2)} ${digits(r, 3)} ${digits(r, 3)}`, (r) => `+55 11 9${digits(r, 4)}-${digits(r, 4)}`, (r) => `+52${digits(r, 10)}`],
+    phones: [
+      (r) => `+34 6${digits(r, 2)} ${digits(r, 3)} ${digits(r, 3)}`,
+      (r) => `+55 11 9${digits(r, 4)}-${digits(r, 4)}`,
+      (r) => `+52${digits(r, 10)}`,
+    ],
   },
   {
     weight: 6,
     given: ['Łukasz', 'Agnieszka', 'Wojciech', 'Zdeněk', 'Jiří', 'Ľubomír', 'Dragoș', 'Mihály', 'Gergő', 'Ștefan'],
     family: ['Wiśniewski', 'Żółkiewska', 'Dvořák', 'Novák', 'Ďurica', 'Kovács', 'Szőke', 'Popescu-Țurcanu'],
     locales: ['pl-PL', 'cs', 'sk-SK', 'ro-RO', 'hu'],
-    phones: [(r) => `+48 ${digits(r, 3)} ${digits(r, 3)} ${digits(r, 3)}`, (r) => `+420${digits(r, 9)}`, (r) => `+40 7${digits(r, 2)} ${digits(r, 3)} ${digits(r, 3)}`],
+    phones: [
+      (r) => `+48 ${digits(r, 3)} ${digits(r, 3)} ${digits(r, 3)}`,
+      (r) => `+420${digits(r, 9)}`,
+      (r) => `+40 7${digits(r, 2)} ${digits(r, 3)} ${digits(r, 3)}`,
+    ],
   },
   {
     weight: 5,
     given: ['Алексей', 'Наталья', 'Дмитрий', 'Ольга', 'Γιώργος', 'Ελένη', 'Νίκος'],
     family: ['Иванов', 'Смирнова', 'Кузнецов', 'Попова', 'Παπαδόπουλος', 'Οικονόμου'],
     locales: ['ru-RU', 'ru', 'uk-UA', 'el-GR'],
-    phones: [(r) => `+7 9${digits(r, 2)} ${digits(r, 3)}-${digits(r, 2)}-${digits(r, 2)}`, (r) => `8 (9${digits(r, 2)}) ${digits(r, 3)}-${digits(r, 2)}-${digits(r, 2)}`, (r) => `+30 69${digits(r, 8)}`],
+    phones: [
+      (r) => `+7 9${digits(r, 2)} ${digits(r, 3)}-${digits(r, 2)}-${digits(r, 2)}`,
+      (r) => `8 (9${digits(r, 2)}) ${digits(r, 3)}-${digits(r, 2)}-${digits(r, 2)}`,
+      (r) => `+30 69${digits(r, 8)}`,
+    ],
   },
   {
     weight: 10,
     given: ['太郎', '花子', '翔太', '美咲', '伟', '芳', '秀英', '민준', '서연', '지훈'],
     family: ['山田', '佐藤', '鈴木', '高橋', '王', '李', '张', '김', '이', '박'],
     locales: ['ja-JP', 'ja', 'zh-CN', 'zh_TW', 'ko-KR', 'ko'],
-    phones: [(r) => `+81 90-${digits(r, 4)}-${digits(r, 4)}`, (r) => `090${digits(r, 8)}`, (r) => `+86 138 ${digits(r, 4)} ${digits(r, 4)}`, (r) => `+82 10-${digits(r, 4)}-${digits(r, 4)}`],
+    phones: [
+      (r) => `+81 90-${digits(r, 4)}-${digits(r, 4)}`,
+      (r) => `090${digits(r, 8)}`,
+      (r) => `+86 138 ${digits(r, 4)} ${digits(r, 4)}`,
+      (r) => `+82 10-${digits(r, 4)}-${digits(r, 4)}`,
+    ],
   },
   {
     weight: 7,
     given: ['Oliver', 'Amelia', 'Siobhán', 'Niamh', 'Dafydd', 'Rhiannon', 'Seán', 'Aoife'],
     family: ['Taylor', 'Evans', 'Ó Briain', 'Mac Giolla', 'Llewellyn', 'Wright', 'Hughes'],
     locales: ['en-GB', 'en_GB', 'en-IE', 'cy'],
-    phones: [(r) => `+44 7${digits(r, 3)} ${digits(r, 6)}`, (r) => `07${digits(r, 3)} ${digits(r, 6)}`, (r) => `+44 (0)20 ${digits(r, 4)} ${digits(r, 4)}`, (r) => `+353 8${digits(r, 1)} ${digits(r, 3)} ${digits(r, 4)}`],
+    phones: [
+      (r) => `+44 7${digits(r, 3)} ${digits(r, 6)}`,
+      (r) => `07${digits(r, 3)} ${digits(r, 6)}`,
+      (r) => `+44 (0)20 ${digits(r, 4)} ${digits(r, 4)}`,
+      (r) => `+353 8${digits(r, 1)} ${digits(r, 3)} ${digits(r, 4)}`,
+    ],
   },
 ];
 const JUNK_PHONES = ['', 'n/a', 'none', '0000000000', '+', '12345', 'call me'];
-const DOMAINS = ['example.com', 'Example.COM', 'mail.example.org', 'example.net', 'corp.example.co.uk', 'EXAMPLE.de', 'example.fr', 'xn--mnchen-3ya.example', 'example.jp'];
-const STATUS = [['active', 85], ['suspended', 4], ['locked', 2], ['deleted_pending', 3], ['pending_verification', 6]] as const;
-const TIERS = [[null, 40], ['bronze', 30], ['silver', 18], ['gold', 9], ['platinum', 3]] as const;
-const LOREM = 'Lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua Ünïcödé çà et là 日本語のテキスト'.split(' ');
+const DOMAINS = [
+  'example.com',
+  'Example.COM',
+  'mail.example.org',
+  'example.net',
+  'corp.example.co.uk',
+  'EXAMPLE.de',
+  'example.fr',
+  'xn--mnchen-3ya.example',
+  'example.jp',
+];
+const STATUS = [
+  ['active', 85],
+  ['suspended', 4],
+  ['locked', 2],
+  ['deleted_pending', 3],
+  ['pending_verification', 6],
+] as const;
+const TIERS = [
+  [null, 40],
+  ['bronze', 30],
+  ['silver', 18],
+  ['gold', 9],
+  ['platinum', 3],
+] as const;
+const LOREM =
+  'Lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua Ünïcödé çà et là 日本語のテキスト'.split(
+    ' ',
+  );
 const B64 = './ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 function asciiFold(s: string): string {
-  return s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/ß/g, 'ss').replace(/[øØ]/g, 'o').replace(/[łŁ]/g, 'l').replace(/[æÆ]/g, 'ae');
+  return s
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/ß/g, 'ss')
+    .replace(/[øØ]/g, 'o')
+    .replace(/[łŁ]/g, 'l')
+    .replace(/[æÆ]/g, 'ae');
 }
-const slug = (s: string): string => asciiFold(s).toLowerCase().replace(/[^a-z0-9]+/g, '');
+const slug = (s: string): string =>
+  asciiFold(s)
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '');
 
 function words(r: Rand, n: number): string {
   return Array.from({ length: n }, () => pick(r, LOREM)).join(' ');
 }
 
 interface UserRow {
-  username: string; email: string | null; email_verified: boolean; phone: string | null; phone_verified: boolean;
-  given_name: string | null; family_name: string | null; locale: string | null; status: string;
-  created_at: string; updated_at: string; loyalty_tier: string | null; marketing_opt_in: boolean;
-  legacy_customer_no: string | null; birthdate: string | null; bio: string | null; last_login_at: string | null;
-  password_hash: string | null; roles: string[];
+  username: string;
+  email: string | null;
+  email_verified: boolean;
+  phone: string | null;
+  phone_verified: boolean;
+  given_name: string | null;
+  family_name: string | null;
+  locale: string | null;
+  status: string;
+  created_at: string;
+  updated_at: string;
+  loyalty_tier: string | null;
+  marketing_opt_in: boolean;
+  legacy_customer_no: string | null;
+  birthdate: string | null;
+  bio: string | null;
+  last_login_at: string | null;
+  password_hash: string | null;
+  roles: string[];
 }
 
 const NOW = Date.UTC(2026, 0, 1);
@@ -182,7 +302,10 @@ const YEAR = 365 * 24 * 3600 * 1000;
 
 function makeUser(seed: string, index: number, bigBioRatio: number): UserRow {
   const r = sfc32(`${seed}:${index}`); // per-index stream: row i is the same whatever the batch size
-  const set = weighted(r, NAME_SETS.map((s) => [s, s.weight] as const));
+  const set = weighted(
+    r,
+    NAME_SETS.map((s) => [s, s.weight] as const),
+  );
   let given: string | null = pick(r, set.given);
   let family: string | null = pick(r, set.family);
   if (chance(r, 0.03)) family = null;
@@ -194,21 +317,22 @@ function makeUser(seed: string, index: number, bigBioRatio: number): UserRow {
   const fs = slug(family ?? '') || 'x';
   const usernameStyle = int(r, 0, 3);
   const tag = `${index}`;
-  const username = [
-    `${gs}.${fs}${tag}`,
-    `${gs[0]}${fs}${tag}`,
-    `${gs}_${tag}`,
-    `user${tag}@legacy`,
-  ][usernameStyle]!;
+  const username = [`${gs}.${fs}${tag}`, `${gs[0]}${fs}${tag}`, `${gs}_${tag}`, `user${tag}@legacy`][usernameStyle]!;
 
   let email: string | null = null;
   if (!chance(r, 0.04)) {
     // mostly unique; a few collision-prone shapes give the duplicates (differing by case) legacy data has
     const local = weighted(r, [
-      [`${gs}.${fs}${index}`, 50], [`${gs[0]}${fs}${index}`, 22], [`${fs}.${gs}_${index}`, 15], [`${gs}+shop${int(r, 1, 9)}.${index}`, 8],
-      [`${gs}.${fs}`, 3], [`${gs}${fs}${int(r, 1, 99)}`, 2],
+      [`${gs}.${fs}${index}`, 50],
+      [`${gs[0]}${fs}${index}`, 22],
+      [`${fs}.${gs}_${index}`, 15],
+      [`${gs}+shop${int(r, 1, 9)}.${index}`, 8],
+      [`${gs}.${fs}`, 3],
+      [`${gs}${fs}${int(r, 1, 99)}`, 2],
     ] as const);
-    const cased = chance(r, 0.25) ? local.replace(/^./, (c) => c.toUpperCase()).replace(/\.(.)/, (_m, c: string) => `.${c.toUpperCase()}`) : local;
+    const cased = chance(r, 0.25)
+      ? local.replace(/^./, (c) => c.toUpperCase()).replace(/\.(.)/, (_m, c: string) => `.${c.toUpperCase()}`)
+      : local;
     email = `${cased}@${pick(r, DOMAINS)}`;
     if (chance(r, 0.01)) email = email.replace('@', '@@'); // invalid
     if (chance(r, 0.01)) email = ` ${email}`;
@@ -223,16 +347,20 @@ function makeUser(seed: string, index: number, bigBioRatio: number): UserRow {
   const created = NOW - Math.floor(r() * 10 * YEAR);
   const updated = created + Math.floor(r() * (NOW - created));
   const lastLogin = chance(r, 0.15) ? null : updated + Math.floor(r() * (NOW - updated));
-  const birth = chance(r, 0.4) ? null : new Date(Date.UTC(int(r, 1940, 2008), int(r, 0, 11), int(r, 1, 28))).toISOString().slice(0, 10);
+  const birth = chance(r, 0.4)
+    ? null
+    : new Date(Date.UTC(int(r, 1940, 2008), int(r, 0, 11), int(r, 1, 28))).toISOString().slice(0, 10);
 
   let bio: string | null = null;
-  if (chance(r, bigBioRatio)) bio = words(r, int(r, 2500, 6000)); // ~20-45 KB: stored out of line (TOAST)
+  if (chance(r, bigBioRatio))
+    bio = words(r, int(r, 2500, 6000)); // ~20-45 KB: stored out of line (TOAST)
   else if (chance(r, 0.2)) bio = words(r, int(r, 3, 40));
 
   let password_hash: string | null;
   const ph = r();
   if (ph < 0.75) password_hash = `$2b$10$${Array.from({ length: 53 }, () => pick(r, [...B64])).join('')}`;
-  else if (ph < 0.9) password_hash = Array.from({ length: 32 }, () => pick(r, [...'0123456789abcdef'])).join(''); // legacy md5
+  else if (ph < 0.9)
+    password_hash = Array.from({ length: 32 }, () => pick(r, [...'0123456789abcdef'])).join(''); // legacy md5
   else password_hash = null; // SSO-only account
 
   const roles: string[] = [];
@@ -255,7 +383,11 @@ function makeUser(seed: string, index: number, bigBioRatio: number): UserRow {
     updated_at: new Date(updated).toISOString(),
     loyalty_tier: weighted(r, TIERS),
     marketing_opt_in: chance(r, 0.35),
-    legacy_customer_no: chance(r, 0.1) ? null : chance(r, 0.01) ? '999999999999' : String(int(r, 1, 9) * 1e11 + Math.floor(r() * 1e11)),
+    legacy_customer_no: chance(r, 0.1)
+      ? null
+      : chance(r, 0.01)
+        ? '999999999999'
+        : String(int(r, 1, 9) * 1e11 + Math.floor(r() * 1e11)),
     birthdate: birth,
     bio,
     last_login_at: lastLogin === null ? null : new Date(lastLogin).toISOString(),
@@ -265,10 +397,24 @@ function makeUser(seed: string, index: number, bigBioRatio: number): UserRow {
 }
 
 const COLUMNS = [
-  ['username', 'text'], ['email', 'text'], ['email_verified', 'boolean'], ['phone', 'text'], ['phone_verified', 'boolean'],
-  ['given_name', 'text'], ['family_name', 'text'], ['locale', 'text'], ['status', 'text'], ['created_at', 'timestamptz'],
-  ['updated_at', 'timestamptz'], ['loyalty_tier', 'text'], ['marketing_opt_in', 'boolean'], ['legacy_customer_no', 'numeric'],
-  ['birthdate', 'date'], ['bio', 'text'], ['last_login_at', 'timestamptz'], ['password_hash', 'text'],
+  ['username', 'text'],
+  ['email', 'text'],
+  ['email_verified', 'boolean'],
+  ['phone', 'text'],
+  ['phone_verified', 'boolean'],
+  ['given_name', 'text'],
+  ['family_name', 'text'],
+  ['locale', 'text'],
+  ['status', 'text'],
+  ['created_at', 'timestamptz'],
+  ['updated_at', 'timestamptz'],
+  ['loyalty_tier', 'text'],
+  ['marketing_opt_in', 'boolean'],
+  ['legacy_customer_no', 'numeric'],
+  ['birthdate', 'date'],
+  ['bio', 'text'],
+  ['last_login_at', 'timestamptz'],
+  ['password_hash', 'text'],
 ] as const;
 const INSERT_USERS = `
   INSERT INTO public.users (${COLUMNS.map(([c]) => c).join(', ')})
@@ -298,7 +444,11 @@ async function pgWriter(url: string): Promise<Writer> {
         const byName = new Map(rows.map((row) => [row.username, row.roles]));
         const ids: string[] = [];
         const roles: string[] = [];
-        for (const { id, username } of res.rows) for (const role of byName.get(username) ?? []) { ids.push(id); roles.push(role); }
+        for (const { id, username } of res.rows)
+          for (const role of byName.get(username) ?? []) {
+            ids.push(id);
+            roles.push(role);
+          }
         if (ids.length) await client.query(INSERT_ROLES, [ids, roles]);
         await client.query('COMMIT');
         return [res.rowCount ?? 0, ids.length];
@@ -313,7 +463,12 @@ async function pgWriter(url: string): Promise<Writer> {
 
 /** MariaDB/MySQL: multi-row INSERT IGNORE, then the ids of this batch's new rows by username. */
 async function mysqlWriter(url: string): Promise<Writer> {
-  const conn = await mysql.createConnection({ uri: url.replace(/^mariadb:/, 'mysql:'), charset: 'utf8mb4', supportBigNumbers: true, bigNumberStrings: true });
+  const conn = await mysql.createConnection({
+    uri: url.replace(/^mariadb:/, 'mysql:'),
+    charset: 'utf8mb4',
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+  });
   // The ISO instants below are UTC; TIMESTAMP columns take them in the session zone.
   await conn.query("SET time_zone = '+00:00'");
   // 'YYYY-MM-DDTHH:MM:SS.sssZ' -> 'YYYY-MM-DD HH:MM:SS.sss' (MariaDB rejects the T/Z form).
@@ -325,17 +480,25 @@ async function mysqlWriter(url: string): Promise<Writer> {
     async insert(rows) {
       try {
         await conn.beginTransaction();
-        const [before] = await conn.query<mysql.RowDataPacket[]>('SELECT username FROM users WHERE username IN (?)', [rows.map((r) => r.username)]);
+        const [before] = await conn.query<mysql.RowDataPacket[]>('SELECT username FROM users WHERE username IN (?)', [
+          rows.map((r) => r.username),
+        ]);
         const existing = new Set(before.map((r) => r.username as string));
         const fresh = rows.filter((r) => !existing.has(r.username));
         if (fresh.length === 0) {
           await conn.commit();
           return [0, 0];
         }
-        await conn.query(`INSERT IGNORE INTO users (${COLUMNS.map(([c]) => c).join(', ')}) VALUES ?`, [fresh.map((r) => COLUMNS.map(([c]) => value(r, c)))]);
-        const [ids] = await conn.query<mysql.RowDataPacket[]>('SELECT id, username FROM users WHERE username IN (?)', [fresh.map((r) => r.username)]);
+        await conn.query(`INSERT IGNORE INTO users (${COLUMNS.map(([c]) => c).join(', ')}) VALUES ?`, [
+          fresh.map((r) => COLUMNS.map(([c]) => value(r, c))),
+        ]);
+        const [ids] = await conn.query<mysql.RowDataPacket[]>('SELECT id, username FROM users WHERE username IN (?)', [
+          fresh.map((r) => r.username),
+        ]);
         const byName = new Map(fresh.map((row) => [row.username, row.roles]));
-        const roleRows = ids.flatMap(({ id, username }) => (byName.get(username as string) ?? []).map((role) => [id, role]));
+        const roleRows = ids.flatMap(({ id, username }) =>
+          (byName.get(username as string) ?? []).map((role) => [id, role]),
+        );
         if (roleRows.length) await conn.query('INSERT IGNORE INTO user_roles (user_id, role) VALUES ?', [roleRows]);
         await conn.commit();
         return [fresh.length, roleRows.length];
@@ -374,7 +537,9 @@ async function main(): Promise<void> {
     await writer.close();
   }
   const secs = (Date.now() - t0) / 1000;
-  console.log(`seeded ${inserted} users (${total - inserted} already present), ${roleRows} roles in ${secs.toFixed(1)}s (seed ${opts.seed}, start ${start})`);
+  console.log(
+    `seeded ${inserted} users (${total - inserted} already present), ${roleRows} roles in ${secs.toFixed(1)}s (seed ${opts.seed}, start ${start})`,
+  );
 }
 
 main().catch((err: unknown) => {

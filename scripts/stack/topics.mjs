@@ -29,9 +29,14 @@ try {
     console.error(`deleted ${topics.length} topic(s): ${topics.join(' ')}`);
   } else if (cmd === 'ensure') {
     const partitions = Number(prefix);
-    if (!Number.isInteger(partitions) || partitions < 1) throw new Error(`partitions must be a positive integer, got ${prefix}`);
+    if (!Number.isInteger(partitions) || partitions < 1)
+      throw new Error(`partitions must be a positive integer, got ${prefix}`);
     const missing = rest.filter((t) => !all.includes(t));
-    if (missing.length) await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })) });
+    if (missing.length)
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+      });
   } else {
     throw new Error(`unknown command ${cmd}`);
   }

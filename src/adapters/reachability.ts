@@ -38,11 +38,19 @@ export function dependenciesOf(config: Config, needs: Needs): Dependency[] {
   }
   // JSON topics never touch the registry, whatever the config names.
   if (needs.registry && config.schemaRegistry && config.format !== 'json') {
-    out.push({ name: 'schema registry', configPath: 'schemaRegistry.url', addresses: [urlAddress(config.schemaRegistry.url)] });
+    out.push({
+      name: 'schema registry',
+      configPath: 'schemaRegistry.url',
+      addresses: [urlAddress(config.schemaRegistry.url)],
+    });
   }
   if (needs.cognito) {
     const endpoint = config.cognito.endpoint ?? `https://cognito-idp.${config.cognito.region}.amazonaws.com`;
-    out.push({ name: 'Cognito endpoint', configPath: config.cognito.endpoint ? 'cognito.endpoint' : 'cognito.region', addresses: [urlAddress(endpoint)] });
+    out.push({
+      name: 'Cognito endpoint',
+      configPath: config.cognito.endpoint ? 'cognito.endpoint' : 'cognito.region',
+      addresses: [urlAddress(endpoint)],
+    });
   }
   return out;
 }
@@ -88,7 +96,9 @@ function tryConnect(host: string, port: number, timeoutMs: number): Promise<stri
     };
     socket.setTimeout(timeoutMs, () => finish(`no answer in ${Math.round(timeoutMs / 100) / 10}s`));
     socket.once('connect', () => finish(null));
-    socket.once('error', (error: NodeJS.ErrnoException) => finish(REASONS[error.code ?? ''] ?? error.code ?? error.message));
+    socket.once('error', (error: NodeJS.ErrnoException) =>
+      finish(REASONS[error.code ?? ''] ?? error.code ?? error.message),
+    );
   });
 }
 

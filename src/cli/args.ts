@@ -6,7 +6,8 @@ import { InvalidArgumentError } from 'commander';
 export function integerArg(min: number): (value: string) => number {
   return (value: string): number => {
     const n = Number(value.trim());
-    if (value.trim() === '' || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+    if (value.trim() === '' || !Number.isSafeInteger(n) || n < min)
+      throw new InvalidArgumentError(`expected an integer >= ${min}`);
     return n;
   };
 }

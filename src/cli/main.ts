@@ -49,7 +49,13 @@ export function buildProgram(): Command {
  */
 function oneLineErrors(command: Command, path = command.name()): void {
   command.configureOutput({
-    outputError: (message, write) => write(`${path}: ${message.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see ${path} --help)\n`),
+    outputError: (message, write) =>
+      write(
+        `${path}: ${message
+          .replace(/^error: /, '')
+          .trim()
+          .replace(/\s*\n\s*/g, ' ')} (see ${path} --help)\n`,
+      ),
   });
   for (const sub of command.commands) oneLineErrors(sub, `${path} ${sub.name()}`);
 }

@@ -72,9 +72,14 @@ export function missingColumns(spec: MappingSpec, known: KnownColumns[]): (Colum
  * attributes.email.column, but it has no such column (checked against ...)".
  */
 export function missingColumnsError(spec: MappingSpec, missing: (ColumnUse & { from: string })[]): ConfigError {
-  const lines = missing.map((m) => `  ${m.path}: column "${m.column}" does not exist in ${m.table} (checked against ${m.from})`);
+  const lines = missing.map(
+    (m) => `  ${m.path}: column "${m.column}" does not exist in ${m.table} (checked against ${m.from})`,
+  );
   return new ConfigError(
     `the mapping ${spec.source} reads ${missing.length === 1 ? 'a column' : 'columns'} the source does not have:\n${lines.join('\n')}`,
-    missing.map((m) => ({ path: `${spec.source}: ${m.path}`, message: `column "${m.column}" does not exist in ${m.table}` })),
+    missing.map((m) => ({
+      path: `${spec.source}: ${m.path}`,
+      message: `column "${m.column}" does not exist in ${m.table}`,
+    })),
   );
 }

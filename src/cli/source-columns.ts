@@ -17,8 +17,11 @@ const TAIL = 5;
 
 export async function columnsFromDatabase(config: CompiledConfig, spec: MappingSpec): Promise<KnownColumns[]> {
   const url = config.legacyDatabase!.url;
-  const tables: { mapped: string; actual: string }[] = [{ mapped: spec.usersTable, actual: config.legacyDatabase?.table ?? spec.usersTable }];
-  if (spec.rolesTable) tables.push({ mapped: spec.rolesTable.table, actual: config.legacyDatabase?.rolesTable ?? spec.rolesTable.table });
+  const tables: { mapped: string; actual: string }[] = [
+    { mapped: spec.usersTable, actual: config.legacyDatabase?.table ?? spec.usersTable },
+  ];
+  if (spec.rolesTable)
+    tables.push({ mapped: spec.rolesTable.table, actual: config.legacyDatabase?.rolesTable ?? spec.rolesTable.table });
   const out: KnownColumns[] = [];
   for (const t of tables) {
     const db = openLegacyDatabase({ url, table: t.actual, maxConnections: 1 });
@@ -34,7 +37,12 @@ export async function columnsFromDatabase(config: CompiledConfig, spec: MappingS
   return out;
 }
 
-export async function columnsFromTopics(kafka: Kafka, config: CompiledConfig, decoder: Decoder, logger: Logger): Promise<KnownColumns[]> {
+export async function columnsFromTopics(
+  kafka: Kafka,
+  config: CompiledConfig,
+  decoder: Decoder,
+  logger: Logger,
+): Promise<KnownColumns[]> {
   const admin = kafka.admin();
   await admin.connect();
   let ranges: PartitionRange[];
@@ -64,12 +72,18 @@ export async function columnsFromTopics(kafka: Kafka, config: CompiledConfig, de
       const { table, after, before } = decoded.value.event;
       const row = after ?? before;
       if (row === null || found.has(table)) return row === null ? 'next' : 'partition-done';
-      found.set(table, { table, columns: new Set(Object.keys(row)), from: `the schema of ${record.topic}:${record.partition}@${record.offset}` });
+      found.set(table, {
+        table,
+        columns: new Set(Object.keys(row)),
+        from: `the schema of ${record.topic}:${record.partition}@${record.offset}`,
+      });
       return 'partition-done';
     },
   }).catch((error: unknown) => ({ end: `failed: ${errorMessage(error)}` }));
   if (found.size === 0) {
-    process.stderr.write(`cognito-sync: warning: the mapping's columns were not checked: no change event read from the newest records of ${config.kafka.topics.join(', ')} (${read.end})\n`);
+    process.stderr.write(
+      `cognito-sync: warning: the mapping's columns were not checked: no change event read from the newest records of ${config.kafka.topics.join(', ')} (${read.end})\n`,
+    );
   }
   return [...found.values()];
 }
@@ -108,12 +122,19 @@ export async function checkMappingColumns(o: {
       known = await columnsFromDatabase(o.config, o.spec);
     } catch (error) {
       if (!o.topics) throw error;
-      o.logger.warn({ error: errorMessage(error) }, 'mapping column check: the legacy database did not answer; checking against the topics instead');
+      o.logger.warn(
+        { error: errorMessage(error) },
+        'mapping column check: the legacy database did not answer; checking against the topics instead',
+      );
     }
   }
-  if (known.length === 0 && o.topics) known = await columnsFromTopics(o.topics.kafka, o.config, o.topics.decoder, o.logger);
+  if (known.length === 0 && o.topics)
+    known = await columnsFromTopics(o.topics.kafka, o.config, o.topics.decoder, o.logger);
   const missing = missingColumns(o.spec, known);
   if (missing.length > 0) throw missingColumnsError(o.spec, missing);
-  o.logger.info({ checked: known.map((k) => ({ table: k.table, from: k.from })) }, 'mapping columns exist in the source');
+  o.logger.info(
+    { checked: known.map((k) => ({ table: k.table, from: k.from })) },
+    'mapping columns exist in the source',
+  );
   return known;
 }

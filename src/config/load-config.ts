@@ -22,15 +22,18 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read config file ${path}: ${errorMessage(error)}`, [{ path: '(file)', message: errorMessage(error) }]);
+    throw new ConfigError(`cannot read config file ${path}: ${errorMessage(error)}`, [
+      { path: '(file)', message: errorMessage(error) },
+    ]);
   }
   let raw: unknown;
   try {
     raw = /\.json$/i.test(path) ? JSON.parse(text) : YAML.parse(text);
   } catch (error) {
-    throw new ConfigError(`config file ${path} is not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${errorMessage(error)}`, [
-      { path: '(file)', message: errorMessage(error) },
-    ]);
+    throw new ConfigError(
+      `config file ${path} is not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${errorMessage(error)}`,
+      [{ path: '(file)', message: errorMessage(error) }],
+    );
   }
   const deep = tooDeep(raw, MAX_DEPTH);
   if (deep !== null) {
@@ -51,7 +54,8 @@ function tooDeep(root: unknown, max: number): string | null {
     const { value, path } = stack.pop()!;
     if (value === null || typeof value !== 'object') continue;
     if (path.length >= max) return formatPath(path);
-    for (const [key, child] of Object.entries(value)) stack.push({ value: child, path: [...path, Array.isArray(value) ? Number(key) : key] });
+    for (const [key, child] of Object.entries(value))
+      stack.push({ value: child, path: [...path, Array.isArray(value) ? Number(key) : key] });
   }
   return null;
 }
@@ -110,10 +114,17 @@ function checkFiles(config: Config, source: string): void {
     try {
       accessSync(file, constants.R_OK);
     } catch (error) {
-      issues.push({ path: `kafka.ssl.${key}`, message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? errorMessage(error)}` });
+      issues.push({
+        path: `kafka.ssl.${key}`,
+        message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? errorMessage(error)}`,
+      });
     }
   }
-  if (issues.length > 0) throw new ConfigError(`invalid config in ${source}:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`, issues);
+  if (issues.length > 0)
+    throw new ConfigError(
+      `invalid config in ${source}:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`,
+      issues,
+    );
 }
 
 function budgetOf(config: Config): Record<QuotaCategory, number> {
@@ -128,9 +139,17 @@ function budgetOf(config: Config): Record<QuotaCategory, number> {
 export function configErrorFrom(error: z.ZodError, source: string, env: readonly EnvSource[] = []): ConfigError {
   const issues = error.issues.map((issue) => {
     const path = formatPath(issue.path);
-    const keys = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => (path === '(root)' ? k : `${path}.${k}`)) : [path];
-    const from = env.filter((s) => keys.some((k) => s.path === k || s.path.startsWith(`${k}.`) || k.startsWith(`${s.path}.`) || k.startsWith(`${s.path}[`)));
-    return { path, message: from.length > 0 ? `${issue.message} (set by ${from.map((s) => s.name).join(', ')})` : issue.message };
+    const keys =
+      issue.code === 'unrecognized_keys' ? issue.keys.map((k) => (path === '(root)' ? k : `${path}.${k}`)) : [path];
+    const from = env.filter((s) =>
+      keys.some(
+        (k) => s.path === k || s.path.startsWith(`${k}.`) || k.startsWith(`${s.path}.`) || k.startsWith(`${s.path}[`),
+      ),
+    );
+    return {
+      path,
+      message: from.length > 0 ? `${issue.message} (set by ${from.map((s) => s.name).join(', ')})` : issue.message,
+    };
   });
   const lines = issues.map((i) => `  ${i.path}: ${i.message}`).join('\n');
   return new ConfigError(`invalid config in ${source}:\n${lines}`, issues);
@@ -180,9 +199,14 @@ function envOverridesOf(raw: unknown, env: NodeJS.ProcessEnv): { raw: unknown; s
       // field inside one would be silently ignored.
       if (Array.isArray(node[key])) {
         const list = formatPath(keys.slice(0, depth + 1));
-        throw new ConfigError(`${name}: ${list} is a list: set it whole (${ENV_PREFIX}${name.slice(ENV_PREFIX.length).split('__').slice(0, depth + 1).join('__')}=a,b or a JSON array)`, [
-          { path: list, message: `${name} names a field inside a list` },
-        ]);
+        throw new ConfigError(
+          `${name}: ${list} is a list: set it whole (${ENV_PREFIX}${name
+            .slice(ENV_PREFIX.length)
+            .split('__')
+            .slice(0, depth + 1)
+            .join('__')}=a,b or a JSON array)`,
+          [{ path: list, message: `${name} names a field inside a list` }],
+        );
       }
       if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
       node = node[key] as Record<string, unknown>;
@@ -200,7 +224,11 @@ function setAt(root: unknown, keys: string[], value: unknown): void {
   node[keys[keys.length - 1]!] = value;
 }
 
-const listOf = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean);
+const listOf = (value: string): string[] =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 function parseEnvValue(value: string, isList: boolean): unknown {
   try {

@@ -22,8 +22,12 @@ export const ACCOUNT_QUOTAS = {
 
 const saslSchema = z.discriminatedUnion('mechanism', [
   z.object({ mechanism: z.literal('plain'), username: z.string().min(1), password: z.string().min(1) }).strict(),
-  z.object({ mechanism: z.literal('scram-sha-256'), username: z.string().min(1), password: z.string().min(1) }).strict(),
-  z.object({ mechanism: z.literal('scram-sha-512'), username: z.string().min(1), password: z.string().min(1) }).strict(),
+  z
+    .object({ mechanism: z.literal('scram-sha-256'), username: z.string().min(1), password: z.string().min(1) })
+    .strict(),
+  z
+    .object({ mechanism: z.literal('scram-sha-512'), username: z.string().min(1), password: z.string().min(1) })
+    .strict(),
   z.object({ mechanism: z.literal('aws-msk-iam'), region: z.string().min(1) }).strict(),
 ]);
 
@@ -150,7 +154,15 @@ export const configSchema = z
         maxApplyRetryMs: z.number().int().min(0).default(DEFAULT_MAX_APPLY_RETRY_MS),
       })
       .strict()
-      .default({ concurrency: 16, stateCapacity: 2_000_000, primeState: true, missingUserTimeoutMs: 60_000, maxWaitingPerPartition: 10_000, jitGraceMs: 10_000, maxApplyRetryMs: DEFAULT_MAX_APPLY_RETRY_MS }),
+      .default({
+        concurrency: 16,
+        stateCapacity: 2_000_000,
+        primeState: true,
+        missingUserTimeoutMs: 60_000,
+        maxWaitingPerPartition: 10_000,
+        jitGraceMs: 10_000,
+        maxApplyRetryMs: DEFAULT_MAX_APPLY_RETRY_MS,
+      }),
     state: z
       .object({
         /** Compacted topic remembering deletes; default cognito-sync.deleted-users.<userPoolId>. */
@@ -162,7 +174,10 @@ export const configSchema = z
       .object({
         port: z.number().int().min(0).max(65535).default(9464),
         /** An empty host would make Node listen on every interface: say so explicitly (0.0.0.0). */
-        host: z.string().min(1, 'expected a host or address, e.g. 127.0.0.1 (the default) or 0.0.0.0 for every interface').default('127.0.0.1'),
+        host: z
+          .string()
+          .min(1, 'expected a host or address, e.g. 127.0.0.1 (the default) or 0.0.0.0 for every interface')
+          .default('127.0.0.1'),
       })
       .strict()
       .default({ port: 9464, host: '127.0.0.1' }),

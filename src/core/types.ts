@@ -120,9 +120,24 @@ export type UserIntent =
       supersededVersion?: Version;
       fallback?: UpsertFallback;
     }
-  | { kind: 'delete'; username: string; version: Version; origin: RecordOrigin; sourceTsMs: number | null; supersededVersion?: Version }
+  | {
+      kind: 'delete';
+      username: string;
+      version: Version;
+      origin: RecordOrigin;
+      sourceTsMs: number | null;
+      supersededVersion?: Version;
+    }
   /** A role row change: add or remove one group for a user (may arrive before the user exists). */
-  | { kind: 'group'; username: string; group: string; member: boolean; version: Version; origin: RecordOrigin; sourceTsMs: number | null };
+  | {
+      kind: 'group';
+      username: string;
+      group: string;
+      member: boolean;
+      version: Version;
+      origin: RecordOrigin;
+      sourceTsMs: number | null;
+    };
 
 /** Cognito's view of a user, as far as the planner needs it. */
 export interface CurrentUser {
@@ -151,7 +166,13 @@ export type CognitoCall =
   | { api: 'AdminAddUserToGroup'; username: string; group: string }
   | { api: 'AdminRemoveUserFromGroup'; username: string; group: string };
 
-export type CognitoApi = CognitoCall['api'] | 'AdminGetUser' | 'AdminListGroupsForUser' | 'ListUsers' | 'ListUsersInGroup' | 'DescribeUserPool';
+export type CognitoApi =
+  | CognitoCall['api']
+  | 'AdminGetUser'
+  | 'AdminListGroupsForUser'
+  | 'ListUsers'
+  | 'ListUsersInGroup'
+  | 'DescribeUserPool';
 
 /** Quota categories Cognito enforces per account and Region. */
 export type QuotaCategory = 'UserCreation' | 'UserUpdate' | 'UserResourceUpdate' | 'UserRead' | 'UserList';

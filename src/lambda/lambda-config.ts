@@ -28,7 +28,8 @@ export const lambdaConfigFromEnv = async (env: NodeJS.ProcessEnv): Promise<Lambd
   const fail = failer('user migration');
   const legacy = await legacyFromEnv(env, 'user migration');
   const passwordColumn = env.PASSWORD_COLUMN ?? 'password_hash';
-  if (legacy.mapping.readColumns.has(passwordColumn)) fail('PASSWORD_COLUMN', `names ${passwordColumn}, which the mapping writes to Cognito`);
+  if (legacy.mapping.readColumns.has(passwordColumn))
+    fail('PASSWORD_COLUMN', `names ${passwordColumn}, which the mapping writes to Cognito`);
   let digestFormats: readonly SaltedDigestFormat[] = DEFAULT_DIGEST_FORMATS;
   if (env.HASH_FORMATS) {
     try {
@@ -40,7 +41,10 @@ export const lambdaConfigFromEnv = async (env: NodeJS.ProcessEnv): Promise<Lambd
   return {
     ...legacy,
     passwordColumn,
-    loginColumns: (env.LOGIN_COLUMNS ?? 'username,email').split(',').map((c) => c.trim()).filter(Boolean),
+    loginColumns: (env.LOGIN_COLUMNS ?? 'username,email')
+      .split(',')
+      .map((c) => c.trim())
+      .filter(Boolean),
     digestFormats,
   };
 };

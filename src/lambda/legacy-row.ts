@@ -9,12 +9,18 @@ import { usernamePattern } from '../migration/username-pattern.js';
  * By primary key when the name carries the whole key, else by the single column the username
  * is built from; not-found when the name is not one the mapping builds.
  */
-export const findByMappedUsername = async (db: LegacyDatabase, mapping: CompiledMapping, name: string, options: FindOptions): Promise<Result<FoundUser, LookupProblem>> => {
+export const findByMappedUsername = async (
+  db: LegacyDatabase,
+  mapping: CompiledMapping,
+  name: string,
+  options: FindOptions,
+): Promise<Result<FoundUser, LookupProblem>> => {
   const pattern = usernamePattern(mapping.spec.username);
   const parsed = pattern.parse(name);
   if (!parsed) return err('not-found');
   const keys = await db.keyColumns();
-  if (pattern.columns.every((c) => keys.includes(c)) && keys.every((k) => parsed[k] !== undefined)) return db.findUser({ by: 'key', key: parsed }, options);
+  if (pattern.columns.every((c) => keys.includes(c)) && keys.every((k) => parsed[k] !== undefined))
+    return db.findUser({ by: 'key', key: parsed }, options);
   if (pattern.columns.length === 1) return db.findUser({ by: 'login', columns: pattern.columns, value: name }, options);
   return err('not-found');
 };

@@ -17,7 +17,12 @@ import { argon2Verify } from 'hash-wasm';
 import { err, ok, type Result } from '../core/types.js';
 
 const pbkdf2Async = promisify(pbkdf2);
-const scryptAsync = promisify(scrypt) as (password: BinaryLike, salt: BinaryLike, keylen: number, options: ScryptOptions) => Promise<Buffer>;
+const scryptAsync = promisify(scrypt) as (
+  password: BinaryLike,
+  salt: BinaryLike,
+  keylen: number,
+  options: ScryptOptions,
+) => Promise<Buffer>;
 
 export type HashFamily = 'bcrypt' | 'argon2' | 'pbkdf2' | 'scrypt' | 'salted-digest';
 
@@ -47,7 +52,8 @@ export interface VerifyOptions {
 }
 
 /** Constant-time equality of a computed key with the stored one (lengths are not secret). */
-const sameBytes = (expected: Buffer, actual: Buffer): boolean => expected.length === actual.length && expected.length > 0 && timingSafeEqual(expected, actual);
+const sameBytes = (expected: Buffer, actual: Buffer): boolean =>
+  expected.length === actual.length && expected.length > 0 && timingSafeEqual(expected, actual);
 
 /** passlib's "adapted base64": "." for "+", no padding. */
 const ab64 = (text: string): Buffer => Buffer.from(text.replace(/\./g, '+'), 'base64');
@@ -58,15 +64,30 @@ const DIGEST_BY_NAME: Record<string, string> = { sha1: 'sha1', sha256: 'sha256',
 const SCRYPT_MAX_MEMORY = 512 * 1024 * 1024;
 const ARGON2_MAX_MEMORY = 512 * 1024 * 1024;
 
-const verifyScrypt = async (password: string, salt: BinaryLike, expected: Buffer, N: number, r: number, p: number): Promise<Result<boolean, UnsupportedHash>> => {
+const verifyScrypt = async (
+  password: string,
+  salt: BinaryLike,
+  expected: Buffer,
+  N: number,
+  r: number,
+  p: number,
+): Promise<Result<boolean, UnsupportedHash>> => {
   const memory = 128 * N * r;
-  if (!Number.isInteger(N) || N < 2 || (N & (N - 1)) !== 0 || !(r > 0) || !(p > 0) || memory > SCRYPT_MAX_MEMORY) return err({ reason: 'malformed', family: 'scrypt' });
+  if (!Number.isInteger(N) || N < 2 || (N & (N - 1)) !== 0 || !(r > 0) || !(p > 0) || memory > SCRYPT_MAX_MEMORY)
+    return err({ reason: 'malformed', family: 'scrypt' });
   const actual = await scryptAsync(password, salt, expected.length, { N, r, p, maxmem: memory * 2 + 1024 * 1024 });
   return ok(sameBytes(expected, actual));
 };
 
-const verifyPbkdf2 = async (password: string, salt: BinaryLike, iterations: number, digest: string | undefined, expected: Buffer): Promise<Result<boolean, UnsupportedHash>> => {
-  if (!digest || !Number.isSafeInteger(iterations) || iterations < 1 || expected.length === 0) return err({ reason: 'malformed', family: 'pbkdf2' });
+const verifyPbkdf2 = async (
+  password: string,
+  salt: BinaryLike,
+  iterations: number,
+  digest: string | undefined,
+  expected: Buffer,
+): Promise<Result<boolean, UnsupportedHash>> => {
+  if (!digest || !Number.isSafeInteger(iterations) || iterations < 1 || expected.length === 0)
+    return err({ reason: 'malformed', family: 'pbkdf2' });
   return ok(sameBytes(expected, await pbkdf2Async(password, salt, iterations, expected.length, digest)));
 };
 
@@ -85,7 +106,15 @@ const compileDigests = (formats: readonly SaltedDigestFormat[]): CompiledDigest[
     compiled = formats.map((format) => {
       const source = format.pattern
         .split(/(\{salt\}|\{hash\})/)
-        .map((part) => (part === '{salt}' ? '(?<salt>.*?)' : part === '{hash}' ? (format.encoding === 'hex' ? '(?<hash>[0-9a-fA-F]+)' : '(?<hash>[A-Za-z0-9+/]+=*)') : escapeRegex(part)))
+        .map((part) =>
+          part === '{salt}'
+            ? '(?<salt>.*?)'
+            : part === '{hash}'
+              ? format.encoding === 'hex'
+                ? '(?<hash>[0-9a-fA-F]+)'
+                : '(?<hash>[A-Za-z0-9+/]+=*)'
+              : escapeRegex(part),
+        )
         .join('');
       return { regex: new RegExp(`^${source}$`), format };
     });
@@ -94,7 +123,11 @@ const compileDigests = (formats: readonly SaltedDigestFormat[]): CompiledDigest[
   return compiled;
 };
 
-const verifyDigest = (password: string, stored: string, formats: readonly SaltedDigestFormat[]): Result<boolean, UnsupportedHash> | undefined => {
+const verifyDigest = (
+  password: string,
+  stored: string,
+  formats: readonly SaltedDigestFormat[],
+): Result<boolean, UnsupportedHash> | undefined => {
   for (const { regex, format } of compileDigests(formats)) {
     const m = regex.exec(stored);
     if (!m?.groups) continue;
@@ -107,7 +140,11 @@ const verifyDigest = (password: string, stored: string, formats: readonly Salted
 };
 
 /** ok(true): the password matches; ok(false): it does not; err: the hash cannot be checked. */
-export const verifyPassword = async (password: string, stored: string, options: VerifyOptions = {}): Promise<Result<boolean, UnsupportedHash>> => {
+export const verifyPassword = async (
+  password: string,
+  stored: string,
+  options: VerifyOptions = {},
+): Promise<Result<boolean, UnsupportedHash>> => {
   if (/^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/.test(stored)) {
     // $2y$ (PHP) and $2b$ are the same algorithm; bcryptjs knows $2a$/$2b$.
     return ok(await bcrypt.compare(password, stored.replace(/^\$2y\$/, '$2b$')));
@@ -126,15 +163,52 @@ export const verifyPassword = async (password: string, stored: string, options: 
     }
   }
   let m = /^pbkdf2_(sha1|sha256|sha512)\$(\d+)\$([^$]*)\$([A-Za-z0-9+/=]+)$/.exec(stored); // Django
-  if (m) return verifyPbkdf2(password, m[3] as string, Number(m[2]), DIGEST_BY_NAME[m[1] as string], Buffer.from(m[4] as string, 'base64'));
+  if (m)
+    return verifyPbkdf2(
+      password,
+      m[3] as string,
+      Number(m[2]),
+      DIGEST_BY_NAME[m[1] as string],
+      Buffer.from(m[4] as string, 'base64'),
+    );
   m = /^pbkdf2:(sha1|sha256|sha512)(?::(\d+))?\$([^$]*)\$([0-9a-f]+)$/.exec(stored); // Werkzeug
-  if (m) return verifyPbkdf2(password, m[3] as string, Number(m[2] ?? 600_000), DIGEST_BY_NAME[m[1] as string], Buffer.from(m[4] as string, 'hex'));
+  if (m)
+    return verifyPbkdf2(
+      password,
+      m[3] as string,
+      Number(m[2] ?? 600_000),
+      DIGEST_BY_NAME[m[1] as string],
+      Buffer.from(m[4] as string, 'hex'),
+    );
   m = /^\$pbkdf2(?:-(sha256|sha512))?\$(\d+)\$([./A-Za-z0-9]*)\$([./A-Za-z0-9]+)$/.exec(stored); // passlib
-  if (m) return verifyPbkdf2(password, ab64(m[3] as string), Number(m[2]), DIGEST_BY_NAME[m[1] ?? 'sha1'], ab64(m[4] as string));
+  if (m)
+    return verifyPbkdf2(
+      password,
+      ab64(m[3] as string),
+      Number(m[2]),
+      DIGEST_BY_NAME[m[1] ?? 'sha1'],
+      ab64(m[4] as string),
+    );
   m = /^scrypt:(\d+):(\d+):(\d+)\$([^$]*)\$([0-9a-f]+)$/.exec(stored); // Werkzeug
-  if (m) return verifyScrypt(password, m[4] as string, Buffer.from(m[5] as string, 'hex'), Number(m[1]), Number(m[2]), Number(m[3]));
+  if (m)
+    return verifyScrypt(
+      password,
+      m[4] as string,
+      Buffer.from(m[5] as string, 'hex'),
+      Number(m[1]),
+      Number(m[2]),
+      Number(m[3]),
+    );
   m = /^\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/.]*)\$([A-Za-z0-9+/.]+)$/.exec(stored); // passlib
-  if (m) return verifyScrypt(password, ab64(m[4] as string), ab64(m[5] as string), 2 ** Number(m[1]), Number(m[2]), Number(m[3]));
+  if (m)
+    return verifyScrypt(
+      password,
+      ab64(m[4] as string),
+      ab64(m[5] as string),
+      2 ** Number(m[1]),
+      Number(m[2]),
+      Number(m[3]),
+    );
   const digest = verifyDigest(password, stored, options.digestFormats ?? DEFAULT_DIGEST_FORMATS);
   if (digest) return digest;
   return err({ reason: 'unsupported-format' });

@@ -18,7 +18,11 @@ export const pendingAttributeProblem = (mapping: CompiledMapping, name: string):
   if (!name.startsWith(CUSTOM_PREFIX)) return 'must be a custom attribute (custom:name)';
   const problem = attributeNameProblem(name);
   if (problem) return problem;
-  if (name === mapping.versionAttribute || name === mapping.spec.groups?.versionAttribute || mapping.attributes.some((a) => a.name === name)) {
+  if (
+    name === mapping.versionAttribute ||
+    name === mapping.spec.groups?.versionAttribute ||
+    mapping.attributes.some((a) => a.name === name)
+  ) {
     return 'is written by the sync (versionAttribute, groups.versionAttribute or a mapped attribute): give the marker an attribute of its own';
   }
   return undefined;
@@ -35,7 +39,11 @@ export const groupLookupColumns = (mapping: CompiledMapping): string[] => {
  * The groups the mapping derives for one legacy row: its groups column (if any) plus its rows in
  * the roles table (if any), through groups.map, exactly as `reconcile` computes them.
  */
-export const legacyGroupsOf = async (db: LegacyDatabase, mapping: CompiledMapping, row: Row): Promise<DesiredGroups> => {
+export const legacyGroupsOf = async (
+  db: LegacyDatabase,
+  mapping: CompiledMapping,
+  row: Row,
+): Promise<DesiredGroups> => {
   const fromColumn = mapping.groupsFromRow?.(row);
   let roles: readonly unknown[] = [];
   const key = mapping.rolesTable ? rolesKeyOf(mapping, row) : undefined;

@@ -25,7 +25,11 @@
 // applies), while writing it would cost a UserUpdate call and could overwrite an entry the sync
 // writes at the same moment. See docs/migration-playbook.md ("Groups").
 import { createHash } from 'node:crypto';
-import { AdminAddUserToGroupCommand, AdminDeleteUserAttributesCommand, CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import {
+  AdminAddUserToGroupCommand,
+  AdminDeleteUserAttributesCommand,
+  CognitoIdentityProviderClient,
+} from '@aws-sdk/client-cognito-identity-provider';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Row } from '../core/types.js';
 import { errorMessage, MappingError } from '../errors.js';
@@ -44,7 +48,11 @@ export interface PostAuthenticationEvent {
   userPoolId: string;
   userName: string;
   callerContext?: Record<string, unknown>;
-  request: { userAttributes?: Record<string, string>; newDeviceUsed?: boolean; clientMetadata?: Record<string, string> };
+  request: {
+    userAttributes?: Record<string, string>;
+    newDeviceUsed?: boolean;
+    clientMetadata?: Record<string, string>;
+  };
   response: Record<string, unknown>;
 }
 
@@ -77,7 +85,8 @@ export type PostAuthenticationOutcome =
   /** The database could not be read (or the budget ran out): the marker stays. */
   | 'failed';
 
-const nameTag = (name: string): string => `h:${createHash('sha256').update(name.toLowerCase()).digest('hex').slice(0, 12)}`;
+const nameTag = (name: string): string =>
+  `h:${createHash('sha256').update(name.toLowerCase()).digest('hex').slice(0, 12)}`;
 
 class BudgetExceeded extends Error {
   constructor(readonly step: string) {
@@ -105,7 +114,11 @@ const withinBudget = <T>(work: Promise<T>, signal: AbortSignal, step: string): P
   });
 
 /** Runs `task` over `items`, at most `limit` at once; collects the failures, never throws. */
-const settleAll = async <T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<{ item: T; error: unknown }[]> => {
+const settleAll = async <T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<{ item: T; error: unknown }[]> => {
   const failures: { item: T; error: unknown }[] = [];
   await forEachLimit(items, limit, async (item) => {
     try {
@@ -119,7 +132,9 @@ const settleAll = async <T>(items: readonly T[], limit: number, task: (item: T) 
 
 /** The legacy row behind a Cognito username: the mapping's own username, parsed back to the key. */
 const findRow = async (deps: PostAuthenticationDeps, username: string): Promise<Row | undefined> => {
-  const found = await findByMappedUsername(deps.db, deps.mapping, username, { columns: groupLookupColumns(deps.mapping) });
+  const found = await findByMappedUsername(deps.db, deps.mapping, username, {
+    columns: groupLookupColumns(deps.mapping),
+  });
   if (!found.ok) return undefined;
   // The marker is only set on users created under the mapping's username; check it anyway.
   return mappedUsernameOf(deps.mapping, found.value.row) === username ? found.value.row : undefined;
@@ -141,7 +156,8 @@ export const createPostAuthenticationHandler = (deps: PostAuthenticationDeps) =>
     const { userPoolId: poolId, userName: username } = event;
     const done = (outcome: PostAuthenticationOutcome, extra: Record<string, unknown> = {}): void =>
       log({ msg: 'post authentication groups', user: nameTag(username), outcome, ms: Date.now() - started, ...extra });
-    const clearMarker = (): Promise<void> => withinBudget(deps.cognito.deleteAttribute(poolId, username, marker, signal), signal, 'deleting the marker');
+    const clearMarker = (): Promise<void> =>
+      withinBudget(deps.cognito.deleteAttribute(poolId, username, marker, signal), signal, 'deleting the marker');
 
     try {
       const row = await withinBudget(findRow(deps, username), signal, 'reading the legacy row');
@@ -165,7 +181,10 @@ export const createPostAuthenticationHandler = (deps: PostAuthenticationDeps) =>
       );
       const counts = { groups: wanted.groups.length, failed: failures.length, refusedRoles: wanted.refusedRoles };
       if (failures.length > 0) {
-        done('partial', { ...counts, failures: failures.map(({ item, error }) => ({ group: item, error: errorName(error) })) });
+        done('partial', {
+          ...counts,
+          failures: failures.map(({ item, error }) => ({ group: item, error: errorName(error) })),
+        });
         return event;
       }
       await clearMarker();
@@ -183,10 +202,15 @@ const errorName = (error: unknown): string => (error instanceof Error ? error.na
 /** The real writer: the AWS SDK, with timeouts that fit the trigger's budget. */
 export const cognitoMembershipWriter = (client: CognitoIdentityProviderClient): MembershipWriter => ({
   async addUserToGroup(poolId, username, group, signal) {
-    await client.send(new AdminAddUserToGroupCommand({ UserPoolId: poolId, Username: username, GroupName: group }), { abortSignal: signal });
+    await client.send(new AdminAddUserToGroupCommand({ UserPoolId: poolId, Username: username, GroupName: group }), {
+      abortSignal: signal,
+    });
   },
   async deleteAttribute(poolId, username, attribute, signal) {
-    await client.send(new AdminDeleteUserAttributesCommand({ UserPoolId: poolId, Username: username, UserAttributeNames: [attribute] }), { abortSignal: signal });
+    await client.send(
+      new AdminDeleteUserAttributesCommand({ UserPoolId: poolId, Username: username, UserAttributeNames: [attribute] }),
+      { abortSignal: signal },
+    );
   },
 });
 
@@ -203,7 +227,12 @@ const fromEnv = async (): Promise<ReturnType<typeof createPostAuthenticationHand
     maxAttempts: 2,
     requestHandler: new NodeHttpHandler({ connectionTimeout: 500, requestTimeout: 1000 }),
   });
-  return createPostAuthenticationHandler({ db, mapping: config.mapping, pendingGroupsAttribute: config.pendingGroupsAttribute, cognito: cognitoMembershipWriter(client) });
+  return createPostAuthenticationHandler({
+    db,
+    mapping: config.mapping,
+    pendingGroupsAttribute: config.pendingGroupsAttribute,
+    cognito: cognitoMembershipWriter(client),
+  });
 };
 
 let reportedUnset = false;
@@ -212,7 +241,10 @@ export const handler = async (event: PostAuthenticationEvent): Promise<PostAuthe
   // Without the marker there is nothing to do: not even the configuration is needed.
   const marker = process.env.PENDING_GROUPS_ATTRIBUTE?.trim();
   if (!marker) {
-    if (!reportedUnset) console.log(JSON.stringify({ msg: 'post authentication: PENDING_GROUPS_ATTRIBUTE is not set, no memberships are added' }));
+    if (!reportedUnset)
+      console.log(
+        JSON.stringify({ msg: 'post authentication: PENDING_GROUPS_ATTRIBUTE is not set, no memberships are added' }),
+      );
     reportedUnset = true;
     return event;
   }

@@ -58,9 +58,17 @@ export const legacyFromEnv = async (env: NodeJS.ProcessEnv, fn: string): Promise
 export const postAuthenticationConfigFromEnv = async (env: NodeJS.ProcessEnv): Promise<PostAuthenticationConfig> => {
   const fail = failer('post authentication');
   const legacy = await legacyFromEnv(env, 'post authentication');
-  if (!env.PENDING_GROUPS_ATTRIBUTE?.trim()) fail('PENDING_GROUPS_ATTRIBUTE', 'is not set: the trigger only acts on users the migration trigger marked');
-  if (legacy.pendingGroupsAttribute === undefined) fail('MAPPING_PATH', 'names a mapping that derives no groups (no groups.column, no rolesTable): this trigger has nothing to do');
-  const config: PostAuthenticationConfig = { ...legacy, pendingGroupsAttribute: legacy.pendingGroupsAttribute as string };
+  if (!env.PENDING_GROUPS_ATTRIBUTE?.trim())
+    fail('PENDING_GROUPS_ATTRIBUTE', 'is not set: the trigger only acts on users the migration trigger marked');
+  if (legacy.pendingGroupsAttribute === undefined)
+    fail(
+      'MAPPING_PATH',
+      'names a mapping that derives no groups (no groups.column, no rolesTable): this trigger has nothing to do',
+    );
+  const config: PostAuthenticationConfig = {
+    ...legacy,
+    pendingGroupsAttribute: legacy.pendingGroupsAttribute as string,
+  };
   if (env.COGNITO_ENDPOINT) config.cognitoEndpoint = env.COGNITO_ENDPOINT;
   return config;
 };

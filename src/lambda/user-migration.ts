@@ -78,7 +78,8 @@ type Refusal = LookupProblem | 'not-canonical' | 'unmappable';
 const TRIGGERS = new Set(['UserMigration_Authentication', 'UserMigration_ForgotPassword']);
 
 /** A sign-in name fit for logs (it may be an email). */
-const nameTag = (name: string): string => `h:${createHash('sha256').update(name.toLowerCase()).digest('hex').slice(0, 12)}`;
+const nameTag = (name: string): string =>
+  `h:${createHash('sha256').update(name.toLowerCase()).digest('hex').slice(0, 12)}`;
 
 interface Resolved {
   username: string;
@@ -87,7 +88,10 @@ interface Resolved {
 
 /** Finds the row behind a sign-in name: the mapping's username first, then the login columns. */
 const lookup = async (deps: MigrationDeps, name: string, withSecret: boolean): Promise<Result<Resolved, Refusal>> => {
-  const options = { columns: groupLookupColumns(deps.mapping), secretColumn: withSecret ? deps.passwordColumn : undefined };
+  const options = {
+    columns: groupLookupColumns(deps.mapping),
+    secretColumn: withSecret ? deps.passwordColumn : undefined,
+  };
   let found = await findByMappedUsername(deps.db, deps.mapping, name, options);
   if (!found.ok && found.error === 'not-found' && deps.loginColumns.length > 0) {
     found = await deps.db.findUser({ by: 'login', columns: deps.loginColumns, value: name }, options);
@@ -109,7 +113,11 @@ export const resolveSignInName = async (deps: MigrationDeps, typed: string): Pro
  * so the many without cost no extra Cognito write. A roles read that fails marks the user anyway
  * (the other trigger reads again): a group problem never fails the sign-in.
  */
-const hasGroups = async (deps: MigrationDeps, row: Row, fromColumn: readonly string[] | undefined): Promise<boolean> => {
+const hasGroups = async (
+  deps: MigrationDeps,
+  row: Row,
+  fromColumn: readonly string[] | undefined,
+): Promise<boolean> => {
   if (fromColumn !== undefined && fromColumn.length > 0) return true;
   if (!deps.mapping.rolesTable) return false;
   try {
@@ -125,7 +133,14 @@ export const createMigrationHandler = (deps: MigrationDeps) => {
     const started = Date.now();
     const trigger = event.triggerSource;
     const done = (outcome: string, extra: Record<string, unknown> = {}): void =>
-      log({ msg: 'user migration', trigger, user: nameTag(event.userName ?? ''), outcome, ms: Date.now() - started, ...extra });
+      log({
+        msg: 'user migration',
+        trigger,
+        user: nameTag(event.userName ?? ''),
+        outcome,
+        ms: Date.now() - started,
+        ...extra,
+      });
     const refuse = (reason: string, extra: Record<string, unknown> = {}): never => {
       done('refused', { reason, ...extra });
       throw new MigrationRefused(reason);
@@ -143,7 +158,8 @@ export const createMigrationHandler = (deps: MigrationDeps) => {
       const password = event.request.password ?? '';
       if (found.secret === null || found.secret === '') refuse('no-password-hash');
       const verified = await verifyPassword(password, found.secret as string, { digestFormats: deps.digestFormats });
-      if (!verified.ok) refuse(verified.error.reason, { family: verified.error.family ?? hashFamily(found.secret as string) });
+      if (!verified.ok)
+        refuse(verified.error.reason, { family: verified.error.family ?? hashFamily(found.secret as string) });
       else if (!verified.value) refuse('wrong-password', { family: hashFamily(found.secret as string) });
     }
 
@@ -152,9 +168,11 @@ export const createMigrationHandler = (deps: MigrationDeps) => {
     if (!desired.value.enabled) refuse('disabled');
 
     const userAttributes: Attributes = {};
-    for (const [name, value] of Object.entries(desired.value.attributes)) if (value !== '') userAttributes[name] = value;
+    for (const [name, value] of Object.entries(desired.value.attributes))
+      if (value !== '') userAttributes[name] = value;
     userAttributes[deps.mapping.versionAttribute] = found.snapshotVersion;
-    const pending = deps.pendingGroupsAttribute !== undefined && (await hasGroups(deps, found.row, desired.value.groups));
+    const pending =
+      deps.pendingGroupsAttribute !== undefined && (await hasGroups(deps, found.row, desired.value.groups));
     if (pending) userAttributes[deps.pendingGroupsAttribute as string] = PENDING_GROUPS_MARKER;
     done('migrated', deps.pendingGroupsAttribute === undefined ? {} : { groupsPending: pending });
     return {
@@ -163,7 +181,9 @@ export const createMigrationHandler = (deps: MigrationDeps) => {
         userAttributes,
         // Sign-in: the password was just proven. Forgot-password: Cognito sends a code (to a
         // verified email or phone) and the user sets a new password.
-        ...(authenticating ? { finalUserStatus: 'CONFIRMED' as const } : { finalUserStatus: 'RESET_REQUIRED' as const }),
+        ...(authenticating
+          ? { finalUserStatus: 'CONFIRMED' as const }
+          : { finalUserStatus: 'RESET_REQUIRED' as const }),
         // No welcome message: the person is in the middle of signing in.
         messageAction: 'SUPPRESS',
       },
@@ -187,7 +207,9 @@ const fromEnv = async (): Promise<ReturnType<typeof createMigrationHandler>> => 
   });
 };
 
-export const handler = async (event: UserMigrationEvent): Promise<UserMigrationEvent & { response: UserMigrationResponse }> => {
+export const handler = async (
+  event: UserMigrationEvent,
+): Promise<UserMigrationEvent & { response: UserMigrationResponse }> => {
   warm ??= fromEnv().catch((error: unknown) => {
     warm = undefined; // a broken config or database is retried on the next invocation
     console.log(JSON.stringify({ msg: 'user migration init failed', error: errorMessage(error) }));

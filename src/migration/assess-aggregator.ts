@@ -86,7 +86,8 @@ interface AliasIndex {
   summary: DuplicateSummary;
 }
 
-const isBlank = (value: unknown): boolean => value === null || value === undefined || (typeof value === 'string' && value.trim() === '');
+const isBlank = (value: unknown): boolean =>
+  value === null || value === undefined || (typeof value === 'string' && value.trim() === '');
 
 export class AssessAggregator {
   private users = 0;
@@ -108,7 +109,11 @@ export class AssessAggregator {
     const mapped = new Set(mapping.attributes.map((a) => a.name));
     for (const attribute of o.aliasAttributes ?? DEFAULT_ALIASES) {
       if (!mapped.has(attribute)) continue;
-      this.aliases.set(attribute, { firstKey: new Map(), counted: new Set(), summary: { attribute, values: 0, rows: 0, examples: [] } });
+      this.aliases.set(attribute, {
+        firstKey: new Map(),
+        counted: new Set(),
+        summary: { attribute, values: 0, rows: 0, examples: [] },
+      });
     }
   }
 
@@ -134,7 +139,13 @@ export class AssessAggregator {
   /** Each field on its own, so a row with three problems shows all three (the mapper stops at the first). */
   private checkFields(row: Row, key: string): void {
     const m = this.mapping;
-    const source = (columns: readonly string[]): string => redactExample(columns.map((c) => toText(row[c] ?? null) ?? '').join(' ').trim() || null);
+    const source = (columns: readonly string[]): string =>
+      redactExample(
+        columns
+          .map((c) => toText(row[c] ?? null) ?? '')
+          .join(' ')
+          .trim() || null,
+      );
     const guard = (field: string, columns: readonly string[], fn: () => void): void => {
       try {
         fn();
@@ -149,7 +160,11 @@ export class AssessAggregator {
         const value = attribute.read(row);
         // Only a single column can be told apart: a template of several has no one source value.
         if (value === '' && attribute.columns.length === 1 && !isBlank(row[attribute.columns[0] as string])) {
-          this.dropped.add(attribute.name, 'value removed by the mapping (invalid, onInvalid: remove, or mapped to null)', { key, value: source(attribute.columns) });
+          this.dropped.add(
+            attribute.name,
+            'value removed by the mapping (invalid, onInvalid: remove, or mapped to null)',
+            { key, value: source(attribute.columns) },
+          );
         }
         return value === UNKNOWN ? undefined : value;
       });
@@ -173,7 +188,8 @@ export class AssessAggregator {
       index.counted.add(hash);
       summary.values++;
     }
-    if (summary.examples.length < this.o.examples) summary.examples.push({ value: redactExample(value), keys: [first, key] });
+    if (summary.examples.length < this.o.examples)
+      summary.examples.push({ value: redactExample(value), keys: [first, key] });
   }
 
   report(): AssessReport {
@@ -196,13 +212,23 @@ export class AssessAggregator {
     return {
       table: this.o.table,
       users: this.users,
-      coverage: [...this.nonNull].map(([column, nonNull]) => ({ column, nonNull, percent: this.users === 0 ? 0 : Math.round((nonNull / this.users) * 1000) / 10 })),
+      coverage: [...this.nonNull].map(([column, nonNull]) => ({
+        column,
+        nonNull,
+        percent: this.users === 0 ? 0 : Math.round((nonNull / this.users) * 1000) / 10,
+      })),
       problems: this.problems.list(),
       dropped: this.dropped.list(),
       duplicates: [...this.aliases.values()].map((i) => i.summary),
       dlq: this.dlq,
       disabled: this.disabled,
-      estimate: { createPolicy: this.mapping.createPolicy, calls, rates: budget, seconds: Math.ceil(seconds), bottleneck },
+      estimate: {
+        createPolicy: this.mapping.createPolicy,
+        calls,
+        rates: budget,
+        seconds: Math.ceil(seconds),
+        bottleneck,
+      },
       memory: { aliasIndexEntries: entries, bytesPerEntry: BYTES_PER_ALIAS_ENTRY },
     };
   }

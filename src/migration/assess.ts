@@ -17,11 +17,16 @@ export interface AssessInput {
 }
 
 /** "id=42" or "tenant=3,id=42": identifies a row in a report without personal data. */
-export const keyText = (row: Row, keys: readonly string[]): string => keys.map((k) => `${k}=${String(row[k])}`).join(',');
+export const keyText = (row: Row, keys: readonly string[]): string =>
+  keys.map((k) => `${k}=${String(row[k])}`).join(',');
 
 export const assess = async (input: AssessInput): Promise<AssessReport> => {
   const keys = await input.db.keyColumns();
-  const aggregator = new AssessAggregator(input.mapping, { examples: input.examples, budget: input.budget, table: input.table });
+  const aggregator = new AssessAggregator(input.mapping, {
+    examples: input.examples,
+    budget: input.budget,
+    table: input.table,
+  });
   let users = 0;
   for await (const page of input.db.scanUsers({ columns: input.columns, pageSize: input.pageSize })) {
     for (const row of page.rows) aggregator.add(row, keyText(row, keys));

@@ -49,9 +49,21 @@ export interface CheckPoolOptions {
 const PENDING_MARKER_WIDTH = PENDING_GROUPS_MARKER.length;
 
 /** The marker attribute: one the Lambdas accept, present, text, mutable (Post Authentication deletes it), wide enough. */
-const pendingGroupsFindings = (mapping: CompiledMapping, name: string, have: SchemaAttributeType | undefined): PoolFinding[] => {
+const pendingGroupsFindings = (
+  mapping: CompiledMapping,
+  name: string,
+  have: SchemaAttributeType | undefined,
+): PoolFinding[] => {
   const problem = pendingAttributeProblem(mapping, name);
-  if (problem) return [{ code: 'custom-attribute-missing', severity: 'problem', attribute: name, message: `PENDING_GROUPS_ATTRIBUTE ${name} ${problem}` }];
+  if (problem)
+    return [
+      {
+        code: 'custom-attribute-missing',
+        severity: 'problem',
+        attribute: name,
+        message: `PENDING_GROUPS_ATTRIBUTE ${name} ${problem}`,
+      },
+    ];
   if (!have) {
     return [
       {
@@ -59,24 +71,48 @@ const pendingGroupsFindings = (mapping: CompiledMapping, name: string, have: Sch
         severity: 'problem',
         attribute: name,
         message: `PENDING_GROUPS_ATTRIBUTE ${name} is missing: Cognito refuses the User Migration trigger's answer for every migrated user who has groups, so their sign-in fails`,
-        fix: { Name: name.slice(CUSTOM_PREFIX.length), AttributeDataType: 'String', Mutable: true, StringAttributeConstraints: { MaxLength: '32' } },
+        fix: {
+          Name: name.slice(CUSTOM_PREFIX.length),
+          AttributeDataType: 'String',
+          Mutable: true,
+          StringAttributeConstraints: { MaxLength: '32' },
+        },
       },
     ];
   }
   const findings: PoolFinding[] = [];
   if (have.AttributeDataType && have.AttributeDataType !== 'String') {
-    findings.push({ code: 'attribute-type', severity: 'problem', attribute: name, message: `${name} is of type ${have.AttributeDataType}; the marker is text ("${PENDING_GROUPS_MARKER}"). Add a String attribute under a new name and set PENDING_GROUPS_ATTRIBUTE to it` });
+    findings.push({
+      code: 'attribute-type',
+      severity: 'problem',
+      attribute: name,
+      message: `${name} is of type ${have.AttributeDataType}; the marker is text ("${PENDING_GROUPS_MARKER}"). Add a String attribute under a new name and set PENDING_GROUPS_ATTRIBUTE to it`,
+    });
   }
   if (Number(have.StringAttributeConstraints?.MaxLength ?? 2048) < PENDING_MARKER_WIDTH) {
-    findings.push({ code: 'attribute-too-short', severity: 'problem', attribute: name, message: `${name} allows fewer than ${PENDING_MARKER_WIDTH} characters; the marker is "${PENDING_GROUPS_MARKER}"` });
+    findings.push({
+      code: 'attribute-too-short',
+      severity: 'problem',
+      attribute: name,
+      message: `${name} allows fewer than ${PENDING_MARKER_WIDTH} characters; the marker is "${PENDING_GROUPS_MARKER}"`,
+    });
   }
   if (have.Mutable === false) {
-    findings.push({ code: 'immutable-attribute-updated', severity: 'problem', attribute: name, message: `${name} is immutable: Post Authentication must delete it once the groups are added. Add a mutable one under a new name` });
+    findings.push({
+      code: 'immutable-attribute-updated',
+      severity: 'problem',
+      attribute: name,
+      message: `${name} is immutable: Post Authentication must delete it once the groups are added. Add a mutable one under a new name`,
+    });
   }
   return findings;
 };
 
-export const checkPool = (mapping: CompiledMapping, pool: UserPoolType, options: CheckPoolOptions = {}): PoolFinding[] => {
+export const checkPool = (
+  mapping: CompiledMapping,
+  pool: UserPoolType,
+  options: CheckPoolOptions = {},
+): PoolFinding[] => {
   const findings: PoolFinding[] = [];
   const schema = new Map((pool.SchemaAttributes ?? []).map((a) => [a.Name ?? '', a]));
   const mapped = new Map(mapping.attributes.map((a) => [a.name, a]));
@@ -102,7 +138,12 @@ export const checkPool = (mapping: CompiledMapping, pool: UserPoolType, options:
             ? `the version attribute ${name} is missing: every write would fail, and without it no replay can be told stale`
             : `${name} is mapped but the pool has no such attribute: creates and updates carrying it fail`,
         // createOnly attributes are the immutable ones: added immutable, as the mapping expects.
-        fix: { Name: name.slice(CUSTOM_PREFIX.length), AttributeDataType: 'String', Mutable: isVersion || !createOnly, StringAttributeConstraints: { MaxLength: '2048' } },
+        fix: {
+          Name: name.slice(CUSTOM_PREFIX.length),
+          AttributeDataType: 'String',
+          Mutable: isVersion || !createOnly,
+          StringAttributeConstraints: { MaxLength: '2048' },
+        },
       });
       continue;
     }
@@ -116,9 +157,19 @@ export const checkPool = (mapping: CompiledMapping, pool: UserPoolType, options:
     }
     const max = Number(have.StringAttributeConstraints?.MaxLength ?? 2048);
     if (isGroupVersions && max < GROUP_VERSIONS_WIDTH) {
-      findings.push({ code: 'version-attribute-too-short', severity: 'problem', attribute: name, message: `${name} allows ${max} characters; per-group versions are written up to ${GROUP_VERSIONS_WIDTH}` });
+      findings.push({
+        code: 'version-attribute-too-short',
+        severity: 'problem',
+        attribute: name,
+        message: `${name} allows ${max} characters; per-group versions are written up to ${GROUP_VERSIONS_WIDTH}`,
+      });
     } else if (isVersion && max < VERSION_WIDTH) {
-      findings.push({ code: 'version-attribute-too-short', severity: 'problem', attribute: name, message: `${name} allows ${max} characters; versions have ${VERSION_WIDTH}` });
+      findings.push({
+        code: 'version-attribute-too-short',
+        severity: 'problem',
+        attribute: name,
+        message: `${name} allows ${max} characters; versions have ${VERSION_WIDTH}`,
+      });
     }
     if (have.Mutable === false && !createOnly) {
       findings.push({
@@ -132,7 +183,10 @@ export const checkPool = (mapping: CompiledMapping, pool: UserPoolType, options:
     }
   }
 
-  if (options.pendingGroupsAttribute !== undefined) findings.push(...pendingGroupsFindings(mapping, options.pendingGroupsAttribute, schema.get(options.pendingGroupsAttribute)));
+  if (options.pendingGroupsAttribute !== undefined)
+    findings.push(
+      ...pendingGroupsFindings(mapping, options.pendingGroupsAttribute, schema.get(options.pendingGroupsAttribute)),
+    );
 
   for (const [name, attr] of schema) {
     if (!attr.Required || name === 'sub' || mapped.has(name)) continue;
@@ -172,7 +226,8 @@ export const checkPool = (mapping: CompiledMapping, pool: UserPoolType, options:
       code: 'alias-unverified',
       severity: 'note',
       attribute: 'email',
-      message: 'email is an alias but email_verified is not mapped: Cognito only signs in with verified emails, and created users start unverified (the legacy verified flag is lost)',
+      message:
+        'email is an alias but email_verified is not mapped: Cognito only signs in with verified emails, and created users start unverified (the legacy verified flag is lost)',
     });
   }
   const caseSensitive = pool.UsernameConfiguration?.CaseSensitive !== false;
@@ -181,7 +236,8 @@ export const checkPool = (mapping: CompiledMapping, pool: UserPoolType, options:
     findings.push({
       code: 'username-case',
       severity: 'note',
-      message: 'usernames are case-sensitive in this pool (UsernameConfiguration.CaseSensitive is not false): people must type the exact case. It can only be set when the pool is created',
+      message:
+        'usernames are case-sensitive in this pool (UsernameConfiguration.CaseSensitive is not false): people must type the exact case. It can only be set when the pool is created',
     });
   } else if (username.kind === 'column' && !username.lowercase) {
     findings.push({
@@ -194,7 +250,8 @@ export const checkPool = (mapping: CompiledMapping, pool: UserPoolType, options:
     findings.push({
       code: 'migration-trigger-missing',
       severity: 'problem',
-      message: 'createPolicy is existing-only but the pool has no User Migration trigger: nobody who is not yet in Cognito can sign in. Deploy src/lambda/user-migration.ts and set LambdaConfig.UserMigration',
+      message:
+        'createPolicy is existing-only but the pool has no User Migration trigger: nobody who is not yet in Cognito can sign in. Deploy src/lambda/user-migration.ts and set LambdaConfig.UserMigration',
     });
   }
   return findings;
@@ -205,4 +262,5 @@ const describeUsername = (mapping: CompiledMapping): string => {
   return u.kind === 'template' ? u.template : `column ${u.column}`;
 };
 
-export const problemsOf = (findings: readonly PoolFinding[]): PoolFinding[] => findings.filter((f) => f.severity === 'problem');
+export const problemsOf = (findings: readonly PoolFinding[]): PoolFinding[] =>
+  findings.filter((f) => f.severity === 'problem');

@@ -86,7 +86,10 @@ export class CompactUserIndex {
   private readonly names = new NameSpill();
 
   /** `withGroups`: also keep a set hash of each user's group memberships (see addGroup). */
-  constructor(initialCapacity = 1 << 12, readonly withGroups = false) {
+  constructor(
+    initialCapacity = 1 << 12,
+    readonly withGroups = false,
+  ) {
     this.words = withGroups ? 7 : 5;
     let capacity = 1;
     while (capacity < initialCapacity) capacity <<= 1;
@@ -146,7 +149,10 @@ export class CompactUserIndex {
     this.flags[slot]! |= MATCHED;
     const base = slot * this.words;
     const sameState = this.slots[base + 2] === state[0] && this.slots[base + 3] === state[1];
-    const sameGroups = !this.withGroups || groups === undefined || (this.slots[base + GROUPS_HI] === groups[0] && this.slots[base + GROUPS_LO] === groups[1]);
+    const sameGroups =
+      !this.withGroups ||
+      groups === undefined ||
+      (this.slots[base + GROUPS_HI] === groups[0] && this.slots[base + GROUPS_LO] === groups[1]);
     return { found: true, sameState, sameGroups };
   }
 

@@ -1,6 +1,7 @@
 // Small text helpers shared by the migration reports.
 
-export const pct = (part: number, whole: number): string => (whole === 0 ? '0%' : `${Math.round((part / whole) * 1000) / 10}%`);
+export const pct = (part: number, whole: number): string =>
+  whole === 0 ? '0%' : `${Math.round((part / whole) * 1000) / 10}%`;
 
 export const duration = (seconds: number): string => {
   if (seconds < 60) return `${seconds}s`;

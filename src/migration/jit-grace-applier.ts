@@ -40,7 +40,10 @@ export class JitGraceApplier extends UserApplier {
   private readonly clock: Clock;
   private readonly wallNow: () => number;
 
-  constructor(applier: Omit<UserApplierOptions, 'waitForMissingUsers' | 'trustAbsence'>, private readonly grace: JitGraceOptions) {
+  constructor(
+    applier: Omit<UserApplierOptions, 'waitForMissingUsers' | 'trustAbsence'>,
+    private readonly grace: JitGraceOptions,
+  ) {
     // Under existing-only absent users are the rule: nothing waits for them, and "absent" is
     // always read, never taken from the pool state (the trigger creates users all day).
     super({ ...applier, waitForMissingUsers: false, trustAbsence: false });
@@ -63,7 +66,8 @@ export class JitGraceApplier extends UserApplier {
   /** How long until the newest intent's commit is older than the grace period. */
   private waitFor(intents: readonly UserIntent[]): number {
     let newest: number | null = null;
-    for (const intent of intents) if (intent.sourceTsMs !== null && (newest === null || intent.sourceTsMs > newest)) newest = intent.sourceTsMs;
+    for (const intent of intents)
+      if (intent.sourceTsMs !== null && (newest === null || intent.sourceTsMs > newest)) newest = intent.sourceTsMs;
     // No commit time (a record form without source.ts_ms): assume it was just committed.
     const committed = newest ?? this.wallNow();
     return Math.min(this.grace.graceMs, committed + this.grace.graceMs - this.wallNow());

@@ -17,12 +17,17 @@ export interface LegacySource {
   columns: string[];
 }
 
-export const openLegacySource = async (config: CompiledConfig, mapping: CompiledMapping, dbUrl?: string): Promise<LegacySource> => {
+export const openLegacySource = async (
+  config: CompiledConfig,
+  mapping: CompiledMapping,
+  dbUrl?: string,
+): Promise<LegacySource> => {
   const url = dbUrl ?? config.legacyDatabase?.url;
   if (!url) {
-    throw new ConfigError('no legacy database: set legacyDatabase.url in the config, COGNITO_SYNC_LEGACY_DATABASE__URL, or --db-url', [
-      { path: 'legacyDatabase.url', message: 'required by this command' },
-    ]);
+    throw new ConfigError(
+      'no legacy database: set legacyDatabase.url in the config, COGNITO_SYNC_LEGACY_DATABASE__URL, or --db-url',
+      [{ path: 'legacyDatabase.url', message: 'required by this command' }],
+    );
   }
   if (legacyDialectOf(url) === undefined) {
     // Names where the URL came from; never echoes it (it usually carries a password).
@@ -31,7 +36,11 @@ export const openLegacySource = async (config: CompiledConfig, mapping: Compiled
   }
   const table = config.legacyDatabase?.table ?? mapping.usersTable;
   const roles = mapping.rolesTable
-    ? { table: config.legacyDatabase?.rolesTable ?? mapping.rolesTable.table, userColumn: mapping.rolesTable.userColumn, roleColumn: mapping.rolesTable.roleColumn }
+    ? {
+        table: config.legacyDatabase?.rolesTable ?? mapping.rolesTable.table,
+        userColumn: mapping.rolesTable.userColumn,
+        roleColumn: mapping.rolesTable.roleColumn,
+      }
     : undefined;
   const db = openLegacyDatabase({ url, table, roles, maxConnections: 2 });
   const columns = [...mapping.readColumns];
@@ -42,7 +51,10 @@ export const openLegacySource = async (config: CompiledConfig, mapping: Compiled
   const missing = columns.filter((c) => !existing.has(c));
   if (missing.length > 0) {
     await db.close();
-    throw new ConfigError(`the mapping reads column(s) ${missing.join(', ')} that ${table} does not have`, missing.map((c) => ({ path: `mapping:${c}`, message: `no column ${c} in ${table}` })));
+    throw new ConfigError(
+      `the mapping reads column(s) ${missing.join(', ')} that ${table} does not have`,
+      missing.map((c) => ({ path: `mapping:${c}`, message: `no column ${c} in ${table}` })),
+    );
   }
   return { db, table, pageSize: config.legacyDatabase?.pageSize ?? 1000, columns };
 };

@@ -36,7 +36,8 @@ export const groupSetHash = (groups: Iterable<string>): GroupHash => {
 };
 
 /** Whether reconcile compares memberships: the mapping derives groups from a column or a roles table. */
-export const comparesGroups = (mapping: CompiledMapping): boolean => mapping.groupsFromRow !== undefined || mapping.rolesTable !== undefined;
+export const comparesGroups = (mapping: CompiledMapping): boolean =>
+  mapping.groupsFromRow !== undefined || mapping.rolesTable !== undefined;
 
 /**
  * The groups the mapping names up front (groups.map); undefined when roles are group names
@@ -58,7 +59,11 @@ export interface DesiredGroups {
  * any), each role through groups.map, sorted. A role the mapping refuses is counted, not fatal:
  * the sync sends that role row to the DLQ and still syncs the user.
  */
-export const desiredGroups = (mapping: CompiledMapping, fromRow: readonly string[] | undefined, roles: readonly unknown[]): DesiredGroups => {
+export const desiredGroups = (
+  mapping: CompiledMapping,
+  fromRow: readonly string[] | undefined,
+  roles: readonly unknown[],
+): DesiredGroups => {
   const out = new Set(fromRow ?? []);
   let refusedRoles = 0;
   for (const role of roles) {
@@ -95,7 +100,11 @@ export interface MembershipRules {
 }
 
 /** Exactly what the planner would change: adds for missing, removals for owned extras when managed. */
-export const diffGroups = (desired: readonly string[], current: readonly string[], rules: MembershipRules): GroupDifference => {
+export const diffGroups = (
+  desired: readonly string[],
+  current: readonly string[],
+  rules: MembershipRules,
+): GroupDifference => {
   const have = new Set(current);
   const want = new Set(desired);
   return {

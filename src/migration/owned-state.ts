@@ -12,7 +12,10 @@ export interface OwnedNames {
 }
 
 export const ownedNames = (mapping: CompiledMapping): OwnedNames => ({
-  names: mapping.attributes.map((a) => a.name).filter((n) => n !== mapping.versionAttribute).sort(),
+  names: mapping.attributes
+    .map((a) => a.name)
+    .filter((n) => n !== mapping.versionAttribute)
+    .sort(),
   createOnly: mapping.createOnlyAttributes,
 });
 
@@ -28,11 +31,14 @@ const canonical = (owned: OwnedNames, attributes: Attributes, enabled: boolean):
 
 /** 64 bits of SHA-1 as two uint32 (kept off bigint: the index stores them in a Uint32Array). */
 export const stateHash = (owned: OwnedNames, attributes: Attributes, enabled: boolean): [number, number] => {
-  const digest = createHash('sha1').update(canonical(owned, attributes, enabled)).digest();
+  const digest = createHash('sha1')
+    .update(canonical(owned, attributes, enabled))
+    .digest();
   return [digest.readUInt32BE(0), digest.readUInt32BE(4)];
 };
 
-export const desiredHash = (owned: OwnedNames, user: DesiredUser): [number, number] => stateHash(owned, user.attributes, user.enabled);
+export const desiredHash = (owned: OwnedNames, user: DesiredUser): [number, number] =>
+  stateHash(owned, user.attributes, user.enabled);
 
 export interface AttributeDifference {
   name: string;
@@ -43,7 +49,11 @@ export interface AttributeDifference {
 }
 
 /** Attribute-level differences; `enabled` is reported as an attribute named "enabled". */
-export const diffOwned = (owned: OwnedNames, desired: DesiredUser, current: { attributes: Attributes; enabled: boolean }): AttributeDifference[] => {
+export const diffOwned = (
+  owned: OwnedNames,
+  desired: DesiredUser,
+  current: { attributes: Attributes; enabled: boolean },
+): AttributeDifference[] => {
   const out: AttributeDifference[] = [];
   for (const name of owned.names) {
     const want = desired.attributes[name] ?? '';

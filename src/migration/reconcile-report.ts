@@ -9,17 +9,29 @@ export const formatReconcile = (r: ReconcileReport, title: string): string[] => 
     `  missing (in DB, not in Cognito): ${r.missing.count}${r.missing.examples.length ? `  e.g. ${r.missing.examples.join(' ')}` : ''}`,
   ];
   if (r.notMigrated > 0) out.push(`  not migrated yet (existing-only: they arrive on first sign-in): ${r.notMigrated}`);
-  out.push(`  extra (in Cognito, no row): ${r.extra.count}${r.extra.examples.length ? `  e.g. ${r.extra.examples.join(' ')}` : ''}`);
-  const attrs = Object.entries(r.different.byAttribute).map(([a, n]) => `${a}=${n}`).join(' ');
+  out.push(
+    `  extra (in Cognito, no row): ${r.extra.count}${r.extra.examples.length ? `  e.g. ${r.extra.examples.join(' ')}` : ''}`,
+  );
+  const attrs = Object.entries(r.different.byAttribute)
+    .map(([a, n]) => `${a}=${n}`)
+    .join(' ');
   out.push(`  different: ${r.different.count}${attrs ? `  (${attrs})` : ''}`);
   for (const e of r.different.examples) {
-    const parts = e.differences.map((d) => `${d.name} ${d.kind}${d.createOnly ? ' (create-only: needs a recreate)' : ''}`);
-    if (e.groups) parts.push(...e.groups.missing.map((g) => `group ${g} missing`), ...e.groups.extra.map((g) => `group ${g} extra`));
+    const parts = e.differences.map(
+      (d) => `${d.name} ${d.kind}${d.createOnly ? ' (create-only: needs a recreate)' : ''}`,
+    );
+    if (e.groups)
+      parts.push(
+        ...e.groups.missing.map((g) => `group ${g} missing`),
+        ...e.groups.extra.map((g) => `group ${g} extra`),
+      );
     out.push(`      ${e.username}: ${parts.join(', ')}`);
   }
   const m = r.memberships;
   if (m.compared) {
-    const groups = Object.entries(m.byGroup).map(([g, n]) => `${g}=+${n.missing}/-${n.extra}`).join(' ');
+    const groups = Object.entries(m.byGroup)
+      .map(([g, n]) => `${g}=+${n.missing}/-${n.extra}`)
+      .join(' ');
     out.push(
       `  group memberships (${m.groups.length} group(s) listed): ${m.users} user(s), ${m.missing} missing, ${m.extra} extra${groups ? `  (${groups})` : ''}` +
         (m.refusedRoles ? `; ${m.refusedRoles} role row(s) the mapping refuses (DLQ)` : ''),
@@ -27,9 +39,13 @@ export const formatReconcile = (r: ReconcileReport, title: string): string[] => 
   }
   if (r.repair) {
     const p = r.repair;
-    out.push(`  repair: ${p.created} created, ${p.updated} updated, ${p.deleted} deleted, ${p.unchanged} unchanged, ${p.failed} failed`);
+    out.push(
+      `  repair: ${p.created} created, ${p.updated} updated, ${p.deleted} deleted, ${p.unchanged} unchanged, ${p.failed} failed`,
+    );
     for (const e of p.errors) out.push(`      ${e}`);
   }
-  out.push(`  memory: ${r.memory.indexBytes} bytes of index (${r.memory.bytesPerUser} per user; usernames spilled to a temp file)`);
+  out.push(
+    `  memory: ${r.memory.indexBytes} bytes of index (${r.memory.bytesPerUser} per user; usernames spilled to a temp file)`,
+  );
   return out;
 };

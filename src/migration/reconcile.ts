@@ -22,8 +22,25 @@ import { desiredUserFromRow, type CompiledMapping } from '../pipeline/map/index.
 import { storedVersionOf } from '../pipeline/plan/index.js';
 import { forEachLimit } from '../runtime/concurrency.js';
 import { CompactUserIndex } from './compact-user-index.js';
-import { comparesGroups, desiredGroups, diffGroups, groupHash, groupSetHash, namedGroups, rolesKeyOf, type GroupDifference } from './memberships.js';
-import { bumpVersion, desiredHash, diffOwned, maxVersion, ownedNames, stateHash, type AttributeDifference } from './owned-state.js';
+import {
+  comparesGroups,
+  desiredGroups,
+  diffGroups,
+  groupHash,
+  groupSetHash,
+  namedGroups,
+  rolesKeyOf,
+  type GroupDifference,
+} from './memberships.js';
+import {
+  bumpVersion,
+  desiredHash,
+  diffOwned,
+  maxVersion,
+  ownedNames,
+  stateHash,
+  type AttributeDifference,
+} from './owned-state.js';
 import { usernamePattern } from './username-pattern.js';
 
 export interface ReconcileInput {
@@ -55,7 +72,11 @@ export interface ReconcileReport {
   /** In Cognito with a username of the mapping's shape, no row in the DB. */
   extra: { count: number; examples: string[] };
   /** Users whose owned attributes, enabled flag or group memberships differ. */
-  different: { count: number; byAttribute: Record<string, number>; examples: { username: string; differences: AttributeDifference[]; groups?: GroupDifference }[] };
+  different: {
+    count: number;
+    byAttribute: Record<string, number>;
+    examples: { username: string; differences: AttributeDifference[]; groups?: GroupDifference }[];
+  };
   memberships: MembershipReport;
   drift: number;
   repair?: RepairSummary;
@@ -85,7 +106,8 @@ const ORIGIN = { topic: 'reconcile', partition: 0, offset: '0' };
  * version + 1 keeps every later Debezium event newer; (0, lsn) of the read covers users
  * Cognito holds no version for (and sorts below every Debezium event, like the Lambda's).
  */
-export const repairVersion = (stored: Version | undefined, snapshotVersion: Version): Version => maxVersion(bumpVersion(stored), snapshotVersion);
+export const repairVersion = (stored: Version | undefined, snapshotVersion: Version): Version =>
+  maxVersion(bumpVersion(stored), snapshotVersion);
 
 export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport> => {
   const { mapping, examples } = input;
@@ -99,7 +121,15 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
     notMigrated: 0,
     extra: { count: 0, examples: [] },
     different: { count: 0, byAttribute: {}, examples: [] },
-    memberships: { compared: comparesGroups(mapping), groups: [], users: 0, missing: 0, extra: 0, byGroup: {}, refusedRoles: 0 },
+    memberships: {
+      compared: comparesGroups(mapping),
+      groups: [],
+      users: 0,
+      missing: 0,
+      extra: 0,
+      byGroup: {},
+      refusedRoles: 0,
+    },
     drift: 0,
     memory: { indexBytes: 0, bytesPerUser: 0 },
   };
@@ -122,7 +152,13 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
       sample(repaired.errors, `${username}: ${errorMessage(error)}`);
     }
   };
-  const upsert = (user: DesiredUser, version: Version): UserIntent => ({ kind: 'upsert', user, version, origin: ORIGIN, sourceTsMs: null });
+  const upsert = (user: DesiredUser, version: Version): UserIntent => ({
+    kind: 'upsert',
+    user,
+    version,
+    origin: ORIGIN,
+    sourceTsMs: null,
+  });
 
   const withGroups = report.memberships.compared;
   const rules = { removeGroups: mapping.groupsManaged, ownsGroup: mapping.ownsGroup };
@@ -165,7 +201,10 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
       const candidates: { user: DesiredUser; groups: boolean }[] = [];
       const missing: DesiredUser[] = [];
       // One query for the roles of the whole page (the roles table is read only when mapped).
-      const roles = withGroups && mapping.rolesTable ? await input.db.rolesOf(page.rows.flatMap((r) => rolesKeyOf(mapping, r) ?? [])) : undefined;
+      const roles =
+        withGroups && mapping.rolesTable
+          ? await input.db.rolesOf(page.rows.flatMap((r) => rolesKeyOf(mapping, r) ?? []))
+          : undefined;
       for (const row of page.rows) {
         report.legacy.users++;
         const desired = desiredUserFromRow(mapping, row);
@@ -182,7 +221,11 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
           // may be shared (desired-user-memo.ts).
           user = { ...user, groups: wanted.groups };
         }
-        const found = index.match(user.username, desiredHash(owned, user), withGroups ? groupSetHash(user.groups ?? []) : undefined);
+        const found = index.match(
+          user.username,
+          desiredHash(owned, user),
+          withGroups ? groupSetHash(user.groups ?? []) : undefined,
+        );
         if (!found.found) missing.push(user);
         else if (!found.sameState || !found.sameGroups) candidates.push({ user, groups: !found.sameGroups });
       }
@@ -195,7 +238,9 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
         sample(report.missing.examples, user.username);
       }
       if (repair && !existingOnly) {
-        await forEachLimit(missing, repair.concurrency, (user) => apply(user.username, upsert(user, page.snapshotVersion)));
+        await forEachLimit(missing, repair.concurrency, (user) =>
+          apply(user.username, upsert(user, page.snapshotVersion)),
+        );
       }
       await forEachLimit(candidates, repair?.concurrency ?? 4, async ({ user, groups }) => {
         // Groups are read only for users whose membership hash differs.
@@ -208,12 +253,20 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
         // memberships the sync would never remove.
         if (differences.length === 0 && !groupsDrifted) return;
         report.different.count++;
-        for (const d of differences) report.different.byAttribute[d.name] = (report.different.byAttribute[d.name] ?? 0) + 1;
+        for (const d of differences)
+          report.different.byAttribute[d.name] = (report.different.byAttribute[d.name] ?? 0) + 1;
         if (groupsDrifted) countGroups(groupDiff);
         if (report.different.examples.length < examples) {
-          report.different.examples.push(groupsDrifted ? { username: user.username, differences, groups: groupDiff } : { username: user.username, differences });
+          report.different.examples.push(
+            groupsDrifted
+              ? { username: user.username, differences, groups: groupDiff }
+              : { username: user.username, differences },
+          );
         }
-        await apply(user.username, upsert(user, repairVersion(storedVersionOf(current, mapping.versionAttribute), page.snapshotVersion)));
+        await apply(
+          user.username,
+          upsert(user, repairVersion(storedVersionOf(current, mapping.versionAttribute), page.snapshotVersion)),
+        );
       });
     }
 
@@ -222,7 +275,13 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
       await forEachLimit(batch, repair.concurrency, async (username) => {
         const current = await input.gateway.getUser(username, false);
         if (current === null) return;
-        await apply(username, { kind: 'delete', username, version: repairVersion(storedVersionOf(current, mapping.versionAttribute), lastSnapshot), origin: ORIGIN, sourceTsMs: null });
+        await apply(username, {
+          kind: 'delete',
+          username,
+          version: repairVersion(storedVersionOf(current, mapping.versionAttribute), lastSnapshot),
+          origin: ORIGIN,
+          sourceTsMs: null,
+        });
       });
     };
     let batch: string[] = [];
@@ -236,7 +295,10 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
       }
     }
     await deleteExtra(batch);
-    report.memory = { indexBytes: index.memoryBytes, bytesPerUser: index.size === 0 ? 0 : Math.round(index.memoryBytes / index.size) };
+    report.memory = {
+      indexBytes: index.memoryBytes,
+      bytesPerUser: index.size === 0 ? 0 : Math.round(index.memoryBytes / index.size),
+    };
   } finally {
     index.dispose();
   }

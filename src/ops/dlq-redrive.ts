@@ -10,7 +10,13 @@ import { ConfigError, SyncError, errorMessage } from '../errors.js';
 import { createKafka } from '../adapters/kafka/kafka-client.js';
 import { KafkaDeadLetterSink, type DeadLetterSink } from '../adapters/kafka/dlq-producer.js';
 import { KafkaDeletedUsersLog, deletedUsersTopic } from '../adapters/kafka/deleted-users-log.js';
-import { REDRIVE_HEADER, dlqPartitions, sourceRecordOf, toDlqEntry, type DlqPartition } from '../adapters/kafka/dlq-reader.js';
+import {
+  REDRIVE_HEADER,
+  dlqPartitions,
+  sourceRecordOf,
+  toDlqEntry,
+  type DlqPartition,
+} from '../adapters/kafka/dlq-reader.js';
 import { readRange, type PartitionRange } from '../adapters/kafka/range-reader.js';
 import { groupActivity } from '../adapters/kafka/offset-reset.js';
 import type { CognitoCallEvent } from '../adapters/cognito/cognito-gateway.js';
@@ -63,10 +69,28 @@ export const redriveGroupId = (groupId: string): string => `${groupId}.dlq-redri
  * The sync's BatchProcessor without a consumer, except that tolerance is always 'all': a
  * record failing again goes back to the DLQ rather than stopping the re-drive.
  */
-async function buildRedriveProcessor(config: CompiledConfig, kafka: Kafka, producer: Producer, dlq: DeadLetterSink, events: SyncEvents, onCognitoCall?: (e: CognitoCallEvent) => void): Promise<BatchProcessor> {
+async function buildRedriveProcessor(
+  config: CompiledConfig,
+  kafka: Kafka,
+  producer: Producer,
+  dlq: DeadLetterSink,
+  events: SyncEvents,
+  onCognitoCall?: (e: CognitoCallEvent) => void,
+): Promise<BatchProcessor> {
   // Without the deleted-users log a re-driven old create would bring back a user deleted since.
-  const deletedUsers = await KafkaDeletedUsersLog.open(kafka, producer, config.state.deletedUsersTopic ?? deletedUsersTopic(config.cognito.userPoolId));
-  const { processor } = await createBatchProcessor({ config, gateway: createGateway(config, onCognitoCall), dlq, deletedUsers, events, tolerance: 'all' });
+  const deletedUsers = await KafkaDeletedUsersLog.open(
+    kafka,
+    producer,
+    config.state.deletedUsersTopic ?? deletedUsersTopic(config.cognito.userPoolId),
+  );
+  const { processor } = await createBatchProcessor({
+    config,
+    gateway: createGateway(config, onCognitoCall),
+    dlq,
+    deletedUsers,
+    events,
+    tolerance: 'all',
+  });
   return processor;
 }
 
@@ -81,7 +105,17 @@ export async function redriveDlq(o: RedriveOptions): Promise<RedriveSummary> {
   const { config, logger } = o;
   const topic = config.dlq.topic;
   const groupId = redriveGroupId(config.kafka.groupId);
-  const summary: RedriveSummary = { topic, groupId, records: 0, succeeded: 0, skipped: 0, failed: 0, stoppedEarly: null, note: null, items: [] };
+  const summary: RedriveSummary = {
+    topic,
+    groupId,
+    records: 0,
+    succeeded: 0,
+    skipped: 0,
+    failed: 0,
+    stoppedEarly: null,
+    note: null,
+    items: [],
+  };
   const kafka = createKafka(config.kafka, logger);
   const admin = kafka.admin();
   await admin.connect();
@@ -94,9 +128,17 @@ export async function redriveDlq(o: RedriveOptions): Promise<RedriveSummary> {
     }
     const chosen = selectPartitions(all, o.partition, o.fromOffset !== undefined);
     const activity = await groupActivity(admin, groupId);
-    if (activity.members > 0) throw new SyncError(`another re-drive is running (group ${groupId} has ${activity.members} member(s)); let it finish first`, { stage: 'dlq' });
+    if (activity.members > 0)
+      throw new SyncError(
+        `another re-drive is running (group ${groupId} has ${activity.members} member(s)); let it finish first`,
+        { stage: 'dlq' },
+      );
     if (o.fromOffset !== undefined) {
-      await admin.setOffsets({ groupId, topic, partitions: chosen.map((p) => ({ partition: p.partition, offset: o.fromOffset! })) });
+      await admin.setOffsets({
+        groupId,
+        topic,
+        partitions: chosen.map((p) => ({ partition: p.partition, offset: o.fromOffset! })),
+      });
     }
     const committed = (await admin.fetchOffsets({ groupId, topics: [topic] }))[0]?.partitions ?? [];
     ranges = chosen.map((p) => {
@@ -119,14 +161,27 @@ export async function redriveDlq(o: RedriveOptions): Promise<RedriveSummary> {
   };
   // As the sync's producer, but with bounded retries: an operator command should fail (the
   // record stays uncommitted) rather than hang while Kafka is away.
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer: Producer = kafka.producer({
+    allowAutoTopicCreation: true,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   try {
     const inner = new KafkaDeadLetterSink(producer, topic);
     const sink: DeadLetterSink = {
-      send: (record, error) => inner.send({ ...record, headers: { ...record.headers, [REDRIVE_HEADER]: position } }, error),
+      send: (record, error) =>
+        inner.send({ ...record, headers: { ...record.headers, [REDRIVE_HEADER]: position } }, error),
     };
-    const processor = await buildRedriveProcessor(config, kafka, producer, sink, combineEvents(collect, o.events ?? {}), o.onCognitoCall);
+    const processor = await buildRedriveProcessor(
+      config,
+      kafka,
+      producer,
+      sink,
+      combineEvents(collect, o.events ?? {}),
+      o.onCognitoCall,
+    );
     const result = await readRange({
       kafka,
       logger,
@@ -139,7 +194,12 @@ export async function redriveDlq(o: RedriveOptions): Promise<RedriveSummary> {
       handle: async (raw, heartbeat) => {
         const entry = toDlqEntry(raw);
         position = `${topic}:${entry.partition}:${entry.offset}`;
-        const item: RedriveItem = { dlqPartition: entry.partition, dlqOffset: entry.offset, source: null, outcome: 'skipped' };
+        const item: RedriveItem = {
+          dlqPartition: entry.partition,
+          dlqOffset: entry.offset,
+          source: null,
+          outcome: 'skipped',
+        };
         const source = sourceRecordOf(entry);
         if (source === null) {
           item.reason = 'no cognito-sync source headers: not a record this program dead-lettered';
@@ -171,7 +231,9 @@ export async function redriveDlq(o: RedriveOptions): Promise<RedriveSummary> {
         return 'next';
       },
     });
-    if (result.end === 'idle' && summary.stoppedEarly === null) summary.stoppedEarly = 'no record arrived for a while before the end of the DLQ was reached; run again to continue';
+    if (result.end === 'idle' && summary.stoppedEarly === null)
+      summary.stoppedEarly =
+        'no record arrived for a while before the end of the DLQ was reached; run again to continue';
   } finally {
     await producer.disconnect();
   }
@@ -185,7 +247,11 @@ function tally(summary: RedriveSummary, item: RedriveItem): void {
 }
 
 /** All partitions, or the one asked for; a start offset only makes sense for one partition. */
-export function selectPartitions(all: DlqPartition[], partition: number | undefined, withOffset: boolean): DlqPartition[] {
+export function selectPartitions(
+  all: DlqPartition[],
+  partition: number | undefined,
+  withOffset: boolean,
+): DlqPartition[] {
   if (partition !== undefined) {
     const p = all.find((x) => x.partition === partition);
     if (!p) {

@@ -37,9 +37,21 @@ export function listRow(entry: DlqEntry, showPersonal = false): DlqListRow {
 export function formatDlqList(rows: DlqListRow[], width = 80): string {
   const header = ['PARTITION', 'OFFSET', 'FAILED AT', 'SOURCE', 'STAGE', 'ERROR', 'MESSAGE'];
   const clip = (s: string): string => (s.length > width ? `${s.slice(0, width - 1)}…` : s);
-  const body = rows.map((r) => [String(r.partition), r.offset, r.failedAt ?? '-', r.source ?? '-', r.stage ?? '-', r.errorClass ?? '-', clip((r.message ?? '-').replace(/\s+/g, ' '))]);
+  const body = rows.map((r) => [
+    String(r.partition),
+    r.offset,
+    r.failedAt ?? '-',
+    r.source ?? '-',
+    r.stage ?? '-',
+    r.errorClass ?? '-',
+    clip((r.message ?? '-').replace(/\s+/g, ' ')),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...body.map(line)].join('\n');
 }
 
@@ -49,7 +61,8 @@ export function formatDlqList(rows: DlqListRow[], width = 80): string {
  */
 export function keyView(bytes: Buffer | null, showPersonal: boolean): unknown {
   const view = rawView(bytes, showPersonal);
-  if (view !== null && typeof view === 'object' && 'schema' in view && 'payload' in view) return (view as { payload: unknown }).payload;
+  if (view !== null && typeof view === 'object' && 'schema' in view && 'payload' in view)
+    return (view as { payload: unknown }).payload;
   return view;
 }
 
@@ -88,25 +101,45 @@ export function jsonSafe(value: unknown): unknown {
  */
 export function rawView(bytes: Buffer | null, showPersonal: boolean): unknown {
   if (bytes === null) return null;
-  if (bytes.length >= 5 && bytes[0] === 0) return { format: 'confluent-avro', schemaId: bytes.readInt32BE(1), bytes: bytes.length, ...(showPersonal ? { base64: bytes.toString('base64') } : {}) };
+  if (bytes.length >= 5 && bytes[0] === 0)
+    return {
+      format: 'confluent-avro',
+      schemaId: bytes.readInt32BE(1),
+      bytes: bytes.length,
+      ...(showPersonal ? { base64: bytes.toString('base64') } : {}),
+    };
   try {
     const parsed: unknown = JSON.parse(bytes.toString('utf8'));
     return showPersonal ? parsed : redactValue(parsed);
   } catch {
-    return { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), ...(showPersonal ? { base64: bytes.toString('base64') } : {}) };
+    return {
+      bytes: bytes.length,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      ...(showPersonal ? { base64: bytes.toString('base64') } : {}),
+    };
   }
 }
 
 export interface InspectView {
   dlq: { topic: string; partition: number; offset: string; timestamp: string | null };
   source: { topic: string | null; partition: number | null; offset: string | null };
-  error: { stage: string | null; class: string | null; message: string | null; failedAt: string | null; redrivenFrom: string | null };
+  error: {
+    stage: string | null;
+    class: string | null;
+    message: string | null;
+    failedAt: string | null;
+    redrivenFrom: string | null;
+  };
   /** The record's own headers (ours are shown above). */
   headers: Record<string, string>;
   /** What the current decoder makes of the record. */
-  decoded: { ok: true; skip?: string; event?: unknown } | { ok: false; error: { class: string; stage: string; message: string } };
+  decoded:
+    | { ok: true; skip?: string; event?: unknown }
+    | { ok: false; error: { class: string; stage: string; message: string } };
   /** What the current mapping makes of the decoded event. */
-  mapping?: { ok: true; skip?: string; intents?: unknown[] } | { ok: false; error: { class: string; stage: string; message: string } };
+  mapping?:
+    | { ok: true; skip?: string; intents?: unknown[] }
+    | { ok: false; error: { class: string; stage: string; message: string } };
   /** The bytes as they are, when the decoder could not read them. */
   raw?: { key: unknown; value: unknown };
   redacted: boolean;
@@ -124,7 +157,11 @@ export function buildInspectView(i: InspectInput): InspectView {
   const hide = !i.showPersonal;
   const clean = (v: unknown): unknown => (hide ? redactValue(jsonSafe(v)) : jsonSafe(v));
   const text = (s: string | null): string | null => (s === null || !hide ? s : redactText(s));
-  const errorOf = (e: SyncError): { class: string; stage: string; message: string } => ({ class: e.constructor.name, stage: e.stage, message: text(e.message)! });
+  const errorOf = (e: SyncError): { class: string; stage: string; message: string } => ({
+    class: e.constructor.name,
+    stage: e.stage,
+    message: text(e.message)!,
+  });
   const m = i.entry.meta;
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(i.entry.record.headers)) {
@@ -132,11 +169,29 @@ export function buildInspectView(i: InspectInput): InspectView {
     if (!name.startsWith(OWN_HEADER_PREFIX) && t !== null) headers[name] = text(t)!;
   }
   const view: InspectView = {
-    dlq: { topic: i.topic, partition: i.entry.partition, offset: i.entry.offset, timestamp: i.entry.timestamp ? new Date(Number(i.entry.timestamp)).toISOString() : null },
+    dlq: {
+      topic: i.topic,
+      partition: i.entry.partition,
+      offset: i.entry.offset,
+      timestamp: i.entry.timestamp ? new Date(Number(i.entry.timestamp)).toISOString() : null,
+    },
     source: { topic: m.sourceTopic, partition: m.sourcePartition, offset: m.sourceOffset },
-    error: { stage: m.stage, class: m.errorClass, message: text(m.message), failedAt: m.failedAt, redrivenFrom: m.redrivenFrom },
+    error: {
+      stage: m.stage,
+      class: m.errorClass,
+      message: text(m.message),
+      failedAt: m.failedAt,
+      redrivenFrom: m.redrivenFrom,
+    },
     headers,
-    decoded: { ok: false, error: { class: 'none', stage: 'decode', message: 'no source headers: cannot decode (the decoder needs the source topic)' } },
+    decoded: {
+      ok: false,
+      error: {
+        class: 'none',
+        stage: 'decode',
+        message: 'no source headers: cannot decode (the decoder needs the source topic)',
+      },
+    },
     redacted: hide,
   };
   if (i.decoded?.ok) {
@@ -144,7 +199,20 @@ export function buildInspectView(i: InspectInput): InspectView {
     if (outcome.kind === 'skip') view.decoded = { ok: true, skip: outcome.reason };
     else {
       const { table, op, key, before, after, version, sourceTsMs, tombstone, snapshot } = outcome.event;
-      view.decoded = { ok: true, event: clean({ table, op, key, before, after, version, sourceTs: sourceTsMs === null ? null : new Date(sourceTsMs).toISOString(), tombstone, snapshot }) };
+      view.decoded = {
+        ok: true,
+        event: clean({
+          table,
+          op,
+          key,
+          before,
+          after,
+          version,
+          sourceTs: sourceTsMs === null ? null : new Date(sourceTsMs).toISOString(),
+          tombstone,
+          snapshot,
+        }),
+      };
     }
   } else if (i.decoded) view.decoded = { ok: false, error: errorOf(i.decoded.error) };
   if (i.mapped) {
@@ -155,7 +223,11 @@ export function buildInspectView(i: InspectInput): InspectView {
       view.mapping = { ok: true, intents: intents.map(clean) };
     }
   }
-  if (!i.decoded?.ok) view.raw = { key: rawView(i.entry.record.key, i.showPersonal), value: rawView(i.entry.record.value, i.showPersonal) };
+  if (!i.decoded?.ok)
+    view.raw = {
+      key: rawView(i.entry.record.key, i.showPersonal),
+      value: rawView(i.entry.record.value, i.showPersonal),
+    };
   return view;
 }
 
@@ -170,12 +242,16 @@ export function formatInspect(v: InspectView): string {
   if (v.error.redrivenFrom) out.push(`re-driven   from ${v.error.redrivenFrom} and failed again`);
   if (Object.keys(v.headers).length > 0) out.push(`headers     ${JSON.stringify(v.headers)}`);
   out.push('');
-  if (v.decoded.ok) out.push(v.decoded.skip ? `decoded now: skipped (${v.decoded.skip})` : `decoded now:\n  ${json(v.decoded.event)}`);
+  if (v.decoded.ok)
+    out.push(v.decoded.skip ? `decoded now: skipped (${v.decoded.skip})` : `decoded now:\n  ${json(v.decoded.event)}`);
   else out.push(`decoded now: fails: ${v.decoded.error.class}: ${v.decoded.error.message}`);
   if (v.mapping) {
     if (!v.mapping.ok) out.push(`mapping now: fails: ${v.mapping.error.class}: ${v.mapping.error.message}`);
     else if (v.mapping.skip) out.push(`mapping now: skipped (${v.mapping.skip})`);
-    else out.push(`mapping now: ${v.mapping.intents?.length ?? 0} intent(s), a re-drive would apply:\n  ${json(v.mapping.intents)}`);
+    else
+      out.push(
+        `mapping now: ${v.mapping.intents?.length ?? 0} intent(s), a re-drive would apply:\n  ${json(v.mapping.intents)}`,
+      );
   }
   if (v.raw) out.push(`raw key:\n  ${json(v.raw.key)}`, `raw value:\n  ${json(v.raw.value)}`);
   if (v.redacted) out.push('', 'personal data (emails, phones, names) redacted: --show-personal-data to see it.');

@@ -14,7 +14,12 @@ export interface LagMetrics {
   stop(): Promise<void>;
 }
 
-export function startLagMetrics(config: CompiledConfig, metrics: Metrics, logger: Logger, intervalMs = 10_000): LagMetrics {
+export function startLagMetrics(
+  config: CompiledConfig,
+  metrics: Metrics,
+  logger: Logger,
+  intervalMs = 10_000,
+): LagMetrics {
   const oldestPending = new Map<string, number>();
   const admin = createKafka(config.kafka, logger).admin();
   let connected: Promise<void> | undefined;
@@ -33,7 +38,10 @@ export function startLagMetrics(config: CompiledConfig, metrics: Metrics, logger
     }
   };
   const timer = setInterval(() => {
-    if (!stopped) poll().catch((error: unknown) => logger.debug({ error: errorForLog(error) }, 'lag metrics: poll failed, will retry'));
+    if (!stopped)
+      poll().catch((error: unknown) =>
+        logger.debug({ error: errorForLog(error) }, 'lag metrics: poll failed, will retry'),
+      );
   }, intervalMs);
   timer.unref();
 

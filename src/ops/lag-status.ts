@@ -64,7 +64,13 @@ export function partitionStatus(samples: readonly LagSample[], groupActive: bool
   const seconds = (last.timeMs - first.timeMs) / 1000;
   const consumeRate = seconds > 0 ? Number(position(last) - position(first)) / seconds : null;
   const produceRate = seconds > 0 ? Number(BigInt(last.end) - BigInt(first.end)) / seconds : null;
-  const verdict = (status: LagStatus, reason: string): PartitionVerdict => ({ status, reason, lag, consumeRate, produceRate });
+  const verdict = (status: LagStatus, reason: string): PartitionVerdict => ({
+    status,
+    reason,
+    lag,
+    consumeRate,
+    produceRate,
+  });
 
   for (let i = 1; i < samples.length; i++) {
     const before = samples[i - 1]!.committed;
@@ -78,9 +84,15 @@ export function partitionStatus(samples: readonly LagSample[], groupActive: bool
   if (samples.length < 2) return verdict('OK', 'one sample only: movement not judged');
   if (position(last) === position(first)) {
     if (last.timeMs - first.timeMs < STALL_MIN_MS) {
-      return verdict('OK', `no commit in ${formatDuration(last.timeMs - first.timeMs)}, too short to tell a batch still applying from a stall: watch ${formatDuration(STALL_MIN_MS)} or more`);
+      return verdict(
+        'OK',
+        `no commit in ${formatDuration(last.timeMs - first.timeMs)}, too short to tell a batch still applying from a stall: watch ${formatDuration(STALL_MIN_MS)} or more`,
+      );
     }
-    return verdict('STALLED', 'members are there but the committed offset did not move: stuck on a record, paused, or throttled?');
+    return verdict(
+      'STALLED',
+      'members are there but the committed offset did not move: stuck on a record, paused, or throttled?',
+    );
   }
   const growing = lags.every((l, i) => i === 0 || l > lags[i - 1]!);
   if (growing) return verdict('WARNING', 'consuming, but the lag grew at every sample: falling behind');
@@ -216,7 +228,10 @@ export function formatLagTable(report: LagReport): string {
     ...body.map(line),
   ];
   if (report.partitions.some((r) => r.timeLagSource === 'lag/rate')) {
-    out.push('', 'TIME LAG: age of the first unconsumed record (its Kafka timestamp); ~ = estimated as lag / consumption rate.');
+    out.push(
+      '',
+      'TIME LAG: age of the first unconsumed record (its Kafka timestamp); ~ = estimated as lag / consumption rate.',
+    );
   } else if (report.partitions.some((r) => r.timeLagSource === 'record-timestamp')) {
     out.push('', 'TIME LAG: age of the first unconsumed record (its Kafka timestamp).');
   }

@@ -6,10 +6,28 @@ import { pino, type Logger } from 'pino';
 export type { Logger };
 
 const PERSONAL_PATHS = [
-  'email', 'phone', 'phone_number', 'given_name', 'family_name', 'password', 'passwordHash',
-  'attributes', 'before', 'after', 'row', 'user.attributes',
-  '*.email', '*.phone', '*.phone_number', '*.given_name', '*.family_name', '*.password',
-  '*.attributes', '*.before', '*.after', '*.row',
+  'email',
+  'phone',
+  'phone_number',
+  'given_name',
+  'family_name',
+  'password',
+  'passwordHash',
+  'attributes',
+  'before',
+  'after',
+  'row',
+  'user.attributes',
+  '*.email',
+  '*.phone',
+  '*.phone_number',
+  '*.given_name',
+  '*.family_name',
+  '*.password',
+  '*.attributes',
+  '*.before',
+  '*.after',
+  '*.row',
 ];
 
 export interface LoggerOptions {
@@ -32,7 +50,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         paths,
         // Usernames (when personal, e.g. emails) become a stable hash: still greppable across lines.
         censor: (value: unknown, path: string[]) =>
-          path[path.length - 1] === 'username' && usernamePath.has(path.length) && typeof value === 'string' ? loggableUsername(value, true) : '[redacted]',
+          path[path.length - 1] === 'username' && usernamePath.has(path.length) && typeof value === 'string'
+            ? loggableUsername(value, true)
+            : '[redacted]',
       },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
@@ -49,5 +69,12 @@ export function loggableUsername(username: string, hash: boolean): string {
 export function errorForLog(error: unknown): Record<string, unknown> {
   if (!(error instanceof Error)) return { message: String(error) };
   const e = error as Error & { stage?: string; retriable?: boolean; code?: string; context?: Record<string, unknown> };
-  return { class: e.constructor.name, message: e.message, stage: e.stage, code: e.code, retriable: e.retriable, context: e.context };
+  return {
+    class: e.constructor.name,
+    message: e.message,
+    stage: e.stage,
+    code: e.code,
+    retriable: e.retriable,
+    context: e.context,
+  };
 }

@@ -99,7 +99,13 @@ export function createMetrics(): Metrics {
   // Known label values start at 0, so that a first throttle, retry or DLQ record is an increase
   // Prometheus can see (rate() and increase() miss a series' first value) and the dashboard's
   // panels show 0 rather than no data.
-  const categories = ['UserCreation', 'UserUpdate', 'UserResourceUpdate', 'UserRead', 'UserList'] as const satisfies readonly QuotaCategory[];
+  const categories = [
+    'UserCreation',
+    'UserUpdate',
+    'UserResourceUpdate',
+    'UserRead',
+    'UserList',
+  ] as const satisfies readonly QuotaCategory[];
   for (const category of categories) throttles.inc({ category }, 0);
   const recordStages = ['decode', 'map', 'plan', 'apply'] as const satisfies readonly Stage[];
   for (const stage of [...recordStages, 'commit'] as const) retries.inc({ stage }, 0);
@@ -140,7 +146,8 @@ export function createMetrics(): Metrics {
       batchEnd: (e) => {
         batchSize.observe(e.size);
         batchDuration.observe(e.durationMs / 1000);
-        if (e.commitOffset !== null) committed.set({ topic: e.topic, partition: String(e.partition) }, Number(e.commitOffset));
+        if (e.commitOffset !== null)
+          committed.set({ topic: e.topic, partition: String(e.partition) }, Number(e.commitOffset));
       },
     },
   };

@@ -21,11 +21,24 @@ export interface OpsServer {
  * seconds (slowloris), and the connections it may hold are capped so a flood cannot take the
  * file descriptors the Kafka and Cognito clients need. Over the cap, Node closes new sockets.
  */
-export const OPS_LIMITS = { headersTimeoutMs: 10_000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000, maxConnections: 256, maxHeaderSize: 16_384 } as const;
+export const OPS_LIMITS = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 256,
+  maxHeaderSize: 16_384,
+} as const;
 
 export type OpsLimits = { [K in keyof typeof OPS_LIMITS]: number };
 
-export async function startOpsServer(o: { host: string; port: number; metrics: Metrics; service: HealthSource; logger: Logger; limits?: Partial<OpsLimits> }): Promise<OpsServer> {
+export async function startOpsServer(o: {
+  host: string;
+  port: number;
+  metrics: Metrics;
+  service: HealthSource;
+  logger: Logger;
+  limits?: Partial<OpsLimits>;
+}): Promise<OpsServer> {
   const limits: OpsLimits = { ...OPS_LIMITS, ...o.limits };
   const options = {
     headersTimeout: limits.headersTimeoutMs,
@@ -61,7 +74,12 @@ export async function startOpsServer(o: { host: string; port: number; metrics: M
   // take one, then close. Never a crash, never a hung socket.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? '408 Request Timeout'
+          : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => socket.destroy());
   });
   await new Promise<void>((resolve, reject) => {

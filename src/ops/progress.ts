@@ -128,13 +128,15 @@ export class ProgressState {
       eventsPerSec: this.eventRate.rate(),
       callsPerSec: this.callRate.rate(),
       commitsPerSec,
-      etaMs: this.remaining === 0 ? 0 : commitsPerSec && commitsPerSec > 0 ? (this.remaining / commitsPerSec) * 1000 : null,
+      etaMs:
+        this.remaining === 0 ? 0 : commitsPerSec && commitsPerSec > 0 ? (this.remaining / commitsPerSec) * 1000 : null,
       known: this.known,
     };
   }
 }
 
-export const percentOf = (s: Pick<ProgressSnapshot, 'done' | 'total'>): number => (s.total === 0 ? 100 : Math.floor((s.done / s.total) * 100));
+export const percentOf = (s: Pick<ProgressSnapshot, 'done' | 'total'>): number =>
+  s.total === 0 ? 100 : Math.floor((s.done / s.total) * 100);
 
 /** One line for people: "1200/5000 msgs (24%) | 310 ev/s | 42 Cognito calls/s (812 writes) | 3 throttled | 1 DLQ | ETA 12s". */
 export function formatProgressLine(s: ProgressSnapshot): string {
@@ -172,7 +174,8 @@ export function progressLogFields(s: ProgressSnapshot): Record<string, unknown> 
 export type ProgressMode = 'bar' | 'log' | 'off';
 
 /** A bar only where a person watches: the bar goes to stderr, so that is what must be a TTY. */
-export const defaultProgressMode = (stream: { isTTY?: boolean } = process.stderr): ProgressMode => (stream.isTTY ? 'bar' : 'log');
+export const defaultProgressMode = (stream: { isTTY?: boolean } = process.stderr): ProgressMode =>
+  stream.isTTY ? 'bar' : 'log';
 
 export interface ProgressReporter {
   events: Partial<SyncEvents>;

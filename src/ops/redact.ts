@@ -7,20 +7,52 @@ export const REDACTED = '[redacted]';
 
 /** Compared after lower-casing and dropping everything but letters and digits. */
 const PERSONAL_KEYS = new Set([
-  'email', 'emailaddress', 'mail',
-  'phone', 'phonenumber', 'mobile', 'mobilephone', 'telephone', 'tel',
-  'name', 'fullname', 'displayname', 'givenname', 'familyname', 'middlename', 'firstname', 'lastname', 'surname', 'nickname',
-  'username', 'preferredusername', 'login',
-  'address', 'streetaddress', 'street', 'postalcode', 'zip', 'zipcode',
-  'birthdate', 'dateofbirth', 'dob',
-  'password', 'passwordhash', 'passwordsalt', 'ssn', 'taxid',
+  'email',
+  'emailaddress',
+  'mail',
+  'phone',
+  'phonenumber',
+  'mobile',
+  'mobilephone',
+  'telephone',
+  'tel',
+  'name',
+  'fullname',
+  'displayname',
+  'givenname',
+  'familyname',
+  'middlename',
+  'firstname',
+  'lastname',
+  'surname',
+  'nickname',
+  'username',
+  'preferredusername',
+  'login',
+  'address',
+  'streetaddress',
+  'street',
+  'postalcode',
+  'zip',
+  'zipcode',
+  'birthdate',
+  'dateofbirth',
+  'dob',
+  'password',
+  'passwordhash',
+  'passwordsalt',
+  'ssn',
+  'taxid',
 ]);
 
 /** Debezium metadata subtrees: schemas and source blocks hold connector names, never row data. */
 const METADATA_KEYS = new Set(['schema', 'source']);
 
 export function isPersonalKey(key: string): boolean {
-  const k = key.toLowerCase().replace(/^custom:/, '').replace(/[^a-z0-9]/g, '');
+  const k = key
+    .toLowerCase()
+    .replace(/^custom:/, '')
+    .replace(/[^a-z0-9]/g, '');
   return PERSONAL_KEYS.has(k);
 }
 

@@ -123,7 +123,13 @@ export class BatchProcessor {
       }
       const outcome = decoded.value;
       if (outcome.kind === 'skip') {
-        this.o.events.record({ topic: record.topic, partition: record.partition, op: 'none', outcome: 'skipped', reason: outcome.reason });
+        this.o.events.record({
+          topic: record.topic,
+          partition: record.partition,
+          op: 'none',
+          outcome: 'skipped',
+          reason: outcome.reason,
+        });
         tracker.done(record.offset);
         continue;
       }
@@ -138,7 +144,13 @@ export class BatchProcessor {
         continue;
       }
       if (mapped.value.kind === 'skip') {
-        this.o.events.record({ topic: record.topic, partition: record.partition, op: event.op, outcome: 'skipped', reason: mapped.value.reason });
+        this.o.events.record({
+          topic: record.topic,
+          partition: record.partition,
+          op: event.op,
+          outcome: 'skipped',
+          reason: mapped.value.reason,
+        });
         tracker.done(record.offset);
         continue;
       }
@@ -201,7 +213,11 @@ export class BatchProcessor {
           }
           // Memberships behind others of the same user that wait, or while that user is being
           // applied (maybe created: they join the creation), wait too.
-          if (waiting && (waiting.has(work.username) || this.o.applier.busy(work.username)) && work.intents.every((i) => i.kind === 'group')) {
+          if (
+            waiting &&
+            (waiting.has(work.username) || this.o.applier.busy(work.username)) &&
+            work.intents.every((i) => i.kind === 'group')
+          ) {
             waiting.park(work.username, work.intents, work.records, this.o.clock.now());
             for (const record of work.records) finishRecord(record);
             return;
@@ -211,8 +227,17 @@ export class BatchProcessor {
             if (waiting?.has(work.username)) void this.handOver(work.username);
             const applied = report.calls.length > 0;
             calls += report.calls.length;
-            const sourceTsMs = work.intents.reduce<number | null>((m, i) => (i.sourceTsMs !== null && (m === null || i.sourceTsMs > m) ? i.sourceTsMs : m), null);
-            if (applied) this.o.events.applied({ username: work.username, calls: report.calls, sourceTsMs, ...(report.droppedGroupGuards ? { droppedGroupGuards: report.droppedGroupGuards } : {}) });
+            const sourceTsMs = work.intents.reduce<number | null>(
+              (m, i) => (i.sourceTsMs !== null && (m === null || i.sourceTsMs > m) ? i.sourceTsMs : m),
+              null,
+            );
+            if (applied)
+              this.o.events.applied({
+                username: work.username,
+                calls: report.calls,
+                sourceTsMs,
+                ...(report.droppedGroupGuards ? { droppedGroupGuards: report.droppedGroupGuards } : {}),
+              });
             for (const record of work.records) {
               this.o.events.record({
                 topic: record.topic,
@@ -224,7 +249,8 @@ export class BatchProcessor {
               finishRecord(record);
             }
           } catch (error) {
-            const syncError = error instanceof SyncError ? error : new SyncError(errorMessage(error), { stage: 'apply', cause: error });
+            const syncError =
+              error instanceof SyncError ? error : new SyncError(errorMessage(error), { stage: 'apply', cause: error });
             if (syncError instanceof CognitoAccessError) {
               stop ??= syncError;
               failed.push(work);
@@ -253,18 +279,22 @@ export class BatchProcessor {
               await this.deadLetter(record, syncError, 'none');
               finishRecord(record);
             }
-            if (work.intents.some((i) => i.kind === 'upsert')) this.rememberDeadLettered(work.username, work.records[0]);
+            if (work.intents.some((i) => i.kind === 'upsert'))
+              this.rememberDeadLettered(work.username, work.records[0]);
           } finally {
             await beat();
           }
         });
         if (stop) {
           // One sentence naming the cause (run prints it after "the sync stopped: ").
-          throw new PipelineStoppedError(`${stop.reason}; fix that and run again (this batch was neither committed nor dead-lettered)`, {
-            stage: 'apply',
-            cause: stop,
-            context: stop.context,
-          });
+          throw new PipelineStoppedError(
+            `${stop.reason}; fix that and run again (this batch was neither committed nor dead-lettered)`,
+            {
+              stage: 'apply',
+              cause: stop,
+              context: stop.context,
+            },
+          );
         }
         todo = failed;
         if (todo.length === 0 || !active()) break;
@@ -282,8 +312,16 @@ export class BatchProcessor {
     }
     const resumeOffset = tracker.committable();
     const floor = waiting?.floor(partitionKey) ?? null;
-    const commitOffset = floor !== null && resumeOffset !== null && BigInt(floor) < BigInt(resumeOffset) ? floor : resumeOffset;
-    return { commitOffset, resumeOffset, backpressure: waiting?.overloaded(partitionKey) ?? false, incomplete: cut || todo.length > 0, users: users.size, calls };
+    const commitOffset =
+      floor !== null && resumeOffset !== null && BigInt(floor) < BigInt(resumeOffset) ? floor : resumeOffset;
+    return {
+      commitOffset,
+      resumeOffset,
+      backpressure: waiting?.overloaded(partitionKey) ?? false,
+      incomplete: cut || todo.length > 0,
+      users: users.size,
+      calls,
+    };
   }
 
   /**
@@ -298,7 +336,8 @@ export class BatchProcessor {
       intents: entry.intents,
       settle: (applied) => {
         if (!applied) return waiting.putBack(entry, this.o.clock.now());
-        for (const record of entry.records) this.o.events.record({ topic: record.topic, partition: record.partition, op: 'none', outcome: 'applied' });
+        for (const record of entry.records)
+          this.o.events.record({ topic: record.topic, partition: record.partition, op: 'none', outcome: 'applied' });
         waiting.settle(entry.records);
       },
     };
@@ -308,7 +347,8 @@ export class BatchProcessor {
     if (username === undefined || record === undefined) return;
     this.deadLetteredUsers.delete(username);
     this.deadLetteredUsers.set(username, `${record.topic}:${record.partition}:${record.offset}`);
-    if (this.deadLetteredUsers.size > DEAD_LETTERED_USERS_KEPT) this.deadLetteredUsers.delete(this.deadLetteredUsers.keys().next().value as string);
+    if (this.deadLetteredUsers.size > DEAD_LETTERED_USERS_KEPT)
+      this.deadLetteredUsers.delete(this.deadLetteredUsers.keys().next().value as string);
   }
 
   /** A users partition read here still has a backlog: a waiting user may yet be created. */
@@ -342,7 +382,7 @@ export class BatchProcessor {
       }
       const origin = this.deadLetteredUsers.get(entry.username);
       const expired = origin !== undefined || now - entry.since >= (this.o.missingUserTimeoutMs ?? 60_000);
-      await this.handOver(entry.username, expired ? origin ?? 'timeout' : undefined);
+      await this.handOver(entry.username, expired ? (origin ?? 'timeout') : undefined);
     }
   }
 
@@ -359,19 +399,35 @@ export class BatchProcessor {
       const report = await this.o.applier.apply(username, entry.intents);
       const applied = report.calls.length > 0;
       for (const record of entry.records) {
-        this.o.events.record({ topic: record.topic, partition: record.partition, op: 'none', outcome: applied ? 'applied' : 'skipped', reason: applied ? undefined : (report.skips[report.skips.length - 1] ?? 'no-change') });
+        this.o.events.record({
+          topic: record.topic,
+          partition: record.partition,
+          op: 'none',
+          outcome: applied ? 'applied' : 'skipped',
+          reason: applied ? undefined : (report.skips[report.skips.length - 1] ?? 'no-change'),
+        });
       }
       waiting.settle(entry.records);
     } catch (error) {
-      const syncError = error instanceof SyncError ? error : new SyncError(errorMessage(error), { stage: 'apply', cause: error });
+      const syncError =
+        error instanceof SyncError ? error : new SyncError(errorMessage(error), { stage: 'apply', cause: error });
       if (syncError instanceof MissingUserError && giveUp !== undefined) {
         const why =
           giveUp === 'timeout'
             ? `its user ${username} did not appear in Cognito within ${this.o.missingUserTimeoutMs ?? 60_000} ms of the users topic being caught up`
             : `its user ${username} is not in Cognito: the user's own record went to the DLQ (${giveUp}); re-drive both once the row is fixed`;
-        return this.deadLetterWaiting(waiting, entry, new MissingUserError(`membership not applied: ${why}`, { username }));
+        return this.deadLetterWaiting(
+          waiting,
+          entry,
+          new MissingUserError(`membership not applied: ${why}`, { username }),
+        );
       }
-      if (syncError instanceof CognitoAccessError) this.fatal ??= new PipelineStoppedError(syncError.reason, { stage: 'apply', cause: syncError, context: syncError.context });
+      if (syncError instanceof CognitoAccessError)
+        this.fatal ??= new PipelineStoppedError(syncError.reason, {
+          stage: 'apply',
+          cause: syncError,
+          context: syncError.context,
+        });
       // Still missing, or a retriable failure: wait on; anything else is this record's fault.
       if (syncError instanceof MissingUserError || syncError.retriable || syncError instanceof CognitoAccessError) {
         waiting.putBack(entry, this.o.clock.now());
@@ -406,14 +462,30 @@ export class BatchProcessor {
     error.withOrigin(record);
     // A replay meets a record the DLQ already holds: it is there, once, with its reason.
     if (this.o.dlq.holds?.(record)) {
-      this.o.events.record({ topic: record.topic, partition: record.partition, op, outcome: 'skipped', reason: 'already-dead-lettered' });
+      this.o.events.record({
+        topic: record.topic,
+        partition: record.partition,
+        op,
+        outcome: 'skipped',
+        reason: 'already-dead-lettered',
+      });
       return;
     }
     if (this.o.tolerance === 'none') {
-      throw new PipelineStoppedError(`stopping on poison record (dlq.tolerance=none): ${error.message}`, { stage: error.stage, cause: error, context: error.context });
+      throw new PipelineStoppedError(`stopping on poison record (dlq.tolerance=none): ${error.message}`, {
+        stage: error.stage,
+        cause: error,
+        context: error.context,
+      });
     }
     await this.o.dlq.send(record, error);
-    this.o.events.dlq({ topic: record.topic, partition: record.partition, offset: record.offset, stage: error.stage, error });
+    this.o.events.dlq({
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset,
+      stage: error.stage,
+      error,
+    });
     this.o.events.record({ topic: record.topic, partition: record.partition, op, outcome: 'dlq', reason: error.stage });
   }
 }

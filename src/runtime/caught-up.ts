@@ -29,7 +29,12 @@ export async function readGroupLag(config: CompiledConfig, logger: Logger): Prom
   }
 }
 
-export async function stopWhenCaughtUp(service: StoppableService, config: CompiledConfig, logger: Logger, options: CaughtUpOptions = {}): Promise<void> {
+export async function stopWhenCaughtUp(
+  service: StoppableService,
+  config: CompiledConfig,
+  logger: Logger,
+  options: CaughtUpOptions = {},
+): Promise<void> {
   const admin = createKafka(config.kafka, logger).admin();
   await admin.connect();
   try {

@@ -5,11 +5,37 @@ import type { Stage } from '../errors.js';
 export type RecordOutcome = 'applied' | 'skipped' | 'dlq';
 
 export interface SyncEvents {
-  batchStart(e: { topic: string; partition: number; size: number; firstOffset: string; lastOffset: string; firstTimestampMs: number | null }): void;
-  batchEnd(e: { topic: string; partition: number; size: number; durationMs: number; users: number; calls: number; commitOffset: string | null }): void;
-  record(e: { topic: string; partition: number; op: Op | 'none'; outcome: RecordOutcome; reason?: SkipReason | Stage }): void;
+  batchStart(e: {
+    topic: string;
+    partition: number;
+    size: number;
+    firstOffset: string;
+    lastOffset: string;
+    firstTimestampMs: number | null;
+  }): void;
+  batchEnd(e: {
+    topic: string;
+    partition: number;
+    size: number;
+    durationMs: number;
+    users: number;
+    calls: number;
+    commitOffset: string | null;
+  }): void;
+  record(e: {
+    topic: string;
+    partition: number;
+    op: Op | 'none';
+    outcome: RecordOutcome;
+    reason?: SkipReason | Stage;
+  }): void;
   /** `droppedGroupGuards`: groups whose per-group version no longer fit in groups.versionAttribute. */
-  applied(e: { username: string; calls: CognitoCall['api'][]; sourceTsMs: number | null; droppedGroupGuards?: string[] }): void;
+  applied(e: {
+    username: string;
+    calls: CognitoCall['api'][];
+    sourceTsMs: number | null;
+    droppedGroupGuards?: string[];
+  }): void;
   retry(e: { stage: Stage; attempt: number; delayMs: number; error: Error }): void;
   dlq(e: { topic: string; partition: number; offset: string; stage: Stage; error: Error }): void;
   /** A retriable broker error while a group or topic settles (kafka-log.ts), by kafkajs' error type. */

@@ -3,7 +3,13 @@
 import type { CompiledConfig } from '../config/load-config.js';
 import { createConfluentSchemaRegistry, type SchemaRegistry } from '../adapters/registry/schema-registry.js';
 import { createDecoder } from '../pipeline/decode/index.js';
-import { compileMapping, loadMapping, mapEvent, usernameOfUsersEvent, type CompiledMapping } from '../pipeline/map/index.js';
+import {
+  compileMapping,
+  loadMapping,
+  mapEvent,
+  usernameOfUsersEvent,
+  type CompiledMapping,
+} from '../pipeline/map/index.js';
 import { coalesce, planOptionsFromMapping, planUser } from '../pipeline/plan/index.js';
 import { comparedAttributes } from '../pipeline/plan/state-digest.js';
 import type { CoalesceFn, PlanFn } from '../pipeline/apply/user-applier.js';
@@ -47,8 +53,12 @@ export function planningFromMapping(mapping: CompiledMapping): Planning {
     plan: (current, intent, deletedVersion) => planUser(current, intent, options, deletedVersion),
     coalesce,
     manageGroups: mapping.spec.groups !== undefined || mapping.rolesTable !== undefined,
-    comparedAttributes: comparedAttributes(mapping.attributes.map((a) => a.name), options),
-    ownedGroups: mapping.spec.groups?.map === undefined ? undefined : [...new Set(Object.values(mapping.spec.groups.map))].sort(),
+    comparedAttributes: comparedAttributes(
+      mapping.attributes.map((a) => a.name),
+      options,
+    ),
+    ownedGroups:
+      mapping.spec.groups?.map === undefined ? undefined : [...new Set(Object.values(mapping.spec.groups.map))].sort(),
   };
 }
 
@@ -110,14 +120,21 @@ export async function buildPipeline(config: CompiledConfig, registry?: SchemaReg
     (config.schemaRegistry
       ? createConfluentSchemaRegistry({
           host: config.schemaRegistry.url,
-          auth: config.schemaRegistry.username && config.schemaRegistry.password ? { username: config.schemaRegistry.username, password: config.schemaRegistry.password } : undefined,
+          auth:
+            config.schemaRegistry.username && config.schemaRegistry.password
+              ? { username: config.schemaRegistry.username, password: config.schemaRegistry.password }
+              : undefined,
         })
       : undefined);
   const decoder = createDecoder({ format: config.format, registry: schemaRegistry });
   return pipelineFromMapping(mapping, decoder);
 }
 
-export function createGateway(config: CompiledConfig, onCall?: (e: CognitoCallEvent) => void, clock?: Clock): AwsCognitoGateway {
+export function createGateway(
+  config: CompiledConfig,
+  onCall?: (e: CognitoCallEvent) => void,
+  clock?: Clock,
+): AwsCognitoGateway {
   return new AwsCognitoGateway({
     userPoolId: config.cognito.userPoolId,
     region: config.cognito.region,
@@ -148,10 +165,14 @@ export interface BatchProcessorDeps {
 }
 
 /** The one way to build the decode -> map -> plan -> apply processor: `run`, `replay`, `dlq redrive`. */
-export async function createBatchProcessor(d: BatchProcessorDeps): Promise<{ processor: BatchProcessor; pipeline: Pipeline; applier: UserApplier; waiting?: WaitingMemberships }> {
+export async function createBatchProcessor(
+  d: BatchProcessorDeps,
+): Promise<{ processor: BatchProcessor; pipeline: Pipeline; applier: UserApplier; waiting?: WaitingMemberships }> {
   const { config } = d;
   const pipeline = await buildPipeline(config);
-  const waiting = d.waitForUsers ? new WaitingMemberships({ maxPerPartition: config.processing.maxWaitingPerPartition }) : undefined;
+  const waiting = d.waitForUsers
+    ? new WaitingMemberships({ maxPerPartition: config.processing.maxWaitingPerPartition })
+    : undefined;
   let processor: BatchProcessor | undefined;
   const applier = createUserApplier(pipeline, {
     gateway: d.gateway,

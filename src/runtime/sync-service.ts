@@ -82,11 +82,25 @@ export class SyncService {
       retry: { retries: 10, maxRetryTime: 10_000 },
     });
     await this.producer.connect();
-    const deletedUsers = await KafkaDeletedUsersLog.open(kafka, this.producer, config.state.deletedUsersTopic ?? deletedUsersTopic(config.cognito.userPoolId));
+    const deletedUsers = await KafkaDeletedUsersLog.open(
+      kafka,
+      this.producer,
+      config.state.deletedUsersTopic ?? deletedUsersTopic(config.cognito.userPoolId),
+    );
     logger.info({ topic: deletedUsers.topic, deletedUsers: deletedUsers.size }, 'loaded deleted-users log');
     // What the DLQ holds already, so a replay does not dead-letter the same records again.
-    const dlqSources = await readDlqSources({ kafka, logger, topic: config.dlq.topic, groupId: config.kafka.groupId, limit: DLQ_SOURCES_KEPT });
-    if (dlqSources === undefined) logger.warn({ topic: config.dlq.topic, limit: DLQ_SOURCES_KEPT }, 'the DLQ holds too many records to remember: a replay may dead-letter copies of them');
+    const dlqSources = await readDlqSources({
+      kafka,
+      logger,
+      topic: config.dlq.topic,
+      groupId: config.kafka.groupId,
+      limit: DLQ_SOURCES_KEPT,
+    });
+    if (dlqSources === undefined)
+      logger.warn(
+        { topic: config.dlq.topic, limit: DLQ_SOURCES_KEPT },
+        'the DLQ holds too many records to remember: a replay may dead-letter copies of them',
+      );
     const { processor, pipeline, applier, waiting } = await createBatchProcessor({
       config,
       gateway: this.o.decorateGateway ? this.o.decorateGateway(this.gateway) : this.gateway,
@@ -104,13 +118,30 @@ export class SyncService {
       const started = Date.now();
       const primed = applier.state
         .prime(this.gateway, pipeline.manageGroups ? pipeline.ownedGroups : undefined)
-        .then((r) => logger.info({ users: r.users, memberships: r.memberships, listUsersCalls: r.listUsersPages, listUsersInGroupCalls: r.groupPages, ms: Date.now() - started }, 'pool state primed from ListUsers'))
-        .catch((error: unknown) => logger.warn({ error: errorForLog(error) }, 'could not list the pool; users are read one by one instead'));
+        .then((r) =>
+          logger.info(
+            {
+              users: r.users,
+              memberships: r.memberships,
+              listUsersCalls: r.listUsersPages,
+              listUsersInGroupCalls: r.groupPages,
+              ms: Date.now() - started,
+            },
+            'pool state primed from ListUsers',
+          ),
+        )
+        .catch((error: unknown) =>
+          logger.warn({ error: errorForLog(error) }, 'could not list the pool; users are read one by one instead'),
+        );
       if (this.o.awaitPrime) await primed;
     }
     if (waiting) {
       this.sweeper = setInterval(() => {
-        processor.sweep().catch((error: unknown) => logger.warn({ error: errorForLog(error) }, 're-checking waiting memberships failed; retrying'));
+        processor
+          .sweep()
+          .catch((error: unknown) =>
+            logger.warn({ error: errorForLog(error) }, 're-checking waiting memberships failed; retrying'),
+          );
       }, 1000);
       this.sweeper.unref();
     }
@@ -130,7 +161,8 @@ export class SyncService {
     const { GROUP_JOIN, CRASH, STOP } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, (e) => {
       this.assigned.clear();
-      for (const [topic, partitions] of Object.entries(e.payload.memberAssignment)) for (const p of partitions) this.assigned.add(`${topic}:${p}`);
+      for (const [topic, partitions] of Object.entries(e.payload.memberAssignment))
+        for (const p of partitions) this.assigned.add(`${topic}:${p}`);
       // Waiting memberships of partitions gone elsewhere: their next owner reads them again.
       this.processor?.dropPartitions((key) => this.assigned.has(key));
       for (const key of [...this.resumeAt.keys()]) if (!this.assigned.has(key)) this.resumeAt.delete(key);
@@ -149,7 +181,8 @@ export class SyncService {
 
     await this.consumer.connect();
     await waitForTopics(kafka, config.kafka.topics, config.kafka.topicWaitMs, logger);
-    for (const topic of config.kafka.topics) await this.consumer.subscribe({ topic, fromBeginning: config.kafka.fromBeginning });
+    for (const topic of config.kafka.topics)
+      await this.consumer.subscribe({ topic, fromBeginning: config.kafka.fromBeginning });
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -165,10 +198,21 @@ export class SyncService {
     const started = performance.now();
     const records: RawRecord[] = batch.messages.map((m) => toRawRecord(batch.topic, batch.partition, m));
     const firstTimestampMs = records[0]?.timestamp === undefined ? null : Number(records[0].timestamp);
-    this.events.batchStart({ topic: batch.topic, partition: batch.partition, size: records.length, firstOffset: batch.firstOffset()!, lastOffset: batch.lastOffset(), firstTimestampMs });
+    this.events.batchStart({
+      topic: batch.topic,
+      partition: batch.partition,
+      size: records.length,
+      firstOffset: batch.firstOffset()!,
+      lastOffset: batch.lastOffset(),
+      firstTimestampMs,
+    });
     let outcome: BatchOutcome;
     try {
-      outcome = await processor.process(records, { isActive: () => isRunning() && !isStale(), heartbeat, highWatermark: batch.highWatermark });
+      outcome = await processor.process(records, {
+        isActive: () => isRunning() && !isStale(),
+        heartbeat,
+        highWatermark: batch.highWatermark,
+      });
     } catch (error) {
       if (error instanceof PipelineStoppedError) {
         this.fatal = error;
@@ -186,21 +230,34 @@ export class SyncService {
     }
     if (outcome.backpressure && !this.backpressured.has(key) && isRunning() && !isStale()) {
       this.backpressured.set(key, pause());
-      this.o.logger.info({ topic: batch.topic, partition: batch.partition, waiting: this.waiting?.count(key) }, 'paused: too many memberships wait for their users; resuming as they are created');
+      this.o.logger.info(
+        { topic: batch.topic, partition: batch.partition, waiting: this.waiting?.count(key) },
+        'paused: too many memberships wait for their users; resuming as they are created',
+      );
     }
     if (outcome.commitOffset !== null) {
       try {
-        await this.consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: outcome.commitOffset }]);
+        await this.consumer!.commitOffsets([
+          { topic: batch.topic, partition: batch.partition, offset: outcome.commitOffset },
+        ]);
         // Once stop() has begun, kafkajs' consumer.commitOffsets silently does nothing, while
         // stop() waits for this very batch: commit it through the batch's own committer (still
         // a group member until stop() leaves), or the next owner redoes it and dead-letters its
         // poison records a second time. Committing the same offset twice is harmless.
-        if (!isRunning()) await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: outcome.commitOffset }] }] });
+        if (!isRunning())
+          await commitOffsetsIfNecessary({
+            topics: [
+              { topic: batch.topic, partitions: [{ partition: batch.partition, offset: outcome.commitOffset }] },
+            ],
+          });
       } catch (error) {
         // Expelled or rebalancing: the partition's next owner re-reads from the last commit and
         // the version guard skips what is already in Cognito. Rejoining beats crashing.
         if (!isRebalanceError(error)) throw error;
-        this.o.logger.warn({ topic: batch.topic, partition: batch.partition, error: errorForLog(error) }, 'commit refused by a rebalance; the batch will be redelivered');
+        this.o.logger.warn(
+          { topic: batch.topic, partition: batch.partition, error: errorForLog(error) },
+          'commit refused by a rebalance; the batch will be redelivered',
+        );
         return;
       }
     }
@@ -243,7 +300,11 @@ export class SyncService {
       await this.consumer?.commitOffsets([{ topic: key.slice(0, at), partition: Number(key.slice(at + 1)), offset }]);
     } catch (error) {
       // A rebalance took the partition: its next owner reads from the last commit.
-      if (!isRebalanceError(error)) this.o.logger.warn({ partition: key, error: errorForLog(error) }, 'could not commit after waiting memberships settled; the next batch commits');
+      if (!isRebalanceError(error))
+        this.o.logger.warn(
+          { partition: key, error: errorForLog(error) },
+          'could not commit after waiting memberships settled; the next batch commits',
+        );
     }
   }
 
@@ -277,7 +338,6 @@ export class SyncService {
   }
 }
 
-
 /**
  * Debezium creates a table's topic on its first change, so a new deployment can start before
  * the topics exist: wait for them (bounded) instead of failing or auto-creating them wrongly.
@@ -292,10 +352,13 @@ async function waitForTopics(kafka: Kafka, topics: string[], timeoutMs: number, 
       const missing = topics.filter((t) => !existing.has(t));
       if (missing.length === 0) return;
       if (Date.now() > deadline) {
-        throw new SyncError(`topics do not exist after ${timeoutMs} ms: ${missing.join(', ')} (check kafka.topics and the Debezium connector)`, {
-          stage: 'decode',
-          context: { topics: missing },
-        });
+        throw new SyncError(
+          `topics do not exist after ${timeoutMs} ms: ${missing.join(', ')} (check kafka.topics and the Debezium connector)`,
+          {
+            stage: 'decode',
+            context: { topics: missing },
+          },
+        );
       }
       if (!logged) logger.warn({ missing }, 'waiting for topics to be created by Debezium');
       logged = true;
@@ -311,9 +374,18 @@ function logEvents(logger: Logger): Partial<SyncEvents> {
     batchEnd: (e) => logger.info({ batch: e }, 'batch done'),
     // The username is hashed by the logger's redaction when configured (log.hashUsernames).
     applied: (e) => {
-      if (e.droppedGroupGuards) logger.warn({ username: e.username, groups: e.droppedGroupGuards }, 'groups.versionAttribute is full: the oldest per-group versions were dropped, those memberships are no longer version-guarded');
+      if (e.droppedGroupGuards)
+        logger.warn(
+          { username: e.username, groups: e.droppedGroupGuards },
+          'groups.versionAttribute is full: the oldest per-group versions were dropped, those memberships are no longer version-guarded',
+        );
     },
-    retry: (e) => logger.warn({ stage: e.stage, attempt: e.attempt, delayMs: e.delayMs, error: errorForLog(e.error) }, 'retrying'),
-    dlq: (e) => logger.warn({ topic: e.topic, partition: e.partition, offset: e.offset, stage: e.stage, error: errorForLog(e.error) }, 'record sent to DLQ'),
+    retry: (e) =>
+      logger.warn({ stage: e.stage, attempt: e.attempt, delayMs: e.delayMs, error: errorForLog(e.error) }, 'retrying'),
+    dlq: (e) =>
+      logger.warn(
+        { topic: e.topic, partition: e.partition, offset: e.offset, stage: e.stage, error: errorForLog(e.error) },
+        'record sent to DLQ',
+      ),
   };
 }

@@ -54,7 +54,13 @@ export class WaitingMemberships {
   }
 
   /** Adds work for a user (merging with what already waits for it); records seen before are not counted twice. */
-  park(username: string, intents: readonly UserIntent[], records: readonly RawRecord[], now: number, held = false): void {
+  park(
+    username: string,
+    intents: readonly UserIntent[],
+    records: readonly RawRecord[],
+    now: number,
+    held = false,
+  ): void {
     let entry = this.byUser.get(username);
     if (!entry) {
       entry = { username, intents: [], records: [], since: now, checkAt: now + (this.o.recheckMs ?? 2000), checks: 0 };

@@ -8,7 +8,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { ListUsersInGroupCommand, ListUsersCommand, type CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import {
+  ListUsersInGroupCommand,
+  ListUsersCommand,
+  type CognitoIdentityProviderClient,
+} from '@aws-sdk/client-cognito-identity-provider';
 import { Kafka, logLevel } from 'kafkajs';
 import { compileConfig } from '../../src/config/load-config.js';
 import type { QuotaCategory } from '../../src/core/types.js';
@@ -29,9 +33,20 @@ const id = runId();
 
 function rawConfig(poolId: string, groupId: string, dlqTopic: string, fetchMaxBytes?: number) {
   return {
-    kafka: { brokers: env.KAFKA_BROKERS.split(','), groupId, topics: TOPICS, fromBeginning: false, ...(fetchMaxBytes ? { fetchMaxBytes } : {}) },
+    kafka: {
+      brokers: env.KAFKA_BROKERS.split(','),
+      groupId,
+      topics: TOPICS,
+      fromBeginning: false,
+      ...(fetchMaxBytes ? { fetchMaxBytes } : {}),
+    },
     format: 'json',
-    cognito: { userPoolId: poolId, region: env.COGNITO_REGION, endpoint: env.COGNITO_ENDPOINT, rates: { UserCreation: 300, UserUpdate: 300, UserRead: 300, UserResourceUpdate: 300, UserList: 50 } },
+    cognito: {
+      userPoolId: poolId,
+      region: env.COGNITO_REGION,
+      endpoint: env.COGNITO_ENDPOINT,
+      rates: { UserCreation: 300, UserUpdate: 300, UserRead: 300, UserResourceUpdate: 300, UserList: 50 },
+    },
     mapping: join(REPO, 'examples/mapping.yaml'),
     dlq: { topic: dlqTopic },
     // A membership that waited for a user who never comes would go to the DLQ after this: far
@@ -72,7 +87,9 @@ async function members(poolId: string, group: string): Promise<Set<string>> {
   const names = new Set<string>();
   let token: string | undefined;
   do {
-    const page = await cognito.send(new ListUsersInGroupCommand({ UserPoolId: poolId, GroupName: group, NextToken: token }));
+    const page = await cognito.send(
+      new ListUsersInGroupCommand({ UserPoolId: poolId, GroupName: group, NextToken: token }),
+    );
     for (const u of page.Users ?? []) names.add(u.Username!);
     token = page.NextToken;
   } while (token);
@@ -128,7 +145,8 @@ async function endOffsets(): Promise<Offsets> {
   await admin.connect();
   try {
     const out: Offsets = [];
-    for (const topic of TOPICS) for (const p of await admin.fetchTopicOffsets(topic)) out.push({ topic, partition: p.partition, offset: p.high });
+    for (const topic of TOPICS)
+      for (const p of await admin.fetchTopicOffsets(topic)) out.push({ topic, partition: p.partition, offset: p.high });
     return out;
   } finally {
     await admin.disconnect();
@@ -141,7 +159,11 @@ async function startGroupAt(groupId: string, offsets: Offsets): Promise<void> {
   await admin.connect();
   try {
     for (const topic of TOPICS) {
-      await admin.setOffsets({ groupId, topic, partitions: offsets.filter((o) => o.topic === topic).map((o) => ({ partition: o.partition, offset: o.offset })) });
+      await admin.setOffsets({
+        groupId,
+        topic,
+        partitions: offsets.filter((o) => o.topic === topic).map((o) => ({ partition: o.partition, offset: o.offset })),
+      });
     }
   } finally {
     await admin.disconnect();
@@ -152,7 +174,8 @@ async function liveSync(poolId: string, groupId: string, dlqTopic: string, fetch
   const calls = new Map<QuotaCategory | 'none', number>();
   /** Per-user calls (reads and writes) by username: what the pipeline asked of Cognito for whom. */
   const perUser = new Map<string, string[]>();
-  const note = (username: string, api: string): void => void perUser.set(username, [...(perUser.get(username) ?? []), api]);
+  const note = (username: string, api: string): void =>
+    void perUser.set(username, [...(perUser.get(username) ?? []), api]);
   const service = new SyncService({
     config: compileConfig(rawConfig(poolId, groupId, dlqTopic, fetchMaxBytes)),
     logger: createLogger({ level: 'warn' }),
@@ -203,8 +226,14 @@ describe('backfills: users and their role rows written together', () => {
         const from = await endOffsets();
         const ids = await insertTogether(USERS, tag, 'support');
         const names = ids.map((n) => `legacy_${n}`);
-        const ours = async (): Promise<string[]> => [...(await members(poolId, 'support'))].filter((n) => names.includes(n));
-        await waitFor(`${USERS} memberships in support`, async () => ((await ours()).length >= USERS ? true : null), 240_000, 1000);
+        const ours = async (): Promise<string[]> =>
+          [...(await members(poolId, 'support'))].filter((n) => names.includes(n));
+        await waitFor(
+          `${USERS} memberships in support`,
+          async () => ((await ours()).length >= USERS ? true : null),
+          240_000,
+          1000,
+        );
         const all = await usernames(poolId);
         expect(names.filter((n) => !all.has(n))).toEqual([]);
         // Everything is committed (no membership still holds its partition back) ...
@@ -223,7 +252,13 @@ describe('backfills: users and their role rows written together', () => {
     const group = `e2e-backfill-replay-${id}`;
     await startGroupAt(group, synced.from);
     // As `replay --run` does: the pool is listed before anything is consumed.
-    const { service, calls, perUser } = await liveSync(synced.poolId, group, `cognito-sync.dlq.replay.${id}`, undefined, true);
+    const { service, calls, perUser } = await liveSync(
+      synced.poolId,
+      group,
+      `cognito-sync.dlq.replay.${id}`,
+      undefined,
+      true,
+    );
     try {
       await waitFor('the replay to catch up', async () => (await groupLag(group)) === 0, 240_000, 500);
     } finally {
@@ -245,14 +280,23 @@ describe('backfills: users and their role rows written together', () => {
     const config = join(dir, 'sync.json');
     writeFileSync(config, JSON.stringify(rawConfig(poolId, `e2e-backfill-cli-${id}`, dlqTopic, 2048)));
     const offsets = synced.from.map((o) => `${o.topic}:${o.partition}=${o.offset}`).join(',');
-    const replay = await runCliProcess(['replay', '--config', config, '--to-offsets', offsets, '--run', '--yes', '--no-progress']);
+    const replay = await runCliProcess([
+      'replay',
+      '--config',
+      config,
+      '--to-offsets',
+      offsets,
+      '--run',
+      '--yes',
+      '--no-progress',
+    ]);
     expect([replay.code, replay.stderr.split('\n').filter((l) => /"level":(50|60)/.test(l))]).toEqual([0, []]);
     const support = await members(poolId, 'support');
     expect(synced.names.filter((name) => !support.has(name))).toEqual([]);
     expect(await dlqRecords(dlqTopic)).toBe(0);
   });
 
-  test("role rows of a user whose own record went to the DLQ are dead-lettered once, naming it, and hold nothing else back", async () => {
+  test('role rows of a user whose own record went to the DLQ are dead-lettered once, naming it, and hold nothing else back', async () => {
     const tag = `dl.${id}`;
     const poolId = await createPool(cognito, `e2e-backfill-${tag}`);
     const group = `e2e-backfill-${tag}`;
@@ -264,7 +308,12 @@ describe('backfills: users and their role rows written together', () => {
       // row would keep the others' memberships (and the commit) waiting far past this test.
       const ids = await insertTogether(40, tag, 'admin', 3);
       const good = ids.filter((_, i) => i !== 3).map((n) => `legacy_${n}`);
-      await waitFor('39 memberships in admin', async () => ((await members(poolId, 'admin')).size >= 39 ? true : null), 120_000, 500);
+      await waitFor(
+        '39 memberships in admin',
+        async () => ((await members(poolId, 'admin')).size >= 39 ? true : null),
+        120_000,
+        500,
+      );
       expect([...(await members(poolId, 'admin'))].sort()).toEqual([...good].sort());
       await waitFor('the group to be committed to the end', async () => (await groupLag(group)) === 0, 120_000, 500);
       // Two records in the DLQ: the user's row and its role row (once each).
@@ -292,10 +341,16 @@ async function dlqMessages(topic: string): Promise<{ topic: string; message: str
         .run({
           eachMessage: async ({ message }) => {
             const header = (name: string): string => message.headers?.[name]?.toString() ?? '';
-            const key = JSON.parse(message.key?.toString() ?? 'null') as { payload?: Record<string, unknown> } & Record<string, unknown> | null;
+            const key = JSON.parse(message.key?.toString() ?? 'null') as
+              | ({ payload?: Record<string, unknown> } & Record<string, unknown>)
+              | null;
             const fields = key?.payload ?? key ?? {};
             const legacyId = Number(fields.id ?? fields.user_id);
-            out.push({ topic: header('cognito-sync.source.topic'), message: header('cognito-sync.error.message'), ...(Number.isFinite(legacyId) ? { id: legacyId } : {}) });
+            out.push({
+              topic: header('cognito-sync.source.topic'),
+              message: header('cognito-sync.error.message'),
+              ...(Number.isFinite(legacyId) ? { id: legacyId } : {}),
+            });
             if (out.length >= total) resolve();
           },
         })

@@ -12,7 +12,17 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import type { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
-import { REPO, cognitoClient, createPool, getUser, pgPool, runId, stackEnv, waitFor, type StackEnv } from './support/stack.js';
+import {
+  REPO,
+  cognitoClient,
+  createPool,
+  getUser,
+  pgPool,
+  runId,
+  stackEnv,
+  waitFor,
+  type StackEnv,
+} from './support/stack.js';
 import { httpGet, listenAddressOf, startSyncProcess, type SyncProcess } from '../soak/support/sync-process.js';
 import { parseMetrics, sum } from '../soak/support/prometheus.js';
 
@@ -40,7 +50,9 @@ interface Fixture {
 }
 const fixtures = JSON.parse(readFileSync(join(REPO, 'test/fixtures/debezium/json.json'), 'utf8')) as Fixture[];
 const fixture = (partition: number, offset: number): { key: Buffer; value: Buffer } => {
-  const f = fixtures.find((r) => r.topic === 'fx_json.public.users' && r.partition === partition && Number(r.offset) === offset)!;
+  const f = fixtures.find(
+    (r) => r.topic === 'fx_json.public.users' && r.partition === partition && Number(r.offset) === offset,
+  )!;
   return { key: Buffer.from(f.key_b64!, 'base64'), value: Buffer.from(f.value_b64!, 'base64') };
 };
 const DAVE = fixture(1, 2); // op c, id 10
@@ -56,7 +68,9 @@ const people = [0, 1, 2].map((i) => ({
 }));
 const refusedEmail = `not an email ${id}`;
 
-async function insert(p: (typeof people)[number] | { login: string; email: string; phone: string; given: string; family: string }): Promise<number> {
+async function insert(
+  p: (typeof people)[number] | { login: string; email: string; phone: string; given: string; family: string },
+): Promise<number> {
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO users (username, email, email_verified, phone, given_name, family_name, status) VALUES ($1, $2, true, $3, $4, $5, 'active') RETURNING id`,
     [p.login, p.email, p.phone, p.given, p.family],
@@ -103,9 +117,19 @@ beforeAll(async () => {
   writeFileSync(
     configPath,
     JSON.stringify({
-      kafka: { brokers: env.KAFKA_BROKERS.split(','), groupId: `e2e-bad-input-${id}`, topics: ['legacy.public.users', POISON_TOPIC], fromBeginning: false },
+      kafka: {
+        brokers: env.KAFKA_BROKERS.split(','),
+        groupId: `e2e-bad-input-${id}`,
+        topics: ['legacy.public.users', POISON_TOPIC],
+        fromBeginning: false,
+      },
       format: 'json',
-      cognito: { userPoolId: poolId, region: env.COGNITO_REGION, endpoint: env.COGNITO_ENDPOINT, rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500, UserResourceUpdate: 200 } },
+      cognito: {
+        userPoolId: poolId,
+        region: env.COGNITO_REGION,
+        endpoint: env.COGNITO_ENDPOINT,
+        rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500, UserResourceUpdate: 200 },
+      },
       mapping: join(REPO, 'examples/mapping.yaml'),
       dlq: { topic: DLQ_TOPIC },
       ops: { port: 0 }, // no host: the default must be localhost
@@ -114,7 +138,12 @@ beforeAll(async () => {
   );
   sync = startSyncProcess({ configPath, logFile: join(dir, 'sync.log') });
   opsUrl = await sync.opsUrl;
-  await waitFor('the sync to be ready', async () => (await httpGet(`${opsUrl}/readyz`).catch(() => ({ status: 0 }))).status === 200, 90_000, 250);
+  await waitFor(
+    'the sync to be ready',
+    async () => (await httpGet(`${opsUrl}/readyz`).catch(() => ({ status: 0 }))).status === 200,
+    90_000,
+    250,
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -134,16 +163,42 @@ describe('cognito-sync run fed bad input', () => {
       .flat()
       .filter((a) => a !== undefined && a.family === 'IPv4' && !a.internal)
       .map((a) => a!.address);
-    for (const address of external) await expect(httpGet(`http://${address}:${url.port}/healthz`, 3_000)).rejects.toThrow();
+    for (const address of external)
+      await expect(httpGet(`http://${address}:${url.port}/healthz`, 3_000)).rejects.toThrow();
   });
 
   let dlqBefore = 0;
-  const poison: { name: string; key: Buffer | null; value: Buffer | null; headers?: Record<string, string>; stage?: string }[] = [
+  const poison: {
+    name: string;
+    key: Buffer | null;
+    value: Buffer | null;
+    headers?: Record<string, string>;
+    stage?: string;
+  }[] = [
     { name: 'random bytes', key: Buffer.from([0xde, 0xad]), value: Buffer.from([0x13, 0x37, 0xff, 0x00, 0x80, 0x7f]) },
     // Any JSON object decodes as an ExtractNewRecordState row; the mapping then refuses it (no id).
-    { name: 'JSON that is not a Debezium record', key: Buffer.from('{"id": 1}'), value: Buffer.from('{"hello": "world"}'), headers: { 'x-trace': 'keep-me' }, stage: 'map' },
-    { name: 'an envelope whose payload contradicts its schema', key: DAVE.key, value: Buffer.from(DAVE.value.toString().replace('"op":"c"', '"op":"c","after":"x"').replace(/"payload":\{/, '"payload":{"before":7,')) },
-    { name: 'Avro wire format on a JSON sync', key: null, value: Buffer.from([0x00, 0x00, 0x00, 0x01, 0x2c, 0x02, 0x04]) },
+    {
+      name: 'JSON that is not a Debezium record',
+      key: Buffer.from('{"id": 1}'),
+      value: Buffer.from('{"hello": "world"}'),
+      headers: { 'x-trace': 'keep-me' },
+      stage: 'map',
+    },
+    {
+      name: 'an envelope whose payload contradicts its schema',
+      key: DAVE.key,
+      value: Buffer.from(
+        DAVE.value
+          .toString()
+          .replace('"op":"c"', '"op":"c","after":"x"')
+          .replace(/"payload":\{/, '"payload":{"before":7,'),
+      ),
+    },
+    {
+      name: 'Avro wire format on a JSON sync',
+      key: null,
+      value: Buffer.from([0x00, 0x00, 0x00, 0x01, 0x2c, 0x02, 0x04]),
+    },
     { name: 'an empty value', key: Buffer.from('{"id": 2}'), value: Buffer.alloc(0) },
     { name: 'a tombstone with a garbage key', key: Buffer.from('\u0001\u0002garbage'), value: null },
     { name: 'half a megabyte of junk', key: null, value: Buffer.alloc(512 * 1024, 0x7b) },
@@ -157,7 +212,15 @@ describe('cognito-sync run fed bad input', () => {
       { name: 'eve', key: EVE.key, value: EVE.value },
       ...poison.slice(4),
     ];
-    await producer.send({ topic: POISON_TOPIC, messages: messages.map((m) => ({ partition: 0, key: m.key, value: m.value, headers: 'headers' in m ? m.headers : undefined })) });
+    await producer.send({
+      topic: POISON_TOPIC,
+      messages: messages.map((m) => ({
+        partition: 0,
+        key: m.key,
+        value: m.value,
+        headers: 'headers' in m ? m.headers : undefined,
+      })),
+    });
     await waitFor('dave (after garbage) in Cognito', () => getUser(cognito, poolId, 'legacy_10'), 60_000);
     await waitFor('eve (between garbage) in Cognito', () => getUser(cognito, poolId, 'legacy_20'), 60_000);
 
@@ -167,7 +230,9 @@ describe('cognito-sync run fed bad input', () => {
         const records = await readTopic(DLQ_TOPIC);
         const ours = records
           .filter((r) => r.headers['cognito-sync.source.topic'] === POISON_TOPIC)
-          .sort((a, b) => Number(a.headers['cognito-sync.source.offset']) - Number(b.headers['cognito-sync.source.offset']));
+          .sort(
+            (a, b) => Number(a.headers['cognito-sync.source.offset']) - Number(b.headers['cognito-sync.source.offset']),
+          );
         return ours.length >= poison.length ? ours : null;
       },
       60_000,
@@ -176,9 +241,15 @@ describe('cognito-sync run fed bad input', () => {
     expect(dead).toHaveLength(poison.length);
     for (const [i, p] of poison.entries()) {
       const d = dead[i]!;
-      expect({ name: p.name, value: d.value?.toString('hex') ?? null }).toEqual({ name: p.name, value: p.value?.toString('hex') ?? null });
+      expect({ name: p.name, value: d.value?.toString('hex') ?? null }).toEqual({
+        name: p.name,
+        value: p.value?.toString('hex') ?? null,
+      });
       expect(d.key?.toString('hex') ?? null).toBe(p.key?.toString('hex') ?? null);
-      expect({ name: p.name, stage: d.headers['cognito-sync.error.stage'] }).toEqual({ name: p.name, stage: p.stage ?? 'decode' });
+      expect({ name: p.name, stage: d.headers['cognito-sync.error.stage'] }).toEqual({
+        name: p.name,
+        stage: p.stage ?? 'decode',
+      });
       expect(d.headers['cognito-sync.error.message']!.length).toBeGreaterThan(10);
       for (const [k, v] of Object.entries(p.headers ?? {})) expect(d.headers[k]).toBe(v);
     }
@@ -189,13 +260,28 @@ describe('cognito-sync run fed bad input', () => {
 
   test('a row the mapping refuses goes to the DLQ (stage map), the rows around it are synced', async () => {
     const a = await insert(people[0]!);
-    const bad = await insert({ login: `badinput.${id}.refused`, email: refusedEmail, phone: '+49 170 5550000', given: `Refused${id}`, family: `Row${id}` });
+    const bad = await insert({
+      login: `badinput.${id}.refused`,
+      email: refusedEmail,
+      phone: '+49 170 5550000',
+      given: `Refused${id}`,
+      family: `Row${id}`,
+    });
     const b = await insert(people[1]!);
     legacyIds.push(a, bad, b);
-    await waitFor('the rows around the refused one', async () => (await getUser(cognito, poolId, `legacy_${a}`)) && (await getUser(cognito, poolId, `legacy_${b}`)), 60_000);
+    await waitFor(
+      'the rows around the refused one',
+      async () => (await getUser(cognito, poolId, `legacy_${a}`)) && (await getUser(cognito, poolId, `legacy_${b}`)),
+      60_000,
+    );
     const refused = await waitFor(
       'the refused row in the DLQ',
-      async () => (await readTopic(DLQ_TOPIC)).find((r) => r.headers['cognito-sync.source.topic'] === 'legacy.public.users' && r.key?.toString().includes(`"id":${bad}`)),
+      async () =>
+        (await readTopic(DLQ_TOPIC)).find(
+          (r) =>
+            r.headers['cognito-sync.source.topic'] === 'legacy.public.users' &&
+            r.key?.toString().includes(`"id":${bad}`),
+        ),
       60_000,
       500,
     );
@@ -213,14 +299,17 @@ describe('cognito-sync run fed bad input', () => {
       raw(`GET /${'x'.repeat(200_000)} HTTP/1.1\r\nhost: x\r\n\r\n`, port),
       raw(Buffer.from([0x16, 0x03, 0x01, 0x00, 0xff, 0x00, 0x00]), port),
       raw('POST /metrics HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\n\r\nhello', port),
-      ...Array.from({ length: 300 }, () => raw('GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n', port, 15_000)),
+      ...Array.from({ length: 300 }, () =>
+        raw('GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n', port, 15_000),
+      ),
     ]);
     expect(answers[0]).toMatch(/^HTTP\/1\.1 400/);
     expect(answers[1]).toMatch(/^HTTP\/1\.1 431|^$/);
     expect(answers[3]).toMatch(/^HTTP\/1\.1 405/);
     expect(answers.slice(4).filter((a) => a.startsWith('HTTP/1.1 200')).length).toBeGreaterThan(100);
     expect(sync.running).toBe(true);
-    for (const path of ['/metrics', '/healthz', '/readyz']) expect((await httpGet(`${opsUrl}${path}`)).status).toBe(200);
+    for (const path of ['/metrics', '/healthz', '/readyz'])
+      expect((await httpGet(`${opsUrl}${path}`)).status).toBe(200);
     const c = await insert(people[2]!);
     legacyIds.push(c);
     await waitFor('a user written after the abuse', () => getUser(cognito, poolId, `legacy_${c}`), 60_000);
@@ -242,7 +331,14 @@ describe('cognito-sync run fed bad input', () => {
     const log = sync.log();
     expect(log).toContain('record sent to DLQ'); // the log did talk about these records
     const values = [
-      ...people.flatMap((p) => [p.email, p.email.toLowerCase(), p.phone, p.phone.replace(/\s/g, ''), p.given, p.family]),
+      ...people.flatMap((p) => [
+        p.email,
+        p.email.toLowerCase(),
+        p.phone,
+        p.phone.replace(/\s/g, ''),
+        p.given,
+        p.family,
+      ]),
       refusedEmail,
       `Refused${id}`,
       `Row${id}`,
@@ -279,7 +375,8 @@ async function readTopic(topic: string): Promise<DlqRecord[]> {
       void consumer.run({
         eachMessage: async ({ partition, message }) => {
           const headers: Record<string, string> = {};
-          for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = Buffer.isBuffer(v) ? v.toString() : String(v);
+          for (const [k, v] of Object.entries(message.headers ?? {}))
+            if (v !== undefined) headers[k] = Buffer.isBuffer(v) ? v.toString() : String(v);
           out.push({ partition, offset: BigInt(message.offset), key: message.key, value: message.value, headers });
           if (out.length >= total) {
             clearTimeout(timer);

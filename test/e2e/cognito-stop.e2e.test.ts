@@ -33,7 +33,9 @@ const inserts = [
   [1, 2],
   [2, 3],
 ].map(([partition, offset]) => {
-  const f = fixtures.find((r) => r.topic === 'fx_json.public.users' && r.partition === partition && Number(r.offset) === offset)!;
+  const f = fixtures.find(
+    (r) => r.topic === 'fx_json.public.users' && r.partition === partition && Number(r.offset) === offset,
+  )!;
   return { key: Buffer.from(f.key_b64!, 'base64'), value: Buffer.from(f.value_b64!, 'base64') };
 });
 
@@ -83,7 +85,10 @@ function writeConfig(name: string, endpoint: string): string {
  * `run --until-caught-up` (its whole body, in this process) with the given environment: exit
  * code and stderr. Until caught up, so that a sync that wrongly goes on ends too (exit 0 or 3).
  */
-async function run(configPath: string, envChanges: Record<string, string | undefined>): Promise<{ code: number; stderr: string }> {
+async function run(
+  configPath: string,
+  envChanges: Record<string, string | undefined>,
+): Promise<{ code: number; stderr: string }> {
   const saved = Object.fromEntries(Object.keys(envChanges).map((k) => [k, process.env[k]]));
   const apply = (values: Record<string, string | undefined>): void => {
     for (const [k, v] of Object.entries(values)) {
@@ -139,7 +144,12 @@ describe('cognito-sync run when Cognito cannot be used', () => {
 
     expect(code).toBe(1);
     expect(stderr).toMatch(/no AWS credentials could be loaded/);
-    expect(stderr.trim().split('\n').filter((line) => line.includes('credentials'))).toHaveLength(1);
+    expect(
+      stderr
+        .trim()
+        .split('\n')
+        .filter((line) => line.includes('credentials')),
+    ).toHaveLength(1);
     expect(await dlqRecords()).toBe(0);
     expect(await committed()).toEqual(['-1']);
     expect(await listUsernames(cognito, poolId)).toEqual([]);
@@ -151,13 +161,16 @@ describe('cognito-sync run when Cognito cannot be used', () => {
       proxy.setFault({
         kind: 'reject',
         code: 'AccessDeniedException',
-        message: 'User: arn:aws:iam::000000000000:user/cognito-sync is not authorized to perform: cognito-idp:AdminGetUser because no identity-based policy allows the cognito-idp:AdminGetUser action',
+        message:
+          'User: arn:aws:iam::000000000000:user/cognito-sync is not authorized to perform: cognito-idp:AdminGetUser because no identity-based policy allows the cognito-idp:AdminGetUser action',
       });
       const config = writeConfig('access-denied', proxy.url);
       const stopped = await run(config, {});
 
       expect(stopped.code).toBe(1);
-      expect(stopped.stderr).toMatch(/the AWS credentials are not allowed to call AdminGetUser on the user pool \(AccessDeniedException/);
+      expect(stopped.stderr).toMatch(
+        /the AWS credentials are not allowed to call AdminGetUser on the user pool \(AccessDeniedException/,
+      );
       expect(await dlqRecords()).toBe(0);
       expect(await committed()).toEqual(['-1']);
 

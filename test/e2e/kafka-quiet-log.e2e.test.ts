@@ -8,14 +8,28 @@ import { runId, stackEnv } from './support/stack.js';
 test('a topic-partition the broker does not host: kafkajs retries logged at debug and counted, the error still thrown', async () => {
   const env = stackEnv();
   const lines: { level: string; error?: unknown; transient?: unknown }[] = [];
-  const capture = (level: string) => (obj: { kafka?: Record<string, unknown> }) => void lines.push({ level, error: obj.kafka?.error, transient: obj.kafka?.transient });
-  const logger = { error: capture('error'), warn: capture('warn'), info: capture('info'), debug: capture('debug') } as unknown as Logger;
+  const capture = (level: string) => (obj: { kafka?: Record<string, unknown> }) =>
+    void lines.push({ level, error: obj.kafka?.error, transient: obj.kafka?.transient });
+  const logger = {
+    error: capture('error'),
+    warn: capture('warn'),
+    info: capture('info'),
+    debug: capture('debug'),
+  } as unknown as Logger;
   const counted: string[] = [];
-  const kafka = createKafka({ brokers: env.KAFKA_BROKERS.split(','), clientId: 'quiet-log-test', ssl: false } as Parameters<typeof createKafka>[0], logger, (e) => counted.push(e));
+  const kafka = createKafka(
+    { brokers: env.KAFKA_BROKERS.split(','), clientId: 'quiet-log-test', ssl: false } as Parameters<
+      typeof createKafka
+    >[0],
+    logger,
+    (e) => counted.push(e),
+  );
   const admin = kafka.admin({ retry: { retries: 2, initialRetryTime: 50 } });
   await admin.connect();
   try {
-    await expect(admin.fetchTopicOffsets(`quiet-log.absent.${runId()}`)).rejects.toThrow('This server does not host this topic-partition');
+    await expect(admin.fetchTopicOffsets(`quiet-log.absent.${runId()}`)).rejects.toThrow(
+      'This server does not host this topic-partition',
+    );
   } finally {
     await admin.disconnect();
   }

@@ -19,7 +19,11 @@ function configFile(name: string, mapping: string, extra: Record<string, unknown
   writeFileSync(
     path,
     JSON.stringify({
-      kafka: { brokers: env.KAFKA_BROKERS.split(','), groupId: `e2e-columns-${name}-${id}`, topics: ['legacy.public.users'] },
+      kafka: {
+        brokers: env.KAFKA_BROKERS.split(','),
+        groupId: `e2e-columns-${name}-${id}`,
+        topics: ['legacy.public.users'],
+      },
       format: 'json',
       cognito: { userPoolId: env.COGNITO_USER_POOL_ID, region: env.COGNITO_REGION, endpoint: env.COGNITO_ENDPOINT },
       mapping,
@@ -45,7 +49,9 @@ describe('a mapping column that does not exist', () => {
     const run = await runCliProcess(['run', '--config', config], 120_000);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(`the mapping ${typoMapping} reads a column the source does not have`);
-    expect(run.stderr).toMatch(/attributes\.email\.column: column "emial" does not exist in users \(checked against the schema of legacy\.public\.users:\d+@\d+\)/);
+    expect(run.stderr).toMatch(
+      /attributes\.email\.column: column "emial" does not exist in users \(checked against the schema of legacy\.public\.users:\d+@\d+\)/,
+    );
     expect(run.stderr).not.toMatch(/\n\s+at /);
     // Refused before joining its group: the group never committed anything.
     expect(run.stdout).not.toContain('joined consumer group');
@@ -56,10 +62,17 @@ describe('a mapping column that does not exist', () => {
     const replay = await runCliProcess(['replay', '--config', config, '--from-earliest', '--run', '--yes'], 120_000);
     expect(replay.code).toBe(2);
     expect(replay.stderr).toContain('attributes.email.column: column "emial" does not exist in users');
-    const admin = new Kafka({ clientId: 'e2e-columns', brokers: env.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({
+      clientId: 'e2e-columns',
+      brokers: env.KAFKA_BROKERS.split(','),
+      logLevel: logLevel.NOTHING,
+    }).admin();
     await admin.connect();
     try {
-      const [offsets] = await admin.fetchOffsets({ groupId: `e2e-columns-replay-${id}`, topics: ['legacy.public.users'] });
+      const [offsets] = await admin.fetchOffsets({
+        groupId: `e2e-columns-replay-${id}`,
+        topics: ['legacy.public.users'],
+      });
       // Never committed: kafkajs reports -1 for every partition.
       expect(offsets!.partitions.map((p) => p.offset)).toEqual(offsets!.partitions.map(() => '-1'));
     } finally {
@@ -68,14 +81,28 @@ describe('a mapping column that does not exist', () => {
   });
 
   test('validate-config refuses it when the legacy database is configured, and passes the example mapping', async () => {
-    const bad = await runCliProcess(['validate-config', '--config', configFile('validate-bad', typoMapping, { legacyDatabase: { url: env.PG_URL } })], 60_000);
+    const bad = await runCliProcess(
+      ['validate-config', '--config', configFile('validate-bad', typoMapping, { legacyDatabase: { url: env.PG_URL } })],
+      60_000,
+    );
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('attributes.email.column: column "emial" does not exist in users (checked against table users in the legacy database)');
+    expect(bad.stderr).toContain(
+      'attributes.email.column: column "emial" does not exist in users (checked against table users in the legacy database)',
+    );
     expect(bad.stdout).toBe('');
 
-    const good = await runCliProcess(['validate-config', '--config', configFile('validate-good', goodMapping, { legacyDatabase: { url: env.PG_URL } })], 60_000);
+    const good = await runCliProcess(
+      [
+        'validate-config',
+        '--config',
+        configFile('validate-good', goodMapping, { legacyDatabase: { url: env.PG_URL } }),
+      ],
+      60_000,
+    );
     expect(good.code).toBe(0);
-    expect(good.stdout).toContain('ok: every column the mapping reads exists (table users in the legacy database; table user_roles in the legacy database)');
+    expect(good.stdout).toContain(
+      'ok: every column the mapping reads exists (table users in the legacy database; table user_roles in the legacy database)',
+    );
     // The database URL carries a password: never echoed.
     expect(good.stdout + good.stderr).not.toContain(env.PG_URL);
   });

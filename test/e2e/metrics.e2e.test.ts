@@ -6,7 +6,17 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { REPO, cognitoClient, createPool, getUser, pgPool, runId, stackEnv, waitFor, type StackEnv } from './support/stack.js';
+import {
+  REPO,
+  cognitoClient,
+  createPool,
+  getUser,
+  pgPool,
+  runId,
+  stackEnv,
+  waitFor,
+  type StackEnv,
+} from './support/stack.js';
 
 let env: StackEnv;
 let db: pg.Pool;
@@ -53,9 +63,19 @@ describe('ops port of cognito-sync run', () => {
     writeFileSync(
       configPath,
       JSON.stringify({
-        kafka: { brokers: env.KAFKA_BROKERS.split(','), groupId: `e2e-metrics-${id}`, topics: ['legacy.public.users'], fromBeginning: false },
+        kafka: {
+          brokers: env.KAFKA_BROKERS.split(','),
+          groupId: `e2e-metrics-${id}`,
+          topics: ['legacy.public.users'],
+          fromBeginning: false,
+        },
         format: 'json',
-        cognito: { userPoolId: poolId, region: env.COGNITO_REGION, endpoint: env.COGNITO_ENDPOINT, rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500 } },
+        cognito: {
+          userPoolId: poolId,
+          region: env.COGNITO_REGION,
+          endpoint: env.COGNITO_ENDPOINT,
+          rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500 },
+        },
         mapping: join(REPO, 'examples/mapping.yaml'),
         ops: { port },
         log: { level: 'warn' },
@@ -66,7 +86,11 @@ describe('ops port of cognito-sync run', () => {
       stdio: 'ignore',
     });
     const base = `http://127.0.0.1:${port}`;
-    await waitFor('/readyz 200', async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200, 60_000);
+    await waitFor(
+      '/readyz 200',
+      async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200,
+      60_000,
+    );
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const before = await (await fetch(`${base}/metrics`)).text();
 
@@ -79,7 +103,8 @@ describe('ops port of cognito-sync run', () => {
       );
       ids.push(Number(rows[0]!.id));
     }
-    for (const legacyId of ids) await waitFor(`user ${legacyId} synced`, () => getUser(cognito, poolId, `legacy_${legacyId}`));
+    for (const legacyId of ids)
+      await waitFor(`user ${legacyId} synced`, () => getUser(cognito, poolId, `legacy_${legacyId}`));
 
     const after = await waitFor(
       'the lag gauges to be published',
@@ -89,24 +114,45 @@ describe('ops port of cognito-sync run', () => {
       },
       30_000,
     );
-    const moved = (name: string, labels: Record<string, string> = {}) => sample(after, name, labels) - sample(before, name, labels);
+    const moved = (name: string, labels: Record<string, string> = {}) =>
+      sample(after, name, labels) - sample(before, name, labels);
     expect(moved('cognito_sync_events_total', { outcome: 'applied' })).toBeGreaterThanOrEqual(2);
-    expect(moved('cognito_sync_cognito_calls_total', { api: 'AdminCreateUser', outcome: 'ok' })).toBeGreaterThanOrEqual(2);
+    expect(moved('cognito_sync_cognito_calls_total', { api: 'AdminCreateUser', outcome: 'ok' })).toBeGreaterThanOrEqual(
+      2,
+    );
     // The pool state was primed from ListUsers at start (long before the group was joined and
     // /readyz said ready): the new users were known to be absent and created without a read.
-    expect(sample(after, 'cognito_sync_cognito_calls_total', { api: 'ListUsers', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(after, 'cognito_sync_cognito_calls_total', { api: 'ListUsers', outcome: 'ok' }),
+    ).toBeGreaterThanOrEqual(1);
     expect(moved('cognito_sync_cognito_calls_total', { api: 'AdminGetUser' })).toBe(0);
     expect(moved('cognito_sync_end_to_end_latency_seconds_count')).toBeGreaterThanOrEqual(2);
     expect(moved('cognito_sync_batch_size_count')).toBeGreaterThanOrEqual(1);
     expect(sample(after, 'cognito_sync_committed_offset')).toBeGreaterThan(0);
-    for (const name of ['cognito_sync_cognito_throttles_total', 'cognito_sync_dlq_records_total', 'cognito_sync_retries_total', 'cognito_sync_consumer_lag_seconds']) {
+    for (const name of [
+      'cognito_sync_cognito_throttles_total',
+      'cognito_sync_dlq_records_total',
+      'cognito_sync_retries_total',
+      'cognito_sync_consumer_lag_seconds',
+    ]) {
       expect(after).toContain(`# TYPE ${name}`);
     }
-    for (const secret of [...emails, ...emails.map((e) => e.toLowerCase()), '+4917612345678', 'Zoë0', 'Metricson', `metric0.${id}`]) {
+    for (const secret of [
+      ...emails,
+      ...emails.map((e) => e.toLowerCase()),
+      '+4917612345678',
+      'Zoë0',
+      'Metricson',
+      `metric0.${id}`,
+    ]) {
       expect(after).not.toContain(secret);
     }
 
     child.kill('SIGTERM');
-    await waitFor('the ops port to close after SIGTERM', async () => (await fetch(`${base}/healthz`).catch(() => 'closed')) === 'closed', 60_000);
+    await waitFor(
+      'the ops port to close after SIGTERM',
+      async () => (await fetch(`${base}/healthz`).catch(() => 'closed')) === 'closed',
+      60_000,
+    );
   });
 });

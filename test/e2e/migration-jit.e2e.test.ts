@@ -24,7 +24,11 @@ import { PgLegacyDatabase } from '../../src/adapters/postgres/pg-legacy-database
 import type { CognitoGateway } from '../../src/adapters/cognito/cognito-gateway.js';
 import { compileMapping, loadMapping, type CompiledMapping } from '../../src/pipeline/map/index.js';
 import { createMigrationHandler, resolveSignInName, type MigrationDeps } from '../../src/lambda/user-migration.js';
-import { cognitoMembershipWriter, createPostAuthenticationHandler, type PostAuthenticationEvent } from '../../src/lambda/post-authentication.js';
+import {
+  cognitoMembershipWriter,
+  createPostAuthenticationHandler,
+  type PostAuthenticationEvent,
+} from '../../src/lambda/post-authentication.js';
 import { REPO, createPool, listUsernames, pgPool, runId, stackEnv, waitFor, type StackEnv } from './support/stack.js';
 import {
   FUNCTION_NAME,
@@ -57,17 +61,35 @@ async function insertUser(username: string, passwordHash: string, given = 'Jit')
 
 async function poolWithClient(name: string): Promise<{ poolId: string; clientId: string }> {
   const poolId = await createPool(cognito, name);
-  const client = await cognito.send(new CreateUserPoolClientCommand({ UserPoolId: poolId, ClientName: 'app', ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'] }));
+  const client = await cognito.send(
+    new CreateUserPoolClientCommand({
+      UserPoolId: poolId,
+      ClientName: 'app',
+      ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
+    }),
+  );
   return { poolId, clientId: client.UserPoolClient!.ClientId! };
 }
 
 const signIn = (clientId: string, username: string, password: string) =>
-  cognito.send(new InitiateAuthCommand({ ClientId: clientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: username, PASSWORD: password } }));
+  cognito.send(
+    new InitiateAuthCommand({
+      ClientId: clientId,
+      AuthFlow: 'USER_PASSWORD_AUTH',
+      AuthParameters: { USERNAME: username, PASSWORD: password },
+    }),
+  );
 
-async function cognitoUser(poolId: string, username: string): Promise<{ status?: string; attributes: Record<string, string> } | null> {
+async function cognitoUser(
+  poolId: string,
+  username: string,
+): Promise<{ status?: string; attributes: Record<string, string> } | null> {
   try {
     const out = await cognito.send(new AdminGetUserCommand({ UserPoolId: poolId, Username: username }));
-    return { status: out.UserStatus, attributes: Object.fromEntries((out.UserAttributes ?? []).map((a) => [a.Name!, a.Value ?? ''])) };
+    return {
+      status: out.UserStatus,
+      attributes: Object.fromEntries((out.UserAttributes ?? []).map((a) => [a.Name!, a.Value ?? ''])),
+    };
   } catch (error) {
     if ((error as Error).name === 'UserNotFoundException') return null;
     throw error;
@@ -76,9 +98,19 @@ async function cognitoUser(poolId: string, username: string): Promise<{ status?:
 
 function syncConfig(poolId: string, group: string) {
   return compileConfig({
-    kafka: { brokers: env.KAFKA_BROKERS.split(','), groupId: group, topics: ['legacy.public.users'], fromBeginning: false },
+    kafka: {
+      brokers: env.KAFKA_BROKERS.split(','),
+      groupId: group,
+      topics: ['legacy.public.users'],
+      fromBeginning: false,
+    },
     format: 'json',
-    cognito: { userPoolId: poolId, region: env.COGNITO_REGION, endpoint: cognitoLocal.endpoint, rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500, UserResourceUpdate: 200 } },
+    cognito: {
+      userPoolId: poolId,
+      region: env.COGNITO_REGION,
+      endpoint: cognitoLocal.endpoint,
+      rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500, UserResourceUpdate: 200 },
+    },
     mapping: mappingPath,
     dlq: { topic: `cognito-sync.dlq.${id}` },
     processing: { jitGraceMs: 6000 },
@@ -91,15 +123,31 @@ beforeAll(async () => {
   env = stackEnv();
   db = pgPool(env);
   // The example mapping with the policy the just-in-time migration needs.
-  writeFileSync(mappingPath, readFileSync(join(REPO, 'examples/mapping.yaml'), 'utf8').replace(/^createPolicy: always$/m, 'createPolicy: existing-only'));
+  writeFileSync(
+    mappingPath,
+    readFileSync(join(REPO, 'examples/mapping.yaml'), 'utf8').replace(
+      /^createPolicy: always$/m,
+      'createPolicy: existing-only',
+    ),
+  );
   mapping = compileMapping(await loadMapping(mappingPath));
   expect(mapping.createPolicy).toBe('existing-only');
   legacy = new PgLegacyDatabase({ url: env.PG_URL, table: 'public.users', maxConnections: 2 });
-  deps = { db: legacy, mapping, passwordColumn: 'password_hash', loginColumns: ['username', 'email'], log: () => undefined };
+  deps = {
+    db: legacy,
+    mapping,
+    passwordColumn: 'password_hash',
+    loginColumns: ['username', 'email'],
+    log: () => undefined,
+  };
   const handler = createMigrationHandler(deps);
   lambda = await startLambdaEndpoint(handler);
   cognitoLocal = await startPrivateCognito(lambda.url);
-  cognito = new CognitoIdentityProviderClient({ region: env.COGNITO_REGION, endpoint: cognitoLocal.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  cognito = new CognitoIdentityProviderClient({
+    region: env.COGNITO_REGION,
+    endpoint: cognitoLocal.endpoint,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -113,7 +161,11 @@ describe('User Migration trigger (just-in-time password migration)', () => {
   test('bcrypt and argon2id legacy users sign in with their old password and end CONFIRMED with the mapped attributes; a wrong password is refused', async () => {
     const { poolId, clientId } = await poolWithClient(`e2e-jit-${id}`);
     const bc = await insertUser(`bc.${id}`, bcrypt.hashSync('Bcrypt-Pa55!', 6), 'Bea');
-    const ar = await insertUser(`ar.${id}`, await argon2Hash('Argon-Pa55!', { memoryCost: 4096, timeCost: 2, parallelism: 1 }), 'Ari');
+    const ar = await insertUser(
+      `ar.${id}`,
+      await argon2Hash('Argon-Pa55!', { memoryCost: 4096, timeCost: 2, parallelism: 1 }),
+      'Ari',
+    );
     const wrong = await insertUser(`wr.${id}`, bcrypt.hashSync('Right-Pa55!', 6));
 
     const session = await signIn(clientId, `legacy_${bc}`, 'Bcrypt-Pa55!');
@@ -139,7 +191,9 @@ describe('User Migration trigger (just-in-time password migration)', () => {
     expect((await signIn(clientId, `legacy_${ar}`, 'Argon-Pa55!')).AuthenticationResult).toBeTruthy();
     expect((await cognitoUser(poolId, `legacy_${ar}`))?.status).toBe('CONFIRMED');
 
-    await expect(signIn(clientId, `legacy_${wrong}`, 'Wrong-Pa55!')).rejects.toMatchObject({ name: 'NotAuthorizedException' });
+    await expect(signIn(clientId, `legacy_${wrong}`, 'Wrong-Pa55!')).rejects.toMatchObject({
+      name: 'NotAuthorizedException',
+    });
     expect(await cognitoUser(poolId, `legacy_${wrong}`)).toBeNull();
   });
 
@@ -148,7 +202,9 @@ describe('User Migration trigger (just-in-time password migration)', () => {
     const pw = 'Alias-Pa55!';
     const legacyId = await insertUser(`al.${id}`, bcrypt.hashSync(pw, 6));
     // Straight at Cognito, the user would be created as "AL.xxx@EXAMPLE.org": a second identity.
-    await expect(signIn(clientId, `AL.${id}@EXAMPLE.org`, pw)).rejects.toMatchObject({ name: 'NotAuthorizedException' });
+    await expect(signIn(clientId, `AL.${id}@EXAMPLE.org`, pw)).rejects.toMatchObject({
+      name: 'NotAuthorizedException',
+    });
     expect(await listUsernames(cognito, poolId)).toEqual([]);
     const resolved = await resolveSignInName(deps, `AL.${id}@EXAMPLE.org`);
     expect(resolved).toEqual({ ok: true, value: `legacy_${legacyId}` });
@@ -166,7 +222,11 @@ describe('createPolicy existing-only', () => {
       config: syncConfig(poolId, `e2e-jit-noprecreate-${id}`),
       logger: createLogger({ level: 'warn' }),
       events: { record: (e) => e.reason === 'not-existing' && skipped.push(e.reason) },
-      onCognitoCall: (e) => e.api.startsWith('Admin') && e.api !== 'AdminGetUser' && e.api !== 'AdminListGroupsForUser' && writes.push(e.api),
+      onCognitoCall: (e) =>
+        e.api.startsWith('Admin') &&
+        e.api !== 'AdminGetUser' &&
+        e.api !== 'AdminListGroupsForUser' &&
+        writes.push(e.api),
     });
     await service.start();
     try {
@@ -223,14 +283,22 @@ describe('createPolicy existing-only', () => {
       // 2. The legacy application updates the row; 3. the sync consumes it while the user does not exist.
       const readsBefore = absentReads.filter((u) => u === username).length;
       await db.query(`UPDATE users SET given_name = 'After' WHERE id = $1`, [legacyId]);
-      await waitFor('the sync to find no user for the update', async () => absentReads.filter((u) => u === username).length > readsBefore, 30_000);
+      await waitFor(
+        'the sync to find no user for the update',
+        async () => absentReads.filter((u) => u === username).length > readsBefore,
+        30_000,
+      );
       // 4. The creation completes with the data read before the update.
       release();
       expect((await signingIn).AuthenticationResult).toBeTruthy();
       lambda.beforeRespond = undefined;
       expect((await cognitoUser(poolId, username))?.attributes.given_name).toBe('Before');
       // 5. The deferred skip is planned again once the grace period is over: the update lands.
-      await waitFor('the racing update to reach Cognito', async () => (await cognitoUser(poolId, username))?.attributes.given_name === 'After', 30_000);
+      await waitFor(
+        'the racing update to reach Cognito',
+        async () => (await cognitoUser(poolId, username))?.attributes.given_name === 'After',
+        30_000,
+      );
       const after = await cognitoUser(poolId, username);
       expect(after?.attributes['custom:cdc_version']).toMatch(/^(?!0{16})[0-9a-f]{32}$/); // a Debezium version now
       expect(after?.status).toBe('CONFIRMED');
@@ -254,14 +322,32 @@ describe('Post Authentication trigger (group memberships of just-migrated users)
   const triggerDeletes: { poolId: string; username: string; attribute: string }[] = [];
 
   beforeAll(async () => {
-    withRoles = new PgLegacyDatabase({ url: env.PG_URL, table: 'public.users', roles: { table: 'public.user_roles', userColumn: 'user_id', roleColumn: 'role' }, maxConnections: 2 });
+    withRoles = new PgLegacyDatabase({
+      url: env.PG_URL,
+      table: 'public.users',
+      roles: { table: 'public.user_roles', userColumn: 'user_id', roleColumn: 'role' },
+      maxConnections: 2,
+    });
     const migrate = createMigrationHandler({ ...deps, db: withRoles, pendingGroupsAttribute: MARKER });
     let postAuthentication: ((event: PostAuthenticationEvent) => Promise<PostAuthenticationEvent>) | undefined;
-    endpoint = await startLambdaEndpoint(migrate, { [POST_AUTHENTICATION_FUNCTION]: (event: PostAuthenticationEvent) => postAuthentication!(event) });
-    local = await startPrivateCognito(endpoint.url, { UserMigration: FUNCTION_NAME, PostAuthentication: POST_AUTHENTICATION_FUNCTION });
-    client = new CognitoIdentityProviderClient({ region: env.COGNITO_REGION, endpoint: local.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    endpoint = await startLambdaEndpoint(migrate, {
+      [POST_AUTHENTICATION_FUNCTION]: (event: PostAuthenticationEvent) => postAuthentication!(event),
+    });
+    local = await startPrivateCognito(endpoint.url, {
+      UserMigration: FUNCTION_NAME,
+      PostAuthentication: POST_AUTHENTICATION_FUNCTION,
+    });
+    client = new CognitoIdentityProviderClient({
+      region: env.COGNITO_REGION,
+      endpoint: local.endpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
     // The handler's own SDK client, observed at the wire: every command it sends is recorded.
-    const handlerClient = new CognitoIdentityProviderClient({ region: env.COGNITO_REGION, endpoint: local.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const handlerClient = new CognitoIdentityProviderClient({
+      region: env.COGNITO_REGION,
+      endpoint: local.endpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
     handlerClient.middlewareStack.add(
       (next, context) => async (args) => {
         handlerCalls.push((context as { commandName?: string }).commandName?.replace(/Command$/, '') ?? 'unknown');
@@ -292,10 +378,16 @@ describe('Post Authentication trigger (group memberships of just-migrated users)
   });
 
   const groupsOf = async (poolId: string, username: string): Promise<string[]> =>
-    ((await client.send(new AdminListGroupsForUserCommand({ UserPoolId: poolId, Username: username }))).Groups ?? []).map((g) => g.GroupName!).sort();
+    ((await client.send(new AdminListGroupsForUserCommand({ UserPoolId: poolId, Username: username }))).Groups ?? [])
+      .map((g) => g.GroupName!)
+      .sort();
 
   const attributesOf = async (poolId: string, username: string): Promise<Record<string, string>> =>
-    Object.fromEntries(((await client.send(new AdminGetUserCommand({ UserPoolId: poolId, Username: username }))).UserAttributes ?? []).map((a) => [a.Name!, a.Value ?? '']));
+    Object.fromEntries(
+      (
+        (await client.send(new AdminGetUserCommand({ UserPoolId: poolId, Username: username }))).UserAttributes ?? []
+      ).map((a) => [a.Name!, a.Value ?? '']),
+    );
 
   // Emulator bridge: after the Post Authentication trigger, cognito-local stores the refresh token
   // by saving the user record it read *before* the trigger ran (userPoolService.storeRefreshToken),
@@ -303,25 +395,56 @@ describe('Post Authentication trigger (group memberships of just-migrated users)
   // sign-in"). So once InitiateAuth returns, the test re-applies the trigger's attribute
   // deletions, through its own client (not counted as the handler's calls).
   const signInHere = async (clientId: string, username: string, password: string) => {
-    const out = await client.send(new InitiateAuthCommand({ ClientId: clientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: username, PASSWORD: password } }));
+    const out = await client.send(
+      new InitiateAuthCommand({
+        ClientId: clientId,
+        AuthFlow: 'USER_PASSWORD_AUTH',
+        AuthParameters: { USERNAME: username, PASSWORD: password },
+      }),
+    );
     for (const d of triggerDeletes.splice(0)) {
-      await client.send(new AdminDeleteUserAttributesCommand({ UserPoolId: d.poolId, Username: d.username, UserAttributeNames: [d.attribute] }));
+      await client.send(
+        new AdminDeleteUserAttributesCommand({
+          UserPoolId: d.poolId,
+          Username: d.username,
+          UserAttributeNames: [d.attribute],
+        }),
+      );
     }
     return out;
   };
 
   const tokenGroups = (idToken: string | undefined): string[] =>
-    ((JSON.parse(Buffer.from(idToken!.split('.')[1]!, 'base64url').toString('utf8')) as { 'cognito:groups'?: string[] })['cognito:groups'] ?? []).sort();
+    (
+      (
+        JSON.parse(Buffer.from(idToken!.split('.')[1]!, 'base64url').toString('utf8')) as {
+          'cognito:groups'?: string[];
+        }
+      )['cognito:groups'] ?? []
+    ).sort();
 
   test('a legacy user with roles ends up in the mapped groups at first sign-in; the next sign-in makes no group call', async () => {
     const poolId = await createPool(client, `e2e-jit-groups-${id}`);
-    await client.send(new AddCustomAttributesCommand({ UserPoolId: poolId, CustomAttributes: [{ Name: 'cdc_jit_groups', AttributeDataType: 'String', Mutable: true }] }));
-    const appClient = await client.send(new CreateUserPoolClientCommand({ UserPoolId: poolId, ClientName: 'app', ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH'] }));
+    await client.send(
+      new AddCustomAttributesCommand({
+        UserPoolId: poolId,
+        CustomAttributes: [{ Name: 'cdc_jit_groups', AttributeDataType: 'String', Mutable: true }],
+      }),
+    );
+    const appClient = await client.send(
+      new CreateUserPoolClientCommand({
+        UserPoolId: poolId,
+        ClientName: 'app',
+        ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH'],
+      }),
+    );
     const clientId = appClient.UserPoolClient!.ClientId!;
     const pw = 'Groups-Pa55!';
     const legacyId = await insertUser(`grp.${id}`, bcrypt.hashSync(pw, 4), 'Gus');
     // auditor has no group in the mapping's groups.map (unmapped: ignore).
-    await db.query(`INSERT INTO user_roles (user_id, role) VALUES ($1, 'admin'), ($1, 'support'), ($1, 'auditor')`, [legacyId]);
+    await db.query(`INSERT INTO user_roles (user_id, role) VALUES ($1, 'admin'), ($1, 'support'), ($1, 'auditor')`, [
+      legacyId,
+    ]);
     const username = `legacy_${legacyId}`;
 
     const first = await signInHere(clientId, username, pw);
@@ -342,12 +465,25 @@ describe('Post Authentication trigger (group memberships of just-migrated users)
 
   test('a legacy user without roles is not marked: its first sign-in makes no group call either', async () => {
     const poolId = await createPool(client, `e2e-jit-nogroups-${id}`);
-    await client.send(new AddCustomAttributesCommand({ UserPoolId: poolId, CustomAttributes: [{ Name: 'cdc_jit_groups', AttributeDataType: 'String', Mutable: true }] }));
-    const appClient = await client.send(new CreateUserPoolClientCommand({ UserPoolId: poolId, ClientName: 'app', ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH'] }));
+    await client.send(
+      new AddCustomAttributesCommand({
+        UserPoolId: poolId,
+        CustomAttributes: [{ Name: 'cdc_jit_groups', AttributeDataType: 'String', Mutable: true }],
+      }),
+    );
+    const appClient = await client.send(
+      new CreateUserPoolClientCommand({
+        UserPoolId: poolId,
+        ClientName: 'app',
+        ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH'],
+      }),
+    );
     const pw = 'NoGroups-Pa55!';
     const legacyId = await insertUser(`nogrp.${id}`, bcrypt.hashSync(pw, 4));
     const before = handlerCalls.length;
-    expect((await signInHere(appClient.UserPoolClient!.ClientId!, `legacy_${legacyId}`, pw)).AuthenticationResult).toBeTruthy();
+    expect(
+      (await signInHere(appClient.UserPoolClient!.ClientId!, `legacy_${legacyId}`, pw)).AuthenticationResult,
+    ).toBeTruthy();
     expect(await attributesOf(poolId, `legacy_${legacyId}`)).not.toHaveProperty(MARKER);
     expect(await groupsOf(poolId, `legacy_${legacyId}`)).toEqual([]);
     expect(handlerCalls).toHaveLength(before);

@@ -34,7 +34,12 @@ import { runCli } from './support/migration-cli.js';
 import { seedValues, type Seed } from './support/legacy-seed.js';
 import { expectPlantedProblemsReport, PLANTED_PROBLEMS } from './support/assess-expectations.js';
 import { mariadbEnv, mariadbPool, writeMariadbConfig, type MariadbEnv } from './support/mariadb.js';
-import { startLambdaEndpoint, startPrivateCognito, type LambdaEndpoint, type PrivateCognito } from './support/migration-cognito-local.js';
+import {
+  startLambdaEndpoint,
+  startPrivateCognito,
+  type LambdaEndpoint,
+  type PrivateCognito,
+} from './support/migration-cognito-local.js';
 
 let env: MariadbEnv;
 let maria: mysql.Pool;
@@ -49,7 +54,9 @@ const pgSchemas: string[] = [];
 async function usersCopy(name: string): Promise<string> {
   const table = `${name}_${id}`;
   await maria.query(`CREATE TABLE ${table} LIKE users`);
-  await maria.query(`ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS users_status_check, DROP CONSTRAINT IF EXISTS users_loyalty_tier_check`);
+  await maria.query(
+    `ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS users_status_check, DROP CONSTRAINT IF EXISTS users_loyalty_tier_check`,
+  );
   tables.push(table);
   return table;
 }
@@ -104,21 +111,95 @@ describe('MySQL/MariaDB legacy database adapter', () => {
     const schema = `types_${id}`;
     pgSchemas.push(schema);
     await pgdb.query(`CREATE SCHEMA ${schema}`);
-    await pgdb.query(`CREATE TABLE ${schema}.users (LIKE public.users INCLUDING DEFAULTS, big_no bigint, seen_local timestamp(6))`);
+    await pgdb.query(
+      `CREATE TABLE ${schema}.users (LIKE public.users INCLUDING DEFAULTS, big_no bigint, seen_local timestamp(6))`,
+    );
     await pgdb.query(`ALTER TABLE ${schema}.users ADD PRIMARY KEY (id)`);
     const table = await usersCopy('types');
     await maria.query(`ALTER TABLE ${table} ADD COLUMN big_no BIGINT, ADD COLUMN seen_local DATETIME(6)`);
 
     const rows: unknown[][] = [
       // id, username, email, email_verified, phone, given, family, status, tier, opt_in, customer_no, birthdate, created_at, last_login_at, big_no, seen_local
-      [1, 'anna', 'Anna@Example.COM ', true, '0151 2345678', ' Anna ', 'Müller', 'active', 'Gold', true, '123456789012', '1990-02-28', '2024-05-01 10:00:00.5', '2025-12-31 23:59:59.999999', 42, '2024-05-01 10:00:00.25'],
-      [2, 'bob', null, false, null, null, null, 'suspended', null, false, null, null, '2020-01-01 00:00:00', null, null, null],
-      [9007199254740993n, '山田.太郎', 'taro@example.jp', true, '+81 90-1234-5678', '太郎', '山田', 'pending_verification', 'platinum', true, '999999999999', '2008-12-01', '2019-06-30 12:34:56.000001', '2024-02-29 00:00:00', 9223372036854775807n, '1999-12-31 23:59:59'],
+      [
+        1,
+        'anna',
+        'Anna@Example.COM ',
+        true,
+        '0151 2345678',
+        ' Anna ',
+        'Müller',
+        'active',
+        'Gold',
+        true,
+        '123456789012',
+        '1990-02-28',
+        '2024-05-01 10:00:00.5',
+        '2025-12-31 23:59:59.999999',
+        42,
+        '2024-05-01 10:00:00.25',
+      ],
+      [
+        2,
+        'bob',
+        null,
+        false,
+        null,
+        null,
+        null,
+        'suspended',
+        null,
+        false,
+        null,
+        null,
+        '2020-01-01 00:00:00',
+        null,
+        null,
+        null,
+      ],
+      [
+        9007199254740993n,
+        '山田.太郎',
+        'taro@example.jp',
+        true,
+        '+81 90-1234-5678',
+        '太郎',
+        '山田',
+        'pending_verification',
+        'platinum',
+        true,
+        '999999999999',
+        '2008-12-01',
+        '2019-06-30 12:34:56.000001',
+        '2024-02-29 00:00:00',
+        9223372036854775807n,
+        '1999-12-31 23:59:59',
+      ],
     ];
-    const columns = ['id', 'username', 'email', 'email_verified', 'phone', 'given_name', 'family_name', 'status', 'loyalty_tier', 'marketing_opt_in', 'legacy_customer_no', 'birthdate', 'created_at', 'last_login_at', 'big_no', 'seen_local'];
+    const columns = [
+      'id',
+      'username',
+      'email',
+      'email_verified',
+      'phone',
+      'given_name',
+      'family_name',
+      'status',
+      'loyalty_tier',
+      'marketing_opt_in',
+      'legacy_customer_no',
+      'birthdate',
+      'created_at',
+      'last_login_at',
+      'big_no',
+      'seen_local',
+    ];
     for (const r of rows) {
-      const pgValue = (v: unknown): unknown => (typeof v === 'bigint' ? String(v) : typeof v === 'string' && /^\d{4}-\d\d-\d\d \d/.test(v) ? `${v}+00` : v);
-      await pgdb.query(`INSERT INTO ${schema}.users (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`, r.map(pgValue));
+      const pgValue = (v: unknown): unknown =>
+        typeof v === 'bigint' ? String(v) : typeof v === 'string' && /^\d{4}-\d\d-\d\d \d/.test(v) ? `${v}+00` : v;
+      await pgdb.query(
+        `INSERT INTO ${schema}.users (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`,
+        r.map(pgValue),
+      );
       await maria.query(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (?)`, [r]);
     }
 
@@ -131,8 +212,21 @@ describe('MySQL/MariaDB legacy database adapter', () => {
       expect(mariaRows).toHaveLength(3);
       expect(mariaRows).toEqual(pgRows);
       // Spot checks of the types, so "equal" cannot mean "equally wrong".
-      expect(mariaRows[0]).toMatchObject({ email_verified: true, marketing_opt_in: true, legacy_customer_no: '123456789012', birthdate: '1990-02-28', created_at: '2024-05-01T10:00:00.5Z', seen_local: '2024-05-01T10:00:00.25', big_no: 42 });
-      expect(mariaRows[2]).toMatchObject({ id: 9007199254740993n, big_no: 9223372036854775807n, last_login_at: '2024-02-29T00:00:00Z', seen_local: '1999-12-31T23:59:59' });
+      expect(mariaRows[0]).toMatchObject({
+        email_verified: true,
+        marketing_opt_in: true,
+        legacy_customer_no: '123456789012',
+        birthdate: '1990-02-28',
+        created_at: '2024-05-01T10:00:00.5Z',
+        seen_local: '2024-05-01T10:00:00.25',
+        big_no: 42,
+      });
+      expect(mariaRows[2]).toMatchObject({
+        id: 9007199254740993n,
+        big_no: 9223372036854775807n,
+        last_login_at: '2024-02-29T00:00:00Z',
+        seen_local: '1999-12-31T23:59:59',
+      });
 
       const desired = (rs: Row[]) => rs.map((r) => desiredUserFromRow(mapping, r));
       expect(desired(mariaRows)).toEqual(desired(pgRows));
@@ -150,8 +244,13 @@ describe('MySQL/MariaDB legacy database adapter', () => {
         const [a, b] = [await fromPg.findUser(lookup, options), await fromMaria.findUser(lookup, options)];
         expect(b).toEqual(a.ok ? { ok: true, value: { ...a.value, snapshotVersion: '0'.repeat(32) } } : a);
       }
-      expect(await fromMaria.findUser({ by: 'login', columns: ['email'], value: 'anna@example.com' }, options)).toEqual({ ok: false, error: 'not-found' });
-      expect(await fromMaria.findUser({ by: 'login', columns: ['username'], value: 'BOB' }, options)).toMatchObject({ ok: true, value: { row: { username: 'bob' }, secret: null } });
+      expect(await fromMaria.findUser({ by: 'login', columns: ['email'], value: 'anna@example.com' }, options)).toEqual(
+        { ok: false, error: 'not-found' },
+      );
+      expect(await fromMaria.findUser({ by: 'login', columns: ['username'], value: 'BOB' }, options)).toMatchObject({
+        ok: true,
+        value: { row: { username: 'bob' }, secret: null },
+      });
     } finally {
       await fromPg.close();
       await fromMaria.close();
@@ -189,8 +288,13 @@ describe('cognito-sync reconcile on MariaDB', () => {
   test('finds planted drift of each kind, group memberships included, and --repair leaves zero drift', async () => {
     const table = await usersCopy('recon');
     const roles = await rolesCopy('recon_roles');
-    await seed(table, Array.from({ length: 12 }, (_, i) => ({ id: i + 1 })));
-    await maria.query(`INSERT INTO ${roles} (user_id, role) VALUES ?`, [[...Array.from({ length: 12 }, (_, i) => [i + 1, 'customer']), [4, 'support'], [6, 'admin'], [6, 'beta_tester']]]);
+    await seed(
+      table,
+      Array.from({ length: 12 }, (_, i) => ({ id: i + 1 })),
+    );
+    await maria.query(`INSERT INTO ${roles} (user_id, role) VALUES ?`, [
+      [...Array.from({ length: 12 }, (_, i) => [i + 1, 'customer']), [4, 'support'], [6, 'admin'], [6, 'beta_tester']],
+    ]);
     const poolId = await createPool(cognito, `e2e-reconcile-maria-${id}`);
     const config = writeMariadbConfig(env, `reconcile-maria-${id}`, { poolId, table, rolesTable: roles });
 
@@ -206,13 +310,32 @@ describe('cognito-sync reconcile on MariaDB', () => {
 
     // Plant drift: users (missing, extra, foreign, different) and memberships (both sides).
     await cognito.send(new AdminDeleteUserCommand({ UserPoolId: poolId, Username: 'legacy_2' }));
-    await cognito.send(new AdminCreateUserCommand({ UserPoolId: poolId, Username: 'legacy_9999', MessageAction: 'SUPPRESS', UserAttributes: [{ Name: 'email', Value: 'ghost@example.com' }] }));
-    await cognito.send(new AdminCreateUserCommand({ UserPoolId: poolId, Username: 'native-signup', MessageAction: 'SUPPRESS' }));
-    await cognito.send(new AdminUpdateUserAttributesCommand({ UserPoolId: poolId, Username: 'legacy_5', UserAttributes: [{ Name: 'given_name', Value: 'Drifted' }] }));
+    await cognito.send(
+      new AdminCreateUserCommand({
+        UserPoolId: poolId,
+        Username: 'legacy_9999',
+        MessageAction: 'SUPPRESS',
+        UserAttributes: [{ Name: 'email', Value: 'ghost@example.com' }],
+      }),
+    );
+    await cognito.send(
+      new AdminCreateUserCommand({ UserPoolId: poolId, Username: 'native-signup', MessageAction: 'SUPPRESS' }),
+    );
+    await cognito.send(
+      new AdminUpdateUserAttributesCommand({
+        UserPoolId: poolId,
+        Username: 'legacy_5',
+        UserAttributes: [{ Name: 'given_name', Value: 'Drifted' }],
+      }),
+    );
     await cognito.send(new AdminDisableUserCommand({ UserPoolId: poolId, Username: 'legacy_7' }));
     await maria.query(`UPDATE ${table} SET family_name = 'Changed' WHERE id = 8`);
-    await cognito.send(new AdminRemoveUserFromGroupCommand({ UserPoolId: poolId, Username: 'legacy_4', GroupName: 'support' })); // missing membership
-    await cognito.send(new AdminAddUserToGroupCommand({ UserPoolId: poolId, Username: 'legacy_10', GroupName: 'admin' })); // extra membership
+    await cognito.send(
+      new AdminRemoveUserFromGroupCommand({ UserPoolId: poolId, Username: 'legacy_4', GroupName: 'support' }),
+    ); // missing membership
+    await cognito.send(
+      new AdminAddUserToGroupCommand({ UserPoolId: poolId, Username: 'legacy_10', GroupName: 'admin' }),
+    ); // extra membership
     await maria.query(`INSERT INTO ${roles} (user_id, role) VALUES (11, 'support')`); // the DB moved on: missing membership
 
     const check = await runCli(['reconcile', '--config', config, '--json']);
@@ -223,9 +346,21 @@ describe('cognito-sync reconcile on MariaDB', () => {
     expect(drift.cognito.foreign).toBe(1);
     expect(drift.different.count).toBe(6);
     expect(drift.drift).toBe(8);
-    expect(drift.memberships).toMatchObject({ compared: true, groups: ['admin', 'customer', 'support'], users: 3, missing: 2, extra: 1, byGroup: { support: { missing: 2, extra: 0 }, admin: { missing: 0, extra: 1 } } });
+    expect(drift.memberships).toMatchObject({
+      compared: true,
+      groups: ['admin', 'customer', 'support'],
+      users: 3,
+      missing: 2,
+      extra: 1,
+      byGroup: { support: { missing: 2, extra: 0 }, admin: { missing: 0, extra: 1 } },
+    });
     const byUser = Object.fromEntries(
-      drift.different.examples.map((e: { username: string; differences: { name: string }[]; groups?: { missing: string[]; extra: string[] } }) => [e.username, [e.differences.map((d) => d.name), e.groups ?? null]]),
+      drift.different.examples.map(
+        (e: { username: string; differences: { name: string }[]; groups?: { missing: string[]; extra: string[] } }) => [
+          e.username,
+          [e.differences.map((d) => d.name), e.groups ?? null],
+        ],
+      ),
     );
     // --examples defaults to 5: six drifted users, five shown.
     expect(Object.keys(byUser)).toHaveLength(5);
@@ -267,7 +402,13 @@ describe('User Migration Lambda on MariaDB', () => {
   test('the handler, configured as deployed with a mysql:// URL, signs a bcrypt user in with the legacy password; a wrong password is refused', async () => {
     const table = await usersCopy('jit');
     const mappingPath = join(process.env.STACK_DIR ?? join(REPO, '.stack'), `jit-maria-mapping-${id}.yaml`);
-    writeFileSync(mappingPath, readFileSync(join(REPO, 'examples/mapping.yaml'), 'utf8').replace(/^createPolicy: always$/m, 'createPolicy: existing-only'));
+    writeFileSync(
+      mappingPath,
+      readFileSync(join(REPO, 'examples/mapping.yaml'), 'utf8').replace(
+        /^createPolicy: always$/m,
+        'createPolicy: existing-only',
+      ),
+    );
     await maria.query(
       `INSERT INTO ${table} (id, username, email, email_verified, given_name, family_name, locale, status, loyalty_tier, marketing_opt_in, password_hash)
        VALUES (7, 'maria.${id}', 'Maria.${id}@Example.org', TRUE, 'Maria', 'Migrant', 'es-ES', 'active', 'silver', FALSE, ?), (8, 'other.${id}', NULL, FALSE, 'O', 'M', 'es', 'active', NULL, FALSE, ?)`,
@@ -275,17 +416,43 @@ describe('User Migration Lambda on MariaDB', () => {
     );
     // What the deployed handler does on its first invocation (user-migration.ts fromEnv), with a
     // database this test can close: configuration from the environment, adapter from the URL.
-    const config = await lambdaConfigFromEnv({ LEGACY_DATABASE_URL: env.MARIADB_URL, MAPPING_PATH: mappingPath, LEGACY_USERS_TABLE: table });
+    const config = await lambdaConfigFromEnv({
+      LEGACY_DATABASE_URL: env.MARIADB_URL,
+      MAPPING_PATH: mappingPath,
+      LEGACY_USERS_TABLE: table,
+    });
     legacy = openLegacyDatabase({ url: config.databaseUrl, table: config.table, maxConnections: 1 });
     expect(legacy).toBeInstanceOf(MysqlLegacyDatabase);
-    const handler = createMigrationHandler({ db: legacy, mapping: config.mapping, passwordColumn: config.passwordColumn, loginColumns: config.loginColumns, log: () => undefined });
+    const handler = createMigrationHandler({
+      db: legacy,
+      mapping: config.mapping,
+      passwordColumn: config.passwordColumn,
+      loginColumns: config.loginColumns,
+      log: () => undefined,
+    });
     lambda = await startLambdaEndpoint(handler);
     cognitoLocal = await startPrivateCognito(lambda.url);
-    const local = new CognitoIdentityProviderClient({ region: env.COGNITO_REGION, endpoint: cognitoLocal.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const local = new CognitoIdentityProviderClient({
+      region: env.COGNITO_REGION,
+      endpoint: cognitoLocal.endpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
     const poolId = await createPool(local, `e2e-jit-maria-${id}`);
-    const client = await local.send(new CreateUserPoolClientCommand({ UserPoolId: poolId, ClientName: 'app', ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH'] }));
+    const client = await local.send(
+      new CreateUserPoolClientCommand({
+        UserPoolId: poolId,
+        ClientName: 'app',
+        ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH'],
+      }),
+    );
     const signIn = (username: string, password: string) =>
-      local.send(new InitiateAuthCommand({ ClientId: client.UserPoolClient!.ClientId!, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: username, PASSWORD: password } }));
+      local.send(
+        new InitiateAuthCommand({
+          ClientId: client.UserPoolClient!.ClientId!,
+          AuthFlow: 'USER_PASSWORD_AUTH',
+          AuthParameters: { USERNAME: username, PASSWORD: password },
+        }),
+      );
 
     expect((await signIn('legacy_7', 'Maria-Pa55!')).AuthenticationResult?.AccessToken).toBeTruthy();
     const user = await local.send(new AdminGetUserCommand({ UserPoolId: poolId, Username: 'legacy_7' }));

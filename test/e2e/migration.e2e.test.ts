@@ -11,7 +11,16 @@ import {
   DescribeUserPoolCommand,
   type CognitoIdentityProviderClient,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { cognitoClient, createPool, getUser, listUsernames, pgPool, runId, stackEnv, type StackEnv } from './support/stack.js';
+import {
+  cognitoClient,
+  createPool,
+  getUser,
+  listUsernames,
+  pgPool,
+  runId,
+  stackEnv,
+  type StackEnv,
+} from './support/stack.js';
 import { runCli, writeMigrationConfig } from './support/migration-cli.js';
 import { seedValues, type Seed } from './support/legacy-seed.js';
 import { expectPlantedProblemsReport, PLANTED_PROBLEMS } from './support/assess-expectations.js';
@@ -69,7 +78,11 @@ describe('cognito-sync check-pool', () => {
         PoolName: `e2e-checkpool-${id}`,
         UsernameAttributes: [],
         UsernameConfiguration: { CaseSensitive: false },
-        Schema: ['legacy_id', 'cdc_version', 'cdc_groups', 'loyalty_tier', 'marketing_opt_in'].map((n) => ({ Name: n, AttributeDataType: 'String', Mutable: true })),
+        Schema: ['legacy_id', 'cdc_version', 'cdc_groups', 'loyalty_tier', 'marketing_opt_in'].map((n) => ({
+          Name: n,
+          AttributeDataType: 'String',
+          Mutable: true,
+        })),
       }),
     );
     const poolId = created.UserPool!.Id!;
@@ -77,30 +90,43 @@ describe('cognito-sync check-pool', () => {
     const first = await runCli(['check-pool', '--config', config, '--json']);
     expect(first.code).toBe(3);
     const findings = JSON.parse(first.out).findings;
-    expect(findings.map((f: { code: string; attribute?: string }) => [f.code, f.attribute])).toEqual([['custom-attribute-missing', 'custom:customer_no']]);
+    expect(findings.map((f: { code: string; attribute?: string }) => [f.code, f.attribute])).toEqual([
+      ['custom-attribute-missing', 'custom:customer_no'],
+    ]);
 
     const applied = await runCli(['check-pool', '--config', config, '--apply']);
     expect(applied.out).toContain('applied: added custom:customer_no');
     expect(applied.code).toBe(0);
     const pool = await cognito.send(new DescribeUserPoolCommand({ UserPoolId: poolId }));
-    expect(pool.UserPool!.SchemaAttributes!.find((a) => a.Name === 'custom:customer_no')).toMatchObject({ AttributeDataType: 'String', Mutable: true });
+    expect(pool.UserPool!.SchemaAttributes!.find((a) => a.Name === 'custom:customer_no')).toMatchObject({
+      AttributeDataType: 'String',
+      Mutable: true,
+    });
     expect((await runCli(['check-pool', '--config', config])).code).toBe(0);
 
     // The Lambdas' marker attribute is checked (and added) when asked for.
     const marker = ['--pending-groups-attribute', 'custom:cdc_jit_groups'];
     const withMarker = await runCli(['check-pool', '--config', config, ...marker, '--json']);
     expect(withMarker.code).toBe(3);
-    expect(JSON.parse(withMarker.out).findings.map((f: { code: string; attribute?: string }) => [f.code, f.attribute])).toEqual([['custom-attribute-missing', 'custom:cdc_jit_groups']]);
+    expect(
+      JSON.parse(withMarker.out).findings.map((f: { code: string; attribute?: string }) => [f.code, f.attribute]),
+    ).toEqual([['custom-attribute-missing', 'custom:cdc_jit_groups']]);
     expect((await runCli(['check-pool', '--config', config, ...marker, '--apply'])).code).toBe(0);
     const after = await cognito.send(new DescribeUserPoolCommand({ UserPoolId: poolId }));
-    expect(after.UserPool!.SchemaAttributes!.find((a) => a.Name === 'custom:cdc_jit_groups')).toMatchObject({ AttributeDataType: 'String', Mutable: true });
+    expect(after.UserPool!.SchemaAttributes!.find((a) => a.Name === 'custom:cdc_jit_groups')).toMatchObject({
+      AttributeDataType: 'String',
+      Mutable: true,
+    });
   });
 });
 
 describe('cognito-sync reconcile', () => {
   test('finds planted drift of each kind, and --repair leaves zero drift (foreign users untouched)', async () => {
     const table = await legacyCopy('recon');
-    await seed(table, Array.from({ length: 12 }, (_, i) => ({ id: i + 1 })));
+    await seed(
+      table,
+      Array.from({ length: 12 }, (_, i) => ({ id: i + 1 })),
+    );
     const poolId = await createPool(cognito, `e2e-reconcile-${id}`);
     const config = writeMigrationConfig(env, `reconcile-${id}`, { poolId, table });
 
@@ -117,9 +143,24 @@ describe('cognito-sync reconcile', () => {
 
     // Plant drift: one missing, one extra of our shape, one foreign user, two different.
     await cognito.send(new AdminDeleteUserCommand({ UserPoolId: poolId, Username: 'legacy_2' }));
-    await cognito.send(new AdminCreateUserCommand({ UserPoolId: poolId, Username: 'legacy_9999', MessageAction: 'SUPPRESS', UserAttributes: [{ Name: 'email', Value: 'ghost@example.com' }] }));
-    await cognito.send(new AdminCreateUserCommand({ UserPoolId: poolId, Username: 'native-signup', MessageAction: 'SUPPRESS' }));
-    await cognito.send(new AdminUpdateUserAttributesCommand({ UserPoolId: poolId, Username: 'legacy_5', UserAttributes: [{ Name: 'given_name', Value: 'Drifted' }] }));
+    await cognito.send(
+      new AdminCreateUserCommand({
+        UserPoolId: poolId,
+        Username: 'legacy_9999',
+        MessageAction: 'SUPPRESS',
+        UserAttributes: [{ Name: 'email', Value: 'ghost@example.com' }],
+      }),
+    );
+    await cognito.send(
+      new AdminCreateUserCommand({ UserPoolId: poolId, Username: 'native-signup', MessageAction: 'SUPPRESS' }),
+    );
+    await cognito.send(
+      new AdminUpdateUserAttributesCommand({
+        UserPoolId: poolId,
+        Username: 'legacy_5',
+        UserAttributes: [{ Name: 'given_name', Value: 'Drifted' }],
+      }),
+    );
     await cognito.send(new AdminDisableUserCommand({ UserPoolId: poolId, Username: 'legacy_7' }));
     await db.query(`UPDATE ${table} SET family_name = 'Changed' WHERE id = 8`); // the DB moved on, Cognito did not
 
@@ -130,7 +171,14 @@ describe('cognito-sync reconcile', () => {
     expect(drift.extra).toEqual({ count: 1, examples: ['legacy_9999'] });
     expect(drift.cognito.foreign).toBe(1);
     expect(drift.different.count).toBe(3);
-    expect(Object.fromEntries(drift.different.examples.map((e: { username: string; differences: { name: string }[] }) => [e.username, e.differences.map((d) => d.name)]))).toEqual({
+    expect(
+      Object.fromEntries(
+        drift.different.examples.map((e: { username: string; differences: { name: string }[] }) => [
+          e.username,
+          e.differences.map((d) => d.name),
+        ]),
+      ),
+    ).toEqual({
       legacy_5: ['given_name'],
       legacy_7: ['enabled'],
       legacy_8: ['family_name', 'name'],

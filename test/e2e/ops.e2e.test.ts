@@ -15,10 +15,29 @@ import { SyncService } from '../../src/runtime/sync-service.js';
 import type { CognitoGateway } from '../../src/adapters/cognito/cognito-gateway.js';
 import { stopWhenCaughtUp } from '../../src/runtime/caught-up.js';
 import type { LagReport } from '../../src/ops/lag-status.js';
-import { REPO, cognitoClient, createPool, getUser, pgPool, runId, stackEnv, waitFor, type StackEnv } from './support/stack.js';
+import {
+  REPO,
+  cognitoClient,
+  createPool,
+  getUser,
+  pgPool,
+  runId,
+  stackEnv,
+  waitFor,
+  type StackEnv,
+} from './support/stack.js';
 
 const TOPIC = 'legacy.public.users';
-const WRITE_APIS = new Set(['AdminCreateUser', 'AdminUpdateUserAttributes', 'AdminDeleteUserAttributes', 'AdminDisableUser', 'AdminEnableUser', 'AdminDeleteUser', 'AdminAddUserToGroup', 'AdminRemoveUserFromGroup']);
+const WRITE_APIS = new Set([
+  'AdminCreateUser',
+  'AdminUpdateUserAttributes',
+  'AdminDeleteUserAttributes',
+  'AdminDisableUser',
+  'AdminEnableUser',
+  'AdminDeleteUser',
+  'AdminAddUserToGroup',
+  'AdminRemoveUserFromGroup',
+]);
 
 let env: StackEnv;
 let db: pg.Pool;
@@ -27,11 +46,24 @@ let poolId: string;
 let admin: Admin;
 const id = runId();
 
-function rawConfig(groupId: string, overrides: { fromBeginning?: boolean; mapping?: string; dlqTopic?: string } = {}): RawConfig {
+function rawConfig(
+  groupId: string,
+  overrides: { fromBeginning?: boolean; mapping?: string; dlqTopic?: string } = {},
+): RawConfig {
   return {
-    kafka: { brokers: env.KAFKA_BROKERS.split(','), groupId, topics: [TOPIC], fromBeginning: overrides.fromBeginning ?? false },
+    kafka: {
+      brokers: env.KAFKA_BROKERS.split(','),
+      groupId,
+      topics: [TOPIC],
+      fromBeginning: overrides.fromBeginning ?? false,
+    },
     format: 'json',
-    cognito: { userPoolId: poolId, region: env.COGNITO_REGION, endpoint: env.COGNITO_ENDPOINT, rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500, UserResourceUpdate: 200 } },
+    cognito: {
+      userPoolId: poolId,
+      region: env.COGNITO_REGION,
+      endpoint: env.COGNITO_ENDPOINT,
+      rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500, UserResourceUpdate: 200 },
+    },
     mapping: overrides.mapping ?? join(REPO, 'examples/mapping.yaml'),
     dlq: { topic: overrides.dlqTopic ?? `cognito-sync.dlq.ops.${id}` },
     ops: { port: 0 },
@@ -75,7 +107,13 @@ async function startSync(config: CompiledConfig) {
   return { service, writes };
 }
 
-async function insertUser(fields: { username: string; email: string; given: string; family: string; status?: string }): Promise<number> {
+async function insertUser(fields: {
+  username: string;
+  email: string;
+  given: string;
+  family: string;
+  status?: string;
+}): Promise<number> {
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO users (username, email, email_verified, phone, given_name, family_name, locale, status, loyalty_tier, marketing_opt_in)
      VALUES ($1, $2, true, NULL, $3, $4, 'de-DE', $5, 'gold', true) RETURNING id`,
@@ -130,7 +168,10 @@ describe('operator commands against the real stack', () => {
     const service = new SyncService({
       config: compileConfig(rawConfig(group)),
       logger: createLogger({ level: 'warn' }),
-      events: { batchEnd: (e) => void (e.topic === TOPIC && ends.push({ partition: e.partition, commitOffset: e.commitOffset })) },
+      events: {
+        batchEnd: (e) =>
+          void (e.topic === TOPIC && ends.push({ partition: e.partition, commitOffset: e.commitOffset })),
+      },
       // The batch's first Cognito write waits until stop() has begun.
       decorateGateway: (inner: CognitoGateway): CognitoGateway => ({
         getUser: (username, groups) => inner.getUser(username, groups),
@@ -160,8 +201,18 @@ describe('operator commands against the real stack', () => {
     const group = `e2e-ops-lag-${id}`;
     // The group starts committed at the end of the topic, as a sync that was in step and stopped.
     const start = await endOffsets();
-    await admin.setOffsets({ groupId: group, topic: TOPIC, partitions: [...start].map(([partition, offset]) => ({ partition, offset: offset.toString() })) });
-    for (let i = 0; i < 4; i++) await insertUser({ username: `lag${i}.${id}`, email: `lag${i}.${id}@example.com`, given: `Lag${i}`, family: 'Backlog' });
+    await admin.setOffsets({
+      groupId: group,
+      topic: TOPIC,
+      partitions: [...start].map(([partition, offset]) => ({ partition, offset: offset.toString() })),
+    });
+    for (let i = 0; i < 4; i++)
+      await insertUser({
+        username: `lag${i}.${id}`,
+        email: `lag${i}.${id}@example.com`,
+        given: `Lag${i}`,
+        family: 'Backlog',
+      });
     const ends = await waitForRecords(start, 4);
 
     const config = configFile('lag', rawConfig(group));
@@ -197,8 +248,12 @@ describe('operator commands against the real stack', () => {
     // Drain it with the CLI, as a backfill would: not a TTY here, so progress comes as log lines.
     const run = await cli(['run', '--config', config, '--until-caught-up']);
     expect(run.code).toBe(0);
-    expect(run.stderr.trimEnd().split('\n').pop()).toBe('caught up: every record applied or skipped, none went to the DLQ');
-    const finished = run.json.find((l) => l.msg === 'progress: finished') as { progress: Record<string, number> } | undefined;
+    expect(run.stderr.trimEnd().split('\n').pop()).toBe(
+      'caught up: every record applied or skipped, none went to the DLQ',
+    );
+    const finished = run.json.find((l) => l.msg === 'progress: finished') as
+      | { progress: Record<string, number> }
+      | undefined;
     expect(finished?.progress).toMatchObject({ remaining: 0, percent: 100 });
     expect(finished!.progress.done).toBeGreaterThanOrEqual(Number(sum(ends) - sum(start)));
     expect(finished!.progress.cognitoWrites).toBeGreaterThanOrEqual(4);
@@ -212,7 +267,12 @@ describe('operator commands against the real stack', () => {
     const group = `e2e-ops-replay-${id}`;
     const raw = rawConfig(group, { fromBeginning: true });
     const config = configFile('replay', raw);
-    const tampered = await insertUser({ username: `tamper.${id}`, email: `tamper.${id}@example.com`, given: 'Tam', family: 'Pered' });
+    const tampered = await insertUser({
+      username: `tamper.${id}`,
+      email: `tamper.${id}@example.com`,
+      given: 'Tam',
+      family: 'Pered',
+    });
 
     // The whole topic, synced once into this test's pool.
     const { service } = await startSync(compileConfig(raw));
@@ -230,7 +290,11 @@ describe('operator commands against the real stack', () => {
 
     const dry = await cli(['replay', '--config', config, '--from-earliest', '--dry-run', '--json']);
     expect(dry.code).toBe(0);
-    const plan = dry.json[0] as { dryRun: boolean; applied: boolean; partitions: { target: string; low: string; current: string | null; high: string }[] };
+    const plan = dry.json[0] as {
+      dryRun: boolean;
+      applied: boolean;
+      partitions: { target: string; low: string; current: string | null; high: string }[];
+    };
     expect(plan).toMatchObject({ dryRun: true, applied: false });
     for (const p of plan.partitions) {
       expect(p.target).toBe(p.low);
@@ -244,14 +308,23 @@ describe('operator commands against the real stack', () => {
     expect(unconfirmed.code).toBe(2);
     expect(unconfirmed.stderr).toContain('add --yes');
     const replay = await cli(['replay', '--config', config, '--from-earliest', '--run', '--json', '--yes']);
-    expect(replay.json[0]).toMatchObject({ groupId: group, liveGroup: true, applied: true, target: { kind: 'earliest' } });
-    const finished = replay.json.find((l) => l.msg === 'progress: finished') as { progress: Record<string, number> } | undefined;
+    expect(replay.json[0]).toMatchObject({
+      groupId: group,
+      liveGroup: true,
+      applied: true,
+      target: { kind: 'earliest' },
+    });
+    const finished = replay.json.find((l) => l.msg === 'progress: finished') as
+      | { progress: Record<string, number> }
+      | undefined;
     // The shared topic's history holds rows the mapping refuses (other tests', the demo's bad
     // e-mails): a replay dead-letters them again, and then says so in its last line and exit 3.
     const lastLine = replay.stderr.trimEnd().split('\n').pop();
     if (finished!.progress.dlq! > 0) {
       expect(replay.code).toBe(3);
-      expect(lastLine).toBe(`caught up; ${finished!.progress.dlq} record${finished!.progress.dlq === 1 ? '' : 's'} went to the DLQ cognito-sync.dlq.ops.${id} (see them: cognito-sync dlq list --config ${config}; exit 3)`);
+      expect(lastLine).toBe(
+        `caught up; ${finished!.progress.dlq} record${finished!.progress.dlq === 1 ? '' : 's'} went to the DLQ cognito-sync.dlq.ops.${id} (see them: cognito-sync dlq list --config ${config}; exit 3)`,
+      );
     } else {
       expect(replay.code).toBe(0);
       expect(lastLine).toBe('caught up: every record applied or skipped, none went to the DLQ');
@@ -272,7 +345,12 @@ describe('operator commands against the real stack', () => {
     writeFileSync(brokenMapping, example.replace(/\s*,\s*pending_verification\b|\bpending_verification\s*,\s*/g, ''));
     expect(readFileSync(brokenMapping, 'utf8')).not.toContain('pending_verification');
     const fixedMapping = join(REPO, '.stack', `e2e-ops-mapping-fixed-${id}.yaml`);
-    writeFileSync(fixedMapping, example.includes('pending_verification') ? example : example.replace(/(\n\s*disabled:\s*\[)/, '$1pending_verification, '));
+    writeFileSync(
+      fixedMapping,
+      example.includes('pending_verification')
+        ? example
+        : example.replace(/(\n\s*disabled:\s*\[)/, '$1pending_verification, '),
+    );
     expect(readFileSync(fixedMapping, 'utf8')).toContain('pending_verification');
 
     const brokenRaw = rawConfig(group, { dlqTopic, mapping: brokenMapping });
@@ -280,7 +358,13 @@ describe('operator commands against the real stack', () => {
     const { service } = await startSync(compileConfig(brokenRaw));
     let stuck: number;
     try {
-      stuck = await insertUser({ username: `stuck.${id}`, email: `stuck.${id}@example.com`, given: 'Stu', family: 'Ck', status: 'pending_verification' });
+      stuck = await insertUser({
+        username: `stuck.${id}`,
+        email: `stuck.${id}@example.com`,
+        given: 'Stu',
+        family: 'Ck',
+        status: 'pending_verification',
+      });
       await waitFor('the record in the DLQ', async () => {
         const offsets = await admin.fetchTopicOffsets(dlqTopic).catch(() => []);
         return offsets.some((p) => p.high !== '0');
@@ -292,24 +376,65 @@ describe('operator commands against the real stack', () => {
 
     const list = await cli(['dlq', 'list', '--config', broken, '--json']);
     expect(list.code).toBe(0);
-    const records = (list.json[0] as { records: { partition: number; offset: string; source: string; stage: string; errorClass: string; message: string }[] }).records;
+    const records = (
+      list.json[0] as {
+        records: {
+          partition: number;
+          offset: string;
+          source: string;
+          stage: string;
+          errorClass: string;
+          message: string;
+        }[];
+      }
+    ).records;
     expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ stage: 'map', errorClass: 'MappingError', source: expect.stringMatching(/^legacy\.public\.users:\d+@\d+$/) });
+    expect(records[0]).toMatchObject({
+      stage: 'map',
+      errorClass: 'MappingError',
+      source: expect.stringMatching(/^legacy\.public\.users:\d+@\d+$/),
+    });
     // The record's key (the row's primary key), so a script can tell which user it was.
     expect((records[0] as { key?: unknown }).key).toEqual({ id: stuck });
     expect(records[0]!.message).toContain('pending_verification');
 
-    const inspect = await cli(['dlq', 'inspect', '--config', broken, '--partition', String(records[0]!.partition), '--offset', records[0]!.offset]);
+    const inspect = await cli([
+      'dlq',
+      'inspect',
+      '--config',
+      broken,
+      '--partition',
+      String(records[0]!.partition),
+      '--offset',
+      records[0]!.offset,
+    ]);
     expect(inspect.code).toBe(0);
     expect(inspect.stdout).toContain('mapping now: fails: MappingError');
     expect(inspect.stdout).not.toContain(`stuck.${id}@example.com`);
-    const shown = await cli(['dlq', 'inspect', '--config', broken, '--partition', String(records[0]!.partition), '--offset', records[0]!.offset, '--show-personal-data', '--json']);
+    const shown = await cli([
+      'dlq',
+      'inspect',
+      '--config',
+      broken,
+      '--partition',
+      String(records[0]!.partition),
+      '--offset',
+      records[0]!.offset,
+      '--show-personal-data',
+      '--json',
+    ]);
     expect(JSON.stringify(shown.json[0])).toContain(`stuck.${id}@example.com`);
 
     const fixed = configFile('dlq-fixed', rawConfig(group, { dlqTopic, mapping: fixedMapping }));
     const redrive = await cli(['dlq', 'redrive', '--config', fixed, '--json']);
     expect(redrive.code).toBe(0);
-    expect(redrive.json[0]).toMatchObject({ records: 1, succeeded: 1, skipped: 0, failed: 0, groupId: `${group}.dlq-redrive` });
+    expect(redrive.json[0]).toMatchObject({
+      records: 1,
+      succeeded: 1,
+      skipped: 0,
+      failed: 0,
+      groupId: `${group}.dlq-redrive`,
+    });
     const user = await getUser(cognito, poolId, usernameOf(stuck));
     expect(user).toMatchObject({ email: `stuck.${id}@example.com`, 'custom:legacy_id': String(stuck) });
 

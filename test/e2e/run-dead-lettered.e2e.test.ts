@@ -7,7 +7,17 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { runCliProcess } from './support/cli-process.js';
-import { REPO, cognitoClient, createPool, getUser, pgPool, runId, stackEnv, waitFor, type StackEnv } from './support/stack.js';
+import {
+  REPO,
+  cognitoClient,
+  createPool,
+  getUser,
+  pgPool,
+  runId,
+  stackEnv,
+  waitFor,
+  type StackEnv,
+} from './support/stack.js';
 
 const TOPIC = 'legacy.public.users';
 const id = runId();
@@ -15,7 +25,8 @@ let env: StackEnv;
 let db: pg.Pool;
 let admin: Admin;
 
-const endOffsets = async (): Promise<Map<number, bigint>> => new Map((await admin.fetchTopicOffsets(TOPIC)).map((p) => [p.partition, BigInt(p.high)]));
+const endOffsets = async (): Promise<Map<number, bigint>> =>
+  new Map((await admin.fetchTopicOffsets(TOPIC)).map((p) => [p.partition, BigInt(p.high)]));
 const sum = (m: Map<number, bigint>): bigint => [...m.values()].reduce((a, b) => a + b, 0n);
 
 async function insertUser(username: string, email: string): Promise<number> {
@@ -29,7 +40,11 @@ async function insertUser(username: string, email: string): Promise<number> {
 beforeAll(async () => {
   env = stackEnv();
   db = pgPool(env);
-  admin = new Kafka({ clientId: 'e2e-run-dlq', brokers: env.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING }).admin();
+  admin = new Kafka({
+    clientId: 'e2e-run-dlq',
+    brokers: env.KAFKA_BROKERS.split(','),
+    logLevel: logLevel.NOTHING,
+  }).admin();
   await admin.connect();
 });
 
@@ -46,7 +61,11 @@ describe('run --until-caught-up with a record Cognito would refuse', () => {
     const dlqTopic = `cognito-sync.dlq.run-dlq.${id}`;
     // The group starts at the end of the topic, as a sync that was in step: only what follows counts.
     const start = await endOffsets();
-    await admin.setOffsets({ groupId: group, topic: TOPIC, partitions: [...start].map(([partition, offset]) => ({ partition, offset: offset.toString() })) });
+    await admin.setOffsets({
+      groupId: group,
+      topic: TOPIC,
+      partitions: [...start].map(([partition, offset]) => ({ partition, offset: offset.toString() })),
+    });
     const good = await insertUser(`good.${id}`, `good.${id}@example.com`);
     const bad = await insertUser(`bad.${id}`, `bad.${id}@@example.com`); // not an e-mail: the mapping refuses it
     await waitFor(`2 new records on ${TOPIC}`, async () => sum(await endOffsets()) >= sum(start) + 2n);
@@ -57,14 +76,21 @@ describe('run --until-caught-up with a record Cognito would refuse', () => {
       JSON.stringify({
         kafka: { brokers: env.KAFKA_BROKERS.split(','), groupId: group, topics: [TOPIC], fromBeginning: false },
         format: 'json',
-        cognito: { userPoolId: poolId, region: env.COGNITO_REGION, endpoint: env.COGNITO_ENDPOINT, rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500, UserResourceUpdate: 200, UserList: 200 } },
+        cognito: {
+          userPoolId: poolId,
+          region: env.COGNITO_REGION,
+          endpoint: env.COGNITO_ENDPOINT,
+          rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500, UserResourceUpdate: 200, UserList: 200 },
+        },
         mapping: join(REPO, 'examples/mapping.yaml'),
         dlq: { topic: dlqTopic },
         ops: { port: 0 },
       }),
     );
     const run = await runCliProcess(['run', '--config', config, '--until-caught-up', '--no-progress'], 200_000);
-    expect(run.stderr.trimEnd().split('\n').pop()).toBe(`caught up; 1 record went to the DLQ ${dlqTopic} (see them: cognito-sync dlq list --config ${config}; exit 3)`);
+    expect(run.stderr.trimEnd().split('\n').pop()).toBe(
+      `caught up; 1 record went to the DLQ ${dlqTopic} (see them: cognito-sync dlq list --config ${config}; exit 3)`,
+    );
     expect(run.code).toBe(3);
     expect(await getUser(cognito, poolId, `legacy_${good}`)).not.toBeNull();
     expect(await getUser(cognito, poolId, `legacy_${bad}`)).toBeNull();

@@ -8,7 +8,11 @@ import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CreateGroupCommand, CreateUserPoolCommand, type CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import {
+  CreateGroupCommand,
+  CreateUserPoolCommand,
+  type CognitoIdentityProviderClient,
+} from '@aws-sdk/client-cognito-identity-provider';
 import { Kafka, logLevel, type Admin, type IHeaders, type KafkaMessage } from 'kafkajs';
 import type pg from 'pg';
 import { parse, stringify } from 'yaml';
@@ -20,9 +24,28 @@ import type { CognitoCall } from '../../src/core/types.js';
 import { createLogger } from '../../src/ops/logger.js';
 import { PipelineStoppedError } from '../../src/runtime/batch-processor.js';
 import { SyncService } from '../../src/runtime/sync-service.js';
-import { REPO, cognitoClient, createPool, getUser, pgPool, runId, stackEnv, waitFor, type StackEnv } from './support/stack.js';
+import {
+  REPO,
+  cognitoClient,
+  createPool,
+  getUser,
+  pgPool,
+  runId,
+  stackEnv,
+  waitFor,
+  type StackEnv,
+} from './support/stack.js';
 
-const WRITE_APIS = new Set(['AdminCreateUser', 'AdminUpdateUserAttributes', 'AdminDeleteUserAttributes', 'AdminDisableUser', 'AdminEnableUser', 'AdminDeleteUser', 'AdminAddUserToGroup', 'AdminRemoveUserFromGroup']);
+const WRITE_APIS = new Set([
+  'AdminCreateUser',
+  'AdminUpdateUserAttributes',
+  'AdminDeleteUserAttributes',
+  'AdminDisableUser',
+  'AdminEnableUser',
+  'AdminDeleteUser',
+  'AdminAddUserToGroup',
+  'AdminRemoveUserFromGroup',
+]);
 const PLACEHOLDER = '__debezium_unavailable_value';
 const USERS_TOPIC = 'legacy.public.users';
 const AVRO_CONNECTOR = 'legacyavro';
@@ -54,10 +77,20 @@ async function startSync(o: SyncOptions) {
   const reads: string[] = [];
   const calls: CognitoCall[] = [];
   const config = compileConfig({
-    kafka: { brokers: env.KAFKA_BROKERS.split(','), groupId: o.groupId, topics: o.topics, fromBeginning: o.fromBeginning },
+    kafka: {
+      brokers: env.KAFKA_BROKERS.split(','),
+      groupId: o.groupId,
+      topics: o.topics,
+      fromBeginning: o.fromBeginning,
+    },
     format: o.format ?? 'json',
     ...(o.format === 'avro' ? { schemaRegistry: { url: registryUrl } } : {}),
-    cognito: { userPoolId: o.poolId, region: env.COGNITO_REGION, endpoint: env.COGNITO_ENDPOINT, rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500, UserResourceUpdate: 200 } },
+    cognito: {
+      userPoolId: o.poolId,
+      region: env.COGNITO_REGION,
+      endpoint: env.COGNITO_ENDPOINT,
+      rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500, UserResourceUpdate: 200 },
+    },
     mapping: o.mapping ?? join(REPO, 'examples/mapping.yaml'),
     dlq: { topic: o.dlqTopic ?? `semantics.dlq.${id}`, tolerance: o.tolerance ?? 'all' },
     ops: { port: 0 },
@@ -81,14 +114,33 @@ async function startSync(o: SyncOptions) {
 }
 
 async function caughtUp(groupId: string, topics: string[], timeoutMs = 120_000): Promise<void> {
-  await waitFor(`group ${groupId} to commit every partition to its end`, async () => totalLag(await fetchLag(admin, groupId, topics)) === 0, timeoutMs, 500);
+  await waitFor(
+    `group ${groupId} to commit every partition to its end`,
+    async () => totalLag(await fetchLag(admin, groupId, topics)) === 0,
+    timeoutMs,
+    500,
+  );
 }
 
-async function insertUser(fields: { username: string; email: string; given?: string; family?: string; bio?: string | null; status?: string }): Promise<number> {
+async function insertUser(fields: {
+  username: string;
+  email: string;
+  given?: string;
+  family?: string;
+  bio?: string | null;
+  status?: string;
+}): Promise<number> {
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO users (username, email, email_verified, given_name, family_name, locale, status, loyalty_tier, marketing_opt_in, bio)
      VALUES ($1, $2, true, $3, $4, 'de-DE', $5, 'gold', true, $6) RETURNING id`,
-    [fields.username, fields.email, fields.given ?? 'Semantic', fields.family ?? 'Test', fields.status ?? 'active', fields.bio ?? null],
+    [
+      fields.username,
+      fields.email,
+      fields.given ?? 'Semantic',
+      fields.family ?? 'Test',
+      fields.status ?? 'active',
+      fields.bio ?? null,
+    ],
   );
   return Number(rows[0]!.id);
 }
@@ -104,7 +156,9 @@ interface CopiedRecord {
 /** Every record of `topic` from `from` (per partition, default the start) to its current end. */
 async function readTopic(topic: string, from: Record<number, bigint> = {}): Promise<CopiedRecord[]> {
   const ends = await admin.fetchTopicOffsets(topic);
-  const pending = new Map(ends.filter((e) => BigInt(e.high) > (from[e.partition] ?? BigInt(e.low))).map((e) => [e.partition, BigInt(e.high)]));
+  const pending = new Map(
+    ends.filter((e) => BigInt(e.high) > (from[e.partition] ?? BigInt(e.low))).map((e) => [e.partition, BigInt(e.high)]),
+  );
   const out: CopiedRecord[] = [];
   if (pending.size === 0) return out;
   const consumer = kafka.consumer({ groupId: `semantics.reader.${id}.${Math.random().toString(36).slice(2)}` });
@@ -118,7 +172,14 @@ async function readTopic(topic: string, from: Record<number, bigint> = {}): Prom
           const end = pending.get(partition);
           if (end === undefined) return;
           const offset = BigInt(message.offset);
-          if (offset >= (from[partition] ?? 0n) && offset < end) out.push({ partition, offset: message.offset, key: message.key, value: message.value, headers: message.headers ?? {} });
+          if (offset >= (from[partition] ?? 0n) && offset < end)
+            out.push({
+              partition,
+              offset: message.offset,
+              key: message.key,
+              value: message.value,
+              headers: message.headers ?? {},
+            });
           if (offset + 1n >= end) pending.delete(partition);
           if (pending.size === 0) resolve();
         },
@@ -129,11 +190,16 @@ async function readTopic(topic: string, from: Record<number, bigint> = {}): Prom
   return out.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
 }
 
-const highWatermarks = async (topic: string): Promise<Record<number, bigint>> => Object.fromEntries((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)]));
+const highWatermarks = async (topic: string): Promise<Record<number, bigint>> =>
+  Object.fromEntries((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)]));
 
 /** The JSON payload of a Debezium JSON record (schema + payload envelope). */
-const payloadOf = (value: Buffer | null): Record<string, unknown> | null => (value === null ? null : ((JSON.parse(value.toString('utf8')) as { payload: Record<string, unknown> }).payload ?? null));
-const keyIdOf = (key: Buffer | null): number | undefined => (key === null ? undefined : Number((JSON.parse(key.toString('utf8')) as { payload: { id: number } }).payload.id));
+const payloadOf = (value: Buffer | null): Record<string, unknown> | null =>
+  value === null
+    ? null
+    : ((JSON.parse(value.toString('utf8')) as { payload: Record<string, unknown> }).payload ?? null);
+const keyIdOf = (key: Buffer | null): number | undefined =>
+  key === null ? undefined : Number((JSON.parse(key.toString('utf8')) as { payload: { id: number } }).payload.id);
 
 /** Waits until Debezium wrote the changes of `ids` (at least `count` records for them) after `from`. */
 async function debeziumRecords(ids: number[], from: Record<number, bigint>, count: number): Promise<CopiedRecord[]> {
@@ -148,10 +214,18 @@ async function debeziumRecords(ids: number[], from: Record<number, bigint>, coun
   );
 }
 
-async function produce(topic: string, records: { partition: number; key: Buffer | null; value: Buffer | null; headers?: IHeaders }[]): Promise<void> {
+async function produce(
+  topic: string,
+  records: { partition: number; key: Buffer | null; value: Buffer | null; headers?: IHeaders }[],
+): Promise<void> {
   const producer = kafka.producer();
   await producer.connect();
-  for (const r of records) await producer.send({ topic, acks: -1, messages: [{ partition: r.partition, key: r.key, value: r.value, headers: r.headers ?? {} }] });
+  for (const r of records)
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [{ partition: r.partition, key: r.key, value: r.value, headers: r.headers ?? {} }],
+    });
   await producer.disconnect();
 }
 
@@ -160,11 +234,20 @@ async function createPoolWith(name: string, extra: string[]): Promise<string> {
   const out = await cognito.send(
     new CreateUserPoolCommand({
       PoolName: name,
-      Schema: ['legacy_id', 'cdc_version', 'cdc_groups', 'loyalty_tier', 'marketing_opt_in', 'customer_no', ...extra].map((n) => ({ Name: n, AttributeDataType: 'String', Mutable: true })),
+      Schema: [
+        'legacy_id',
+        'cdc_version',
+        'cdc_groups',
+        'loyalty_tier',
+        'marketing_opt_in',
+        'customer_no',
+        ...extra,
+      ].map((n) => ({ Name: n, AttributeDataType: 'String', Mutable: true })),
     }),
   );
   const poolId = out.UserPool!.Id!;
-  for (const group of ['admin', 'support', 'customer']) await cognito.send(new CreateGroupCommand({ UserPoolId: poolId, GroupName: group }));
+  for (const group of ['admin', 'support', 'customer'])
+    await cognito.send(new CreateGroupCommand({ UserPoolId: poolId, GroupName: group }));
   return poolId;
 }
 
@@ -187,14 +270,38 @@ describe('change-event semantics against the real stack', () => {
   test('Avro through the schema registry: inserts, updates and deletes reach Cognito', async () => {
     // Debezium writes Avro (Confluent wire format) through Apicurio; scripts/stack/up.sh
     // registers this connector by default, this makes sure of it (idempotent, waits for RUNNING).
-    await promisify(execFile)('bash', [join(REPO, 'scripts/stack/connector.sh'), 'register', AVRO_CONNECTOR, 'avro'], { cwd: REPO, timeout: 180_000 });
-    await waitFor('the Avro users topic', async () => (await admin.listTopics()).includes(AVRO_USERS_TOPIC), 120_000, 1000);
+    await promisify(execFile)('bash', [join(REPO, 'scripts/stack/connector.sh'), 'register', AVRO_CONNECTOR, 'avro'], {
+      cwd: REPO,
+      timeout: 180_000,
+    });
+    await waitFor(
+      'the Avro users topic',
+      async () => (await admin.listTopics()).includes(AVRO_USERS_TOPIC),
+      120_000,
+      1000,
+    );
     const poolId = await createPool(cognito, `e2e-sem-avro-${id}`);
     const group = `e2e-sem-avro-${id}`;
-    const { service, calls } = await startSync({ poolId, groupId: group, topics: [AVRO_USERS_TOPIC], fromBeginning: false, format: 'avro' });
+    const { service, calls } = await startSync({
+      poolId,
+      groupId: group,
+      topics: [AVRO_USERS_TOPIC],
+      fromBeginning: false,
+      format: 'avro',
+    });
     try {
-      const ana = await insertUser({ username: `avro.ana.${id}`, email: ` Ana.${id}@Example.COM`, given: 'Ana', family: 'Ávila' });
-      const bo = await insertUser({ username: `avro.bo.${id}`, email: `bo.${id}@example.com`, given: '博', family: '王' });
+      const ana = await insertUser({
+        username: `avro.ana.${id}`,
+        email: ` Ana.${id}@Example.COM`,
+        given: 'Ana',
+        family: 'Ávila',
+      });
+      const bo = await insertUser({
+        username: `avro.bo.${id}`,
+        email: `bo.${id}@example.com`,
+        given: '博',
+        family: '王',
+      });
       const created = await waitFor('ana in Cognito (from Avro)', () => getUser(cognito, poolId, usernameOf(ana)));
       expect(created.email).toBe(`ana.${id}@example.com`);
       expect(created.family_name).toBe('Ávila');
@@ -202,7 +309,10 @@ describe('change-event semantics against the real stack', () => {
       expect(created['custom:cdc_version']).toMatch(/^[0-9a-f]{32}$/);
       expect((await waitFor('bo in Cognito', () => getUser(cognito, poolId, usernameOf(bo)))).given_name).toBe('博');
 
-      await db.query(`UPDATE users SET email = $1, status = 'suspended', legacy_customer_no = 123456789012 WHERE id = $2`, [`ana.new.${id}@example.com`, ana]);
+      await db.query(
+        `UPDATE users SET email = $1, status = 'suspended', legacy_customer_no = 123456789012 WHERE id = $2`,
+        [`ana.new.${id}@example.com`, ana],
+      );
       const updated = await waitFor('ana updated (from Avro)', async () => {
         const u = await getUser(cognito, poolId, usernameOf(ana));
         return u?.email === `ana.new.${id}@example.com` && u.enabled === 'false' ? u : null;
@@ -214,7 +324,12 @@ describe('change-event semantics against the real stack', () => {
       await waitFor('bo deleted (from Avro)', async () => (await getUser(cognito, poolId, usernameOf(bo))) === null);
       // Other rows may change meanwhile (the table is shared); these two users: one create each, one delete.
       const mine = calls.filter((c) => c.username === usernameOf(ana) || c.username === usernameOf(bo));
-      expect(mine.filter((c) => c.api === 'AdminCreateUser').map((c) => c.username).sort()).toEqual([usernameOf(ana), usernameOf(bo)].sort());
+      expect(
+        mine
+          .filter((c) => c.api === 'AdminCreateUser')
+          .map((c) => c.username)
+          .sort(),
+      ).toEqual([usernameOf(ana), usernameOf(bo)].sort());
       expect(mine.filter((c) => c.api === 'AdminDeleteUser').map((c) => c.username)).toEqual([usernameOf(bo)]);
     } finally {
       await service.stop();
@@ -227,12 +342,19 @@ describe('change-event semantics against the real stack', () => {
     // group applies them as they happen: creates first, the later updates and the delete after.
     const from = await highWatermarks(USERS_TOPIC);
     const keep = await insertUser({ username: `replay.keep.${id}`, email: `replay.keep.${id}@example.com` });
-    const flip = await insertUser({ username: `replay.flip.${id}`, email: `replay.flip.${id}@example.com`, status: 'suspended' });
+    const flip = await insertUser({
+      username: `replay.flip.${id}`,
+      email: `replay.flip.${id}@example.com`,
+      status: 'suspended',
+    });
     const gone = await insertUser({ username: `replay.gone.${id}`, email: `replay.gone.${id}@example.com` });
     await db.query(`UPDATE users SET last_login_at = now() WHERE id = $1`, [keep]); // unmapped column only
     await db.query(`UPDATE users SET status = 'active' WHERE id = $1`, [flip]);
     await db.query(`UPDATE users SET status = 'locked' WHERE id = $1`, [gone]);
-    await db.query(`UPDATE users SET email = $1, given_name = 'Renamed' WHERE id = $2`, [`replay.keep.new.${id}@example.com`, keep]);
+    await db.query(`UPDATE users SET email = $1, given_name = 'Renamed' WHERE id = $2`, [
+      `replay.keep.new.${id}@example.com`,
+      keep,
+    ]);
     await db.query(`UPDATE users SET last_login_at = now(), phone = '0151 2345678' WHERE id = $1`, [flip]);
     await db.query('DELETE FROM users WHERE id = $1', [gone]);
     const records = await debeziumRecords([keep, flip, gone], from, 10); // 3 c, 5 u, 1 d + its tombstone
@@ -243,14 +365,23 @@ describe('change-event semantics against the real stack', () => {
       return n <= 2 ? 1 : 2;
     });
     const topic = `semantics.replay.${id}`;
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: Math.max(...records.map((r) => r.partition)) + 1 }] });
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic, numPartitions: Math.max(...records.map((r) => r.partition)) + 1 }],
+    });
 
     const poolId = await createPool(cognito, `e2e-sem-replay-${id}`);
     const first = await startSync({ poolId, groupId: `e2e-sem-replay-a-${id}`, topics: [topic], fromBeginning: true });
     try {
-      await produce(topic, records.filter((_, i) => round[i] === 1));
+      await produce(
+        topic,
+        records.filter((_, i) => round[i] === 1),
+      );
       await caughtUp(`e2e-sem-replay-a-${id}`, [topic]);
-      await produce(topic, records.filter((_, i) => round[i] === 2));
+      await produce(
+        topic,
+        records.filter((_, i) => round[i] === 2),
+      );
       await caughtUp(`e2e-sem-replay-a-${id}`, [topic]);
       expect((await getUser(cognito, poolId, usernameOf(keep)))?.email).toBe(`replay.keep.new.${id}@example.com`);
       expect((await getUser(cognito, poolId, usernameOf(flip)))?.phone_number).toBe('+491512345678');
@@ -281,11 +412,21 @@ describe('change-event semantics against the real stack', () => {
     const after = await insertUser({ username: `poison.after.${id}`, email: `poison.after.${id}@example.com` });
     const written = await debeziumRecords([before, broken, after], from, 3);
     const recordOf = (legacyId: number): CopiedRecord => written.find((r) => keyIdOf(r.key) === legacyId)!;
-    const garbage = { partition: 0, key: Buffer.from(`garbage-${id}`), value: Buffer.from([0xff, 0xfe, 0x00, 0x7b, 0x22, 0x01, 0x02]), headers: { origin: 'semantics-test' } };
+    const garbage = {
+      partition: 0,
+      key: Buffer.from(`garbage-${id}`),
+      value: Buffer.from([0xff, 0xfe, 0x00, 0x7b, 0x22, 0x01, 0x02]),
+      headers: { origin: 'semantics-test' },
+    };
     // One partition, in this order: good, garbage bytes, invalid user, good.
     const topic = `semantics.poison.${id}`;
     await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
-    const copied = [{ ...recordOf(before), partition: 0 }, garbage, { ...recordOf(broken), partition: 0 }, { ...recordOf(after), partition: 0 }];
+    const copied = [
+      { ...recordOf(before), partition: 0 },
+      garbage,
+      { ...recordOf(broken), partition: 0 },
+      { ...recordOf(after), partition: 0 },
+    ];
     await produce(topic, copied);
 
     const poolId = await createPool(cognito, `e2e-sem-poison-${id}`);
@@ -316,7 +457,8 @@ describe('change-event semantics against the real stack', () => {
     expect(header(first, DLQ_HEADER.offset)).toBe('1');
     expect(second.key).toEqual(recordOf(broken).key);
     expect(second.value).toEqual(recordOf(broken).value);
-    for (const [name, value] of Object.entries(recordOf(broken).headers)) expect(header(second, name)).toBe(value?.toString());
+    for (const [name, value] of Object.entries(recordOf(broken).headers))
+      expect(header(second, name)).toBe(value?.toString());
     expect(header(second, DLQ_HEADER.stage)).toBe('map');
     expect(header(second, DLQ_HEADER.errorClass)).toBe('MappingError');
     expect(header(second, DLQ_HEADER.message)).toMatch(/email/);
@@ -331,7 +473,14 @@ describe('change-event semantics against the real stack', () => {
     const strictPool = await createPool(cognito, `e2e-sem-poison-none-${id}`);
     const strictGroup = `e2e-sem-poison-none-${id}`;
     const strictDlq = `semantics.dlq.none.${id}`;
-    const strict = await startSync({ poolId: strictPool, groupId: strictGroup, topics: [topic], fromBeginning: true, dlqTopic: strictDlq, tolerance: 'none' });
+    const strict = await startSync({
+      poolId: strictPool,
+      groupId: strictGroup,
+      topics: [topic],
+      fromBeginning: true,
+      dlqTopic: strictDlq,
+      tolerance: 'none',
+    });
     let stopped: unknown;
     await strict.service.done().catch((error: unknown) => (stopped = error));
     expect(stopped).toBeInstanceOf(PipelineStoppedError);
@@ -346,45 +495,75 @@ describe('change-event semantics against the real stack', () => {
     // A test-local mapping: examples/mapping.yaml + custom:bio from the bio column. A bio of
     // 1,500 CJK characters is 4.5 KB of UTF-8 (stored out of line: schema.sql sets STORAGE
     // EXTERNAL) but within Cognito's 2,048-character limit.
-    const mapping = parse(readFileSync(join(REPO, 'examples/mapping.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
+    const mapping = parse(readFileSync(join(REPO, 'examples/mapping.yaml'), 'utf8')) as Record<
+      string,
+      Record<string, unknown>
+    >;
     mapping['attributes']!['custom:bio'] = { column: 'bio' };
     const mappingPath = join(REPO, '.stack', `semantics-toast-mapping-${id}.yaml`);
     writeFileSync(mappingPath, stringify(mapping));
-    const bio = (seed: string): string => Array.from({ length: 1500 }, (_, i) => String.fromCodePoint(0x4e00 + ((i * 7 + seed.length * 31) % 2000))).join('');
+    const bio = (seed: string): string =>
+      Array.from({ length: 1500 }, (_, i) => String.fromCodePoint(0x4e00 + ((i * 7 + seed.length * 31) % 2000))).join(
+        '',
+      );
     const poolId = await createPoolWith(`e2e-sem-toast-${id}`, ['bio']);
     const from = await highWatermarks(USERS_TOPIC);
 
     // Written before the sync starts (it starts at the end of the topic): its first event the
     // sync sees is an update whose bio is the placeholder.
-    const early = await insertUser({ username: `toast.early.${id}`, email: `toast.early.${id}@example.com`, bio: bio('early') });
+    const early = await insertUser({
+      username: `toast.early.${id}`,
+      email: `toast.early.${id}@example.com`,
+      bio: bio('early'),
+    });
     await debeziumRecords([early], from, 1);
     const group = `e2e-sem-toast-${id}`;
-    const sync = await startSync({ poolId, groupId: group, topics: [USERS_TOPIC], fromBeginning: false, mapping: mappingPath });
+    const sync = await startSync({
+      poolId,
+      groupId: group,
+      topics: [USERS_TOPIC],
+      fromBeginning: false,
+      mapping: mappingPath,
+    });
     try {
-      const ada = await insertUser({ username: `toast.ada.${id}`, email: `toast.ada.${id}@example.com`, bio: bio('first') });
+      const ada = await insertUser({
+        username: `toast.ada.${id}`,
+        email: `toast.ada.${id}@example.com`,
+        bio: bio('first'),
+      });
       const created = await waitFor('ada with her bio', () => getUser(cognito, poolId, usernameOf(ada)));
       expect(created['custom:bio']).toBe(bio('first'));
 
       // Only email and last_login_at change: Debezium cannot read the unchanged TOASTed bio.
-      await db.query(`UPDATE users SET email = $1, last_login_at = now() WHERE id = $2`, [`toast.ada.new.${id}@example.com`, ada]);
+      await db.query(`UPDATE users SET email = $1, last_login_at = now() WHERE id = $2`, [
+        `toast.ada.new.${id}@example.com`,
+        ada,
+      ]);
       await db.query(`UPDATE users SET given_name = 'Early', last_login_at = now() WHERE id = $1`, [early]);
       const updated = await waitFor('ada updated', async () => {
         const u = await getUser(cognito, poolId, usernameOf(ada));
         return u?.email === `toast.ada.new.${id}@example.com` ? u : null;
       });
       expect(updated['custom:bio']).toBe(bio('first')); // kept, not the placeholder
-      const earlyUser = await waitFor('early created from an update with a TOAST placeholder', () => getUser(cognito, poolId, usernameOf(early)));
+      const earlyUser = await waitFor('early created from an update with a TOAST placeholder', () =>
+        getUser(cognito, poolId, usernameOf(early)),
+      );
       expect(earlyUser.given_name).toBe('Early');
       expect(earlyUser['custom:bio']).toBeUndefined(); // unknown: left out, never the placeholder
 
       // The scenario really happened: Debezium wrote the placeholder for both updates.
       const records = await debeziumRecords([ada, early], from, 4);
-      const placeholders = records.map((r) => payloadOf(r.value)).filter((p) => p?.['op'] === 'u' && (p['after'] as Record<string, unknown>)['bio'] === PLACEHOLDER);
+      const placeholders = records
+        .map((r) => payloadOf(r.value))
+        .filter((p) => p?.['op'] === 'u' && (p['after'] as Record<string, unknown>)['bio'] === PLACEHOLDER);
       expect(placeholders).toHaveLength(2);
 
       // A changed bio arrives in full and is written.
       await db.query(`UPDATE users SET bio = $1 WHERE id = $2`, [bio('second, longer'), ada]);
-      await waitFor('ada with her new bio', async () => (await getUser(cognito, poolId, usernameOf(ada)))?.['custom:bio'] === bio('second, longer'));
+      await waitFor(
+        'ada with her new bio',
+        async () => (await getUser(cognito, poolId, usernameOf(ada)))?.['custom:bio'] === bio('second, longer'),
+      );
       expect(sync.calls.filter((c) => JSON.stringify(c).includes(PLACEHOLDER))).toEqual([]);
       expect(sync.writes.length).toBeGreaterThan(0);
     } finally {

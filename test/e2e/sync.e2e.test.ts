@@ -8,12 +8,34 @@ import type pg from 'pg';
 import { compileConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/ops/logger.js';
 import { SyncService } from '../../src/runtime/sync-service.js';
-import { REPO, cognitoClient, createPool, getUser, pgPool, runId, stackEnv, waitFor, type StackEnv } from './support/stack.js';
-import { AdminListGroupsForUserCommand, type CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import {
+  REPO,
+  cognitoClient,
+  createPool,
+  getUser,
+  pgPool,
+  runId,
+  stackEnv,
+  waitFor,
+  type StackEnv,
+} from './support/stack.js';
+import {
+  AdminListGroupsForUserCommand,
+  type CognitoIdentityProviderClient,
+} from '@aws-sdk/client-cognito-identity-provider';
 import { Kafka, logLevel } from 'kafkajs';
 import { fetchLag, totalLag } from '../../src/adapters/kafka/lag.js';
 
-const WRITE_APIS = new Set(['AdminCreateUser', 'AdminUpdateUserAttributes', 'AdminDeleteUserAttributes', 'AdminDisableUser', 'AdminEnableUser', 'AdminDeleteUser', 'AdminAddUserToGroup', 'AdminRemoveUserFromGroup']);
+const WRITE_APIS = new Set([
+  'AdminCreateUser',
+  'AdminUpdateUserAttributes',
+  'AdminDeleteUserAttributes',
+  'AdminDisableUser',
+  'AdminEnableUser',
+  'AdminDeleteUser',
+  'AdminAddUserToGroup',
+  'AdminRemoveUserFromGroup',
+]);
 
 let env: StackEnv;
 let db: pg.Pool;
@@ -25,7 +47,12 @@ function configFor(groupId: string, topics = ['legacy.public.users'], fromBeginn
   return compileConfig({
     kafka: { brokers: env.KAFKA_BROKERS.split(','), groupId, topics, fromBeginning },
     format: 'json',
-    cognito: { userPoolId: poolId, region: env.COGNITO_REGION, endpoint: env.COGNITO_ENDPOINT, rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500, UserResourceUpdate: 200 } },
+    cognito: {
+      userPoolId: poolId,
+      region: env.COGNITO_REGION,
+      endpoint: env.COGNITO_ENDPOINT,
+      rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500, UserResourceUpdate: 200 },
+    },
     mapping: join(REPO, 'examples/mapping.yaml'),
     dlq: { topic: `cognito-sync.dlq.${id}` },
     ops: { port: 0 },
@@ -50,7 +77,14 @@ async function startSync(groupId: string, topics?: string[], fromBeginning = fal
   return { service, writes, applied };
 }
 
-async function insertUser(fields: { username: string; email: string; given: string; family: string; phone?: string | null; status?: string }): Promise<number> {
+async function insertUser(fields: {
+  username: string;
+  email: string;
+  given: string;
+  family: string;
+  phone?: string | null;
+  status?: string;
+}): Promise<number> {
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO users (username, email, email_verified, phone, given_name, family_name, locale, status, loyalty_tier, marketing_opt_in)
      VALUES ($1, $2, true, $3, $4, $5, 'de-DE', $6, 'gold', true) RETURNING id`,
@@ -81,8 +115,20 @@ describe('cognito-sync run against the real stack', () => {
   test('rows inserted, updated and deleted in PostgreSQL appear, change and disappear in Cognito', async () => {
     const { service } = await startSync(`e2e-crud-${id}`);
     try {
-      const anna = await insertUser({ username: `anna.${id}`, email: `Anna.Muller.${id}@Example.COM`, given: 'Änna', family: 'Müller', phone: '+49 151 2345 6789' });
-      const bo = await insertUser({ username: `bo.${id}`, email: `bo.${id}@example.com`, given: '博', family: '王', phone: null });
+      const anna = await insertUser({
+        username: `anna.${id}`,
+        email: `Anna.Muller.${id}@Example.COM`,
+        given: 'Änna',
+        family: 'Müller',
+        phone: '+49 151 2345 6789',
+      });
+      const bo = await insertUser({
+        username: `bo.${id}`,
+        email: `bo.${id}@example.com`,
+        given: '博',
+        family: '王',
+        phone: null,
+      });
 
       const created = await waitFor('anna in Cognito', () => getUser(cognito, poolId, usernameOf(anna)));
       expect(created.email).toBe(`anna.muller.${id}@example.com`);
@@ -95,7 +141,10 @@ describe('cognito-sync run against the real stack', () => {
       expect(boUser.given_name).toBe('博');
       expect(boUser.phone_number).toBeUndefined();
 
-      await db.query(`UPDATE users SET email = $1, status = 'suspended', updated_at = now() WHERE id = $2`, [`anna.new.${id}@example.com`, anna]);
+      await db.query(`UPDATE users SET email = $1, status = 'suspended', updated_at = now() WHERE id = $2`, [
+        `anna.new.${id}@example.com`,
+        anna,
+      ]);
       const updated = await waitFor('anna updated', async () => {
         const u = await getUser(cognito, poolId, usernameOf(anna));
         return u?.email === `anna.new.${id}@example.com` && u.enabled === 'false' ? u : null;
@@ -114,9 +163,20 @@ describe('cognito-sync run against the real stack', () => {
     const first = await startSync(group);
     const ids: number[] = [];
     try {
-      for (let i = 0; i < 5; i++) ids.push(await insertUser({ username: `r${i}.${id}`, email: `r${i}.${id}@example.com`, given: `R${i}`, family: 'Restart' }));
-      for (const legacyId of ids) await waitFor(`user ${legacyId}`, () => getUser(cognito, poolId, usernameOf(legacyId)));
-      expect(ids.map((legacyId) => first.applied.get(usernameOf(legacyId)))).toEqual(ids.map(() => ['AdminCreateUser']));
+      for (let i = 0; i < 5; i++)
+        ids.push(
+          await insertUser({
+            username: `r${i}.${id}`,
+            email: `r${i}.${id}@example.com`,
+            given: `R${i}`,
+            family: 'Restart',
+          }),
+        );
+      for (const legacyId of ids)
+        await waitFor(`user ${legacyId}`, () => getUser(cognito, poolId, usernameOf(legacyId)));
+      expect(ids.map((legacyId) => first.applied.get(usernameOf(legacyId)))).toEqual(
+        ids.map(() => ['AdminCreateUser']),
+      );
     } finally {
       await first.service.stop();
     }
@@ -124,17 +184,29 @@ describe('cognito-sync run against the real stack', () => {
     // While the sync is down: one update, one delete, one new user.
     await db.query(`UPDATE users SET given_name = 'Renamed' WHERE id = $1`, [ids[0]]);
     await db.query('DELETE FROM users WHERE id = $1', [ids[1]]);
-    const late = await insertUser({ username: `late.${id}`, email: `late.${id}@example.com`, given: 'Late', family: 'Comer' });
+    const late = await insertUser({
+      username: `late.${id}`,
+      email: `late.${id}@example.com`,
+      given: 'Late',
+      family: 'Comer',
+    });
 
     const second = await startSync(group);
     try {
-      await waitFor('rename applied', async () => (await getUser(cognito, poolId, usernameOf(ids[0]!)))?.given_name === 'Renamed');
+      await waitFor(
+        'rename applied',
+        async () => (await getUser(cognito, poolId, usernameOf(ids[0]!)))?.given_name === 'Renamed',
+      );
       await waitFor('delete applied', async () => (await getUser(cognito, poolId, usernameOf(ids[1]!))) === null);
       await waitFor('late user created', () => getUser(cognito, poolId, usernameOf(late)));
       // Exactly the three changes made while down were written: the five creates were not redone.
       // (Only this test's users count: other tests may write to the shared legacy table.)
       const ours = [...ids, late].flatMap((legacyId) => second.applied.get(usernameOf(legacyId)) ?? []);
-      expect(ours.filter((api) => WRITE_APIS.has(api)).sort()).toEqual(['AdminCreateUser', 'AdminDeleteUser', 'AdminUpdateUserAttributes']);
+      expect(ours.filter((api) => WRITE_APIS.has(api)).sort()).toEqual([
+        'AdminCreateUser',
+        'AdminDeleteUser',
+        'AdminUpdateUserAttributes',
+      ]);
     } finally {
       await second.service.stop();
     }
@@ -148,7 +220,12 @@ describe('cognito-sync run against the real stack', () => {
     await kafkaAdmin.connect();
     const before = await kafkaAdmin.fetchTopicOffsets('legacy.public.users');
     await kafkaAdmin.disconnect();
-    const ghost = await insertUser({ username: `ghost.${id}`, email: `ghost.${id}@example.com`, given: 'Ghost', family: 'User' });
+    const ghost = await insertUser({
+      username: `ghost.${id}`,
+      email: `ghost.${id}@example.com`,
+      given: 'Ghost',
+      family: 'User',
+    });
     try {
       await waitFor('ghost created', () => getUser(cognito, poolId, usernameOf(ghost)));
       await db.query('DELETE FROM users WHERE id = $1', [ghost]);
@@ -160,14 +237,22 @@ describe('cognito-sync run against the real stack', () => {
     // create, create included.
     const resetAdmin = new Kafka({ brokers: env.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING }).admin();
     await resetAdmin.connect();
-    await resetAdmin.setOffsets({ groupId: `e2e-resurrect-b-${id}`, topic: 'legacy.public.users', partitions: before.map((p) => ({ partition: p.partition, offset: p.high })) });
+    await resetAdmin.setOffsets({
+      groupId: `e2e-resurrect-b-${id}`,
+      topic: 'legacy.public.users',
+      partitions: before.map((p) => ({ partition: p.partition, offset: p.high })),
+    });
     await resetAdmin.disconnect();
     const replay = await startSync(`e2e-resurrect-b-${id}`, undefined, true);
     try {
       const admin = new Kafka({ brokers: env.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING }).admin();
       await admin.connect();
       try {
-        await waitFor('the replay to catch up', async () => totalLag(await fetchLag(admin, `e2e-resurrect-b-${id}`, ['legacy.public.users'])) === 0, 120_000);
+        await waitFor(
+          'the replay to catch up',
+          async () => totalLag(await fetchLag(admin, `e2e-resurrect-b-${id}`, ['legacy.public.users'])) === 0,
+          120_000,
+        );
       } finally {
         await admin.disconnect();
       }
@@ -214,9 +299,19 @@ describe('cognito-sync run against the real stack', () => {
   test('the CLI runs the sync and stops cleanly on SIGTERM with exit code 0', async () => {
     const configPath = join(REPO, '.stack', `e2e-cli-${id}.json`);
     const raw = {
-      kafka: { brokers: env.KAFKA_BROKERS.split(','), groupId: `e2e-cli-${id}`, topics: ['legacy.public.users'], fromBeginning: false },
+      kafka: {
+        brokers: env.KAFKA_BROKERS.split(','),
+        groupId: `e2e-cli-${id}`,
+        topics: ['legacy.public.users'],
+        fromBeginning: false,
+      },
       format: 'json',
-      cognito: { userPoolId: poolId, region: env.COGNITO_REGION, endpoint: env.COGNITO_ENDPOINT, rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500 } },
+      cognito: {
+        userPoolId: poolId,
+        region: env.COGNITO_REGION,
+        endpoint: env.COGNITO_ENDPOINT,
+        rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500 },
+      },
       mapping: join(REPO, 'examples/mapping.yaml'),
       ops: { port: 0 },
     };
@@ -231,7 +326,12 @@ describe('cognito-sync run against the real stack', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     await waitFor('the CLI to join the group', async () => output.includes('joined consumer group'), 60_000);
 
-    const cli = await insertUser({ username: `cli.${id}`, email: `cli.${id}@example.com`, given: 'Cli', family: 'User' });
+    const cli = await insertUser({
+      username: `cli.${id}`,
+      email: `cli.${id}@example.com`,
+      given: 'Cli',
+      family: 'User',
+    });
     await waitFor('user synced by the CLI', () => getUser(cognito, poolId, usernameOf(cli)));
 
     child.kill('SIGTERM');

@@ -45,7 +45,8 @@ describe('faults: Cognito endpoint', () => {
       expect(f.drift).toBe(0);
       expect(f.dlq).toBe(0);
       expect(f.topic).toBeGreaterThanOrEqual(f.written + writer.byOp.delete);
-      for (const phase of PHASES) if (phase.kind !== 'refuse') expect(s.proxy.state.counts[phase.kind] ?? 0).toBeGreaterThan(0);
+      for (const phase of PHASES)
+        if (phase.kind !== 'refuse') expect(s.proxy.state.counts[phase.kind] ?? 0).toBeGreaterThan(0);
     } finally {
       await s.close();
     }

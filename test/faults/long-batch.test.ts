@@ -22,7 +22,11 @@ const ROWS = 30; // one update each, ~10 per partition: every partition batch ta
 
 describe('faults: a batch longer than the session timeout', () => {
   test(`${ROWS} updates at ${UPDATE_RATE} UserUpdate/s with a ${SESSION_TIMEOUT_MS / 1000}s session timeout: batches outlast the session, the consumer stays in the group, zero drift`, async () => {
-    const s = await Scenario.start({ name: 'long-batch', cognito: { rates: { ...FAST_RATES, UserUpdate: UPDATE_RATE } }, sessionTimeoutMs: SESSION_TIMEOUT_MS });
+    const s = await Scenario.start({
+      name: 'long-batch',
+      cognito: { rates: { ...FAST_RATES, UserUpdate: UPDATE_RATE } },
+      sessionTimeoutMs: SESSION_TIMEOUT_MS,
+    });
     try {
       const sync = await s.consumer('a');
       const writer = s.newWriter({ rate: 1 });
@@ -32,7 +36,11 @@ describe('faults: a batch longer than the session timeout', () => {
       const before = await s.endOffsets();
       const updates = await writer.burst(1);
       const probe = await writer.insert(undefined, { given_name: 'Probe' }, false);
-      await waitFor('the updates on the topic', async () => sumOffsets(await s.endOffsets()) >= sumOffsets(before) + BigInt(updates + 1), 60_000);
+      await waitFor(
+        'the updates on the topic',
+        async () => sumOffsets(await s.endOffsets()) >= sumOffsets(before) + BigInt(updates + 1),
+        60_000,
+      );
       await sync.start();
       // Either everything is applied with the consumer alive, or the consumer is gone.
       await waitFor(
@@ -47,7 +55,9 @@ describe('faults: a batch longer than the session timeout', () => {
       );
       const expelled = sync.recentOutput().includes('The coordinator is not aware of this member');
       s.notes.consumer = { running: sync.running, exitCode: sync.exitCode, expelled };
-      process.stdout.write(`[faults] long-batch         consumer ${sync.running ? 'stayed in the group' : `exited ${sync.exitCode}${expelled ? ' (The coordinator is not aware of this member)' : ''}`}\n`);
+      process.stdout.write(
+        `[faults] long-batch         consumer ${sync.running ? 'stayed in the group' : `exited ${sync.exitCode}${expelled ? ' (The coordinator is not aware of this member)' : ''}`}\n`,
+      );
       expect(sync.running).toBe(true);
       s.notes.maxBatchMs = s.totals.maxBatchMs;
       const f = await s.finish();

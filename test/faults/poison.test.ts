@@ -16,7 +16,10 @@ import { dlqBySource } from './support/kafka.js';
 import { LONG, hold, runId, stackEnv, waitFor } from './support/stack.js';
 
 const garbage = (): Buffer => Buffer.concat([Buffer.from([0xff, 0xfe]), randomBytes(62)]);
-const truncatedJson = (): Buffer => Buffer.from('{"schema":{"type":"struct","fields":[{"type":"struct","fields":[{"type":"int64","optional":false,"field":"id"}');
+const truncatedJson = (): Buffer =>
+  Buffer.from(
+    '{"schema":{"type":"struct","fields":[{"type":"struct","fields":[{"type":"int64","optional":false,"field":"id"}',
+  );
 const unknownSchemaId = (): Buffer => {
   const header = Buffer.alloc(5);
   header.writeUInt8(0, 0); // Confluent wire format: magic byte 0, then the 4-byte schema id
@@ -28,18 +31,32 @@ describe('faults: poison records', () => {
   test('garbage bytes, unknown schema ids and rows that break Cognito rules: each in the DLQ exactly once, the rest applies', async () => {
     const env = stackEnv();
     const poisonTopic = `faultspoison_${runId()}.public.users`;
-    const s = await Scenario.start({ name: 'poison', topics: [USERS_TOPIC, poisonTopic], format: 'auto', registryUrl: env.REGISTRY_CCOMPAT_URL });
+    const s = await Scenario.start({
+      name: 'poison',
+      topics: [USERS_TOPIC, poisonTopic],
+      format: 'auto',
+      registryUrl: env.REGISTRY_CCOMPAT_URL,
+    });
     const producer = s.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     try {
       const rejectedEmail = `reject.${s.prefix}@example.com`;
-      await s.proxy.setFault({ kind: 'reject', code: 'InvalidParameterException', message: 'Invalid attribute (fault proxy)', match: (r) => r.op === 'AdminCreateUser' && (r.body ?? '').includes(rejectedEmail) });
+      await s.proxy.setFault({
+        kind: 'reject',
+        code: 'InvalidParameterException',
+        message: 'Invalid attribute (fault proxy)',
+        match: (r) => r.op === 'AdminCreateUser' && (r.body ?? '').includes(rejectedEmail),
+      });
       let sync = await s.consumer('a');
       const writer = s.newWriter({ rate: 10, maxLive: 150, transactionEvery: 10 });
       const load = writer.start(30 * 60_000);
       const injected: string[] = []; // "topic:partition:offset" of every record produced as poison
       const inject = async (value: Buffer, partition: number): Promise<void> => {
-        const [meta] = await producer.send({ topic: poisonTopic, acks: -1, messages: [{ partition, key: Buffer.from(`{"id":${900_000_000 + injected.length}}`), value }] });
+        const [meta] = await producer.send({
+          topic: poisonTopic,
+          acks: -1,
+          messages: [{ partition, key: Buffer.from(`{"id":${900_000_000 + injected.length}}`), value }],
+        });
         injected.push(`${poisonTopic}:${meta!.partition}:${meta!.baseOffset}`);
       };
       const rounds = LONG ? 4 : 1;
@@ -86,13 +103,25 @@ describe('faults: poison records', () => {
           const fromPoisonTopic = [...bySource.keys()].filter((k) => k.startsWith(`${poisonTopic}:`)).sort();
           expect(fromPoisonTopic).toEqual([...injected].sort());
           const fromUsers = entries.filter((e) => e.meta.sourceTopic === USERS_TOPIC);
-          const ids = fromUsers.map((e) => Number((JSON.parse(e.record.key!.toString()) as { payload: { id: number } }).payload.id)).sort((x, y) => x - y);
+          const ids = fromUsers
+            .map((e) => Number((JSON.parse(e.record.key!.toString()) as { payload: { id: number } }).payload.id))
+            .sort((x, y) => x - y);
           expect(ids).toEqual([...badRows, rejected].sort((x, y) => x - y));
-          expect(Object.fromEntries(fromUsers.map((e) => [Number((JSON.parse(e.record.key!.toString()) as { payload: { id: number } }).payload.id), e.meta.stage]))).toEqual(
-            Object.fromEntries([...badRows.map((id) => [id, 'map']), [rejected, 'apply']]),
-          );
+          expect(
+            Object.fromEntries(
+              fromUsers.map((e) => [
+                Number((JSON.parse(e.record.key!.toString()) as { payload: { id: number } }).payload.id),
+                e.meta.stage,
+              ]),
+            ),
+          ).toEqual(Object.fromEntries([...badRows.map((id) => [id, 'map']), [rejected, 'apply']]));
         },
-        extraNotes: () => ({ poisonTopic, injected: injected.length, badRows: badRows.length + 1, proxy: { ...s.proxy.state.counts } }),
+        extraNotes: () => ({
+          poisonTopic,
+          injected: injected.length,
+          badRows: badRows.length + 1,
+          proxy: { ...s.proxy.state.counts },
+        }),
       });
       expect(f.dlq).toBe(expectedDlq);
       expect(f.drift).toBe(0);

@@ -18,10 +18,23 @@ async function avroTopic(connectUrl: string): Promise<{ topic: string; ours?: st
   const res = await fetch(`${connectUrl}/connectors/legacyavro/status`).catch(() => undefined);
   if (res?.ok) {
     const status = (await res.json()) as { connector: { state: string }; tasks: { state: string }[] };
-    if (status.connector.state === 'RUNNING' && status.tasks.length > 0 && status.tasks.every((t) => t.state === 'RUNNING')) return { topic: 'legacyavro.public.users' };
+    if (
+      status.connector.state === 'RUNNING' &&
+      status.tasks.length > 0 &&
+      status.tasks.every((t) => t.state === 'RUNNING')
+    )
+      return { topic: 'legacyavro.public.users' };
   }
   // Streaming only (no snapshot of the table): the scenario reads what is written from now on.
-  await stackScript('connector', ['register', 'faultsavro', 'avro', '--topic-prefix', 'faultsavro', '--snapshot-mode', 'no_data']);
+  await stackScript('connector', [
+    'register',
+    'faultsavro',
+    'avro',
+    '--topic-prefix',
+    'faultsavro',
+    '--snapshot-mode',
+    'no_data',
+  ]);
   return { topic: 'faultsavro.public.users', ours: 'faultsavro' };
 }
 
@@ -30,7 +43,12 @@ describe('faults: schema registry', () => {
     const env = stackEnv();
     const avro = await avroTopic(env.CONNECT_URL);
     const registry: FaultProxy = await startFaultProxy({ target: env.REGISTRY_URL, flavor: 'plain' });
-    const s = await Scenario.start({ name: 'registry-outage', topics: [avro.topic], format: 'avro', registryUrl: `${registry.url}/apis/ccompat/v7` });
+    const s = await Scenario.start({
+      name: 'registry-outage',
+      topics: [avro.topic],
+      format: 'avro',
+      registryUrl: `${registry.url}/apis/ccompat/v7`,
+    });
     try {
       let sync = await s.consumer('a');
       const writer = s.newWriter({ rate: 10, maxLive: 150, transactionEvery: 10 });

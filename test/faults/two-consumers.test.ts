@@ -57,7 +57,10 @@ function busiest(times: number[], ms: number): number {
 function rates(requests: RequestInfo[], budget: Record<Category, number>): Record<string, RateReport> {
   const out: Record<string, RateReport> = {};
   for (const category of Object.keys(budget) as Category[]) {
-    const times = requests.filter((r) => CATEGORY_BY_COMMAND[`${r.op}Command`] === category).map((r) => r.t).sort((a, b) => a - b);
+    const times = requests
+      .filter((r) => CATEGORY_BY_COMMAND[`${r.op}Command`] === category)
+      .map((r) => r.t)
+      .sort((a, b) => a - b);
     if (times.length === 0) continue;
     const b = budget[category];
     out[category] = {
@@ -74,14 +77,26 @@ function rates(requests: RequestInfo[], budget: Record<Category, number>): Recor
 
 describe('faults: two consumers in one group', () => {
   test('one of two instances killed and restarted under load: partitions move, the shared Cognito budget holds, zero drift', async () => {
-    const budget = Object.fromEntries(Object.entries(ACCOUNT_QUOTAS).map(([c, q]) => [c, q * QUOTA_SHARE])) as Record<Category, number>;
+    const budget = Object.fromEntries(Object.entries(ACCOUNT_QUOTAS).map(([c, q]) => [c, q * QUOTA_SHARE])) as Record<
+      Category,
+      number
+    >;
     // Session timeout 20 s: a partition batch here can take ~10 s at the budget (see the
     // long-batch test for what happens when one takes longer than the session timeout).
-    const s = await Scenario.start({ name: 'two-consumers', cognito: { quotaShare: QUOTA_SHARE, instances: INSTANCES, rates: {} }, sessionTimeoutMs: 20_000 });
+    const s = await Scenario.start({
+      name: 'two-consumers',
+      cognito: { quotaShare: QUOTA_SHARE, instances: INSTANCES, rates: {} },
+      sessionTimeoutMs: 20_000,
+    });
     try {
       const a = await s.consumer('a');
       const b = await s.consumer('b');
-      await waitFor('both instances to hold partitions', async () => a.assignment.length > 0 && b.assignment.length > 0 && a.assignment.length + b.assignment.length === 3, 60_000);
+      await waitFor(
+        'both instances to hold partitions',
+        async () =>
+          a.assignment.length > 0 && b.assignment.length > 0 && a.assignment.length + b.assignment.length === 3,
+        60_000,
+      );
       const initial = { a: a.assignment, b: b.assignment };
       const writer = s.newWriter({ rate: 5, maxLive: LIVE, insertShare: 0.3, deleteShare: 0.1, transactionEvery: 12 });
       // Bursts saturate the budget: LIVE creations (UserCreation), then every row updated twice
@@ -96,7 +111,12 @@ describe('faults: two consumers in one group', () => {
       await waitFor('A to take over all partitions', async () => a.assignment.length === 3, 90_000, 100);
       const movedToA = Date.now() - killedAt;
       await b.start();
-      await waitFor('the partitions to be split again', async () => b.assignment.length > 0 && a.assignment.length < 3, 90_000, 100);
+      await waitFor(
+        'the partitions to be split again',
+        async () => b.assignment.length > 0 && a.assignment.length < 3,
+        90_000,
+        100,
+      );
       const splitAgain = Date.now() - killedAt;
       await writer.burst(2);
       await s.recovered('instance B killed and restarted', killedAt);
@@ -108,13 +128,25 @@ describe('faults: two consumers in one group', () => {
       const f = await s.finish({
         extraNotes: () => {
           report = rates(s.proxy.state.requests, budget);
-          return { partitions: { initial, movedToAMs: movedToA, splitAgainMs: splitAgain, final: { a: a.assignment, b: b.assignment } }, rates: report };
+          return {
+            partitions: {
+              initial,
+              movedToAMs: movedToA,
+              splitAgainMs: splitAgain,
+              final: { a: a.assignment, b: b.assignment },
+            },
+            rates: report,
+          };
         },
       });
       expect(f.drift).toBe(0);
       expect(f.dlq).toBe(0);
       for (const [category, r] of Object.entries(report)) {
-        expect({ category, maxWindow: r.maxWindow <= r.allowedWindow, max1s: r.max1s <= r.ceiling1s }).toEqual({ category, maxWindow: true, max1s: true });
+        expect({ category, maxWindow: r.maxWindow <= r.allowedWindow, max1s: r.max1s <= r.ceiling1s }).toEqual({
+          category,
+          maxWindow: true,
+          max1s: true,
+        });
       }
       // The load did saturate UserUpdate: a rate check that never met the budget would prove nothing.
       expect(report.UserUpdate!.maxWindow).toBeGreaterThanOrEqual(budget.UserUpdate * WINDOW_S * 0.8);

@@ -18,7 +18,11 @@ const TESTS_DIR = join(ROOT, 'ops/alert-tests');
 const RULE_FILES_LINE = 'rule_files: [../alerts.yml]';
 
 function findPromtool(): string {
-  for (const candidate of [process.env.PROMTOOL, '/usr/bin/promtool', ...(process.env.PATH ?? '').split(':').map((d) => join(d, 'promtool'))]) {
+  for (const candidate of [
+    process.env.PROMTOOL,
+    '/usr/bin/promtool',
+    ...(process.env.PATH ?? '').split(':').map((d) => join(d, 'promtool')),
+  ]) {
     if (candidate && existsSync(candidate)) return candidate;
   }
   throw new Error('promtool not found: run "bash scripts/stack/ensure-prometheus.sh" (npm test does) or set PROMTOOL');
@@ -52,7 +56,10 @@ function testAgainstMutatedRules(alert: string, expr: string): { code: number | 
     writeFileSync(join(dir, 'alerts.yml'), YAML.stringify(doc));
     const text = readFileSync(testFile(alert), 'utf8');
     expect(text).toContain(RULE_FILES_LINE);
-    writeFileSync(join(dir, 'test.yml'), text.replace(RULE_FILES_LINE, `rule_files: [${JSON.stringify(join(dir, 'alerts.yml'))}]`));
+    writeFileSync(
+      join(dir, 'test.yml'),
+      text.replace(RULE_FILES_LINE, `rule_files: [${JSON.stringify(join(dir, 'alerts.yml'))}]`),
+    );
     return promtool('test', 'rules', join(dir, 'test.yml'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -74,7 +81,11 @@ describe('ops/alerts.yml', () => {
       expect(doc.rule_files).toEqual(['../alerts.yml']);
       const cases = doc.tests.flatMap((t) => t.alert_rule_test);
       expect(new Set(cases.map((c) => c.alertname))).toEqual(new Set([alert]));
-      expect({ alert, fires: cases.some((c) => c.exp_alerts.length > 0), staysQuiet: cases.some((c) => c.exp_alerts.length === 0) }).toEqual({ alert, fires: true, staysQuiet: true });
+      expect({
+        alert,
+        fires: cases.some((c) => c.exp_alerts.length > 0),
+        staysQuiet: cases.some((c) => c.exp_alerts.length === 0),
+      }).toEqual({ alert, fires: true, staysQuiet: true });
     }
   });
 
@@ -87,12 +98,15 @@ describe('ops/alerts.yml', () => {
     expect(r.out).not.toContain('FAILED');
   });
 
-  test.each(alerts.map((a) => a.alert))('%s: its tests fail when the alert never fires, and when it always fires', (alert) => {
-    const never = testAgainstMutatedRules(alert, 'vector(1) == 2');
-    expect(never.code).not.toBe(0);
-    expect(never.out).toMatch(/got:\s*\[\]/); // an expected firing that did not happen
-    const always = testAgainstMutatedRules(alert, 'vector(1)');
-    expect(always.code).not.toBe(0);
-    expect(always.out).toMatch(/exp:\s*\[\]/); // a quiet case that fired
-  });
+  test.each(alerts.map((a) => a.alert))(
+    '%s: its tests fail when the alert never fires, and when it always fires',
+    (alert) => {
+      const never = testAgainstMutatedRules(alert, 'vector(1) == 2');
+      expect(never.code).not.toBe(0);
+      expect(never.out).toMatch(/got:\s*\[\]/); // an expected firing that did not happen
+      const always = testAgainstMutatedRules(alert, 'vector(1)');
+      expect(always.code).not.toBe(0);
+      expect(always.out).toMatch(/exp:\s*\[\]/); // a quiet case that fired
+    },
+  );
 });

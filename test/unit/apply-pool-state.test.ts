@@ -15,44 +15,73 @@ import { InMemoryCognito } from '../../bench/support/in-memory-cognito.js';
 
 const mapping = await loadCompiledMapping(join(import.meta.dirname, '../../examples/mapping.yaml'));
 const options = planOptionsFromMapping(mapping);
-const names = comparedAttributes(mapping.attributes.map((a) => a.name), options);
+const names = comparedAttributes(
+  mapping.attributes.map((a) => a.name),
+  options,
+);
 const v = (n: number): string => n.toString(16).padStart(32, '0');
 
 const value = fc.constantFrom('', 'a', 'b', 'a b', 'Zoë', '+4915123456789', 'true', 'false');
 const attributesArb = fc.dictionary(fc.constantFrom(...names, 'custom:legacy_id', 'sub'), value);
-const upsert = (user: DesiredUser, version: number): Extract<UserIntent, { kind: 'upsert' }> => ({ kind: 'upsert', user, version: v(version), origin: { topic: 't', partition: 0, offset: '0' }, sourceTsMs: null });
+const upsert = (user: DesiredUser, version: number): Extract<UserIntent, { kind: 'upsert' }> => ({
+  kind: 'upsert',
+  user,
+  version: v(version),
+  origin: { topic: 't', partition: 0, offset: '0' },
+  sourceTsMs: null,
+});
 
 describe('the state fingerprint', () => {
   test('equal fingerprints exactly when the planner plans no change for a newer upsert', () => {
     fc.assert(
-      fc.property(attributesArb, fc.boolean(), attributesArb, fc.boolean(), fc.boolean(), (have, haveEnabled, want, wantEnabled, complete) => {
-        // A desired user names every mapped attribute ('' = absent), as the mapping builds it;
-        // `complete` false leaves one out (an event that does not say).
-        const wanted: Record<string, string> = {};
-        for (const name of names) wanted[name] = want[name] ?? '';
-        if (!complete) delete wanted[names[0]!];
-        const current: CurrentUser = { username: 'u', attributes: { ...have, [options.versionAttribute]: v(1) }, enabled: haveEnabled };
-        const desired: DesiredUser = { username: 'u', attributes: wanted, enabled: wantEnabled };
-        const plan = planUser(current, upsert(desired, 2), options);
-        const same = desiredDigest(desired, names) === cognitoDigest(current.attributes, current.enabled, names);
-        // Equal fingerprints must never hide a change; a change-free plan may still differ when
-        // the event leaves an attribute out (the applier then reads: a read too many, never a write too few).
-        if (same) expect(plan.skip).toBe('no-change');
-        if (complete && plan.skip === 'no-change') expect(same).toBe(true);
-      }),
+      fc.property(
+        attributesArb,
+        fc.boolean(),
+        attributesArb,
+        fc.boolean(),
+        fc.boolean(),
+        (have, haveEnabled, want, wantEnabled, complete) => {
+          // A desired user names every mapped attribute ('' = absent), as the mapping builds it;
+          // `complete` false leaves one out (an event that does not say).
+          const wanted: Record<string, string> = {};
+          for (const name of names) wanted[name] = want[name] ?? '';
+          if (!complete) delete wanted[names[0]!];
+          const current: CurrentUser = {
+            username: 'u',
+            attributes: { ...have, [options.versionAttribute]: v(1) },
+            enabled: haveEnabled,
+          };
+          const desired: DesiredUser = { username: 'u', attributes: wanted, enabled: wantEnabled };
+          const plan = planUser(current, upsert(desired, 2), options);
+          const same = desiredDigest(desired, names) === cognitoDigest(current.attributes, current.enabled, names);
+          // Equal fingerprints must never hide a change; a change-free plan may still differ when
+          // the event leaves an attribute out (the applier then reads: a read too many, never a write too few).
+          if (same) expect(plan.skip).toBe('no-change');
+          if (complete && plan.skip === 'no-change') expect(same).toBe(true);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
 
   test('a desired user with an unknown attribute (a TOASTed column) is never judged from the fingerprint', () => {
-    const user: DesiredUser = { username: 'u', attributes: { given_name: 'A' }, enabled: true, unknown: ['family_name'] };
+    const user: DesiredUser = {
+      username: 'u',
+      attributes: { given_name: 'A' },
+      enabled: true,
+      unknown: ['family_name'],
+    };
     expect(desiredDigest(user, names)).toBeUndefined();
   });
 });
 
 describe('PoolState', () => {
-  const state = (capacity = 100) => new PoolState({ capacity, comparedAttributes: names, versionAttribute: options.versionAttribute });
-  const listing = (users: { username: string; attributes: Record<string, string> }[], groups: Record<string, string[]> = {}) => ({
+  const state = (capacity = 100) =>
+    new PoolState({ capacity, comparedAttributes: names, versionAttribute: options.versionAttribute });
+  const listing = (
+    users: { username: string; attributes: Record<string, string> }[],
+    groups: Record<string, string[]> = {},
+  ) => ({
     async *listUsers() {
       yield users.map((u) => ({ ...u, enabled: true }));
     },
@@ -73,15 +102,29 @@ describe('PoolState', () => {
     expect(s.knowsAbsent('legacy_9')).toBe(false);
   });
 
-  test("a listing never overwrites what the applier saw itself, and memberships count once every group was listed", async () => {
-    const s = new PoolState({ capacity: 100, comparedAttributes: names, versionAttribute: options.versionAttribute, groupsVersionAttribute: 'custom:cdc_groups' });
-    s.observe('legacy_1', { username: 'legacy_1', attributes: { [options.versionAttribute]: v(9) }, enabled: true, groups: ['admin'] });
+  test('a listing never overwrites what the applier saw itself, and memberships count once every group was listed', async () => {
+    const s = new PoolState({
+      capacity: 100,
+      comparedAttributes: names,
+      versionAttribute: options.versionAttribute,
+      groupsVersionAttribute: 'custom:cdc_groups',
+    });
+    s.observe('legacy_1', {
+      username: 'legacy_1',
+      attributes: { [options.versionAttribute]: v(9) },
+      enabled: true,
+      groups: ['admin'],
+    });
     let listed = false;
     const slow = {
       async *listUsers() {
         yield [
           { username: 'legacy_1', attributes: { [options.versionAttribute]: v(3) }, enabled: true },
-          { username: 'legacy_2', attributes: { [options.versionAttribute]: v(4), 'custom:cdc_groups': `support=${v(4)}` }, enabled: true },
+          {
+            username: 'legacy_2',
+            attributes: { [options.versionAttribute]: v(4), 'custom:cdc_groups': `support=${v(4)}` },
+            enabled: true,
+          },
         ];
       },
       async *listUsersInGroup(group: string) {
@@ -111,20 +154,41 @@ describe('PoolState', () => {
 describe('afterCalls (what the state learns from its own calls)', () => {
   test('is what the bench model of Cognito holds after the same calls', () => {
     fc.assert(
-      fc.property(attributesArb, fc.boolean(), fc.array(fc.oneof(
-        attributesArb.map((attributes): CognitoCall => ({ api: 'AdminUpdateUserAttributes', username: 'u', attributes })),
-        fc.subarray([...names]).map((list): CognitoCall => ({ api: 'AdminDeleteUserAttributes', username: 'u', names: list })),
-        fc.constantFrom<CognitoCall>({ api: 'AdminEnableUser', username: 'u' }, { api: 'AdminDisableUser', username: 'u' }, { api: 'AdminAddUserToGroup', username: 'u', group: 'admin' }, { api: 'AdminRemoveUserFromGroup', username: 'u', group: 'admin' }),
-      ), { maxLength: 6 }), (attributes, enabled, calls) => {
-        const model = new InMemoryCognito();
-        const flagless = Object.fromEntries(Object.entries(attributes).filter(([k]) => k !== 'email_verified' && k !== 'phone_number_verified'));
-        model.users.set('u', { attributes: { ...flagless }, enabled, groups: new Set() });
-        for (const call of calls) model.apply(call);
-        const derived = afterCalls({ username: 'u', attributes: { ...flagless }, enabled, groups: [] }, calls);
-        const truth = model.peek('u')!;
-        expect(cognitoDigest(derived!.attributes, derived!.enabled, names)).toBe(cognitoDigest(truth.attributes, truth.enabled, names));
-        expect([...(derived!.groups ?? [])].sort()).toEqual(truth.groups);
-      }),
+      fc.property(
+        attributesArb,
+        fc.boolean(),
+        fc.array(
+          fc.oneof(
+            attributesArb.map(
+              (attributes): CognitoCall => ({ api: 'AdminUpdateUserAttributes', username: 'u', attributes }),
+            ),
+            fc
+              .subarray([...names])
+              .map((list): CognitoCall => ({ api: 'AdminDeleteUserAttributes', username: 'u', names: list })),
+            fc.constantFrom<CognitoCall>(
+              { api: 'AdminEnableUser', username: 'u' },
+              { api: 'AdminDisableUser', username: 'u' },
+              { api: 'AdminAddUserToGroup', username: 'u', group: 'admin' },
+              { api: 'AdminRemoveUserFromGroup', username: 'u', group: 'admin' },
+            ),
+          ),
+          { maxLength: 6 },
+        ),
+        (attributes, enabled, calls) => {
+          const model = new InMemoryCognito();
+          const flagless = Object.fromEntries(
+            Object.entries(attributes).filter(([k]) => k !== 'email_verified' && k !== 'phone_number_verified'),
+          );
+          model.users.set('u', { attributes: { ...flagless }, enabled, groups: new Set() });
+          for (const call of calls) model.apply(call);
+          const derived = afterCalls({ username: 'u', attributes: { ...flagless }, enabled, groups: [] }, calls);
+          const truth = model.peek('u')!;
+          expect(cognitoDigest(derived!.attributes, derived!.enabled, names)).toBe(
+            cognitoDigest(truth.attributes, truth.enabled, names),
+          );
+          expect([...(derived!.groups ?? [])].sort()).toEqual(truth.groups);
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -148,20 +212,32 @@ describe('UserApplier with a primed pool state', () => {
     await second.state.prime(cognito, undefined);
     cognito.resetCounts();
     const same = await second.apply('legacy_1', [upsert(desired(1, 'a@example.com'), 20)]);
-    expect({ reads: same.reads, calls: same.calls, skips: same.skips }).toEqual({ reads: 0, calls: [], skips: ['no-change'] });
+    expect({ reads: same.reads, calls: same.calls, skips: same.skips }).toEqual({
+      reads: 0,
+      calls: [],
+      skips: ['no-change'],
+    });
     const changed = await second.apply('legacy_1', [upsert(desired(1, 'b@example.com'), 30)]);
     expect({ reads: changed.reads, calls: changed.calls }).toEqual({ reads: 1, calls: ['AdminUpdateUserAttributes'] });
     expect(cognito.peek('legacy_1')?.attributes.email).toBe('b@example.com');
     // The stale replay of the first event after that: judged from the state, no call.
     const stale = await second.apply('legacy_1', [upsert(desired(1, 'a@example.com'), 20)]);
-    expect({ reads: stale.reads, calls: stale.calls, skips: stale.skips }).toEqual({ reads: 0, calls: [], skips: ['stale-version'] });
+    expect({ reads: stale.reads, calls: stale.calls, skips: stale.skips }).toEqual({
+      reads: 0,
+      calls: [],
+      skips: ['stale-version'],
+    });
   });
 
-  test('a user created behind the state\'s back (the migration trigger) is read and updated, not lost', async () => {
+  test("a user created behind the state's back (the migration trigger) is read and updated, not lost", async () => {
     const cognito = new InMemoryCognito();
     const applier = createUserApplier(planning, { gateway: cognito, stateCapacity: 100, stream: { jitGraceMs: 0 } });
     await applier.state.prime(cognito, undefined); // empty pool: every user known absent
-    cognito.users.set('legacy_7', { attributes: { email: 'old@example.com', [options.versionAttribute]: v(1) }, enabled: true, groups: new Set() });
+    cognito.users.set('legacy_7', {
+      attributes: { email: 'old@example.com', [options.versionAttribute]: v(1) },
+      enabled: true,
+      groups: new Set(),
+    });
     const report = await applier.apply('legacy_7', [upsert(desired(7, 'new@example.com'), 5)]);
     expect(report.calls).toEqual(['AdminUpdateUserAttributes']);
     expect(cognito.peek('legacy_7')?.attributes.email).toBe('new@example.com');
@@ -172,12 +248,22 @@ describe('an event at exactly the version Cognito holds', () => {
   const planning = planningFromMapping(mapping);
   test("completes a creation's disable cut short by a crash, even when the version was learnt from a read (fast-check found it)", async () => {
     const cognito = new InMemoryCognito();
-    const locked: DesiredUser = { username: 'legacy_1', attributes: Object.fromEntries(names.map((n) => [n, n === 'email' ? 'a@example.com' : ''])), enabled: false };
+    const locked: DesiredUser = {
+      username: 'legacy_1',
+      attributes: Object.fromEntries(names.map((n) => [n, n === 'email' ? 'a@example.com' : ''])),
+      enabled: false,
+    };
     // The crash: AdminCreateUser (with the version) went through, AdminDisableUser did not.
-    cognito.users.set('legacy_1', { attributes: { email: 'a@example.com', [options.versionAttribute]: v(9) }, enabled: true, groups: new Set() });
+    cognito.users.set('legacy_1', {
+      attributes: { email: 'a@example.com', [options.versionAttribute]: v(9) },
+      enabled: true,
+      groups: new Set(),
+    });
     const applier = createUserApplier(planning, { gateway: cognito, stateCapacity: 100, stream: { jitGraceMs: 0 } });
     // An older event first: read, stale; the state now knows version 9.
-    expect((await applier.apply('legacy_1', [upsert({ ...locked, enabled: true }, 3)])).skips).toEqual(['stale-version']);
+    expect((await applier.apply('legacy_1', [upsert({ ...locked, enabled: true }, 3)])).skips).toEqual([
+      'stale-version',
+    ]);
     // The same event again: the disable is completed.
     const again = await applier.apply('legacy_1', [upsert(locked, 9)]);
     expect(again.calls).toEqual(['AdminDisableUser']);

@@ -57,7 +57,10 @@ function all(cases: string[][]): Promise<Run[]> {
     child.on('close', () => {
       clearTimeout(timer);
       const at = stdout.lastIndexOf('@@RESULTS@@');
-      if (at < 0) return fail(new Error(`the CLI driver did not report (is the build current? npm run build)\n${stdout}\n${stderr}`));
+      if (at < 0)
+        return fail(
+          new Error(`the CLI driver did not report (is the build current? npm run build)\n${stdout}\n${stderr}`),
+        );
       done(JSON.parse(stdout.slice(at + '@@RESULTS@@'.length)) as Run[]);
     });
   });
@@ -68,7 +71,10 @@ const cli = async (args: string[]): Promise<Run> => (await all([args]))[0]!;
 /** The built binary as a child process. */
 function binary(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, ...env, FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -80,8 +86,6 @@ function binary(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
     });
   });
 }
-
-
 
 /** The usage-error contract, with the argv in the failure message. */
 function expectUsageError(run: Run, names: RegExp): void {
@@ -99,7 +103,10 @@ let leaves: string[][];
 
 /** Other options a command requires, so that the case under test is the only thing wrong. */
 const REQUIRED: Record<string, string[]> = { replay: ['--from-earliest'], 'dlq inspect': ['--offset', '0'] };
-const withConfig = (leaf: string[], path = config): string[] => [...leaf, ...(leaf[0] === 'demo' ? [] : ['-c', path, ...(REQUIRED[leaf.join(' ')] ?? [])])];
+const withConfig = (leaf: string[], path = config): string[] => [
+  ...leaf,
+  ...(leaf[0] === 'demo' ? [] : ['-c', path, ...(REQUIRED[leaf.join(' ')] ?? [])]),
+];
 
 /** Commands listed by `<prefix> --help`. */
 async function commandsOf(prefix: string[]): Promise<string[]> {
@@ -136,7 +143,18 @@ beforeAll(async () => {
 describe('cognito-sync --help', () => {
   test('lists every command of the design (run, replay, lag, dlq, assess, check-pool, reconcile, validate-config, demo)', async () => {
     const top = await commandsOf([]);
-    for (const command of ['run', 'replay', 'lag', 'dlq', 'assess', 'check-pool', 'reconcile', 'validate-config', 'demo']) expect(top).toContain(command);
+    for (const command of [
+      'run',
+      'replay',
+      'lag',
+      'dlq',
+      'assess',
+      'check-pool',
+      'reconcile',
+      'validate-config',
+      'demo',
+    ])
+      expect(top).toContain(command);
     expect(leaves.map((l) => l.join(' '))).toEqual(expect.arrayContaining(['dlq list', 'dlq inspect', 'dlq redrive']));
   });
 
@@ -169,8 +187,10 @@ describe('every command refuses bad arguments with exit 2 and one line', () => {
 
   test('a missing --config, and --config without its value, on every command that reads one', async () => {
     const needConfig = leaves.filter((l) => l[0] !== 'demo');
-    for (const run of await all(needConfig)) expectUsageError(run, /required option '-c, --config <file>' not specified/);
-    for (const run of await all(needConfig.map((l) => [...l, '--config']))) expectUsageError(run, /option '-c, --config <file>' argument missing/);
+    for (const run of await all(needConfig))
+      expectUsageError(run, /required option '-c, --config <file>' not specified/);
+    for (const run of await all(needConfig.map((l) => [...l, '--config'])))
+      expectUsageError(run, /option '-c, --config <file>' argument missing/);
   });
 
   test('a config file that does not exist names the file, on every command that reads one', async () => {
@@ -186,7 +206,10 @@ describe('every command refuses bad arguments with exit 2 and one line', () => {
       [['lag', ...c, '--samples', '1'], /--samples.*'1' is invalid/],
       [['lag', ...c, '--samples', 'many'], /--samples.*'many' is invalid/],
       [['replay', ...c], /say where to replay from/],
-      [['replay', ...c, '--from-earliest', '--from-timestamp', '2024-01-01T00:00:00Z'], /choose one of --from-earliest, --from-timestamp/],
+      [
+        ['replay', ...c, '--from-earliest', '--from-timestamp', '2024-01-01T00:00:00Z'],
+        /choose one of --from-earliest, --from-timestamp/,
+      ],
       [['replay', ...c, '--from-timestamp', 'yesterday'], /--from-timestamp: "yesterday" is not an ISO-8601/],
       [['replay', ...c, '--to-offsets', 'legacy.public.users'], /--to-offsets: .* is not topic:partition=offset/],
       [['replay', ...c, '--to-offsets', 'legacy.public.users:0=-5'], /--to-offsets/],
@@ -220,7 +243,10 @@ describe('every command refuses bad arguments with exit 2 and one line', () => {
   test('a bad config or mapping stops every command with exit 2 before it connects', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bad-input-cli-'));
     const badConfig = join(dir, 'bad.yaml');
-    writeFileSync(badConfig, 'kafka: { brokers: [nohostport], topics: [t] }\ncognito: { userPoolId: local_x, region: r }\nmapping: m.yaml\n');
+    writeFileSync(
+      badConfig,
+      'kafka: { brokers: [nohostport], topics: [t] }\ncognito: { userPoolId: local_x, region: r }\nmapping: m.yaml\n',
+    );
     for (const run of await all(leaves.filter((l) => l[0] !== 'demo').map((l) => withConfig(l, badConfig)))) {
       expect({ args: run.args, status: run.status }).toEqual({ args: run.args, status: 2 });
       expect(run.stderr).toContain('kafka.brokers[0]: expected host:port');

@@ -67,14 +67,24 @@ describe('config files that are not config files', () => {
   });
 
   test('hostile documents: an alias bomb, deep nesting, __proto__ keys', () => {
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)].join('\n');
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x]',
+      ...'bcdefgh'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`),
+    ].join('\n');
     expect(errorOf(bomb).message).toMatch(/not valid YAML.*(alias|resource exhaustion)/i);
     const deepJson = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
     expect(errorOf(deepJson, {}, 'json').message).toMatch(/nested deeper than/);
     expect(errorOf(`${VALID}\nlog: ${'{x: '.repeat(50)}1${'}'.repeat(50)}\n`).message).toMatch(/nested deeper than/);
     const proto = errorOf(`${VALID}\n__proto__: { polluted: true }\n`);
     expect(proto.message).toContain('__proto__');
-    const protoJson = errorOf(JSON.stringify({ kafka: { brokers: ['k:1'], topics: ['t'] } }).replace(/}$/, ', "__proto__": {"polluted": true}}'), {}, 'json');
+    const protoJson = errorOf(
+      JSON.stringify({ kafka: { brokers: ['k:1'], topics: ['t'] } }).replace(
+        /}$/,
+        ', "__proto__": {"polluted": true}}',
+      ),
+      {},
+      'json',
+    );
     expect(protoJson.issues.length).toBeGreaterThan(0);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
@@ -94,61 +104,114 @@ describe('wrong types and unknown keys name the path', () => {
     ['kafka:\n  brokers: []\n  topics: [t]', 'kafka.brokers', /too small|>=1/i],
     ['kafka:\n  brokers: ["k:1"]\n  topics: [t]\n  fromBeginning: "yes"', 'kafka.fromBeginning', /expected boolean/],
     ['kafka:\n  brokers: ["k:1"]\n  topics: [t]\n  ssl: maybe', 'kafka.ssl', /./],
-    ['kafka:\n  brokers: ["k:1"]\n  topics: [t]\n  sasl: { mechanism: gssapi }', 'kafka.sasl.mechanism', /discriminator|expected/i],
-    ['kafka:\n  brokers: ["k:1"]\n  topics: [t]\n  sasl: { mechanism: plain, username: u }', 'kafka.sasl.password', /expected string/],
-    ['kafka:\n  brokers: ["k:1"]\n  topics: [t]\n  sessionTimeoutMs: 10', 'kafka.sessionTimeoutMs', /too small|>=6000/i],
+    [
+      'kafka:\n  brokers: ["k:1"]\n  topics: [t]\n  sasl: { mechanism: gssapi }',
+      'kafka.sasl.mechanism',
+      /discriminator|expected/i,
+    ],
+    [
+      'kafka:\n  brokers: ["k:1"]\n  topics: [t]\n  sasl: { mechanism: plain, username: u }',
+      'kafka.sasl.password',
+      /expected string/,
+    ],
+    [
+      'kafka:\n  brokers: ["k:1"]\n  topics: [t]\n  sessionTimeoutMs: 10',
+      'kafka.sessionTimeoutMs',
+      /too small|>=6000/i,
+    ],
     ['ops: { port: 70000 }', 'ops.port', /too big|<=65535/i],
     ['ops: { port: "metrics" }', 'ops.port', /expected number/],
     ['ops: { host: "" }', 'ops.host', /every interface/],
     ['format: protobuf', 'format', /expected one of/],
     ['cognito: { userPoolId: pool, region: r }', 'cognito.userPoolId', /<region>_<id>/],
     ['cognito: { userPoolId: a_b1, region: r, quotaShare: 2 }', 'cognito.quotaShare', /too big|<=1/i],
-    ['cognito: { userPoolId: a_b1, region: r, rates: { UserUpdate: -1 } }', 'cognito.rates.UserUpdate', /too small|>0/i],
+    [
+      'cognito: { userPoolId: a_b1, region: r, rates: { UserUpdate: -1 } }',
+      'cognito.rates.UserUpdate',
+      /too small|>0/i,
+    ],
     ['cognito: { userPoolId: a_b1, region: r, endpoint: "not a url" }', 'cognito.endpoint', /url/i],
     ['processing: { concurrency: 0 }', 'processing.concurrency', /too small|>=1/i],
     ['dlq: { tolerance: some }', 'dlq.tolerance', /expected one of/],
     ['log: { level: verbose }', 'log.level', /expected one of/],
-    ['legacyDatabase: { url: "sqlserver://db/legacy" }', 'legacyDatabase.url', /postgres:\/\/.*mysql:\/\/.*mariadb:\/\//],
+    [
+      'legacyDatabase: { url: "sqlserver://db/legacy" }',
+      'legacyDatabase.url',
+      /postgres:\/\/.*mysql:\/\/.*mariadb:\/\//,
+    ],
     ['schemaRegistry: { url: "registry" }', 'schemaRegistry.url', /url/i],
     ['kafak: { brokers: ["k:1"] }', '(root)', /"kafak"/],
     ['kafka:\n  brokers: ["k:1"]\n  topics: [t]\n  bokers: ["k:2"]', 'kafka', /"bokers"/],
     ['cognito: { userPoolId: a_b1, region: r, rates: { UserDelete: 5 } }', 'cognito.rates', /"UserDelete"/],
     // Read only when Kafka connects: checked up front so validate-config catches it.
-    ['kafka:\n  brokers: ["k:1"]\n  topics: [t]\n  ssl: { caFile: /nonexistent/ca.pem }', 'kafka.ssl.caFile', /cannot read \/nonexistent\/ca\.pem: ENOENT/],
+    [
+      'kafka:\n  brokers: ["k:1"]\n  topics: [t]\n  ssl: { caFile: /nonexistent/ca.pem }',
+      'kafka.ssl.caFile',
+      /cannot read \/nonexistent\/ca\.pem: ENOENT/,
+    ],
   ];
-  test.each(cases.map(([override, path, message]) => ({ override, path, message })))('$path', ({ override, path, message }) => {
-    // The override replaces (or adds) whole top-level sections of a valid config.
-    const text = YAML.stringify({ ...(YAML.parse(VALID) as object), ...(YAML.parse(override) as object) });
-    const e = errorOf(text);
-    expect(e.issues).toContainEqual({ path, message: expect.stringMatching(message) });
-  });
+  test.each(cases.map(([override, path, message]) => ({ override, path, message })))(
+    '$path',
+    ({ override, path, message }) => {
+      // The override replaces (or adds) whole top-level sections of a valid config.
+      const text = YAML.stringify({ ...(YAML.parse(VALID) as object), ...(YAML.parse(override) as object) });
+      const e = errorOf(text);
+      expect(e.issues).toContainEqual({ path, message: expect.stringMatching(message) });
+    },
+  );
 });
 
 describe('environment overrides with bad values name the path and the variable', () => {
   const issue = (env: NodeJS.ProcessEnv): { path: string; message: string }[] => errorOf(VALID, env).issues;
 
   test('a value of the wrong type', () => {
-    expect(issue({ COGNITO_SYNC_OPS__PORT: 'metrics' })).toContainEqual({ path: 'ops.port', message: expect.stringMatching(/expected number.*\(set by COGNITO_SYNC_OPS__PORT\)/) });
-    expect(issue({ COGNITO_SYNC_COGNITO__QUOTA_SHARE: '-1' })).toContainEqual({ path: 'cognito.quotaShare', message: expect.stringContaining('COGNITO_SYNC_COGNITO__QUOTA_SHARE') });
-    expect(issue({ COGNITO_SYNC_KAFKA__FROM_BEGINNING: 'yes' })).toContainEqual({ path: 'kafka.fromBeginning', message: expect.stringContaining('COGNITO_SYNC_KAFKA__FROM_BEGINNING') });
-    expect(issue({ COGNITO_SYNC_COGNITO: '5' })).toContainEqual({ path: 'cognito', message: expect.stringMatching(/expected object.*COGNITO_SYNC_COGNITO\)/) });
+    expect(issue({ COGNITO_SYNC_OPS__PORT: 'metrics' })).toContainEqual({
+      path: 'ops.port',
+      message: expect.stringMatching(/expected number.*\(set by COGNITO_SYNC_OPS__PORT\)/),
+    });
+    expect(issue({ COGNITO_SYNC_COGNITO__QUOTA_SHARE: '-1' })).toContainEqual({
+      path: 'cognito.quotaShare',
+      message: expect.stringContaining('COGNITO_SYNC_COGNITO__QUOTA_SHARE'),
+    });
+    expect(issue({ COGNITO_SYNC_KAFKA__FROM_BEGINNING: 'yes' })).toContainEqual({
+      path: 'kafka.fromBeginning',
+      message: expect.stringContaining('COGNITO_SYNC_KAFKA__FROM_BEGINNING'),
+    });
+    expect(issue({ COGNITO_SYNC_COGNITO: '5' })).toContainEqual({
+      path: 'cognito',
+      message: expect.stringMatching(/expected object.*COGNITO_SYNC_COGNITO\)/),
+    });
   });
 
   test('empty values', () => {
     expect(issue({ COGNITO_SYNC_KAFKA__BROKERS: '' })[0]!.path).toBe('kafka.brokers');
-    expect(issue({ COGNITO_SYNC_KAFKA__GROUP_ID: '' })).toContainEqual({ path: 'kafka.groupId', message: expect.stringContaining('COGNITO_SYNC_KAFKA__GROUP_ID') });
-    expect(issue({ COGNITO_SYNC_OPS__HOST: '' })).toContainEqual({ path: 'ops.host', message: expect.stringContaining('every interface') });
+    expect(issue({ COGNITO_SYNC_KAFKA__GROUP_ID: '' })).toContainEqual({
+      path: 'kafka.groupId',
+      message: expect.stringContaining('COGNITO_SYNC_KAFKA__GROUP_ID'),
+    });
+    expect(issue({ COGNITO_SYNC_OPS__HOST: '' })).toContainEqual({
+      path: 'ops.host',
+      message: expect.stringContaining('every interface'),
+    });
   });
 
   test('a misspelt variable is an unknown key, naming the variable', () => {
-    expect(issue({ COGNITO_SYNC_KAFKA_BROKERS: 'k:1' })).toContainEqual({ path: '(root)', message: expect.stringMatching(/"kafkaBrokers".*COGNITO_SYNC_KAFKA_BROKERS/) });
-    expect(issue({ COGNITO_SYNC_KAFKA__BROKER: 'k:1' })).toContainEqual({ path: 'kafka', message: expect.stringMatching(/"broker".*COGNITO_SYNC_KAFKA__BROKER/) });
+    expect(issue({ COGNITO_SYNC_KAFKA_BROKERS: 'k:1' })).toContainEqual({
+      path: '(root)',
+      message: expect.stringMatching(/"kafkaBrokers".*COGNITO_SYNC_KAFKA_BROKERS/),
+    });
+    expect(issue({ COGNITO_SYNC_KAFKA__BROKER: 'k:1' })).toContainEqual({
+      path: 'kafka',
+      message: expect.stringMatching(/"broker".*COGNITO_SYNC_KAFKA__BROKER/),
+    });
   });
 
   test('a variable naming a field inside a list is refused instead of silently ignored', () => {
     const e = errorOf(VALID, { COGNITO_SYNC_KAFKA__BROKERS__HOST: 'k2:9092' });
     expect(e.issues[0]!.path).toBe('kafka.brokers');
-    expect(e.message).toMatch(/COGNITO_SYNC_KAFKA__BROKERS__HOST: kafka.brokers is a list: set it whole \(COGNITO_SYNC_KAFKA__BROKERS=/);
+    expect(e.message).toMatch(
+      /COGNITO_SYNC_KAFKA__BROKERS__HOST: kafka.brokers is a list: set it whole \(COGNITO_SYNC_KAFKA__BROKERS=/,
+    );
   });
 
   test('text that happens to parse as JSON stays text where the config wants text', () => {
@@ -173,10 +236,15 @@ describe('secrets are never echoed', () => {
   test('a bad config with a SASL password or a database URL does not print them', () => {
     const secret = 'S3cr3t-pa55word';
     const cases = [
-      errorOf(`${VALID.replace('brokers: ["k1:9092"]', `brokers: ["k1:9092"]\n  sasl: { mechanism: plain, username: u, password: ${secret}, extra: 1 }`)}\n`),
+      errorOf(
+        `${VALID.replace('brokers: ["k1:9092"]', `brokers: ["k1:9092"]\n  sasl: { mechanism: plain, username: u, password: ${secret}, extra: 1 }`)}\n`,
+      ),
       errorOf(`${VALID}\nlegacyDatabase: { url: "sqlserver://u:${secret}@db/legacy" }\n`),
       errorOf(VALID, { COGNITO_SYNC_KAFKA__SASL__PASSWORD: secret }), // no mechanism: invalid
-      errorOf(VALID, { COGNITO_SYNC_SCHEMA_REGISTRY__PASSWORD: secret, COGNITO_SYNC_SCHEMA_REGISTRY__URL: `http://u:${secret}` }),
+      errorOf(VALID, {
+        COGNITO_SYNC_SCHEMA_REGISTRY__PASSWORD: secret,
+        COGNITO_SYNC_SCHEMA_REGISTRY__URL: `http://u:${secret}`,
+      }),
     ];
     for (const e of cases) {
       expect(e.message).not.toContain(secret);
@@ -188,7 +256,10 @@ describe('secrets are never echoed', () => {
 describe('through the CLI', () => {
   const bin = join(REPO, 'bin/cognito-sync.js');
   const validate = (path: string, env: NodeJS.ProcessEnv = {}, json = false) =>
-    spawnSync(process.execPath, [bin, 'validate-config', '--config', path, ...(json ? ['--json'] : [])], { encoding: 'utf8', env: { ...process.env, ...env } });
+    spawnSync(process.execPath, [bin, 'validate-config', '--config', path, ...(json ? ['--json'] : [])], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    });
 
   test('validate-config: exit 2 naming each bad path, no stack trace; --json lists the issues', () => {
     const bad = file(`${VALID}\nops: { port: "x" }\nlog: { level: loud }\n`);
@@ -199,7 +270,10 @@ describe('through the CLI', () => {
     expect(out.stderr).not.toMatch(/\n\s+at /);
     const json = validate(bad, {}, true);
     expect(json.status).toBe(2);
-    expect(JSON.parse(json.stdout)).toMatchObject({ valid: false, issues: expect.arrayContaining([expect.objectContaining({ path: 'ops.port' })]) });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      valid: false,
+      issues: expect.arrayContaining([expect.objectContaining({ path: 'ops.port' })]),
+    });
   });
 
   test('validate-config: an env override with a bad value, and a hostile file', () => {

@@ -49,7 +49,10 @@ interface RawOutcome {
 }
 
 /** Writes bytes on a fresh socket and collects whatever comes back until close or the deadline. */
-function raw(bytes: Buffer | string, o: { end?: boolean; timeoutMs?: number; to?: number; host?: string } = {}): Promise<RawOutcome> {
+function raw(
+  bytes: Buffer | string,
+  o: { end?: boolean; timeoutMs?: number; to?: number; host?: string } = {},
+): Promise<RawOutcome> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     const socket = connect({ port: o.to ?? port, host: o.host ?? '127.0.0.1' });
@@ -77,7 +80,10 @@ const statusOf = (response: string): number | null => {
   return m ? Number(m[1]) : null;
 };
 
-function get(path: string, method = 'GET'): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+function get(
+  path: string,
+  method = 'GET',
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, method, agent: false }, (res) => {
       let body = '';
@@ -101,14 +107,20 @@ async function stillServing(): Promise<void> {
 
 describe('the ops port binds to localhost by default', () => {
   test('a config without ops.host listens on 127.0.0.1 only', async () => {
-    const config = compileConfig({ kafka: { brokers: ['k:9092'], topics: ['t'] }, cognito: { userPoolId: 'us-east-1_a1', region: 'us-east-1' }, mapping: 'm.yaml' });
+    const config = compileConfig({
+      kafka: { brokers: ['k:9092'], topics: ['t'] },
+      cognito: { userPoolId: 'us-east-1_a1', region: 'us-east-1' },
+      mapping: 'm.yaml',
+    });
     expect(config.ops).toEqual({ host: '127.0.0.1', port: 9464 });
     const server = await startOpsServer({ host: config.ops.host, port: 0, metrics, service: health, logger });
     try {
       const url = new URL(server.url);
       expect(url.hostname).toBe('127.0.0.1');
       // Reachable on loopback, refused on every other address of this machine.
-      expect(statusOf((await raw('GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n', { to: Number(url.port) })).response)).toBe(200);
+      expect(statusOf((await raw('GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n', { to: Number(url.port) })).response)).toBe(
+        200,
+      );
       const external = Object.values(networkInterfaces())
         .flat()
         .filter((a) => a !== undefined && a.family === 'IPv4' && !a.internal)
@@ -124,7 +136,11 @@ describe('the ops port binds to localhost by default', () => {
   });
 
   test('an empty ops.host (which Node would take as "every interface") is refused, naming the path', () => {
-    const base = { kafka: { brokers: ['k:9092'], topics: ['t'] }, cognito: { userPoolId: 'us-east-1_a1', region: 'us-east-1' }, mapping: 'm.yaml' };
+    const base = {
+      kafka: { brokers: ['k:9092'], topics: ['t'] },
+      cognito: { userPoolId: 'us-east-1_a1', region: 'us-east-1' },
+      mapping: 'm.yaml',
+    };
     expect(() => compileConfig({ ...base, ops: { host: '' } })).toThrow(ConfigError);
     try {
       compileConfig({ ...base, ops: { host: '' } });
@@ -178,11 +194,13 @@ describe('bad requests get an answer or a close, never a crash', () => {
 
   test('random bytes and random mutations of a valid request', async () => {
     const valid = Buffer.from('GET /metrics HTTP/1.1\r\nhost: 127.0.0.1\r\naccept: */*\r\n\r\n', 'latin1');
-    const mutated = fc.tuple(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), fc.nat()).map(([flips, cut]) => {
-      const out = Buffer.from(valid);
-      for (const [at, v] of flips) out[at % out.length] = v;
-      return out.subarray(0, Math.max(1, cut % (out.length + 1)));
-    });
+    const mutated = fc
+      .tuple(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), fc.nat())
+      .map(([flips, cut]) => {
+        const out = Buffer.from(valid);
+        for (const [at, v] of flips) out[at % out.length] = v;
+        return out.subarray(0, Math.max(1, cut % (out.length + 1)));
+      });
     const anyBytes = fc.uint8Array({ minLength: 1, maxLength: 2_000 }).map((a) => Buffer.from(a));
     await fc.assert(
       fc.asyncProperty(fc.oneof(mutated, anyBytes), async (bytes) => {
@@ -196,21 +214,33 @@ describe('bad requests get an answer or a close, never a crash', () => {
 
   test('long URLs: 4 KB is a plain 404, beyond the header limit is 431 (or a close)', async () => {
     expect(statusOf((await raw(`GET /${'a'.repeat(4_096)} HTTP/1.1\r\nhost: x\r\n\r\n`)).response)).toBe(404);
-    expect(statusOf((await raw(`GET /metrics?${'q=1&'.repeat(1_000)} HTTP/1.1\r\nhost: x\r\n\r\n`)).response)).toBe(200);
+    expect(statusOf((await raw(`GET /metrics?${'q=1&'.repeat(1_000)} HTTP/1.1\r\nhost: x\r\n\r\n`)).response)).toBe(
+      200,
+    );
     for (const size of [64 * 1024, 1024 * 1024]) {
       const outcome = await raw(`GET /${'a'.repeat(size)} HTTP/1.1\r\nhost: x\r\n\r\n`, { timeoutMs: 5_000 });
       expect(outcome.hung).toBe(false);
       const status = statusOf(outcome.response);
       if (status !== null) expect(status).toBe(431);
     }
-    const hugeHeader = await raw(`GET /metrics HTTP/1.1\r\nhost: x\r\nx-big: ${'b'.repeat(100_000)}\r\n\r\n`, { timeoutMs: 5_000 });
+    const hugeHeader = await raw(`GET /metrics HTTP/1.1\r\nhost: x\r\nx-big: ${'b'.repeat(100_000)}\r\n\r\n`, {
+      timeoutMs: 5_000,
+    });
     expect(hugeHeader.hung).toBe(false);
     expect([431, null]).toContain(statusOf(hugeHeader.response));
     await stillServing();
   });
 
   test('odd paths are 404, never a file or an error', async () => {
-    for (const path of ['//metrics', '/metrics/../etc/passwd', '/%00', '/metrics%2f', 'http://evil.example/metrics', '*', '/healthz/x']) {
+    for (const path of [
+      '//metrics',
+      '/metrics/../etc/passwd',
+      '/%00',
+      '/metrics%2f',
+      'http://evil.example/metrics',
+      '*',
+      '/healthz/x',
+    ]) {
       const outcome = await raw(`GET ${path} HTTP/1.1\r\nhost: x\r\n\r\n`);
       const status = statusOf(outcome.response);
       expect(status === 404 || status === 400).toBe(true);
@@ -220,7 +250,10 @@ describe('bad requests get an answer or a close, never a crash', () => {
 
   test('a large request body on a bad method is refused without being buffered', async () => {
     const body = Buffer.alloc(8 * 1024 * 1024, 0x61);
-    const outcome = await raw(Buffer.concat([Buffer.from(`POST /metrics HTTP/1.1\r\nhost: x\r\ncontent-length: ${body.length}\r\n\r\n`), body]), { timeoutMs: 10_000 });
+    const outcome = await raw(
+      Buffer.concat([Buffer.from(`POST /metrics HTTP/1.1\r\nhost: x\r\ncontent-length: ${body.length}\r\n\r\n`), body]),
+      { timeoutMs: 10_000 },
+    );
     expect(outcome.hung).toBe(false);
     expect([405, null]).toContain(statusOf(outcome.response));
     await stillServing();
@@ -259,7 +292,14 @@ describe('slow and many connections', () => {
   });
 
   test('many concurrent requests are answered (or closed beyond the connection cap) and the server survives', async () => {
-    const outcomes = await Promise.all(Array.from({ length: 400 }, (_, i) => raw(`GET ${['/metrics', '/healthz', '/readyz', '/nope'][i % 4]} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`, { timeoutMs: 10_000 })));
+    const outcomes = await Promise.all(
+      Array.from({ length: 400 }, (_, i) =>
+        raw(
+          `GET ${['/metrics', '/healthz', '/readyz', '/nope'][i % 4]} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`,
+          { timeoutMs: 10_000 },
+        ),
+      ),
+    );
     expect(outcomes.filter((o) => o.hung)).toEqual([]);
     const answered = outcomes.filter((o) => statusOf(o.response) !== null).length;
     expect(answered).toBeGreaterThanOrEqual(LIMITS.maxConnections);

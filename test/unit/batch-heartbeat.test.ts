@@ -29,8 +29,14 @@ test('heartbeats keep going while a single user takes seconds to apply', async (
   const mapping = await exampleMapping();
   const workload = new LegacyWorkload({ users: 1, seed: 3 });
   const log = new TopicLog(USERS_TOPIC, 1);
-  for (const change of workload.snapshot()) for (const kv of changeRecords(change, 'json')) if (kv.topic === USERS_TOPIC) log.append(kv);
-  const consumer = new SimulatedConsumer({ pipeline: pipelineFor(mapping, 'json'), cognito: new SlowCognito(6_000), clock: fakeClock, concurrency: 1 });
+  for (const change of workload.snapshot())
+    for (const kv of changeRecords(change, 'json')) if (kv.topic === USERS_TOPIC) log.append(kv);
+  const consumer = new SimulatedConsumer({
+    pipeline: pipelineFor(mapping, 'json'),
+    cognito: new SlowCognito(6_000),
+    clock: fakeClock,
+    concurrency: 1,
+  });
   const heartbeat = jest.fn(() => Promise.resolve());
 
   const done = consumer.processor.process(log.read(0, 0, 10), { isActive: () => true, heartbeat });

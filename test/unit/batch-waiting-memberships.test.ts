@@ -8,7 +8,13 @@ import type { BatchControl } from '../../src/runtime/batch-processor.js';
 import { noEvents } from '../../src/runtime/instrumentation.js';
 import { exampleMapping, pipelineFor, SimulatedConsumer } from '../../bench/support/harness.js';
 import { InMemoryCognito } from '../../bench/support/in-memory-cognito.js';
-import { ROLES_TOPIC, TopicLog, USERS_TOPIC, changeRecords, type SourceChange } from '../../bench/support/legacy-records.js';
+import {
+  ROLES_TOPIC,
+  TopicLog,
+  USERS_TOPIC,
+  changeRecords,
+  type SourceChange,
+} from '../../bench/support/legacy-records.js';
 import { LegacyWorkload } from '../../bench/support/legacy-workload.js';
 
 const virtualClock = (): Clock & { t: number } => {
@@ -19,7 +25,8 @@ const virtualClock = (): Clock & { t: number } => {
 const logsOf = (changes: SourceChange[]): { users: TopicLog; roles: TopicLog } => {
   const users = new TopicLog(USERS_TOPIC, 1);
   const roles = new TopicLog(ROLES_TOPIC, 1);
-  for (const change of changes) for (const kv of changeRecords(change, 'json')) (kv.topic === USERS_TOPIC ? users : roles).append(kv);
+  for (const change of changes)
+    for (const kv of changeRecords(change, 'json')) (kv.topic === USERS_TOPIC ? users : roles).append(kv);
   return { users, roles };
 };
 
@@ -32,7 +39,11 @@ const withBadEmail = (): { users: TopicLog; roles: TopicLog } => {
   return logsOf(changes);
 };
 
-const control = (log: TopicLog): BatchControl => ({ isActive: () => true, heartbeat: () => Promise.resolve(), highWatermark: String(log.end(0)) });
+const control = (log: TopicLog): BatchControl => ({
+  isActive: () => true,
+  heartbeat: () => Promise.resolve(),
+  highWatermark: String(log.end(0)),
+});
 
 /** Lets the hand-overs started by a batch (not awaited by it) finish. */
 const settle = async (consumer: SimulatedConsumer): Promise<void> => {
@@ -49,7 +60,12 @@ test('memberships read before their users wait without holding the partition, an
 
   const rolesOutcome = await consumer.processor.process(roles.read(0, 0, 1000), control(roles));
   // The batch ended at once: fetching goes on past it, the commit stays at its first row.
-  expect(rolesOutcome).toMatchObject({ incomplete: false, resumeOffset: String(roles.end(0)), commitOffset: '0', backpressure: false });
+  expect(rolesOutcome).toMatchObject({
+    incomplete: false,
+    resumeOffset: String(roles.end(0)),
+    commitOffset: '0',
+    backpressure: false,
+  });
   expect(consumer.waiting.users).toBe(20);
   expect(cognito.writes).toBe(0);
 
@@ -58,7 +74,10 @@ test('memberships read before their users wait without holding the partition, an
   expect(consumer.waiting.users).toBe(0);
   expect(consumer.waiting.floor(`${ROLES_TOPIC}:0`)).toBeNull();
   for (const [id, granted] of workload.roles) {
-    const want = [...granted].map((role) => mapping.groupForRole(role)).filter((g) => g !== undefined).sort();
+    const want = [...granted]
+      .map((role) => mapping.groupForRole(role))
+      .filter((g) => g !== undefined)
+      .sort();
     expect([id, cognito.peek(`legacy_${id}`)?.groups]).toEqual([id, want]);
   }
   expect(consumer.deadLetters).toEqual([]);
@@ -66,7 +85,7 @@ test('memberships read before their users wait without holding the partition, an
   expect(cognito.counts.get('AdminGetUser') ?? 0).toBe(0);
 });
 
-test("the role row of a user whose own record went to the DLQ is dead-lettered once the users topic is caught up, naming that record, and only once", async () => {
+test('the role row of a user whose own record went to the DLQ is dead-lettered once the users topic is caught up, naming that record, and only once', async () => {
   const mapping = await exampleMapping();
   const { users, roles } = withBadEmail();
   const cognito = new InMemoryCognito();
@@ -85,7 +104,9 @@ test("the role row of a user whose own record went to the DLQ is dead-lettered o
   }
   expect(consumer.waiting.users).toBe(0);
   expect(consumer.deadLetters.map((d) => d.record.topic)).toEqual([USERS_TOPIC, ROLES_TOPIC]);
-  expect(consumer.deadLetters[1]!.error.message).toMatch(/user's own record went to the DLQ \(legacy\.public\.users:0:1\)/);
+  expect(consumer.deadLetters[1]!.error.message).toMatch(
+    /user's own record went to the DLQ \(legacy\.public\.users:0:1\)/,
+  );
   expect(consumer.waiting.floor(`${ROLES_TOPIC}:0`)).toBeNull();
 });
 
@@ -94,7 +115,11 @@ test('while the users topic has a backlog, a waiting membership is not given up,
   const workload = new LegacyWorkload({ users: 2, seed: 2 });
   const { users, roles } = logsOf(workload.snapshot());
   const clock = virtualClock();
-  const consumer = new SimulatedConsumer({ pipeline: pipelineFor(mapping, 'json'), cognito: new InMemoryCognito(), clock });
+  const consumer = new SimulatedConsumer({
+    pipeline: pipelineFor(mapping, 'json'),
+    cognito: new InMemoryCognito(),
+    clock,
+  });
   await consumer.prime();
   // The users partition was read up to its first record only: one more is behind.
   await consumer.processor.process(users.read(0, 0, 1), control(users));
@@ -117,7 +142,12 @@ test('a replay by a new group does not dead-letter again what the DLQ already ho
   const mapping = await exampleMapping();
   const { users, roles } = withBadEmail();
   const dlqHolds = new Set<string>();
-  const first = new SimulatedConsumer({ pipeline: pipelineFor(mapping, 'json'), cognito: new InMemoryCognito(), clock: virtualClock(), dlqHolds });
+  const first = new SimulatedConsumer({
+    pipeline: pipelineFor(mapping, 'json'),
+    cognito: new InMemoryCognito(),
+    clock: virtualClock(),
+    dlqHolds,
+  });
   await first.drain([users, roles]);
   expect(first.deadLetters.map((d) => d.record.topic)).toEqual([USERS_TOPIC, ROLES_TOPIC]);
 

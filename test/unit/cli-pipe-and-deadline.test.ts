@@ -22,7 +22,10 @@ interface Run {
 function binary(args: string[], timeoutMs = 60_000): Promise<Run> {
   return new Promise((done) => {
     const started = Date.now();
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -30,7 +33,12 @@ function binary(args: string[], timeoutMs = 60_000): Promise<Run> {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('close', (status) => {
       clearTimeout(timer);
-      done({ status, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), ms: Date.now() - started });
+      done({
+        status,
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+        ms: Date.now() - started,
+      });
     });
   });
 }
@@ -56,7 +64,14 @@ describe('output through a pipe', () => {
   const bigBadConfig = (): string => {
     const path = join(dir, 'many-bad-brokers.json');
     const brokers = Array.from({ length: BAD }, (_, i) => `not a broker ${i}`);
-    writeFileSync(path, JSON.stringify({ kafka: { brokers, topics: ['t'] }, cognito: { userPoolId: 'us-east-1_x', region: 'us-east-1' }, mapping: 'm.yaml' }));
+    writeFileSync(
+      path,
+      JSON.stringify({
+        kafka: { brokers, topics: ['t'] },
+        cognito: { userPoolId: 'us-east-1_x', region: 'us-east-1' },
+        mapping: 'm.yaml',
+      }),
+    );
     return path;
   };
 

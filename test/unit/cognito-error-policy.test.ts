@@ -11,10 +11,30 @@ import type { CognitoCall } from '../../src/core/types.js';
 import { CognitoAccessError, CognitoApiError, ThrottledError } from '../../src/errors.js';
 
 type Expected = Record<string, ErrorAction>;
-const R = 'retry', P = 'replan', A = 'absent', D = 'dead-letter', S = 'stop';
+const R = 'retry',
+  P = 'replan',
+  A = 'absent',
+  D = 'dead-letter',
+  S = 'stop';
 /** What every per-user write does with the pool-level and server rows. */
-const WRITE: Expected = { InvalidParameterException: D, LimitExceededException: D, NotAuthorizedException: S, ResourceNotFoundException: S, OperationNotEnabledException: S, TooManyRequestsException: R, InternalErrorException: R };
-const LIST: Expected = { InvalidParameterException: S, LimitExceededException: S, NotAuthorizedException: S, ResourceNotFoundException: S, OperationNotEnabledException: S, TooManyRequestsException: R, InternalErrorException: R };
+const WRITE: Expected = {
+  InvalidParameterException: D,
+  LimitExceededException: D,
+  NotAuthorizedException: S,
+  ResourceNotFoundException: S,
+  OperationNotEnabledException: S,
+  TooManyRequestsException: R,
+  InternalErrorException: R,
+};
+const LIST: Expected = {
+  InvalidParameterException: S,
+  LimitExceededException: S,
+  NotAuthorizedException: S,
+  ResourceNotFoundException: S,
+  OperationNotEnabledException: S,
+  TooManyRequestsException: R,
+  InternalErrorException: R,
+};
 
 const EXPECTED: Record<PolicyApi, Expected> = {
   AdminCreateUser: {
@@ -59,9 +79,14 @@ const EXPECTED: Record<PolicyApi, Expected> = {
 
 /** An error shaped as the AWS SDK throws a modelled service exception. */
 const awsError = (code: string, httpStatusCode: number | undefined, message = `${code} (test)`): Error =>
-  Object.assign(new Error(message), { name: code, $fault: httpStatusCode !== undefined && httpStatusCode >= 500 ? 'server' : 'client', $metadata: { httpStatusCode } });
+  Object.assign(new Error(message), {
+    name: code,
+    $fault: httpStatusCode !== undefined && httpStatusCode >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode },
+  });
 
-const statusOf = (code: string): number => (code === 'InternalErrorException' ? 500 : code === 'ResourceNotFoundException' ? 404 : 400);
+const statusOf = (code: string): number =>
+  code === 'InternalErrorException' ? 500 : code === 'ResourceNotFoundException' ? 404 : 400;
 
 /**
  * A gateway whose SDK client answers `failing` with `error` and everything else as a healthy
@@ -86,9 +111,16 @@ function gatewayAnswering(failing: string, error: Error): AwsCognitoGateway {
   return gateway;
 }
 
-const CALLS: Record<Exclude<PolicyApi, 'AdminGetUser' | 'AdminListGroupsForUser' | 'ListUsers' | 'ListUsersInGroup' | 'DescribeUserPool'>, CognitoCall> = {
+const CALLS: Record<
+  Exclude<PolicyApi, 'AdminGetUser' | 'AdminListGroupsForUser' | 'ListUsers' | 'ListUsersInGroup' | 'DescribeUserPool'>,
+  CognitoCall
+> = {
   AdminCreateUser: { api: 'AdminCreateUser', username: 'u1', attributes: { email: 'a@example.org' } },
-  AdminUpdateUserAttributes: { api: 'AdminUpdateUserAttributes', username: 'u1', attributes: { email: 'a@example.org' } },
+  AdminUpdateUserAttributes: {
+    api: 'AdminUpdateUserAttributes',
+    username: 'u1',
+    attributes: { email: 'a@example.org' },
+  },
   AdminDeleteUserAttributes: { api: 'AdminDeleteUserAttributes', username: 'u1', names: ['phone_number'] },
   AdminEnableUser: { api: 'AdminEnableUser', username: 'u1' },
   AdminDisableUser: { api: 'AdminDisableUser', username: 'u1' },
@@ -129,18 +161,28 @@ async function outcomeOf(api: PolicyApi, error: Error): Promise<{ value?: unknow
   }
 }
 
-const rows = Object.entries(EXPECTED).flatMap(([api, codes]) => Object.entries(codes).map(([code, action]) => ({ api: api as PolicyApi, code, action })));
+const rows = Object.entries(EXPECTED).flatMap(([api, codes]) =>
+  Object.entries(codes).map(([code, action]) => ({ api: api as PolicyApi, code, action })),
+);
 
 describe('the error table', () => {
   test('has a row for every error each API documents, and no row the test does not expect', () => {
     // The SDK's @throws lists are generated from the same service model as the API reference.
     const commands = join(process.cwd(), 'node_modules/@aws-sdk/client-cognito-identity-provider/dist-types/commands');
     for (const api of Object.keys(EXPECTED) as PolicyApi[]) {
-      const documented = [...readFileSync(join(commands, `${api}Command.d.ts`), 'utf8').matchAll(/@throws \{@link (\w+)\}/g)]
+      const documented = [
+        ...readFileSync(join(commands, `${api}Command.d.ts`), 'utf8').matchAll(/@throws \{@link (\w+)\}/g),
+      ]
         .map((m) => m[1]!)
         .filter((code) => code !== 'CognitoIdentityProviderServiceException'); // the SDK's base class
-      expect({ api, missing: documented.filter((code) => !(code in COGNITO_ERROR_POLICY[api])) }).toEqual({ api, missing: [] });
-      expect({ api, rows: Object.keys(COGNITO_ERROR_POLICY[api]).sort() }).toEqual({ api, rows: Object.keys(EXPECTED[api]).sort() });
+      expect({ api, missing: documented.filter((code) => !(code in COGNITO_ERROR_POLICY[api])) }).toEqual({
+        api,
+        missing: [],
+      });
+      expect({ api, rows: Object.keys(COGNITO_ERROR_POLICY[api]).sort() }).toEqual({
+        api,
+        rows: Object.keys(EXPECTED[api]).sort(),
+      });
     }
   });
 });
@@ -152,7 +194,11 @@ describe('each row ends as the table says', () => {
       case 'absent': {
         expect(error).toBeUndefined();
         // a read answers "no such user", a groups read "no groups", a delete is done
-        const answer: Partial<Record<PolicyApi, unknown>> = { AdminGetUser: null, AdminListGroupsForUser: [], AdminDeleteUser: undefined };
+        const answer: Partial<Record<PolicyApi, unknown>> = {
+          AdminGetUser: null,
+          AdminListGroupsForUser: [],
+          AdminDeleteUser: undefined,
+        };
         expect(api in answer).toBe(true);
         expect(value).toEqual(answer[api]);
         return;
@@ -182,7 +228,10 @@ describe('each row ends as the table says', () => {
 
 describe('errors outside the per-API tables', () => {
   test('no credentials anywhere (an SDK error without an HTTP status) stops, naming the credentials', () => {
-    const error = toApiError('AdminGetUser', awsError('CredentialsProviderError', undefined, 'Could not load credentials from any providers'));
+    const error = toApiError(
+      'AdminGetUser',
+      awsError('CredentialsProviderError', undefined, 'Could not load credentials from any providers'),
+    );
     expect(error).toBeInstanceOf(CognitoAccessError);
     expect((error as CognitoAccessError).reason).toMatch(/^no AWS credentials could be loaded/);
   });
@@ -207,7 +256,10 @@ describe('errors outside the per-API tables', () => {
     ['Unknown', 503, '<html>503 Service Temporarily Unavailable</html>'],
     ['ThrottlingException', 400, 'Rate exceeded'],
   ] as const)('%s (HTTP %s, "%s") is retried', (code, status, message) => {
-    expect(toApiError('AdminUpdateUserAttributes', awsError(code, status, message))).toMatchObject({ retriable: true, action: 'retry' });
+    expect(toApiError('AdminUpdateUserAttributes', awsError(code, status, message))).toMatchObject({
+      retriable: true,
+      action: 'retry',
+    });
   });
 
   test('a socket error whose code is not in its message is retried', () => {
@@ -216,7 +268,10 @@ describe('errors outside the per-API tables', () => {
   });
 
   test('an undocumented 4xx code is taken as a refusal of the record', () => {
-    expect(toApiError('AdminUpdateUserAttributes', awsError('SomethingNewException', 400))).toMatchObject({ action: 'dead-letter', retriable: false });
+    expect(toApiError('AdminUpdateUserAttributes', awsError('SomethingNewException', 400))).toMatchObject({
+      action: 'dead-letter',
+      retriable: false,
+    });
   });
 
   test('LimitExceededException is a resource limit, not throttling: no backoff of the quota bucket', () => {

@@ -22,14 +22,18 @@ interface Service {
   volumes?: string[];
 }
 const composeText = read('docker-compose.yml');
-const compose = YAML.parse(composeText) as { services: Record<string, Service>; configs?: Record<string, { content: string }> };
+const compose = YAML.parse(composeText) as {
+  services: Record<string, Service>;
+  configs?: Record<string, { content: string }>;
+};
 const service = (name: string): Service => {
   const s = compose.services[name];
   if (!s) throw new Error(`docker-compose.yml has no service ${name}`);
   return s;
 };
 const tagOf = (name: string): string => service(name).image.split(':').pop()!;
-const env = (name: string): Record<string, string> => Object.fromEntries(Object.entries(service(name).environment ?? {}).map(([k, v]) => [k, String(v)]));
+const env = (name: string): Record<string, string> =>
+  Object.fromEntries(Object.entries(service(name).environment ?? {}).map(([k, v]) => [k, String(v)]));
 
 const pom = read('scripts/stack/pom.xml');
 const pomProp = (name: string): string => {
@@ -43,7 +47,8 @@ const libText = read('scripts/stack/lib.sh');
 const lib: Record<string, string> = {};
 for (const m of libText.matchAll(/^([A-Z_]+)="(?:\$\{\1:-([^}]*)\}|([^"$]*))"/gm)) lib[m[1]!] = m[2] ?? m[3] ?? '';
 lib.STACK_HOST = /^STACK_HOST=(\S+)/m.exec(libText)![1]!;
-const expand = (text: string): string => text.replace(/\$\{?([A-Z_]+)\}?/g, (whole, name: string) => lib[name] ?? whole);
+const expand = (text: string): string =>
+  text.replace(/\$\{?([A-Z_]+)\}?/g, (whole, name: string) => lib[name] ?? whole);
 
 /** A heredoc of up.sh written to a file whose path ends with `fileSuffix`, as key=value pairs. */
 function upHeredoc(fileSuffix: string): Record<string, string> {
@@ -93,7 +98,7 @@ describe('docker-compose.yml and the native stack', () => {
     expect(service('connect').image).toMatch(/^quay\.io\/debezium\/connect:/);
   });
 
-  test('host ports and credentials are lib.sh\'s', () => {
+  test("host ports and credentials are lib.sh's", () => {
     expect({
       postgres: hostPort('postgres').host,
       mariadb: hostPort('mariadb').host,
@@ -111,14 +116,25 @@ describe('docker-compose.yml and the native stack', () => {
       cognito: Number(lib.COGNITO_PORT),
       prometheus: Number(lib.PROMETHEUS_PORT),
     });
-    expect(env('postgres')).toMatchObject({ POSTGRES_USER: lib.PG_USER, POSTGRES_PASSWORD: lib.PG_PASSWORD, POSTGRES_DB: lib.PG_DB });
-    expect(env('mariadb')).toMatchObject({ MARIADB_USER: lib.MARIADB_USER, MARIADB_PASSWORD: lib.MARIADB_PASSWORD, MARIADB_DATABASE: lib.MARIADB_DB });
+    expect(env('postgres')).toMatchObject({
+      POSTGRES_USER: lib.PG_USER,
+      POSTGRES_PASSWORD: lib.PG_PASSWORD,
+      POSTGRES_DB: lib.PG_DB,
+    });
+    expect(env('mariadb')).toMatchObject({
+      MARIADB_USER: lib.MARIADB_USER,
+      MARIADB_PASSWORD: lib.MARIADB_PASSWORD,
+      MARIADB_DATABASE: lib.MARIADB_DB,
+    });
   });
 
   test("PostgreSQL's replication settings and MariaDB's character set and time zone are up.sh's", () => {
     const native = upHeredoc('stack.conf');
-    const composePg = Object.fromEntries((service('postgres').command ?? []).filter((a) => a.includes('=')).map((a) => a.split('=') as [string, string]));
-    for (const key of ['wal_level', 'max_replication_slots', 'max_wal_senders', 'max_slot_wal_keep_size']) expect([key, composePg[key]]).toEqual([key, native[key]]);
+    const composePg = Object.fromEntries(
+      (service('postgres').command ?? []).filter((a) => a.includes('=')).map((a) => a.split('=') as [string, string]),
+    );
+    for (const key of ['wal_level', 'max_replication_slots', 'max_wal_senders', 'max_slot_wal_keep_size'])
+      expect([key, composePg[key]]).toEqual([key, native[key]]);
     const up = read('scripts/stack/up.sh');
     for (const flag of service('mariadb').command ?? []) expect(up).toContain(flag);
   });
@@ -126,31 +142,66 @@ describe('docker-compose.yml and the native stack', () => {
   test("the broker's settings are up.sh's server.properties (addresses and paths aside)", () => {
     const native = upHeredoc('server.properties');
     // where the broker listens and keeps its data differs in a container by nature
-    const located = ['listeners', 'advertised.listeners', 'listener.security.protocol.map', 'controller.listener.names', 'inter.broker.listener.name', 'controller.quorum.bootstrap.servers', 'log.dirs'];
+    const located = [
+      'listeners',
+      'advertised.listeners',
+      'listener.security.protocol.map',
+      'controller.listener.names',
+      'inter.broker.listener.name',
+      'controller.quorum.bootstrap.servers',
+      'log.dirs',
+    ];
     const containerOnly = ['controller.quorum.voters', 'heap.opts']; // the image's way to name the controller; the JVM heap
     const composed = propsOf(env('kafka'), /^KAFKA_/);
-    for (const [key, value] of Object.entries(native)) if (!located.includes(key)) expect([key, composed[key]]).toEqual([key, value]);
-    for (const key of Object.keys(composed)) expect([key, key in native || located.includes(key) || containerOnly.includes(key)]).toEqual([key, true]);
+    for (const [key, value] of Object.entries(native))
+      if (!located.includes(key)) expect([key, composed[key]]).toEqual([key, value]);
+    for (const key of Object.keys(composed))
+      expect([key, key in native || located.includes(key) || containerOnly.includes(key)]).toEqual([key, true]);
     expect(env('kafka').KAFKA_HEAP_OPTS).toBe(lib.KAFKA_HEAP);
   });
 
   test("the Connect worker's settings are up.sh's connect-distributed.properties (addresses and paths aside)", () => {
     const native = upHeredoc('connect-distributed.properties');
-    const located = ['bootstrap.servers', 'listeners', 'rest.advertised.host.name', 'rest.advertised.port', 'plugin.path', 'plugin.discovery'];
-    const plain = ['BOOTSTRAP_SERVERS', 'GROUP_ID', 'CONFIG_STORAGE_TOPIC', 'OFFSET_STORAGE_TOPIC', 'STATUS_STORAGE_TOPIC', 'CONFIG_STORAGE_REPLICATION_FACTOR', 'OFFSET_STORAGE_REPLICATION_FACTOR', 'STATUS_STORAGE_REPLICATION_FACTOR', 'KEY_CONVERTER', 'VALUE_CONVERTER'];
+    const located = [
+      'bootstrap.servers',
+      'listeners',
+      'rest.advertised.host.name',
+      'rest.advertised.port',
+      'plugin.path',
+      'plugin.discovery',
+    ];
+    const plain = [
+      'BOOTSTRAP_SERVERS',
+      'GROUP_ID',
+      'CONFIG_STORAGE_TOPIC',
+      'OFFSET_STORAGE_TOPIC',
+      'STATUS_STORAGE_TOPIC',
+      'CONFIG_STORAGE_REPLICATION_FACTOR',
+      'OFFSET_STORAGE_REPLICATION_FACTOR',
+      'STATUS_STORAGE_REPLICATION_FACTOR',
+      'KEY_CONVERTER',
+      'VALUE_CONVERTER',
+    ];
     const composed = propsOf(env('connect'), /^CONNECT_/, plain);
-    for (const [key, value] of Object.entries(native)) if (!located.includes(key)) expect([key, composed[key]]).toEqual([key, value]);
+    for (const [key, value] of Object.entries(native))
+      if (!located.includes(key)) expect([key, composed[key]]).toEqual([key, value]);
     for (const key of Object.keys(composed)) expect([key, key in native]).toEqual([key, true]);
     expect(env('connect').HEAP_OPTS).toBe(lib.CONNECT_HEAP);
   });
 
   test('the connector connector.sh registers reaches the compose services with the overrides the header gives', () => {
-    const overrides = Object.fromEntries([...composeText.matchAll(/\b(CONNECTOR_[A-Z_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
+    const overrides = Object.fromEntries(
+      [...composeText.matchAll(/\b(CONNECTOR_[A-Z_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]),
+    );
     expect(Object.keys(overrides).sort()).toEqual(['CONNECTOR_DB_HOST', 'CONNECTOR_DB_PORT', 'CONNECTOR_REGISTRY_URL']);
     const node = join(ROOT, 'node_modules/.bin/node');
     expect(existsSync(node)).toBe(true);
     const configOf = (format: string): Record<string, string> => {
-      const r = spawnSync('bash', [join(ROOT, 'scripts/stack/connector.sh'), 'config', 'legacy', format], { encoding: 'utf8', env: { ...process.env, ...overrides }, timeout: 30_000 });
+      const r = spawnSync('bash', [join(ROOT, 'scripts/stack/connector.sh'), 'config', 'legacy', format], {
+        encoding: 'utf8',
+        env: { ...process.env, ...overrides },
+        timeout: 30_000,
+      });
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       return JSON.parse(r.stdout) as Record<string, string>;
@@ -181,13 +232,19 @@ describe('docker-compose.yml and the native stack', () => {
     try {
       expect(content).toContain('/etc/prometheus/alerts.yml');
       expect(service('prometheus').volumes).toContain('./ops/alerts.yml:/etc/prometheus/alerts.yml:ro');
-      writeFileSync(join(dir, 'prometheus.yml'), content!.replace('/etc/prometheus/alerts.yml', join(ROOT, 'ops/alerts.yml')));
+      writeFileSync(
+        join(dir, 'prometheus.yml'),
+        content!.replace('/etc/prometheus/alerts.yml', join(ROOT, 'ops/alerts.yml')),
+      );
       const promtool = ['/usr/bin/promtool', process.env.PROMTOOL].find((p) => p && existsSync(p));
-      if (!promtool) throw new Error('promtool not found: run "bash scripts/stack/ensure-prometheus.sh" (npm test does)');
+      if (!promtool)
+        throw new Error('promtool not found: run "bash scripts/stack/ensure-prometheus.sh" (npm test does)');
       const r = spawnSync(promtool, ['check', 'config', join(dir, 'prometheus.yml')], { encoding: 'utf8' });
       expect(`${r.stdout}${r.stderr}`).toContain('SUCCESS');
       expect(r.status).toBe(0);
-      expect((YAML.parse(content!) as { scrape_configs: { job_name: string }[] }).scrape_configs.map((c) => c.job_name)).toEqual([lib.PROMETHEUS_JOB]);
+      expect(
+        (YAML.parse(content!) as { scrape_configs: { job_name: string }[] }).scrape_configs.map((c) => c.job_name),
+      ).toEqual([lib.PROMETHEUS_JOB]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

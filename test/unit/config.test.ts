@@ -28,7 +28,13 @@ describe('config', () => {
     expect(config.kafka.groupId).toBe('cognito-sync');
     expect(config.dlq).toEqual({ topic: 'cognito-sync.dlq', tolerance: 'all' });
     expect(config.ops.host).toBe('127.0.0.1');
-    expect(config.budget).toEqual({ UserCreation: 25, UserUpdate: 12.5, UserResourceUpdate: 12.5, UserRead: 60, UserList: 15 });
+    expect(config.budget).toEqual({
+      UserCreation: 25,
+      UserUpdate: 12.5,
+      UserResourceUpdate: 12.5,
+      UserRead: 60,
+      UserList: 15,
+    });
   });
 
   test('several instances split the budget instead of multiplying it', () => {
@@ -61,14 +67,20 @@ describe('config', () => {
   test('the mapping path is resolved next to the config file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     const file = join(dir, 'sync.yaml');
-    writeFileSync(file, 'kafka:\n  brokers: ["k:9092"]\n  topics: [t]\ncognito:\n  userPoolId: us-east-1_a1\n  region: us-east-1\nmapping: ./m.yaml\n');
+    writeFileSync(
+      file,
+      'kafka:\n  brokers: ["k:9092"]\n  topics: [t]\ncognito:\n  userPoolId: us-east-1_a1\n  region: us-east-1\nmapping: ./m.yaml\n',
+    );
     expect(loadConfig(file, {}).mappingPath).toBe(join(dir, 'm.yaml'));
   });
 
   test('the CLI reports a bad config field in one line, exit code 2, no stack trace', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     const file = join(dir, 'bad.yaml');
-    writeFileSync(file, 'kafka:\n  brokers: ["k:9092"]\n  topics: [t]\ncognito:\n  userPoolId: not-a-pool\n  region: us-east-1\nmapping: ./m.yaml\n');
+    writeFileSync(
+      file,
+      'kafka:\n  brokers: ["k:9092"]\n  topics: [t]\ncognito:\n  userPoolId: not-a-pool\n  region: us-east-1\nmapping: ./m.yaml\n',
+    );
     const bin = resolve(import.meta.dirname, '../../bin/cognito-sync.js');
     const out = spawnSync(process.execPath, [bin, 'validate-config', '--config', file], { encoding: 'utf8' });
     expect(out.status).toBe(2);

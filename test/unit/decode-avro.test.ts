@@ -30,7 +30,10 @@ const countingRegistry = (inner: SchemaRegistry = createRecordedSchemaRegistry(A
 };
 
 const avroRecord = (value: unknown, key: unknown = { id: 1 }): RawRecord =>
-  rawRecord(avroBytes(KEY_SCHEMA_ID, KEY_SCHEMA, key), value === null ? null : avroBytes(ENVELOPE_SCHEMA_ID, ENVELOPE_SCHEMA, value));
+  rawRecord(
+    avroBytes(KEY_SCHEMA_ID, KEY_SCHEMA, key),
+    value === null ? null : avroBytes(ENVELOPE_SCHEMA_ID, ENVELOPE_SCHEMA, value),
+  );
 
 const eventOf = async (decoder: ReturnType<typeof createDecoder>, record: RawRecord): Promise<ChangeEvent> => {
   const result = await decoder.decode(record);
@@ -49,8 +52,25 @@ describe('Avro envelope records', () => {
   const decoder = createDecoder({ format: 'avro', registry: createRecordedSchemaRegistry(AVRO_SCHEMAS) });
 
   test('decode to the same event as the JSON converter would give', async () => {
-    const e = await eventOf(decoder, avroRecord(envelope('u', userRow(1), userRow(1, { status: 'disabled' }), pgSource({ lsn: 24023960, lastCommitLsn: 24023928 }))));
-    expect(e).toMatchObject({ table: 'users', key: { id: 1 }, op: 'u', tombstone: false, snapshot: false, sourceTsMs: 1_700_000_000_000 });
+    const e = await eventOf(
+      decoder,
+      avroRecord(
+        envelope(
+          'u',
+          userRow(1),
+          userRow(1, { status: 'disabled' }),
+          pgSource({ lsn: 24023960, lastCommitLsn: 24023928 }),
+        ),
+      ),
+    );
+    expect(e).toMatchObject({
+      table: 'users',
+      key: { id: 1 },
+      op: 'u',
+      tombstone: false,
+      snapshot: false,
+      sourceTsMs: 1_700_000_000_000,
+    });
     expect({ ...e.after }).toEqual({
       id: 1,
       email: 'user1@example.com',
@@ -74,7 +94,18 @@ describe('Avro envelope records', () => {
   test('int64 beyond 2^53 decodes to an exact bigint, in rows, keys and LSNs', async () => {
     const big = 9_223_372_036_854_775_807n; // Long.MAX_VALUE
     const lsn = (1n << 62n) + 5n;
-    const e = await eventOf(decoder, avroRecord(envelope('c', null, userRow(big, { login_count: -9_007_199_254_740_993n }), pgSource({ lsn, lastCommitLsn: lsn })), { id: big }));
+    const e = await eventOf(
+      decoder,
+      avroRecord(
+        envelope(
+          'c',
+          null,
+          userRow(big, { login_count: -9_007_199_254_740_993n }),
+          pgSource({ lsn, lastCommitLsn: lsn }),
+        ),
+        { id: big },
+      ),
+    );
     expect(e.key).toEqual({ id: big });
     expect(e.after?.['id']).toBe(big);
     expect(e.after?.['login_count']).toBe(-9_007_199_254_740_993n);
@@ -82,8 +113,23 @@ describe('Avro envelope records', () => {
   });
 
   test('negative, small and 2^53-adjacent longs decode exactly as numbers', async () => {
-    for (const n of [0, -1, 1, 63, -64, 64, 2 ** 31, -(2 ** 31) - 1, 2 ** 49, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER]) {
-      const e = await eventOf(decoder, avroRecord(envelope('c', null, userRow(1, { login_count: n }), pgSource({ lsn: 1 }))));
+    for (const n of [
+      0,
+      -1,
+      1,
+      63,
+      -64,
+      64,
+      2 ** 31,
+      -(2 ** 31) - 1,
+      2 ** 49,
+      Number.MAX_SAFE_INTEGER,
+      Number.MIN_SAFE_INTEGER,
+    ]) {
+      const e = await eventOf(
+        decoder,
+        avroRecord(envelope('c', null, userRow(1, { login_count: n }), pgSource({ lsn: 1 }))),
+      );
       expect(e.after?.['login_count']).toBe(n);
     }
   });
@@ -91,21 +137,50 @@ describe('Avro envelope records', () => {
   test('tombstones, truncates and the TOAST placeholder (string and bytes)', async () => {
     const tomb = await eventOf(decoder, avroRecord(null, { id: 4 }));
     expect(tomb).toMatchObject({ op: 'd', tombstone: true, key: { id: 4 }, version: '' });
-    const truncate = await decoder.decode(rawRecord(null, avroBytes(ENVELOPE_SCHEMA_ID, ENVELOPE_SCHEMA, envelope('t', null, null, pgSource({ lsn: 9 })))));
+    const truncate = await decoder.decode(
+      rawRecord(null, avroBytes(ENVELOPE_SCHEMA_ID, ENVELOPE_SCHEMA, envelope('t', null, null, pgSource({ lsn: 9 })))),
+    );
     expect(truncate.ok && truncate.value).toMatchObject({ kind: 'skip', reason: 'truncate' });
     const placeholderBytes = Buffer.from(UNAVAILABLE_VALUE).toString('base64');
-    const toasted = await eventOf(decoder, avroRecord(envelope('u', null, userRow(1, { bio: UNAVAILABLE_VALUE, avatar: placeholderBytes, balance: placeholderBytes }), pgSource({ lsn: 9 }))));
-    expect(toasted.after).toMatchObject({ bio: UNAVAILABLE_VALUE, avatar: UNAVAILABLE_VALUE, balance: UNAVAILABLE_VALUE });
+    const toasted = await eventOf(
+      decoder,
+      avroRecord(
+        envelope(
+          'u',
+          null,
+          userRow(1, { bio: UNAVAILABLE_VALUE, avatar: placeholderBytes, balance: placeholderBytes }),
+          pgSource({ lsn: 9 }),
+        ),
+      ),
+    );
+    expect(toasted.after).toMatchObject({
+      bio: UNAVAILABLE_VALUE,
+      avatar: UNAVAILABLE_VALUE,
+      balance: UNAVAILABLE_VALUE,
+    });
   });
 
   test('bytes columns arrive as base64 text, the form the JSON converter gives', async () => {
-    const e = await eventOf(decoder, avroRecord(envelope('c', null, userRow(1, { avatar: Buffer.from([0, 1, 254, 255]).toString('base64') }), pgSource({ lsn: 1 }))));
+    const e = await eventOf(
+      decoder,
+      avroRecord(
+        envelope(
+          'c',
+          null,
+          userRow(1, { avatar: Buffer.from([0, 1, 254, 255]).toString('base64') }),
+          pgSource({ lsn: 1 }),
+        ),
+      ),
+    );
     expect(e.after?.['avatar']).toBe('AAH+/w==');
   });
 
   test('unwrapped Avro rows decode like unwrapped JSON rows', async () => {
     const row = unwrapEnvelope(envelope('d', userRow(2), null, pgSource({ lsn: 77 })));
-    const e = await eventOf(decoder, rawRecord(avroBytes(KEY_SCHEMA_ID, KEY_SCHEMA, { id: 2 }), avroBytes(UNWRAPPED_SCHEMA_ID, UNWRAPPED_SCHEMA, row)));
+    const e = await eventOf(
+      decoder,
+      rawRecord(avroBytes(KEY_SCHEMA_ID, KEY_SCHEMA, { id: 2 }), avroBytes(UNWRAPPED_SCHEMA_ID, UNWRAPPED_SCHEMA, row)),
+    );
     expect(e).toMatchObject({ op: 'd', after: null, key: { id: 2 }, version: encodePostgresVersion(0n, 77n) });
     expect(e.before).toMatchObject({ id: 2, balance: '123.45', created_at: '2023-11-14T22:13:20.123456Z' });
   });
@@ -133,7 +208,12 @@ describe('schema ids and the registry', () => {
     expect(error).toBeInstanceOf(DecodeError);
     expect(error.retriable).toBe(false);
     expect(error.message).toBe('schema id 4242 is not among the 3 recorded schemas');
-    expect(error.context).toMatchObject({ topic: record.topic, partition: record.partition, offset: record.offset, schemaId: 4242 });
+    expect(error.context).toMatchObject({
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset,
+      schemaId: 4242,
+    });
   });
 
   test('an unreachable registry is a retriable SchemaRegistryUnavailableError, per record', async () => {
@@ -145,18 +225,26 @@ describe('schema ids and the registry', () => {
     const [ea, eb] = await Promise.all([errorOf(decoder, a), errorOf(decoder, b)]);
     expect(ea).toBeInstanceOf(SchemaRegistryUnavailableError);
     expect(ea?.retriable).toBe(true);
-    expect(ea?.message).toMatch(/^schema registry at http:\/\/127\.0\.0\.1:9 did not return schema id \d+: .*ECONNREFUSED/);
+    expect(ea?.message).toMatch(
+      /^schema registry at http:\/\/127\.0\.0\.1:9 did not return schema id \d+: .*ECONNREFUSED/,
+    );
     expect(ea?.context).toMatchObject({ offset: a.offset });
     expect(eb?.context).toMatchObject({ offset: b.offset });
   });
 
   test('Avro without a registry is a DecodeError', async () => {
-    const error = await errorOf(createDecoder({ format: 'avro' }), avroRecord(envelope('c', null, userRow(1), pgSource({ lsn: 1 }))));
+    const error = await errorOf(
+      createDecoder({ format: 'avro' }),
+      avroRecord(envelope('c', null, userRow(1), pgSource({ lsn: 1 }))),
+    );
     expect(error.message).toMatch(/schema id \d+, but the decoder has no schema registry/);
   });
 
   test('a schema that is not Avro is a DecodeError', async () => {
-    const decoder = createDecoder({ format: 'avro', registry: createRecordedSchemaRegistry({ 5: '{"type":"record","name":"X"' }) });
+    const decoder = createDecoder({
+      format: 'avro',
+      registry: createRecordedSchemaRegistry({ 5: '{"type":"record","name":"X"' }),
+    });
     const error = await errorOf(decoder, rawRecord(null, writeWireHeader(5, Buffer.from([0]))));
     expect(error.message).toMatch(/^schema id 5 is not a usable Avro schema: /);
   });
@@ -168,7 +256,11 @@ describe('corrupt Avro bytes are DecodeErrors, never crashes', () => {
 
   test('truncated body', async () => {
     const error = await errorOf(decoder, rawRecord(null, good.subarray(0, good.length - 10)));
-    expect(error.message).toMatch(new RegExp(`^value is (truncated: ${good.length - 10} bytes end inside an Avro record of schema id 7|not valid Avro for schema id 7: .*)$`));
+    expect(error.message).toMatch(
+      new RegExp(
+        `^value is (truncated: ${good.length - 10} bytes end inside an Avro record of schema id 7|not valid Avro for schema id 7: .*)$`,
+      ),
+    );
   });
 
   test('trailing bytes', async () => {
@@ -177,12 +269,19 @@ describe('corrupt Avro bytes are DecodeErrors, never crashes', () => {
   });
 
   test('wrong magic byte and short header', async () => {
-    expect((await errorOf(decoder, rawRecord(null, Buffer.from('{"a":1}')))).message).toBe('value is not Confluent Avro: first byte is 0x7b, not the Confluent magic byte 0x00');
-    expect((await errorOf(decoder, rawRecord(null, Buffer.from([0, 0, 7])))).message).toBe('value is not Confluent Avro: only 3 byte(s), shorter than the 5-byte Confluent wire header');
+    expect((await errorOf(decoder, rawRecord(null, Buffer.from('{"a":1}')))).message).toBe(
+      'value is not Confluent Avro: first byte is 0x7b, not the Confluent magic byte 0x00',
+    );
+    expect((await errorOf(decoder, rawRecord(null, Buffer.from([0, 0, 7])))).message).toBe(
+      'value is not Confluent Avro: only 3 byte(s), shorter than the 5-byte Confluent wire header',
+    );
   });
 
   test('an invalid union branch', async () => {
-    const error = await errorOf(decoder, rawRecord(null, writeWireHeader(ENVELOPE_SCHEMA_ID, Buffer.from([0x7e, 0, 0, 0]))));
+    const error = await errorOf(
+      decoder,
+      rawRecord(null, writeWireHeader(ENVELOPE_SCHEMA_ID, Buffer.from([0x7e, 0, 0, 0]))),
+    );
     expect(error.message).toMatch(/^value is not valid Avro for schema id 7: /);
   });
 });
@@ -192,7 +291,13 @@ describe("format 'auto'", () => {
     const decoder = createDecoder({ format: 'auto', registry: createRecordedSchemaRegistry(AVRO_SCHEMAS) });
     const value = envelope('c', null, userRow(1), pgSource({ lsn: 1 }));
     const fromAvro = await eventOf(decoder, avroRecord(value));
-    const fromJson = await eventOf(decoder, rawRecord(jsonBytes({ id: 1 }, KEY_SCHEMA), jsonBytes(value, ENVELOPE_SCHEMA)));
-    expect({ ...fromAvro, after: { ...fromAvro.after }, key: { ...fromAvro.key }, origin: null }).toEqual({ ...fromJson, origin: null });
+    const fromJson = await eventOf(
+      decoder,
+      rawRecord(jsonBytes({ id: 1 }, KEY_SCHEMA), jsonBytes(value, ENVELOPE_SCHEMA)),
+    );
+    expect({ ...fromAvro, after: { ...fromAvro.after }, key: { ...fromAvro.key }, origin: null }).toEqual({
+      ...fromJson,
+      origin: null,
+    });
   });
 });

@@ -32,7 +32,9 @@ const toRaw = (c: CapturedRecord): RawRecord => ({
   key: c.key_b64 === null ? null : Buffer.from(c.key_b64, 'base64'),
   value: c.value_b64 === null ? null : Buffer.from(c.value_b64, 'base64'),
   ...(c.timestamp === undefined ? {} : { timestamp: String(c.timestamp) }),
-  headers: Object.fromEntries((c.headers ?? []).map((h) => [h.key, h.value_b64 === null ? undefined : Buffer.from(h.value_b64, 'base64')])),
+  headers: Object.fromEntries(
+    (c.headers ?? []).map((h) => [h.key, h.value_b64 === null ? undefined : Buffer.from(h.value_b64, 'base64')]),
+  ),
 });
 
 const schemas = readJson<Record<string, string>>('avro-schemas.json') ?? {};
@@ -66,7 +68,9 @@ for (const { file, format } of FILES) {
     beforeAll(async () => {
       const decoder = createDecoder({ format, registry: createRecordedSchemaRegistry(schemas) });
       const results = await Promise.all(records.map((r) => decoder.decode(r)));
-      const failures = results.flatMap((r, i) => (r.ok ? [] : [`${records[i]?.topic}/${records[i]?.partition}@${records[i]?.offset}: ${r.error.message}`]));
+      const failures = results.flatMap((r, i) =>
+        r.ok ? [] : [`${records[i]?.topic}/${records[i]?.partition}@${records[i]?.offset}: ${r.error.message}`],
+      );
       expect(failures).toEqual([]);
       outcomes = results.map((r) => (r.ok ? r.value : (undefined as never)));
     });
@@ -75,9 +79,14 @@ for (const { file, format } of FILES) {
       outcomes.forEach((outcome, i) => {
         const raw = records[i] as RawRecord;
         if (isHeartbeatTopic(raw.topic)) expect(outcome).toMatchObject({ kind: 'skip', reason: 'heartbeat' });
-        else if (raw.value === null) expect(outcome).toMatchObject({ kind: 'event', event: { op: 'd', tombstone: true } });
+        else if (raw.value === null)
+          expect(outcome).toMatchObject({ kind: 'event', event: { op: 'd', tombstone: true } });
         else expect(['event', 'skip']).toContain(outcome.kind);
-        expect(outcome.kind === 'event' ? outcome.event.origin : outcome.origin).toMatchObject({ topic: raw.topic, partition: raw.partition, offset: raw.offset });
+        expect(outcome.kind === 'event' ? outcome.event.origin : outcome.origin).toMatchObject({
+          topic: raw.topic,
+          partition: raw.partition,
+          offset: raw.offset,
+        });
       });
     });
 
@@ -87,7 +96,12 @@ for (const { file, format } of FILES) {
         const raw = records[i] as RawRecord;
         if (outcome.kind !== 'event' || raw.value === null) return;
         const payload = jsonPayload(raw.value) as Record<string, unknown>;
-        const expectedOp = typeof payload['op'] === 'string' ? payload['op'] : payload['__deleted'] === 'true' ? 'd' : (payload['__op'] ?? 'u');
+        const expectedOp =
+          typeof payload['op'] === 'string'
+            ? payload['op']
+            : payload['__deleted'] === 'true'
+              ? 'd'
+              : (payload['__op'] ?? 'u');
         expect(outcome.event.op).toBe(expectedOp);
         const source = payload['source'] as Record<string, unknown> | undefined;
         expect(outcome.event.table).toBe(source?.['table'] ?? payload['__table'] ?? raw.topic.split('.').pop());
@@ -99,7 +113,10 @@ for (const { file, format } of FILES) {
     test('versions never go backwards for a key, in partition order', () => {
       const events = outcomes
         .map((o, i) => ({ o, raw: records[i] as RawRecord }))
-        .filter((x): x is { o: { kind: 'event'; event: ChangeEvent }; raw: RawRecord } => x.o.kind === 'event' && !x.o.event.tombstone)
+        .filter(
+          (x): x is { o: { kind: 'event'; event: ChangeEvent }; raw: RawRecord } =>
+            x.o.kind === 'event' && !x.o.event.tombstone,
+        )
         .sort((a, b) => a.raw.partition - b.raw.partition || Number(BigInt(a.raw.offset) - BigInt(b.raw.offset)));
       const last = new Map<string, string>();
       const backwards: string[] = [];
@@ -113,7 +130,8 @@ for (const { file, format } of FILES) {
         }
         const id = `${o.event.table}:${stringify(o.event.key)}`;
         const previous = last.get(id);
-        if (previous !== undefined && compareVersions(previous, o.event.version) > 0) backwards.push(`${id} @${raw.offset}: ${previous} > ${o.event.version}`);
+        if (previous !== undefined && compareVersions(previous, o.event.version) > 0)
+          backwards.push(`${id} @${raw.offset}: ${previous} > ${o.event.version}`);
         last.set(id, o.event.version);
       }
       expect(backwards).toEqual([]);
@@ -141,7 +159,10 @@ for (const { file, format } of FILES) {
 }
 
 /** Decodes one captured file completely (all records must decode). */
-const decodeFile = async (file: string, format: 'json' | 'avro'): Promise<{ raw: RawRecord; outcome: DecodeOutcome }[]> => {
+const decodeFile = async (
+  file: string,
+  format: 'json' | 'avro',
+): Promise<{ raw: RawRecord; outcome: DecodeOutcome }[]> => {
   const decoder = createDecoder({ format, registry: createRecordedSchemaRegistry(schemas) });
   const records = (readJson<CapturedRecord[]>(file) ?? []).map(toRaw);
   const out: { raw: RawRecord; outcome: DecodeOutcome }[] = [];
@@ -162,7 +183,16 @@ describe('the captured scenario', () => {
   const streamed = (decoded: { outcome: DecodeOutcome }[], withRows: boolean) =>
     decoded
       .flatMap(({ outcome }) => (outcome.kind === 'event' && !outcome.event.snapshot ? [outcome.event] : []))
-      .map((e) => stringify({ table: e.table, key: e.key, op: e.op, tombstone: e.tombstone, version: e.version, ...(withRows ? { before: e.before && { ...e.before }, after: e.after && { ...e.after } } : {}) }))
+      .map((e) =>
+        stringify({
+          table: e.table,
+          key: e.key,
+          op: e.op,
+          tombstone: e.tombstone,
+          version: e.version,
+          ...(withRows ? { before: e.before && { ...e.before }, after: e.after && { ...e.after } } : {}),
+        }),
+      )
       .sort();
 
   test('Avro and JSON-with-schema decode the same changes to identical events', async () => {
@@ -171,27 +201,50 @@ describe('the captured scenario', () => {
   });
 
   test('schemaless JSON decodes the same changes, keys, ops and versions', async () => {
-    const [json, noschema] = await Promise.all([decodeFile('json.json', 'json'), decodeFile('json-noschema.json', 'json')]);
+    const [json, noschema] = await Promise.all([
+      decodeFile('json.json', 'json'),
+      decodeFile('json-noschema.json', 'json'),
+    ]);
     expect(streamed(noschema, false)).toEqual(streamed(json, false));
   });
 
   test('it contains every kind of record the decoder distinguishes', async () => {
     for (const { file, format } of FILES) {
       const decoded = await decodeFile(file, format);
-      const kinds = new Set(decoded.map(({ outcome: o }) => (o.kind === 'skip' ? `skip:${o.reason}` : `${o.event.table}:${o.event.tombstone ? 'tombstone' : o.event.op}`)));
+      const kinds = new Set(
+        decoded.map(({ outcome: o }) =>
+          o.kind === 'skip' ? `skip:${o.reason}` : `${o.event.table}:${o.event.tombstone ? 'tombstone' : o.event.op}`,
+        ),
+      );
       // ExtractNewRecordState drops tombstones and truncates (drop.tombstones defaults to true).
-      const expected = ['skip:heartbeat', 'users:r', 'users:c', 'users:u', 'users:d', ...(file === 'unwrap-json.json' ? [] : ['skip:truncate', 'users:tombstone'])];
+      const expected = [
+        'skip:heartbeat',
+        'users:r',
+        'users:c',
+        'users:u',
+        'users:d',
+        ...(file === 'unwrap-json.json' ? [] : ['skip:truncate', 'users:tombstone']),
+      ];
       expect([...kinds].sort()).toEqual(expect.arrayContaining(expected));
-      const toasted = decoded.filter(({ outcome: o }) => o.kind === 'event' && Object.values(o.event.after ?? {}).includes(UNAVAILABLE_VALUE));
+      const toasted = decoded.filter(
+        ({ outcome: o }) => o.kind === 'event' && Object.values(o.event.after ?? {}).includes(UNAVAILABLE_VALUE),
+      );
       expect(toasted.length).toBeGreaterThan(0);
       // Alice's bio is TOASTed and unchanged in her first streamed update.
-      expect(toasted.some(({ outcome: o }) => o.kind === 'event' && o.event.key['id'] === 1 && o.event.after?.['bio'] === UNAVAILABLE_VALUE)).toBe(true);
+      expect(
+        toasted.some(
+          ({ outcome: o }) =>
+            o.kind === 'event' && o.event.key['id'] === 1 && o.event.after?.['bio'] === UNAVAILABLE_VALUE,
+        ),
+      ).toBe(true);
     }
   });
 
   test('typed values arrive converted: decimals, dates and zoned timestamps', async () => {
     const json = await decodeFile('json.json', 'json');
-    const alice = json.find(({ outcome: o }) => o.kind === 'event' && o.event.table === 'users' && o.event.key['id'] === 1);
+    const alice = json.find(
+      ({ outcome: o }) => o.kind === 'event' && o.event.table === 'users' && o.event.key['id'] === 1,
+    );
     expect(alice?.outcome.kind === 'event' && alice.outcome.event.after).toMatchObject({
       created_at: '2019-03-04T05:06:07.123456Z',
       birthdate: '1990-02-28', // io.debezium.time.Date 7363

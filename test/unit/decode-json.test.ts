@@ -33,13 +33,26 @@ const errorOf = async (record: RawRecord): Promise<SyncError> => {
   return result.error;
 };
 
-const enveloped = (value: unknown, key: unknown = { id: 1 }): RawRecord => rawRecord(jsonBytes(key, KEY_SCHEMA), jsonBytes(value, ENVELOPE_SCHEMA));
+const enveloped = (value: unknown, key: unknown = { id: 1 }): RawRecord =>
+  rawRecord(jsonBytes(key, KEY_SCHEMA), jsonBytes(value, ENVELOPE_SCHEMA));
 const bare = (value: unknown, key: unknown = { id: 1 }): RawRecord => rawRecord(jsonBytes(key), jsonBytes(value));
 
 describe('JSON with schemas.enable=true', () => {
   test('an insert decodes to op c with logical types converted to exact strings', async () => {
-    const e = await eventOf(enveloped(envelope('c', null, userRow(1), pgSource({ lsn: 24023960, lastCommitLsn: 24023928, tsMs: 1_700_000_000_000 }))));
-    expect(e).toMatchObject({ table: 'users', key: { id: 1 }, op: 'c', before: null, tombstone: false, snapshot: false, sourceTsMs: 1_700_000_000_000 });
+    const e = await eventOf(
+      enveloped(
+        envelope('c', null, userRow(1), pgSource({ lsn: 24023960, lastCommitLsn: 24023928, tsMs: 1_700_000_000_000 })),
+      ),
+    );
+    expect(e).toMatchObject({
+      table: 'users',
+      key: { id: 1 },
+      op: 'c',
+      before: null,
+      tombstone: false,
+      snapshot: false,
+      sourceTsMs: 1_700_000_000_000,
+    });
     expect(e.after).toEqual({
       id: 1,
       email: 'user1@example.com',
@@ -62,7 +75,11 @@ describe('JSON with schemas.enable=true', () => {
   });
 
   test('an update carries before and after; a delete carries before only', async () => {
-    const u = await eventOf(enveloped(envelope('u', userRow(1), userRow(1, { status: 'disabled' }), pgSource({ lsn: 100, lastCommitLsn: 90 }))));
+    const u = await eventOf(
+      enveloped(
+        envelope('u', userRow(1), userRow(1, { status: 'disabled' }), pgSource({ lsn: 100, lastCommitLsn: 90 })),
+      ),
+    );
     expect(u.op).toBe('u');
     expect(u.before?.['status']).toBe('active');
     expect(u.after?.['status']).toBe('disabled');
@@ -77,7 +94,9 @@ describe('JSON with schemas.enable=true', () => {
       expect(e.snapshot).toBe(true);
       expect(e.op).toBe('r');
     }
-    const streaming = await eventOf(enveloped(envelope('u', userRow(1), userRow(1), pgSource({ lsn: 100, snapshot: 'false' }))));
+    const streaming = await eventOf(
+      enveloped(envelope('u', userRow(1), userRow(1), pgSource({ lsn: 100, snapshot: 'false' }))),
+    );
     expect(streaming.snapshot).toBe(false);
   });
 
@@ -121,7 +140,14 @@ describe('JSON with schemas.enable=true', () => {
             { field: 'forever', type: 'int64', optional: true, name: 'io.debezium.time.MicroTimestamp' },
           ],
         },
-        { field: 'source', type: 'struct', fields: [{ field: 'lsn', type: 'int64' }, { field: 'table', type: 'string' }] },
+        {
+          field: 'source',
+          type: 'struct',
+          fields: [
+            { field: 'lsn', type: 'int64' },
+            { field: 'table', type: 'string' },
+          ],
+        },
         { field: 'op', type: 'string' },
       ],
     };
@@ -143,7 +169,9 @@ describe('JSON with schemas.enable=true', () => {
       source: { lsn: 5, table: 'times' },
       op: 'c',
     };
-    const e = await eventOf(rawRecord(jsonBytes({ id: 1 }), jsonBytes(payload, schema as never), 'legacy.public.times'));
+    const e = await eventOf(
+      rawRecord(jsonBytes({ id: 1 }), jsonBytes(payload, schema as never), 'legacy.public.times'),
+    );
     expect(e.after).toEqual({
       ts: '2023-11-14T22:13:20.123Z',
       ts_micro: '2023-11-14T22:13:20.123456Z',
@@ -167,7 +195,15 @@ describe('JSON with schemas.enable=true', () => {
     const hex = huge.toString(16).padStart(18, '0');
     const e = await eventOf(
       enveloped(
-        envelope('c', null, userRow(1, { balance: Buffer.from(hex, 'hex').toString('base64'), score: { scale: 0, value: base64([0x80]) } }), pgSource({ lsn: 1 })),
+        envelope(
+          'c',
+          null,
+          userRow(1, {
+            balance: Buffer.from(hex, 'hex').toString('base64'),
+            score: { scale: 0, value: base64([0x80]) },
+          }),
+          pgSource({ lsn: 1 }),
+        ),
       ),
     );
     expect(e.after?.['balance']).toBe('11805916207174113034.25'); // 2^70 + 1 = 1180591620717411303425, scale 2
@@ -175,7 +211,11 @@ describe('JSON with schemas.enable=true', () => {
   });
 
   test('int64 columns beyond 2^53 keep every digit (as bigint), safe ones stay numbers', async () => {
-    const e = await eventOf(enveloped(envelope('c', null, userRow(9_007_199_254_740_993n, { login_count: 7 }), pgSource({ lsn: 1 })), { id: 9_007_199_254_740_993n }));
+    const e = await eventOf(
+      enveloped(envelope('c', null, userRow(9_007_199_254_740_993n, { login_count: 7 }), pgSource({ lsn: 1 })), {
+        id: 9_007_199_254_740_993n,
+      }),
+    );
     expect(e.after?.['id']).toBe(9_007_199_254_740_993n);
     expect(e.key).toEqual({ id: 9_007_199_254_740_993n });
     expect(e.after?.['login_count']).toBe(7);
@@ -183,15 +223,24 @@ describe('JSON with schemas.enable=true', () => {
 
   test('an LSN beyond 2^53 is read exactly into the version', async () => {
     const lsn = (1n << 60n) + 3n;
-    const e = await eventOf(enveloped(envelope('u', userRow(1), userRow(1), pgSource({ lsn, lastCommitLsn: lsn - 1n }))));
+    const e = await eventOf(
+      enveloped(envelope('u', userRow(1), userRow(1), pgSource({ lsn, lastCommitLsn: lsn - 1n }))),
+    );
     expect(e.version).toBe('1000000000000002' + '1000000000000003');
   });
 });
 
 describe('JSON with schemas.enable=false', () => {
   test('values are left as they come: no schema, no conversion', async () => {
-    const e = await eventOf(bare(envelope('c', null, userRow(1), pgSource({ lsn: 24023960, lastCommitLsn: 24023928 }))));
-    expect(e.after).toMatchObject({ balance: 'MDk=', birth_date: 19000, created_at: 1_700_000_000_123_456, score: { scale: 3, value: '+y4=' } });
+    const e = await eventOf(
+      bare(envelope('c', null, userRow(1), pgSource({ lsn: 24023960, lastCommitLsn: 24023928 }))),
+    );
+    expect(e.after).toMatchObject({
+      balance: 'MDk=',
+      birth_date: 19000,
+      created_at: 1_700_000_000_123_456,
+      score: { scale: 3, value: '+y4=' },
+    });
     expect(e.version).toBe(encodePostgresVersion(24023928n, 24023960n));
     expect(e.key).toEqual({ id: 1 });
   });
@@ -207,13 +256,26 @@ describe('JSON with schemas.enable=false', () => {
   });
 
   test('tableOf overrides the table name', async () => {
-    const d = createDecoder({ format: 'json', tableOf: (topic) => (topic.endsWith('.users') ? 'app_users' : undefined) });
+    const d = createDecoder({
+      format: 'json',
+      tableOf: (topic) => (topic.endsWith('.users') ? 'app_users' : undefined),
+    });
     const r = await d.decode(bare(envelope('c', null, userRow(1), pgSource({ lsn: 10 }))));
     expect(r.ok && r.value.kind === 'event' && r.value.event.table).toBe('app_users');
   });
 
   test('MySQL source positions order by (binlog file number, pos, row)', async () => {
-    const mysql = (file: string, pos: number, row: number) => ({ connector: 'mysql', name: 'legacy', ts_ms: 1, db: 'legacy', table: 'users', file, pos, row, snapshot: 'false' });
+    const mysql = (file: string, pos: number, row: number) => ({
+      connector: 'mysql',
+      name: 'legacy',
+      ts_ms: 1,
+      db: 'legacy',
+      table: 'users',
+      file,
+      pos,
+      row,
+      snapshot: 'false',
+    });
     const a = await eventOf(bare(envelope('u', userRow(1), userRow(1), mysql('mysql-bin.000003', 154, 0))));
     const b = await eventOf(bare(envelope('u', userRow(1), userRow(1), mysql('mysql-bin.000003', 154, 1))));
     const c = await eventOf(bare(envelope('u', userRow(1), userRow(1), mysql('mysql-bin.000004', 4, 0))));
@@ -225,26 +287,49 @@ describe('JSON with schemas.enable=false', () => {
 describe('records that are not row changes', () => {
   test('a tombstone is op d with tombstone=true, the key, and no version', async () => {
     const e = await eventOf(rawRecord(jsonBytes({ id: 5 }, KEY_SCHEMA), null));
-    expect(e).toMatchObject({ op: 'd', tombstone: true, key: { id: 5 }, before: null, after: null, version: '', table: 'users', sourceTsMs: null });
+    expect(e).toMatchObject({
+      op: 'd',
+      tombstone: true,
+      key: { id: 5 },
+      before: null,
+      after: null,
+      version: '',
+      table: 'users',
+      sourceTsMs: null,
+    });
   });
 
   test('truncate events are skipped as truncate', async () => {
     const r = await decode(rawRecord(null, jsonBytes(envelope('t', null, null, pgSource({ lsn: 10 })))));
-    expect(r).toEqual({ ok: true, value: { kind: 'skip', reason: 'truncate', origin: expect.objectContaining({ topic: TOPIC }) } });
+    expect(r).toEqual({
+      ok: true,
+      value: { kind: 'skip', reason: 'truncate', origin: expect.objectContaining({ topic: TOPIC }) },
+    });
   });
 
   test('heartbeats are skipped by topic without reading the bytes', async () => {
-    const r = await decode(rawRecord(Buffer.from('{"serverName":"legacy"}'), Buffer.from('not even json'), '__debezium-heartbeat.legacy'));
+    const r = await decode(
+      rawRecord(Buffer.from('{"serverName":"legacy"}'), Buffer.from('not even json'), '__debezium-heartbeat.legacy'),
+    );
     expect(r.ok && r.value).toMatchObject({ kind: 'skip', reason: 'heartbeat' });
   });
 
   test('heartbeats on a custom topic are recognised by shape', async () => {
-    const r = await decode(rawRecord(jsonBytes({ serverName: 'legacy' }), jsonBytes({ ts_ms: 1_700_000_000_000 }), 'hb.legacy'));
+    const r = await decode(
+      rawRecord(jsonBytes({ serverName: 'legacy' }), jsonBytes({ ts_ms: 1_700_000_000_000 }), 'hb.legacy'),
+    );
     expect(r.ok && r.value).toMatchObject({ kind: 'skip', reason: 'heartbeat' });
   });
 
   test('schema change records are skipped as schema-change', async () => {
-    const value = { source: { connector: 'mysql', file: 'mysql-bin.000003', pos: 1 }, ts_ms: 1, databaseName: 'legacy', schemaName: null, ddl: 'ALTER TABLE users ADD COLUMN x INT', tableChanges: [] };
+    const value = {
+      source: { connector: 'mysql', file: 'mysql-bin.000003', pos: 1 },
+      ts_ms: 1,
+      databaseName: 'legacy',
+      schemaName: null,
+      ddl: 'ALTER TABLE users ADD COLUMN x INT',
+      tableChanges: [],
+    };
     const r = await decode(rawRecord(jsonBytes({ databaseName: 'legacy' }), jsonBytes(value), 'legacy'));
     expect(r.ok && r.value).toMatchObject({ kind: 'skip', reason: 'schema-change' });
   });
@@ -258,10 +343,22 @@ describe('records that are not row changes', () => {
 
 describe('ExtractNewRecordState (unwrap) rows', () => {
   test('a flat row becomes the same event as its envelope, metadata stripped', async () => {
-    const value = envelope('u', userRow(1), userRow(1, { status: 'disabled' }), pgSource({ lsn: 500, tsMs: 1_700_000_000_000 }));
+    const value = envelope(
+      'u',
+      userRow(1),
+      userRow(1, { status: 'disabled' }),
+      pgSource({ lsn: 500, tsMs: 1_700_000_000_000 }),
+    );
     const fromEnvelope = await eventOf(bare(value));
     const fromRow = await eventOf(bare(unwrapEnvelope(value)));
-    expect(fromRow).toMatchObject({ op: 'u', table: 'users', key: { id: 1 }, before: null, tombstone: false, sourceTsMs: 1_700_000_000_000 });
+    expect(fromRow).toMatchObject({
+      op: 'u',
+      table: 'users',
+      key: { id: 1 },
+      before: null,
+      tombstone: false,
+      sourceTsMs: 1_700_000_000_000,
+    });
     expect(fromRow.after).toEqual(fromEnvelope.after);
     expect(fromRow.version).toBe(fromEnvelope.version); // no sequence in either: (0, lsn)
   });
@@ -277,7 +374,11 @@ describe('ExtractNewRecordState (unwrap) rows', () => {
   test('with schemas the row is converted like the envelope', async () => {
     const value = unwrapEnvelope(envelope('c', null, userRow(1), pgSource({ lsn: 700 })));
     const e = await eventOf(rawRecord(jsonBytes({ id: 1 }, KEY_SCHEMA), jsonBytes(value, UNWRAPPED_SCHEMA)));
-    expect(e.after).toMatchObject({ balance: '123.45', birth_date: '2022-01-08', created_at: '2023-11-14T22:13:20.123456Z' });
+    expect(e.after).toMatchObject({
+      balance: '123.45',
+      birth_date: '2022-01-08',
+      created_at: '2023-11-14T22:13:20.123456Z',
+    });
     expect(e.version).toBe(encodePostgresVersion(0n, 700n));
   });
 
@@ -291,13 +392,18 @@ describe('the unavailable-value placeholder (TOASTed columns)', () => {
   test('stays visible as UNAVAILABLE_VALUE in text, bytes, decimal and array columns', async () => {
     const placeholderBytes = Buffer.from(UNAVAILABLE_VALUE).toString('base64');
     const after = userRow(1, { bio: UNAVAILABLE_VALUE, avatar: placeholderBytes, balance: placeholderBytes });
-    for (const record of [enveloped(envelope('u', null, after, pgSource({ lsn: 1 }))), bare(envelope('u', null, { ...after, tags: [UNAVAILABLE_VALUE] }, pgSource({ lsn: 1 })))]) {
+    for (const record of [
+      enveloped(envelope('u', null, after, pgSource({ lsn: 1 }))),
+      bare(envelope('u', null, { ...after, tags: [UNAVAILABLE_VALUE] }, pgSource({ lsn: 1 }))),
+    ]) {
       const e = await eventOf(record);
       expect(e.after?.['bio']).toBe(UNAVAILABLE_VALUE);
       expect(e.after?.['avatar']).toBe(UNAVAILABLE_VALUE);
       expect(e.after?.['balance']).toBe(UNAVAILABLE_VALUE);
     }
-    const withArray = await eventOf(bare(envelope('u', null, { id: 1, tags: [UNAVAILABLE_VALUE] }, pgSource({ lsn: 1 }))));
+    const withArray = await eventOf(
+      bare(envelope('u', null, { id: 1, tags: [UNAVAILABLE_VALUE] }, pgSource({ lsn: 1 }))),
+    );
     expect(withArray.after?.['tags']).toBe(UNAVAILABLE_VALUE);
   });
 
@@ -335,7 +441,9 @@ describe('undecodable records are DecodeErrors that say where and what', () => {
 
   test('Avro bytes on a JSON decoder', async () => {
     const error = await errorOf(rawRecord(null, Buffer.from([0, 0, 0, 0, 1, 2])));
-    expect(error.message).toBe('value starts with 0x00 (Confluent Avro wire format?) but the decoder is configured for JSON');
+    expect(error.message).toBe(
+      'value starts with 0x00 (Confluent Avro wire format?) but the decoder is configured for JSON',
+    );
   });
 
   test('an envelope without source', async () => {
@@ -354,12 +462,16 @@ describe('undecodable records are DecodeErrors that say where and what', () => {
   });
 
   test('a source without a position', async () => {
-    const error = await errorOf(bare({ before: null, after: { id: 1 }, op: 'c', source: { connector: 'postgresql', table: 'users' } }));
+    const error = await errorOf(
+      bare({ before: null, after: { id: 1 }, op: 'c', source: { connector: 'postgresql', table: 'users' } }),
+    );
     expect(error.message).toMatch(/source has no source position/);
   });
 
   test('a malformed sequence', async () => {
-    const error = await errorOf(bare({ before: null, after: { id: 1 }, op: 'c', source: { lsn: 5, sequence: 'garbage' } }));
+    const error = await errorOf(
+      bare({ before: null, after: { id: 1 }, op: 'c', source: { lsn: 5, sequence: 'garbage' } }),
+    );
     expect(error.message).toBe('source.sequence is not a JSON array of two LSN strings: "garbage"');
   });
 
@@ -370,7 +482,9 @@ describe('undecodable records are DecodeErrors that say where and what', () => {
   });
 
   test('a key that is not a struct', async () => {
-    const error = await errorOf(rawRecord(Buffer.from('"just-a-string"'), jsonBytes(envelope('c', null, userRow(1), pgSource({ lsn: 1 })))));
+    const error = await errorOf(
+      rawRecord(Buffer.from('"just-a-string"'), jsonBytes(envelope('c', null, userRow(1), pgSource({ lsn: 1 })))),
+    );
     expect(error.message).toBe('record key is not a struct of key columns (got string)');
   });
 

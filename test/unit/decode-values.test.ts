@@ -40,7 +40,11 @@ describe('versions', () => {
   });
 
   test('encoding round-trips and prints LSNs the way Postgres does', () => {
-    fc.assert(fc.property(u64, u64, (c, l) => expect(decodePostgresVersion(encodePostgresVersion(c, l))).toEqual({ lastCommitLsn: c, lsn: l })));
+    fc.assert(
+      fc.property(u64, u64, (c, l) =>
+        expect(decodePostgresVersion(encodePostgresVersion(c, l))).toEqual({ lastCommitLsn: c, lsn: l }),
+      ),
+    );
     expect(formatLsn(0x16b3748n)).toBe('0/16B3748');
     expect(formatLsn((3n << 32n) | 0xan)).toBe('3/A');
   });
@@ -72,16 +76,25 @@ describe('temporal conversions match Date#toISOString and keep sub-millisecond d
   test('microseconds and nanoseconds since epoch', () => {
     fc.assert(
       // Microseconds as a JSON/Avro number stay below 2^53 (years ~1685-2255); beyond, they arrive as bigint.
-      fc.property(fc.integer({ min: -9e12, max: 9e12 }), fc.integer({ min: 0, max: 999 }), fc.integer({ min: 0, max: 999_999 }), (t, us, ns) => {
-        const iso = new Date(t).toISOString().slice(0, -1);
-        expect(epochMicrosToIso(t * 1000 + us)).toBe(`${iso}${String(us).padStart(3, '0')}Z`);
-        expect(epochNanosToIso(BigInt(t) * 1_000_000n + BigInt(ns))).toBe(`${iso}${String(ns).padStart(6, '0')}Z`);
-      }),
+      fc.property(
+        fc.integer({ min: -9e12, max: 9e12 }),
+        fc.integer({ min: 0, max: 999 }),
+        fc.integer({ min: 0, max: 999_999 }),
+        (t, us, ns) => {
+          const iso = new Date(t).toISOString().slice(0, -1);
+          expect(epochMicrosToIso(t * 1000 + us)).toBe(`${iso}${String(us).padStart(3, '0')}Z`);
+          expect(epochNanosToIso(BigInt(t) * 1_000_000n + BigInt(ns))).toBe(`${iso}${String(ns).padStart(6, '0')}Z`);
+        },
+      ),
     );
   });
 
   test('days since epoch', () => {
-    fc.assert(fc.property(fc.integer({ min: -1_000_000, max: 1_000_000 }), (d) => expect(epochDaysToIsoDate(d)).toBe(new Date(d * 86_400_000).toISOString().split('T')[0])));
+    fc.assert(
+      fc.property(fc.integer({ min: -1_000_000, max: 1_000_000 }), (d) =>
+        expect(epochDaysToIsoDate(d)).toBe(new Date(d * 86_400_000).toISOString().split('T')[0]),
+      ),
+    );
     expect(epochDaysToIsoDate(0)).toBe('1970-01-01');
     expect(epochDaysToIsoDate(11_016)).toBe('2000-02-29');
   });
@@ -103,7 +116,12 @@ describe('decimals', () => {
   const twosComplement = (n: bigint): Buffer => {
     let bytes = 1;
     while (n >= 1n << BigInt(bytes * 8 - 1) || n < -(1n << BigInt(bytes * 8 - 1))) bytes++;
-    return Buffer.from(BigInt.asUintN(bytes * 8, n).toString(16).padStart(bytes * 2, '0'), 'hex');
+    return Buffer.from(
+      BigInt.asUintN(bytes * 8, n)
+        .toString(16)
+        .padStart(bytes * 2, '0'),
+      'hex',
+    );
   };
 
   test('big-endian two’s-complement bytes with a scale give the exact decimal string', () => {
@@ -126,7 +144,17 @@ describe('decimals', () => {
 
 describe('Avro longs are read exactly across the whole int64 range', () => {
   test('round trip of any int64', () => {
-    const type = buildAvroType(JSON.stringify({ type: 'record', name: 'R', fields: [{ name: 'n', type: 'long' }, { name: 'o', type: ['null', 'long'] }] }), DEFAULT_PLACEHOLDER);
+    const type = buildAvroType(
+      JSON.stringify({
+        type: 'record',
+        name: 'R',
+        fields: [
+          { name: 'n', type: 'long' },
+          { name: 'o', type: ['null', 'long'] },
+        ],
+      }),
+      DEFAULT_PLACEHOLDER,
+    );
     fc.assert(
       fc.property(fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }), (n) => {
         const safe = n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER);

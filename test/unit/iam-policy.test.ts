@@ -18,7 +18,8 @@ function sourceFiles(dir: string): string[] {
 function calledActions(dir: string): string[] {
   const called = new Set<string>();
   for (const file of sourceFiles(dir)) {
-    for (const m of readFileSync(file, 'utf8').matchAll(/new ([A-Z][A-Za-z]+)Command\(/g)) called.add(`cognito-idp:${m[1]}`);
+    for (const m of readFileSync(file, 'utf8').matchAll(/new ([A-Z][A-Za-z]+)Command\(/g))
+      called.add(`cognito-idp:${m[1]}`);
   }
   return [...called].sort();
 }
@@ -29,7 +30,8 @@ interface Statement {
   Resource: string;
 }
 
-const policy = (): Statement[] => (JSON.parse(readFileSync(join(ROOT, 'docs/iam-policy.json'), 'utf8')) as { Statement: Statement[] }).Statement;
+const policy = (): Statement[] =>
+  (JSON.parse(readFileSync(join(ROOT, 'docs/iam-policy.json'), 'utf8')) as { Statement: Statement[] }).Statement;
 
 describe('least-privilege IAM policy (docs/iam-policy.json)', () => {
   test('lists exactly the Cognito actions that src/ sends', () => {

@@ -4,7 +4,13 @@ import { describe, expect, test } from '@jest/globals';
 import kafkajs from 'kafkajs';
 import { isRebalanceError } from '../../src/adapters/kafka/rebalance-errors.js';
 
-const { KafkaJSNonRetriableError, KafkaJSProtocolError, KafkaJSNumberOfRetriesExceeded } = kafkajs as unknown as Record<string, new (e: unknown, o?: unknown) => Error>;
+const { KafkaJSNonRetriableError, KafkaJSProtocolError, KafkaJSNumberOfRetriesExceeded } = kafkajs as unknown as Record<
+  string,
+  new (
+    e: unknown,
+    o?: unknown,
+  ) => Error
+>;
 
 const protocolError = (type: string, code: number): Error =>
   new KafkaJSProtocolError!({ type, code, retriable: false, message: `broker said ${type}` }, { retriable: false });
@@ -19,7 +25,9 @@ describe('group-membership errors are recognised however kafkajs wraps them', ()
   test('wrapped by the retrier once it gives up (the error a refused commit throws)', () => {
     const inner = protocolError('UNKNOWN_MEMBER_ID', 25);
     expect(isRebalanceError(new KafkaJSNonRetriableError!(inner, { cause: inner }))).toBe(true);
-    expect(isRebalanceError(new KafkaJSNumberOfRetriesExceeded!(inner, { cause: inner, retryCount: 5, retryTime: 1000 }))).toBe(true);
+    expect(
+      isRebalanceError(new KafkaJSNumberOfRetriesExceeded!(inner, { cause: inner, retryCount: 5, retryTime: 1000 })),
+    ).toBe(true);
   });
 
   test('other errors are not', () => {

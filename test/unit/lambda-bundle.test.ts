@@ -18,7 +18,8 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const isolatedDir = (prefix: string): string => {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   for (let d = dir; ; d = dirname(d)) {
-    if (existsSync(join(d, 'node_modules'))) throw new Error(`${d}/node_modules exists: the bundle test needs a folder with none above it`);
+    if (existsSync(join(d, 'node_modules')))
+      throw new Error(`${d}/node_modules exists: the bundle test needs a folder with none above it`);
     if (dirname(d) === d) break;
   }
   return dir;
@@ -26,14 +27,22 @@ const isolatedDir = (prefix: string): string => {
 
 /** Bundles one entry with the options of `npm run build:lambda` (package.json), into `dir`. */
 const bundle = (entry: string, dir: string, file: string): string => {
-  const script = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['build:lambda'] as string;
+  const script = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
+    .scripts['build:lambda'] as string;
   // The same flags as the build (the entries and outdir differ): a flag added there is tested here.
   const flags = [...script.matchAll(/--(?:external|platform|target|format|bundle)(?:[:=][^\s]+)?/g)].map((m) => m[0]);
   const out = join(dir, file);
-  execFileSync(join(ROOT, 'node_modules/.bin/esbuild'), [
-    entry, ...flags, `--outfile=${out}`, '--log-level=error',
-    "--banner:js=import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-  ], { cwd: ROOT });
+  execFileSync(
+    join(ROOT, 'node_modules/.bin/esbuild'),
+    [
+      entry,
+      ...flags,
+      `--outfile=${out}`,
+      '--log-level=error',
+      "--banner:js=import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    ],
+    { cwd: ROOT },
+  );
   return out;
 };
 
@@ -47,7 +56,8 @@ const runIsolated = (dir: string, code: string, env: Record<string, string> = {}
 
 describe('npm run build:lambda', () => {
   test('the build marks nothing external but pg-native (which pg loads only on request)', () => {
-    const script = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['build:lambda'] as string;
+    const script = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
+      .scripts['build:lambda'] as string;
     expect([...script.matchAll(/--external:(\S+)/g)].map((m) => m[1])).toEqual(['pg-native']);
   });
 
@@ -70,7 +80,9 @@ describe('npm run build:lambda', () => {
       argon2i: await argon2Hash(password, { memoryCost: 1024, timeCost: 2, parallelism: 1, algorithm: 1 }),
       pbkdf2: `pbkdf2_sha256$1000$${salt}$${pbkdf2Sync(password, salt, 1000, 32, 'sha256').toString('base64')}`,
       scrypt: `scrypt:16384:8:1$${salt}$${scryptSync(password, salt, 64, { N: 16384, r: 8, p: 1 }).toString('hex')}`,
-      'salted-digest': `sha256:${salt}:${createHash('sha256').update(salt + password).digest('hex')}`,
+      'salted-digest': `sha256:${salt}:${createHash('sha256')
+        .update(salt + password)
+        .digest('hex')}`,
     };
     const dir = isolatedDir('lambda-hash-');
     bundle('src/lambda/password-hash.ts', dir, 'password-hash.mjs');
@@ -86,7 +98,13 @@ describe('npm run build:lambda', () => {
     expect(probe.stderr).toBe('');
     const results = JSON.parse(probe.stdout) as Record<string, [unknown, unknown]>;
     for (const family of Object.keys(vectors)) {
-      expect([family, results[family]]).toEqual([family, [{ ok: true, value: true }, { ok: true, value: false }]]);
+      expect([family, results[family]]).toEqual([
+        family,
+        [
+          { ok: true, value: true },
+          { ok: true, value: false },
+        ],
+      ]);
     }
   });
 
@@ -96,10 +114,20 @@ describe('npm run build:lambda', () => {
     const source = readFileSync(out, 'utf8');
     // Post Authentication verifies no password: the hashers stay out of its bundle.
     expect(source).not.toMatch(/argon2|bcryptjs/);
-    const event = { triggerSource: 'PostAuthentication_Authentication', userPoolId: 'p', userName: 'legacy_1', request: { userAttributes: {} }, response: {} };
-    const probe = runIsolated(dir, `const m = await import('./post-authentication.mjs'); process.stderr.write(JSON.stringify(await m.handler(${JSON.stringify(event)})));`, {
-      PENDING_GROUPS_ATTRIBUTE: 'custom:cdc_jit_groups',
-    });
+    const event = {
+      triggerSource: 'PostAuthentication_Authentication',
+      userPoolId: 'p',
+      userName: 'legacy_1',
+      request: { userAttributes: {} },
+      response: {},
+    };
+    const probe = runIsolated(
+      dir,
+      `const m = await import('./post-authentication.mjs'); process.stderr.write(JSON.stringify(await m.handler(${JSON.stringify(event)})));`,
+      {
+        PENDING_GROUPS_ATTRIBUTE: 'custom:cdc_jit_groups',
+      },
+    );
     // No marker: the event comes straight back, without configuration, database or Cognito.
     expect(JSON.parse(probe.stderr)).toEqual(event);
   });

@@ -17,7 +17,10 @@ const base = {
 
 /** A column value as mysql2 hands it to typeCast: the text protocol's string. */
 const cast = (type: string, text: string | null, length = 0): unknown =>
-  legacyTypeCast({ type, length, string: () => text, buffer: () => null, geometry: () => null } as unknown as TypeCastField, () => `next:${text}`);
+  legacyTypeCast(
+    { type, length, string: () => text, buffer: () => null, geometry: () => null } as unknown as TypeCastField,
+    () => `next:${text}`,
+  );
 
 describe('legacy database URL', () => {
   test('the scheme picks the adapter', () => {
@@ -36,14 +39,20 @@ describe('legacy database URL', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).issues).toEqual([{ path: 'legacyDatabase.url', message: 'expected a postgres://, postgresql://, mysql:// or mariadb:// URL' }]);
+    expect((error as ConfigError).issues).toEqual([
+      { path: 'legacyDatabase.url', message: 'expected a postgres://, postgresql://, mysql:// or mariadb:// URL' },
+    ]);
     expect(String((error as Error).message)).not.toContain('tiger');
-    expect(compileConfig({ ...base, legacyDatabase: { url: 'mariadb://app:pw@db:3306/legacy' } }).legacyDatabase?.url).toMatch(/^mariadb:/);
+    expect(
+      compileConfig({ ...base, legacyDatabase: { url: 'mariadb://app:pw@db:3306/legacy' } }).legacyDatabase?.url,
+    ).toMatch(/^mariadb:/);
   });
 
   test('the Lambda refuses an unknown scheme by its variable name', async () => {
     await expect(lambdaConfigFromEnv({ LEGACY_DATABASE_URL: 'mssql://x', MAPPING_JSON: '{}' })).rejects.toMatchObject({
-      issues: [{ path: 'LEGACY_DATABASE_URL', message: 'expected a postgres://, postgresql://, mysql:// or mariadb:// URL' }],
+      issues: [
+        { path: 'LEGACY_DATABASE_URL', message: 'expected a postgres://, postgresql://, mysql:// or mariadb:// URL' },
+      ],
     });
   });
 });

@@ -54,17 +54,34 @@ const rowArbitrary = fc.record(columnValues) as fc.Arbitrary<Row>;
 describe('DesiredUserMemo: the same users as the mapping itself, faster', () => {
   test('any sequence of rows: each result equals buildDesiredUser of that row (users and errors)', () => {
     fc.assert(
-      fc.property(fc.array(rowArbitrary, { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 3 }), (rows, limit) => {
-        const memo = new DesiredUserMemo(example, limit);
-        for (const row of rows) expect(viaMemo(memo, row)).toEqual(direct(row));
-      }),
+      fc.property(
+        fc.array(rowArbitrary, { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 1, max: 3 }),
+        (rows, limit) => {
+          const memo = new DesiredUserMemo(example, limit);
+          for (const row of rows) expect(viaMemo(memo, row)).toEqual(direct(row));
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   test('a row that changes one mapped column recomputes what reads it, keeps the rest', () => {
     const memo = new DesiredUserMemo(example);
-    const base: Row = { id: 7, username: 'Anna', email: 'a@example.com', email_verified: true, phone: null, given_name: 'Anna', family_name: 'Berg', locale: 'de', status: 'active', loyalty_tier: 'gold', marketing_opt_in: 't', legacy_customer_no: '1' };
+    const base: Row = {
+      id: 7,
+      username: 'Anna',
+      email: 'a@example.com',
+      email_verified: true,
+      phone: null,
+      given_name: 'Anna',
+      family_name: 'Berg',
+      locale: 'de',
+      status: 'active',
+      loyalty_tier: 'gold',
+      marketing_opt_in: 't',
+      legacy_customer_no: '1',
+    };
     const first = memo.build(base);
     expect(memo.build({ ...base, last_login_at: 1 })).toBe(first); // unmapped column only: the very same user
     const renamed = memo.build({ ...base, family_name: 'Holm' });
@@ -80,7 +97,20 @@ describe('DesiredUserMemo: the same users as the mapping itself, faster', () => 
 
   test('a failing row is not remembered: the next good row is built from the last good one', () => {
     const memo = new DesiredUserMemo(example);
-    const base: Row = { id: 8, username: 'b', email: 'b@example.com', email_verified: false, phone: null, given_name: 'B', family_name: 'C', locale: null, status: 'active', loyalty_tier: null, marketing_opt_in: null, legacy_customer_no: null };
+    const base: Row = {
+      id: 8,
+      username: 'b',
+      email: 'b@example.com',
+      email_verified: false,
+      phone: null,
+      given_name: 'B',
+      family_name: 'C',
+      locale: null,
+      status: 'active',
+      loyalty_tier: null,
+      marketing_opt_in: null,
+      legacy_customer_no: null,
+    };
     const good = memo.build(base);
     expect(() => memo.build({ ...base, email: 'not-an-email' })).toThrow(MappingError);
     expect(memo.build(base)).toBe(good);
@@ -89,7 +119,19 @@ describe('DesiredUserMemo: the same users as the mapping itself, faster', () => 
 
 describe('column access compiled from mapping names', () => {
   // Names reach generated code only as JSON string literals: none of these may break out.
-  const names = ['plain', 'with "quotes"', "it's", 'back\\slash', 'line\nbreak', 'sep\u2028arator', '${x}', '__proto__', '0', 'ümlaut', '`tick`'];
+  const names = [
+    'plain',
+    'with "quotes"',
+    "it's",
+    'back\\slash',
+    'line\nbreak',
+    'sep\u2028arator',
+    '${x}',
+    '__proto__',
+    '0',
+    'ümlaut',
+    '`tick`',
+  ];
 
   test.each(names)('%j reads, lists, compares and builds rows by that exact name', (name) => {
     const row: Row = Object.defineProperty({ other: 1 }, name, { value: 'v', enumerable: true });
@@ -101,6 +143,11 @@ describe('column access compiled from mapping names', () => {
     expect(Object.getOwnPropertyDescriptor(rowOf(name)('x'), name)?.value).toBe('x');
     const built = objectOf<string>(['first', name, 'last'])(['1', '2', '3']);
     expect(Object.getPrototypeOf(built)).toBe(Object.prototype);
-    expect(Object.entries(built)).toEqual([...(name === '0' ? [[name, '2']] : []), ['first', '1'], ...(name === '0' ? [] : [[name, '2']]), ['last', '3']]);
+    expect(Object.entries(built)).toEqual([
+      ...(name === '0' ? [[name, '2']] : []),
+      ['first', '1'],
+      ...(name === '0' ? [] : [[name, '2']]),
+      ['last', '3'],
+    ]);
   });
 });

@@ -103,9 +103,19 @@ describe('users table', () => {
     expect(intentsOf(example, event({ op: 'r', snapshot: true }))[0]?.kind).toBe('upsert');
   });
   test('nulls mean "remove the attribute"; a removed email removes email_verified', () => {
-    const [intent] = intentsOf(example, event({ op: 'u', after: usersRow({ email: null, phone: '  ', family_name: null, loyalty_tier: 'unobtainium' }) }));
+    const [intent] = intentsOf(
+      example,
+      event({ op: 'u', after: usersRow({ email: null, phone: '  ', family_name: null, loyalty_tier: 'unobtainium' }) }),
+    );
     const attributes = intent?.kind === 'upsert' ? intent.user.attributes : {};
-    expect(attributes).toMatchObject({ email: '', email_verified: '', phone_number: '', family_name: '', name: 'Jürgen', 'custom:loyalty_tier': '' });
+    expect(attributes).toMatchObject({
+      email: '',
+      email_verified: '',
+      phone_number: '',
+      family_name: '',
+      name: 'Jürgen',
+      'custom:loyalty_tier': '',
+    });
   });
   test('status decides enabled; unknown status values are a MappingError naming the field', () => {
     const [locked] = intentsOf(example, event({ after: usersRow({ status: 'locked' }) }));
@@ -117,7 +127,13 @@ describe('users table', () => {
     expect(errorOf(example, event({ after: usersRow({ status: null }) })).message).toContain('status is null');
   });
   test('a status default absorbs unknown values', () => {
-    const mapping = compileMapping(parseMapping({ username: { column: 'id' }, attributes: { email: 'email' }, status: { column: 'status', enabled: [true], disabled: [false], default: 'disabled' } }));
+    const mapping = compileMapping(
+      parseMapping({
+        username: { column: 'id' },
+        attributes: { email: 'email' },
+        status: { column: 'status', enabled: [true], disabled: [false], default: 'disabled' },
+      }),
+    );
     const enabled = (status: unknown) => {
       const r = desiredUserFromRow(mapping, { id: 1, email: 'a@b.co', status });
       return r.ok ? r.value.enabled : r.error;
@@ -130,7 +146,9 @@ describe('users table', () => {
   });
   test('Cognito limits fail the row with the attribute named', () => {
     expect(errorOf(example, event({ after: usersRow({ email: 'not an email' }) })).field).toBe('email');
-    expect(errorOf(example, event({ after: usersRow({ given_name: 'x'.repeat(2049) }) })).message).toBe('attribute given_name is longer than 2048 characters');
+    expect(errorOf(example, event({ after: usersRow({ given_name: 'x'.repeat(2049) }) })).message).toBe(
+      'attribute given_name is longer than 2048 characters',
+    );
     // phone_number has onInvalid: remove in the example
     const [intent] = intentsOf(example, event({ after: usersRow({ phone: '12' }) }));
     expect(intent?.kind === 'upsert' && intent.user.attributes.phone_number).toBe('');
@@ -139,11 +157,17 @@ describe('users table', () => {
     const mapping = compileMapping(parseMapping({ username: { column: 'login' }, attributes: { email: 'email' } }));
     const base = { op: 'c' as const, key: { id: 1 }, after: { id: 1, login: 'john doe', email: 'a@b.co' } };
     expect(errorOf(mapping, event(base)).message).toMatch(/username contains whitespace/);
-    expect(errorOf(mapping, event({ ...base, after: { ...base.after, login: null } })).message).toMatch(/username: login is null/);
-    expect(errorOf(mapping, event({ ...base, after: { ...base.after, login: 'x'.repeat(129) } })).field).toBe('username');
+    expect(errorOf(mapping, event({ ...base, after: { ...base.after, login: null } })).message).toMatch(
+      /username: login is null/,
+    );
+    expect(errorOf(mapping, event({ ...base, after: { ...base.after, login: 'x'.repeat(129) } })).field).toBe(
+      'username',
+    );
   });
   test('lowercase usernames', () => {
-    const mapping = compileMapping(parseMapping({ username: { column: 'login', lowercase: true }, attributes: { email: 'email' } }));
+    const mapping = compileMapping(
+      parseMapping({ username: { column: 'login', lowercase: true }, attributes: { email: 'email' } }),
+    );
     const [intent] = intentsOf(mapping, event({ after: { login: 'ÖMER', email: 'a@b.co' } }));
     expect(intent?.kind === 'upsert' && intent.user.username).toBe('ömer');
   });
@@ -173,10 +197,16 @@ describe('users table', () => {
     expect(intentsOf(example, event({ op: 'd', before: { id: 42 }, after: null }))).toEqual([
       { kind: 'delete', username: 'legacy_42', version: V1, origin, sourceTsMs: 1704238200000 },
     ]);
-    expect(intentsOf(example, event({ op: 'd', before: null, after: null, tombstone: true }))[0]).toMatchObject({ kind: 'delete', username: 'legacy_42' });
+    expect(intentsOf(example, event({ op: 'd', before: null, after: null, tombstone: true }))[0]).toMatchObject({
+      kind: 'delete',
+      username: 'legacy_42',
+    });
   });
   test('a tombstone without a source position is left to the delete before it', () => {
-    expect(skipOf(example, event({ op: 'd', before: null, after: null, tombstone: true, version: '' }))).toEqual({ kind: 'skip', reason: 'tombstone-after-delete' });
+    expect(skipOf(example, event({ op: 'd', before: null, after: null, tombstone: true, version: '' }))).toEqual({
+      kind: 'skip',
+      reason: 'tombstone-after-delete',
+    });
   });
   test('a delete whose username is not in the key needs REPLICA IDENTITY FULL', () => {
     const mapping = compileMapping(parseMapping({ username: { column: 'login' }, attributes: { email: 'email' } }));
@@ -184,7 +214,12 @@ describe('users table', () => {
     expect(error.field).toBe('username');
     expect(error.message).toMatch(/REPLICA IDENTITY FULL/);
     expect(error.message).toMatch(/primary key/);
-    expect(intentsOf(mapping, event({ op: 'd', key: { id: 42 }, before: { id: 42, login: 'bob', email: 'x' }, after: null }))[0]).toMatchObject({ username: 'bob' });
+    expect(
+      intentsOf(
+        mapping,
+        event({ op: 'd', key: { id: 42 }, before: { id: 42, login: 'bob', email: 'x' }, after: null }),
+      )[0],
+    ).toMatchObject({ username: 'bob' });
   });
   test('a primary-key change (delete old key + create new key) maps to delete + create', () => {
     const del = intentsOf(example, event({ op: 'd', key: { id: 42 }, before: { id: 42 }, after: null }));
@@ -215,7 +250,19 @@ describe('password_hash can never reach Cognito', () => {
   test('the compiled mapping does not read it', () => {
     expect(example.readColumns.has('password_hash')).toBe(false);
     expect(() =>
-      compileMapping({ ...example.spec, attributes: [...example.spec.attributes, { name: 'custom:h', source: { kind: 'column', column: 'password_hash' }, transforms: [], onInvalid: 'error', createOnly: false }] }),
+      compileMapping({
+        ...example.spec,
+        attributes: [
+          ...example.spec.attributes,
+          {
+            name: 'custom:h',
+            source: { kind: 'column', column: 'password_hash' },
+            transforms: [],
+            onInvalid: 'error',
+            createOnly: false,
+          },
+        ],
+      }),
     ).toThrow(/excluded column password_hash/);
   });
 });
@@ -225,28 +272,64 @@ describe('roles table', () => {
     event({ table: 'user_roles', key: { user_id: 42, role: 'admin' }, after: { user_id: 42, role: 'admin' }, ...over });
   test('insert and snapshot rows add the user to the mapped group', () => {
     expect(intentsOf(example, roleEvent({}))).toEqual([
-      { kind: 'group', username: 'legacy_42', group: 'admin', member: true, version: V1, origin, sourceTsMs: 1704238200000 },
+      {
+        kind: 'group',
+        username: 'legacy_42',
+        group: 'admin',
+        member: true,
+        version: V1,
+        origin,
+        sourceTsMs: 1704238200000,
+      },
     ]);
     expect(intentsOf(example, roleEvent({ op: 'r' }))[0]).toMatchObject({ member: true });
   });
   test('deletes and tombstones remove it, from the key alone', () => {
-    expect(intentsOf(example, roleEvent({ op: 'd', before: null, after: null }))[0]).toMatchObject({ username: 'legacy_42', group: 'admin', member: false });
-    expect(intentsOf(example, roleEvent({ op: 'd', before: null, after: null, tombstone: true }))[0]).toMatchObject({ member: false });
+    expect(intentsOf(example, roleEvent({ op: 'd', before: null, after: null }))[0]).toMatchObject({
+      username: 'legacy_42',
+      group: 'admin',
+      member: false,
+    });
+    expect(intentsOf(example, roleEvent({ op: 'd', before: null, after: null, tombstone: true }))[0]).toMatchObject({
+      member: false,
+    });
   });
   test('an update that moves the row removes the old membership and adds the new one', () => {
-    const intents = intentsOf(example, roleEvent({ op: 'u', before: { user_id: 42, role: 'admin' }, after: { user_id: 42, role: 'support' } }));
+    const intents = intentsOf(
+      example,
+      roleEvent({ op: 'u', before: { user_id: 42, role: 'admin' }, after: { user_id: 42, role: 'support' } }),
+    );
     expect(intents.map((i) => i.kind === 'group' && [i.group, i.member])).toEqual([
       ['admin', false],
       ['support', true],
     ]);
   });
   test('unmapped roles are filtered, or an error when configured', () => {
-    expect(skipOf(example, roleEvent({ after: { user_id: 42, role: 'auditor' } }))).toEqual({ kind: 'skip', reason: 'filtered' });
-    const strict = compileMapping(parseMapping({ username: { template: 'legacy_{id}' }, attributes: { email: 'email' }, rolesTable: {}, groups: { map: { admin: 'admin' }, unmapped: 'error' } }));
-    expect(errorOf(strict, roleEvent({ after: { user_id: 42, role: 'auditor' } })).message).toMatch(/role "auditor" has no group/);
+    expect(skipOf(example, roleEvent({ after: { user_id: 42, role: 'auditor' } }))).toEqual({
+      kind: 'skip',
+      reason: 'filtered',
+    });
+    const strict = compileMapping(
+      parseMapping({
+        username: { template: 'legacy_{id}' },
+        attributes: { email: 'email' },
+        rolesTable: {},
+        groups: { map: { admin: 'admin' }, unmapped: 'error' },
+      }),
+    );
+    expect(errorOf(strict, roleEvent({ after: { user_id: 42, role: 'auditor' } })).message).toMatch(
+      /role "auditor" has no group/,
+    );
   });
   test('add-only groups ignore removals', () => {
-    const addOnly = compileMapping(parseMapping({ username: { template: 'legacy_{id}' }, attributes: { email: 'email' }, rolesTable: {}, groups: { managed: false } }));
+    const addOnly = compileMapping(
+      parseMapping({
+        username: { template: 'legacy_{id}' },
+        attributes: { email: 'email' },
+        rolesTable: {},
+        groups: { managed: false },
+      }),
+    );
     expect(skipOf(addOnly, roleEvent({ op: 'd', after: null }))).toEqual({ kind: 'skip', reason: 'filtered' });
     expect(intentsOf(addOnly, roleEvent({}))[0]).toMatchObject({ group: 'admin', member: true }); // no map: role = group
   });
@@ -254,7 +337,11 @@ describe('roles table', () => {
 
 describe('groups from a users column', () => {
   const mapping = compileMapping(
-    parseMapping({ username: { template: 'u{id}' }, attributes: { email: 'email' }, groups: { column: 'roles', map: { a: 'admin', c: 'customer' } } }),
+    parseMapping({
+      username: { template: 'u{id}' },
+      attributes: { email: 'email' },
+      groups: { column: 'roles', map: { a: 'admin', c: 'customer' } },
+    }),
   );
   const groupsOf = (roles: unknown) => {
     const r = desiredUserFromRow(mapping, { id: 1, email: 'a@b.co', roles });

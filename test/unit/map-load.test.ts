@@ -59,7 +59,12 @@ describe('parseMapping defaults', () => {
         birthdate: { column: 'b', transform: [{ date: { unit: 'days' } }] },
       },
     });
-    expect(spec.rolesTable).toEqual({ table: 'user_roles', userColumn: 'user_id', roleColumn: 'role', usersKeyColumn: 'id' });
+    expect(spec.rolesTable).toEqual({
+      table: 'user_roles',
+      userColumn: 'user_id',
+      roleColumn: 'role',
+      usersKeyColumn: 'id',
+    });
     expect(spec.groups).toEqual({ managed: true, separator: ',', unmapped: 'ignore' });
     const byName = Object.fromEntries(spec.attributes.map((a) => [a.name, a]));
     expect(byName.given_name?.source).toEqual({ kind: 'column', column: 'given_name' });
@@ -77,11 +82,18 @@ describe('parseMapping errors name the exact path', () => {
   test('an unknown transform', () => {
     const raw = minimal();
     raw.attributes.email.transform = ['trim', 'lowercas'];
-    expectIssue(raw, 'attributes.email.transform[1]', /"lowercas" is not a transform; expected one of: "trim", "lowercase"/);
+    expectIssue(
+      raw,
+      'attributes.email.transform[1]',
+      /"lowercas" is not a transform; expected one of: "trim", "lowercase"/,
+    );
   });
   test('a transform object with a bad option', () => {
     expectIssue(
-      { ...minimal(), attributes: { phone_number: { column: 'phone', transform: ['trim', { e164: { defaultCountryCode: 'DE' } }] } } },
+      {
+        ...minimal(),
+        attributes: { phone_number: { column: 'phone', transform: ['trim', { e164: { defaultCountryCode: 'DE' } }] } },
+      },
       'attributes.phone_number.transform[1].e164.defaultCountryCode',
       /country calling code/,
     );
@@ -99,34 +111,78 @@ describe('parseMapping errors name the exact path', () => {
     );
   });
   test('an enum without a map', () => {
-    expectIssue({ ...minimal(), attributes: { 'custom:tier': { column: 't', transform: [{ enum: { default: 'x' } }] } } }, 'attributes.custom:tier.transform[0].enum.map', /is required/);
+    expectIssue(
+      { ...minimal(), attributes: { 'custom:tier': { column: 't', transform: [{ enum: { default: 'x' } }] } } },
+      'attributes.custom:tier.transform[0].enum.map',
+      /is required/,
+    );
   });
   test('missing and unknown top-level settings', () => {
     expectIssue({ attributes: minimal().attributes }, 'username', /is required/);
     expectIssue({ ...minimal(), deletPolicy: 'delete' }, 'deletPolicy', /not a known setting/);
-    expectIssue({ ...minimal(), deletePolicy: 'purge' }, 'deletePolicy', /"purge" is not allowed; expected one of: "delete", "disable"/);
+    expectIssue(
+      { ...minimal(), deletePolicy: 'purge' },
+      'deletePolicy',
+      /"purge" is not allowed; expected one of: "delete", "disable"/,
+    );
     expectIssue({ ...minimal(), versionAttribute: 'cdc_version' }, 'versionAttribute', /must be a custom attribute/);
     expectIssue({ ...minimal(), exclude: 'password_hash' }, 'exclude', /must be array/);
   });
   test('attribute sources: exactly one of column, template, value', () => {
-    expectIssue({ ...minimal(), attributes: { email: { transform: ['trim'] } } }, 'attributes.email', /needs one of column, template or value/);
-    expectIssue({ ...minimal(), attributes: { email: { column: 'a', template: '{b}' } } }, 'attributes.email', /column and template/);
-    expectIssue({ ...minimal(), username: { column: 'id', template: 'x{id}' } }, 'username', /exactly one of column or template/);
+    expectIssue(
+      { ...minimal(), attributes: { email: { transform: ['trim'] } } },
+      'attributes.email',
+      /needs one of column, template or value/,
+    );
+    expectIssue(
+      { ...minimal(), attributes: { email: { column: 'a', template: '{b}' } } },
+      'attributes.email',
+      /column and template/,
+    );
+    expectIssue(
+      { ...minimal(), username: { column: 'id', template: 'x{id}' } },
+      'username',
+      /exactly one of column or template/,
+    );
   });
   test('template syntax', () => {
     expectIssue({ ...minimal(), username: { template: 'legacy_{id' } }, 'username.template', /unclosed "\{"/);
-    expectIssue({ ...minimal(), attributes: { name: { template: '{given_name} {' } } }, 'attributes.name.template', /unclosed/);
+    expectIssue(
+      { ...minimal(), attributes: { name: { template: '{given_name} {' } } },
+      'attributes.name.template',
+      /unclosed/,
+    );
   });
   test('Cognito attribute names', () => {
     expectIssue({ ...minimal(), attributes: { sub: 'id' } }, 'attributes.sub', /set by Cognito/);
     expectIssue({ ...minimal(), attributes: { loyalty_tier: 'tier' } }, 'attributes.loyalty_tier', /"custom:" prefix/);
-    expectIssue({ ...minimal(), attributes: { 'custom:a_very_long_attribute_name': 'x' } }, 'attributes.custom:a_very_long_attribute_name', /longer than 20/);
-    expectIssue({ ...minimal(), attributes: { 'custom:cdc_version': 'x' } }, 'attributes.custom:cdc_version', /versionAttribute/);
-    expectIssue({ ...minimal(), versionAttribute: 'custom:this_name_is_far_too_long' }, 'versionAttribute', /longer than 20/);
+    expectIssue(
+      { ...minimal(), attributes: { 'custom:a_very_long_attribute_name': 'x' } },
+      'attributes.custom:a_very_long_attribute_name',
+      /longer than 20/,
+    );
+    expectIssue(
+      { ...minimal(), attributes: { 'custom:cdc_version': 'x' } },
+      'attributes.custom:cdc_version',
+      /versionAttribute/,
+    );
+    expectIssue(
+      { ...minimal(), versionAttribute: 'custom:this_name_is_far_too_long' },
+      'versionAttribute',
+      /longer than 20/,
+    );
   });
   test('constants are checked at load time', () => {
-    expectIssue({ ...minimal(), attributes: { email_verified: { value: 'yes' } } }, 'attributes.email_verified.value', /"true" or "false"/);
-    expectIssue({ ...minimal(), attributes: { email_verified: { value: 'true', transform: ['trim'] } } }, 'attributes.email_verified.transform', /constant/);
+    expectIssue(
+      { ...minimal(), attributes: { email_verified: { value: 'yes' } } },
+      'attributes.email_verified.value',
+      /"true" or "false"/,
+    );
+    expectIssue(
+      { ...minimal(), attributes: { email_verified: { value: 'true', transform: ['trim'] } } },
+      'attributes.email_verified.transform',
+      /constant/,
+    );
   });
   test('excluded columns can be read nowhere', () => {
     const raw = {
@@ -143,22 +199,46 @@ describe('parseMapping errors name the exact path', () => {
         { path: 'status.column', message: expect.stringContaining('excluded') },
       ]),
     );
-    expectIssue({ ...minimal(), username: { column: 'password_hash' }, exclude: ['password_hash'] }, 'username.column', /excluded/);
+    expectIssue(
+      { ...minimal(), username: { column: 'password_hash' }, exclude: ['password_hash'] },
+      'username.column',
+      /excluded/,
+    );
   });
   test('status lists must not overlap', () => {
-    expectIssue({ ...minimal(), status: { column: 's', enabled: ['active', 'x'], disabled: ['locked', 'x'] } }, 'status.disabled[1]', /also listed/);
+    expectIssue(
+      { ...minimal(), status: { column: 's', enabled: ['active', 'x'], disabled: ['locked', 'x'] } },
+      'status.disabled[1]',
+      /also listed/,
+    );
   });
   test('groups need a source; two sources cannot both be managed', () => {
     expectIssue({ ...minimal(), groups: { managed: true } }, 'groups', /needs groups.column or rolesTable/);
     expectIssue({ ...minimal(), rolesTable: {}, groups: { column: 'roles' } }, 'groups.column', /managed: false/);
-    expect(() => parseMapping({ ...minimal(), rolesTable: {}, groups: { column: 'roles', managed: false } })).not.toThrow();
-    expectIssue({ ...minimal(), groups: { column: 'roles', map: { admin: 'Admin Group' } } }, 'groups.map.admin', /whitespace/);
-    expectIssue({ ...minimal(), groups: { column: 'roles', map: { 'team.lead': 'Team Lead' } } }, 'groups.map["team.lead"]', /whitespace/);
+    expect(() =>
+      parseMapping({ ...minimal(), rolesTable: {}, groups: { column: 'roles', managed: false } }),
+    ).not.toThrow();
+    expectIssue(
+      { ...minimal(), groups: { column: 'roles', map: { admin: 'Admin Group' } } },
+      'groups.map.admin',
+      /whitespace/,
+    );
+    expectIssue(
+      { ...minimal(), groups: { column: 'roles', map: { 'team.lead': 'Team Lead' } } },
+      'groups.map["team.lead"]',
+      /whitespace/,
+    );
   });
   test('role rows need a username built from the users key alone', () => {
-    expectIssue({ ...minimal(), username: { column: 'username' }, rolesTable: {} }, 'rolesTable', /build it from id alone/);
+    expectIssue(
+      { ...minimal(), username: { column: 'username' }, rolesTable: {} },
+      'rolesTable',
+      /build it from id alone/,
+    );
     expectIssue({ ...minimal(), username: { template: '{id}_{email}' }, rolesTable: {} }, 'rolesTable', /id, email/);
-    expect(() => parseMapping({ ...minimal(), username: { column: 'user_no' }, rolesTable: { usersKeyColumn: 'user_no' } })).not.toThrow();
+    expect(() =>
+      parseMapping({ ...minimal(), username: { column: 'user_no' }, rolesTable: { usersKeyColumn: 'user_no' } }),
+    ).not.toThrow();
   });
   test('every issue is reported at once, and the message summarises them', () => {
     try {
@@ -181,7 +261,14 @@ describe('loading files', () => {
     expect(mapping.usernameColumns).toEqual(['id']);
     expect(mapping.readColumns.has('password_hash')).toBe(false);
     expect(spec.attributes.map((a) => a.name)).toEqual(
-      expect.arrayContaining(['email', 'phone_number', 'custom:legacy_id', 'custom:loyalty_tier', 'custom:marketing_opt_in', 'custom:customer_no']),
+      expect.arrayContaining([
+        'email',
+        'phone_number',
+        'custom:legacy_id',
+        'custom:loyalty_tier',
+        'custom:marketing_opt_in',
+        'custom:customer_no',
+      ]),
     );
   });
   test('JSON files', async () => {
@@ -193,7 +280,9 @@ describe('loading files', () => {
   });
   test('YAML syntax errors and duplicate keys', () => {
     expect(() => parseMappingText('username: [', 'bad.yaml')).toThrow(/bad.yaml: \(root\): is not valid YAML/);
-    expect(() => parseMappingText('username: {template: "x{id}"}\nusername: {column: id}\nattributes: {email: email}', 'dup.yaml')).toThrow(/not valid YAML/);
+    expect(() =>
+      parseMappingText('username: {template: "x{id}"}\nusername: {column: id}\nattributes: {email: email}', 'dup.yaml'),
+    ).toThrow(/not valid YAML/);
   });
   test('a missing file is a ConfigError', async () => {
     await expect(loadMapping(join(dir, 'nope.yaml'))).rejects.toBeInstanceOf(ConfigError);

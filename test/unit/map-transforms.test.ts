@@ -77,7 +77,8 @@ describe('e164', () => {
     ['  +33 6 12 34 56 78 ', '49', '+33612345678'],
   ])('%p (default %p) -> %p', (input, cc, expected) => {
     expect(normalizeE164(input, cc)).toEqual({ ok: true, value: expected });
-    const spec: TransformSpec = cc === undefined ? { kind: 'e164' } : { kind: 'e164', defaultCountryCode: cc.replace('+', '') };
+    const spec: TransformSpec =
+      cc === undefined ? { kind: 'e164' } : { kind: 'e164', defaultCountryCode: cc.replace('+', '') };
     expect(run([spec], input)).toBe(expected);
   });
   test.each([
@@ -139,7 +140,12 @@ describe('date and epochSeconds', () => {
 });
 
 describe('enum', () => {
-  const tiers: TransformSpec = { kind: 'enum', map: { g: 'gold', s: 'silver', constructor: 'ctor', x: null }, hasDefault: false, default: null };
+  const tiers: TransformSpec = {
+    kind: 'enum',
+    map: { g: 'gold', s: 'silver', constructor: 'ctor', x: null },
+    hasDefault: false,
+    default: null,
+  };
   test('maps known values, including keys that look like Object.prototype', () => {
     expect(run([tiers], 'g')).toBe('gold');
     expect(run([tiers], 'constructor')).toBe('ctor');
@@ -154,7 +160,9 @@ describe('enum', () => {
     expect(run([{ ...tiers, hasDefault: true, default: null }], 'zzz')).toBeNull();
   });
   test('non-string inputs are looked up by their text', () => {
-    expect(run([{ kind: 'enum', map: { true: 'yes', '1': 'one' }, hasDefault: false, default: null }], true)).toBe('yes');
+    expect(run([{ kind: 'enum', map: { true: 'yes', '1': 'one' }, hasDefault: false, default: null }], true)).toBe(
+      'yes',
+    );
     expect(run([{ kind: 'enum', map: { true: 'yes', '1': 'one' }, hasDefault: false, default: null }], 1)).toBe('one');
   });
 });

@@ -38,8 +38,12 @@ describe('assess verdict line', () => {
       'attention: 1 row(s) share phone_number with another row, and Cognito gives an alias to one user only: fix the data or the mapping first',
     );
     const problem = { field: 'email', problem: 'not an e-mail', count: 3, examples: [] };
-    expect(verdictLine({ users: 300, problems: [problem], dlq: { rows: 3, examples: [] }, duplicates: [dup] })).toMatch(/^attention: 3 row\(s\) \(1%\) would land in the DLQ; 1 row\(s\) share phone_number/);
-    expect(verdictLine({ users: 300, problems: [], dlq: { rows: 0, examples: [] }, duplicates: [] })).toBe('ok: nothing Cognito would refuse');
+    expect(verdictLine({ users: 300, problems: [problem], dlq: { rows: 3, examples: [] }, duplicates: [dup] })).toMatch(
+      /^attention: 3 row\(s\) \(1%\) would land in the DLQ; 1 row\(s\) share phone_number/,
+    );
+    expect(verdictLine({ users: 300, problems: [], dlq: { rows: 0, examples: [] }, duplicates: [] })).toBe(
+      'ok: nothing Cognito would refuse',
+    );
   });
 });
 
@@ -74,7 +78,12 @@ describe('AssessAggregator', () => {
     expect(r.problems.find((p) => p.field === 'email')?.examples).toEqual([{ key: 'id=2', value: 'n*** (12 chars)' }]);
     expect(r.dropped.map((d) => [d.field, d.count, d.examples[0]?.key])).toEqual([['phone_number', 1, 'id=4']]);
     const email = r.duplicates.find((d) => d.attribute === 'email');
-    expect(email).toEqual({ attribute: 'email', values: 1, rows: 1, examples: [{ value: 'u***@example.com', keys: ['id=1', 'id=3'] }] });
+    expect(email).toEqual({
+      attribute: 'email',
+      values: 1,
+      rows: 1,
+      examples: [{ value: 'u***@example.com', keys: ['id=1', 'id=3'] }],
+    });
     expect(r.coverage.find((c) => c.column === 'phone')).toEqual({ column: 'phone', nonNull: 1, percent: 14.3 });
     expect(r.disabled).toBe(1); // id=7 (id=6 is in the DLQ)
     expect(r.estimate.calls).toEqual({ UserCreation: 4, UserUpdate: 1 });
@@ -97,11 +106,20 @@ describe('AssessAggregator', () => {
 
 describe('checkPool', () => {
   const schema = (names: string[]): SchemaAttributeType[] =>
-    names.map((n) => ({ Name: `custom:${n}`, AttributeDataType: 'String', Mutable: true, StringAttributeConstraints: { MaxLength: '2048' } }));
+    names.map((n) => ({
+      Name: `custom:${n}`,
+      AttributeDataType: 'String',
+      Mutable: true,
+      StringAttributeConstraints: { MaxLength: '2048' },
+    }));
   const all = ['legacy_id', 'cdc_version', 'cdc_groups', 'loyalty_tier', 'marketing_opt_in', 'customer_no'];
 
   test('a pool made for the mapping has no problem', () => {
-    const findings = checkPool(mapping, { SchemaAttributes: schema(all), UsernameAttributes: [], UsernameConfiguration: { CaseSensitive: false } });
+    const findings = checkPool(mapping, {
+      SchemaAttributes: schema(all),
+      UsernameAttributes: [],
+      UsernameConfiguration: { CaseSensitive: false },
+    });
     expect(findings).toEqual([]);
   });
 
@@ -125,20 +143,44 @@ describe('checkPool', () => {
       ['username-attributes', ''],
       ['username-case', ''],
     ]);
-    expect(findings.find((f) => f.code === 'version-attribute-missing')?.fix).toEqual({ Name: 'cdc_version', AttributeDataType: 'String', Mutable: true, StringAttributeConstraints: { MaxLength: '2048' } });
+    expect(findings.find((f) => f.code === 'version-attribute-missing')?.fix).toEqual({
+      Name: 'cdc_version',
+      AttributeDataType: 'String',
+      Mutable: true,
+      StringAttributeConstraints: { MaxLength: '2048' },
+    });
     expect(problemsOf(findings)).toHaveLength(6);
   });
 
   test('groups.versionAttribute must be there, mutable, and hold 2048 characters', () => {
-    const pool = (groups: SchemaAttributeType | undefined) => ({ SchemaAttributes: [...schema(all.filter((n) => n !== 'cdc_groups')), ...(groups ? [groups] : [])], UsernameConfiguration: { CaseSensitive: false } });
+    const pool = (groups: SchemaAttributeType | undefined) => ({
+      SchemaAttributes: [...schema(all.filter((n) => n !== 'cdc_groups')), ...(groups ? [groups] : [])],
+      UsernameConfiguration: { CaseSensitive: false },
+    });
     const missing = checkPool(mapping, pool(undefined));
     expect(missing.map((f) => [f.code, f.attribute])).toEqual([['version-attribute-missing', 'custom:cdc_groups']]);
-    expect(missing[0]?.fix).toEqual({ Name: 'cdc_groups', AttributeDataType: 'String', Mutable: true, StringAttributeConstraints: { MaxLength: '2048' } });
-    const short = checkPool(mapping, pool({ Name: 'custom:cdc_groups', AttributeDataType: 'String', Mutable: false, StringAttributeConstraints: { MaxLength: '256' } }));
+    expect(missing[0]?.fix).toEqual({
+      Name: 'cdc_groups',
+      AttributeDataType: 'String',
+      Mutable: true,
+      StringAttributeConstraints: { MaxLength: '2048' },
+    });
+    const short = checkPool(
+      mapping,
+      pool({
+        Name: 'custom:cdc_groups',
+        AttributeDataType: 'String',
+        Mutable: false,
+        StringAttributeConstraints: { MaxLength: '256' },
+      }),
+    );
     expect(short.map((f) => f.code)).toEqual(['version-attribute-too-short', 'immutable-attribute-updated']);
     expect(short[1]?.message).toMatch(/groups\.versionAttribute/);
     // not configured: not expected in the pool
-    const unguarded = { ...mapping, spec: { ...mapping.spec, groups: { ...mapping.spec.groups!, versionAttribute: undefined } } };
+    const unguarded = {
+      ...mapping,
+      spec: { ...mapping.spec, groups: { ...mapping.spec.groups!, versionAttribute: undefined } },
+    };
     delete unguarded.spec.groups.versionAttribute;
     expect(checkPool(unguarded, pool(undefined))).toEqual([]);
   });
@@ -150,21 +192,48 @@ describe('checkPool', () => {
     const missing = checkPool(mapping, base, check);
     expect(missing.map((f) => [f.code, f.attribute])).toEqual([['custom-attribute-missing', 'custom:cdc_jit_groups']]);
     expect(missing[0]?.message).toMatch(/sign-in fails/);
-    expect(missing[0]?.fix).toEqual({ Name: 'cdc_jit_groups', AttributeDataType: 'String', Mutable: true, StringAttributeConstraints: { MaxLength: '32' } });
-    const withMarker = (attribute: SchemaAttributeType) => checkPool(mapping, { ...base, SchemaAttributes: [...base.SchemaAttributes, attribute] }, check);
-    expect(withMarker({ Name: 'custom:cdc_jit_groups', AttributeDataType: 'String', Mutable: true, StringAttributeConstraints: { MaxLength: '32' } })).toEqual([]);
-    expect(withMarker({ Name: 'custom:cdc_jit_groups', AttributeDataType: 'Number', Mutable: false, StringAttributeConstraints: { MaxLength: '4' } }).map((f) => f.code)).toEqual([
-      'attribute-type',
-      'attribute-too-short',
-      'immutable-attribute-updated',
-    ]);
-    expect(checkPool(mapping, base, { pendingGroupsAttribute: 'cdc_jit_groups' })[0]?.message).toMatch(/must be a custom attribute/);
+    expect(missing[0]?.fix).toEqual({
+      Name: 'cdc_jit_groups',
+      AttributeDataType: 'String',
+      Mutable: true,
+      StringAttributeConstraints: { MaxLength: '32' },
+    });
+    const withMarker = (attribute: SchemaAttributeType) =>
+      checkPool(mapping, { ...base, SchemaAttributes: [...base.SchemaAttributes, attribute] }, check);
+    expect(
+      withMarker({
+        Name: 'custom:cdc_jit_groups',
+        AttributeDataType: 'String',
+        Mutable: true,
+        StringAttributeConstraints: { MaxLength: '32' },
+      }),
+    ).toEqual([]);
+    expect(
+      withMarker({
+        Name: 'custom:cdc_jit_groups',
+        AttributeDataType: 'Number',
+        Mutable: false,
+        StringAttributeConstraints: { MaxLength: '4' },
+      }).map((f) => f.code),
+    ).toEqual(['attribute-type', 'attribute-too-short', 'immutable-attribute-updated']);
+    expect(checkPool(mapping, base, { pendingGroupsAttribute: 'cdc_jit_groups' })[0]?.message).toMatch(
+      /must be a custom attribute/,
+    );
   });
 
   test('a createOnly attribute is added immutable; an alias the mapping does not normalise is a problem', () => {
-    const spec = { ...mapping.spec, attributes: mapping.spec.attributes.map((a) => (a.name === 'email' ? { ...a, transforms: [{ kind: 'trim' as const }] } : a)) };
+    const spec = {
+      ...mapping.spec,
+      attributes: mapping.spec.attributes.map((a) =>
+        a.name === 'email' ? { ...a, transforms: [{ kind: 'trim' as const }] } : a,
+      ),
+    };
     const m = { ...mapping, spec };
-    const findings = checkPool(m, { SchemaAttributes: schema(all.filter((n) => n !== 'legacy_id')), AliasAttributes: ['email'], UsernameConfiguration: { CaseSensitive: false } });
+    const findings = checkPool(m, {
+      SchemaAttributes: schema(all.filter((n) => n !== 'legacy_id')),
+      AliasAttributes: ['email'],
+      UsernameConfiguration: { CaseSensitive: false },
+    });
     expect(findings.find((f) => f.attribute === 'custom:legacy_id')?.fix?.Mutable).toBe(false);
     expect(findings.map((f) => f.code)).toContain('alias-not-normalised');
   });

@@ -9,7 +9,12 @@ import type { FindOptions, LegacyDatabase, UserLookup } from '../../src/adapters
 import { compileMapping, loadMapping, type CompiledMapping } from '../../src/pipeline/map/index.js';
 import { coalesce, planOptionsFromMapping, planUser } from '../../src/pipeline/plan/index.js';
 import { createUserApplier, planningFromMapping } from '../../src/runtime/pipeline-factory.js';
-import { createMigrationHandler, MigrationRefused, resolveSignInName, type UserMigrationEvent } from '../../src/lambda/user-migration.js';
+import {
+  createMigrationHandler,
+  MigrationRefused,
+  resolveSignInName,
+  type UserMigrationEvent,
+} from '../../src/lambda/user-migration.js';
 import { JitGraceApplier } from '../../src/migration/jit-grace-applier.js';
 
 let mapping: CompiledMapping;
@@ -17,8 +22,36 @@ const HASH = bcrypt.hashSync('old-password', 4);
 const SNAPSHOT = `${'0'.repeat(16)}${(0x1234).toString(16).padStart(16, '0')}`;
 
 const rows: Row[] = [
-  { id: 7, username: 'Anna.M', email: 'Anna@Example.com', email_verified: true, phone: null, given_name: 'Anna', family_name: 'M', locale: 'de-DE', status: 'active', loyalty_tier: 'gold', marketing_opt_in: true, legacy_customer_no: '123', password_hash: HASH },
-  { id: 8, username: 'bo', email: 'bo@example.com', email_verified: false, phone: null, given_name: 'Bo', family_name: null, locale: null, status: 'suspended', loyalty_tier: null, marketing_opt_in: false, legacy_customer_no: null, password_hash: HASH },
+  {
+    id: 7,
+    username: 'Anna.M',
+    email: 'Anna@Example.com',
+    email_verified: true,
+    phone: null,
+    given_name: 'Anna',
+    family_name: 'M',
+    locale: 'de-DE',
+    status: 'active',
+    loyalty_tier: 'gold',
+    marketing_opt_in: true,
+    legacy_customer_no: '123',
+    password_hash: HASH,
+  },
+  {
+    id: 8,
+    username: 'bo',
+    email: 'bo@example.com',
+    email_verified: false,
+    phone: null,
+    given_name: 'Bo',
+    family_name: null,
+    locale: null,
+    status: 'suspended',
+    loyalty_tier: null,
+    marketing_opt_in: false,
+    legacy_customer_no: null,
+    password_hash: HASH,
+  },
   { id: 9, username: 'dup1', email: 'same@example.com', status: 'active', password_hash: HASH },
   { id: 10, username: 'dup2', email: 'SAME@example.com', status: 'active', password_hash: HASH },
 ];
@@ -31,20 +64,31 @@ const memoryDb: LegacyDatabase = {
   async *scanUsers() {},
   async findUser(lookup: UserLookup, options: FindOptions) {
     const hits = rows.filter((r) =>
-      lookup.by === 'key' ? String(r.id) === String(lookup.key.id) : lookup.columns.some((c) => String(r[c] ?? '').toLowerCase() === lookup.value.toLowerCase()),
+      lookup.by === 'key'
+        ? String(r.id) === String(lookup.key.id)
+        : lookup.columns.some((c) => String(r[c] ?? '').toLowerCase() === lookup.value.toLowerCase()),
     );
     if (hits.length === 0) return err('not-found');
     if (hits.length > 1) return err('ambiguous');
     const { password_hash, ...row } = hits[0]!;
     const picked = Object.fromEntries(Object.entries(row).filter(([k]) => k === 'id' || options.columns.includes(k)));
-    return ok({ row: picked, secret: options.secretColumn ? (password_hash as string) : null, snapshotVersion: SNAPSHOT });
+    return ok({
+      row: picked,
+      secret: options.secretColumn ? (password_hash as string) : null,
+      snapshotVersion: SNAPSHOT,
+    });
   },
   rolesOf: async () => new Map(),
   close: async () => undefined,
 };
 
 const event = (userName: string, password?: string, trigger = 'UserMigration_Authentication'): UserMigrationEvent => ({
-  version: '1', triggerSource: trigger, userPoolId: 'p', userName, request: password === undefined ? {} : { password }, response: {},
+  version: '1',
+  triggerSource: trigger,
+  userPoolId: 'p',
+  userName,
+  request: password === undefined ? {} : { password },
+  response: {},
 });
 
 beforeAll(async () => {
@@ -53,15 +97,31 @@ beforeAll(async () => {
 
 describe('user migration handler', () => {
   const logs: Record<string, unknown>[] = [];
-  const handler = () => createMigrationHandler({ db: memoryDb, mapping, passwordColumn: 'password_hash', loginColumns: ['username', 'email'], log: (e) => logs.push(e) });
+  const handler = () =>
+    createMigrationHandler({
+      db: memoryDb,
+      mapping,
+      passwordColumn: 'password_hash',
+      loginColumns: ['username', 'email'],
+      log: (e) => logs.push(e),
+    });
 
   test('the right password migrates the user CONFIRMED with the mapped attributes and the snapshot version, silently', async () => {
     const out = await handler()(event('legacy_7', 'old-password'));
     expect(out.response).toEqual({
       userAttributes: {
-        email: 'anna@example.com', email_verified: 'true', given_name: 'Anna', family_name: 'M', name: 'Anna M', locale: 'de-DE',
-        preferred_username: 'anna.m', 'custom:legacy_id': '7', 'custom:loyalty_tier': 'gold', 'custom:marketing_opt_in': 'true',
-        'custom:customer_no': '123', 'custom:cdc_version': SNAPSHOT,
+        email: 'anna@example.com',
+        email_verified: 'true',
+        given_name: 'Anna',
+        family_name: 'M',
+        name: 'Anna M',
+        locale: 'de-DE',
+        preferred_username: 'anna.m',
+        'custom:legacy_id': '7',
+        'custom:loyalty_tier': 'gold',
+        'custom:marketing_opt_in': 'true',
+        'custom:customer_no': '123',
+        'custom:cdc_version': SNAPSHOT,
       },
       finalUserStatus: 'CONFIRMED',
       messageAction: 'SUPPRESS',
@@ -71,7 +131,14 @@ describe('user migration handler', () => {
   test('refusals: wrong password, unknown user, disabled account, a login name Cognito would create under the wrong username', async () => {
     const h = handler();
     const reasons: string[] = [];
-    for (const e of [event('legacy_7', 'wrong'), event('legacy_404', 'x'), event('legacy_8', 'old-password'), event('Anna.M', 'old-password'), event('anna@EXAMPLE.com', 'old-password'), event('same@example.com', 'x')]) {
+    for (const e of [
+      event('legacy_7', 'wrong'),
+      event('legacy_404', 'x'),
+      event('legacy_8', 'old-password'),
+      event('Anna.M', 'old-password'),
+      event('anna@EXAMPLE.com', 'old-password'),
+      event('same@example.com', 'x'),
+    ]) {
       await h(e).then(
         () => reasons.push('migrated'),
         (error: unknown) => reasons.push(error instanceof MigrationRefused ? error.reason : String(error)),
@@ -95,7 +162,8 @@ describe('user migration handler', () => {
 
   test('no log line carries the password, the hash or the sign-in name', () => {
     const text = JSON.stringify(logs);
-    for (const secret of ['old-password', HASH, 'anna@EXAMPLE.com', 'Anna.M', 'legacy_7']) expect(text).not.toContain(secret);
+    for (const secret of ['old-password', HASH, 'anna@EXAMPLE.com', 'Anna.M', 'legacy_7'])
+      expect(text).not.toContain(secret);
     expect(logs.some((l) => l.reason === 'wrong-password' && l.family === 'bcrypt')).toBe(true);
   });
 });
@@ -125,18 +193,37 @@ describe('JitGraceApplier', () => {
     const planning = planningFromMapping(compileMapping({ ...mapping.spec, createPolicy: 'existing-only' }));
     const applier = createUserApplier(planning, { gateway: pool, stateCapacity: 100 });
     const { plan, coalesce: fold, comparedAttributes } = planning;
-    return new JitGraceApplier({ gateway: pool, plan, coalesce: fold, state: applier.state, manageGroups: false, comparedAttributes }, {
-      graceMs: 10_000,
-      wallNow: () => now.t,
-      clock: { now: () => now.t, sleep: async (ms) => { now.t += ms; onSleep(); } },
-    });
+    return new JitGraceApplier(
+      { gateway: pool, plan, coalesce: fold, state: applier.state, manageGroups: false, comparedAttributes },
+      {
+        graceMs: 10_000,
+        wallNow: () => now.t,
+        clock: {
+          now: () => now.t,
+          sleep: async (ms) => {
+            now.t += ms;
+            onSleep();
+          },
+        },
+      },
+    );
   };
 
   test('a fresh update skipped because the user does not exist yet is applied once the just-in-time creation lands', async () => {
     const pool = new RacingPool();
     const now = { t: 1_000_000 };
     // While the sync waits, the Lambda's creation (data read before the update) completes.
-    const a = applier(pool, now, () => (pool.user = { username: 'legacy_7', attributes: { given_name: 'Before', 'custom:cdc_version': SNAPSHOT }, enabled: true, version: SNAPSHOT }));
+    const a = applier(
+      pool,
+      now,
+      () =>
+        (pool.user = {
+          username: 'legacy_7',
+          attributes: { given_name: 'Before', 'custom:cdc_version': SNAPSHOT },
+          enabled: true,
+          version: SNAPSHOT,
+        }),
+    );
     const report = await a.apply('legacy_7', [update(now.t - 500)]);
     expect(now.t).toBe(1_000_000 - 500 + 10_000);
     expect(report.calls).toEqual(['AdminUpdateUserAttributes']);

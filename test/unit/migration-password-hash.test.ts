@@ -26,7 +26,10 @@ const vectors = async (): Promise<[string, string][]> => {
     ['Werkzeug pbkdf2', `pbkdf2:sha256:1000$pepper$${werkzeugPbkdf2}`],
     ['Werkzeug scrypt', `scrypt:1024:8:1$NaCl$${werkzeugScrypt}`],
     ['passlib pbkdf2-sha256', `$pbkdf2-sha256$1000$${ab64(passlibSalt)}$${ab64(passlibPbkdf2)}`],
-    ['passlib scrypt', `$scrypt$ln=10,r=8,p=1$${passlibSalt.toString('base64').replace(/=+$/, '')}$${passlibScrypt.toString('base64').replace(/=+$/, '')}`],
+    [
+      'passlib scrypt',
+      `$scrypt$ln=10,r=8,p=1$${passlibSalt.toString('base64').replace(/=+$/, '')}$${passlibScrypt.toString('base64').replace(/=+$/, '')}`,
+    ],
     ['sha256:salt:hex', `sha256:s4lt:${createHash('sha256').update(`s4lt${PASSWORD}`).digest('hex')}`],
     ['sha1:salt:hex', `sha1:s4lt:${createHash('sha1').update(`s4lt${PASSWORD}`).digest('hex')}`],
     ['md5:salt:hex', `md5:s4lt:${createHash('md5').update(`s4lt${PASSWORD}`).digest('hex')}`],
@@ -43,7 +46,12 @@ describe('verifyPassword', () => {
   });
 
   test('a configured salted-digest template (password first, base64) is honoured', async () => {
-    const format: SaltedDigestFormat = { pattern: '{hash}${salt}', algorithm: 'sha512', input: '{password}{salt}', encoding: 'base64' };
+    const format: SaltedDigestFormat = {
+      pattern: '{hash}${salt}',
+      algorithm: 'sha512',
+      input: '{password}{salt}',
+      encoding: 'base64',
+    };
     const stored = `${createHash('sha512').update(`${PASSWORD}xyz`).digest('base64')}$xyz`;
     expect(await verifyPassword(PASSWORD, stored, { digestFormats: [format] })).toEqual({ ok: true, value: true });
     expect(await verifyPassword('nope', stored, { digestFormats: [format] })).toEqual({ ok: true, value: false });
@@ -52,9 +60,18 @@ describe('verifyPassword', () => {
   });
 
   test('unknown and malformed values are errors, never a match', async () => {
-    expect(await verifyPassword('x', 'plaintext-password')).toEqual({ ok: false, error: { reason: 'unsupported-format' } });
-    expect(await verifyPassword('x', '$argon2id$garbage')).toEqual({ ok: false, error: { reason: 'malformed', family: 'argon2' } });
-    expect(await verifyPassword('x', 'scrypt:1000:8:1$s$00ff')).toEqual({ ok: false, error: { reason: 'malformed', family: 'scrypt' } });
+    expect(await verifyPassword('x', 'plaintext-password')).toEqual({
+      ok: false,
+      error: { reason: 'unsupported-format' },
+    });
+    expect(await verifyPassword('x', '$argon2id$garbage')).toEqual({
+      ok: false,
+      error: { reason: 'malformed', family: 'argon2' },
+    });
+    expect(await verifyPassword('x', 'scrypt:1000:8:1$s$00ff')).toEqual({
+      ok: false,
+      error: { reason: 'malformed', family: 'scrypt' },
+    });
     // A truncated digest cannot be satisfied by a prefix.
     const full = createHash('sha256').update(`s${PASSWORD}`).digest('hex');
     expect(await verifyPassword(PASSWORD, `sha256:s:${full.slice(0, 32)}`)).toEqual({ ok: true, value: false });

@@ -18,7 +18,8 @@ beforeAll(async () => {
   mapping = compileMapping(await loadMapping(join(import.meta.dirname, '../../examples/mapping.yaml')));
 });
 
-const v = (commit: number, lsn: number): string => commit.toString(16).padStart(16, '0') + lsn.toString(16).padStart(16, '0');
+const v = (commit: number, lsn: number): string =>
+  commit.toString(16).padStart(16, '0') + lsn.toString(16).padStart(16, '0');
 
 describe('versions for repairs', () => {
   test('bumpVersion is the next version of the same width; nothing to bump gives none', () => {
@@ -51,15 +52,31 @@ describe('diffOwned', () => {
   test('compares only owned attributes and the enabled flag; empty means absent', () => {
     const owned = ownedNames(mapping);
     expect(owned.names).not.toContain('custom:cdc_version');
-    const desired = { username: 'legacy_1', attributes: { email: 'a@x.io', given_name: 'A', family_name: '', 'custom:legacy_id': '1' }, enabled: true };
-    const current = { attributes: { email: 'a@x.io', given_name: 'B', nickname: 'not ours', sub: 'uuid', 'custom:cdc_version': v(1, 1), 'custom:loyalty_tier': 'gold' }, enabled: false };
+    const desired = {
+      username: 'legacy_1',
+      attributes: { email: 'a@x.io', given_name: 'A', family_name: '', 'custom:legacy_id': '1' },
+      enabled: true,
+    };
+    const current = {
+      attributes: {
+        email: 'a@x.io',
+        given_name: 'B',
+        nickname: 'not ours',
+        sub: 'uuid',
+        'custom:cdc_version': v(1, 1),
+        'custom:loyalty_tier': 'gold',
+      },
+      enabled: false,
+    };
     expect(diffOwned(owned, desired, current)).toEqual([
       { name: 'custom:legacy_id', kind: 'missing', createOnly: true },
       { name: 'custom:loyalty_tier', kind: 'unexpected' },
       { name: 'given_name', kind: 'changed' },
       { name: 'enabled', kind: 'changed' },
     ]);
-    expect(stateHash(owned, { a: '1', ...desired.attributes }, true)).toEqual(stateHash(owned, { ...desired.attributes, nickname: 'x' }, true));
+    expect(stateHash(owned, { a: '1', ...desired.attributes }, true)).toEqual(
+      stateHash(owned, { ...desired.attributes, nickname: 'x' }, true),
+    );
   });
 });
 
@@ -73,7 +90,18 @@ describe('CompactUserIndex', () => {
       expect(index.match('legacy_11', [11, 0])).toEqual({ found: true, sameState: false, sameGroups: true });
       expect(index.match('legacy_x', [0, 0])).toEqual({ found: false });
       for (let i = 12; i < 5000; i++) index.match(`legacy_${i}`, [0, 0]);
-      expect([...index.unmatched()].sort()).toEqual(['legacy_0', 'legacy_1', 'legacy_2', 'legacy_3', 'legacy_4', 'legacy_5', 'legacy_6', 'legacy_7', 'legacy_8', 'legacy_9']);
+      expect([...index.unmatched()].sort()).toEqual([
+        'legacy_0',
+        'legacy_1',
+        'legacy_2',
+        'legacy_3',
+        'legacy_4',
+        'legacy_5',
+        'legacy_6',
+        'legacy_7',
+        'legacy_8',
+        'legacy_9',
+      ]);
       expect(index.memoryBytes / index.size).toBeLessThan(64);
     } finally {
       index.dispose();
@@ -86,7 +114,9 @@ class FakePool implements CognitoGateway, CognitoDirectory {
   users = new Map<string, CurrentUser>();
   calls: CognitoCall[] = [];
   /** group -> members */
-  groups = new Map<string, Set<string>>(['admin', 'support', 'customer', 'not-ours'].map((g) => [g, new Set<string>()]));
+  groups = new Map<string, Set<string>>(
+    ['admin', 'support', 'customer', 'not-ours'].map((g) => [g, new Set<string>()]),
+  );
   reads: string[] = [];
   async *listUsersInGroup(group: string): AsyncIterable<string[]> {
     const members = [...(this.groups.get(group) ?? [])];
@@ -96,7 +126,11 @@ class FakePool implements CognitoGateway, CognitoDirectory {
     return [...this.groups.keys()].sort();
   }
   async *listUsers(): AsyncIterable<ListedUser[]> {
-    const all = [...this.users.values()].map((u) => ({ username: u.username, attributes: { ...u.attributes }, enabled: u.enabled }));
+    const all = [...this.users.values()].map((u) => ({
+      username: u.username,
+      attributes: { ...u.attributes },
+      enabled: u.enabled,
+    }));
     for (let i = 0; i < all.length; i += 2) yield all.slice(i, i + 2); // pages of 2: pagination is exercised
   }
   async describeUserPool() {
@@ -151,16 +185,34 @@ const fakeDb = (rows: Row[], roles: Record<string, string[]> = {}): LegacyDataba
   columnNames: async () => new Set(Object.keys(rows[0] ?? {})),
   estimateUsers: async () => rows.length,
   async *scanUsers(o): AsyncIterable<UserPage> {
-    for (let i = 0; i < rows.length; i += o.pageSize) yield { rows: rows.slice(i, i + o.pageSize), snapshotVersion: v(0, 1000) };
+    for (let i = 0; i < rows.length; i += o.pageSize)
+      yield { rows: rows.slice(i, i + o.pageSize), snapshotVersion: v(0, 1000) };
   },
   findUser: async () => err('not-found'),
-  rolesOf: async (keys) => new Map(keys.map(String).filter((k) => roles[k]).map((k) => [k, roles[k]!])),
+  rolesOf: async (keys) =>
+    new Map(
+      keys
+        .map(String)
+        .filter((k) => roles[k])
+        .map((k) => [k, roles[k]!]),
+    ),
   close: async () => undefined,
 });
 
 const legacyRow = (id: number, over: Row = {}): Row => ({
-  id, username: `u${id}`, email: `u${id}@example.com`, email_verified: true, phone: null, given_name: `G${id}`, family_name: 'F',
-  locale: 'de-DE', status: 'active', loyalty_tier: 'gold', marketing_opt_in: true, legacy_customer_no: null, ...over,
+  id,
+  username: `u${id}`,
+  email: `u${id}@example.com`,
+  email_verified: true,
+  phone: null,
+  given_name: `G${id}`,
+  family_name: 'F',
+  locale: 'de-DE',
+  status: 'active',
+  loyalty_tier: 'gold',
+  marketing_opt_in: true,
+  legacy_customer_no: null,
+  ...over,
 });
 
 describe('reconcile', () => {
@@ -171,7 +223,11 @@ describe('reconcile', () => {
       const d = desiredUserFromRow(mapping, row);
       if (!d.ok) throw d.error;
       const attributes = Object.fromEntries(Object.entries(d.value.attributes).filter(([, x]) => x !== ''));
-      return { username: d.value.username, attributes: { ...attributes, 'custom:cdc_version': version }, enabled: true };
+      return {
+        username: d.value.username,
+        attributes: { ...attributes, 'custom:cdc_version': version },
+        enabled: true,
+      };
     };
     for (const r of rows.slice(1)) pool.users.set(`legacy_${r.id}`, synced(r, v(50, Number(r.id))));
     pool.users.get('legacy_3')!.attributes.given_name = 'Drifted';
@@ -203,28 +259,48 @@ describe('reconcile', () => {
     const m = compileMapping({ ...mapping.spec, createPolicy: 'existing-only' });
     const pool = new FakePool();
     const applier = createUserApplier(planningFromMapping(m), { gateway: pool, stateCapacity: 0 });
-    const r = await reconcile({ db: fakeDb([legacyRow(1)]), columns: [], pageSize: 10, directory: pool, gateway: pool, mapping: m, examples: 5, repair: { applier, deleteExtra: false, concurrency: 1 } });
+    const r = await reconcile({
+      db: fakeDb([legacyRow(1)]),
+      columns: [],
+      pageSize: 10,
+      directory: pool,
+      gateway: pool,
+      mapping: m,
+      examples: 5,
+      repair: { applier, deleteExtra: false, concurrency: 1 },
+    });
     expect(r.notMigrated).toBe(1);
     expect(r.drift).toBe(0);
     expect(pool.calls).toEqual([]);
   });
 });
 
-
 describe('group memberships', () => {
   const rules = { removeGroups: true, ownsGroup: (g: string) => ['admin', 'support', 'customer'].includes(g) };
 
   test('diffGroups: missing and extra memberships, exactly what the planner would change', () => {
-    expect(diffGroups(['customer', 'support'], ['customer', 'admin', 'not-ours'], rules)).toEqual({ missing: ['support'], extra: ['admin'] });
+    expect(diffGroups(['customer', 'support'], ['customer', 'admin', 'not-ours'], rules)).toEqual({
+      missing: ['support'],
+      extra: ['admin'],
+    });
     expect(diffGroups([], [], rules)).toEqual({ missing: [], extra: [] });
     // add-only mappings (groups.managed: false) never call a membership extra: the sync keeps it.
-    expect(diffGroups(['customer'], ['admin'], { ...rules, removeGroups: false })).toEqual({ missing: ['customer'], extra: [] });
+    expect(diffGroups(['customer'], ['admin'], { ...rules, removeGroups: false })).toEqual({
+      missing: ['customer'],
+      extra: [],
+    });
   });
 
   test('desiredGroups: column groups plus roles through groups.map; refused roles are counted, not fatal', () => {
-    expect(desiredGroups(mapping, undefined, ['support', 'customer', 'beta_tester'])).toEqual({ groups: ['customer', 'support'], refusedRoles: 0 });
+    expect(desiredGroups(mapping, undefined, ['support', 'customer', 'beta_tester'])).toEqual({
+      groups: ['customer', 'support'],
+      refusedRoles: 0,
+    });
     const strict = compileMapping({ ...mapping.spec, groups: { ...mapping.spec.groups!, unmapped: 'error' } });
-    expect(desiredGroups(strict, ['admin'], ['beta_tester', 'customer'])).toEqual({ groups: ['admin', 'customer'], refusedRoles: 1 });
+    expect(desiredGroups(strict, ['admin'], ['beta_tester', 'customer'])).toEqual({
+      groups: ['admin', 'customer'],
+      refusedRoles: 1,
+    });
   });
 
   test('the set hash is order-free, so memberships can be folded in one group at a time', () => {
@@ -234,8 +310,16 @@ describe('group memberships', () => {
       expect(index.addGroup('legacy_1', groupHash('support'))).toBe(true);
       expect(index.addGroup('legacy_1', groupHash('customer'))).toBe(true);
       expect(index.addGroup('legacy_2', groupHash('customer'))).toBe(false);
-      expect(index.match('legacy_1', [1, 1], groupSetHash(['customer', 'support']))).toEqual({ found: true, sameState: true, sameGroups: true });
-      expect(index.match('legacy_1', [1, 1], groupSetHash(['customer']))).toEqual({ found: true, sameState: true, sameGroups: false });
+      expect(index.match('legacy_1', [1, 1], groupSetHash(['customer', 'support']))).toEqual({
+        found: true,
+        sameState: true,
+        sameGroups: true,
+      });
+      expect(index.match('legacy_1', [1, 1], groupSetHash(['customer']))).toEqual({
+        found: true,
+        sameState: true,
+        sameGroups: false,
+      });
       expect(groupSetHash([])).toEqual([0, 0]);
     } finally {
       index.dispose();
@@ -247,7 +331,15 @@ describe('group memberships', () => {
     const rows = [1, 2, 3, 4].map((id) => legacyRow(id));
     const roles = { '1': ['customer'], '2': ['customer', 'support'], '3': ['customer'], '4': ['beta_tester'] };
     const applier = createUserApplier(planningFromMapping(mapping), { gateway: pool, stateCapacity: 0 });
-    const input = { db: fakeDb(rows, roles), columns: [], pageSize: 3, directory: pool, gateway: pool, mapping, examples: 5 };
+    const input = {
+      db: fakeDb(rows, roles),
+      columns: [],
+      pageSize: 3,
+      directory: pool,
+      gateway: pool,
+      mapping,
+      examples: 5,
+    };
 
     const boot = await reconcile({ ...input, repair: { applier, deleteExtra: false, concurrency: 2 } });
     expect(boot.missing.count).toBe(4);
@@ -266,7 +358,12 @@ describe('group memberships', () => {
     const drift = await reconcile(input);
     expect(drift.drift).toBe(2);
     expect(drift.different.count).toBe(2);
-    expect(drift.memberships).toMatchObject({ users: 2, missing: 1, extra: 1, byGroup: { customer: { missing: 1, extra: 0 }, admin: { missing: 0, extra: 1 } } });
+    expect(drift.memberships).toMatchObject({
+      users: 2,
+      missing: 1,
+      extra: 1,
+      byGroup: { customer: { missing: 1, extra: 0 }, admin: { missing: 0, extra: 1 } },
+    });
     expect(Object.fromEntries(drift.different.examples.map((e) => [e.username, e.groups]))).toEqual({
       legacy_1: { missing: ['customer'], extra: [] },
       legacy_3: { missing: [], extra: ['admin'] },
@@ -275,7 +372,12 @@ describe('group memberships', () => {
 
     const repaired = await reconcile({ ...input, repair: { applier, deleteExtra: false, concurrency: 2 } });
     expect(repaired.repair).toMatchObject({ updated: 2, failed: 0 });
-    expect(pool.calls.filter((c) => c.api.includes('Group')).slice(-2).sort((a, b) => a.api.localeCompare(b.api))).toEqual([
+    expect(
+      pool.calls
+        .filter((c) => c.api.includes('Group'))
+        .slice(-2)
+        .sort((a, b) => a.api.localeCompare(b.api)),
+    ).toEqual([
       { api: 'AdminAddUserToGroup', username: 'legacy_1', group: 'customer' },
       { api: 'AdminRemoveUserFromGroup', username: 'legacy_3', group: 'admin' },
     ]);

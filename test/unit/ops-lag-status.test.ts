@@ -1,14 +1,29 @@
 import { describe, expect, test } from '@jest/globals';
-import { buildLagReport, formatLagTable, partitionStatus, worstStatus, type LagSample } from '../../src/ops/lag-status.js';
+import {
+  buildLagReport,
+  formatLagTable,
+  partitionStatus,
+  worstStatus,
+  type LagSample,
+} from '../../src/ops/lag-status.js';
 
 /** Samples 5 s apart from (committed, end) pairs; committed null = never committed. */
 const series = (...points: [number | null, number][]): LagSample[] => spaced(5000, ...points);
 const spaced = (stepMs: number, ...points: [number | null, number][]): LagSample[] =>
-  points.map(([committed, end], i) => ({ timeMs: 1_000_000 + i * stepMs, committed: committed === null ? null : String(committed), start: '0', end: String(end) }));
+  points.map(([committed, end], i) => ({
+    timeMs: 1_000_000 + i * stepMs,
+    committed: committed === null ? null : String(committed),
+    start: '0',
+    end: String(end),
+  }));
 
 describe('lag status rules (Burrow-style, over a window of samples)', () => {
   test('OK: lag 0 at the last sample', () => {
-    expect(partitionStatus(series([90, 100], [100, 100], [120, 120]), true)).toMatchObject({ status: 'OK', lag: 0, reason: 'caught up' });
+    expect(partitionStatus(series([90, 100], [100, 100], [120, 120]), true)).toMatchObject({
+      status: 'OK',
+      lag: 0,
+      reason: 'caught up',
+    });
   });
 
   test('OK: lag 0 at some sample, even with lag at the end and no members', () => {
@@ -28,11 +43,17 @@ describe('lag status rules (Burrow-style, over a window of samples)', () => {
   });
 
   test('WARNING: committed moving but lag grew at every sample', () => {
-    expect(partitionStatus(series([100, 150], [120, 200], [140, 260], [160, 330]), true)).toMatchObject({ status: 'WARNING', lag: 170 });
+    expect(partitionStatus(series([100, 150], [120, 200], [140, 260], [160, 330]), true)).toMatchObject({
+      status: 'WARNING',
+      lag: 170,
+    });
   });
 
   test('STALLED: lag > 0, committed not moving for 30 s, group has members', () => {
-    expect(partitionStatus(spaced(15_000, [100, 150], [100, 150], [100, 150]), true)).toMatchObject({ status: 'STALLED', lag: 50 });
+    expect(partitionStatus(spaced(15_000, [100, 150], [100, 150], [100, 150]), true)).toMatchObject({
+      status: 'STALLED',
+      lag: 50,
+    });
     expect(partitionStatus(spaced(15_000, [100, 150], [100, 160], [100, 170]), true).status).toBe('STALLED');
   });
 
@@ -48,7 +69,10 @@ describe('lag status rules (Burrow-style, over a window of samples)', () => {
   });
 
   test('STOPPED: lag > 0 and no active member', () => {
-    expect(partitionStatus(series([100, 150], [100, 150], [100, 150]), false)).toMatchObject({ status: 'STOPPED', lag: 50 });
+    expect(partitionStatus(series([100, 150], [100, 150], [100, 150]), false)).toMatchObject({
+      status: 'STOPPED',
+      lag: 50,
+    });
     expect(partitionStatus(series([null, 7], [null, 7]), false).status).toBe('STOPPED');
   });
 
@@ -89,7 +113,12 @@ describe('lag report', () => {
     const measured = buildLagReport(input(1, new Map([['legacy.public.users:1', 1_010_000]])));
     expect(measured.partitions.map((p) => p.partition)).toEqual([0, 1]);
     expect(measured.partitions[0]).toMatchObject({ lag: 0, timeLagMs: 0, timeLagSource: null, status: 'OK' });
-    expect(measured.partitions[1]).toMatchObject({ lag: 400, timeLagMs: 125_000, timeLagSource: 'record-timestamp', status: 'OK' });
+    expect(measured.partitions[1]).toMatchObject({
+      lag: 400,
+      timeLagMs: 125_000,
+      timeLagSource: 'record-timestamp',
+      status: 'OK',
+    });
     expect(measured).toMatchObject({ status: 'OK', totalLag: 400, windowMs: 10_000, samples: 3 });
 
     const estimated = buildLagReport(input(1));

@@ -6,7 +6,11 @@ import { refusal } from '../../src/cli/commands/replay.js';
 
 describe('--to-offsets parsing', () => {
   test('topic:partition=offset, comma separated, dots in topic names', () => {
-    expect(parseOffsetSpec('legacy.public.users:0=1200, legacy.public.users:2=0,legacy.public.user_roles:1=18446744073709551615')).toEqual([
+    expect(
+      parseOffsetSpec(
+        'legacy.public.users:0=1200, legacy.public.users:2=0,legacy.public.user_roles:1=18446744073709551615',
+      ),
+    ).toEqual([
       { topic: 'legacy.public.users', partition: 0, offset: '1200' },
       { topic: 'legacy.public.users', partition: 2, offset: '0' },
       { topic: 'legacy.public.user_roles', partition: 1, offset: '18446744073709551615' },
@@ -28,7 +32,10 @@ describe('--to-offsets parsing', () => {
 
 describe('--from-timestamp parsing', () => {
   test('ISO instants with a zone, or a plain date (UTC)', () => {
-    expect(parseTimestamp('2024-05-01T10:00:00Z')).toEqual({ timestampMs: Date.UTC(2024, 4, 1, 10), iso: '2024-05-01T10:00:00.000Z' });
+    expect(parseTimestamp('2024-05-01T10:00:00Z')).toEqual({
+      timestampMs: Date.UTC(2024, 4, 1, 10),
+      iso: '2024-05-01T10:00:00.000Z',
+    });
     expect(parseTimestamp('2024-05-01T12:00:00+02:00').iso).toBe('2024-05-01T10:00:00.000Z');
     expect(parseTimestamp('2024-05-01').iso).toBe('2024-05-01T00:00:00.000Z');
   });
@@ -54,8 +61,18 @@ describe('reset plan', () => {
   });
 
   test('timestamp: the offsets Kafka found; none after the time means the end', () => {
-    const rows = planReset(current, { kind: 'timestamp', timestampMs: 0, iso: '2024-05-01T00:00:00.000Z' }, new Map([['users:0', '500'], ['users:1', '640']]));
-    expect(rows.map((r) => [r.partition, r.target, r.toRead])).toEqual([[0, '500', 0], [1, '640', 360]]);
+    const rows = planReset(
+      current,
+      { kind: 'timestamp', timestampMs: 0, iso: '2024-05-01T00:00:00.000Z' },
+      new Map([
+        ['users:0', '500'],
+        ['users:1', '640'],
+      ]),
+    );
+    expect(rows.map((r) => [r.partition, r.target, r.toRead])).toEqual([
+      [0, '500', 0],
+      [1, '640', 360],
+    ]);
     expect(rows[0]!.note).toContain('no record at or after');
   });
 
@@ -64,11 +81,15 @@ describe('reset plan', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ partition: 1, target: '100', toRead: 900 });
     expect(rows[0]!.note).toContain('retention');
-    expect(planReset(current, { kind: 'offsets', offsets: [{ topic: 'users', partition: 0, offset: '9999' }] })[0]).toMatchObject({ target: '500', toRead: 0 });
+    expect(
+      planReset(current, { kind: 'offsets', offsets: [{ topic: 'users', partition: 0, offset: '9999' }] })[0],
+    ).toMatchObject({ target: '500', toRead: 0 });
   });
 
   test('explicit offsets of a partition the sync does not read are refused', () => {
-    expect(() => planReset(current, { kind: 'offsets', offsets: [{ topic: 'users', partition: 7, offset: '0' }] })).toThrow('users:7 is not a partition');
+    expect(() =>
+      planReset(current, { kind: 'offsets', offsets: [{ topic: 'users', partition: 7, offset: '0' }] }),
+    ).toThrow('users:7 is not a partition');
   });
 
   test('the refusal for an active group explains why Kafka would refuse too', () => {

@@ -1,5 +1,11 @@
 import { describe, expect, test } from '@jest/globals';
-import { ProgressState, RateWindow, formatProgressLine, progressLogFields, defaultProgressMode } from '../../src/ops/progress.js';
+import {
+  ProgressState,
+  RateWindow,
+  formatProgressLine,
+  progressLogFields,
+  defaultProgressMode,
+} from '../../src/ops/progress.js';
 import { formatDuration, formatRate, parseDuration } from '../../src/ops/duration.js';
 import type { PartitionLag } from '../../src/adapters/kafka/lag.js';
 
@@ -30,7 +36,13 @@ describe('durations and rates', () => {
     expect(formatDuration(3_720_000)).toBe('1h02m');
     expect(formatDuration(273_600_000)).toBe('3d04h');
     expect(formatDuration(Infinity)).toBe('∞');
-    expect([formatRate(null), formatRate(0), formatRate(0.349), formatRate(12.34), formatRate(1234.4)]).toEqual(['-', '0', '0.35', '12.3', '1234']);
+    expect([formatRate(null), formatRate(0), formatRate(0.349), formatRate(12.34), formatRate(1234.4)]).toEqual([
+      '-',
+      '0',
+      '0.35',
+      '12.3',
+      '1234',
+    ]);
   });
 });
 
@@ -52,18 +64,40 @@ describe('progress', () => {
     expect(snap).toMatchObject({ done: 0, total: 1500, remaining: 1500, known: true, etaMs: null });
 
     for (let i = 0; i < 300; i++) s.onRecord();
-    for (let i = 0; i < 40; i++) s.onCall({ outcome: i < 2 ? 'throttled' : 'ok', category: i < 30 ? 'UserRead' : 'UserUpdate' });
+    for (let i = 0; i < 40; i++)
+      s.onCall({ outcome: i < 2 ? 'throttled' : 'ok', category: i < 30 ? 'UserRead' : 'UserUpdate' });
     s.onDlq();
     s.tick(1000);
     s.onLag([lag(0, 300, 1100), lag(1, 100, 600)], 11_000); // 300 done, 1300 left, source wrote 100 more
     s.tick(11_000);
     snap = s.snapshot(11_000);
-    expect(snap).toMatchObject({ done: 300, total: 1600, remaining: 1300, records: 300, cognitoCalls: 40, cognitoWrites: 10, throttles: 2, dlq: 1 });
+    expect(snap).toMatchObject({
+      done: 300,
+      total: 1600,
+      remaining: 1300,
+      records: 300,
+      cognitoCalls: 40,
+      cognitoWrites: 10,
+      throttles: 2,
+      dlq: 1,
+    });
     expect(snap.commitsPerSec).toBeCloseTo(30);
     expect(snap.etaMs).toBeCloseTo((1300 / 30) * 1000, -2);
 
-    expect(formatProgressLine(snap)).toBe('300/1600 msgs (18%) | 0 ev/s | 0 Cognito calls/s (10 writes) | 2 throttled | 1 DLQ | ETA 43s');
-    expect(progressLogFields(snap)).toMatchObject({ done: 300, total: 1600, remaining: 1300, percent: 18, cognitoWrites: 10, throttles: 2, dlq: 1, etaSeconds: 43, elapsedSeconds: 11 });
+    expect(formatProgressLine(snap)).toBe(
+      '300/1600 msgs (18%) | 0 ev/s | 0 Cognito calls/s (10 writes) | 2 throttled | 1 DLQ | ETA 43s',
+    );
+    expect(progressLogFields(snap)).toMatchObject({
+      done: 300,
+      total: 1600,
+      remaining: 1300,
+      percent: 18,
+      cognitoWrites: 10,
+      throttles: 2,
+      dlq: 1,
+      etaSeconds: 43,
+      elapsedSeconds: 11,
+    });
   });
 
   test('events/s and calls/s from the ticks; caught up means ETA 0 and 100%', () => {
@@ -76,7 +110,9 @@ describe('progress', () => {
     const snap = s.snapshot(2000);
     expect(snap.eventsPerSec).toBe(60);
     expect(snap.callsPerSec).toBe(12.5);
-    expect(formatProgressLine(snap)).toBe('0/0 msgs (100%) | 60.0 ev/s | 12.5 Cognito calls/s (0 writes) | 0 throttled | 0 DLQ | caught up');
+    expect(formatProgressLine(snap)).toBe(
+      '0/0 msgs (100%) | 60.0 ev/s | 12.5 Cognito calls/s (0 writes) | 0 throttled | 0 DLQ | caught up',
+    );
   });
 
   test('before the first lag poll the totals are unknown, not zero', () => {

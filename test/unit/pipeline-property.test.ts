@@ -27,7 +27,16 @@ import { parseMapping } from '../../src/pipeline/map/load-mapping.js';
 import type { BatchControl } from '../../src/runtime/batch-processor.js';
 import { pipelineFor, SimulatedConsumer } from '../../bench/support/harness.js';
 import { InMemoryCognito } from '../../bench/support/in-memory-cognito.js';
-import { ROLES_TOPIC, TopicLog, USERS_TOPIC, changeRecords, type LegacyForm, type Position, type SourceChange, type UserRow } from '../../bench/support/legacy-records.js';
+import {
+  ROLES_TOPIC,
+  TopicLog,
+  USERS_TOPIC,
+  changeRecords,
+  type LegacyForm,
+  type Position,
+  type SourceChange,
+  type UserRow,
+} from '../../bench/support/legacy-records.js';
 
 const VERSION = 'custom:cdc_version';
 
@@ -66,21 +75,55 @@ const BIOS = ['bio one', 'bio two', 'dritte Bio', null];
 
 const stepArb = (withRoles: boolean, incrementalSnapshots: boolean): fc.Arbitrary<Step> =>
   fc.oneof(
-    { weight: 3, arbitrary: fc.record({ kind: fc.constant('insert' as const), id: fc.constantFrom(...IDS), bio: fc.constantFrom(...BIOS), status: fc.constantFrom(...STATUSES) }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        kind: fc.constant('insert' as const),
+        id: fc.constantFrom(...IDS),
+        bio: fc.constantFrom(...BIOS),
+        status: fc.constantFrom(...STATUSES),
+      }),
+    },
     {
       weight: 8,
       arbitrary: fc.record({
         kind: fc.constant('update' as const),
         id: fc.constantFrom(...IDS),
-        field: fc.constantFrom<Field>('email', 'emailCase', 'given_name', 'status', 'phone', 'tier', 'bio', 'login', 'login'),
+        field: fc.constantFrom<Field>(
+          'email',
+          'emailCase',
+          'given_name',
+          'status',
+          'phone',
+          'tier',
+          'bio',
+          'login',
+          'login',
+        ),
         pick: fc.nat(3),
         toast: fc.boolean(),
       }),
     },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), id: fc.constantFrom(...IDS) }) },
-    { weight: withRoles ? 2 : 0, arbitrary: fc.record({ kind: fc.constant('role' as const), id: fc.constantFrom(...IDS), role: fc.constantFrom('support' as const, 'admin' as const) }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('resnapshot' as const), incremental: incrementalSnapshots ? fc.boolean() : fc.constant(false) }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('reemit' as const), count: fc.integer({ min: 1, max: 4 }) }) },
+    {
+      weight: withRoles ? 2 : 0,
+      arbitrary: fc.record({
+        kind: fc.constant('role' as const),
+        id: fc.constantFrom(...IDS),
+        role: fc.constantFrom('support' as const, 'admin' as const),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant('resnapshot' as const),
+        incremental: incrementalSnapshots ? fc.boolean() : fc.constant(false),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({ kind: fc.constant('reemit' as const), count: fc.integer({ min: 1, max: 4 }) }),
+    },
   );
 
 interface Source {
@@ -114,7 +157,13 @@ const baseRow = (id: number, bio: string | null, status: string): UserRow => ({
 });
 
 /** Plays the steps against a tiny Postgres: rows, WAL positions, what Debezium writes. */
-const buildSource = (steps: Step[], form: LegacyForm, partitions: number, withRoles: boolean, recreate = true): Source => {
+const buildSource = (
+  steps: Step[],
+  form: LegacyForm,
+  partitions: number,
+  withRoles: boolean,
+  recreate = true,
+): Source => {
   const deleted = new Set<number>();
   const logs = [new TopicLog(USERS_TOPIC, partitions), new TopicLog(ROLES_TOPIC, partitions)] as const;
   const rows = new Map<number, UserRow>();
@@ -133,7 +182,9 @@ const buildSource = (steps: Step[], form: LegacyForm, partitions: number, withRo
       emitted.push({ topic, kv });
     }
   };
-  const pos = (): Position => ((lsn += 40), { lastCommitLsn: lastCommit, lsn, txId: lsn, tsMs: (clock += 1000), snapshot: 'false' });
+  const pos = (): Position => (
+    (lsn += 40), { lastCommitLsn: lastCommit, lsn, txId: lsn, tsMs: (clock += 1000), snapshot: 'false' }
+  );
   const commit = (): void => {
     lsn += 8;
     lastCommit = lsn;
@@ -144,9 +195,15 @@ const buildSource = (steps: Step[], form: LegacyForm, partitions: number, withRo
     lsn += 100;
     const at = incremental ? (lastCommit as number) : lsn;
     // initial/blocking snapshots: sequence [null, lsn]; incremental ones: [lsn, lsn], lsn null
-    const p = (): Position => (incremental ? { lastCommitLsn: at, lsn: null, sequenceLsn: at, txId: null, tsMs: clock, snapshot: 'incremental' } : { lastCommitLsn: null, lsn: at, txId: at, tsMs: clock, snapshot: 'true' });
+    const p = (): Position =>
+      incremental
+        ? { lastCommitLsn: at, lsn: null, sequenceLsn: at, txId: null, tsMs: clock, snapshot: 'incremental' }
+        : { lastCommitLsn: null, lsn: at, txId: at, tsMs: clock, snapshot: 'true' };
     for (const row of rows.values()) emit({ table: 'users', op: 'r', row: { ...row }, toastBio: false, pos: p() });
-    if (!incremental) for (const [id, set] of roles) for (const role of set) emit({ table: 'user_roles', op: 'r', userId: id, role, grantedAt: rows.get(id)!.created_at, pos: p() });
+    if (!incremental)
+      for (const [id, set] of roles)
+        for (const role of set)
+          emit({ table: 'user_roles', op: 'r', userId: id, role, grantedAt: rows.get(id)!.created_at, pos: p() });
   };
 
   // a starting population, read by the initial snapshot
@@ -162,7 +219,14 @@ const buildSource = (steps: Step[], form: LegacyForm, partitions: number, withRo
         rows.set(step.id, row);
         roles.set(step.id, new Set(['customer']));
         emit({ table: 'users', op: 'c', row: { ...row }, toastBio: false, pos: pos() });
-        emit({ table: 'user_roles', op: 'c', userId: step.id, role: 'customer', grantedAt: row.created_at, pos: pos() });
+        emit({
+          table: 'user_roles',
+          op: 'c',
+          userId: step.id,
+          role: 'customer',
+          grantedAt: row.created_at,
+          pos: pos(),
+        });
         commit();
         break;
       }
@@ -207,7 +271,8 @@ const buildSource = (steps: Step[], form: LegacyForm, partitions: number, withRo
       case 'delete': {
         if (!rows.has(step.id)) break;
         emit({ table: 'users', op: 'd', id: step.id, pos: pos() });
-        for (const role of roles.get(step.id) ?? []) emit({ table: 'user_roles', op: 'd', userId: step.id, role, grantedAt: '', pos: pos() });
+        for (const role of roles.get(step.id) ?? [])
+          emit({ table: 'user_roles', op: 'd', userId: step.id, role, grantedAt: '', pos: pos() });
         rows.delete(step.id);
         roles.delete(step.id);
         deleted.add(step.id);
@@ -220,7 +285,14 @@ const buildSource = (steps: Step[], form: LegacyForm, partitions: number, withRo
         const member = set.has(step.role);
         if (member) set.delete(step.role);
         else set.add(step.role);
-        emit({ table: 'user_roles', op: member ? 'd' : 'c', userId: step.id, role: step.role, grantedAt: new Date(clock).toISOString(), pos: pos() });
+        emit({
+          table: 'user_roles',
+          op: member ? 'd' : 'c',
+          userId: step.id,
+          role: step.role,
+          grantedAt: new Date(clock).toISOString(),
+          pos: pos(),
+        });
         commit();
         break;
       }
@@ -247,9 +319,32 @@ type Action =
 
 const actionArb = (partitions: number): fc.Arbitrary<Action> =>
   fc.oneof(
-    { weight: 8, arbitrary: fc.record({ kind: fc.constant('batch' as const), partition: fc.nat(2 * partitions - 1), size: fc.integer({ min: 1, max: 12 }) }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('crash' as const), partition: fc.nat(2 * partitions - 1), size: fc.integer({ min: 1, max: 12 }), afterCalls: fc.nat(4) }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('rewind' as const), partition: fc.nat(2 * partitions - 1), to: fc.nat(60), restart: fc.boolean() }) },
+    {
+      weight: 8,
+      arbitrary: fc.record({
+        kind: fc.constant('batch' as const),
+        partition: fc.nat(2 * partitions - 1),
+        size: fc.integer({ min: 1, max: 12 }),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('crash' as const),
+        partition: fc.nat(2 * partitions - 1),
+        size: fc.integer({ min: 1, max: 12 }),
+        afterCalls: fc.nat(4),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('rewind' as const),
+        partition: fc.nat(2 * partitions - 1),
+        to: fc.nat(60),
+        restart: fc.boolean(),
+      }),
+    },
     { weight: 1, arbitrary: fc.constant({ kind: 'newGroup' as const }) },
   );
 
@@ -271,7 +366,12 @@ interface Violation {
  * source state the consumer has seen); a write carrying an older or equal version re-writes
  * a state older than one already processed.
  */
-const consume = async (source: Source, mapping: CompiledMapping, form: LegacyForm, actions: Action[]): Promise<{ cognito: InMemoryCognito; violations: Violation[]; deadLetters: string[] }> => {
+const consume = async (
+  source: Source,
+  mapping: CompiledMapping,
+  form: LegacyForm,
+  actions: Action[],
+): Promise<{ cognito: InMemoryCognito; violations: Violation[]; deadLetters: string[] }> => {
   const pipeline = pipelineFor(mapping, form);
   const violations: Violation[] = [];
   const completed = new Map<string, { version: string; deleted: boolean }>();
@@ -288,21 +388,29 @@ const consume = async (source: Source, mapping: CompiledMapping, form: LegacyFor
       const version = call.attributes[VERSION];
       if (version === undefined) return;
       const stored = cognito.peek(username)?.attributes[VERSION];
-      if (stored !== undefined && version <= stored) violations.push({ what: `${call.api} ${username} at ${version} over stored ${stored}` });
+      if (stored !== undefined && version <= stored)
+        violations.push({ what: `${call.api} ${username} at ${version} over stored ${stored}` });
       const seen = completed.get(username);
       if (seen !== undefined && version < seen.version) {
         // KNOWN BUG 2: a delete that found the user already absent (no AdminDeleteUser call) is not
         // put in the deleted-users log, so an older create re-delivered later brings the user back
         // (and its older updates after it) until the delete comes again.
         const recorded = deletedUsers.get(username);
-        const known = seen.deleted && (recorded === undefined || recorded < seen.version) ? ('unrecorded-delete' as const) : undefined;
-        violations.push({ what: `${call.api} ${username} writes ${version}, older than ${seen.version} already processed`, ...(known ? { known } : {}) });
+        const known =
+          seen.deleted && (recorded === undefined || recorded < seen.version)
+            ? ('unrecorded-delete' as const)
+            : undefined;
+        violations.push({
+          what: `${call.api} ${username} writes ${version}, older than ${seen.version} already processed`,
+          ...(known ? { known } : {}),
+        });
       }
     },
   });
   const deletedUsers = new MemoryDeletedUsers(); // durable per pool (a compacted Kafka topic in production)
   const clock = virtualClock();
-  const newConsumer = (): SimulatedConsumer => new SimulatedConsumer({ pipeline, cognito, batchSize: 500, concurrency: 4, deletedUsers, clock });
+  const newConsumer = (): SimulatedConsumer =>
+    new SimulatedConsumer({ pipeline, cognito, batchSize: 500, concurrency: 4, deletedUsers, clock });
   let consumer = newConsumer();
   const deadLetters: string[] = [];
   const partitions = source.logs.flatMap((log) => log.partitions.map((_, p) => ({ log, p, key: `${log.topic}:${p}` })));
@@ -316,7 +424,11 @@ const consume = async (source: Source, mapping: CompiledMapping, form: LegacyFor
     const outcome = await consumer.processor.process(batch, control);
     if (crashed) {
       // the process died: nothing committed, the cache is gone, the partition comes again
-      deadLetters.push(...consumer.deadLetters.map((d) => `${d.record.topic}:${d.record.partition}@${d.record.offset} ${d.error.message}`));
+      deadLetters.push(
+        ...consumer.deadLetters.map(
+          (d) => `${d.record.topic}:${d.record.partition}@${d.record.offset} ${d.error.message}`,
+        ),
+      );
       const committed = consumer.committed;
       consumer = newConsumer();
       for (const [k, v] of committed) consumer.committed.set(k, v);
@@ -324,7 +436,8 @@ const consume = async (source: Source, mapping: CompiledMapping, form: LegacyFor
       crashAfter = undefined;
       return true;
     }
-    if (outcome.incomplete || outcome.commitOffset === null || outcome.resumeOffset === null) throw new Error(`batch ${key}@${from} incomplete without a crash`);
+    if (outcome.incomplete || outcome.commitOffset === null || outcome.resumeOffset === null)
+      throw new Error(`batch ${key}@${from} incomplete without a crash`);
     // Fetching goes on past memberships waiting for their users; the commit stays below them.
     consumer.positions.set(key, Number(outcome.resumeOffset));
     consumer.committed.set(key, Number(outcome.commitOffset));
@@ -337,7 +450,8 @@ const consume = async (source: Source, mapping: CompiledMapping, form: LegacyFor
         if (intent.kind === 'group') continue; // role rows carry their own versions
         const username = intent.kind === 'upsert' ? intent.user.username : intent.username;
         const seen = completed.get(username);
-        if (seen === undefined || intent.version > seen.version) completed.set(username, { version: intent.version, deleted: intent.kind === 'delete' });
+        if (seen === undefined || intent.version > seen.version)
+          completed.set(username, { version: intent.version, deleted: intent.kind === 'delete' });
       }
     }
     return true;
@@ -354,7 +468,11 @@ const consume = async (source: Source, mapping: CompiledMapping, form: LegacyFor
       const { key } = partitions[action.partition % partitions.length]!;
       const to = Math.min(action.to, consumer.committed.get(key) ?? 0); // back, never past unread records
       if (action.restart) {
-        deadLetters.push(...consumer.deadLetters.map((d) => `${d.record.topic}:${d.record.partition}@${d.record.offset} ${d.error.message}`));
+        deadLetters.push(
+          ...consumer.deadLetters.map(
+            (d) => `${d.record.topic}:${d.record.partition}@${d.record.offset} ${d.error.message}`,
+          ),
+        );
         const committed = consumer.committed;
         consumer = newConsumer();
         for (const [k, v] of committed) consumer.committed.set(k, v);
@@ -362,7 +480,11 @@ const consume = async (source: Source, mapping: CompiledMapping, form: LegacyFor
       consumer.committed.set(key, to);
       consumer.positions.set(key, to);
     } else {
-      deadLetters.push(...consumer.deadLetters.map((d) => `${d.record.topic}:${d.record.partition}@${d.record.offset} ${d.error.message}`));
+      deadLetters.push(
+        ...consumer.deadLetters.map(
+          (d) => `${d.record.topic}:${d.record.partition}@${d.record.offset} ${d.error.message}`,
+        ),
+      );
       consumer = newConsumer(); // a new group from the earliest offset, empty cache
     }
   }
@@ -376,12 +498,20 @@ const consume = async (source: Source, mapping: CompiledMapping, form: LegacyFor
     await clock.sleep(1000);
     await consumer.processor.sweep();
   }
-  deadLetters.push(...consumer.deadLetters.map((d) => `${d.record.topic}:${d.record.partition}@${d.record.offset} ${d.error.message}`));
+  deadLetters.push(
+    ...consumer.deadLetters.map((d) => `${d.record.topic}:${d.record.partition}@${d.record.offset} ${d.error.message}`),
+  );
   return { cognito, violations, deadLetters };
 };
 
 /** What Cognito must hold: each source row as the decoder reads it, through the mapping. */
-const expectConverged = async (source: Source, mapping: CompiledMapping, form: LegacyForm, cognito: InMemoryCognito, withRoles: boolean): Promise<void> => {
+const expectConverged = async (
+  source: Source,
+  mapping: CompiledMapping,
+  form: LegacyForm,
+  cognito: InMemoryCognito,
+  withRoles: boolean,
+): Promise<void> => {
   const pipeline = pipelineFor(mapping, form);
   for (const id of IDS) {
     const username = `legacy_${id}`;
@@ -392,8 +522,24 @@ const expectConverged = async (source: Source, mapping: CompiledMapping, form: L
       else if (actual !== null) expect({ username, enabled: actual.enabled }).toEqual({ username, enabled: false });
       continue;
     }
-    const [kv] = changeRecords({ table: 'users', op: 'r', row, toastBio: false, pos: { lastCommitLsn: null, lsn: 1, txId: 1, tsMs: 0, snapshot: 'true' } }, form);
-    const decoded = await pipeline.decoder.decode({ topic: USERS_TOPIC, partition: 0, offset: '0', key: kv!.key, value: kv!.value, headers: {} });
+    const [kv] = changeRecords(
+      {
+        table: 'users',
+        op: 'r',
+        row,
+        toastBio: false,
+        pos: { lastCommitLsn: null, lsn: 1, txId: 1, tsMs: 0, snapshot: 'true' },
+      },
+      form,
+    );
+    const decoded = await pipeline.decoder.decode({
+      topic: USERS_TOPIC,
+      partition: 0,
+      offset: '0',
+      key: kv!.key,
+      value: kv!.value,
+      headers: {},
+    });
     if (!decoded.ok || decoded.value.kind !== 'event') throw new Error('cannot decode the final row');
     const desired = desiredUserFromRow(mapping, decoded.value.event.after as Row);
     if (!desired.ok) throw desired.error;
@@ -401,11 +547,20 @@ const expectConverged = async (source: Source, mapping: CompiledMapping, form: L
       username,
       attributes: Object.fromEntries(Object.entries(desired.value.attributes).filter(([, v]) => v !== '')),
       enabled: desired.value.enabled,
-      ...(withRoles ? { groups: [...(source.roles.get(id) ?? [])].map((r) => mapping.groupForRole(r)).filter((g) => g !== undefined).sort() } : {}),
+      ...(withRoles
+        ? {
+            groups: [...(source.roles.get(id) ?? [])]
+              .map((r) => mapping.groupForRole(r))
+              .filter((g) => g !== undefined)
+              .sort(),
+          }
+        : {}),
     };
     const have = actual && {
       username,
-      attributes: Object.fromEntries(Object.entries(actual.attributes).filter(([k]) => k !== VERSION && k !== mapping.spec.groups?.versionAttribute)),
+      attributes: Object.fromEntries(
+        Object.entries(actual.attributes).filter(([k]) => k !== VERSION && k !== mapping.spec.groups?.versionAttribute),
+      ),
       enabled: actual.enabled,
       ...(withRoles ? { groups: actual.groups } : {}),
     };
@@ -427,14 +582,21 @@ interface CheckOptions {
   recreate?: boolean;
 }
 
-const check = async (form: LegacyForm, policy: 'delete' | 'disable', withRoles: boolean, scenario: { partitions: number; steps: Step[]; actions: Action[] }, options: CheckOptions = {}): Promise<void> => {
+const check = async (
+  form: LegacyForm,
+  policy: 'delete' | 'disable',
+  withRoles: boolean,
+  scenario: { partitions: number; steps: Step[]; actions: Action[] },
+  options: CheckOptions = {},
+): Promise<void> => {
   const mapping = mappingFor(policy);
   const source = buildSource(scenario.steps, form, scenario.partitions, withRoles, options.recreate ?? true);
   const { cognito, violations, deadLetters } = await consume(source, mapping, form, scenario.actions);
   expect(deadLetters).toEqual([]);
   expect(violations.filter((v) => options.strict || v.known === undefined)).toEqual([]);
   await expectConverged(source, mapping, form, cognito, withRoles);
-  for (const u of cognito.users.values()) for (const v of Object.values(u.attributes)) expect(v).not.toContain('__debezium_unavailable_value');
+  for (const u of cognito.users.values())
+    for (const v of Object.values(u.attributes)) expect(v).not.toContain('__debezium_unavailable_value');
 };
 
 describe('decode -> BatchProcessor -> UserApplier over real Debezium records converges, never writing stale values', () => {
@@ -470,7 +632,13 @@ describe('minimal counterexamples found by the properties (fixed; kept as regres
     // topic: r(1) d(1) tombstone. Batch [r, d] coalesces to a delete of a user Cognito never had:
     // no AdminDeleteUser, so nothing goes to the deleted-users log. A new consumer group (empty
     // cache) then reads [r] alone: AdminCreateUser for a user deleted at a newer version.
-    await check('json', 'delete', false, { partitions: 1, steps: [{ kind: 'delete', id: 1 }], actions: [users(2), { kind: 'newGroup' }, users(1)] }, { strict: true });
+    await check(
+      'json',
+      'delete',
+      false,
+      { partitions: 1, steps: [{ kind: 'delete', id: 1 }], actions: [users(2), { kind: 'newGroup' }, users(1)] },
+      { strict: true },
+    );
   });
 
   test('REGRESSION 3: unwrap + incremental snapshot: an update folded into a position-less read is skipped by the version cache', async () => {
@@ -479,7 +647,10 @@ describe('minimal counterexamples found by the properties (fixed; kept as regres
     // whose version '' is "not newer" than the cached one: the batch is skipped, email stays a.
     await check('unwrap', 'delete', false, {
       partitions: 1,
-      steps: [{ kind: 'update', id: 1, field: 'email', pick: 0, toast: false }, { kind: 'resnapshot', incremental: true }],
+      steps: [
+        { kind: 'update', id: 1, field: 'email', pick: 0, toast: false },
+        { kind: 'resnapshot', incremental: true },
+      ],
       actions: [users(1)],
     });
   });

@@ -21,7 +21,10 @@ const complete = fc.record(Object.fromEntries(names.map((n) => [n, value]))) as 
 const partial = fc.dictionary(fc.constantFrom(...names), value) as fc.Arbitrary<Attributes>;
 // Cognito's side: the wanted values with a few of them changed (often none).
 const wantedAndHeld = fc.oneof(complete, partial).chain((wanted) =>
-  fc.tuple(fc.constant(wanted), fc.dictionary(fc.constantFrom(...names), value, { maxKeys: 2 }).map((changes) => ({ ...wanted, ...changes }))),
+  fc.tuple(
+    fc.constant(wanted),
+    fc.dictionary(fc.constantFrom(...names), value, { maxKeys: 2 }).map((changes) => ({ ...wanted, ...changes })),
+  ),
 );
 
 test('compiled attributesMatch exists for a mapping and agrees with the per-attribute comparison', () => {

@@ -18,10 +18,22 @@ const v = (n: number): string => n.toString(16).padStart(32, '0');
 const options = planOptions({ groupsVersionAttribute: ATTRIBUTE });
 const { groupsVersionAttribute: _unused, ...unguarded } = options;
 
-const group = (name: string, member: boolean, version: number): UserIntent => ({ kind: 'group', username: 'legacy_1', group: name, member, version: v(version), origin, sourceTsMs: null });
+const group = (name: string, member: boolean, version: number): UserIntent => ({
+  kind: 'group',
+  username: 'legacy_1',
+  group: name,
+  member,
+  version: v(version),
+  origin,
+  sourceTsMs: null,
+});
 const user = (groups: string[], versions?: string): CurrentUser => ({
   username: 'legacy_1',
-  attributes: { email: 'a@example.com', 'custom:cdc_version': v(1), ...(versions === undefined ? {} : { [ATTRIBUTE]: versions }) },
+  attributes: {
+    email: 'a@example.com',
+    'custom:cdc_version': v(1),
+    ...(versions === undefined ? {} : { [ATTRIBUTE]: versions }),
+  },
   enabled: true,
   groups,
 });
@@ -69,7 +81,11 @@ describe('encoding', () => {
 describe('planning a role row', () => {
   test('not newer than its group version: skipped with no call', () => {
     const current = user(['admin'], `admin=${v(5)}`);
-    expect(planUser(current, group('admin', false, 4), options)).toEqual({ calls: [], skip: 'stale-version', appliedVersion: v(1) });
+    expect(planUser(current, group('admin', false, 4), options)).toEqual({
+      calls: [],
+      skip: 'stale-version',
+      appliedVersion: v(1),
+    });
     expect(planUser(current, group('admin', false, 5), options).calls).toEqual([]);
   });
 
@@ -77,18 +93,30 @@ describe('planning a role row', () => {
     const current = user(['admin'], `admin=${v(5)} support=${v(3)}`);
     expect(planUser(current, group('admin', false, 6), options).calls).toEqual([
       { api: 'AdminRemoveUserFromGroup', username: 'legacy_1', group: 'admin' },
-      { api: 'AdminUpdateUserAttributes', username: 'legacy_1', attributes: { [ATTRIBUTE]: `admin=${v(6)} support=${v(3)}` } },
+      {
+        api: 'AdminUpdateUserAttributes',
+        username: 'legacy_1',
+        attributes: { [ATTRIBUTE]: `admin=${v(6)} support=${v(3)}` },
+      },
     ]);
   });
 
   test('newer but already in Cognito: only the version is recorded, so older rows stay out', () => {
-    expect(planUser(user(['admin']), group('admin', true, 6), options).calls).toEqual([{ api: 'AdminUpdateUserAttributes', username: 'legacy_1', attributes: { [ATTRIBUTE]: `admin=${v(6)}` } }]);
+    expect(planUser(user(['admin']), group('admin', true, 6), options).calls).toEqual([
+      { api: 'AdminUpdateUserAttributes', username: 'legacy_1', attributes: { [ATTRIBUTE]: `admin=${v(6)}` } },
+    ]);
   });
 
   test('an unconfigured mapping plans as before: membership calls only, never version-guarded', () => {
     const current = user(['admin'], `admin=${v(5)}`);
-    expect(planUser(current, group('admin', false, 4), unguarded).calls).toEqual([{ api: 'AdminRemoveUserFromGroup', username: 'legacy_1', group: 'admin' }]);
-    expect(planUser(current, group('admin', true, 6), unguarded)).toEqual({ calls: [], skip: 'no-change', appliedVersion: v(1) });
+    expect(planUser(current, group('admin', false, 4), unguarded).calls).toEqual([
+      { api: 'AdminRemoveUserFromGroup', username: 'legacy_1', group: 'admin' },
+    ]);
+    expect(planUser(current, group('admin', true, 6), unguarded)).toEqual({
+      calls: [],
+      skip: 'no-change',
+      appliedVersion: v(1),
+    });
   });
 
   test('a full attribute drops the oldest guards, reports them, and still applies the change', () => {
@@ -105,18 +133,49 @@ describe('planning a role row', () => {
 describe('applying a batch of role rows', () => {
   test('several groups of one user share one attribute write, after all membership calls', async () => {
     const cognito = new InMemoryCognito({ groups: ['admin', 'support', 'customer'] });
-    cognito.users.set('legacy_1', { attributes: { 'custom:cdc_version': v(1), [ATTRIBUTE]: `customer=${v(2)}` }, enabled: true, groups: new Set(['customer']) });
+    cognito.users.set('legacy_1', {
+      attributes: { 'custom:cdc_version': v(1), [ATTRIBUTE]: `customer=${v(2)}` },
+      enabled: true,
+      groups: new Set(['customer']),
+    });
     const calls: string[] = [];
     const gateway = {
       getUser: (username: string, withGroups: boolean) => cognito.getUser(username, withGroups),
       execute: (call: Parameters<InMemoryCognito['execute']>[0]) => (calls.push(call.api), cognito.execute(call)),
     };
-    const state = new PoolState({ capacity: 10, comparedAttributes: [], versionAttribute: options.versionAttribute, groupsVersionAttribute: ATTRIBUTE });
-    const plan = (current: Parameters<typeof planUser>[0], intent: Parameters<typeof planUser>[1], deleted: string | undefined) => planUser(current, intent, options, deleted);
-    const applier = new UserApplier({ gateway, plan, coalesce, state, manageGroups: true, comparedAttributes: [], groupsVersionAttribute: ATTRIBUTE });
-    const intents = [group('admin', true, 5), group('support', true, 6), group('customer', false, 7), group('customer', true, 2)];
+    const state = new PoolState({
+      capacity: 10,
+      comparedAttributes: [],
+      versionAttribute: options.versionAttribute,
+      groupsVersionAttribute: ATTRIBUTE,
+    });
+    const plan = (
+      current: Parameters<typeof planUser>[0],
+      intent: Parameters<typeof planUser>[1],
+      deleted: string | undefined,
+    ) => planUser(current, intent, options, deleted);
+    const applier = new UserApplier({
+      gateway,
+      plan,
+      coalesce,
+      state,
+      manageGroups: true,
+      comparedAttributes: [],
+      groupsVersionAttribute: ATTRIBUTE,
+    });
+    const intents = [
+      group('admin', true, 5),
+      group('support', true, 6),
+      group('customer', false, 7),
+      group('customer', true, 2),
+    ];
     const report = await applier.apply('legacy_1', intents);
-    expect(calls).toEqual(['AdminAddUserToGroup', 'AdminAddUserToGroup', 'AdminRemoveUserFromGroup', 'AdminUpdateUserAttributes']);
+    expect(calls).toEqual([
+      'AdminAddUserToGroup',
+      'AdminAddUserToGroup',
+      'AdminRemoveUserFromGroup',
+      'AdminUpdateUserAttributes',
+    ]);
     expect(report.reads).toBe(1);
     expect(cognito.peek('legacy_1')?.groups).toEqual(['admin', 'support']);
     expect(cognito.peek('legacy_1')?.attributes[ATTRIBUTE]).toBe(`admin=${v(5)} customer=${v(7)} support=${v(6)}`);
@@ -144,16 +203,27 @@ describe('mapping', () => {
   test('groups.versionAttribute is read, and checked', () => {
     expect(parseMapping({ ...base, groups: { versionAttribute: ATTRIBUTE } }).groups?.versionAttribute).toBe(ATTRIBUTE);
     expect(parseMapping({ ...base }).groups?.versionAttribute).toBeUndefined();
-    expect(issues({ versionAttribute: 'cdc_groups' })).toEqual([expect.stringMatching(/^groups\.versionAttribute: .*must be a custom attribute/)]);
-    expect(issues({ versionAttribute: 'custom:cdc_version' })).toEqual([expect.stringMatching(/^groups\.versionAttribute: is the versionAttribute too/)]);
-    expect(issues({ versionAttribute: ATTRIBUTE }, { attributes: { email: 'email', [ATTRIBUTE]: 'x' } })).toEqual([expect.stringMatching(/^groups\.versionAttribute: is mapped/)]);
-    expect(issues({ versionAttribute: 'custom:this_name_is_far_too_long' })).toEqual([expect.stringMatching(/longer than 20/)]);
+    expect(issues({ versionAttribute: 'cdc_groups' })).toEqual([
+      expect.stringMatching(/^groups\.versionAttribute: .*must be a custom attribute/),
+    ]);
+    expect(issues({ versionAttribute: 'custom:cdc_version' })).toEqual([
+      expect.stringMatching(/^groups\.versionAttribute: is the versionAttribute too/),
+    ]);
+    expect(issues({ versionAttribute: ATTRIBUTE }, { attributes: { email: 'email', [ATTRIBUTE]: 'x' } })).toEqual([
+      expect.stringMatching(/^groups\.versionAttribute: is mapped/),
+    ]);
+    expect(issues({ versionAttribute: 'custom:this_name_is_far_too_long' })).toEqual([
+      expect.stringMatching(/longer than 20/),
+    ]);
     const { rolesTable: _r, ...noRoles } = base;
     try {
       parseMapping({ ...noRoles, groups: { column: 'roles', versionAttribute: ATTRIBUTE } });
       throw new Error('expected a ConfigError');
     } catch (error) {
-      expect((error as ConfigError).issues).toContainEqual({ path: 'groups.versionAttribute', message: expect.stringMatching(/needs rolesTable/) });
+      expect((error as ConfigError).issues).toContainEqual({
+        path: 'groups.versionAttribute',
+        message: expect.stringMatching(/needs rolesTable/),
+      });
     }
   });
 });

@@ -32,7 +32,8 @@ class PoolState {
   apply(call: CognitoCall): void {
     // Stricter than the gateway, which takes "already gone" as success: the planner never
     // deletes a user it did not read.
-    if (call.api === 'AdminDeleteUser' && !this.users.has(call.username)) throw new Error(`UserNotFoundException ${call.username} (${call.api})`);
+    if (call.api === 'AdminDeleteUser' && !this.users.has(call.username))
+      throw new Error(`UserNotFoundException ${call.username} (${call.api})`);
     this.model.apply(call);
   }
 }
@@ -76,14 +77,24 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
 const v = (n: number): Version => n.toString(16).padStart(32, '0');
 
 /** The source history as Debezium emits it: c/u with TOAST placeholders for unchanged bio, d. */
-const toEvents = (steps: Step[]): { events: ChangeEvent[]; last: Map<number, { row: Row | null; version: Version }> } => {
+const toEvents = (
+  steps: Step[],
+): { events: ChangeEvent[]; last: Map<number, { row: Row | null; version: Version }> } => {
   const live = new Map<number, Row>();
   const last = new Map<number, { row: Row | null; version: Version }>();
   const events: ChangeEvent[] = [];
   steps.forEach((step, i) => {
     const version = v(i + 1);
     const before = live.get(step.id);
-    const base = { table: 'users', key: { id: step.id }, version, sourceTsMs: null, tombstone: false, snapshot: false, origin: { topic: 'users', partition: 0, offset: String(i) } };
+    const base = {
+      table: 'users',
+      key: { id: step.id },
+      version,
+      sourceTsMs: null,
+      tombstone: false,
+      snapshot: false,
+      origin: { topic: 'users', partition: 0, offset: String(i) },
+    };
     if (step.row === null) {
       if (!before) return;
       live.delete(step.id);
@@ -95,7 +106,8 @@ const toEvents = (steps: Step[]): { events: ChangeEvent[]; last: Map<number, { r
     live.set(step.id, row);
     last.set(step.id, { row, version });
     // An update that leaves a TOASTed column unchanged carries the placeholder instead.
-    const after = before && step.toast && before.bio === row.bio && row.bio !== null ? { ...row, bio: UNAVAILABLE_VALUE } : row;
+    const after =
+      before && step.toast && before.bio === row.bio && row.bio !== null ? { ...row, bio: UNAVAILABLE_VALUE } : row;
     events.push({ ...base, op: before ? 'u' : 'c', before: null, after });
   });
   return { events, last };
@@ -140,7 +152,11 @@ const deliver = (events: ChangeEvent[], replays: Replay[]): ChangeEvent[] => {
  * The intents the consumer plans, batch by batch: the delivered events cut into batches of the
  * given sizes (cycled), each batch mapped and coalesced.
  */
-function* consumerIntents(mapping: CompiledMapping, delivered: readonly ChangeEvent[], batchSizes: readonly number[]): Generator<UserIntent> {
+function* consumerIntents(
+  mapping: CompiledMapping,
+  delivered: readonly ChangeEvent[],
+  batchSizes: readonly number[],
+): Generator<UserIntent> {
   let cursor = 0;
   for (let b = 0; cursor < delivered.length; b++) {
     const size = batchSizes[b % batchSizes.length] as number;
@@ -157,7 +173,13 @@ function* consumerIntents(mapping: CompiledMapping, delivered: readonly ChangeEv
 }
 
 /** `deleted` is the state store's memory of deletes (a deleted user has no version attribute). */
-const run = (mapping: CompiledMapping, delivered: ChangeEvent[], batchSizes: number[], pool: PoolState, deleted: Map<string, Version>): void => {
+const run = (
+  mapping: CompiledMapping,
+  delivered: ChangeEvent[],
+  batchSizes: number[],
+  pool: PoolState,
+  deleted: Map<string, Version>,
+): void => {
   const options = planOptionsFromMapping(mapping);
   for (const intent of consumerIntents(mapping, delivered, batchSizes)) {
     const username = intent.kind === 'upsert' ? intent.user.username : intent.username;
@@ -181,7 +203,12 @@ const run = (mapping: CompiledMapping, delivered: ChangeEvent[], batchSizes: num
   }
 };
 
-const expectFinalState = (mapping: CompiledMapping, pool: PoolState, last: Map<number, { row: Row | null; version: Version }>, policy: 'delete' | 'disable'): void => {
+const expectFinalState = (
+  mapping: CompiledMapping,
+  pool: PoolState,
+  last: Map<number, { row: Row | null; version: Version }>,
+  policy: 'delete' | 'disable',
+): void => {
   for (const [id, { row, version }] of last) {
     const username = `legacy_${id}`;
     const actual = pool.get(username);
@@ -232,7 +259,8 @@ describe('map -> coalesce -> plan -> apply converges on the source', () => {
             expectFinalState(mapping, pool, last, policy);
             return calls;
           };
-          const versionOnly = (c: CognitoCall) => c.api === 'AdminUpdateUserAttributes' && Object.keys(c.attributes).join() === VERSION_ATTRIBUTE;
+          const versionOnly = (c: CognitoCall) =>
+            c.api === 'AdminUpdateUserAttributes' && Object.keys(c.attributes).join() === VERSION_ATTRIBUTE;
           expect(replay().filter((c) => !versionOnly(c))).toEqual([]);
           expect(replay()).toEqual([]);
         },
@@ -243,18 +271,40 @@ describe('map -> coalesce -> plan -> apply converges on the source', () => {
 });
 
 describe('directed replays', () => {
-  const row = (email: string): Omit<Row, 'id'> => ({ email, email_verified: true, given_name: 'Ana', phone: null, status: 'active', roles: 'a', bio: 'b' });
+  const row = (email: string): Omit<Row, 'id'> => ({
+    email,
+    email_verified: true,
+    given_name: 'Ana',
+    phone: null,
+    status: 'active',
+    roles: 'a',
+    bio: 'b',
+  });
   const runScenario = (steps: Step[], order: number[], batchSizes: number[]) => {
     const mapping = mappingFor('delete');
     const { events, last } = toEvents(steps);
     const pool = new PoolState();
-    run(mapping, order.map((i) => events[i] as ChangeEvent), batchSizes, pool, new Map());
+    run(
+      mapping,
+      order.map((i) => events[i] as ChangeEvent),
+      batchSizes,
+      pool,
+      new Map(),
+    );
     expectFinalState(mapping, pool, last, 'delete');
   };
   test('a change and its revert folded in one batch, then the change replayed alone', () => {
     // e0 A, e1 B, e2 A: batch [e1, e2] is a no-op over A, but must still move the version past
     // e1, or the replay of e1 alone would look newer and write B.
-    runScenario([{ id: 1, row: row('a@x.io'), toast: false }, { id: 1, row: row('b@x.io'), toast: false }, { id: 1, row: row('a@x.io'), toast: false }], [0, 1, 2, 1], [1, 2, 1]);
+    runScenario(
+      [
+        { id: 1, row: row('a@x.io'), toast: false },
+        { id: 1, row: row('b@x.io'), toast: false },
+        { id: 1, row: row('a@x.io'), toast: false },
+      ],
+      [0, 1, 2, 1],
+      [1, 2, 1],
+    );
   });
   test('an older range replayed just before a TOAST update does not lend it stale values', () => {
     const steps: Step[] = [
@@ -282,12 +332,29 @@ describe('role rows with per-group versions: replays from any offset never flap 
   const options = planOptionsFromMapping(rolesMapping);
   const USERS = [1, 2];
 
-  type RoleStep = { kind: 'toggle'; id: number; role: 'a' | 's' | 'c' | 'x' } | { kind: 'resnapshot' } | { kind: 'update'; id: number; role: 'a' | 's' };
+  type RoleStep =
+    | { kind: 'toggle'; id: number; role: 'a' | 's' | 'c' | 'x' }
+    | { kind: 'resnapshot' }
+    | { kind: 'update'; id: number; role: 'a' | 's' };
   const roleStepArb: fc.Arbitrary<RoleStep> = fc.oneof(
-    { weight: 8, arbitrary: fc.record({ kind: fc.constant('toggle' as const), id: fc.constantFrom(...USERS), role: fc.constantFrom('a' as const, 's' as const, 'c' as const, 'x' as const) }) },
+    {
+      weight: 8,
+      arbitrary: fc.record({
+        kind: fc.constant('toggle' as const),
+        id: fc.constantFrom(...USERS),
+        role: fc.constantFrom('a' as const, 's' as const, 'c' as const, 'x' as const),
+      }),
+    },
     { weight: 1, arbitrary: fc.constant({ kind: 'resnapshot' as const }) },
     // a role row updated in place (e.g. granted_at): the membership stays
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('update' as const), id: fc.constantFrom(...USERS), role: fc.constantFrom('a' as const, 's' as const) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant('update' as const),
+        id: fc.constantFrom(...USERS),
+        role: fc.constantFrom('a' as const, 's' as const),
+      }),
+    },
   );
 
   /** The user_roles topic as Debezium writes it, and the source's memberships at the end. */
@@ -299,7 +366,18 @@ describe('role rows with per-group versions: replays from any offset never flap 
       n++;
       const row = { user_id: id, role };
       const origin = { topic: 'user_roles', partition: 0, offset: String(events.length) };
-      events.push({ table: 'user_roles', key: row, op, before: op === 'd' ? row : null, after: op === 'd' ? null : row, version: v(n), sourceTsMs: null, tombstone: false, snapshot: op === 'r', origin });
+      events.push({
+        table: 'user_roles',
+        key: row,
+        op,
+        before: op === 'd' ? row : null,
+        after: op === 'd' ? null : row,
+        version: v(n),
+        sourceTsMs: null,
+        tombstone: false,
+        snapshot: op === 'r',
+        origin,
+      });
     };
     for (const step of steps) {
       if (step.kind === 'resnapshot') {
@@ -320,40 +398,56 @@ describe('role rows with per-group versions: replays from any offset never flap 
     return { events, members };
   };
 
-  const membershipCalls = (calls: readonly CognitoCall[]): CognitoCall[] => calls.filter((c) => c.api === 'AdminAddUserToGroup' || c.api === 'AdminRemoveUserFromGroup');
+  const membershipCalls = (calls: readonly CognitoCall[]): CognitoCall[] =>
+    calls.filter((c) => c.api === 'AdminAddUserToGroup' || c.api === 'AdminRemoveUserFromGroup');
 
   /**
    * Plans and applies like the consumer (batches, coalesce, plan, apply). Oracle: per (user,
    * group), the newest version whose state Cognito was brought to; a membership call for an
    * intent not newer than that re-writes an older state (a stale membership, a flap).
    */
-  const runRoles = (delivered: ChangeEvent[], batchSizes: number[], pool: PoolState, reflected: Map<string, Version>): CognitoCall[] => {
+  const runRoles = (
+    delivered: ChangeEvent[],
+    batchSizes: number[],
+    pool: PoolState,
+    reflected: Map<string, Version>,
+  ): CognitoCall[] => {
     const made: CognitoCall[] = [];
     for (const intent of consumerIntents(rolesMapping, delivered, batchSizes)) {
       if (intent.kind !== 'group') throw new Error(`unexpected ${intent.kind}`);
       const plan = planUser(pool.get(intent.username), intent, options);
       const key = `${intent.username}/${intent.group}`;
       const seen = reflected.get(key);
-      if (membershipCalls(plan.calls).length > 0 && seen !== undefined) expect({ key, version: intent.version, newerThan: seen }).toEqual({ key, version: intent.version, newerThan: intent.version > seen ? seen : 'STALE' });
+      if (membershipCalls(plan.calls).length > 0 && seen !== undefined)
+        expect({ key, version: intent.version, newerThan: seen }).toEqual({
+          key,
+          version: intent.version,
+          newerThan: intent.version > seen ? seen : 'STALE',
+        });
       for (const call of plan.calls) {
         made.push(call);
         pool.apply(call);
       }
-      if (plan.skip !== 'stale-version' && (seen === undefined || intent.version > seen)) reflected.set(key, intent.version);
+      if (plan.skip !== 'stale-version' && (seen === undefined || intent.version > seen))
+        reflected.set(key, intent.version);
     }
     return made;
   };
 
   const expectMembers = (pool: PoolState, members: Map<number, Set<string>>): void => {
     for (const [id, roles] of members) {
-      const want = [...roles].map((r) => rolesMapping.groupForRole(r)).filter((g): g is string => g !== undefined).sort();
+      const want = [...roles]
+        .map((r) => rolesMapping.groupForRole(r))
+        .filter((g): g is string => g !== undefined)
+        .sort();
       expect({ id, groups: pool.get(`legacy_${id}`)?.groups }).toEqual({ id, groups: want });
     }
   };
 
   const freshPool = (): PoolState => {
     const pool = new PoolState();
-    for (const id of USERS) pool.users.set(`legacy_${id}`, { attributes: { email: `u${id}@example.com` }, enabled: true, groups: new Set() });
+    for (const id of USERS)
+      pool.users.set(`legacy_${id}`, { attributes: { email: `u${id}@example.com` }, enabled: true, groups: new Set() });
     return pool;
   };
 
@@ -363,7 +457,10 @@ describe('role rows with per-group versions: replays from any offset never flap 
         fc.array(roleStepArb, { minLength: 1, maxLength: 30 }),
         fc.array(replayArb, { maxLength: 4 }),
         fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 10 }),
-        fc.array(fc.record({ from: fc.nat(60), length: fc.integer({ min: 1, max: 60 }) }), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.record({ from: fc.nat(60), length: fc.integer({ min: 1, max: 60 }) }), {
+          minLength: 1,
+          maxLength: 4,
+        }),
         (steps, replays, batchSizes, ranges) => {
           const { events, members } = roleEvents(steps);
           const pool = freshPool();
@@ -401,7 +498,10 @@ describe('role rows with per-group versions: replays from any offset never flap 
         });
       });
     apply(events, unguarded);
-    expect(membershipCalls(apply(events, unguarded)).map((c) => c.api)).toEqual(['AdminAddUserToGroup', 'AdminRemoveUserFromGroup']);
+    expect(membershipCalls(apply(events, unguarded)).map((c) => c.api)).toEqual([
+      'AdminAddUserToGroup',
+      'AdminRemoveUserFromGroup',
+    ]);
     // with the option: the first pass records versions, the replay makes no call
     const guardedPool = freshPool();
     const applyGuarded = (list: ChangeEvent[]): CognitoCall[] =>

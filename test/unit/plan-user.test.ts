@@ -5,11 +5,20 @@ import { planOptions } from './support/plan-options.js';
 const origin = { topic: 't', partition: 0, offset: '1' };
 const v = (n: number): string => n.toString(16).padStart(32, '0');
 
-const options = planOptions({ ownsGroup: (g) => g !== 'beta-testers', createOnlyAttributes: new Set(['custom:legacy_id']) });
+const options = planOptions({
+  ownsGroup: (g) => g !== 'beta-testers',
+  createOnlyAttributes: new Set(['custom:legacy_id']),
+});
 
 const desired = (over: Partial<DesiredUser> = {}): DesiredUser => ({
   username: 'legacy_1',
-  attributes: { email: 'a@example.com', email_verified: 'true', given_name: 'Ana', family_name: '', 'custom:legacy_id': '1' },
+  attributes: {
+    email: 'a@example.com',
+    email_verified: 'true',
+    given_name: 'Ana',
+    family_name: '',
+    'custom:legacy_id': '1',
+  },
   enabled: true,
   ...over,
 });
@@ -30,12 +39,26 @@ const del = (version: number, supersededVersion?: number): UserIntent => ({
   sourceTsMs: null,
   ...(supersededVersion === undefined ? {} : { supersededVersion: v(supersededVersion) }),
 });
-const group = (name: string, member: boolean, version = 9): UserIntent => ({ kind: 'group', username: 'legacy_1', group: name, member, version: v(version), origin, sourceTsMs: null });
+const group = (name: string, member: boolean, version = 9): UserIntent => ({
+  kind: 'group',
+  username: 'legacy_1',
+  group: name,
+  member,
+  version: v(version),
+  origin,
+  sourceTsMs: null,
+});
 
 /** Cognito holding exactly what `desired()` wants, at version 5. */
 const synced = (over: Partial<CurrentUser> = {}): CurrentUser => ({
   username: 'legacy_1',
-  attributes: { email: 'a@example.com', email_verified: 'true', given_name: 'Ana', 'custom:legacy_id': '1', 'custom:cdc_version': v(5) },
+  attributes: {
+    email: 'a@example.com',
+    email_verified: 'true',
+    given_name: 'Ana',
+    'custom:legacy_id': '1',
+    'custom:cdc_version': v(5),
+  },
   enabled: true,
   groups: [],
   version: v(5),
@@ -49,7 +72,13 @@ describe('create', () => {
         {
           api: 'AdminCreateUser',
           username: 'legacy_1',
-          attributes: { email: 'a@example.com', email_verified: 'true', given_name: 'Ana', 'custom:legacy_id': '1', 'custom:cdc_version': v(6) },
+          attributes: {
+            email: 'a@example.com',
+            email_verified: 'true',
+            given_name: 'Ana',
+            'custom:legacy_id': '1',
+            'custom:cdc_version': v(6),
+          },
         },
       ],
       appliedVersion: v(6),
@@ -57,13 +86,26 @@ describe('create', () => {
   });
   test('a disabled user with groups: create, then disable, then groups', () => {
     const plan = planUser(null, upsert(6, desired({ enabled: false, groups: ['admin', 'customer'] })), options);
-    expect(plan.calls.map((c) => c.api)).toEqual(['AdminCreateUser', 'AdminDisableUser', 'AdminAddUserToGroup', 'AdminAddUserToGroup']);
+    expect(plan.calls.map((c) => c.api)).toEqual([
+      'AdminCreateUser',
+      'AdminDisableUser',
+      'AdminAddUserToGroup',
+      'AdminAddUserToGroup',
+    ]);
   });
   test('existing-only leaves creation to the User Migration trigger', () => {
-    expect(planUser(null, upsert(6), { ...options, createPolicy: 'existing-only' })).toEqual({ calls: [], skip: 'not-existing', appliedVersion: undefined });
+    expect(planUser(null, upsert(6), { ...options, createPolicy: 'existing-only' })).toEqual({
+      calls: [],
+      skip: 'not-existing',
+      appliedVersion: undefined,
+    });
   });
   test('a remembered delete keeps an older create from resurrecting the user', () => {
-    expect(planUser(null, upsert(6), options, v(7))).toEqual({ calls: [], skip: 'stale-version', appliedVersion: v(7) });
+    expect(planUser(null, upsert(6), options, v(7))).toEqual({
+      calls: [],
+      skip: 'stale-version',
+      appliedVersion: v(7),
+    });
     expect(planUser(null, upsert(7), options, v(7)).skip).toBe('stale-version');
     expect(planUser(null, upsert(8), options, v(7)).calls[0]?.api).toBe('AdminCreateUser');
   });
@@ -74,16 +116,38 @@ describe('update', () => {
     expect(planUser(synced(), upsert(6), options)).toEqual({ calls: [], skip: 'no-change', appliedVersion: v(6) });
   });
   test('stale and equal versions are skipped', () => {
-    expect(planUser(synced(), upsert(4, desired({ attributes: { given_name: 'Old' } })), options)).toEqual({ calls: [], skip: 'stale-version', appliedVersion: v(5) });
-    expect(planUser(synced(), upsert(5, desired({ attributes: { given_name: 'Other' } })), options)).toEqual({ calls: [], skip: 'stale-version', appliedVersion: v(5) });
+    expect(planUser(synced(), upsert(4, desired({ attributes: { given_name: 'Old' } })), options)).toEqual({
+      calls: [],
+      skip: 'stale-version',
+      appliedVersion: v(5),
+    });
+    expect(planUser(synced(), upsert(5, desired({ attributes: { given_name: 'Other' } })), options)).toEqual({
+      calls: [],
+      skip: 'stale-version',
+      appliedVersion: v(5),
+    });
   });
   test('only changed attributes, plus the version, in one call', () => {
-    const plan = planUser(synced(), upsert(6, desired({ attributes: { ...desired().attributes, given_name: 'Anna' } })), options);
-    expect(plan.calls).toEqual([{ api: 'AdminUpdateUserAttributes', username: 'legacy_1', attributes: { given_name: 'Anna', 'custom:cdc_version': v(6) } }]);
+    const plan = planUser(
+      synced(),
+      upsert(6, desired({ attributes: { ...desired().attributes, given_name: 'Anna' } })),
+      options,
+    );
+    expect(plan.calls).toEqual([
+      {
+        api: 'AdminUpdateUserAttributes',
+        username: 'legacy_1',
+        attributes: { given_name: 'Anna', 'custom:cdc_version': v(6) },
+      },
+    ]);
     expect(plan.skip).toBeUndefined();
   });
   test('emptied attributes are deleted, and the version still moves on', () => {
-    const plan = planUser(synced(), upsert(6, desired({ attributes: { ...desired().attributes, given_name: '' } })), options);
+    const plan = planUser(
+      synced(),
+      upsert(6, desired({ attributes: { ...desired().attributes, given_name: '' } })),
+      options,
+    );
     expect(plan.calls).toEqual([
       { api: 'AdminDeleteUserAttributes', username: 'legacy_1', names: ['given_name'] },
       { api: 'AdminUpdateUserAttributes', username: 'legacy_1', attributes: { 'custom:cdc_version': v(6) } },
@@ -93,9 +157,17 @@ describe('update', () => {
     expect(planUser(synced(), upsert(6), options).calls).toEqual([]); // family_name '' vs absent
   });
   test('a changed email always carries email_verified, even when unchanged', () => {
-    const plan = planUser(synced(), upsert(6, desired({ attributes: { ...desired().attributes, email: 'b@example.com' } })), options);
+    const plan = planUser(
+      synced(),
+      upsert(6, desired({ attributes: { ...desired().attributes, email: 'b@example.com' } })),
+      options,
+    );
     expect(plan.calls).toEqual([
-      { api: 'AdminUpdateUserAttributes', username: 'legacy_1', attributes: { email: 'b@example.com', email_verified: 'true', 'custom:cdc_version': v(6) } },
+      {
+        api: 'AdminUpdateUserAttributes',
+        username: 'legacy_1',
+        attributes: { email: 'b@example.com', email_verified: 'true', 'custom:cdc_version': v(6) },
+      },
     ]);
   });
   test('a changed phone carries phone_number_verified when the mapping has it', () => {
@@ -118,7 +190,10 @@ describe('update', () => {
       { api: 'AdminDisableUser', username: 'legacy_1' },
       { api: 'AdminUpdateUserAttributes', username: 'legacy_1', attributes: { 'custom:cdc_version': v(6) } },
     ]);
-    expect(planUser(synced({ enabled: false }), upsert(6), options).calls[0]).toEqual({ api: 'AdminEnableUser', username: 'legacy_1' });
+    expect(planUser(synced({ enabled: false }), upsert(6), options).calls[0]).toEqual({
+      api: 'AdminEnableUser',
+      username: 'legacy_1',
+    });
   });
   test('groups: only the differences, never groups the mapping does not own', () => {
     const current = synced({ groups: ['admin', 'beta-testers', 'support'] });
@@ -131,14 +206,22 @@ describe('update', () => {
   });
   test('groups: add-only mappings never remove; unknown current groups are only added to', () => {
     const current = synced({ groups: ['admin', 'support'] });
-    expect(planUser(current, upsert(6, desired({ groups: ['admin'] })), { ...options, removeGroups: false }).skip).toBe('no-change');
+    expect(planUser(current, upsert(6, desired({ groups: ['admin'] })), { ...options, removeGroups: false }).skip).toBe(
+      'no-change',
+    );
     const unknownGroups = synced({ groups: undefined });
-    expect(planUser(unknownGroups, upsert(6, desired({ groups: ['admin'] })), options).calls.map((c) => c.api)).toEqual(['AdminAddUserToGroup', 'AdminUpdateUserAttributes']);
+    expect(planUser(unknownGroups, upsert(6, desired({ groups: ['admin'] })), options).calls.map((c) => c.api)).toEqual(
+      ['AdminAddUserToGroup', 'AdminUpdateUserAttributes'],
+    );
   });
   test('a user without a version attribute (created by the migration trigger) is updated', () => {
     const plan = planUser(synced({ version: undefined, attributes: { email: 'a@example.com' } }), upsert(1), options);
     expect(plan.calls).toEqual([
-      { api: 'AdminUpdateUserAttributes', username: 'legacy_1', attributes: { email_verified: 'true', given_name: 'Ana', 'custom:cdc_version': v(1) } },
+      {
+        api: 'AdminUpdateUserAttributes',
+        username: 'legacy_1',
+        attributes: { email_verified: 'true', given_name: 'Ana', 'custom:cdc_version': v(1) },
+      },
     ]);
   });
   test('no-op after a coalesced change-and-revert still moves the version on', () => {
@@ -158,17 +241,32 @@ describe('update', () => {
     ]);
   });
   test('position-less versions are neither guarded nor written', () => {
-    const plan = planUser(synced(), upsert(0, desired({ attributes: { ...desired().attributes, given_name: 'Zoë' } })), options);
+    const plan = planUser(
+      synced(),
+      upsert(0, desired({ attributes: { ...desired().attributes, given_name: 'Zoë' } })),
+      options,
+    );
     expect(plan.calls).toEqual([]); // v(0) is a real, old version: stale
-    const noVersion: UserIntent = { kind: 'upsert', user: desired({ attributes: { given_name: 'Zoë' } }), version: '', origin, sourceTsMs: null };
-    expect(planUser(synced(), noVersion, options).calls).toEqual([{ api: 'AdminUpdateUserAttributes', username: 'legacy_1', attributes: { given_name: 'Zoë' } }]);
+    const noVersion: UserIntent = {
+      kind: 'upsert',
+      user: desired({ attributes: { given_name: 'Zoë' } }),
+      version: '',
+      origin,
+      sourceTsMs: null,
+    };
+    expect(planUser(synced(), noVersion, options).calls).toEqual([
+      { api: 'AdminUpdateUserAttributes', username: 'legacy_1', attributes: { given_name: 'Zoë' } },
+    ]);
     expect(planUser(synced(), { ...noVersion, user: desired() }, options).skip).toBe('no-change');
   });
 });
 
 describe('delete', () => {
   test('policy delete: one AdminDeleteUser', () => {
-    expect(planUser(synced(), del(6), options)).toEqual({ calls: [{ api: 'AdminDeleteUser', username: 'legacy_1' }], appliedVersion: v(6) });
+    expect(planUser(synced(), del(6), options)).toEqual({
+      calls: [{ api: 'AdminDeleteUser', username: 'legacy_1' }],
+      appliedVersion: v(6),
+    });
   });
   test('a user already gone is success with zero calls', () => {
     expect(planUser(null, del(6), options)).toEqual({ calls: [], skip: 'already-deleted', appliedVersion: v(6) });
@@ -183,16 +281,30 @@ describe('delete', () => {
       { api: 'AdminDisableUser', username: 'legacy_1' },
       { api: 'AdminUpdateUserAttributes', username: 'legacy_1', attributes: { 'custom:cdc_version': v(6) } },
     ]);
-    expect(planUser(synced({ enabled: false }), del(6), disable)).toEqual({ calls: [], skip: 'no-change', appliedVersion: v(6) });
-    expect(planUser(synced({ enabled: false }), del(7, 6), disable).calls.map((c) => c.api)).toEqual(['AdminUpdateUserAttributes']);
+    expect(planUser(synced({ enabled: false }), del(6), disable)).toEqual({
+      calls: [],
+      skip: 'no-change',
+      appliedVersion: v(6),
+    });
+    expect(planUser(synced({ enabled: false }), del(7, 6), disable).calls.map((c) => c.api)).toEqual([
+      'AdminUpdateUserAttributes',
+    ]);
   });
 });
 
 describe('group intents', () => {
   test('add or remove only when Cognito differs', () => {
-    expect(planUser(synced({ groups: ['admin'] }), group('admin', true), options)).toEqual({ calls: [], skip: 'no-change', appliedVersion: v(5) });
-    expect(planUser(synced({ groups: [] }), group('admin', true), options).calls).toEqual([{ api: 'AdminAddUserToGroup', username: 'legacy_1', group: 'admin' }]);
-    expect(planUser(synced({ groups: ['admin'] }), group('admin', false), options).calls).toEqual([{ api: 'AdminRemoveUserFromGroup', username: 'legacy_1', group: 'admin' }]);
+    expect(planUser(synced({ groups: ['admin'] }), group('admin', true), options)).toEqual({
+      calls: [],
+      skip: 'no-change',
+      appliedVersion: v(5),
+    });
+    expect(planUser(synced({ groups: [] }), group('admin', true), options).calls).toEqual([
+      { api: 'AdminAddUserToGroup', username: 'legacy_1', group: 'admin' },
+    ]);
+    expect(planUser(synced({ groups: ['admin'] }), group('admin', false), options).calls).toEqual([
+      { api: 'AdminRemoveUserFromGroup', username: 'legacy_1', group: 'admin' },
+    ]);
     expect(planUser(synced({ groups: [] }), group('admin', false), options).skip).toBe('no-change');
   });
   test('are not guarded by the user row version (role rows have their own)', () => {
@@ -203,7 +315,9 @@ describe('group intents', () => {
   });
   test('a missing user, removals in add-only mode and foreign groups are skipped', () => {
     expect(planUser(null, group('admin', true), options).skip).toBe('not-existing');
-    expect(planUser(synced({ groups: ['admin'] }), group('admin', false), { ...options, removeGroups: false }).skip).toBe('filtered');
+    expect(
+      planUser(synced({ groups: ['admin'] }), group('admin', false), { ...options, removeGroups: false }).skip,
+    ).toBe('filtered');
     expect(planUser(synced({ groups: ['beta-testers'] }), group('beta-testers', false), options).skip).toBe('filtered');
   });
 });
@@ -211,7 +325,11 @@ describe('group intents', () => {
 describe('the version stored in Cognito', () => {
   test('is read from the version attribute when the adapter only returns attributes', () => {
     const stored = 'b'.repeat(32);
-    const current = { username: 'u1', enabled: true, attributes: { email: 'new@example.com', 'custom:cdc_version': stored } };
+    const current = {
+      username: 'u1',
+      enabled: true,
+      attributes: { email: 'new@example.com', 'custom:cdc_version': stored },
+    };
     const older = {
       kind: 'upsert' as const,
       user: { username: 'u1', attributes: { email: 'old@example.com' }, enabled: true },

@@ -9,7 +9,11 @@ import bcrypt from 'bcryptjs';
 import { err, ok, type Row } from '../../src/core/types.js';
 import type { FindOptions, LegacyDatabase, UserLookup } from '../../src/adapters/postgres/legacy-database.js';
 import { compileMapping, loadMapping, type CompiledMapping, type MappingSpec } from '../../src/pipeline/map/index.js';
-import { createPostAuthenticationHandler, type MembershipWriter, type PostAuthenticationEvent } from '../../src/lambda/post-authentication.js';
+import {
+  createPostAuthenticationHandler,
+  type MembershipWriter,
+  type PostAuthenticationEvent,
+} from '../../src/lambda/post-authentication.js';
 import { createMigrationHandler } from '../../src/lambda/user-migration.js';
 import { lambdaConfigFromEnv } from '../../src/lambda/lambda-config.js';
 import { postAuthenticationConfigFromEnv } from '../../src/lambda/trigger-config.js';
@@ -23,8 +27,28 @@ let mapping: CompiledMapping;
 let columnMapping: CompiledMapping;
 
 const rows: Row[] = [
-  { id: 1, username: 'ann', email: 'ann@example.com', email_verified: true, given_name: 'Ann', family_name: 'A', status: 'active', roles_csv: 'customer', password_hash: HASH },
-  { id: 2, username: 'bob', email: 'bob@example.com', email_verified: true, given_name: 'Bob', family_name: 'B', status: 'active', roles_csv: null, password_hash: HASH },
+  {
+    id: 1,
+    username: 'ann',
+    email: 'ann@example.com',
+    email_verified: true,
+    given_name: 'Ann',
+    family_name: 'A',
+    status: 'active',
+    roles_csv: 'customer',
+    password_hash: HASH,
+  },
+  {
+    id: 2,
+    username: 'bob',
+    email: 'bob@example.com',
+    email_verified: true,
+    given_name: 'Bob',
+    family_name: 'B',
+    status: 'active',
+    roles_csv: null,
+    password_hash: HASH,
+  },
 ];
 const roles = new Map<string, string[]>([['1', ['admin', 'support', 'auditor']]]);
 
@@ -51,7 +75,12 @@ const memoryDb = (behaviour: 'ok' | 'fail' | 'hang' = 'ok', roleRows = roles): M
     },
     async rolesOf(keys: readonly unknown[]) {
       db.reads++;
-      return new Map(keys.map(String).filter((k) => roleRows.has(k)).map((k) => [k, roleRows.get(k)!]));
+      return new Map(
+        keys
+          .map(String)
+          .filter((k) => roleRows.has(k))
+          .map((k) => [k, roleRows.get(k)!]),
+      );
     },
     close: async () => undefined,
   };
@@ -68,7 +97,8 @@ const recorder = (failGroups: string[] = []): Recorder => {
     calls,
     async addUserToGroup(_pool, username, group) {
       calls.push(`add ${username} ${group}`);
-      if (failGroups.includes(group)) throw Object.assign(new Error(`Group ${group} not found.`), { name: 'ResourceNotFoundException' });
+      if (failGroups.includes(group))
+        throw Object.assign(new Error(`Group ${group} not found.`), { name: 'ResourceNotFoundException' });
     },
     async deleteAttribute(_pool, username, attribute) {
       calls.push(`delete ${username} ${attribute}`);
@@ -76,7 +106,10 @@ const recorder = (failGroups: string[] = []): Recorder => {
   };
 };
 
-const signedIn = (userName: string, attributes: Record<string, string> = { [MARKER]: 'pending' }): PostAuthenticationEvent => ({
+const signedIn = (
+  userName: string,
+  attributes: Record<string, string> = { [MARKER]: 'pending' },
+): PostAuthenticationEvent => ({
   version: '1',
   triggerSource: 'PostAuthentication_Authentication',
   userPoolId: 'pool',
@@ -94,8 +127,21 @@ beforeAll(async () => {
 });
 
 describe('Post Authentication trigger', () => {
-  const handler = (db: LegacyDatabase, cognito: MembershipWriter, logs: Record<string, unknown>[] = [], m = mapping, budgetMs?: number) =>
-    createPostAuthenticationHandler({ db, mapping: m, pendingGroupsAttribute: MARKER, cognito, log: (e) => logs.push(e), ...(budgetMs ? { budgetMs } : {}) });
+  const handler = (
+    db: LegacyDatabase,
+    cognito: MembershipWriter,
+    logs: Record<string, unknown>[] = [],
+    m = mapping,
+    budgetMs?: number,
+  ) =>
+    createPostAuthenticationHandler({
+      db,
+      mapping: m,
+      pendingGroupsAttribute: MARKER,
+      cognito,
+      log: (e) => logs.push(e),
+      ...(budgetMs ? { budgetMs } : {}),
+    });
 
   test('a user without the marker (every sign-in after the first) costs no database read and no Cognito call', async () => {
     const db = memoryDb();
@@ -120,7 +166,12 @@ describe('Post Authentication trigger', () => {
   test('groups from a users column and from the roles table are added together', async () => {
     const cognito = recorder();
     await handler(memoryDb(), cognito, [], columnMapping)(signedIn('legacy_1'));
-    expect(cognito.calls.sort()).toEqual(['add legacy_1 admin', 'add legacy_1 customer', 'add legacy_1 support', `delete legacy_1 ${MARKER}`]);
+    expect(cognito.calls.sort()).toEqual([
+      'add legacy_1 admin',
+      'add legacy_1 customer',
+      'add legacy_1 support',
+      `delete legacy_1 ${MARKER}`,
+    ]);
   });
 
   test('a failed membership keeps the marker (the next sign-in retries) and never fails the sign-in', async () => {
@@ -129,7 +180,13 @@ describe('Post Authentication trigger', () => {
     const event = signedIn('legacy_1');
     expect(await handler(memoryDb(), cognito, logs)(event)).toBe(event);
     expect(cognito.calls).toEqual(['add legacy_1 admin', 'add legacy_1 support']);
-    expect(logs).toEqual([expect.objectContaining({ outcome: 'partial', failed: 1, failures: [{ group: 'support', error: 'ResourceNotFoundException' }] })]);
+    expect(logs).toEqual([
+      expect.objectContaining({
+        outcome: 'partial',
+        failed: 1,
+        failures: [{ group: 'support', error: 'ResourceNotFoundException' }],
+      }),
+    ]);
   });
 
   test('a database that fails or does not answer: the event comes back within the budget, with no Cognito call', async () => {
@@ -165,8 +222,17 @@ describe('Post Authentication trigger', () => {
 
 describe('User Migration trigger: the pending-groups marker', () => {
   const migrate = async (userName: string, db: LegacyDatabase, pendingGroupsAttribute?: string) => {
-    const h = createMigrationHandler({ db, mapping, passwordColumn: 'password_hash', loginColumns: [], log: () => undefined, ...(pendingGroupsAttribute ? { pendingGroupsAttribute } : {}) });
-    return (await h({ triggerSource: 'UserMigration_Authentication', userName, request: { password: 'pw' }, response: {} })).response.userAttributes;
+    const h = createMigrationHandler({
+      db,
+      mapping,
+      passwordColumn: 'password_hash',
+      loginColumns: [],
+      log: () => undefined,
+      ...(pendingGroupsAttribute ? { pendingGroupsAttribute } : {}),
+    });
+    return (
+      await h({ triggerSource: 'UserMigration_Authentication', userName, request: { password: 'pw' }, response: {} })
+    ).response.userAttributes;
   };
 
   test('only a user with groups is marked, and only when the attribute is configured', async () => {
@@ -190,19 +256,35 @@ describe('trigger configuration', () => {
   const base = { LEGACY_DATABASE_URL: 'postgres://u@db/legacy', MAPPING_PATH: EXAMPLE };
 
   test('the Post Authentication trigger needs the marker attribute, a custom one the sync does not write', async () => {
-    await expect(postAuthenticationConfigFromEnv(base)).rejects.toMatchObject({ issues: [{ path: 'PENDING_GROUPS_ATTRIBUTE' }] });
+    await expect(postAuthenticationConfigFromEnv(base)).rejects.toMatchObject({
+      issues: [{ path: 'PENDING_GROUPS_ATTRIBUTE' }],
+    });
     for (const bad of ['email', 'custom:cdc_version', 'custom:cdc_groups', 'custom:loyalty_tier']) {
-      await expect(postAuthenticationConfigFromEnv({ ...base, PENDING_GROUPS_ATTRIBUTE: bad })).rejects.toMatchObject({ issues: [{ path: 'PENDING_GROUPS_ATTRIBUTE' }] });
+      await expect(postAuthenticationConfigFromEnv({ ...base, PENDING_GROUPS_ATTRIBUTE: bad })).rejects.toMatchObject({
+        issues: [{ path: 'PENDING_GROUPS_ATTRIBUTE' }],
+      });
     }
-    const config = await postAuthenticationConfigFromEnv({ ...base, PENDING_GROUPS_ATTRIBUTE: MARKER, COGNITO_ENDPOINT: 'http://127.0.0.1:9229' });
-    expect(config).toMatchObject({ pendingGroupsAttribute: MARKER, cognitoEndpoint: 'http://127.0.0.1:9229', table: 'users' });
+    const config = await postAuthenticationConfigFromEnv({
+      ...base,
+      PENDING_GROUPS_ATTRIBUTE: MARKER,
+      COGNITO_ENDPOINT: 'http://127.0.0.1:9229',
+    });
+    expect(config).toMatchObject({
+      pendingGroupsAttribute: MARKER,
+      cognitoEndpoint: 'http://127.0.0.1:9229',
+      table: 'users',
+    });
   });
 
   test('a mapping that derives no groups: the migration trigger marks nobody, the Post Authentication trigger refuses to start', async () => {
     const spec = parse(readFileSync(EXAMPLE, 'utf8')) as Record<string, unknown>;
     delete spec.groups;
     delete spec.rolesTable;
-    const env = { LEGACY_DATABASE_URL: base.LEGACY_DATABASE_URL, MAPPING_JSON: JSON.stringify(spec), PENDING_GROUPS_ATTRIBUTE: MARKER };
+    const env = {
+      LEGACY_DATABASE_URL: base.LEGACY_DATABASE_URL,
+      MAPPING_JSON: JSON.stringify(spec),
+      PENDING_GROUPS_ATTRIBUTE: MARKER,
+    };
     expect((await lambdaConfigFromEnv(env)).pendingGroupsAttribute).toBeUndefined();
     await expect(postAuthenticationConfigFromEnv(env)).rejects.toMatchObject({ issues: [{ path: 'MAPPING_PATH' }] });
   });

@@ -96,7 +96,11 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
       endpoint: options.endpoint,
       maxAttempts: options.maxAttempts,
       retryMode: 'standard',
-      requestHandler: new NodeHttpHandler({ requestTimeout: options.requestTimeoutMs, connectionTimeout: 3000, throwOnRequestTimeout: true }),
+      requestHandler: new NodeHttpHandler({
+        requestTimeout: options.requestTimeoutMs,
+        connectionTimeout: 3000,
+        throwOnRequestTimeout: true,
+      }),
     });
     this.installRateLimiter();
   }
@@ -106,7 +110,8 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
     const { buckets } = this;
     const onCall = this.options.onCall;
     type Middleware = Parameters<typeof this.client.middlewareStack.addRelativeTo>[0];
-    const rateLimiter = ((next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+    const rateLimiter = ((next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
+      async (args: unknown) => {
         const api = (context.commandName ?? 'Unknown').replace(/Command$/, '');
         const category = categoryOf(context.commandName ?? '');
         if (category) await buckets[category].take();
@@ -118,7 +123,12 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
         } catch (error) {
           const throttled = THROTTLE_CODES.has((error as { name?: string }).name ?? '');
           if (throttled && category) buckets[category].penalize(1000);
-          onCall?.({ api, category, outcome: throttled ? 'throttled' : 'error', durationMs: performance.now() - started });
+          onCall?.({
+            api,
+            category,
+            outcome: throttled ? 'throttled' : 'error',
+            durationMs: performance.now() - started,
+          });
           throw error;
         }
       }) as unknown as Middleware;
@@ -140,7 +150,11 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
       throw failure;
     }
     const attributes = toAttributes(response.UserAttributes);
-    const user: CurrentUser = { username: response.Username ?? username, attributes, enabled: response.Enabled !== false };
+    const user: CurrentUser = {
+      username: response.Username ?? username,
+      attributes,
+      enabled: response.Enabled !== false,
+    };
     if (withGroups) user.groups = await this.listGroups(username);
     return user;
   }
@@ -151,7 +165,12 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
     do {
       try {
         const page = await this.client.send(
-          new AdminListGroupsForUserCommand({ UserPoolId: this.poolId, Username: username, NextToken: token, Limit: 60 }),
+          new AdminListGroupsForUserCommand({
+            UserPoolId: this.poolId,
+            Username: username,
+            NextToken: token,
+            Limit: 60,
+          }),
         );
         for (const g of page.Groups ?? []) if (g.GroupName) groups.push(g.GroupName);
         token = page.NextToken;
@@ -171,14 +190,27 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
       switch (call.api) {
         case 'AdminCreateUser':
           await this.client.send(
-            new AdminCreateUserCommand({ UserPoolId, Username, MessageAction: 'SUPPRESS', UserAttributes: toAttributeList(call.attributes) }),
+            new AdminCreateUserCommand({
+              UserPoolId,
+              Username,
+              MessageAction: 'SUPPRESS',
+              UserAttributes: toAttributeList(call.attributes),
+            }),
           );
           return;
         case 'AdminUpdateUserAttributes':
-          await this.client.send(new AdminUpdateUserAttributesCommand({ UserPoolId, Username, UserAttributes: toAttributeList(call.attributes) }));
+          await this.client.send(
+            new AdminUpdateUserAttributesCommand({
+              UserPoolId,
+              Username,
+              UserAttributes: toAttributeList(call.attributes),
+            }),
+          );
           return;
         case 'AdminDeleteUserAttributes':
-          await this.client.send(new AdminDeleteUserAttributesCommand({ UserPoolId, Username, UserAttributeNames: call.names }));
+          await this.client.send(
+            new AdminDeleteUserAttributesCommand({ UserPoolId, Username, UserAttributeNames: call.names }),
+          );
           return;
         case 'AdminDisableUser':
           await this.client.send(new AdminDisableUserCommand({ UserPoolId, Username }));
@@ -199,7 +231,8 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
     } catch (error) {
       const failure = toApiError(call.api, error);
       if (failure.action === 'absent') return; // AdminDeleteUser: already gone is success
-      if (failure.code === 'NotAuthorizedException' && call.api !== 'AdminCreateUser') throw await this.missingOrRefused(call, failure);
+      if (failure.code === 'NotAuthorizedException' && call.api !== 'AdminCreateUser')
+        throw await this.missingOrRefused(call, failure);
       throw failure;
     }
   }
@@ -235,13 +268,20 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
     do {
       let page: ListUsersCommandOutput;
       try {
-        page = await this.client.send(new ListUsersCommand({ UserPoolId: this.poolId, Limit: Math.min(pageSize, MAX_LIST_PAGE), PaginationToken: token }));
+        page = await this.client.send(
+          new ListUsersCommand({
+            UserPoolId: this.poolId,
+            Limit: Math.min(pageSize, MAX_LIST_PAGE),
+            PaginationToken: token,
+          }),
+        );
       } catch (error) {
         throw toApiError('ListUsers', error);
       }
       const users: ListedUser[] = [];
       for (const u of page.Users ?? []) {
-        if (u.Username !== undefined) users.push({ username: u.Username, attributes: toAttributes(u.Attributes), enabled: u.Enabled !== false });
+        if (u.Username !== undefined)
+          users.push({ username: u.Username, attributes: toAttributes(u.Attributes), enabled: u.Enabled !== false });
       }
       if (users.length > 0) yield users;
       token = page.PaginationToken;
@@ -253,7 +293,14 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
     do {
       let page: ListUsersInGroupCommandOutput;
       try {
-        page = await this.client.send(new ListUsersInGroupCommand({ UserPoolId: this.poolId, GroupName: group, Limit: MAX_LIST_PAGE, NextToken: token }));
+        page = await this.client.send(
+          new ListUsersInGroupCommand({
+            UserPoolId: this.poolId,
+            GroupName: group,
+            Limit: MAX_LIST_PAGE,
+            NextToken: token,
+          }),
+        );
       } catch (error) {
         throw toApiError('ListUsersInGroup', error);
       }
@@ -269,7 +316,9 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
     do {
       let page: ListGroupsCommandOutput;
       try {
-        page = await this.client.send(new ListGroupsCommand({ UserPoolId: this.poolId, Limit: MAX_LIST_PAGE, NextToken: token }));
+        page = await this.client.send(
+          new ListGroupsCommand({ UserPoolId: this.poolId, Limit: MAX_LIST_PAGE, NextToken: token }),
+        );
       } catch (error) {
         throw toApiError('ListGroups', error);
       }
@@ -317,10 +366,30 @@ export function toApiError(api: string, error: unknown): CognitoApiError {
   const code = codeOf(error);
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   const message = `${api} failed: ${code}: ${errorMessage(error)}`;
-  if (THROTTLE_CODES.has(code)) return new ThrottledError(message, { api, code, httpStatus: status, retriable: true, cause: error });
+  if (THROTTLE_CODES.has(code))
+    return new ThrottledError(message, { api, code, httpStatus: status, retriable: true, cause: error });
   // A Node socket error's own code (ECONNRESET, ...) is not always in its message.
   const errno = (error as { code?: unknown }).code;
-  const action = decideAction(api, code, status, typeof errno === 'string' ? `${errorMessage(error)} ${errno}` : errorMessage(error));
-  if (action === 'stop') return new CognitoAccessError(message, { api, code, httpStatus: status, reason: stopReason(api, code, status, errorMessage(error)), cause: error });
-  return new CognitoApiError(message, { api, code, httpStatus: status, retriable: action === 'retry', action, cause: error });
+  const action = decideAction(
+    api,
+    code,
+    status,
+    typeof errno === 'string' ? `${errorMessage(error)} ${errno}` : errorMessage(error),
+  );
+  if (action === 'stop')
+    return new CognitoAccessError(message, {
+      api,
+      code,
+      httpStatus: status,
+      reason: stopReason(api, code, status, errorMessage(error)),
+      cause: error,
+    });
+  return new CognitoApiError(message, {
+    api,
+    code,
+    httpStatus: status,
+    retriable: action === 'retry',
+    action,
+    cause: error,
+  });
 }

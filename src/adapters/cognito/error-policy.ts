@@ -259,7 +259,9 @@ const NETWORK =
  * credentials) and a 401/403 stop; any other 4xx is taken as a refusal of this record.
  */
 export function decideAction(api: string, code: string, httpStatus: number | undefined, message: string): ErrorAction {
-  const documented = (COGNITO_ERROR_POLICY as Record<string, Record<string, ErrorAction> | undefined>)[api]?.[code] ?? COMMON_ERROR_POLICY[code];
+  const documented =
+    (COGNITO_ERROR_POLICY as Record<string, Record<string, ErrorAction> | undefined>)[api]?.[code] ??
+    COMMON_ERROR_POLICY[code];
   if (documented) return documented;
   if (NETWORK.test(`${code} ${message}`)) return 'retry';
   if (httpStatus === undefined) return 'stop';
@@ -271,16 +273,32 @@ export function decideAction(api: string, code: string, httpStatus: number | und
 /** The cause of a stop, as the clause of one sentence an operator can act on. */
 export function stopReason(api: string, code: string, httpStatus: number | undefined, message: string): string {
   const said = `${code}: ${message}`;
-  if (code === 'CredentialsProviderError') return `no AWS credentials could be loaded from the environment or the default credential chain (${said})`;
+  if (code === 'CredentialsProviderError')
+    return `no AWS credentials could be loaded from the environment or the default credential chain (${said})`;
   if (code === 'ExpiredTokenException' || code === 'ExpiredToken') return `the AWS credentials have expired (${said})`;
-  if (['UnrecognizedClientException', 'InvalidClientTokenId', 'InvalidSignatureException', 'SignatureDoesNotMatch', 'IncompleteSignature', 'MissingAuthenticationToken'].includes(code)) {
+  if (
+    [
+      'UnrecognizedClientException',
+      'InvalidClientTokenId',
+      'InvalidSignatureException',
+      'SignatureDoesNotMatch',
+      'IncompleteSignature',
+      'MissingAuthenticationToken',
+    ].includes(code)
+  ) {
     return `AWS does not accept the credentials (${said})`;
   }
-  if (['AccessDeniedException', 'NotAuthorizedException', 'NotAuthorized', 'OptInRequired'].includes(code) || httpStatus === 401 || httpStatus === 403) {
+  if (
+    ['AccessDeniedException', 'NotAuthorizedException', 'NotAuthorized', 'OptInRequired'].includes(code) ||
+    httpStatus === 401 ||
+    httpStatus === 403
+  ) {
     return `the AWS credentials are not allowed to call ${api} on the user pool (${said})`;
   }
   if (code === 'ResourceNotFoundException') {
-    return api.endsWith('Group') ? `the user pool or the group the mapping names does not exist (${said})` : `the user pool does not exist (${said})`;
+    return api.endsWith('Group')
+      ? `the user pool or the group the mapping names does not exist (${said})`
+      : `the user pool does not exist (${said})`;
   }
   if (httpStatus === undefined) return `the AWS SDK failed before Cognito answered ${api} (${said})`;
   return `the user pool's setup refuses ${api} (${said})`;

@@ -55,11 +55,17 @@ export class KafkaDeletedUsersLog extends MemoryDeletedUsers {
         });
       }
       const ends = await admin.fetchTopicOffsets(topic);
-      const pending = new Map(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]));
+      const pending = new Map(
+        ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]),
+      );
       if (pending.size > 0) await log.load(kafka, pending);
     } catch (error) {
       if (error instanceof SyncError) throw error;
-      throw new SyncError(`cannot load the deleted-users log ${topic}: ${errorMessage(error)}`, { stage: 'apply', retriable: true, cause: error });
+      throw new SyncError(`cannot load the deleted-users log ${topic}: ${errorMessage(error)}`, {
+        stage: 'apply',
+        retriable: true,
+        cause: error,
+      });
     } finally {
       await admin.disconnect();
     }
@@ -94,7 +100,11 @@ export class KafkaDeletedUsersLog extends MemoryDeletedUsers {
     } catch (error) {
       // Retriable: the delete is done in Cognito but not yet remembered, so its offset must not
       // commit; the user's intents are retried and the delete is a no-op the second time.
-      throw new SyncError(`cannot write to the deleted-users log ${this.topic}: ${errorMessage(error)}`, { stage: 'apply', retriable: true, cause: error });
+      throw new SyncError(`cannot write to the deleted-users log ${this.topic}: ${errorMessage(error)}`, {
+        stage: 'apply',
+        retriable: true,
+        cause: error,
+      });
     }
     await super.record(username, version);
   }

@@ -44,7 +44,11 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
       });
       this.known?.add(`${record.topic}:${record.partition}:${record.offset}`);
     } catch (cause) {
-      throw new DlqError(`cannot write to DLQ topic ${this.topic}: ${errorMessage(cause)}`, { topic: record.topic, partition: record.partition, offset: record.offset }, cause);
+      throw new DlqError(
+        `cannot write to DLQ topic ${this.topic}: ${errorMessage(cause)}`,
+        { topic: record.topic, partition: record.partition, offset: record.offset },
+        cause,
+      );
     }
   }
 }

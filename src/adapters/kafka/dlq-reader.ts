@@ -51,7 +51,13 @@ export function parseDlqHeaders(headers: RawRecord['headers']): DlqMeta {
 }
 
 export function toDlqEntry(record: RawRecord): DlqEntry {
-  return { partition: record.partition, offset: record.offset, timestamp: record.timestamp, record, meta: parseDlqHeaders(record.headers) };
+  return {
+    partition: record.partition,
+    offset: record.offset,
+    timestamp: record.timestamp,
+    record,
+    meta: parseDlqHeaders(record.headers),
+  };
 }
 
 /**
@@ -61,10 +67,20 @@ export function toDlqEntry(record: RawRecord): DlqEntry {
  */
 export function sourceRecordOf(entry: DlqEntry): RawRecord | null {
   const { sourceTopic, sourcePartition, sourceOffset } = entry.meta;
-  if (sourceTopic === null || sourcePartition === null || sourceOffset === null || !/^\d+$/.test(sourceOffset)) return null;
+  if (sourceTopic === null || sourcePartition === null || sourceOffset === null || !/^\d+$/.test(sourceOffset))
+    return null;
   const headers: RawRecord['headers'] = {};
-  for (const [name, value] of Object.entries(entry.record.headers)) if (!name.startsWith(OWN_HEADER_PREFIX)) headers[name] = value;
-  return { topic: sourceTopic, partition: sourcePartition, offset: sourceOffset, timestamp: entry.record.timestamp, key: entry.record.key, value: entry.record.value, headers };
+  for (const [name, value] of Object.entries(entry.record.headers))
+    if (!name.startsWith(OWN_HEADER_PREFIX)) headers[name] = value;
+  return {
+    topic: sourceTopic,
+    partition: sourcePartition,
+    offset: sourceOffset,
+    timestamp: entry.record.timestamp,
+    key: entry.record.key,
+    value: entry.record.value,
+    headers,
+  };
 }
 
 export interface DlqPartition {
@@ -76,7 +92,9 @@ export interface DlqPartition {
 /** Partitions of the DLQ topic with their offsets; null when the topic does not exist (nothing failed yet). */
 export async function dlqPartitions(admin: Admin, topic: string): Promise<DlqPartition[] | null> {
   if (!(await admin.listTopics()).includes(topic)) return null;
-  return (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: p.low, high: p.high })).sort((a, b) => a.partition - b.partition);
+  return (await admin.fetchTopicOffsets(topic))
+    .map((p) => ({ partition: p.partition, low: p.low, high: p.high }))
+    .sort((a, b) => a.partition - b.partition);
 }
 
 export interface ReadDlqOptions {
@@ -114,19 +132,29 @@ export async function readDlq(o: ReadDlqOptions): Promise<DlqEntry[]> {
     },
   });
   // Each partition was read up to `limit`, so the oldest `limit` overall are among them.
-  const when = (e: DlqEntry): number => (e.meta.failedAt !== null ? Date.parse(e.meta.failedAt) : Number(e.timestamp ?? 0));
-  return entries.sort((a, b) => when(a) - when(b) || a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset))).slice(0, o.limit);
+  const when = (e: DlqEntry): number =>
+    e.meta.failedAt !== null ? Date.parse(e.meta.failedAt) : Number(e.timestamp ?? 0);
+  return entries
+    .sort((a, b) => when(a) - when(b) || a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)))
+    .slice(0, o.limit);
 }
 
 /** "topic:partition:offset" of a source record: how the DLQ names what it holds. */
-export const sourceKey = (topic: string, partition: number, offset: string): string => `${topic}:${partition}:${offset}`;
+export const sourceKey = (topic: string, partition: number, offset: string): string =>
+  `${topic}:${partition}:${offset}`;
 
 /**
  * The source positions of every record in the DLQ, so that a replay does not dead-letter the
  * same record a second time. Undefined when the DLQ holds more than `limit` records (then a
  * replay writes copies again rather than hold an unbounded set).
  */
-export async function readDlqSources(o: { kafka: Kafka; logger: Logger; topic: string; groupId: string; limit: number }): Promise<Set<string> | undefined> {
+export async function readDlqSources(o: {
+  kafka: Kafka;
+  logger: Logger;
+  topic: string;
+  groupId: string;
+  limit: number;
+}): Promise<Set<string> | undefined> {
   const admin = o.kafka.admin();
   await admin.connect();
   let partitions: DlqPartition[] | null;
@@ -149,7 +177,8 @@ export async function readDlqSources(o: { kafka: Kafka; logger: Logger; topic: s
     timeoutMs: 120_000,
     handle: async (record) => {
       const { sourceTopic, sourcePartition, sourceOffset } = parseDlqHeaders(record.headers);
-      if (sourceTopic !== null && sourcePartition !== null && sourceOffset !== null) known.add(sourceKey(sourceTopic, sourcePartition, sourceOffset));
+      if (sourceTopic !== null && sourcePartition !== null && sourceOffset !== null)
+        known.add(sourceKey(sourceTopic, sourcePartition, sourceOffset));
       return 'next';
     },
   });

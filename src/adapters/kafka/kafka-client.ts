@@ -10,7 +10,11 @@ import { KafkaLogFilter } from './kafka-log.js';
  * `onTransientError`: called for each retriable broker error kafkajs reports while a group or a
  * topic settles (see kafka-log.ts); those are logged at debug unless they persist.
  */
-export function createKafka(config: Config['kafka'], logger: Logger, onTransientError?: (error: string) => void): Kafka {
+export function createKafka(
+  config: Config['kafka'],
+  logger: Logger,
+  onTransientError?: (error: string) => void,
+): Kafka {
   const filter = new KafkaLogFilter();
   const kafkaConfig: KafkaConfig = {
     clientId: config.clientId,
@@ -60,7 +64,8 @@ function saslOptions(sasl: Config['kafka']['sasl']): SASLOptions | undefined {
 /** kafkajs log extras can hold broker addresses and ids, never record payloads; keep scalars only. */
 function pickSafe(extra: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(extra)) if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) out[k] = v;
+  for (const [k, v] of Object.entries(extra))
+    if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) out[k] = v;
   return out;
 }
 

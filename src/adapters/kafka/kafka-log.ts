@@ -48,7 +48,14 @@ export class KafkaLogFilter {
   }
 
   decide(entry: Pick<LogEntry, 'level'> & { log: { message: string; error?: unknown } }): KafkaLogDecision {
-    const own: KafkaLogLevel = entry.level <= logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : entry.level === logLevel.INFO ? 'info' : 'debug';
+    const own: KafkaLogLevel =
+      entry.level <= logLevel.ERROR
+        ? 'error'
+        : entry.level === logLevel.WARN
+          ? 'warn'
+          : entry.level === logLevel.INFO
+            ? 'info'
+            : 'debug';
     if (own !== 'error' && own !== 'warn') return { level: own };
     // "Crash: KafkaJSNumberOfRetriesExceeded: <the broker's message>": kafkajs gave up, never quiet
     if (entry.log.message.startsWith('Crash')) return { level: own };
@@ -60,6 +67,8 @@ export class KafkaLogFilter {
     if (!run || now - run.last > this.quietMs) this.runs.set(known.type, (run = { since: now, last: now }));
     run.last = now;
     const persistingMs = now - run.since;
-    return persistingMs >= this.persistMs ? { level: own, transient: known.type, persistingMs } : { level: 'debug', transient: known.type };
+    return persistingMs >= this.persistMs
+      ? { level: own, transient: known.type, persistingMs }
+      : { level: 'debug', transient: known.type };
   }
 }

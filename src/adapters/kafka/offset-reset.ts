@@ -17,7 +17,8 @@ export type ResetTarget =
   | { kind: 'timestamp'; timestampMs: number; iso: string }
   | { kind: 'offsets'; offsets: OffsetSpec[] };
 
-const usage = (option: string, message: string): ConfigError => new ConfigError(`${option}: ${message}`, [{ path: option, message }]);
+const usage = (option: string, message: string): ConfigError =>
+  new ConfigError(`${option}: ${message}`, [{ path: option, message }]);
 
 /**
  * "legacy.public.users:0=1200,legacy.public.users:1=0". Topic names cannot contain ':', so
@@ -50,7 +51,8 @@ export function parseTimestamp(text: string): { timestampMs: number; iso: string
     throw usage('--from-timestamp', `"${text}" has no time zone: add Z (UTC) or an offset like +02:00`);
   }
   const ms = Date.parse(trimmed);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(trimmed) || Number.isNaN(ms)) throw usage('--from-timestamp', `"${text}" is not an ISO-8601 date or date-time`);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(trimmed) || Number.isNaN(ms))
+    throw usage('--from-timestamp', `"${text}" is not an ISO-8601 date or date-time`);
   return { timestampMs: ms, iso: new Date(ms).toISOString() };
 }
 
@@ -74,7 +76,11 @@ export interface ResetRow {
  * at or after the timestamp (Kafka answers the end offset when there is none).
  * For explicit offsets only the partitions named are planned; the others keep their offsets.
  */
-export function planReset(current: readonly PartitionLag[], target: ResetTarget, byTimestamp: ReadonlyMap<string, string> = new Map()): ResetRow[] {
+export function planReset(
+  current: readonly PartitionLag[],
+  target: ResetTarget,
+  byTimestamp: ReadonlyMap<string, string> = new Map(),
+): ResetRow[] {
   const byKey = new Map(current.map((p) => [`${p.topic}:${p.partition}`, p]));
   const rows: ResetRow[] = [];
   const row = (p: PartitionLag, wanted: bigint, note?: string): ResetRow => {
@@ -88,7 +94,16 @@ export function planReset(current: readonly PartitionLag[], target: ResetTarget,
       offset = high;
       note = `asked ${wanted}, but the log ends at ${high}`;
     }
-    return { topic: p.topic, partition: p.partition, current: p.committed, target: offset.toString(), low: p.start, high: p.end, toRead: Number(high - offset), ...(note ? { note } : {}) };
+    return {
+      topic: p.topic,
+      partition: p.partition,
+      current: p.committed,
+      target: offset.toString(),
+      low: p.start,
+      high: p.end,
+      toRead: Number(high - offset),
+      ...(note ? { note } : {}),
+    };
   };
 
   if (target.kind === 'offsets') {
@@ -96,7 +111,10 @@ export function planReset(current: readonly PartitionLag[], target: ResetTarget,
       const p = byKey.get(`${spec.topic}:${spec.partition}`);
       if (!p) {
         const known = [...byKey.keys()].join(', ');
-        throw usage('--to-offsets', `${spec.topic}:${spec.partition} is not a partition of the sync's topics (known: ${known})`);
+        throw usage(
+          '--to-offsets',
+          `${spec.topic}:${spec.partition} is not a partition of the sync's topics (known: ${known})`,
+        );
       }
       rows.push(row(p, BigInt(spec.offset)));
     }
@@ -106,7 +124,9 @@ export function planReset(current: readonly PartitionLag[], target: ResetTarget,
       else {
         const found = byTimestamp.get(`${p.topic}:${p.partition}`);
         if (found === undefined) throw new Error(`no offset for ${p.topic}:${p.partition} at ${target.iso}`);
-        rows.push(row(p, BigInt(found), found === p.end ? `no record at or after ${target.iso}: starts at the end` : undefined));
+        rows.push(
+          row(p, BigInt(found), found === p.end ? `no record at or after ${target.iso}: starts at the end` : undefined),
+        );
       }
     }
   }
@@ -118,7 +138,10 @@ export async function assertTopicsExist(admin: Admin, topics: readonly string[])
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((t) => !existing.has(t));
   if (missing.length > 0) {
-    throw new SyncError(`topic${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'do' : 'does'} not exist (yet): is the Debezium connector running and has it snapshotted the table?`, { stage: 'config' });
+    throw new SyncError(
+      `topic${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'do' : 'does'} not exist (yet): is the Debezium connector running and has it snapshotted the table?`,
+      { stage: 'config' },
+    );
   }
 }
 
@@ -133,12 +156,18 @@ export async function groupActivity(admin: Admin, groupId: string): Promise<Grou
 }
 
 /** Current offsets and, for a timestamp target, the offsets at that time. */
-export async function readResetInputs(admin: Admin, groupId: string, topics: string[], target: ResetTarget): Promise<{ current: PartitionLag[]; byTimestamp: Map<string, string> }> {
+export async function readResetInputs(
+  admin: Admin,
+  groupId: string,
+  topics: string[],
+  target: ResetTarget,
+): Promise<{ current: PartitionLag[]; byTimestamp: Map<string, string> }> {
   const current = await fetchLag(admin, groupId, topics);
   const byTimestamp = new Map<string, string>();
   if (target.kind === 'timestamp') {
     for (const topic of topics) {
-      for (const p of await admin.fetchTopicOffsetsByTimestamp(topic, target.timestampMs)) byTimestamp.set(`${topic}:${p.partition}`, p.offset);
+      for (const p of await admin.fetchTopicOffsetsByTimestamp(topic, target.timestampMs))
+        byTimestamp.set(`${topic}:${p.partition}`, p.offset);
     }
   }
   return { current, byTimestamp };
@@ -169,7 +198,12 @@ export async function applyReset(kafka: Kafka, groupId: string, rows: readonly R
 }
 
 /** Poll until the group has no members (a killed instance stays one until its session expires). */
-export async function waitUntilEmpty(admin: Admin, groupId: string, timeoutMs: number, onWait?: (a: GroupActivity) => void): Promise<GroupActivity> {
+export async function waitUntilEmpty(
+  admin: Admin,
+  groupId: string,
+  timeoutMs: number,
+  onWait?: (a: GroupActivity) => void,
+): Promise<GroupActivity> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const activity = await groupActivity(admin, groupId);

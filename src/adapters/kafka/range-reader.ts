@@ -57,7 +57,8 @@ interface Pending {
 export async function readRange(o: ReadRangeOptions): Promise<ReadRangeResult> {
   const pending = new Map<string, Pending>();
   for (const r of o.ranges) {
-    if (BigInt(r.from) < BigInt(r.to)) pending.set(`${r.topic}:${r.partition}`, { from: BigInt(r.from), to: BigInt(r.to), seen: false });
+    if (BigInt(r.from) < BigInt(r.to))
+      pending.set(`${r.topic}:${r.partition}`, { from: BigInt(r.from), to: BigInt(r.to), seen: false });
   }
   if (pending.size === 0) return { end: 'done', handled: 0 };
 
@@ -117,7 +118,10 @@ export async function readRange(o: ReadRangeOptions): Promise<ReadRangeResult> {
           }
           if (verdict === 'abort') return end('stopped');
           handled++;
-          if (o.commit) await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (offset + 1n).toString() }]);
+          if (o.commit)
+            await consumer.commitOffsets([
+              { topic: batch.topic, partition: batch.partition, offset: (offset + 1n).toString() },
+            ]);
           resolveOffset(m.offset);
           if (verdict === 'stop') return end('stopped');
           if (verdict === 'partition-done' || offset + 1n >= range.to) done(key, batch.topic, batch.partition);
@@ -127,7 +131,9 @@ export async function readRange(o: ReadRangeOptions): Promise<ReadRangeResult> {
     });
     lastActivity = Date.now();
     if (o.start === 'seek') {
-      for (const r of o.ranges) if (pending.has(`${r.topic}:${r.partition}`)) consumer.seek({ topic: r.topic, partition: r.partition, offset: r.from });
+      for (const r of o.ranges)
+        if (pending.has(`${r.topic}:${r.partition}`))
+          consumer.seek({ topic: r.topic, partition: r.partition, offset: r.from });
     }
     const result = await finished;
     while (busy) await new Promise((r) => setTimeout(r, 50)); // let a running handler finish before leaving
@@ -135,7 +141,9 @@ export async function readRange(o: ReadRangeOptions): Promise<ReadRangeResult> {
   } finally {
     clearInterval(watchdog);
     end('stopped');
-    await consumer.disconnect().catch((error: unknown) => o.logger.warn({ err: error }, 'range reader: disconnect failed'));
+    await consumer
+      .disconnect()
+      .catch((error: unknown) => o.logger.warn({ err: error }, 'range reader: disconnect failed'));
     if (o.start === 'seek') await deleteGroup(o.kafka, o.groupId, o.logger);
   }
 

@@ -2,7 +2,13 @@
 // rebalancing. They are not failures of the sync: the partition's next owner (this process,
 // after kafkajs rejoins) re-reads from the last commit and the version guard skips what is
 // already in Cognito.
-const REBALANCE_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'NOT_COORDINATOR', 'NOT_COORDINATOR_FOR_GROUP']);
+const REBALANCE_ERRORS = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'UNKNOWN_MEMBER_ID',
+  'ILLEGAL_GENERATION',
+  'NOT_COORDINATOR',
+  'NOT_COORDINATOR_FOR_GROUP',
+]);
 
 /**
  * True when `error`, or an error it wraps, is a group-membership error. kafkajs wraps the

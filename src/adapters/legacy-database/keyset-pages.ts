@@ -11,7 +11,11 @@ import type { UserPage } from '../postgres/legacy-database.js';
 export type ReadPage = (after: readonly unknown[] | undefined) => Promise<UserPage>;
 
 /** Every page in key order, until one comes back short; one page in memory at a time. */
-export async function* keysetPages(keys: readonly string[], pageSize: number, readPage: ReadPage): AsyncIterable<UserPage> {
+export async function* keysetPages(
+  keys: readonly string[],
+  pageSize: number,
+  readPage: ReadPage,
+): AsyncIterable<UserPage> {
   let after: unknown[] | undefined;
   for (;;) {
     const page = await readPage(after);

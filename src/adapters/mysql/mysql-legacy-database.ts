@@ -79,7 +79,10 @@ export class MysqlLegacyDatabase implements LegacyDatabase {
         ORDER BY ORDINAL_POSITION`,
       [db, name],
     ).then((rows) => {
-      if (rows.length === 0) throw new LegacyDatabaseError(`table ${this.o.table} has no primary key (or does not exist): keyset scans need one`);
+      if (rows.length === 0)
+        throw new LegacyDatabaseError(
+          `table ${this.o.table} has no primary key (or does not exist): keyset scans need one`,
+        );
       return rows.map((r) => r.c);
     });
     return this.keys;
@@ -91,7 +94,10 @@ export class MysqlLegacyDatabase implements LegacyDatabase {
       `SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?`,
       [db, name],
     ).then((rows) => {
-      if (rows.length === 0) throw new LegacyDatabaseError(`legacy database: table ${this.o.table} does not exist (or has no columns this account can see)`);
+      if (rows.length === 0)
+        throw new LegacyDatabaseError(
+          `legacy database: table ${this.o.table} does not exist (or has no columns this account can see)`,
+        );
       return new Set(rows.map((r) => r.c));
     });
     return this.columns;
@@ -114,7 +120,10 @@ export class MysqlLegacyDatabase implements LegacyDatabase {
       const where = after ? `WHERE ${afterKey(keys)}` : '';
       // bigints stay exact: mysql2 writes them as numeric literals.
       const params = after ? [...afterKeyParams(after), options.pageSize] : [options.pageSize];
-      const rows = await this.query<RowDataPacket>(`SELECT ${select} FROM ${this.table} ${where} ORDER BY ${order} LIMIT ?`, params);
+      const rows = await this.query<RowDataPacket>(
+        `SELECT ${select} FROM ${this.table} ${where} ORDER BY ${order} LIMIT ?`,
+        params,
+      );
       return { rows: rows.map(plainRow), snapshotVersion: MYSQL_SNAPSHOT_VERSION };
     });
   }
@@ -122,7 +131,9 @@ export class MysqlLegacyDatabase implements LegacyDatabase {
   async findUser(lookup: UserLookup, options: FindOptions): Promise<Result<FoundUser, LookupProblem>> {
     const keys = await this.keyColumns();
     const wanted = [...new Set([...keys, ...options.columns])];
-    const select = this.selectList(wanted) + (options.secretColumn ? `, ${quoteIdent(options.secretColumn)} AS ${SECRET_ALIAS}` : '');
+    const select =
+      this.selectList(wanted) +
+      (options.secretColumn ? `, ${quoteIdent(options.secretColumn)} AS ${SECRET_ALIAS}` : '');
     let where: string;
     let params: unknown[];
     if (lookup.by === 'key') {
@@ -145,7 +156,12 @@ export class MysqlLegacyDatabase implements LegacyDatabase {
     const raw = row[SECRET_ALIAS];
     delete row[SECRET_ALIAS];
     // A hash in a BINARY/VARBINARY column arrives as bytes; hashes are ASCII text.
-    const secret = !options.secretColumn || raw === null || raw === undefined ? null : Buffer.isBuffer(raw) ? raw.toString('utf8') : String(raw);
+    const secret =
+      !options.secretColumn || raw === null || raw === undefined
+        ? null
+        : Buffer.isBuffer(raw)
+          ? raw.toString('utf8')
+          : String(raw);
     return ok({ row, secret, snapshotVersion: MYSQL_SNAPSHOT_VERSION });
   }
 
@@ -205,5 +221,7 @@ const toDatabaseError = (error: unknown, table: string): LegacyDatabaseError =>
     error,
     table,
     (code, message) =>
-      /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|PROTOCOL_CONNECTION_LOST|ER_CON_COUNT_ERROR|ER_LOCK_WAIT_TIMEOUT|ER_LOCK_DEADLOCK|ER_SERVER_SHUTDOWN)$/.test(code) || /timeout/i.test(message),
+      /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|PROTOCOL_CONNECTION_LOST|ER_CON_COUNT_ERROR|ER_LOCK_WAIT_TIMEOUT|ER_LOCK_DEADLOCK|ER_SERVER_SHUTDOWN)$/.test(
+        code,
+      ) || /timeout/i.test(message),
   );

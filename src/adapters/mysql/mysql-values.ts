@@ -11,7 +11,11 @@
 import type { TypeCastField, TypeCastNext } from 'mysql2';
 
 /** '2024-05-01 10:00:00.500000' -> '2024-05-01T10:00:00.5' */
-const isoLocal = (text: string): string => text.replace(' ', 'T').replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
+const isoLocal = (text: string): string =>
+  text
+    .replace(' ', 'T')
+    .replace(/(\.\d*?)0+$/, '$1')
+    .replace(/\.$/, '');
 
 const bigint = (text: string): number | bigint => {
   const n = Number(text);

@@ -85,7 +85,8 @@ export class PgLegacyDatabase implements LegacyDatabase {
         ORDER BY array_position(i.indkey::int2[], a.attnum)`,
       [this.o.table],
     ).then((rows) => {
-      if (rows.length === 0) throw new LegacyDatabaseError(`table ${this.o.table} has no primary key: keyset scans need one`);
+      if (rows.length === 0)
+        throw new LegacyDatabaseError(`table ${this.o.table} has no primary key: keyset scans need one`);
       return rows.map((r) => r.attname);
     });
     return this.keys;
@@ -100,7 +101,10 @@ export class PgLegacyDatabase implements LegacyDatabase {
   }
 
   async estimateUsers(): Promise<number> {
-    const rows = await this.query<{ n: string }>(`SELECT greatest(reltuples, 0)::bigint::text AS n FROM pg_class WHERE oid = $1::regclass`, [this.o.table]);
+    const rows = await this.query<{ n: string }>(
+      `SELECT greatest(reltuples, 0)::bigint::text AS n FROM pg_class WHERE oid = $1::regclass`,
+      [this.o.table],
+    );
     return Number(rows[0]?.n ?? 0);
   }
 
@@ -113,8 +117,12 @@ export class PgLegacyDatabase implements LegacyDatabase {
     const next = `SELECT ${select} FROM ${this.table} WHERE (${keyList}) > (${keys.map((_, i) => `$${i + 2}`).join(', ')}) ORDER BY ${keyList} LIMIT $1`;
     yield* keysetPages(keys, options.pageSize, async (after) => {
       // A bigint key value goes back as text: exact, and PostgreSQL reads it as the key's type.
-      const params = after ? [options.pageSize, ...after.map((v) => (typeof v === 'bigint' ? String(v) : v))] : [options.pageSize];
-      const page = await this.inSnapshot(async (client) => (await client.query<Row>(after ? next : first, params)).rows);
+      const params = after
+        ? [options.pageSize, ...after.map((v) => (typeof v === 'bigint' ? String(v) : v))]
+        : [options.pageSize];
+      const page = await this.inSnapshot(
+        async (client) => (await client.query<Row>(after ? next : first, params)).rows,
+      );
       return { rows: page.value, snapshotVersion: page.snapshotVersion };
     });
   }
@@ -123,7 +131,9 @@ export class PgLegacyDatabase implements LegacyDatabase {
     const keys = await this.keyColumns();
     const wanted = [...new Set([...keys, ...options.columns])];
     const secretAlias = '__cognito_sync_secret';
-    const select = this.selectList(wanted) + (options.secretColumn ? `, ${quoteIdent(options.secretColumn)}::text AS ${secretAlias}` : '');
+    const select =
+      this.selectList(wanted) +
+      (options.secretColumn ? `, ${quoteIdent(options.secretColumn)}::text AS ${secretAlias}` : '');
     let where: string;
     let params: unknown[];
     if (lookup.by === 'key') {
@@ -136,7 +146,10 @@ export class PgLegacyDatabase implements LegacyDatabase {
       where = lookup.columns.map((c) => `lower(${quoteIdent(c)}) = lower($1)`).join(' OR ');
       params = [lookup.value];
     }
-    const found = await this.inSnapshot(async (client) => (await client.query<Row>(`SELECT ${select} FROM ${this.table} WHERE ${where} LIMIT 2`, params)).rows);
+    const found = await this.inSnapshot(
+      async (client) =>
+        (await client.query<Row>(`SELECT ${select} FROM ${this.table} WHERE ${where} LIMIT 2`, params)).rows,
+    );
     if (found.value.length === 0) return err('not-found');
     if (found.value.length > 1) return err('ambiguous');
     const row = found.value[0] as Row;
@@ -173,7 +186,9 @@ export class PgLegacyDatabase implements LegacyDatabase {
   }
 
   /** Runs `read` and the WAL position query in one REPEATABLE READ, READ ONLY transaction. */
-  private async inSnapshot<T>(read: (client: pg.PoolClient) => Promise<T>): Promise<{ value: T; snapshotVersion: Version }> {
+  private async inSnapshot<T>(
+    read: (client: pg.PoolClient) => Promise<T>,
+  ): Promise<{ value: T; snapshotVersion: Version }> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -199,4 +214,8 @@ export class PgLegacyDatabase implements LegacyDatabase {
 
 /** Connection trouble is worth another try; SQL errors (missing table or column) are not. */
 const toDatabaseError = (error: unknown, table: string): LegacyDatabaseError =>
-  toLegacyDatabaseError(error, table, (code, message) => /^(08|57P)/.test(code) || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|timeout/i.test(message));
+  toLegacyDatabaseError(
+    error,
+    table,
+    (code, message) => /^(08|57P)/.test(code) || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|timeout/i.test(message),
+  );

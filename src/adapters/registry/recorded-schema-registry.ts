@@ -8,7 +8,11 @@ export const createRecordedSchemaRegistry = (schemas: Readonly<Record<string, st
   getSchema(id: number): Promise<string> {
     const schema = schemas[String(id)];
     return schema === undefined
-      ? Promise.reject(new DecodeError(`schema id ${id} is not among the ${Object.keys(schemas).length} recorded schemas`, { schemaId: id }))
+      ? Promise.reject(
+          new DecodeError(`schema id ${id} is not among the ${Object.keys(schemas).length} recorded schemas`, {
+            schemaId: id,
+          }),
+        )
       : Promise.resolve(schema);
   },
 });

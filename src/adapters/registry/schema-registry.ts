@@ -34,9 +34,14 @@ interface ApiClient {
 // SchemaRegistry#getSchema returns an avsc Type built with its options, which loses the raw
 // `connect.*` attributes and rejects int64 values beyond 2^53. The module is CommonJS with an
 // ES-module `default`, which Node's ESM loader exposes one level down.
-type ApiFactory = (args: { host: string; auth?: { username: string; password: string }; clientId?: string; retry?: object }) => ApiClient;
+type ApiFactory = (args: {
+  host: string;
+  auth?: { username: string; password: string };
+  clientId?: string;
+  retry?: object;
+}) => ApiClient;
 const factory: ApiFactory =
-  ((createApiClient as unknown as { default?: ApiFactory }).default ?? (createApiClient as unknown as ApiFactory));
+  (createApiClient as unknown as { default?: ApiFactory }).default ?? (createApiClient as unknown as ApiFactory);
 
 const statusOf = (error: unknown): number | undefined => {
   const status = (error as { status?: unknown } | null)?.status;
@@ -58,16 +63,27 @@ export const createConfluentSchemaRegistry = (options: ConfluentSchemaRegistryOp
       } catch (error) {
         const status = statusOf(error);
         // 404: the registry answered and does not know the id (Confluent error 40403).
-        if (status === 404) throw new DecodeError(`schema id ${id} is not in the schema registry at ${options.host} (HTTP 404)`, { schemaId: id, httpStatus: 404 }, error);
+        if (status === 404)
+          throw new DecodeError(
+            `schema id ${id} is not in the schema registry at ${options.host} (HTTP 404)`,
+            { schemaId: id, httpStatus: 404 },
+            error,
+          );
         // Everything else (connection refused, timeouts, 5xx, auth): the record is fine, retry later.
         // mappersmith reports network failures as status 400 responses.
-        throw new SchemaRegistryUnavailableError(`schema registry at ${options.host} did not return schema id ${id}: ${error instanceof Error ? error.message : String(error)}`, error);
+        throw new SchemaRegistryUnavailableError(
+          `schema registry at ${options.host} did not return schema id ${id}: ${error instanceof Error ? error.message : String(error)}`,
+          error,
+        );
       }
       const { schema, schemaType } = (typeof body === 'object' && body !== null ? body : {}) as SchemaResponse;
       if (schemaType !== undefined && schemaType !== null && schemaType !== 'AVRO') {
         throw new DecodeError(`schema id ${id} is a ${String(schemaType)} schema, not Avro`, { schemaId: id });
       }
-      if (typeof schema !== 'string') throw new SchemaRegistryUnavailableError(`schema registry at ${options.host} answered for schema id ${id} without a schema string`);
+      if (typeof schema !== 'string')
+        throw new SchemaRegistryUnavailableError(
+          `schema registry at ${options.host} answered for schema id ${id} without a schema string`,
+        );
       return schema;
     },
   };

@@ -5,7 +5,8 @@ import { checkPool, problemsOf, type CheckPoolOptions, type PoolFinding } from '
 import { EXIT } from '../exit-codes.js';
 import { dependenciesOf, waitReachable } from '../../adapters/reachability.js';
 
-const line = (f: PoolFinding): string => `  ${f.severity === 'problem' ? 'PROBLEM' : 'note   '} ${f.code}${f.attribute ? ` (${f.attribute})` : ''}: ${f.message}${f.fix ? ' [--apply adds it]' : ''}`;
+const line = (f: PoolFinding): string =>
+  `  ${f.severity === 'problem' ? 'PROBLEM' : 'note   '} ${f.code}${f.attribute ? ` (${f.attribute})` : ''}: ${f.message}${f.fix ? ' [--apply adds it]' : ''}`;
 
 export function registerCheckPool(program: Command): void {
   program
@@ -16,7 +17,10 @@ export function registerCheckPool(program: Command): void {
     )
     .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
     .option('--apply', 'add missing custom attributes (AddCustomAttributes); everything else is explained, not changed')
-    .option('--pending-groups-attribute <name>', "also check the Lambdas' PENDING_GROUPS_ATTRIBUTE (e.g. custom:cdc_jit_groups): present, String, mutable")
+    .option(
+      '--pending-groups-attribute <name>',
+      "also check the Lambdas' PENDING_GROUPS_ATTRIBUTE (e.g. custom:cdc_jit_groups): present, String, mutable",
+    )
     .option('--json', 'print the findings as JSON')
     .action(async (opts: { config: string; apply?: boolean; json?: boolean; pendingGroupsAttribute?: string }) => {
       const config = loadConfig(opts.config);
@@ -24,7 +28,8 @@ export function registerCheckPool(program: Command): void {
       // The SDK retries an endpoint that does not answer for a long time: one line instead.
       await waitReachable(dependenciesOf(config, { cognito: true }), config.connectTimeoutMs);
       const gateway = createGateway(config);
-      const check: CheckPoolOptions = opts.pendingGroupsAttribute === undefined ? {} : { pendingGroupsAttribute: opts.pendingGroupsAttribute };
+      const check: CheckPoolOptions =
+        opts.pendingGroupsAttribute === undefined ? {} : { pendingGroupsAttribute: opts.pendingGroupsAttribute };
       let findings = checkPool(mapping, await gateway.describeUserPool(), check);
       const fixes = findings.flatMap((f) => (f.fix ? [f.fix] : []));
       const applied: string[] = [];
@@ -35,12 +40,17 @@ export function registerCheckPool(program: Command): void {
       }
       const problems = problemsOf(findings);
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ pool: config.cognito.userPoolId, applied, problems: problems.length, findings }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ pool: config.cognito.userPoolId, applied, problems: problems.length, findings }, null, 2)}\n`,
+        );
       } else {
-        const out = [`check-pool ${config.cognito.userPoolId}: ${problems.length} problem(s), ${findings.length - problems.length} note(s)`];
+        const out = [
+          `check-pool ${config.cognito.userPoolId}: ${problems.length} problem(s), ${findings.length - problems.length} note(s)`,
+        ];
         if (applied.length > 0) out.push(`  applied: added ${applied.join(', ')}`);
         out.push(...findings.map(line));
-        if (!opts.apply && fixes.length > 0) out.push(`  run with --apply to add ${fixes.map((f) => `custom:${f.Name}`).join(', ')}`);
+        if (!opts.apply && fixes.length > 0)
+          out.push(`  run with --apply to add ${fixes.map((f) => `custom:${f.Name}`).join(', ')}`);
         process.stdout.write(`${out.join('\n')}\n`);
       }
       process.exitCode = problems.length > 0 ? EXIT.attention : EXIT.ok;

@@ -20,11 +20,17 @@ interface CommonOptions {
 }
 
 export function registerDlq(program: Command): void {
-  const dlq = program.command('dlq').description('The dead-letter topic: list what failed, inspect one record, re-drive records through the current pipeline.');
+  const dlq = program
+    .command('dlq')
+    .description(
+      'The dead-letter topic: list what failed, inspect one record, re-drive records through the current pipeline.',
+    );
 
   dlq
     .command('list')
-    .description('List dead-lettered records: DLQ position, source topic/partition/offset, stage, error class and message, failed-at. Messages are redacted of e-mails and phone numbers.')
+    .description(
+      'List dead-lettered records: DLQ position, source topic/partition/offset, stage, error class and message, failed-at. Messages are redacted of e-mails and phone numbers.',
+    )
     .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
     .option('--limit <n>', 'at most this many records (the oldest first)', intArg('--limit', 1), 50)
     .option('--from-offset <n>', 'start at this DLQ offset (default: the oldest retained)', offsetArg)
@@ -35,24 +41,45 @@ export function registerDlq(program: Command): void {
       const kafka = createKafka(config.kafka, logger);
       const partitions = await partitionsOf(kafka, config.dlq.topic);
       if (partitions === null) {
-        process.stdout.write(opts.json ? `${JSON.stringify({ topic: config.dlq.topic, exists: false, records: [] })}\n` : `DLQ topic ${config.dlq.topic} does not exist: nothing was ever dead-lettered.\n`);
+        process.stdout.write(
+          opts.json
+            ? `${JSON.stringify({ topic: config.dlq.topic, exists: false, records: [] })}\n`
+            : `DLQ topic ${config.dlq.topic} does not exist: nothing was ever dead-lettered.\n`,
+        );
         return;
       }
       const chosen = opts.partition === undefined ? partitions : selectPartitions(partitions, opts.partition, false);
-      const entries = await readDlq({ kafka, logger, topic: config.dlq.topic, groupId: config.kafka.groupId, partitions: chosen, fromOffset: opts.fromOffset, limit: opts.limit });
+      const entries = await readDlq({
+        kafka,
+        logger,
+        topic: config.dlq.topic,
+        groupId: config.kafka.groupId,
+        partitions: chosen,
+        fromOffset: opts.fromOffset,
+        limit: opts.limit,
+      });
       const rows = entries.map((e) => listRow(e));
       const total = chosen.reduce((sum, p) => sum + Number(BigInt(p.high) - BigInt(p.low)), 0);
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ topic: config.dlq.topic, exists: true, retained: total, partitions: chosen, records: rows })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ topic: config.dlq.topic, exists: true, retained: total, partitions: chosen, records: rows })}\n`,
+        );
         return;
       }
-      process.stdout.write(`${config.dlq.topic}: ${total} record(s) retained (offsets ${formatRetained(chosen)}); showing ${rows.length}\n\n`);
-      if (rows.length > 0) process.stdout.write(`${formatDlqList(rows)}\n\ninspect one: cognito-sync dlq inspect --config ${opts.config} --partition P --offset N\n`);
+      process.stdout.write(
+        `${config.dlq.topic}: ${total} record(s) retained (offsets ${formatRetained(chosen)}); showing ${rows.length}\n\n`,
+      );
+      if (rows.length > 0)
+        process.stdout.write(
+          `${formatDlqList(rows)}\n\ninspect one: cognito-sync dlq inspect --config ${opts.config} --partition P --offset N\n`,
+        );
     });
 
   dlq
     .command('inspect')
-    .description('Show one DLQ record: error context, and the record decoded and mapped by the CURRENT pipeline (what a re-drive would do). Personal data is redacted unless asked.')
+    .description(
+      'Show one DLQ record: error context, and the record decoded and mapped by the CURRENT pipeline (what a re-drive would do). Personal data is redacted unless asked.',
+    )
     .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
     .requiredOption('--offset <n>', 'DLQ offset (dlq list shows it)', offsetArg)
     .option('--partition <n>', 'DLQ partition (needed when the topic has several)', intArg('--partition', 0))
@@ -62,13 +89,33 @@ export function registerDlq(program: Command): void {
       const { config, logger } = await setup(opts.config, { kafka: true, registry: true });
       const kafka = createKafka(config.kafka, logger);
       const partitions = await partitionsOf(kafka, config.dlq.topic);
-      if (partitions === null) throw usage('--offset', `DLQ topic ${config.dlq.topic} does not exist: nothing was ever dead-lettered`);
-      const [partition] = selectPartitions(partitions, opts.partition ?? (partitions.length === 1 ? partitions[0]!.partition : undefined), true);
+      if (partitions === null)
+        throw usage('--offset', `DLQ topic ${config.dlq.topic} does not exist: nothing was ever dead-lettered`);
+      const [partition] = selectPartitions(
+        partitions,
+        opts.partition ?? (partitions.length === 1 ? partitions[0]!.partition : undefined),
+        true,
+      );
       if (BigInt(opts.offset) < BigInt(partition!.low) || BigInt(opts.offset) >= BigInt(partition!.high)) {
-        throw usage('--offset', `partition ${partition!.partition} of ${config.dlq.topic} holds offsets ${partition!.low}..${BigInt(partition!.high) - 1n}`);
+        throw usage(
+          '--offset',
+          `partition ${partition!.partition} of ${config.dlq.topic} holds offsets ${partition!.low}..${BigInt(partition!.high) - 1n}`,
+        );
       }
-      const [entry] = await readDlq({ kafka, logger, topic: config.dlq.topic, groupId: config.kafka.groupId, partitions: [partition!], fromOffset: opts.offset, limit: 1 });
-      if (!entry || entry.offset !== opts.offset) throw usage('--offset', `no record at offset ${opts.offset} of partition ${partition!.partition} (deleted by retention or compaction?)`);
+      const [entry] = await readDlq({
+        kafka,
+        logger,
+        topic: config.dlq.topic,
+        groupId: config.kafka.groupId,
+        partitions: [partition!],
+        fromOffset: opts.offset,
+        limit: 1,
+      });
+      if (!entry || entry.offset !== opts.offset)
+        throw usage(
+          '--offset',
+          `no record at offset ${opts.offset} of partition ${partition!.partition} (deleted by retention or compaction?)`,
+        );
       const source = sourceRecordOf(entry);
       let decoded = null;
       let mapped = null;
@@ -77,7 +124,13 @@ export function registerDlq(program: Command): void {
         decoded = await pipeline.decoder.decode(source);
         if (decoded.ok && decoded.value.kind === 'event') mapped = pipeline.map(decoded.value.event);
       }
-      const view = buildInspectView({ topic: config.dlq.topic, entry, decoded, mapped, showPersonal: opts.showPersonalData === true });
+      const view = buildInspectView({
+        topic: config.dlq.topic,
+        entry,
+        decoded,
+        mapped,
+        showPersonal: opts.showPersonalData === true,
+      });
       process.stdout.write(opts.json ? `${JSON.stringify(view)}\n` : formatInspect(view));
     });
 
@@ -88,10 +141,19 @@ export function registerDlq(program: Command): void {
         'so each record is re-driven once; records failing again go back to the DLQ with fresh headers. Exit 3 when some failed again.',
     )
     .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
-    .option('--from-offset <n>', 'start at this DLQ offset instead of after the last re-drive (with --partition when the topic has several)', offsetArg)
+    .option(
+      '--from-offset <n>',
+      'start at this DLQ offset instead of after the last re-drive (with --partition when the topic has several)',
+      offsetArg,
+    )
     .option('--partition <n>', 'only this DLQ partition', intArg('--partition', 0))
     .addOption(
-      new Option('--retry-for <duration>', 'how long one record may fail with retriable errors (Cognito or registry down) before the run stops').argParser(durationArg).default(60_000, '60s'),
+      new Option(
+        '--retry-for <duration>',
+        'how long one record may fail with retriable errors (Cognito or registry down) before the run stops',
+      )
+        .argParser(durationArg)
+        .default(60_000, '60s'),
     )
     .option('--json', 'print the summary as JSON (one line)')
     .action(async (opts: CommonOptions & { fromOffset?: string; retryFor: number }) => {
@@ -103,8 +165,13 @@ export function registerDlq(program: Command): void {
         fromOffset: opts.fromOffset,
         retryForMs: opts.retryFor,
         events: {
-          retry: (e) => logger.warn({ stage: e.stage, attempt: e.attempt, delayMs: e.delayMs, err: e.error }, 'retrying'),
-          dlq: (e) => logger.warn({ topic: e.topic, partition: e.partition, offset: e.offset, stage: e.stage, err: e.error }, 'failed again: back to the DLQ'),
+          retry: (e) =>
+            logger.warn({ stage: e.stage, attempt: e.attempt, delayMs: e.delayMs, err: e.error }, 'retrying'),
+          dlq: (e) =>
+            logger.warn(
+              { topic: e.topic, partition: e.partition, offset: e.offset, stage: e.stage, err: e.error },
+              'failed again: back to the DLQ',
+            ),
         },
       });
       process.stdout.write(opts.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
@@ -117,7 +184,11 @@ async function setup(path: string, needs: Needs): Promise<{ config: CompiledConf
   const config = loadConfig(path);
   await waitReachable(dependenciesOf(config, needs), config.connectTimeoutMs);
   // Logs go to stderr: stdout carries the listing or the JSON.
-  const logger = createLogger({ level: config.log.level === 'info' ? 'warn' : config.log.level, hashUsernames: config.log.hashUsernames, destination: process.stderr });
+  const logger = createLogger({
+    level: config.log.level === 'info' ? 'warn' : config.log.level,
+    hashUsernames: config.log.hashUsernames,
+    destination: process.stderr,
+  });
   return { config, logger };
 }
 
@@ -133,16 +204,29 @@ async function partitionsOf(kafka: ReturnType<typeof createKafka>, topic: string
 
 function formatSummary(s: RedriveSummary): string {
   if (s.note) return `${s.note}\n`;
-  const out = [`re-drove ${s.records} record(s) from ${s.topic} (progress in group ${s.groupId}): ${s.succeeded} succeeded, ${s.skipped} skipped, ${s.failed} failed again`];
-  if (s.records === 0 && s.stoppedEarly === null) out.push('nothing to re-drive: no DLQ records after the last re-drive (use --from-offset to re-drive older ones again).');
+  const out = [
+    `re-drove ${s.records} record(s) from ${s.topic} (progress in group ${s.groupId}): ${s.succeeded} succeeded, ${s.skipped} skipped, ${s.failed} failed again`,
+  ];
+  if (s.records === 0 && s.stoppedEarly === null)
+    out.push(
+      'nothing to re-drive: no DLQ records after the last re-drive (use --from-offset to re-drive older ones again).',
+    );
   if (s.items.length > 0) {
     const header = ['PARTITION', 'OFFSET', 'SOURCE', 'OUTCOME', 'REASON'];
     const body = s.items.map((i) => [String(i.dlqPartition), i.dlqOffset, i.source ?? '-', i.outcome, i.reason ?? '']);
     const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-    const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+    const line = (cells: string[]): string =>
+      cells
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd();
     out.push('', line(header), ...body.map(line));
   }
-  if (s.failed > 0) out.push('', 'records that failed again are at the end of the DLQ with fresh headers: dlq list / dlq inspect show why.');
+  if (s.failed > 0)
+    out.push(
+      '',
+      'records that failed again are at the end of the DLQ with fresh headers: dlq list / dlq inspect show why.',
+    );
   if (s.stoppedEarly) out.push('', `stopped early: ${s.stoppedEarly}`);
   return `${out.join('\n')}\n`;
 }

@@ -32,14 +32,21 @@ export function registerLag(program: Command): void {
     )
     .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
     // 30 s: the shortest window in which a partition can be called STALLED (see STALL_MIN_MS).
-    .addOption(new Option('--window <duration>', 'how long to watch the offsets, e.g. 30s, 2m (STALLED needs 30s or more)').argParser(durationArg).default(30_000, '30s'))
+    .addOption(
+      new Option('--window <duration>', 'how long to watch the offsets, e.g. 30s, 2m (STALLED needs 30s or more)')
+        .argParser(durationArg)
+        .default(30_000, '30s'),
+    )
     .option('--samples <n>', 'samples taken over the window (at least 2)', samplesArg, 4)
     .option('--no-probe', 'do not read the first unconsumed record; estimate the time lag as lag / consumption rate')
     .option('--json', 'print the report as JSON (one line)')
     .action(async (opts: LagOptions) => {
       const config = loadConfig(opts.config);
       // Logs go to stderr: stdout carries the table or the JSON.
-      const logger = createLogger({ level: config.log.level === 'info' ? 'warn' : config.log.level, destination: process.stderr });
+      const logger = createLogger({
+        level: config.log.level === 'info' ? 'warn' : config.log.level,
+        destination: process.stderr,
+      });
       await waitReachable(dependenciesOf(config, { kafka: true }), config.connectTimeoutMs);
       const kafka = createKafka(config.kafka, logger);
       const admin = kafka.admin();
@@ -47,11 +54,27 @@ export function registerLag(program: Command): void {
       try {
         const { groupId, topics } = config.kafka;
         await assertTopicsExist(admin, topics);
-        const series = await sample(admin, groupId, topics, opts.window, opts.samples, samplingFeedback(groupId, opts.window, opts.samples));
+        const series = await sample(
+          admin,
+          groupId,
+          topics,
+          opts.window,
+          opts.samples,
+          samplingFeedback(groupId, opts.window, opts.samples),
+        );
         const described = (await admin.describeGroups([groupId])).groups[0];
         const members = described?.members.length ?? 0;
-        const firstUnconsumedTs = opts.probe ? await probeFirstUnconsumed(kafka, logger, groupId, series) : new Map<string, number>();
-        const report = buildLagReport({ groupId, groupState: described?.state ?? 'Unknown', members, series, firstUnconsumedTs, nowMs: Date.now() });
+        const firstUnconsumedTs = opts.probe
+          ? await probeFirstUnconsumed(kafka, logger, groupId, series)
+          : new Map<string, number>();
+        const report = buildLagReport({
+          groupId,
+          groupState: described?.state ?? 'Unknown',
+          members,
+          series,
+          firstUnconsumedTs,
+          nowMs: Date.now(),
+        });
         process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatLagTable(report));
         process.exitCode = report.status === 'OK' ? EXIT.ok : EXIT.attention;
       } finally {
@@ -66,14 +89,23 @@ export function registerLag(program: Command): void {
  */
 function samplingFeedback(groupId: string, windowMs: number, samples: number): (taken: number) => void {
   if (!process.stderr.isTTY) return () => undefined;
-  process.stderr.write(`sampling the offsets of group ${groupId} over ${formatDuration(windowMs)} (${samples} samples)…\n`);
+  process.stderr.write(
+    `sampling the offsets of group ${groupId} over ${formatDuration(windowMs)} (${samples} samples)…\n`,
+  );
   return (taken) => {
     process.stderr.write(`\r  sample ${taken}/${samples}`);
     if (taken === samples) process.stderr.write('\n');
   };
 }
 
-async function sample(admin: Admin, groupId: string, topics: string[], windowMs: number, samples: number, onSample: (taken: number) => void): Promise<Map<string, LagSample[]>> {
+async function sample(
+  admin: Admin,
+  groupId: string,
+  topics: string[],
+  windowMs: number,
+  samples: number,
+  onSample: (taken: number) => void,
+): Promise<Map<string, LagSample[]>> {
   const series = new Map<string, LagSample[]>();
   const intervalMs = windowMs / (samples - 1);
   const started = Date.now();
@@ -95,7 +127,12 @@ async function sample(admin: Admin, groupId: string, topics: string[], windowMs:
  * a short-lived consumer in a throwaway group (the sync's own offsets are never touched).
  * Partitions it could not read in time fall back to lag / rate in the report.
  */
-async function probeFirstUnconsumed(kafka: Kafka, logger: Logger, groupId: string, series: Map<string, LagSample[]>): Promise<Map<string, number>> {
+async function probeFirstUnconsumed(
+  kafka: Kafka,
+  logger: Logger,
+  groupId: string,
+  series: Map<string, LagSample[]>,
+): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const ranges = [];
   for (const [key, samples] of series) {
@@ -121,7 +158,10 @@ async function probeFirstUnconsumed(kafka: Kafka, logger: Logger, groupId: strin
       },
     });
   } catch (error) {
-    logger.warn({ err: error }, 'could not read the first unconsumed records: time lag estimated from the consumption rate');
+    logger.warn(
+      { err: error },
+      'could not read the first unconsumed records: time lag estimated from the consumption rate',
+    );
   }
   return out;
 }
@@ -138,6 +178,7 @@ function durationArg(value: string): number {
 
 function samplesArg(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 2 || n > 100) throw new InvalidArgumentError('expected an integer from 2 to 100: the status needs movement between samples');
+  if (!Number.isInteger(n) || n < 2 || n > 100)
+    throw new InvalidArgumentError('expected an integer from 2 to 100: the status needs movement between samples');
   return n;
 }

@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load-config.js';
-import { createGateway, createUserApplier, loadCompiledMapping, planningFromMapping } from '../../runtime/pipeline-factory.js';
+import {
+  createGateway,
+  createUserApplier,
+  loadCompiledMapping,
+  planningFromMapping,
+} from '../../runtime/pipeline-factory.js';
 import { openLegacySource } from '../../migration/legacy-source.js';
 import { reconcile, type ReconcileReport } from '../../migration/reconcile.js';
 import { formatReconcile } from '../../migration/reconcile-report.js';
@@ -22,8 +27,8 @@ export function registerReconcile(program: Command): void {
   program
     .command('reconcile')
     .description(
-      'Compare the legacy users table with the user pool user by user: missing, extra (usernames of the mapping\'s shape with no row) and ' +
-        'different users (owned attributes, the enabled flag, and group memberships when the mapping derives groups). --repair applies the desired state through the sync\'s planner and rate limits, then checks again. Exit 3 on drift.',
+      "Compare the legacy users table with the user pool user by user: missing, extra (usernames of the mapping's shape with no row) and " +
+        "different users (owned attributes, the enabled flag, and group memberships when the mapping derives groups). --repair applies the desired state through the sync's planner and rate limits, then checks again. Exit 3 on drift.",
     )
     .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
     .option('--db-url <url>', 'legacy database URL (default: legacyDatabase.url or COGNITO_SYNC_LEGACY_DATABASE__URL)')
@@ -33,22 +38,32 @@ export function registerReconcile(program: Command): void {
     .option('--json', 'print the report(s) as JSON')
     .action(async (opts: Options) => {
       // Silently ignoring it would let an operator believe the extra users were deleted.
-      if (opts.deleteExtra && !opts.repair) throw new ConfigError('--delete-extra needs --repair: without it reconcile only reports', [{ path: '--delete-extra', message: 'needs --repair' }]);
+      if (opts.deleteExtra && !opts.repair)
+        throw new ConfigError('--delete-extra needs --repair: without it reconcile only reports', [
+          { path: '--delete-extra', message: 'needs --repair' },
+        ]);
       const config = loadConfig(opts.config);
       const mapping = await loadCompiledMapping(config.mappingPath);
       const source = await openLegacySource(config, mapping, opts.dbUrl);
       // The SDK retries an endpoint that does not answer for a long time: one line instead.
-      await waitReachable(dependenciesOf(config, { cognito: true }), config.connectTimeoutMs).catch(async (error: unknown) => {
-        await source.db.close();
-        throw error;
-      });
+      await waitReachable(dependenciesOf(config, { cognito: true }), config.connectTimeoutMs).catch(
+        async (error: unknown) => {
+          await source.db.close();
+          throw error;
+        },
+      );
       const gateway = createGateway(config);
       // The sync's own planner and applier, with no pool state: Cognito is read every time.
       const applier = createUserApplier(planningFromMapping(mapping), { gateway, stateCapacity: 0 });
       const base = { ...source, directory: gateway, gateway, mapping, examples: opts.examples };
       try {
         const reports: { before: ReconcileReport; after?: ReconcileReport } = {
-          before: await reconcile({ ...base, repair: opts.repair ? { applier, deleteExtra: opts.deleteExtra === true, concurrency: config.processing.concurrency } : undefined }),
+          before: await reconcile({
+            ...base,
+            repair: opts.repair
+              ? { applier, deleteExtra: opts.deleteExtra === true, concurrency: config.processing.concurrency }
+              : undefined,
+          }),
         };
         if (opts.repair) reports.after = await reconcile(base);
         const final = reports.after ?? reports.before;

@@ -65,8 +65,15 @@ export function registerReplay(program: Command): void {
     .option('--from-earliest', 'from the oldest record still retained in each partition')
     .option('--from-timestamp <iso>', 'from the first record at or after this instant, e.g. 2024-05-01T00:00:00Z')
     .option('--to-offsets <spec>', 'explicit offsets: topic:partition=offset[,...]; partitions not named keep theirs')
-    .option('--group <name>', 'reset this group instead of the live one from the config: a one-off replay next to the running sync', nameArg)
-    .option('--force', 'if the group still has members, wait for them to leave (up to the session timeout) instead of refusing at once')
+    .option(
+      '--group <name>',
+      'reset this group instead of the live one from the config: a one-off replay next to the running sync',
+      nameArg,
+    )
+    .option(
+      '--force',
+      'if the group still has members, wait for them to leave (up to the session timeout) instead of refusing at once',
+    )
     .option('--dry-run', 'print the current and the new offsets per partition; change nothing')
     .option('-y, --yes', 'reset without asking (needed when stdin is not a terminal: scripts, CI)')
     .option('--run', 'after the reset, run the sync on that group until it is caught up, with progress')
@@ -74,18 +81,26 @@ export function registerReplay(program: Command): void {
     .option('--json', 'print the plan/result as JSON (one line)')
     .action(async (opts: ReplayOptions) => {
       const target = targetOf(opts);
-      if (opts.dryRun && opts.run) throw new ConfigError('--dry-run and --run exclude each other: a dry run changes nothing, so there is nothing to run', [{ path: '--run', message: 'conflicts with --dry-run' }]);
+      if (opts.dryRun && opts.run)
+        throw new ConfigError(
+          '--dry-run and --run exclude each other: a dry run changes nothing, so there is nothing to run',
+          [{ path: '--run', message: 'conflicts with --dry-run' }],
+        );
       const base = loadConfig(opts.config);
       // Moving a group's offsets is not undone by running again: a person confirms it, a script
       // says --yes. Refused before anything connects when there is nobody to ask.
       const confirm = !opts.dryRun && opts.yes !== true;
       if (confirm && !process.stdin.isTTY) {
-        const message = 'replay resets the committed offsets of a consumer group: add --yes to do it without a terminal to confirm on (look first with --dry-run)';
+        const message =
+          'replay resets the committed offsets of a consumer group: add --yes to do it without a terminal to confirm on (look first with --dry-run)';
         throw new ConfigError(message, [{ path: '--yes', message }]);
       }
       const groupId = opts.group ?? base.kafka.groupId;
       const config: CompiledConfig = { ...base, kafka: { ...base.kafka, groupId } };
-      const logger = createLogger({ level: base.log.level === 'info' ? 'warn' : base.log.level, destination: process.stderr });
+      const logger = createLogger({
+        level: base.log.level === 'info' ? 'warn' : base.log.level,
+        destination: process.stderr,
+      });
       await waitReachable(dependenciesOf(config, { kafka: true }), config.connectTimeoutMs);
       // A mapping the run would refuse must not move the offsets first.
       if (opts.run) await checkColumns(config, logger);
@@ -111,7 +126,9 @@ export function registerReplay(program: Command): void {
         if (!opts.dryRun && group.members > 0) {
           if (opts.force) {
             const waitMs = config.kafka.sessionTimeoutMs + 10_000;
-            process.stderr.write(`group ${groupId} has ${group.members} member(s): waiting up to ${formatDuration(waitMs)} for them to leave (--force)\n`);
+            process.stderr.write(
+              `group ${groupId} has ${group.members} member(s): waiting up to ${formatDuration(waitMs)} for them to leave (--force)\n`,
+            );
             group = await waitUntilEmpty(admin, groupId, waitMs);
           }
           if (group.members > 0) {
@@ -142,14 +159,21 @@ export function registerReplay(program: Command): void {
       // A one-off run must not fight a live sync on this host for its ops port.
       process.exitCode = await runSync(
         { ...config, ops: { ...config.ops, port: 0 } },
-        { untilCaughtUp: true, progress: opts.progress ? defaultProgressMode() : 'off', progressLabel: 'replay', columnsChecked: true },
+        {
+          untilCaughtUp: true,
+          progress: opts.progress ? defaultProgressMode() : 'off',
+          progressLabel: 'replay',
+          columnsChecked: true,
+        },
       );
     });
 }
 
 /** Shows what would change and asks on the terminal (stderr: stdout may be a --json consumer). */
 async function confirmed(plan: ReplayPlan, target: ResetTarget): Promise<boolean> {
-  process.stderr.write(formatPlan({ ...plan, dryRun: true }, target, false).replace(/dry run: nothing changed\.\n/, ''));
+  process.stderr.write(
+    formatPlan({ ...plan, dryRun: true }, target, false).replace(/dry run: nothing changed\.\n/, ''),
+  );
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = await rl.question(`reset the committed offsets of group ${plan.groupId} as shown? [y/N] `);
@@ -162,18 +186,25 @@ async function confirmed(plan: ReplayPlan, target: ResetTarget): Promise<boolean
 /** One group join for every topic (it takes seconds): say so before, and how long it took. */
 async function resetWithProgress(kafka: Kafka, groupId: string, rows: ResetRow[]): Promise<void> {
   const topics = [...new Set(rows.map((r) => r.topic))];
-  process.stderr.write(`resetting the committed offsets of group ${groupId}: ${rows.length} partition(s) in ${topics.length} topic(s)\n`);
+  process.stderr.write(
+    `resetting the committed offsets of group ${groupId}: ${rows.length} partition(s) in ${topics.length} topic(s)\n`,
+  );
   const started = Date.now();
   await applyReset(kafka, groupId, rows);
   process.stderr.write(`offsets reset in ${formatDuration(Date.now() - started)}\n`);
 }
 
 function targetOf(opts: ReplayOptions): ResetTarget {
-  const given = [opts.fromEarliest ? '--from-earliest' : null, opts.fromTimestamp !== undefined ? '--from-timestamp' : null, opts.toOffsets !== undefined ? '--to-offsets' : null].filter(
-    (x): x is string => x !== null,
-  );
+  const given = [
+    opts.fromEarliest ? '--from-earliest' : null,
+    opts.fromTimestamp !== undefined ? '--from-timestamp' : null,
+    opts.toOffsets !== undefined ? '--to-offsets' : null,
+  ].filter((x): x is string => x !== null);
   if (given.length !== 1) {
-    const message = given.length === 0 ? 'say where to replay from: --from-earliest, --from-timestamp <iso> or --to-offsets <spec>' : `choose one of ${given.join(', ')}`;
+    const message =
+      given.length === 0
+        ? 'say where to replay from: --from-earliest, --from-timestamp <iso> or --to-offsets <spec>'
+        : `choose one of ${given.join(', ')}`;
     throw new ConfigError(message, [{ path: 'replay', message }]);
   }
   if (opts.fromEarliest) return { kind: 'earliest' };
@@ -193,11 +224,28 @@ export function refusal(groupId: string, group: GroupActivity, waited: boolean):
 }
 
 function formatPlan(plan: ReplayPlan, target: ResetTarget, willRun: boolean): string {
-  const what = target.kind === 'earliest' ? 'from the earliest offsets' : target.kind === 'timestamp' ? `from ${target.iso}` : 'to the given offsets';
+  const what =
+    target.kind === 'earliest'
+      ? 'from the earliest offsets'
+      : target.kind === 'timestamp'
+        ? `from ${target.iso}`
+        : 'to the given offsets';
   const header = ['TOPIC', 'PARTITION', 'CURRENT', 'NEW', 'END', 'TO READ', 'NOTE'];
-  const body = plan.partitions.map((r) => [r.topic, String(r.partition), r.current ?? '-', r.target, r.high, String(r.toRead), r.note ?? '']);
+  const body = plan.partitions.map((r) => [
+    r.topic,
+    String(r.partition),
+    r.current ?? '-',
+    r.target,
+    r.high,
+    String(r.toRead),
+    r.note ?? '',
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   const out = [
     `replay ${what} for group ${plan.groupId}${plan.liveGroup ? ' (the live group)' : ' (a separate group)'}: state ${plan.group.state}, ${plan.group.members} member(s)`,
     '',
@@ -206,13 +254,22 @@ function formatPlan(plan: ReplayPlan, target: ResetTarget, willRun: boolean): st
     '',
     `to re-read: ${plan.totalToRead} messages`,
   ];
-  if (target.kind === 'offsets' && !plan.liveGroup) out.push('partitions not named keep their committed offsets (a new group starts them as kafka.fromBeginning says)');
+  if (target.kind === 'offsets' && !plan.liveGroup)
+    out.push('partitions not named keep their committed offsets (a new group starts them as kafka.fromBeginning says)');
   if (plan.dryRun) {
     out.push('dry run: nothing changed.');
-    if (plan.group.members > 0) out.push(`note: the group has ${plan.group.members} active member(s) now; the real reset would be refused until they stop.`);
+    if (plan.group.members > 0)
+      out.push(
+        `note: the group has ${plan.group.members} active member(s) now; the real reset would be refused until they stop.`,
+      );
   } else {
     out.push(`offsets reset for group ${plan.groupId}.`);
-    if (!willRun) out.push(plan.liveGroup ? 'start the sync (cognito-sync run) to re-read, or use replay --run.' : `run the sync with kafka.groupId=${plan.groupId} (or replay --run) to re-read.`);
+    if (!willRun)
+      out.push(
+        plan.liveGroup
+          ? 'start the sync (cognito-sync run) to re-read, or use replay --run.'
+          : `run the sync with kafka.groupId=${plan.groupId} (or replay --run) to re-read.`,
+      );
   }
   return `${out.join('\n')}\n`;
 }

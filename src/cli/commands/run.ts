@@ -112,7 +112,9 @@ export async function runSync(config: CompiledConfig, opts: RunSyncOptions): Pro
       process.stderr.write('caught up: every record applied or skipped, none went to the DLQ\n');
       return EXIT.ok;
     }
-    process.stderr.write(`caught up; ${dlq} (see them: cognito-sync dlq list --config ${config.source}; exit ${EXIT.attention})\n`);
+    process.stderr.write(
+      `caught up; ${dlq} (see them: cognito-sync dlq list --config ${config.source}; exit ${EXIT.attention})\n`,
+    );
     return EXIT.attention;
   } catch (error) {
     progress.stop();
@@ -133,7 +135,12 @@ export async function runSync(config: CompiledConfig, opts: RunSyncOptions): Pro
 /** ConfigError (exit 2) when the mapping reads a column the source does not have. */
 export async function checkColumns(config: CompiledConfig, logger: Logger): Promise<void> {
   const { mapping, decoder } = await buildPipeline(config);
-  await checkMappingColumns({ config, spec: mapping.spec, logger, topics: { kafka: createKafka(config.kafka, logger), decoder } });
+  await checkMappingColumns({
+    config,
+    spec: mapping.spec,
+    logger,
+    topics: { kafka: createKafka(config.kafka, logger), decoder },
+  });
 }
 
 /**
@@ -141,19 +148,26 @@ export async function checkColumns(config: CompiledConfig, logger: Logger): Prom
  * the deadline, one plain line says so (the records that need it wait for it meanwhile).
  */
 function warnIfUnreachable(config: CompiledConfig, logger: Logger): void {
-  waitReachable(dependenciesOf(config, { registry: true, cognito: true }), config.connectTimeoutMs).catch((error: unknown) => {
-    if (!(error instanceof DependencyUnreachableError)) return;
-    process.stderr.write(`cognito-sync: warning: ${error.message}; records that need it wait until it answers\n`);
-    logger.warn({ error: errorForLog(error) }, 'dependency unreachable at start');
-  });
+  waitReachable(dependenciesOf(config, { registry: true, cognito: true }), config.connectTimeoutMs).catch(
+    (error: unknown) => {
+      if (!(error instanceof DependencyUnreachableError)) return;
+      process.stderr.write(`cognito-sync: warning: ${error.message}; records that need it wait until it answers\n`);
+      logger.warn({ error: errorForLog(error) }, 'dependency unreachable at start');
+    },
+  );
 }
 
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('Run the sync continuously: consume the Debezium topics and apply them to Cognito. SIGINT/SIGTERM stop it cleanly.')
+    .description(
+      'Run the sync continuously: consume the Debezium topics and apply them to Cognito. SIGINT/SIGTERM stop it cleanly.',
+    )
     .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
-    .option('--until-caught-up', `stop once every partition is consumed up to its end offset (for backfills and the demo): exit 0, or ${EXIT.attention} when records went to the DLQ`)
+    .option(
+      '--until-caught-up',
+      `stop once every partition is consumed up to its end offset (for backfills and the demo): exit 0, or ${EXIT.attention} when records went to the DLQ`,
+    )
     .option('--no-progress', 'with --until-caught-up: no progress bar (terminal) or progress log lines (otherwise)')
     .action(async (opts: { config: string; untilCaughtUp?: boolean; progress: boolean }) => {
       const config = loadConfig(opts.config);

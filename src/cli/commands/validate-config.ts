@@ -20,9 +20,14 @@ export function registerValidateConfig(program: Command): void {
         const config = loadConfig(opts.config);
         const mapping = await loadCompiledMapping(config.mappingPath);
         const logger = createLogger({ level: 'warn', destination: process.stderr });
-        const checked = config.legacyDatabase?.url ? await checkMappingColumns({ config, spec: mapping.spec, logger }) : [];
+        const checked = config.legacyDatabase?.url
+          ? await checkMappingColumns({ config, spec: mapping.spec, logger })
+          : [];
         const columnsFrom = checked.map((k) => k.from);
-        if (opts.json) process.stdout.write(`${JSON.stringify({ valid: true, config: opts.config, mapping: config.mappingPath, columnsCheckedAgainst: columnsFrom })}\n`);
+        if (opts.json)
+          process.stdout.write(
+            `${JSON.stringify({ valid: true, config: opts.config, mapping: config.mappingPath, columnsCheckedAgainst: columnsFrom })}\n`,
+          );
         else {
           process.stdout.write(`ok: ${opts.config} and mapping ${config.mappingPath} are valid\n`);
           process.stdout.write(

@@ -22,8 +22,10 @@ export const afterCalls = (current: CurrentUser | null, calls: readonly CognitoC
         // Cognito marks an email or phone number changed without its verified flag in the same
         // call as unverified.
         for (const [attribute, flag] of VERIFIED) {
-          const changed = call.attributes[attribute] !== undefined && call.attributes[attribute] !== user.attributes[attribute];
-          if (changed && call.attributes[flag] === undefined && user.attributes[flag] !== undefined) attributes[flag] = 'false';
+          const changed =
+            call.attributes[attribute] !== undefined && call.attributes[attribute] !== user.attributes[attribute];
+          if (changed && call.attributes[flag] === undefined && user.attributes[flag] !== undefined)
+            attributes[flag] = 'false';
         }
         user = { ...user, attributes };
         break;
@@ -44,7 +46,8 @@ export const afterCalls = (current: CurrentUser | null, calls: readonly CognitoC
         user = null;
         break;
       case 'AdminAddUserToGroup':
-        if (user.groups !== undefined && !user.groups.includes(call.group)) user = { ...user, groups: [...user.groups, call.group] };
+        if (user.groups !== undefined && !user.groups.includes(call.group))
+          user = { ...user, groups: [...user.groups, call.group] };
         break;
       case 'AdminRemoveUserFromGroup':
         if (user.groups !== undefined) user = { ...user, groups: user.groups.filter((g) => g !== call.group) };

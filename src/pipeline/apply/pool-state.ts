@@ -62,7 +62,9 @@ export interface PoolStateOptions {
 
 /** What a prime reads: the CognitoDirectory's listing calls. */
 export interface PoolListing {
-  listUsers(pageSize?: number): AsyncIterable<{ username: string; attributes: Record<string, string>; enabled: boolean }[]>;
+  listUsers(
+    pageSize?: number,
+  ): AsyncIterable<{ username: string; attributes: Record<string, string>; enabled: boolean }[]>;
   listUsersInGroup(group: string): AsyncIterable<string[]>;
 }
 
@@ -142,11 +144,16 @@ export class PoolState {
       const stored = user.attributes[this.o.versionAttribute];
       entry = new Entry(true, false, false);
       entry.digest = cognitoDigest(user.attributes, user.enabled, this.o.comparedAttributes);
-      const version = newest(newest(stored === '' ? undefined : stored, reflects), prior?.present ? prior.version : undefined);
+      const version = newest(
+        newest(stored === '' ? undefined : stored, reflects),
+        prior?.present ? prior.version : undefined,
+      );
       if (version !== undefined) entry.version = version;
       if (user.groups !== undefined) entry.groups = intern(user.groups);
-      else if (prior?.present && prior.groups !== undefined && (!prior.primed || this.groupsListed)) entry.groups = prior.groups;
-      if (this.o.groupsVersionAttribute !== undefined) entry.groupVersions = user.attributes[this.o.groupsVersionAttribute] ?? '';
+      else if (prior?.present && prior.groups !== undefined && (!prior.primed || this.groupsListed))
+        entry.groups = prior.groups;
+      if (this.o.groupsVersionAttribute !== undefined)
+        entry.groupVersions = user.attributes[this.o.groupsVersionAttribute] ?? '';
     }
     this.put(username, entry);
   }
@@ -197,7 +204,8 @@ export class PoolState {
         entry.digest = cognitoDigest(u.attributes, u.enabled, this.o.comparedAttributes);
         if (stored !== undefined && stored !== '') entry.version = stored;
         if (groups !== undefined) entry.groups = intern([]);
-        if (this.o.groupsVersionAttribute !== undefined) entry.groupVersions = u.attributes[this.o.groupsVersionAttribute] ?? '';
+        if (this.o.groupsVersionAttribute !== undefined)
+          entry.groupVersions = u.attributes[this.o.groupsVersionAttribute] ?? '';
         this.put(u.username, entry);
         primedHere.add(u.username);
       }
@@ -221,4 +229,5 @@ export class PoolState {
   }
 }
 
-const newest = (a: Version | undefined, b: Version | undefined): Version | undefined => (a === undefined ? b : b === undefined || a >= b ? a : b);
+const newest = (a: Version | undefined, b: Version | undefined): Version | undefined =>
+  a === undefined ? b : b === undefined || a >= b ? a : b;

@@ -23,7 +23,11 @@ export interface PlanOutcome {
 }
 
 /** The pure planner, bound to the mapping's policies. */
-export type PlanFn = (current: CurrentUser | null, intent: UserIntent, deletedVersion: Version | undefined) => PlanOutcome;
+export type PlanFn = (
+  current: CurrentUser | null,
+  intent: UserIntent,
+  deletedVersion: Version | undefined,
+) => PlanOutcome;
 export type CoalesceFn = (intents: UserIntent[]) => UserIntent[];
 
 export interface UserApplyReport {
@@ -72,7 +76,8 @@ const RACE_CODES = new Set(['UsernameExistsException', 'UserNotFoundException'])
 const MAX_REPLANS = 3;
 const noop = (): void => undefined;
 
-const newer = (a: Version | undefined, b: Version | undefined): Version | undefined => (a === undefined || a === NO_VERSION ? b : b === undefined || b === NO_VERSION || a >= b ? a : b);
+const newer = (a: Version | undefined, b: Version | undefined): Version | undefined =>
+  a === undefined || a === NO_VERSION ? b : b === undefined || b === NO_VERSION || a >= b ? a : b;
 
 export class UserApplier {
   private readonly gateway: CognitoGateway;
@@ -121,11 +126,21 @@ export class UserApplier {
     const groupWork = work.some((i) => i.kind === 'group');
     // Role rows carry versions of their own, unrelated to the user row's: memberships always
     // go through the planner (which compares them with Cognito's groups and group versions).
-    if (!groupWork && known?.version !== undefined && newest !== NO_VERSION && (newest < known.version || (newest === known.version && this.completeAt(work, known)))) {
+    if (
+      !groupWork &&
+      known?.version !== undefined &&
+      newest !== NO_VERSION &&
+      (newest < known.version || (newest === known.version && this.completeAt(work, known)))
+    ) {
       report.skips.push('stale-version');
       return report;
     }
-    if (!groupWork && known?.present === true && known.digest !== undefined && work.every((i) => i.kind === 'upsert' && this.changesNothing(i, known))) {
+    if (
+      !groupWork &&
+      known?.present === true &&
+      known.digest !== undefined &&
+      work.every((i) => i.kind === 'upsert' && this.changesNothing(i, known))
+    ) {
       // Cognito already holds exactly this: it now reflects the newest of these events too.
       if (newest !== NO_VERSION && (known.version === undefined || newest > known.version)) known.version = newest;
       report.skips.push('no-change');
@@ -154,11 +169,22 @@ export class UserApplier {
         const deletedVersion = this.deletedUsers.get(username) ?? (cached?.deleted ? cached.version : undefined);
         let planned = this.planFn(current, intent, deletedVersion);
         const waiting = planned.calls[0]?.api === 'AdminCreateUser' ? this.o.waitingFor?.(username) : undefined;
-        const folded = planned.calls[0]?.api === 'AdminCreateUser' ? this.foldMemberships(planned, [...work.slice(index + 1), ...(waiting?.intents ?? [])]) : undefined;
+        const folded =
+          planned.calls[0]?.api === 'AdminCreateUser'
+            ? this.foldMemberships(planned, [...work.slice(index + 1), ...(waiting?.intents ?? [])])
+            : undefined;
         if (folded) planned = folded;
         else waiting?.settle(false);
-        if (planned.skip === 'not-existing' && intent.kind === 'group' && intent.member && this.o.waitForMissingUsers && deletedVersion === undefined) {
-          throw new MissingUserError(`group ${intent.group} is for a user that is not in Cognito yet`, { username: intent.username });
+        if (
+          planned.skip === 'not-existing' &&
+          intent.kind === 'group' &&
+          intent.member &&
+          this.o.waitForMissingUsers &&
+          deletedVersion === undefined
+        ) {
+          throw new MissingUserError(`group ${intent.group} is for a user that is not in Cognito yet`, {
+            username: intent.username,
+          });
         }
         // A group plan's attribute write is the per-group versions: deferred (see above).
         const last = planned.calls[planned.calls.length - 1];
@@ -187,7 +213,11 @@ export class UserApplier {
           // Also a delete that finds the user already gone: an older create replayed later (say,
           // by a new consumer group) must still see that the user was deleted at this version.
           const remembered = this.deletedUsers.get(username);
-          if ((deleted || current === null) && planned.skip !== 'stale-version' && (remembered === undefined || remembered < intent.version)) {
+          if (
+            (deleted || current === null) &&
+            planned.skip !== 'stale-version' &&
+            (remembered === undefined || remembered < intent.version)
+          ) {
             await this.deletedUsers.record(username, intent.version);
             deletedAt = newer(deletedAt, intent.version);
           }
@@ -229,7 +259,8 @@ export class UserApplier {
       user = afterCalls(user, plan.calls);
     }
     const [first, ...others] = create.calls as [Extract<CognitoCall, { api: 'AdminCreateUser' }>, ...CognitoCall[]];
-    const createCall: CognitoCall = versions === undefined ? first : { ...first, attributes: { ...first.attributes, [attribute]: versions } };
+    const createCall: CognitoCall =
+      versions === undefined ? first : { ...first, attributes: { ...first.attributes, [attribute]: versions } };
     return { ...create, calls: [createCall, ...others, ...memberships] };
   }
 
@@ -240,14 +271,26 @@ export class UserApplier {
    * version is written last, after its disable).
    */
   private completeAt(work: readonly UserIntent[], known: KnownUser): boolean {
-    return work.every((i) => i.kind === 'delete' || (i.kind === 'upsert' && known.present && known.digest !== undefined && desiredDigest(i.user, this.o.comparedAttributes) === known.digest));
+    return work.every(
+      (i) =>
+        i.kind === 'delete' ||
+        (i.kind === 'upsert' &&
+          known.present &&
+          known.digest !== undefined &&
+          desiredDigest(i.user, this.o.comparedAttributes) === known.digest),
+    );
   }
 
   /** An upsert the known state shows to change nothing: equal fingerprints, no newer folded state. */
   private changesNothing(intent: Upsert, known: KnownUser): boolean {
     // A folded-away intermediate state newer than what Cognito reflects: its version must move
     // on (see coalesce), so the planner has to see it.
-    if (intent.supersededVersion !== undefined && intent.supersededVersion !== NO_VERSION && (known.version === undefined || intent.supersededVersion > known.version)) return false;
+    if (
+      intent.supersededVersion !== undefined &&
+      intent.supersededVersion !== NO_VERSION &&
+      (known.version === undefined || intent.supersededVersion > known.version)
+    )
+      return false;
     return desiredDigest(intent.user, this.o.comparedAttributes) === known.digest;
   }
 
@@ -256,7 +299,11 @@ export class UserApplier {
    * (for membership adds) a user whose memberships and group versions are known. `partial`:
    * the attributes are not known, so afterwards only the memberships are learnt.
    */
-  private startWithoutRead(username: string, known: KnownUser | undefined, work: readonly UserIntent[]): { user: CurrentUser | null; partial: boolean } | undefined {
+  private startWithoutRead(
+    username: string,
+    known: KnownUser | undefined,
+    work: readonly UserIntent[],
+  ): { user: CurrentUser | null; partial: boolean } | undefined {
     const { state } = this.o;
     if (this.o.trustAbsence === true && state.knowsAbsent(username)) return { user: null, partial: false };
     if (known === undefined || !known.present) return undefined;
@@ -266,13 +313,22 @@ export class UserApplier {
     const groups = state.knownGroups(known);
     const gva = this.o.groupsVersionAttribute;
     if (groups === undefined || (gva !== undefined && known.groupVersions === undefined)) return undefined;
-    const user: CurrentUser = { username, attributes: gva === undefined ? {} : { [gva]: known.groupVersions as string }, enabled: true, groups: [...groups] };
+    const user: CurrentUser = {
+      username,
+      attributes: gva === undefined ? {} : { [gva]: known.groupVersions as string },
+      enabled: true,
+      groups: [...groups],
+    };
     return { user, partial: true };
   }
 
   private needsGroups(work: readonly UserIntent[]): boolean {
     if (!this.o.manageGroups) return false;
-    return work.some((i) => i.kind === 'group' || (i.kind === 'upsert' && (i.user.groups !== undefined || i.fallback?.groups !== undefined)));
+    return work.some(
+      (i) =>
+        i.kind === 'group' ||
+        (i.kind === 'upsert' && (i.user.groups !== undefined || i.fallback?.groups !== undefined)),
+    );
   }
 
   /** One call; a failure forgets what the state knows of the user and surfaces as a SyncError. */
@@ -281,7 +337,9 @@ export class UserApplier {
       await this.gateway.execute(call);
     } catch (error) {
       this.o.state.forget(call.username);
-      throw error instanceof SyncError ? error : new CognitoApiError(errorMessage(error), { api: 'unknown', code: 'Unknown', retriable: false, cause: error });
+      throw error instanceof SyncError
+        ? error
+        : new CognitoApiError(errorMessage(error), { api: 'unknown', code: 'Unknown', retriable: false, cause: error });
     }
     report.calls.push(call.api);
   }

@@ -11,13 +11,15 @@ type Fields = Record<string, unknown>;
 
 const OPS: ReadonlySet<string> = new Set(['c', 'u', 'd', 'r', 't']);
 
-const isObject = (value: unknown): value is Fields => typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
+const isObject = (value: unknown): value is Fields =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
 
 /** The last dot-separated segment of a topic: legacy.public.users -> users. */
 export const tableFromTopic = (topic: string): string => topic.slice(topic.lastIndexOf('.') + 1);
 
 const tableName = (ctx: DecodeContext, fromRecord: unknown): string =>
-  ctx.tableOf?.(ctx.origin.topic) ?? (typeof fromRecord === 'string' && fromRecord !== '' ? fromRecord : tableFromTopic(ctx.origin.topic));
+  ctx.tableOf?.(ctx.origin.topic) ??
+  (typeof fromRecord === 'string' && fromRecord !== '' ? fromRecord : tableFromTopic(ctx.origin.topic));
 
 const epochMs = (value: unknown): number | null =>
   typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : null;
@@ -30,11 +32,19 @@ const origin = (ctx: DecodeContext): ChangeEvent['origin'] => ctx.origin;
 
 const event = (e: ChangeEvent): DecodeOutcome => ({ kind: 'event', event: e });
 
-const skip = (ctx: DecodeContext, reason: 'truncate' | 'filtered'): DecodeOutcome => ({ kind: 'skip', reason, origin: ctx.origin });
+const skip = (ctx: DecodeContext, reason: 'truncate' | 'filtered'): DecodeOutcome => ({
+  kind: 'skip',
+  reason,
+  origin: ctx.origin,
+});
 
 const rowOrNull = (ctx: DecodeContext, value: unknown, what: string): Row | null => {
   if (value === null || value === undefined) return null;
-  if (!isObject(value)) throw decodeError(ctx, `envelope field "${what}" is not a row (got ${Array.isArray(value) ? 'array' : typeof value})`);
+  if (!isObject(value))
+    throw decodeError(
+      ctx,
+      `envelope field "${what}" is not a row (got ${Array.isArray(value) ? 'array' : typeof value})`,
+    );
   return finishRow(value, ctx);
 };
 
@@ -42,14 +52,18 @@ const rowOrNull = (ctx: DecodeContext, value: unknown, what: string): Row | null
 export const fromEnvelope = (ctx: DecodeContext, value: Fields, key: Row | null): DecodeOutcome => {
   const op = value['op'];
   if (op === 'm') return skip(ctx, 'filtered'); // logical decoding message: not a row change
-  if (typeof op !== 'string' || !OPS.has(op)) throw decodeError(ctx, `envelope has unknown op ${JSON.stringify(op)} (expected c, u, d, r or t)`);
+  if (typeof op !== 'string' || !OPS.has(op))
+    throw decodeError(ctx, `envelope has unknown op ${JSON.stringify(op)} (expected c, u, d, r or t)`);
   if (op === 't') return skip(ctx, 'truncate');
   const source = value['source'];
   if (!isObject(source)) throw decodeError(ctx, 'envelope has no "source" block: cannot derive a version');
   const before = rowOrNull(ctx, value['before'], 'before');
   const after = rowOrNull(ctx, value['after'], 'after');
   if (op === 'd' ? before === null && key === null : after === null) {
-    throw decodeError(ctx, op === 'd' ? 'delete envelope has neither "before" nor a record key' : `op "${op}" envelope has no "after" row`);
+    throw decodeError(
+      ctx,
+      op === 'd' ? 'delete envelope has neither "before" nor a record key' : `op "${op}" envelope has no "after" row`,
+    );
   }
   return event({
     table: tableName(ctx, source['table']),
@@ -88,14 +102,21 @@ export const fromUnwrapped = (ctx: DecodeContext, value: Fields, key: Row | null
     else row[name] = value[name];
   }
   finishRow(row, ctx);
-  const position = { lsn: field(value, 'lsn'), sequence: field(value, 'sequence'), file: field(value, 'file'), pos: field(value, 'pos'), row: field(value, 'row') };
+  const position = {
+    lsn: field(value, 'lsn'),
+    sequence: field(value, 'sequence'),
+    file: field(value, 'file'),
+    pos: field(value, 'pos'),
+    row: field(value, 'row'),
+  };
   return event({
     table: tableName(ctx, field(value, 'table')),
     key: key ?? row,
     op,
     before: op === 'd' ? row : null,
     after: op === 'd' ? null : row,
-    version: hasMetadata && hasPosition(position) ? versionOf(ctx, position, 'row metadata (__lsn/__file)') : NO_VERSION,
+    version:
+      hasMetadata && hasPosition(position) ? versionOf(ctx, position, 'row metadata (__lsn/__file)') : NO_VERSION,
     sourceTsMs: epochMs(field(value, 'ts_ms')),
     tombstone: false,
     snapshot: isSnapshot(op, field(value, 'snapshot')),
@@ -105,7 +126,8 @@ export const fromUnwrapped = (ctx: DecodeContext, value: Fields, key: Row | null
 
 /** A Kafka tombstone: the key's latest state is "deleted". No position, so NO_VERSION. */
 export const fromTombstone = (ctx: DecodeContext, key: Row | null): DecodeOutcome => {
-  if (key === null) throw decodeError(ctx, 'tombstone (null value) without a key: nothing identifies the row to delete');
+  if (key === null)
+    throw decodeError(ctx, 'tombstone (null value) without a key: nothing identifies the row to delete');
   return event({
     table: tableName(ctx, undefined),
     key,
@@ -123,6 +145,10 @@ export const fromTombstone = (ctx: DecodeContext, key: Row | null): DecodeOutcom
 /** A decoded key must be a struct of primary-key columns. */
 export const keyRow = (ctx: DecodeContext, key: unknown): Row | null => {
   if (key === null || key === undefined) return null;
-  if (!isObject(key)) throw decodeError(ctx, `record key is not a struct of key columns (got ${Array.isArray(key) ? 'array' : typeof key})`);
+  if (!isObject(key))
+    throw decodeError(
+      ctx,
+      `record key is not a struct of key columns (got ${Array.isArray(key) ? 'array' : typeof key})`,
+    );
   return finishRow(key, ctx);
 };

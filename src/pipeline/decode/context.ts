@@ -19,7 +19,11 @@ export interface DecodeContext {
 export class ImpreciseNumber extends Error {}
 
 export const decodeError = (ctx: DecodeContext, message: string, cause?: unknown): DecodeError =>
-  new DecodeError(message, { topic: ctx.origin.topic, partition: ctx.origin.partition, offset: ctx.origin.offset }, cause);
+  new DecodeError(
+    message,
+    { topic: ctx.origin.topic, partition: ctx.origin.partition, offset: ctx.origin.offset },
+    cause,
+  );
 
 /** Guards a number that must be exact (an int64 from JSON): safe, or a retry with exact parsing. */
 export const checkExact = (ctx: DecodeContext, value: number): number => {

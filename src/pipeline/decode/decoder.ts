@@ -47,7 +47,8 @@ const messageOf = (error: unknown): string => (error instanceof Error ? error.me
  * JSON): that fragment can be personal data and would reach logs and DLQ headers. Keep the
  * position, drop the quoted text.
  */
-const withoutQuotedInput = (message: string): string => message.replace(/"(?:[^"\\]|\\.)*"|\.\.\.[^\s]*/g, '…').slice(0, 200);
+const withoutQuotedInput = (message: string): string =>
+  message.replace(/"(?:[^"\\]|\\.)*"|\.\.\.[^\s]*/g, '…').slice(0, 200);
 
 class RecordDecoder implements Decoder {
   private readonly json: ConnectJsonParser;
@@ -65,7 +66,8 @@ class RecordDecoder implements Decoder {
   decode(raw: RawRecord): Promise<Result<DecodeOutcome, SyncError>> {
     const origin = originOf(raw);
     try {
-      if (raw.topic.startsWith(this.heartbeatPrefix)) return Promise.resolve(ok({ kind: 'skip', reason: 'heartbeat', origin }));
+      if (raw.topic.startsWith(this.heartbeatPrefix))
+        return Promise.resolve(ok({ kind: 'skip', reason: 'heartbeat', origin }));
       const missing = this.missingSchemaIds(raw);
       if (missing === undefined) return Promise.resolve(this.decodeNow(raw, origin));
       return this.decodeAfterLoading(raw, origin, missing);
@@ -74,7 +76,11 @@ class RecordDecoder implements Decoder {
     }
   }
 
-  private async decodeAfterLoading(raw: RawRecord, origin: RecordOrigin, ids: number[]): Promise<Result<DecodeOutcome, SyncError>> {
+  private async decodeAfterLoading(
+    raw: RawRecord,
+    origin: RecordOrigin,
+    ids: number[],
+  ): Promise<Result<DecodeOutcome, SyncError>> {
     try {
       await Promise.all(ids.map((id) => this.avro.load(id)));
     } catch (error) {
@@ -99,7 +105,12 @@ class RecordDecoder implements Decoder {
   }
 
   private decodeNow(raw: RawRecord, origin: RecordOrigin): Result<DecodeOutcome, SyncError> {
-    const fast: DecodeContext = { origin, placeholder: this.placeholder, precise: false, tableOf: this.options.tableOf };
+    const fast: DecodeContext = {
+      origin,
+      placeholder: this.placeholder,
+      precise: false,
+      tableOf: this.options.tableOf,
+    };
     try {
       return ok(this.decodeRecord(raw, fast));
     } catch (error) {
@@ -120,7 +131,10 @@ class RecordDecoder implements Decoder {
     // JsonConverter writes a null payload for a null value in some versions: a tombstone too.
     if (value === null) return fromTombstone(ctx, keyRow(ctx, this.decodePart(raw.key, 'key', ctx)));
     if (typeof value !== 'object' || Array.isArray(value) || Buffer.isBuffer(value)) {
-      throw decodeError(ctx, `value is not a Debezium record: decoded to ${Array.isArray(value) ? 'an array' : typeof value}`);
+      throw decodeError(
+        ctx,
+        `value is not a Debezium record: decoded to ${Array.isArray(value) ? 'an array' : typeof value}`,
+      );
     }
     const fields = value as Record<string, unknown>;
     switch (classifyValue(fields)) {
@@ -142,7 +156,10 @@ class RecordDecoder implements Decoder {
     if (bytes.length === 0) throw decodeError(ctx, `${part} is empty (0 bytes)`);
     if (this.isAvro(bytes)) return this.decodeAvro(bytes, part, ctx);
     if (bytes[0] === 0x00) {
-      throw decodeError(ctx, `${part} starts with 0x00 (Confluent Avro wire format?) but the decoder is configured for JSON`);
+      throw decodeError(
+        ctx,
+        `${part} starts with 0x00 (Confluent Avro wire format?) but the decoder is configured for JSON`,
+      );
     }
     return this.decodeJson(bytes, part, ctx);
   }
@@ -152,7 +169,11 @@ class RecordDecoder implements Decoder {
     try {
       parsed = this.json.parse(bytes, ctx.precise);
     } catch (error) {
-      throw decodeError(ctx, `${part} is not ${error instanceof SyntaxError ? 'valid JSON' : 'a usable Connect JSON record'}: ${withoutQuotedInput(messageOf(error))}`, error);
+      throw decodeError(
+        ctx,
+        `${part} is not ${error instanceof SyntaxError ? 'valid JSON' : 'a usable Connect JSON record'}: ${withoutQuotedInput(messageOf(error))}`,
+        error,
+      );
     }
     if (parsed.convert === undefined || parsed.payload === null) return parsed.payload;
     try {
@@ -174,9 +195,16 @@ class RecordDecoder implements Decoder {
     } catch (error) {
       throw decodeError(ctx, `${part} is not valid Avro for schema id ${header.schemaId}: ${messageOf(error)}`, error);
     }
-    if (decoded.offset < 0) throw decodeError(ctx, `${part} is truncated: ${bytes.length} bytes end inside an Avro record of schema id ${header.schemaId}`);
+    if (decoded.offset < 0)
+      throw decodeError(
+        ctx,
+        `${part} is truncated: ${bytes.length} bytes end inside an Avro record of schema id ${header.schemaId}`,
+      );
     if (decoded.offset !== bytes.length) {
-      throw decodeError(ctx, `${part} has ${bytes.length - decoded.offset} trailing byte(s) after the Avro record of schema id ${header.schemaId}`);
+      throw decodeError(
+        ctx,
+        `${part} has ${bytes.length - decoded.offset} trailing byte(s) after the Avro record of schema id ${header.schemaId}`,
+      );
     }
     return decoded.value;
   }
@@ -189,7 +217,11 @@ class RecordDecoder implements Decoder {
 
   /** A bug in the decoder, not in the record: still a Result, still with the record's origin. */
   private unexpected(origin: RecordOrigin, error: unknown): SyncError {
-    return new DecodeError(`record could not be decoded: ${messageOf(error)}`, { topic: origin.topic, partition: origin.partition, offset: origin.offset }, error);
+    return new DecodeError(
+      `record could not be decoded: ${messageOf(error)}`,
+      { topic: origin.topic, partition: origin.partition, offset: origin.offset },
+      error,
+    );
   }
 }
 

@@ -34,23 +34,30 @@ const bytesOf = (value: unknown, what: string): Buffer | string => {
   throw new TypeError(`${what} expects bytes, got ${typeof value}`);
 };
 
-const decimal = (scale: number, forms: PlaceholderForms): ValueConverter => (value) => {
-  const bytes = bytesOf(value, 'Decimal');
-  // A TOASTed numeric arrives as the placeholder's bytes: keep it recognisable.
-  if (isPlaceholderBytes(bytes, forms)) return UNAVAILABLE_VALUE;
-  return typeof bytes === 'string' ? decimalFromBase64(bytes, scale) : decimalFromBytes(bytes, scale);
-};
+const decimal =
+  (scale: number, forms: PlaceholderForms): ValueConverter =>
+  (value) => {
+    const bytes = bytesOf(value, 'Decimal');
+    // A TOASTed numeric arrives as the placeholder's bytes: keep it recognisable.
+    if (isPlaceholderBytes(bytes, forms)) return UNAVAILABLE_VALUE;
+    return typeof bytes === 'string' ? decimalFromBase64(bytes, scale) : decimalFromBytes(bytes, scale);
+  };
 
-const variableScaleDecimal = (forms: PlaceholderForms): ValueConverter => (value) => {
-  if (value === UNAVAILABLE_VALUE) return value;
-  if (typeof value !== 'object' || value === null) throw new TypeError('VariableScaleDecimal expects a {scale, value} struct');
-  const { scale, value: bytes } = value as { scale?: unknown; value?: unknown };
-  if (typeof scale !== 'number') throw new TypeError('VariableScaleDecimal.scale must be an int32');
-  return decimal(scale, forms)(bytes);
-};
+const variableScaleDecimal =
+  (forms: PlaceholderForms): ValueConverter =>
+  (value) => {
+    if (value === UNAVAILABLE_VALUE) return value;
+    if (typeof value !== 'object' || value === null)
+      throw new TypeError('VariableScaleDecimal expects a {scale, value} struct');
+    const { scale, value: bytes } = value as { scale?: unknown; value?: unknown };
+    if (typeof scale !== 'number') throw new TypeError('VariableScaleDecimal.scale must be an int32');
+    return decimal(scale, forms)(bytes);
+  };
 
-const temporal = (convert: (v: number | bigint) => string, name: string): ValueConverter => (value) =>
-  value === UNAVAILABLE_VALUE ? value : convert(integer(value, name));
+const temporal =
+  (convert: (v: number | bigint) => string, name: string): ValueConverter =>
+  (value) =>
+    value === UNAVAILABLE_VALUE ? value : convert(integer(value, name));
 
 const TEMPORAL: Record<string, ValueConverter> = {
   'io.debezium.time.Date': temporal(epochDaysToIsoDate, 'Date'),
@@ -82,7 +89,8 @@ export const converterFor = (
   if (simple !== undefined) return simple;
   if (name === CONNECT_DECIMAL) {
     const scale = Number(parameters?.['scale'] ?? 0);
-    if (!Number.isInteger(scale)) throw new TypeError(`Decimal scale parameter ${String(parameters?.['scale'])} is not an integer`);
+    if (!Number.isInteger(scale))
+      throw new TypeError(`Decimal scale parameter ${String(parameters?.['scale'])} is not an integer`);
     return decimal(scale, forms);
   }
   if (name === VARIABLE_SCALE_DECIMAL) return variableScaleDecimal(forms);

@@ -23,7 +23,8 @@ export const finishRow = (row: Row, ctx: DecodeContext): Row => {
         if (!ctx.precise && isRounded(value)) throw new ImpreciseNumber();
         break;
       case 'string':
-        if (value !== UNAVAILABLE_VALUE && (value === forms.text || value === forms.base64)) row[name] = UNAVAILABLE_VALUE;
+        if (value !== UNAVAILABLE_VALUE && (value === forms.text || value === forms.base64))
+          row[name] = UNAVAILABLE_VALUE;
         break;
       case 'object':
         if (value === null) break;

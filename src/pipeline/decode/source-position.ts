@@ -24,7 +24,10 @@ const toPosition = (ctx: DecodeContext, value: unknown, what: string): PositionN
   if (typeof value === 'bigint') return value;
   if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return checkExact(ctx, value);
   if (typeof value === 'string' && DIGITS.test(value)) return digitsToNumber(value);
-  throw decodeError(ctx, `${what} is not a non-negative integer: ${JSON.stringify(typeof value === 'bigint' ? String(value) : value) ?? String(value)}`);
+  throw decodeError(
+    ctx,
+    `${what} is not a non-negative integer: ${JSON.stringify(typeof value === 'bigint' ? String(value) : value) ?? String(value)}`,
+  );
 };
 
 const present = (value: unknown): boolean => value !== undefined && value !== null;
@@ -48,7 +51,11 @@ export const versionOf = (ctx: DecodeContext, p: SourcePosition, where: string):
     let lsn: PositionNumber | undefined;
     if (present(p.sequence)) {
       const match = typeof p.sequence === 'string' ? SEQUENCE.exec(p.sequence) : null;
-      if (match === null) throw decodeError(ctx, `${where}.sequence is not a JSON array of two LSN strings: ${JSON.stringify(String(p.sequence))}`);
+      if (match === null)
+        throw decodeError(
+          ctx,
+          `${where}.sequence is not a JSON array of two LSN strings: ${JSON.stringify(String(p.sequence))}`,
+        );
       if (match[1]) lastCommit = digitsToNumber(match[1]);
       if (match[2]) lsn = digitsToNumber(match[2]);
     }
@@ -63,7 +70,8 @@ export const versionOf = (ctx: DecodeContext, p: SourcePosition, where: string):
   if (present(p.file)) {
     // MySQL binlog file names end in a sequence number: mysql-bin.000003 -> 3.
     const file = typeof p.file === 'string' ? /(\d+)$/.exec(p.file) : null;
-    if (file === null || file[1] === undefined) throw decodeError(ctx, `${where}.file has no binlog sequence number: ${JSON.stringify(p.file)}`);
+    if (file === null || file[1] === undefined)
+      throw decodeError(ctx, `${where}.file has no binlog sequence number: ${JSON.stringify(p.file)}`);
     if (!present(p.pos)) throw decodeError(ctx, `${where} has a binlog file but no pos`);
     const row = present(p.row) ? toPosition(ctx, p.row, `${where}.row`) : 0;
     const fileNumber = digitsToNumber(file[1]);

@@ -18,7 +18,8 @@ const U32_MAX = 0xffff_ffff;
 export type PositionNumber = number | bigint;
 
 const hex = (value: PositionNumber, width: number, max: bigint, what: string): string => {
-  const valid = typeof value === 'number' ? Number.isSafeInteger(value) && value >= 0 && value <= max : value >= 0n && value <= max;
+  const valid =
+    typeof value === 'number' ? Number.isSafeInteger(value) && value >= 0 && value <= max : value >= 0n && value <= max;
   if (!valid) throw new RangeError(`${what} ${String(value)} is not an integer in 0..${max}`);
   return value.toString(16).padStart(width, '0');
 };
@@ -31,8 +32,14 @@ export const encodePostgresVersion = (lastCommitLsn: PositionNumber, lsn: Positi
  * MySQL/MariaDB: (binlog file number, position in the file, row inside the event):
  * 8 + 16 + 8 hex digits, the same 32-character width as a Postgres version.
  */
-export const encodeMysqlVersion = (fileNumber: PositionNumber, position: PositionNumber, row: PositionNumber): Version =>
-  hex(fileNumber, 8, BigInt(U32_MAX), 'binlog file number') + hex(position, 16, U64_MAX, 'binlog position') + hex(row, 8, BigInt(U32_MAX), 'binlog row');
+export const encodeMysqlVersion = (
+  fileNumber: PositionNumber,
+  position: PositionNumber,
+  row: PositionNumber,
+): Version =>
+  hex(fileNumber, 8, BigInt(U32_MAX), 'binlog file number') +
+  hex(position, 16, U64_MAX, 'binlog position') +
+  hex(row, 8, BigInt(U32_MAX), 'binlog row');
 
 /** Splits a Postgres version back into its LSNs (for logs and tools). */
 export const decodePostgresVersion = (version: Version): { lastCommitLsn: bigint; lsn: bigint } | undefined =>
@@ -41,7 +48,8 @@ export const decodePostgresVersion = (version: Version): { lastCommitLsn: bigint
     : undefined;
 
 /** Postgres' own text form of an LSN, e.g. 0/16B3748, for messages people compare with pg views. */
-export const formatLsn = (lsn: bigint): string => `${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffffffffn).toString(16).toUpperCase()}`;
+export const formatLsn = (lsn: bigint): string =>
+  `${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffffffffn).toString(16).toUpperCase()}`;
 
 /**
  * Total order over versions: -1, 0 or 1. Equal-width versions compare as strings; a shorter

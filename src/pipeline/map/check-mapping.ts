@@ -24,14 +24,20 @@ const checkExcluded = (spec: MappingSpec, issues: Issue[]): void => {
   const excluded = new Set(spec.exclude);
   const reads = (columns: string[], path: PathSegment[]): void => {
     for (const column of columns) {
-      if (excluded.has(column)) issues.push({ path: formatPath(path), message: `reads column "${column}", which is excluded` });
+      if (excluded.has(column))
+        issues.push({ path: formatPath(path), message: `reads column "${column}", which is excluded` });
     }
   };
   const username = spec.username;
   reads(usernameColumns(username), ['username', username.kind]);
   for (const a of spec.attributes) {
     if (a.source.kind === 'column') reads([a.source.column], ['attributes', a.name, 'column']);
-    if (a.source.kind === 'template') reads(templateColumns(a.source.template, ['attributes', a.name, 'template'], []), ['attributes', a.name, 'template']);
+    if (a.source.kind === 'template')
+      reads(templateColumns(a.source.template, ['attributes', a.name, 'template'], []), [
+        'attributes',
+        a.name,
+        'template',
+      ]);
   }
   if (spec.status) reads([spec.status.column], ['status', 'column']);
   if (spec.groups?.column) reads([spec.groups.column], ['groups', 'column']);
@@ -42,16 +48,26 @@ const checkAttributes = (spec: MappingSpec, issues: Issue[]): void => {
     const problem = attributeNameProblem(a.name);
     if (problem) issues.push({ path: formatPath(['attributes', a.name]), message: problem });
     if (a.name === spec.versionAttribute) {
-      issues.push({ path: formatPath(['attributes', a.name]), message: 'is the versionAttribute, which the sync writes itself' });
+      issues.push({
+        path: formatPath(['attributes', a.name]),
+        message: 'is the versionAttribute, which the sync writes itself',
+      });
     }
     if (a.source.kind === 'template') templateColumns(a.source.template, ['attributes', a.name, 'template'], issues);
     // A constant is checked now (transforms do not apply to constants).
     if (a.source.kind === 'value' && a.source.value !== null && a.source.value !== '') {
       const valueProblem = valueCheckFor(a.name)(a.source.value);
-      if (valueProblem) issues.push({ path: formatPath(['attributes', a.name, 'value']), message: `"${a.source.value}" ${valueProblem}` });
+      if (valueProblem)
+        issues.push({
+          path: formatPath(['attributes', a.name, 'value']),
+          message: `"${a.source.value}" ${valueProblem}`,
+        });
     }
     if (a.source.kind === 'value' && a.transforms.length > 0) {
-      issues.push({ path: formatPath(['attributes', a.name, 'transform']), message: 'does not apply to a constant value' });
+      issues.push({
+        path: formatPath(['attributes', a.name, 'transform']),
+        message: 'does not apply to a constant value',
+      });
     }
   }
   const versionProblem = attributeNameProblem(spec.versionAttribute);
@@ -62,14 +78,16 @@ const checkStatus = (spec: MappingSpec, issues: Issue[]): void => {
   if (!spec.status) return;
   const enabled = new Set(spec.status.enabled.map(String));
   spec.status.disabled.forEach((value, i) => {
-    if (enabled.has(String(value))) issues.push({ path: `status.disabled[${i}]`, message: `"${value}" is also listed in status.enabled` });
+    if (enabled.has(String(value)))
+      issues.push({ path: `status.disabled[${i}]`, message: `"${value}" is also listed in status.enabled` });
   });
 };
 
 const checkGroups = (spec: MappingSpec, issues: Issue[]): void => {
   const groups = spec.groups;
   if (!groups) return;
-  if (!groups.column && !spec.rolesTable) issues.push({ path: 'groups', message: 'needs groups.column or rolesTable as its source' });
+  if (!groups.column && !spec.rolesTable)
+    issues.push({ path: 'groups', message: 'needs groups.column or rolesTable as its source' });
   if (groups.column && spec.rolesTable && groups.managed) {
     issues.push({
       path: 'groups.column',
@@ -79,24 +97,39 @@ const checkGroups = (spec: MappingSpec, issues: Issue[]): void => {
   }
   for (const [role, group] of Object.entries(groups.map ?? {})) {
     const problem = groupNameProblem(group);
-    if (problem) issues.push({ path: formatPath(['groups', 'map', role]), message: `group name "${group}" ${problem}` });
+    if (problem)
+      issues.push({ path: formatPath(['groups', 'map', role]), message: `group name "${group}" ${problem}` });
   }
   const guard = groups.versionAttribute;
   if (guard !== undefined) {
     const problem = attributeNameProblem(guard);
     if (problem) issues.push({ path: 'groups.versionAttribute', message: problem });
-    else if (!guard.startsWith(CUSTOM_PREFIX)) issues.push({ path: 'groups.versionAttribute', message: 'must be a custom attribute (custom:name)' });
-    if (guard === spec.versionAttribute) issues.push({ path: 'groups.versionAttribute', message: 'is the versionAttribute too: give the per-group versions an attribute of their own' });
-    if (spec.attributes.some((a) => a.name === guard)) issues.push({ path: 'groups.versionAttribute', message: `is mapped under attributes.${guard}, but the sync writes it itself` });
+    else if (!guard.startsWith(CUSTOM_PREFIX))
+      issues.push({ path: 'groups.versionAttribute', message: 'must be a custom attribute (custom:name)' });
+    if (guard === spec.versionAttribute)
+      issues.push({
+        path: 'groups.versionAttribute',
+        message: 'is the versionAttribute too: give the per-group versions an attribute of their own',
+      });
+    if (spec.attributes.some((a) => a.name === guard))
+      issues.push({
+        path: 'groups.versionAttribute',
+        message: `is mapped under attributes.${guard}, but the sync writes it itself`,
+      });
     // Groups from a users column come with the user row and are guarded by its version already.
-    if (!spec.rolesTable) issues.push({ path: 'groups.versionAttribute', message: 'guards role rows: it needs rolesTable (groups from a users column are guarded by the row version)' });
+    if (!spec.rolesTable)
+      issues.push({
+        path: 'groups.versionAttribute',
+        message: 'guards role rows: it needs rolesTable (groups from a users column are guarded by the row version)',
+      });
   }
 };
 
 const checkRolesTable = (spec: MappingSpec, issues: Issue[]): void => {
   const roles = spec.rolesTable;
   if (!roles) return;
-  if (roles.table === spec.usersTable) issues.push({ path: 'rolesTable.table', message: 'is the same table as usersTable' });
+  if (roles.table === spec.usersTable)
+    issues.push({ path: 'rolesTable.table', message: 'is the same table as usersTable' });
   // A role row carries only the user's id, so the username must be built from that one column.
   const columns = usernameColumns(spec.username);
   if (columns.length !== 1 || columns[0] !== roles.usersKeyColumn) {

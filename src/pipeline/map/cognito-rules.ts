@@ -26,7 +26,12 @@ export const STANDARD_ATTRIBUTES: ReadonlySet<string> = new Set([
 ]);
 
 /** Attributes that exist in every pool but that no admin call may set. */
-export const READ_ONLY_ATTRIBUTES: ReadonlySet<string> = new Set(['sub', 'identities', 'cognito:user_status', 'cognito:mfa_enabled']);
+export const READ_ONLY_ATTRIBUTES: ReadonlySet<string> = new Set([
+  'sub',
+  'identities',
+  'cognito:user_status',
+  'cognito:mfa_enabled',
+]);
 
 export const CUSTOM_PREFIX = 'custom:';
 export const MAX_CUSTOM_NAME_LENGTH = 20;
@@ -38,13 +43,16 @@ export const MAX_USERNAME_LENGTH = 128;
 const NAME_CHARS = /^[\p{L}\p{M}\p{S}\p{N}\p{P}]+$/u;
 
 /** Length in code points (what Cognito counts), computed only when UTF-16 length could exceed it. */
-const codePointLength = (value: string, limit: number): number => (value.length <= limit ? value.length : [...value].length);
+const codePointLength = (value: string, limit: number): number =>
+  value.length <= limit ? value.length : [...value].length;
 
 /** Why `username` is not a valid Cognito username, or undefined when it is. */
 export const usernameProblem = (username: string): string | undefined => {
   if (username.length === 0) return 'is empty';
-  if (codePointLength(username, MAX_USERNAME_LENGTH) > MAX_USERNAME_LENGTH) return `is longer than ${MAX_USERNAME_LENGTH} characters`;
-  if (!NAME_CHARS.test(username)) return 'contains whitespace or control characters (Cognito allows letters, marks, symbols, numbers, punctuation)';
+  if (codePointLength(username, MAX_USERNAME_LENGTH) > MAX_USERNAME_LENGTH)
+    return `is longer than ${MAX_USERNAME_LENGTH} characters`;
+  if (!NAME_CHARS.test(username))
+    return 'contains whitespace or control characters (Cognito allows letters, marks, symbols, numbers, punctuation)';
   return undefined;
 };
 
@@ -56,7 +64,8 @@ export const attributeNameProblem = (name: string): string | undefined => {
   if (name.startsWith(CUSTOM_PREFIX)) {
     const bare = name.slice(CUSTOM_PREFIX.length);
     if (bare.length === 0) return 'custom attribute name is empty after "custom:"';
-    if (bare.length > MAX_CUSTOM_NAME_LENGTH) return `custom attribute name "${bare}" is longer than ${MAX_CUSTOM_NAME_LENGTH} characters`;
+    if (bare.length > MAX_CUSTOM_NAME_LENGTH)
+      return `custom attribute name "${bare}" is longer than ${MAX_CUSTOM_NAME_LENGTH} characters`;
     if (!NAME_CHARS.test(bare)) return `custom attribute name "${bare}" contains whitespace or control characters`;
     return undefined;
   }

@@ -11,13 +11,15 @@ export type ColumnReader = (row: Row) => unknown;
 const literal = (column: string): string => JSON.stringify(column);
 
 /** `row => row[column]`, as a named property load. */
-export const columnReader = (column: string): ColumnReader => new Function('row', `return row[${literal(column)}];`) as ColumnReader;
+export const columnReader = (column: string): ColumnReader =>
+  new Function('row', `return row[${literal(column)}];`) as ColumnReader;
 
 /**
  * `value => ({ [column]: value })`, an object literal of one shape. The key stays computed:
  * a literal "__proto__" key would set the prototype instead of a column.
  */
-export const rowOf = (column: string): ((value: unknown) => Row) => new Function('value', `return { [${literal(column)}]: value };`) as (value: unknown) => Row;
+export const rowOf = (column: string): ((value: unknown) => Row) =>
+  new Function('value', `return { [${literal(column)}]: value };`) as (value: unknown) => Row;
 
 /** The values of `columns` in a row, in that order. */
 export const columnsReader = (columns: readonly string[]): ((row: Row) => unknown[]) =>
@@ -27,7 +29,9 @@ export const columnsReader = (columns: readonly string[]): ((row: Row) => unknow
  * Compares a row's `columns` with values read before (same order): sets changed[i] to 1 where
  * the value differs (strict equality), 0 elsewhere, and returns how many differ.
  */
-export const columnsComparer = (columns: readonly string[]): ((row: Row, previous: readonly unknown[], changed: Uint8Array) => number) =>
+export const columnsComparer = (
+  columns: readonly string[],
+): ((row: Row, previous: readonly unknown[], changed: Uint8Array) => number) =>
   new Function(
     'row',
     'previous',
@@ -39,7 +43,9 @@ export const columnsComparer = (columns: readonly string[]): ((row: Row, previou
  * `(wanted, have) => every name in names has the same value in both`, where absent in `have`
  * counts as "" (Cognito does not return empty attributes). Absent in `wanted` never matches.
  */
-export const sameValues = (names: readonly string[]): ((wanted: Readonly<Record<string, string>>, have: Readonly<Record<string, string>>) => boolean) =>
+export const sameValues = (
+  names: readonly string[],
+): ((wanted: Readonly<Record<string, string>>, have: Readonly<Record<string, string>>) => boolean) =>
   new Function(
     'wanted',
     'have',
@@ -51,4 +57,7 @@ export const sameValues = (names: readonly string[]): ((wanted: Readonly<Record<
  * object itself, one allocation, and one shape for all of a mapping's users.
  */
 export const objectOf = <T>(names: readonly string[]): ((values: readonly T[]) => Record<string, T>) =>
-  new Function('values', `return { ${names.map((n, i) => `${n === '__proto__' ? `[${literal(n)}]` : literal(n)}: values[${i}]`).join(', ')} };`) as (values: readonly T[]) => Record<string, T>;
+  new Function(
+    'values',
+    `return { ${names.map((n, i) => `${n === '__proto__' ? `[${literal(n)}]` : literal(n)}: values[${i}]`).join(', ')} };`,
+  ) as (values: readonly T[]) => Record<string, T>;

@@ -124,22 +124,24 @@ const compileAttribute = (spec: AttributeSpec): CompiledAttribute => {
     throw new MappingError(`attribute ${name} ${problem}`, name);
   };
   const read = (row: Row): string | Unknown => {
-      let value = source(row);
-      if (value === UNKNOWN) return UNKNOWN;
-      let text: string | null;
-      try {
-        if (transform) value = transform(value);
-        text = toText(value);
-      } catch (error) {
-        if (error instanceof InvalidValue) return invalid(error.message);
-        throw error;
-      }
-      if (text === null) return '';
-      const problem = check(text);
-      return problem === undefined ? text : invalid(problem);
+    let value = source(row);
+    if (value === UNKNOWN) return UNKNOWN;
+    let text: string | null;
+    try {
+      if (transform) value = transform(value);
+      text = toText(value);
+    } catch (error) {
+      if (error instanceof InvalidValue) return invalid(error.message);
+      throw error;
+    }
+    if (text === null) return '';
+    const problem = check(text);
+    return problem === undefined ? text : invalid(problem);
   };
   // Memoize only where the work outweighs a Map lookup (hashing the input string).
-  const costly = spec.transforms.some((t) => t.kind === 'e164' || t.kind === 'enum' || t.kind === 'date' || t.kind === 'epochSeconds');
+  const costly = spec.transforms.some(
+    (t) => t.kind === 'e164' || t.kind === 'enum' || t.kind === 'date' || t.kind === 'epochSeconds',
+  );
   const column = spec.source.kind === 'column' && costly ? spec.source.column : undefined;
   return { name, columns, createOnly: spec.createOnly, read: column === undefined ? read : memoized(read, column) };
 };
@@ -163,7 +165,8 @@ const memoized = (read: (row: Row) => string | Unknown, column: string): ((row: 
   const inputOf = columnReader(column);
   return (row) => {
     const input = inputOf(row);
-    const key = typeof input === 'string' || typeof input === 'number' || typeof input === 'boolean' ? input : undefined;
+    const key =
+      typeof input === 'string' || typeof input === 'number' || typeof input === 'boolean' ? input : undefined;
     if (key !== undefined) {
       const hit = memo.get(key);
       if (hit !== undefined) return hit;
@@ -192,7 +195,10 @@ const compileStatus = (spec: MappingSpec): ((row: Row) => boolean) => {
     const known = raw === null ? undefined : table.get(String(raw));
     if (known !== undefined) return known;
     if (fallback !== undefined) return fallback;
-    throw new MappingError(`status ${raw === null ? 'is null' : `"${String(raw)}" is neither in status.enabled nor in status.disabled`} and status.default is not set`, 'status');
+    throw new MappingError(
+      `status ${raw === null ? 'is null' : `"${String(raw)}" is neither in status.enabled nor in status.disabled`} and status.default is not set`,
+      'status',
+    );
   };
 };
 
@@ -240,7 +246,10 @@ const compileGroups = (spec: MappingSpec) => {
 };
 
 /** A role row carries the user's key column only: the username from a row of just that. */
-const usernameFromUsersKey = (spec: MappingSpec, fromRow: (row: Row) => string | Unknown): ((value: unknown) => string | Unknown) => {
+const usernameFromUsersKey = (
+  spec: MappingSpec,
+  fromRow: (row: Row) => string | Unknown,
+): ((value: unknown) => string | Unknown) => {
   const column = spec.rolesTable?.usersKeyColumn;
   if (column === undefined) return () => UNKNOWN;
   const keyRow = rowOf(column);
@@ -269,7 +278,9 @@ export const compileMapping = (spec: MappingSpec): CompiledMapping => {
     usernameFromRow: username.fromRow,
     usernameFromUsersKey: usernameFromUsersKey(spec, username.fromRow),
     attributes,
-    verifiedPairs: VERIFIED_PAIRS.filter((p) => attributes.some((a) => a.name === p.attribute) && attributes.some((a) => a.name === p.flag)),
+    verifiedPairs: VERIFIED_PAIRS.filter(
+      (p) => attributes.some((a) => a.name === p.attribute) && attributes.some((a) => a.name === p.flag),
+    ),
     attributesFromValues: objectOf<string>(attributes.map((a) => a.name)),
     attributesMatch: sameValues(attributes.map((a) => a.name)),
     createOnlyAttributes: new Set(spec.attributes.filter((a) => a.createOnly).map((a) => a.name)),

@@ -75,8 +75,10 @@ export class DesiredUserMemo {
         }
       }
     }
-    const enabled = this.statusColumn >= 0 && changed[this.statusColumn] === 0 ? previous.enabled : mapping.enabledFromRow(row);
-    const groups = this.groupsColumn >= 0 && changed[this.groupsColumn] === 0 ? previous.groups : mapping.groupsFromRow?.(row);
+    const enabled =
+      this.statusColumn >= 0 && changed[this.statusColumn] === 0 ? previous.enabled : mapping.enabledFromRow(row);
+    const groups =
+      this.groupsColumn >= 0 && changed[this.groupsColumn] === 0 ? previous.groups : mapping.groupsFromRow?.(row);
     return { attributes, enabled, groups };
   }
 

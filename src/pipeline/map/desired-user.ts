@@ -15,7 +15,8 @@ export interface RowValues {
 export const readRowValues = (mapping: CompiledMapping, row: Row): RowValues => {
   const compiled = mapping.attributes;
   const attributes = new Array<string | Unknown>(compiled.length);
-  for (let i = 0; i < compiled.length; i++) attributes[i] = (compiled[i] as CompiledMapping['attributes'][number]).read(row);
+  for (let i = 0; i < compiled.length; i++)
+    attributes[i] = (compiled[i] as CompiledMapping['attributes'][number]).read(row);
   return { attributes, enabled: mapping.enabledFromRow(row), groups: mapping.groupsFromRow?.(row) };
 };
 

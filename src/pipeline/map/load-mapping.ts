@@ -38,7 +38,10 @@ export const parseMappingText = (text: string, source: string): MappingSpec => {
     if (error instanceof ConfigError) throw error;
     // Hostile documents (alias bombs, absurd nesting) break the parser, not the rules: still a
     // config error that names the file, so the CLI exits 2 with one line.
-    const reason = error instanceof RangeError ? 'is nested too deeply' : `cannot be parsed: ${(error as Error).message.split('\n')[0]}`;
+    const reason =
+      error instanceof RangeError
+        ? 'is nested too deeply'
+        : `cannot be parsed: ${(error as Error).message.split('\n')[0]}`;
     throw new ConfigError(`mapping ${source} ${reason}`, [{ path: '', message: reason }], error);
   }
 };
@@ -68,7 +71,11 @@ export const loadMapping = async (path: string): Promise<MappingSpec> => {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read mapping ${path}: ${(error as Error).message}`, [{ path: '', message: `cannot read ${path}` }], error);
+    throw new ConfigError(
+      `cannot read mapping ${path}: ${(error as Error).message}`,
+      [{ path: '', message: `cannot read ${path}` }],
+      error,
+    );
   }
   return parseMappingText(text, path);
 };

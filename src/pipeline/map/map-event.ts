@@ -7,7 +7,15 @@
 //   other tables -> skip 'unmapped-table'; truncate -> skip 'truncate' (never "delete everyone").
 import { isUnavailable } from '../decode/unavailable.js';
 import { NO_VERSION } from '../decode/version.js';
-import { err, ok, type ChangeEvent, type Result, type Row, type SkipReason, type UserIntent } from '../../core/types.js';
+import {
+  err,
+  ok,
+  type ChangeEvent,
+  type Result,
+  type Row,
+  type SkipReason,
+  type UserIntent,
+} from '../../core/types.js';
 import { MappingError } from '../../errors.js';
 import { UNKNOWN, type CompiledMapping } from './compile-mapping.js';
 import type { RolesTableSpec } from './mapping-spec.js';
@@ -70,7 +78,9 @@ const assertSameUsername = (mapping: CompiledMapping, event: ChangeEvent, userna
 const mapUsersEvent = (mapping: CompiledMapping, event: ChangeEvent): MappedEvent => {
   const { version, origin, sourceTsMs } = event;
   if (event.op === 'd') {
-    return intents([{ kind: 'delete', username: usernameForDelete(mapping, deletedRow(event)), version, origin, sourceTsMs }]);
+    return intents([
+      { kind: 'delete', username: usernameForDelete(mapping, deletedRow(event)), version, origin, sourceTsMs },
+    ]);
   }
   if (!event.after) throw new MappingError(`op ${event.op} without an after row`, undefined);
   const row = event.op === 'u' ? fillFromBefore(mapping, event.after, event.before) : event.after;
@@ -80,7 +90,14 @@ const mapUsersEvent = (mapping: CompiledMapping, event: ChangeEvent): MappedEven
 };
 
 /** One role row as a membership intent of its user, or nothing for a role the mapping ignores. */
-const membershipOf = (mapping: CompiledMapping, roles: RolesTableSpec, row: Row, member: boolean, event: ChangeEvent, out: UserIntent[]): void => {
+const membershipOf = (
+  mapping: CompiledMapping,
+  roles: RolesTableSpec,
+  row: Row,
+  member: boolean,
+  event: ChangeEvent,
+  out: UserIntent[],
+): void => {
   if (!member && !mapping.groupsManaged) return; // add-only: removals belong to someone else
   const userId = row[roles.userColumn];
   const group = mapping.groupForRole(row[roles.roleColumn]);
@@ -90,7 +107,15 @@ const membershipOf = (mapping: CompiledMapping, roles: RolesTableSpec, row: Row,
   }
   const username = mapping.usernameFromUsersKey(userId);
   if (username === UNKNOWN) throw new MappingError(`role row without ${roles.userColumn}`, 'groups');
-  out.push({ kind: 'group', username, group, member, version: event.version, origin: event.origin, sourceTsMs: event.sourceTsMs });
+  out.push({
+    kind: 'group',
+    username,
+    group,
+    member,
+    version: event.version,
+    origin: event.origin,
+    sourceTsMs: event.sourceTsMs,
+  });
 };
 
 const mapRolesEvent = (mapping: CompiledMapping, event: ChangeEvent): MappedEvent => {
@@ -102,7 +127,12 @@ const mapRolesEvent = (mapping: CompiledMapping, event: ChangeEvent): MappedEven
   else {
     const before = event.before;
     // Debezium sends key changes as d + c; a 'u' changing user or role only with a custom key.
-    if (event.op === 'u' && before && (before[roles.userColumn] !== event.after[roles.userColumn] || before[roles.roleColumn] !== event.after[roles.roleColumn])) {
+    if (
+      event.op === 'u' &&
+      before &&
+      (before[roles.userColumn] !== event.after[roles.userColumn] ||
+        before[roles.roleColumn] !== event.after[roles.roleColumn])
+    ) {
       membershipOf(mapping, roles, before, false, event, out);
     }
     membershipOf(mapping, roles, event.after, true, event, out);

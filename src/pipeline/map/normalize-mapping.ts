@@ -3,7 +3,15 @@
 // cannot express ("exactly one of column/template/value") are reported here, with paths.
 import type { Issue } from './config-path.js';
 import { formatPath } from './config-path.js';
-import type { AttributeSpec, EpochUnit, GroupsSpec, MappingSpec, TransformSpec, UsernameSpec, ValueSource } from './mapping-spec.js';
+import type {
+  AttributeSpec,
+  EpochUnit,
+  GroupsSpec,
+  MappingSpec,
+  TransformSpec,
+  UsernameSpec,
+  ValueSource,
+} from './mapping-spec.js';
 
 // The raw shapes, as the schema guarantees them.
 type RawTransform = string | Record<string, Record<string, unknown> | string>;
@@ -61,7 +69,8 @@ const normalizeAttribute = (name: string, raw: string | RawAttribute, issues: Is
   if (given.length !== 1) {
     issues.push({
       path: formatPath(['attributes', name]),
-      message: given.length === 0 ? 'needs one of column, template or value' : `has ${given.join(' and ')}: give exactly one`,
+      message:
+        given.length === 0 ? 'needs one of column, template or value' : `has ${given.join(' and ')}: give exactly one`,
     });
   }
   let source: ValueSource;

@@ -23,10 +23,12 @@ export const normalizeE164 = (input: string, defaultCountryCode?: string): Phone
   let candidate: string;
   if (compact.startsWith('+')) candidate = compact;
   else if (compact.startsWith('00')) candidate = `+${compact.slice(2)}`;
-  else if (cc === undefined) return { ok: false, problem: 'has no country code and no defaultCountryCode is configured' };
+  else if (cc === undefined)
+    return { ok: false, problem: 'has no country code and no defaultCountryCode is configured' };
   else if (compact.startsWith('0')) candidate = `+${cc}${compact.slice(1)}`;
   else candidate = `+${cc}${compact}`;
   if (!DIGITS.test(candidate.slice(1))) return { ok: false, problem: 'contains characters other than digits' };
-  if (!E164.test(candidate)) return { ok: false, problem: `is not a valid E.164 number (${candidate.length - 1} digits after normalising)` };
+  if (!E164.test(candidate))
+    return { ok: false, problem: `is not a valid E.164 number (${candidate.length - 1} digits after normalising)` };
   return { ok: true, value: candidate };
 };

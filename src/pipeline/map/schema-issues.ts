@@ -9,11 +9,14 @@ let validator: ValidateFunction | undefined;
 
 // Compiled on first use, not at import: the hot path never needs Ajv.
 const getValidator = (): ValidateFunction => {
-  validator ??= new Ajv2020.default({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true }).compile(mappingSchema);
+  validator ??= new Ajv2020.default({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true }).compile(
+    mappingSchema,
+  );
   return validator;
 };
 
-const describe = (value: unknown): string => (typeof value === 'string' ? `"${value}"` : JSON.stringify(value) ?? String(value));
+const describe = (value: unknown): string =>
+  typeof value === 'string' ? `"${value}"` : (JSON.stringify(value) ?? String(value));
 
 const listOf = (values: readonly unknown[]): string => values.map(describe).join(', ');
 
@@ -27,7 +30,10 @@ const toIssue = (error: ErrorObject, data: unknown): Issue | undefined => {
   const params = error.params as Record<string, unknown>;
   // Errors about a transform list item itself (Ajv's schemaPath is relative to the $ref, so
   // the instance path is what tells).
-  const inTransform = segments.length >= 2 && segments[segments.length - 2] === 'transform' && typeof segments[segments.length - 1] === 'number';
+  const inTransform =
+    segments.length >= 2 &&
+    segments[segments.length - 2] === 'transform' &&
+    typeof segments[segments.length - 1] === 'number';
   switch (error.keyword) {
     case 'if':
       return undefined; // always accompanied by the error of the branch that applied
@@ -37,7 +43,10 @@ const toIssue = (error: ErrorObject, data: unknown): Issue | undefined => {
       const key = String(params.additionalProperty);
       const known = knownKeys(error);
       const what = inTransform ? 'is not a transform with options' : 'is not a known setting';
-      return { path: formatPath([...segments, key]), message: known.length > 0 ? `${what} (expected one of: ${known.join(', ')})` : what };
+      return {
+        path: formatPath([...segments, key]),
+        message: known.length > 0 ? `${what} (expected one of: ${known.join(', ')})` : what,
+      };
     }
     case 'enum':
       return {
@@ -46,15 +55,29 @@ const toIssue = (error: ErrorObject, data: unknown): Issue | undefined => {
       };
     case 'minProperties':
     case 'maxProperties':
-      if (inTransform) return { path: formatPath(segments), message: 'a transform object has exactly one key, its name, e.g. { e164: { defaultCountryCode: "49" } }' };
+      if (inTransform)
+        return {
+          path: formatPath(segments),
+          message: 'a transform object has exactly one key, its name, e.g. { e164: { defaultCountryCode: "49" } }',
+        };
       return { path: formatPath(segments), message: error.message ?? 'has the wrong number of entries' };
     case 'pattern': {
       const description = (error.parentSchema as { description?: string } | undefined)?.description;
-      return { path: formatPath(segments), message: `${describe(error.data)} ${description ?? `must match ${String(params.pattern)}`}` };
+      return {
+        path: formatPath(segments),
+        message: `${describe(error.data)} ${description ?? `must match ${String(params.pattern)}`}`,
+      };
     }
     case 'type':
-      if (inTransform) return { path: formatPath(segments), message: `must be a transform name such as "trim" or an object such as { e164: { defaultCountryCode: "49" } }, got ${describe(error.data)}` };
-      return { path: formatPath(segments), message: `must be ${String(params.type).replace(/,/g, ' or ')}, got ${describe(error.data)}` };
+      if (inTransform)
+        return {
+          path: formatPath(segments),
+          message: `must be a transform name such as "trim" or an object such as { e164: { defaultCountryCode: "49" } }, got ${describe(error.data)}`,
+        };
+      return {
+        path: formatPath(segments),
+        message: `must be ${String(params.type).replace(/,/g, ' or ')}, got ${describe(error.data)}`,
+      };
     default:
       return { path: formatPath(segments), message: error.message ?? `fails ${error.keyword}` };
   }

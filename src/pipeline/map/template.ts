@@ -31,7 +31,8 @@ export const parseTemplate = (template: string): ParsedTemplate => {
       const end = template.indexOf('}', i + 1);
       if (end < 0) throw new TemplateSyntaxError(`unclosed "{" at position ${i}`);
       const column = template.slice(i + 1, end).trim();
-      if (column === '' || column.includes('{')) throw new TemplateSyntaxError(`empty or nested placeholder at position ${i}`);
+      if (column === '' || column.includes('{'))
+        throw new TemplateSyntaxError(`empty or nested placeholder at position ${i}`);
       if (literal !== '') parts.push({ literal });
       literal = '';
       parts.push({ column });
@@ -58,7 +59,9 @@ export type Unknown = typeof UNKNOWN;
  * than writing a lone space.
  */
 export const compileTemplate = (parsed: ParsedTemplate): ((row: Row) => string | null | Unknown) => {
-  const parts = parsed.parts.map((p) => ('column' in p ? { read: columnReader(p.column), literal: undefined } : { read: undefined, literal: p.literal }));
+  const parts = parsed.parts.map((p) =>
+    'column' in p ? { read: columnReader(p.column), literal: undefined } : { read: undefined, literal: p.literal },
+  );
   return (row) => {
     let out = '';
     let anyValue = false;

@@ -82,7 +82,9 @@ const compileStep = (spec: TransformSpec): Step => {
         const mapped = table.get(key);
         if (mapped !== undefined) return mapped;
         if (hasDefault) return fallback;
-        throw new InvalidValue(`"${key}" is not in the enum map (${[...table.keys()].join(', ')}) and no default is set`);
+        throw new InvalidValue(
+          `"${key}" is not in the enum map (${[...table.keys()].join(', ')}) and no default is set`,
+        );
       };
     }
     case 'default': {

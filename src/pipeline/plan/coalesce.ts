@@ -15,7 +15,8 @@ type Group = Extract<UserIntent, { kind: 'group' }>;
 
 const usernameOf = (intent: UserIntent): string => (intent.kind === 'upsert' ? intent.user.username : intent.username);
 
-const maxVersion = (a: Version | undefined, b: Version | undefined): Version | undefined => (a === undefined ? b : b === undefined || a >= b ? a : b);
+const maxVersion = (a: Version | undefined, b: Version | undefined): Version | undefined =>
+  a === undefined ? b : b === undefined || a >= b ? a : b;
 
 /** The version an intent folds away when `next` replaces it (a duplicate folds nothing). */
 const foldedBy = (previous: Upsert | Delete, next: UserIntent): Version | undefined =>
@@ -49,7 +50,8 @@ const mergeUpserts = (previous: Upsert, next: Upsert): Upsert => {
   const merged: Upsert = { ...next };
   if (supersededVersion !== undefined) merged.supersededVersion = supersededVersion;
   const unknown = next.user.unknown;
-  const groupsUnknown = next.user.groups === undefined && (previous.user.groups !== undefined || previous.fallback?.groups !== undefined);
+  const groupsUnknown =
+    next.user.groups === undefined && (previous.user.groups !== undefined || previous.fallback?.groups !== undefined);
   if (!unknown && !groupsUnknown) {
     delete merged.fallback;
     return merged;
@@ -57,11 +59,15 @@ const mergeUpserts = (previous: Upsert, next: Upsert): Upsert => {
   const fallback: UpsertFallback = { attributes: {} };
   for (const name of unknown ?? []) {
     const earlier = previous.user.attributes[name];
-    const known = earlier !== undefined ? { value: earlier, version: previous.version } : previous.fallback?.attributes[name];
+    const known =
+      earlier !== undefined ? { value: earlier, version: previous.version } : previous.fallback?.attributes[name];
     if (known) fallback.attributes[name] = known;
   }
   if (groupsUnknown) {
-    const groups = previous.user.groups !== undefined ? { value: previous.user.groups, version: previous.version } : previous.fallback?.groups;
+    const groups =
+      previous.user.groups !== undefined
+        ? { value: previous.user.groups, version: previous.version }
+        : previous.fallback?.groups;
     if (groups) fallback.groups = groups;
   }
   merged.fallback = fallback;
@@ -76,7 +82,8 @@ const withGroup = (upsert: Upsert, group: Group): Upsert => {
   return { ...upsert, user: { ...upsert.user, groups: next } };
 };
 
-const byVersion = (a: UserIntent, b: UserIntent): number => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0);
+const byVersion = (a: UserIntent, b: UserIntent): number =>
+  a.version < b.version ? -1 : a.version > b.version ? 1 : 0;
 
 const foldUser = (intents: UserIntent[], out: UserIntent[]): void => {
   let deletion: Delete | undefined;

@@ -54,7 +54,10 @@ export interface EncodedGroupVersions {
 }
 
 /** Encodes `versions`, dropping the oldest entries while the value is longer than `limit`. */
-export const encodeGroupVersions = (versions: GroupVersions, limit: number = MAX_ATTRIBUTE_VALUE_LENGTH): EncodedGroupVersions => {
+export const encodeGroupVersions = (
+  versions: GroupVersions,
+  limit: number = MAX_ATTRIBUTE_VALUE_LENGTH,
+): EncodedGroupVersions => {
   const entries = [...versions].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const encode = (): string => entries.map(([group, version]) => `${group}=${version}`).join(' ');
   let value = encode();
@@ -62,7 +65,9 @@ export const encodeGroupVersions = (versions: GroupVersions, limit: number = MAX
   // Code points never outnumber UTF-16 units: the count is needed only for long values.
   if (value.length <= limit || lengthOf(value) <= limit) return { value, dropped };
   // Oldest first; ties by name so the result does not depend on the map's insertion order.
-  const byAge = [...entries].sort(([ga, va], [gb, vb]) => (va < vb ? -1 : va > vb ? 1 : ga < gb ? -1 : ga > gb ? 1 : 0));
+  const byAge = [...entries].sort(([ga, va], [gb, vb]) =>
+    va < vb ? -1 : va > vb ? 1 : ga < gb ? -1 : ga > gb ? 1 : 0,
+  );
   let length = lengthOf(value);
   for (const [group, version] of byAge) {
     if (length <= limit) break;

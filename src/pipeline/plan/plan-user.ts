@@ -11,7 +11,16 @@
 //
 // Hot path (a replay of an already-applied topic is planning and nothing else): no copies of
 // the current user, and the update/removal lists exist only once something differs.
-import type { Attributes, CognitoCall, CurrentUser, DesiredUser, SkipReason, UpsertFallback, UserIntent, Version } from '../../core/types.js';
+import type {
+  Attributes,
+  CognitoCall,
+  CurrentUser,
+  DesiredUser,
+  SkipReason,
+  UpsertFallback,
+  UserIntent,
+  Version,
+} from '../../core/types.js';
 import { NO_VERSION } from '../decode/version.js';
 import { encodeGroupVersions, parseGroupVersions, type GroupVersions } from './group-versions.js';
 import type { PlanOptions } from './plan-options.js';
@@ -38,10 +47,15 @@ const VERIFIED_FLAGS: readonly { readonly attribute: string; readonly flag: stri
   { attribute: 'phone_number', flag: 'phone_number_verified' },
 ];
 
-const skipped = (skip: SkipReason, appliedVersion: Version | undefined): UserPlan => ({ calls: [], skip, appliedVersion });
+const skipped = (skip: SkipReason, appliedVersion: Version | undefined): UserPlan => ({
+  calls: [],
+  skip,
+  appliedVersion,
+});
 
 /** True when `version` must not be applied over `stored` (position-less versions are never stale). */
-const isStale = (version: Version, stored: Version | undefined): boolean => version !== NO_VERSION && stored !== undefined && version <= stored;
+const isStale = (version: Version, stored: Version | undefined): boolean =>
+  version !== NO_VERSION && stored !== undefined && version <= stored;
 
 /** A folded-away intermediate state newer than what Cognito holds: the version must move on. */
 const supersedesStored = (superseded: Version | undefined, stored: Version | undefined): boolean =>
@@ -52,8 +66,18 @@ const supersedesStored = (superseded: Version | undefined, stored: Version | und
  * each only when newer than Cognito's version (and than a remembered delete): an older value
  * would overwrite a newer one that Cognito already holds.
  */
-const withFallback = (user: DesiredUser, fallback: UpsertFallback, stored: Version | undefined, deletedVersion: Version | undefined): DesiredUser => {
-  const floor = stored === undefined ? deletedVersion : deletedVersion === undefined || stored > deletedVersion ? stored : deletedVersion;
+const withFallback = (
+  user: DesiredUser,
+  fallback: UpsertFallback,
+  stored: Version | undefined,
+  deletedVersion: Version | undefined,
+): DesiredUser => {
+  const floor =
+    stored === undefined
+      ? deletedVersion
+      : deletedVersion === undefined || stored > deletedVersion
+        ? stored
+        : deletedVersion;
   const usable = (version: Version): boolean => floor === undefined || version > floor;
   let attributes: Attributes | undefined;
   const unknown: string[] = [];
@@ -62,7 +86,8 @@ const withFallback = (user: DesiredUser, fallback: UpsertFallback, stored: Versi
     if (known && usable(known.version)) (attributes ??= { ...user.attributes })[name] = known.value;
     else unknown.push(name);
   }
-  const groups = user.groups === undefined && fallback.groups && usable(fallback.groups.version) ? fallback.groups.value : undefined;
+  const groups =
+    user.groups === undefined && fallback.groups && usable(fallback.groups.version) ? fallback.groups.value : undefined;
   if (!attributes && !groups) return user;
   const filled: DesiredUser = { ...user, attributes: attributes ?? user.attributes };
   if (unknown.length > 0) filled.unknown = unknown;
@@ -81,11 +106,13 @@ const groupCalls = (user: DesiredUser, current: CurrentUser, options: PlanOption
   const have = current.groups;
   if (have !== undefined && options.removeGroups) {
     for (const group of have) {
-      if (!want.includes(group) && options.ownsGroup(group)) calls.push({ api: 'AdminRemoveUserFromGroup', username: user.username, group });
+      if (!want.includes(group) && options.ownsGroup(group))
+        calls.push({ api: 'AdminRemoveUserFromGroup', username: user.username, group });
     }
   }
   for (const group of want) {
-    if (have === undefined || !have.includes(group)) calls.push({ api: 'AdminAddUserToGroup', username: user.username, group });
+    if (have === undefined || !have.includes(group))
+      calls.push({ api: 'AdminAddUserToGroup', username: user.username, group });
   }
 };
 
@@ -148,17 +175,23 @@ const planUpsert = (
   }
 
   let calls: CognitoCall[] | undefined;
-  if (removals !== undefined) (calls ??= []).push({ api: 'AdminDeleteUserAttributes', username: user.username, names: removals });
+  if (removals !== undefined)
+    (calls ??= []).push({ api: 'AdminDeleteUserAttributes', username: user.username, names: removals });
   if (user.enabled !== current.enabled) (calls ??= []).push(statusCall(user.username, user.enabled));
   if (user.groups !== undefined) groupCalls(user, current, options, (calls ??= []));
 
   const versioned = version !== NO_VERSION;
-  if (update === undefined && (calls === undefined || calls.length === 0) && !(versioned && supersedesStored(intent.supersededVersion, stored))) {
+  if (
+    update === undefined &&
+    (calls === undefined || calls.length === 0) &&
+    !(versioned && supersedesStored(intent.supersededVersion, stored))
+  ) {
     return skipped('no-change', versioned ? version : stored);
   }
   calls ??= [];
   if (versioned) (update ??= {})[options.versionAttribute] = version;
-  if (update !== undefined) calls.push({ api: 'AdminUpdateUserAttributes', username: user.username, attributes: update });
+  if (update !== undefined)
+    calls.push({ api: 'AdminUpdateUserAttributes', username: user.username, attributes: update });
   return { calls, appliedVersion: versioned ? version : stored };
 };
 
@@ -174,7 +207,8 @@ const planDelete = (
   if (current === null) return skipped('already-deleted', versioned ? version : deletedVersion);
   if (isStale(version, deletedVersion)) return skipped('stale-version', deletedVersion);
   if (isStale(version, stored)) return skipped('stale-version', stored);
-  if (options.deletePolicy === 'delete') return { calls: [{ api: 'AdminDeleteUser', username }], appliedVersion: versioned ? version : undefined };
+  if (options.deletePolicy === 'delete')
+    return { calls: [{ api: 'AdminDeleteUser', username }], appliedVersion: versioned ? version : undefined };
 
   // disable: the user stays, so its version must move on to keep older events out.
   const calls: CognitoCall[] = [];
@@ -182,7 +216,8 @@ const planDelete = (
   if (calls.length === 0 && !(versioned && supersedesStored(intent.supersededVersion, stored))) {
     return skipped('no-change', versioned ? version : stored);
   }
-  if (versioned) calls.push({ api: 'AdminUpdateUserAttributes', username, attributes: { [options.versionAttribute]: version } });
+  if (versioned)
+    calls.push({ api: 'AdminUpdateUserAttributes', username, attributes: { [options.versionAttribute]: version } });
   return { calls, appliedVersion: versioned ? version : stored };
 };
 
@@ -200,7 +235,12 @@ const planDelete = (
  * costs one attribute write per user and batch for such rows, and makes every replay of rows
  * already seen free.
  */
-const planGroup = (current: CurrentUser | null, stored: Version | undefined, intent: Extract<UserIntent, { kind: 'group' }>, options: PlanOptions): UserPlan => {
+const planGroup = (
+  current: CurrentUser | null,
+  stored: Version | undefined,
+  intent: Extract<UserIntent, { kind: 'group' }>,
+  options: PlanOptions,
+): UserPlan => {
   if (current === null) return skipped('not-existing', undefined);
   const { username, group, member, version } = intent;
   const attribute = options.groupsVersionAttribute;
@@ -213,7 +253,8 @@ const planGroup = (current: CurrentUser | null, stored: Version | undefined, int
     // The same row again. A creation records the versions of the memberships it brings along
     // in its AdminCreateUser, before their adds (see UserApplier): complete an add cut short
     // there, write no version. (Elsewhere a version is written after its membership call.)
-    if (member && isMember === false) return { calls: [{ api: 'AdminAddUserToGroup', username, group }], appliedVersion: stored };
+    if (member && isMember === false)
+      return { calls: [{ api: 'AdminAddUserToGroup', username, group }], appliedVersion: stored };
     return skipped('stale-version', stored);
   }
   let call: CognitoCall | undefined;
@@ -223,7 +264,8 @@ const planGroup = (current: CurrentUser | null, stored: Version | undefined, int
     if (!options.removeGroups || !options.ownsGroup(group)) return skipped('filtered', stored);
     if (isMember !== false) call = { api: 'AdminRemoveUserFromGroup', username, group };
   }
-  if (versions === undefined) return call === undefined ? skipped('no-change', stored) : { calls: [call], appliedVersion: stored };
+  if (versions === undefined)
+    return call === undefined ? skipped('no-change', stored) : { calls: [call], appliedVersion: stored };
   const next = new Map(versions);
   next.set(group, version);
   const encoded = encodeGroupVersions(next);
@@ -245,7 +287,8 @@ export const storedVersionOf = (current: CurrentUser, versionAttribute: string):
 };
 
 /** The per-group versions Cognito holds (parsed now unless the reader filled them in). */
-export const groupVersionsOf = (current: CurrentUser, attribute: string): GroupVersions => current.groupVersions ?? parseGroupVersions(current.attributes[attribute]);
+export const groupVersionsOf = (current: CurrentUser, attribute: string): GroupVersions =>
+  current.groupVersions ?? parseGroupVersions(current.attributes[attribute]);
 
 /**
  * The calls that bring Cognito's `current` user to what `intent` wants.
@@ -253,7 +296,12 @@ export const groupVersionsOf = (current: CurrentUser, attribute: string): GroupV
  * hold its version); intents not newer than it are stale, so an older create replayed after a
  * delete does not resurrect the user.
  */
-export const planUser = (current: CurrentUser | null, intent: UserIntent, options: PlanOptions, deletedVersion?: Version): UserPlan => {
+export const planUser = (
+  current: CurrentUser | null,
+  intent: UserIntent,
+  options: PlanOptions,
+  deletedVersion?: Version,
+): UserPlan => {
   const stored = current === null ? undefined : storedVersionOf(current, options.versionAttribute);
   switch (intent.kind) {
     case 'upsert':

@@ -15,7 +15,12 @@ export type StateDigest = number;
 
 /** The attributes an upsert may update: every mapped one except create-only and version attributes. */
 export const comparedAttributes = (names: readonly string[], options: PlanOptions): readonly string[] =>
-  names.filter((n) => !options.createOnlyAttributes.has(n) && n !== options.versionAttribute && n !== options.groupsVersionAttribute).sort();
+  names
+    .filter(
+      (n) =>
+        !options.createOnlyAttributes.has(n) && n !== options.versionAttribute && n !== options.groupsVersionAttribute,
+    )
+    .sort();
 
 // Never equal to a real value: a desired user that does not say anything about an attribute (a
 // name the event did not map) never matches, and the applier reads Cognito instead.
@@ -54,5 +59,8 @@ export const desiredDigest = (user: DesiredUser, names: readonly string[]): Stat
 };
 
 /** Cognito's side: an attribute Cognito does not hold is the empty value (as the planner compares). */
-export const cognitoDigest = (attributes: Readonly<Attributes>, enabled: boolean, names: readonly string[]): StateDigest =>
-  digestOf(names, (name) => attributes[name] ?? '', enabled);
+export const cognitoDigest = (
+  attributes: Readonly<Attributes>,
+  enabled: boolean,
+  names: readonly string[],
+): StateDigest => digestOf(names, (name) => attributes[name] ?? '', enabled);

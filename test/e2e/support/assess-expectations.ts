@@ -22,18 +22,35 @@ export const expectPlantedProblemsReport = ({ code, out }: { code: number; out: 
   expect(code).toBe(3);
   expect(report.users).toBe(28);
   expect(report.dlq).toEqual({ rows: 3, examples: ['id=101', 'id=102', 'id=103'] });
-  expect(report.problems.map((p: { field: string; count: number; examples: { key: string }[] }) => [p.field, p.count, p.examples.map((e) => e.key)])).toEqual([
+  expect(
+    report.problems.map((p: { field: string; count: number; examples: { key: string }[] }) => [
+      p.field,
+      p.count,
+      p.examples.map((e) => e.key),
+    ]),
+  ).toEqual([
     ['email', 1, ['id=101']],
     ['given_name', 1, ['id=102']],
     ['name', 1, ['id=102']],
     ['status', 1, ['id=103']],
   ]);
-  expect(report.dropped.map((d: { field: string; examples: { key: string }[] }) => [d.field, d.examples.map((e) => e.key)])).toEqual([
+  expect(
+    report.dropped.map((d: { field: string; examples: { key: string }[] }) => [d.field, d.examples.map((e) => e.key)]),
+  ).toEqual([
     ['custom:loyalty_tier', ['id=105']],
     ['phone_number', ['id=104']],
   ]);
-  const dup = Object.fromEntries(report.duplicates.map((d: { attribute: string; rows: number; examples: { keys: string[] }[] }) => [d.attribute, [d.rows, d.examples.map((e) => e.keys.join('='))]]));
-  expect(dup).toEqual({ email: [2, ['id=1=id=106', 'id=1=id=107']], phone_number: [1, ['id=2=id=108']], preferred_username: [0, []] });
+  const dup = Object.fromEntries(
+    report.duplicates.map((d: { attribute: string; rows: number; examples: { keys: string[] }[] }) => [
+      d.attribute,
+      [d.rows, d.examples.map((e) => e.keys.join('='))],
+    ]),
+  );
+  expect(dup).toEqual({
+    email: [2, ['id=1=id=106', 'id=1=id=107']],
+    phone_number: [1, ['id=2=id=108']],
+    preferred_username: [0, []],
+  });
   // Examples are redacted: no planted value appears in the output.
   expect(out).not.toContain('no-at-sign');
   expect(out).not.toContain('USER1@Example.COM');

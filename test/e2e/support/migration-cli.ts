@@ -22,13 +22,22 @@ export async function runCli(args: string[]): Promise<{ code: number; out: strin
 }
 
 /** A config file for the migration commands against one pool and one legacy table. */
-export function writeMigrationConfig(env: StackEnv, name: string, o: { poolId: string; table?: string; mapping?: string }): string {
+export function writeMigrationConfig(
+  env: StackEnv,
+  name: string,
+  o: { poolId: string; table?: string; mapping?: string },
+): string {
   const path = join(REPO, '.stack', `${name}.json`);
   writeFileSync(
     path,
     JSON.stringify({
       kafka: { brokers: env.KAFKA_BROKERS.split(','), topics: ['legacy.public.users'] },
-      cognito: { userPoolId: o.poolId, region: env.COGNITO_REGION, endpoint: env.COGNITO_ENDPOINT, rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500, UserList: 100, UserResourceUpdate: 200 } },
+      cognito: {
+        userPoolId: o.poolId,
+        region: env.COGNITO_REGION,
+        endpoint: env.COGNITO_ENDPOINT,
+        rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500, UserList: 100, UserResourceUpdate: 200 },
+      },
       mapping: o.mapping ?? join(REPO, 'examples/mapping.yaml'),
       legacyDatabase: { url: env.PG_URL, ...(o.table ? { table: o.table } : {}), pageSize: 7 },
       log: { level: 'warn' },

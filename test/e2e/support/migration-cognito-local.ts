@@ -37,7 +37,10 @@ export interface LambdaEndpoint {
   close(): Promise<void>;
 }
 
-export async function startLambdaEndpoint(fn: LambdaFn, others: Record<string, TriggerFn> = {}): Promise<LambdaEndpoint> {
+export async function startLambdaEndpoint(
+  fn: LambdaFn,
+  others: Record<string, TriggerFn> = {},
+): Promise<LambdaEndpoint> {
   const endpoint: LambdaEndpoint = { url: '', invocations: 0, invocationsOf: {}, close: async () => undefined };
   const server: Server = createServer((req, res) => {
     let body = '';
@@ -46,7 +49,9 @@ export async function startLambdaEndpoint(fn: LambdaFn, others: Record<string, T
       void (async () => {
         const event = JSON.parse(body) as UserMigrationEvent;
         try {
-          const other = Object.entries(others).find(([name]) => req.url?.startsWith(`/2015-03-31/functions/${name}/invocations`));
+          const other = Object.entries(others).find(([name]) =>
+            req.url?.startsWith(`/2015-03-31/functions/${name}/invocations`),
+          );
           if (other) {
             const [name, handler] = other;
             endpoint.invocationsOf[name] = (endpoint.invocationsOf[name] ?? 0) + 1;
@@ -55,7 +60,8 @@ export async function startLambdaEndpoint(fn: LambdaFn, others: Record<string, T
             return;
           }
           endpoint.invocations++;
-          if (!req.url?.startsWith(`/2015-03-31/functions/${FUNCTION_NAME}/invocations`)) throw new Error(`no function at ${req.url}`);
+          if (!req.url?.startsWith(`/2015-03-31/functions/${FUNCTION_NAME}/invocations`))
+            throw new Error(`no function at ${req.url}`);
           const out = await fn(event);
           await endpoint.beforeRespond?.();
           // Real Cognito creates the migrated user under the name that was typed (userName);
@@ -91,13 +97,20 @@ export interface PrivateCognito {
 }
 
 /** `triggers`: cognito-local's TriggerFunctions (trigger -> function name); the User Migration one by default. */
-export async function startPrivateCognito(lambdaUrl: string, triggers: Record<string, string> = { UserMigration: FUNCTION_NAME }): Promise<PrivateCognito> {
+export async function startPrivateCognito(
+  lambdaUrl: string,
+  triggers: Record<string, string> = { UserMigration: FUNCTION_NAME },
+): Promise<PrivateCognito> {
   const dir = mkdtempSync(join(tmpdir(), 'cognito-local-jit-'));
   mkdirSync(join(dir, '.cognito'));
   writeFileSync(
     join(dir, '.cognito', 'config.json'),
     JSON.stringify({
-      LambdaClient: { endpoint: lambdaUrl, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } },
+      LambdaClient: {
+        endpoint: lambdaUrl,
+        region: 'local',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      },
       TriggerFunctions: triggers,
       UserPoolDefaults: { UsernameAttributes: [] },
     }),
@@ -109,10 +122,21 @@ export async function startPrivateCognito(lambdaUrl: string, triggers: Record<st
     stdio: 'ignore',
   });
   const endpoint = `http://127.0.0.1:${port}`;
-  await waitFor('the private cognito-local', async () => {
-    const res = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSCognitoIdentityProviderService.ListUserPools' }, body: '{"MaxResults":1}' });
-    return res.status < 500;
-  }, 30_000);
+  await waitFor(
+    'the private cognito-local',
+    async () => {
+      const res = await fetch(endpoint, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amz-target': 'AWSCognitoIdentityProviderService.ListUserPools',
+        },
+        body: '{"MaxResults":1}',
+      });
+      return res.status < 500;
+    },
+    30_000,
+  );
   return {
     endpoint,
     stop: async () => {

@@ -31,7 +31,10 @@ export function stackEnv(): StackEnv {
   try {
     env = JSON.parse(readFileSync(file, 'utf8')) as StackEnv;
   } catch (error) {
-    throw new Error(`the e2e tests need the local stack: run "npm run stack:up" (or "npm test", which starts it). Missing ${file}`, { cause: error });
+    throw new Error(
+      `the e2e tests need the local stack: run "npm run stack:up" (or "npm test", which starts it). Missing ${file}`,
+      { cause: error },
+    );
   }
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
@@ -47,7 +50,9 @@ export function cognitoClient(env: StackEnv): CognitoIdentityProviderClient {
 }
 
 /** The pool shape the stack's pool script creates (custom attributes, groups). */
-const poolShape = JSON.parse(readFileSync(new URL('../../../scripts/stack/pool-shape.json', import.meta.url), 'utf8')) as {
+const poolShape = JSON.parse(
+  readFileSync(new URL('../../../scripts/stack/pool-shape.json', import.meta.url), 'utf8'),
+) as {
   customAttributes: string[];
   groups: { name: string; description: string; precedence: number }[];
 };
@@ -62,11 +67,16 @@ export async function createPool(client: CognitoIdentityProviderClient, name: st
     }),
   );
   const id = out.UserPool!.Id!;
-  for (const group of poolShape.groups) await client.send(new CreateGroupCommand({ UserPoolId: id, GroupName: group.name }));
+  for (const group of poolShape.groups)
+    await client.send(new CreateGroupCommand({ UserPoolId: id, GroupName: group.name }));
   return id;
 }
 
-export async function getUser(client: CognitoIdentityProviderClient, poolId: string, username: string): Promise<Record<string, string> & { enabled?: string } | null> {
+export async function getUser(
+  client: CognitoIdentityProviderClient,
+  poolId: string,
+  username: string,
+): Promise<(Record<string, string> & { enabled?: string }) | null> {
   try {
     const out = await client.send(new AdminGetUserCommand({ UserPoolId: poolId, Username: username }));
     const attrs: Record<string, string> = { enabled: String(out.Enabled) };
@@ -84,7 +94,12 @@ export async function listUsernames(client: CognitoIdentityProviderClient, poolI
 }
 
 /** Poll `check` until it returns a truthy value or the deadline passes; readiness, not sleep. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, intervalMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | null | false>,
+  timeoutMs = 60_000,
+  intervalMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -94,7 +109,8 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

@@ -53,7 +53,12 @@ export class SyncProcess {
     this.totals.starts++;
     this.log = createWriteStream(join(FAULTS_DIR, 'logs', `${this.name}.${generation}.log`));
     this.child = spawn(process.execPath, [join(REPO, 'bin/cognito-sync.js'), 'run', '--config', this.configPath], {
-      env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', KAFKAJS_NO_PARTITIONER_WARNING: '1' },
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let buffer = '';
@@ -94,7 +99,10 @@ export class SyncProcess {
       this.totals.consumed += line.batch.size;
       this.totals.writes += line.batch.calls;
       this.totals.batches++;
-      this.totals.maxBatchMs = Math.max(this.totals.maxBatchMs, Math.round(Number((line.batch as { durationMs?: number }).durationMs ?? 0)));
+      this.totals.maxBatchMs = Math.max(
+        this.totals.maxBatchMs,
+        Math.round(Number((line.batch as { durationMs?: number }).durationMs ?? 0)),
+      );
     } else if (line.msg === 'record sent to DLQ') this.totals.dlqLogged++;
   }
 
@@ -103,7 +111,8 @@ export class SyncProcess {
     await waitFor(
       `${this.name} to join the consumer group`,
       async () => {
-        if (this.exitCode !== undefined) throw new Error(`${this.name} exited with ${this.exitCode} before joining:\n${this.recentOutput()}`);
+        if (this.exitCode !== undefined)
+          throw new Error(`${this.name} exited with ${this.exitCode} before joining:\n${this.recentOutput()}`);
         const joins = this.lines.filter((l) => l.msg === 'joined consumer group');
         const last = joins[joins.length - 1];
         if (!last) return false;
@@ -145,8 +154,16 @@ export class SyncProcess {
   async stop(graceMs = 10_000): Promise<{ code: number | null; lingered: boolean }> {
     if (!this.running) return { code: this.exitCode ?? null, lingered: false };
     this.child.kill('SIGTERM');
-    const stoppedLogged = waitFor(`${this.name} to log "sync stopped"`, async () => !this.running || this.count('sync stopped') > 0, 120_000, 50);
-    const outcome = await Promise.race([this.exited().then((code) => ({ code, lingered: false })), stoppedLogged.then(() => new Promise<void>((r) => setTimeout(r, graceMs).unref())).then(() => null)]);
+    const stoppedLogged = waitFor(
+      `${this.name} to log "sync stopped"`,
+      async () => !this.running || this.count('sync stopped') > 0,
+      120_000,
+      50,
+    );
+    const outcome = await Promise.race([
+      this.exited().then((code) => ({ code, lingered: false })),
+      stoppedLogged.then(() => new Promise<void>((r) => setTimeout(r, graceMs).unref())).then(() => null),
+    ]);
     if (outcome) return outcome;
     if (!this.running) return { code: this.exitCode ?? null, lingered: false };
     this.child.kill('SIGKILL');
@@ -163,4 +180,12 @@ export class SyncProcess {
   }
 }
 
-export const newTotals = (): SyncTotals => ({ consumed: 0, writes: 0, batches: 0, maxBatchMs: 0, dlqLogged: 0, starts: 0, kills: 0 });
+export const newTotals = (): SyncTotals => ({
+  consumed: 0,
+  writes: 0,
+  batches: 0,
+  maxBatchMs: 0,
+  dlqLogged: 0,
+  starts: 0,
+  kills: 0,
+});

@@ -58,7 +58,8 @@ export async function ensureTopic(admin: ResilientAdmin, topic: string, partitio
 export async function endOffsets(admin: ResilientAdmin, topics: string[]): Promise<Offsets> {
   const out: Offsets = new Map();
   for (const topic of topics) {
-    for (const p of await admin.use((a) => a.fetchTopicOffsets(topic))) out.set(`${topic}:${p.partition}`, BigInt(p.high));
+    for (const p of await admin.use((a) => a.fetchTopicOffsets(topic)))
+      out.set(`${topic}:${p.partition}`, BigInt(p.high));
   }
   return out;
 }
@@ -69,7 +70,9 @@ export const sumOffsets = (o: Offsets): bigint => [...o.values()].reduce((s, v) 
 export async function positionGroupAtEnd(admin: ResilientAdmin, groupId: string, topics: string[]): Promise<Offsets> {
   const ends = await endOffsets(admin, topics);
   for (const topic of topics) {
-    const partitions = [...ends.entries()].filter(([k]) => k.startsWith(`${topic}:`)).map(([k, v]) => ({ partition: Number(k.slice(topic.length + 1)), offset: v.toString() }));
+    const partitions = [...ends.entries()]
+      .filter(([k]) => k.startsWith(`${topic}:`))
+      .map(([k, v]) => ({ partition: Number(k.slice(topic.length + 1)), offset: v.toString() }));
     await admin.use((a) => a.setOffsets({ groupId, topic, partitions }));
   }
   return ends;
@@ -80,7 +83,12 @@ export async function groupLag(admin: ResilientAdmin, groupId: string, topics: s
 }
 
 /** True once the group has committed at least `targets` on every partition. */
-export async function committedAtLeast(admin: ResilientAdmin, groupId: string, topics: string[], targets: Offsets): Promise<boolean> {
+export async function committedAtLeast(
+  admin: ResilientAdmin,
+  groupId: string,
+  topics: string[],
+  targets: Offsets,
+): Promise<boolean> {
   const lags = await groupLag(admin, groupId, topics);
   return [...targets.entries()].every(([key, target]) => {
     const l = lags.find((x) => `${x.topic}:${x.partition}` === key);
@@ -124,7 +132,12 @@ export class LagMonitor {
   }
 }
 
-export async function readDlqTopic(kafka: Kafka, admin: ResilientAdmin, topic: string, groupId: string): Promise<DlqEntry[]> {
+export async function readDlqTopic(
+  kafka: Kafka,
+  admin: ResilientAdmin,
+  topic: string,
+  groupId: string,
+): Promise<DlqEntry[]> {
   const partitions = await admin.use((a) => dlqPartitions(a, topic));
   if (!partitions) return [];
   return readDlq({ kafka, logger: createLogger({ level: 'warn' }), topic, groupId, partitions, limit: 1_000_000 });

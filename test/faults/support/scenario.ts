@@ -19,7 +19,18 @@ import { runCliProcess } from '../../e2e/support/cli-process.js';
 import { cognitoClient, createPool, getUser } from '../../e2e/support/stack.js';
 import { startFaultProxy, type FaultProxy } from '../../../scripts/faults/fault-proxy.mjs';
 import { SyncProcess, newTotals, type SyncTotals } from './consumer.js';
-import { LagMonitor, ResilientAdmin, endOffsets, ensureTopic, kafkaClient, positionGroupAtEnd, readDlqTopic, committedAtLeast, sumOffsets, type Offsets } from './kafka.js';
+import {
+  LagMonitor,
+  ResilientAdmin,
+  endOffsets,
+  ensureTopic,
+  kafkaClient,
+  positionGroupAtEnd,
+  readDlqTopic,
+  committedAtLeast,
+  sumOffsets,
+  type Offsets,
+} from './kafka.js';
 import { FAULTS_DIR, REPO, runId, stackEnv, waitFor, type StackEnv } from './stack.js';
 import { Writer, type WriterOptions } from './writer.js';
 import { recordFigures, type Figures } from './summary.js';
@@ -87,7 +98,10 @@ export class Scenario {
     const seedStarted = Date.now();
     const seed = await s.reconcile(true);
     s.notes.seedMs = Date.now() - seedStarted;
-    if (seed.after && seed.after.drift !== 0) throw new Error(`seeding the pool from the users table left drift ${seed.after.drift}: ${JSON.stringify(seed.after).slice(0, 2000)}`);
+    if (seed.after && seed.after.drift !== 0)
+      throw new Error(
+        `seeding the pool from the users table left drift ${seed.after.drift}: ${JSON.stringify(seed.after).slice(0, 2000)}`,
+      );
     s.seeded = seed.before.repair?.created ?? 0;
     s.lag = new LagMonitor(s.admin, s.groupId, s.topics);
     s.lag.start();
@@ -99,7 +113,15 @@ export class Scenario {
   config(instance = 'a', extra: Partial<RawConfig> = {}): string {
     const path = join(FAULTS_DIR, `${this.o.name}-${this.id}-${instance}.json`);
     const raw: RawConfig = {
-      kafka: { brokers: this.env.KAFKA_BROKERS.split(','), clientId: `faults-${instance}`, groupId: this.groupId, topics: this.topics, fromBeginning: false, sessionTimeoutMs: this.o.sessionTimeoutMs ?? 10_000, topicWaitMs: 30_000 },
+      kafka: {
+        brokers: this.env.KAFKA_BROKERS.split(','),
+        clientId: `faults-${instance}`,
+        groupId: this.groupId,
+        topics: this.topics,
+        fromBeginning: false,
+        sessionTimeoutMs: this.o.sessionTimeoutMs ?? 10_000,
+        topicWaitMs: 30_000,
+      },
       format: this.o.format ?? 'json',
       ...(this.o.registryUrl ? { schemaRegistry: { url: this.o.registryUrl } } : {}),
       cognito: {
@@ -124,7 +146,11 @@ export class Scenario {
 
   /** Starts a `cognito-sync run` child process and waits until it has partitions. */
   async consumer(instance = 'a', opts: { waitForPartitions?: boolean } = {}): Promise<SyncProcess> {
-    const p = new SyncProcess(`${this.o.name}-${this.id}-${instance}`, this.configs.get(instance) ?? this.config(instance), this.totals);
+    const p = new SyncProcess(
+      `${this.o.name}-${this.id}-${instance}`,
+      this.configs.get(instance) ?? this.config(instance),
+      this.totals,
+    );
     this.processes.push(p);
     await p.start(opts);
     return p;
@@ -144,9 +170,19 @@ export class Scenario {
   async recovered(fault: string, since: number, timeoutMs = 240_000): Promise<number> {
     const writer = this.writer ?? (this.writer = new Writer(this.db, this.prefix, { rate: 1 }));
     const probe = await writer.insert(undefined, { given_name: 'Probe' }, false);
-    await waitFor(`the probe row after "${fault}" in Cognito`, () => getUser(this.cognito, this.poolId, `legacy_${probe}`), timeoutMs, 100);
+    await waitFor(
+      `the probe row after "${fault}" in Cognito`,
+      () => getUser(this.cognito, this.poolId, `legacy_${probe}`),
+      timeoutMs,
+      100,
+    );
     const targets = await this.endOffsets();
-    await waitFor(`the group to commit the end offsets after "${fault}"`, () => committedAtLeast(this.admin, this.groupId, this.topics, targets), timeoutMs, 100);
+    await waitFor(
+      `the group to commit the end offsets after "${fault}"`,
+      () => committedAtLeast(this.admin, this.groupId, this.topics, targets),
+      timeoutMs,
+      100,
+    );
     const ms = Date.now() - since;
     this.recoveries.push({ fault, ms });
     return ms;
@@ -161,11 +197,19 @@ export class Scenario {
     const existing = new Set(await this.admin.use((a) => a.listTopics()));
     const topics = (await usersTopics(this.env.CONNECT_URL)).filter((t) => existing.has(t));
     const before = await endOffsets(this.admin, topics);
-    const { rowCount } = await this.db.query(`DELETE FROM users WHERE username LIKE $1 AND given_name IS DISTINCT FROM 'Sentinel'`, [`${this.prefix}.%`]);
+    const { rowCount } = await this.db.query(
+      `DELETE FROM users WHERE username LIKE $1 AND given_name IS DISTINCT FROM 'Sentinel'`,
+      [`${this.prefix}.%`],
+    );
     const expected = BigInt(2 * (rowCount ?? 0));
     for (const topic of topics) {
       const base = sumOffsets(new Map([...before].filter(([k]) => k.startsWith(`${topic}:`))));
-      await waitFor(`Debezium to publish the ${rowCount} clean-up deletes on ${topic}`, async () => sumOffsets(await endOffsets(this.admin, [topic])) >= base + expected, 120_000, 200);
+      await waitFor(
+        `Debezium to publish the ${rowCount} clean-up deletes on ${topic}`,
+        async () => sumOffsets(await endOffsets(this.admin, [topic])) >= base + expected,
+        120_000,
+        200,
+      );
     }
   }
 
@@ -183,14 +227,25 @@ export class Scenario {
     const path = join(FAULTS_DIR, `${this.o.name}-${this.id}-reconcile.json`);
     const raw: RawConfig = {
       kafka: { brokers: this.env.KAFKA_BROKERS.split(','), topics: this.topics },
-      cognito: { userPoolId: this.poolId, region: this.env.COGNITO_REGION, endpoint: this.env.COGNITO_ENDPOINT, rates: { ...FAST_RATES, UserCreation: 500, UserRead: 1000 } },
+      cognito: {
+        userPoolId: this.poolId,
+        region: this.env.COGNITO_REGION,
+        endpoint: this.env.COGNITO_ENDPOINT,
+        rates: { ...FAST_RATES, UserCreation: 500, UserRead: 1000 },
+      },
       mapping: join(REPO, 'examples/mapping.yaml'),
       legacyDatabase: { url: this.env.PG_URL, pageSize: 1000 },
       processing: { concurrency: 16 },
       log: { level: 'warn' },
     };
     writeFileSync(path, JSON.stringify(raw));
-    const { code, stdout, stderr } = await runCli(['reconcile', '--config', path, '--json', ...(repair ? ['--repair'] : [])]);
+    const { code, stdout, stderr } = await runCli([
+      'reconcile',
+      '--config',
+      path,
+      '--json',
+      ...(repair ? ['--repair'] : []),
+    ]);
     if (code !== 0 && code !== 3) throw new Error(`reconcile exited ${code}: ${stderr}\n${stdout}`);
     return JSON.parse(stdout) as { before: ReconcileReport; after?: ReconcileReport };
   }
@@ -199,14 +254,26 @@ export class Scenario {
    * The end of every scenario: sentinel, drain, graceful stop, DLQ, reconcile, figures.
    * `dlqCheck` sees the DLQ entries (e.g. the poison scenario's exactly-once check).
    */
-  async finish(opts: { dlqCheck?: (entries: DlqEntry[]) => void; extraNotes?: () => Record<string, unknown> } = {}): Promise<Figures> {
+  async finish(
+    opts: { dlqCheck?: (entries: DlqEntry[]) => void; extraNotes?: () => Record<string, unknown> } = {},
+  ): Promise<Figures> {
     if (!this.writer) this.writer = new Writer(this.db, this.prefix, { rate: 1 });
     await this.writer.stop();
     // The last write: once it is in Cognito, Debezium has published everything before it.
     const sentinel = await this.writer.insert(undefined, { given_name: 'Sentinel' }, false);
-    await waitFor('the sentinel row in Cognito', () => getUser(this.cognito, this.poolId, `legacy_${sentinel}`), 240_000, 250);
+    await waitFor(
+      'the sentinel row in Cognito',
+      () => getUser(this.cognito, this.poolId, `legacy_${sentinel}`),
+      240_000,
+      250,
+    );
     const finalEnds = await this.endOffsets();
-    await waitFor('lag 0 on every partition', () => committedAtLeast(this.admin, this.groupId, this.topics, finalEnds), 240_000, 200);
+    await waitFor(
+      'lag 0 on every partition',
+      () => committedAtLeast(this.admin, this.groupId, this.topics, finalEnds),
+      240_000,
+      200,
+    );
     const drained = Date.now();
     this.lag.stop();
     const lingered: string[] = [];
@@ -225,7 +292,8 @@ export class Scenario {
       scenario: this.o.name,
       written: this.writer.events,
       topic: Number(sumOffsets(finalEnds) - sumOffsets(this.startOffsets)),
-      extraRecords: Number(sumOffsets(finalEnds) - sumOffsets(this.startOffsets)) - this.writer.events - this.writer.byOp.delete,
+      extraRecords:
+        Number(sumOffsets(finalEnds) - sumOffsets(this.startOffsets)) - this.writer.events - this.writer.byOp.delete,
       consumed: this.totals.consumed,
       cognitoWrites: this.totals.writes,
       dlq: dlq.length,
@@ -241,7 +309,10 @@ export class Scenario {
     };
     recordFigures(figures);
     opts.dlqCheck?.(dlq);
-    if (report.drift !== 0) throw new Error(`reconcile found drift ${report.drift}: ${JSON.stringify({ missing: report.missing, extra: report.extra, different: report.different })}`);
+    if (report.drift !== 0)
+      throw new Error(
+        `reconcile found drift ${report.drift}: ${JSON.stringify({ missing: report.missing, extra: report.extra, different: report.different })}`,
+      );
     if (this.writer.errors.length) throw new Error(`the writer failed: ${this.writer.errors.slice(0, 3).join('; ')}`);
     return figures;
   }
@@ -255,7 +326,9 @@ export class Scenario {
     this.lag?.stop();
     await this.writer?.stop();
     for (const p of this.processes) if (p.running) await p.kill('SIGKILL');
-    await this.cleanUp().catch((error: unknown) => process.stderr.write(`[faults] ${this.o.name}: cleaning up the scenario's rows failed: ${String(error)}\n`));
+    await this.cleanUp().catch((error: unknown) =>
+      process.stderr.write(`[faults] ${this.o.name}: cleaning up the scenario's rows failed: ${String(error)}\n`),
+    );
     await this.proxy?.close();
     await this.admin.close();
     await this.db.end();
@@ -270,7 +343,11 @@ async function usersTopics(connectUrl: string): Promise<string[]> {
     const all = (await res.json()) as Record<string, { info: { config: Record<string, string> } }>;
     return Object.values(all)
       .map((c) => c.info.config)
-      .filter((c) => c['connector.class']?.includes('PostgresConnector') && (c['table.include.list'] ?? '').split(',').includes('public.users'))
+      .filter(
+        (c) =>
+          c['connector.class']?.includes('PostgresConnector') &&
+          (c['table.include.list'] ?? '').split(',').includes('public.users'),
+      )
       .map((c) => `${c['topic.prefix']}.public.users`);
   } catch {
     return [USERS_TOPIC];

@@ -27,7 +27,10 @@ export function stackEnv(): StackEnv {
   try {
     env = JSON.parse(readFileSync(file, 'utf8')) as StackEnv;
   } catch (error) {
-    throw new Error(`the fault suite needs a running stack: ${file} is missing (STACK_DIR=${STACK_DIR}; run "npm run stack:up" with the same environment)`, { cause: error });
+    throw new Error(
+      `the fault suite needs a running stack: ${file} is missing (STACK_DIR=${STACK_DIR}; run "npm run stack:up" with the same environment)`,
+      { cause: error },
+    );
   }
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
@@ -43,7 +46,12 @@ export interface ScriptResult {
 }
 
 /** Runs scripts/stack/<name>.sh with STACK_DIR (and the caller's ports) set; rejects on failure. */
-export function stackScript(name: 'up' | 'down' | 'status' | 'connector', args: string[] = [], extraEnv: Record<string, string> = {}, allowFail = false): Promise<ScriptResult> {
+export function stackScript(
+  name: 'up' | 'down' | 'status' | 'connector',
+  args: string[] = [],
+  extraEnv: Record<string, string> = {},
+  allowFail = false,
+): Promise<ScriptResult> {
   const started = Date.now();
   return new Promise((resolvePromise, reject) => {
     const child = spawn('bash', [join(REPO, 'scripts/stack', `${name}.sh`), ...args], {
@@ -57,7 +65,8 @@ export function stackScript(name: 'up' | 'down' | 'status' | 'connector', args: 
     child.on('error', reject);
     child.on('exit', (code) => {
       const result = { code, out, ms: Date.now() - started };
-      if (code !== 0 && !allowFail) reject(new Error(`scripts/stack/${name}.sh ${args.join(' ')} exited ${code}:\n${out}`));
+      if (code !== 0 && !allowFail)
+        reject(new Error(`scripts/stack/${name}.sh ${args.join(' ')} exited ${code}:\n${out}`));
       else resolvePromise(result);
     });
   });
@@ -79,11 +88,18 @@ export async function stackHealthy(): Promise<boolean> {
  * line or environment names STACK_DIR, as pid_alive in lib.sh checks) and wait until it is gone.
  */
 export async function crashComponent(c: Component): Promise<number> {
-  const pid = Number(readFileSync(join(STACK_DIR, 'pids', `${c}.pid`), 'utf8').trim().split('\n')[0]);
+  const pid = Number(
+    readFileSync(join(STACK_DIR, 'pids', `${c}.pid`), 'utf8')
+      .trim()
+      .split('\n')[0],
+  );
   if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no pid recorded for ${c}`);
   const ours = (file: string): boolean => {
     try {
-      return readFileSync(`/proc/${pid}/${file}`).toString('utf8').replace(/\0/g, ' ').includes(file === 'environ' ? `CDC_STACK_DIR=${STACK_DIR}` : STACK_DIR);
+      return readFileSync(`/proc/${pid}/${file}`)
+        .toString('utf8')
+        .replace(/\0/g, ' ')
+        .includes(file === 'environ' ? `CDC_STACK_DIR=${STACK_DIR}` : STACK_DIR);
     } catch {
       return false;
     }

@@ -47,7 +47,12 @@ export function summaryLine(f: Figures): string {
 export function recordFigures(f: Figures): void {
   process.stdout.write(`${summaryLine(f)}\n`);
   mkdirSync(REPORT_DIR, { recursive: true });
-  let doc: { stackDir: string; mode: string; updatedAt: string; scenarios: Figures[] } = { stackDir: STACK_DIR, mode: LONG ? 'long' : 'bounded', updatedAt: '', scenarios: [] };
+  let doc: { stackDir: string; mode: string; updatedAt: string; scenarios: Figures[] } = {
+    stackDir: STACK_DIR,
+    mode: LONG ? 'long' : 'bounded',
+    updatedAt: '',
+    scenarios: [],
+  };
   if (existsSync(SUMMARY_FILE)) {
     try {
       doc = JSON.parse(readFileSync(SUMMARY_FILE, 'utf8')) as typeof doc;

@@ -86,7 +86,11 @@ export class Writer {
   }
 
   /** A new row; `track: false` keeps it out of the rows the load updates and deletes (probes). */
-  async insert(client: pg.Pool | pg.PoolClient = this.db, fields: Partial<Record<string, unknown>> = {}, track = true): Promise<number> {
+  async insert(
+    client: pg.Pool | pg.PoolClient = this.db,
+    fields: Partial<Record<string, unknown>> = {},
+    track = true,
+  ): Promise<number> {
     const n = ++this.n;
     const { rows } = await client.query<{ id: string }>(
       `INSERT INTO users (username, email, email_verified, phone, given_name, family_name, locale, status, loyalty_tier, marketing_opt_in, legacy_customer_no)
@@ -121,7 +125,14 @@ export class Writer {
           : which === 2
             ? `UPDATE users SET status = $2 WHERE id = $1`
             : `UPDATE users SET loyalty_tier = $2, marketing_opt_in = NOT marketing_opt_in WHERE id = $1`;
-    const value = which === 0 ? `Renamed${k}` : which === 1 ? `${this.prefix}.u${k}@example.com` : which === 2 ? STATUSES[k % STATUSES.length] : TIERS[k % TIERS.length];
+    const value =
+      which === 0
+        ? `Renamed${k}`
+        : which === 1
+          ? `${this.prefix}.u${k}@example.com`
+          : which === 2
+            ? STATUSES[k % STATUSES.length]
+            : TIERS[k % TIERS.length];
     const result = await client.query(sql, [id, value]);
     this.events += result.rowCount ?? 0;
     this.byOp.update += result.rowCount ?? 0;
@@ -140,7 +151,12 @@ export class Writer {
     const client = await this.db.connect();
     try {
       await client.query('BEGIN');
-      const before = { events: this.events, insert: this.byOp.insert, update: this.byOp.update, live: this.live.length };
+      const before = {
+        events: this.events,
+        insert: this.byOp.insert,
+        update: this.byOp.update,
+        live: this.live.length,
+      };
       try {
         const id = await this.insert(client);
         await this.update(client, id);

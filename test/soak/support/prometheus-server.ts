@@ -14,7 +14,9 @@ export interface PrometheusEnv {
 export function prometheusEnv(env: object): PrometheusEnv {
   const e = env as Partial<PrometheusEnv>;
   if (!e.PROMETHEUS_URL || !e.PROMETHEUS_TARGETS_DIR || !e.PROMETHEUS_JOB) {
-    throw new Error('the soak needs the stack\'s Prometheus: run "bash scripts/stack/up.sh" (STACK_COMPONENTS=prometheus adds it to a running stack)');
+    throw new Error(
+      'the soak needs the stack\'s Prometheus: run "bash scripts/stack/up.sh" (STACK_COMPONENTS=prometheus adds it to a running stack)',
+    );
   }
   return e as PrometheusEnv;
 }
@@ -31,7 +33,8 @@ export function registerTarget(p: PrometheusEnv, run: string, address: string): 
 async function api<T>(p: PrometheusEnv, path: string): Promise<T> {
   const r = await httpGet(`${p.PROMETHEUS_URL}${path}`);
   const body = JSON.parse(r.body) as { status: string; data: T; error?: string };
-  if (r.status !== 200 || body.status !== 'success') throw new Error(`Prometheus ${path}: HTTP ${r.status} ${body.error ?? ''}`);
+  if (r.status !== 200 || body.status !== 'success')
+    throw new Error(`Prometheus ${path}: HTTP ${r.status} ${body.error ?? ''}`);
   return body.data;
 }
 
@@ -43,14 +46,22 @@ interface Target {
 }
 
 /** The soak's target once Prometheus has scraped it successfully at or after `afterMs`. */
-export async function waitForScrape(p: PrometheusEnv, run: string, afterMs: number, timeoutMs: number): Promise<Target> {
+export async function waitForScrape(
+  p: PrometheusEnv,
+  run: string,
+  afterMs: number,
+  timeoutMs: number,
+): Promise<Target> {
   const deadline = Date.now() + timeoutMs;
   let last: Target | undefined;
   for (;;) {
     const data = await api<{ activeTargets: Target[] }>(p, '/api/v1/targets?state=active');
     last = data.activeTargets.find((t) => t.labels.soak_run === run);
     if (last && last.health === 'up' && Date.parse(last.lastScrape) >= afterMs) return last;
-    if (Date.now() > deadline) throw new Error(`Prometheus did not scrape the soak's sync within ${timeoutMs} ms: ${JSON.stringify(last ?? 'target not discovered')}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `Prometheus did not scrape the soak's sync within ${timeoutMs} ms: ${JSON.stringify(last ?? 'target not discovered')}`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -70,7 +81,10 @@ export function dashboardQueries(file: string): { panel: string; expr: string }[
 
 /** An instant query: the number of series it returned, and the first few values. */
 export async function instantQuery(p: PrometheusEnv, expr: string): Promise<{ series: number; values: string[] }> {
-  const data = await api<{ resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] }>(p, `/api/v1/query?query=${encodeURIComponent(expr)}`);
+  const data = await api<{ resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] }>(
+    p,
+    `/api/v1/query?query=${encodeURIComponent(expr)}`,
+  );
   return { series: data.result.length, values: data.result.slice(0, 3).map((r) => r.value[1]) };
 }
 
@@ -88,8 +102,16 @@ export async function rulesEvaluatedAfter(p: PrometheusEnv, afterMs: number, tim
   for (;;) {
     const data = await api<{ groups: { rules: (RuleState & { type: string })[] }[] }>(p, '/api/v1/rules?type=alert');
     const rules = data.groups.flatMap((g) => g.rules);
-    if (rules.length > 0 && rules.every((r) => Date.parse(r.lastEvaluation) >= afterMs)) return rules.map(({ name, state, health, lastError, lastEvaluation }) => ({ name, state, health, lastError, lastEvaluation }));
-    if (Date.now() > deadline) throw new Error(`Prometheus did not evaluate its alert rules within ${timeoutMs} ms (${rules.length} rules)`);
+    if (rules.length > 0 && rules.every((r) => Date.parse(r.lastEvaluation) >= afterMs))
+      return rules.map(({ name, state, health, lastError, lastEvaluation }) => ({
+        name,
+        state,
+        health,
+        lastError,
+        lastEvaluation,
+      }));
+    if (Date.now() > deadline)
+      throw new Error(`Prometheus did not evaluate its alert rules within ${timeoutMs} ms (${rules.length} rules)`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

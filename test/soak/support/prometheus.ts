@@ -23,7 +23,9 @@ export function parseMetrics(text: string): Sample[] {
 
 /** Sum of the samples called `name` whose labels include `where`. */
 export function sum(samples: Sample[], name: string, where: Record<string, string> = {}): number {
-  return samples.filter((s) => s.name === name && Object.entries(where).every(([k, v]) => s.labels[k] === v)).reduce((n, s) => n + s.value, 0);
+  return samples
+    .filter((s) => s.name === name && Object.entries(where).every(([k, v]) => s.labels[k] === v))
+    .reduce((n, s) => n + s.value, 0);
 }
 
 /** Cumulative bucket counts of a histogram, by upper bound (the +Inf bucket last). */
@@ -38,7 +40,10 @@ export function buckets(samples: Sample[], histogram: string): { le: number; cou
 }
 
 /** Bucket-wise difference (after - before): the observations made in between. */
-export function bucketDelta(after: { le: number; count: number }[], before: { le: number; count: number }[]): { le: number; count: number }[] {
+export function bucketDelta(
+  after: { le: number; count: number }[],
+  before: { le: number; count: number }[],
+): { le: number; count: number }[] {
   const was = new Map(before.map((b) => [b.le, b.count]));
   return after.map((b) => ({ le: b.le, count: b.count - (was.get(b.le) ?? 0) }));
 }

@@ -17,17 +17,34 @@ export interface SyncProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   readonly running: boolean;
   /** SIGTERM, then wait (SIGKILL after timeoutMs); how it ended and how long it took. */
-  stop(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number; killed: boolean }>;
+  stop(
+    timeoutMs?: number,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number; killed: boolean }>;
   /** The log so far (stdout and stderr, pino JSON lines and anything else). */
   log(): string;
 }
 
-export function startSyncProcess(o: { configPath: string; logFile: string; args?: string[]; env?: NodeJS.ProcessEnv }): SyncProcess {
-  const child = spawn(process.execPath, [join(REPO, 'bin/cognito-sync.js'), 'run', '--config', o.configPath, ...(o.args ?? [])], {
-    cwd: REPO,
-    env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', KAFKAJS_NO_PARTITIONER_WARNING: '1', ...o.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export function startSyncProcess(o: {
+  configPath: string;
+  logFile: string;
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+}): SyncProcess {
+  const child = spawn(
+    process.execPath,
+    [join(REPO, 'bin/cognito-sync.js'), 'run', '--config', o.configPath, ...(o.args ?? [])],
+    {
+      cwd: REPO,
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        KAFKAJS_NO_PARTITIONER_WARNING: '1',
+        ...o.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const out: WriteStream = createWriteStream(o.logFile);
   let running = true;
   let resolveOps!: (url: string) => void;
@@ -58,7 +75,9 @@ export function startSyncProcess(o: { configPath: string; logFile: string; args?
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => {
     child.on('exit', (code, signal) => {
       running = false;
-      rejectOps(new Error(`cognito-sync run exited (code ${code}, signal ${signal}) before it was running; see ${o.logFile}`));
+      rejectOps(
+        new Error(`cognito-sync run exited (code ${code}, signal ${signal}) before it was running; see ${o.logFile}`),
+      );
       out.end(() => res({ code, signal }));
     });
   });
@@ -132,7 +151,13 @@ export function listenAddressOf(port: number): string[] {
         // little-endian IPv4
         found.push([3, 2, 1, 0].map((i) => parseInt(addrHex!.slice(i * 2, i * 2 + 2), 16)).join('.'));
       } else {
-        found.push(addrHex === '00000000000000000000000000000000' ? '::' : addrHex === '00000000000000000000000001000000' ? '::1' : `ipv6:${addrHex}`);
+        found.push(
+          addrHex === '00000000000000000000000000000000'
+            ? '::'
+            : addrHex === '00000000000000000000000001000000'
+              ? '::1'
+              : `ipv6:${addrHex}`,
+        );
       }
     }
   }

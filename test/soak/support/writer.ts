@@ -41,7 +41,15 @@ const TIERS = ['bronze', 'silver', 'gold', 'platinum'] as const;
 
 export class SteadyWriter {
   readonly users = new Map<number, SoakUser>();
-  readonly stats: WriterStats = { inserts: 0, updates: 0, deletes: 0, errors: 0, maxBehindMs: 0, startedAt: 0, stoppedAt: 0 };
+  readonly stats: WriterStats = {
+    inserts: 0,
+    updates: 0,
+    deletes: 0,
+    errors: 0,
+    maxBehindMs: 0,
+    startedAt: 0,
+    stoppedAt: 0,
+  };
   readonly probes: Probe[] = [];
   private readonly busy = new Set<number>();
   private seq = 0;
@@ -165,15 +173,10 @@ export class SteadyWriter {
       else if (what < 0.9) next.tier = TIERS[(TIERS.indexOf(user.tier) + 1) % TIERS.length]!;
       else next.status = user.status === 'active' ? 'suspended' : 'active';
       if (probe) next.email = this.fresh(user.id).email; // a probe needs a visible change
-      await this.db.query(`UPDATE users SET email = $2, phone = $3, given_name = $4, family_name = $5, status = $6, loyalty_tier = $7 WHERE id = $1`, [
-        user.id,
-        next.email,
-        next.phone,
-        next.given,
-        next.family,
-        next.status,
-        next.tier,
-      ]);
+      await this.db.query(
+        `UPDATE users SET email = $2, phone = $3, given_name = $4, family_name = $5, status = $6, loyalty_tier = $7 WHERE id = $1`,
+        [user.id, next.email, next.phone, next.given, next.family, next.status, next.tier],
+      );
       const committedAt = Date.now();
       this.users.set(user.id, next);
       this.stats.updates++;

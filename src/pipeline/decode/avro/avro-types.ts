@@ -32,20 +32,31 @@ export class AvroTypes {
   }
 
   private async fetchAndBuild(id: number): Promise<avro.Type> {
-    if (this.registry === undefined) throw new DecodeError(`record is Avro with schema id ${id}, but the decoder has no schema registry`, { schemaId: id });
+    if (this.registry === undefined)
+      throw new DecodeError(`record is Avro with schema id ${id}, but the decoder has no schema registry`, {
+        schemaId: id,
+      });
     let schema: string;
     try {
       schema = await this.registry.getSchema(id);
     } catch (error) {
       if (error instanceof SyncError) throw error;
       // A port implementation that throws something else has a bug: do not retry it forever.
-      throw new DecodeError(`schema registry lookup of schema id ${id} failed: ${error instanceof Error ? error.message : String(error)}`, { schemaId: id }, error);
+      throw new DecodeError(
+        `schema registry lookup of schema id ${id} failed: ${error instanceof Error ? error.message : String(error)}`,
+        { schemaId: id },
+        error,
+      );
     }
     let type: avro.Type;
     try {
       type = buildAvroType(schema, this.placeholder);
     } catch (error) {
-      throw new DecodeError(`schema id ${id} is not a usable Avro schema: ${error instanceof Error ? error.message : String(error)}`, { schemaId: id }, error);
+      throw new DecodeError(
+        `schema id ${id} is not a usable Avro schema: ${error instanceof Error ? error.message : String(error)}`,
+        { schemaId: id },
+        error,
+      );
     }
     this.types.set(id, type);
     return type;
@@ -54,7 +65,12 @@ export class AvroTypes {
 
 /** The same error, re-created for one record so concurrent records never share a context. */
 export const forRecord = (error: unknown, origin: { topic: string; partition: number; offset: string }): SyncError => {
-  if (error instanceof SchemaRegistryUnavailableError || (error instanceof SyncError && error.retriable)) return new SchemaRegistryUnavailableError(error.message, error).withOrigin(origin);
+  if (error instanceof SchemaRegistryUnavailableError || (error instanceof SyncError && error.retriable))
+    return new SchemaRegistryUnavailableError(error.message, error).withOrigin(origin);
   if (error instanceof SyncError) return new DecodeError(error.message, { ...error.context, ...origin }, error);
-  return new DecodeError(`schema lookup failed: ${error instanceof Error ? error.message : String(error)}`, { ...origin }, error);
+  return new DecodeError(
+    `schema lookup failed: ${error instanceof Error ? error.message : String(error)}`,
+    { ...origin },
+    error,
+  );
 };

@@ -25,7 +25,8 @@ const STANDARD: Record<string, string> = {
 
 type SchemaNode = Record<string | symbol, unknown>;
 
-const isNode = (value: unknown): value is SchemaNode => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isNode = (value: unknown): value is SchemaNode =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Plain bytes become base64 text, as the JSON converter writes them: one form for map. */
 const toBase64: ValueConverter = (value) => (Buffer.isBuffer(value) ? value.toString('base64') : value);
@@ -46,7 +47,8 @@ const markLogicalTypes = (schema: unknown, forms: PlaceholderForms): unknown => 
   if (name !== undefined) {
     const parameters = isNode(schema['connect.parameters']) ? { ...schema['connect.parameters'] } : {};
     // Plain Avro decimals carry the scale as an attribute, not as a Connect parameter.
-    if (parameters['scale'] === undefined && schema['scale'] !== undefined) parameters['scale'] = String(schema['scale']);
+    if (parameters['scale'] === undefined && schema['scale'] !== undefined)
+      parameters['scale'] = String(schema['scale']);
     convert = converterFor(name, parameters, forms);
   } else if (schema['type'] === 'bytes') {
     convert = toBase64;
@@ -58,7 +60,8 @@ const markLogicalTypes = (schema: unknown, forms: PlaceholderForms): unknown => 
     // Unconverted logical types (uuid, ...) are read as their underlying type.
     delete schema['logicalType'];
   }
-  if (Array.isArray(schema['fields'])) for (const field of schema['fields']) if (isNode(field)) field['type'] = markLogicalTypes(field['type'], forms);
+  if (Array.isArray(schema['fields']))
+    for (const field of schema['fields']) if (isNode(field)) field['type'] = markLogicalTypes(field['type'], forms);
   if (schema['items'] !== undefined) schema['items'] = markLogicalTypes(schema['items'], forms);
   if (schema['values'] !== undefined) schema['values'] = markLogicalTypes(schema['values'], forms);
   // {"type": {...}} nests a full type definition.
@@ -90,7 +93,8 @@ class ConnectLogicalType extends avro.types.LogicalType {
   }
 
   protected override _resolve(type: avro.Type): unknown {
-    if (avro.Type.isType(type, 'logical:' + CDC_LOGICAL) || type.typeName === this.underlyingType.typeName) return (v: unknown) => v;
+    if (avro.Type.isType(type, 'logical:' + CDC_LOGICAL) || type.typeName === this.underlyingType.typeName)
+      return (v: unknown) => v;
     return undefined;
   }
 }

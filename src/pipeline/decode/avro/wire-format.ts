@@ -7,8 +7,13 @@ export const HEADER_LENGTH = 5;
 export type WireHeader = { ok: true; schemaId: number } | { ok: false; problem: string };
 
 export const readWireHeader = (bytes: Buffer): WireHeader => {
-  if (bytes.length < HEADER_LENGTH) return { ok: false, problem: `only ${bytes.length} byte(s), shorter than the 5-byte Confluent wire header` };
-  if (bytes[0] !== MAGIC_BYTE) return { ok: false, problem: `first byte is 0x${(bytes[0] ?? 0).toString(16).padStart(2, '0')}, not the Confluent magic byte 0x00` };
+  if (bytes.length < HEADER_LENGTH)
+    return { ok: false, problem: `only ${bytes.length} byte(s), shorter than the 5-byte Confluent wire header` };
+  if (bytes[0] !== MAGIC_BYTE)
+    return {
+      ok: false,
+      problem: `first byte is 0x${(bytes[0] ?? 0).toString(16).padStart(2, '0')}, not the Confluent magic byte 0x00`,
+    };
   return { ok: true, schemaId: bytes.readInt32BE(1) };
 };
 

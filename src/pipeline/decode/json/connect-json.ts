@@ -41,13 +41,19 @@ export class ConnectJsonParser {
 
   /** Throws SyntaxError on invalid JSON and TypeError on an unusable embedded schema. */
   parse(bytes: Buffer, exact: boolean): ParsedConnectJson {
-    const enveloped = bytes.length > PREFIX_BYTES.length && bytes[bytes.length - 1] === CLOSE_BRACE && bytes.subarray(0, PREFIX_BYTES.length).equals(PREFIX_BYTES);
+    const enveloped =
+      bytes.length > PREFIX_BYTES.length &&
+      bytes[bytes.length - 1] === CLOSE_BRACE &&
+      bytes.subarray(0, PREFIX_BYTES.length).equals(PREFIX_BYTES);
     if (enveloped) {
       const known = this.knownSchemaOf(bytes);
       if (known !== undefined) {
         const payloadStart = PREFIX_BYTES.length + known.bytes.length + SEPARATOR_BYTES.length;
         try {
-          return { payload: parseJson(bytes.toString('utf8', payloadStart, bytes.length - 1), exact), convert: known.convert };
+          return {
+            payload: parseJson(bytes.toString('utf8', payloadStart, bytes.length - 1), exact),
+            convert: known.convert,
+          };
         } catch {
           // fall through: the whole-text parse reports the error at its real position
         }

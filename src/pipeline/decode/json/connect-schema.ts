@@ -21,15 +21,18 @@ export interface ConnectSchema {
 const isSchema = (value: unknown): value is ConnectSchema =>
   typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
 
-const structConverter = (fields: [string, ValueConverter][]): ValueConverter => (value) => {
-  if (typeof value !== 'object' || value === null) throw new TypeError(`expected a struct, got ${value === null ? 'null' : typeof value}`);
-  const struct = value as Record<string, unknown>;
-  for (const [name, convert] of fields) {
-    const inner = struct[name];
-    if (inner !== null && inner !== undefined) struct[name] = convert(inner);
-  }
-  return struct;
-};
+const structConverter =
+  (fields: [string, ValueConverter][]): ValueConverter =>
+  (value) => {
+    if (typeof value !== 'object' || value === null)
+      throw new TypeError(`expected a struct, got ${value === null ? 'null' : typeof value}`);
+    const struct = value as Record<string, unknown>;
+    for (const [name, convert] of fields) {
+      const inner = struct[name];
+      if (inner !== null && inner !== undefined) struct[name] = convert(inner);
+    }
+    return struct;
+  };
 
 /**
  * A converter for values of this schema, or undefined when they need no conversion.
@@ -43,7 +46,8 @@ export const compileConnectSchema = (schema: unknown, forms: PlaceholderForms): 
     case 'struct': {
       const fields: [string, ValueConverter][] = [];
       for (const field of schema.fields ?? []) {
-        if (typeof field.field !== 'string') throw new TypeError('struct field without a "field" name in embedded schema');
+        if (typeof field.field !== 'string')
+          throw new TypeError('struct field without a "field" name in embedded schema');
         const convert = compileConnectSchema(field, forms);
         if (convert !== undefined) fields.push([field.field, convert]);
       }
@@ -62,7 +66,10 @@ export const compileConnectSchema = (schema: unknown, forms: PlaceholderForms): 
       if (convertValue === undefined) return undefined;
       return (value) => {
         // String-keyed maps are JSON objects; other key types are arrays of [key, value] pairs.
-        if (Array.isArray(value)) return value.map((pair: unknown) => (Array.isArray(pair) && pair[1] !== null ? [pair[0], convertValue(pair[1])] : pair));
+        if (Array.isArray(value))
+          return value.map((pair: unknown) =>
+            Array.isArray(pair) && pair[1] !== null ? [pair[0], convertValue(pair[1])] : pair,
+          );
         if (typeof value !== 'object' || value === null) throw new TypeError(`expected a map, got ${typeof value}`);
         const map = value as Record<string, unknown>;
         for (const k in map) if (map[k] !== null) map[k] = convertValue(map[k]);
