@@ -19,6 +19,10 @@ JEST="node --experimental-vm-modules node_modules/jest/bin/jest.js"
 
 # promtool (Debian's prometheus package) for the alert-rule unit tests; installed if missing.
 bash scripts/stack/ensure-prometheus.sh
+echo "== format and lint (biome ci: formatting differences and lint errors fail the run)"
+lint_rc=0
+node_modules/.bin/biome ci --diagnostic-level=error . || lint_rc=$?
+
 echo "== unit tests (pure code, no services)"
 unit_rc=0
 $JEST --selectProjects unit --json --outputFile="$REPORTS/unit.json" || unit_rc=$?
@@ -65,4 +69,5 @@ node -e '
   }
   console.log(`tests: ${p} passed, ${f} failed`);
 ' "$REPORTS"
-if [[ $unit_rc != 0 || $e2e_rc != 0 || $soak_rc != 0 || $faults_rc != 0 ]]; then exit 1; fi
+if [[ $lint_rc != 0 ]]; then echo "format/lint check failed: run 'npm run format' (and fix what 'npm run lint' reports)"; fi
+if [[ $lint_rc != 0 || $unit_rc != 0 || $e2e_rc != 0 || $soak_rc != 0 || $faults_rc != 0 ]]; then exit 1; fi
