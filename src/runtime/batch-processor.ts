@@ -107,6 +107,8 @@ export class BatchProcessor {
     let usersPartition = false;
     const users = new Map<string, UserWork>();
     const pendingByRecord = new Map<string, number>();
+    /** The Debezium op of each record that became work, for the records metric. */
+    const opByRecord = new Map<string, ChangeEvent['op']>();
     let cut = false;
 
     for (const record of records) {
@@ -164,7 +166,10 @@ export class BatchProcessor {
         names.add(username);
       }
       if (names.size === 0) tracker.done(record.offset);
-      else pendingByRecord.set(record.offset, names.size);
+      else {
+        pendingByRecord.set(record.offset, names.size);
+        opByRecord.set(record.offset, event.op);
+      }
     }
 
     const finishRecord = (record: RawRecord): void => {
@@ -242,7 +247,7 @@ export class BatchProcessor {
               this.o.events.record({
                 topic: record.topic,
                 partition: record.partition,
-                op: 'none',
+                op: opByRecord.get(record.offset) ?? 'none',
                 outcome: applied ? 'applied' : 'skipped',
                 reason: applied ? undefined : (report.skips[report.skips.length - 1] ?? 'no-change'),
               });
