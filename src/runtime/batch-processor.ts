@@ -387,6 +387,9 @@ export class BatchProcessor {
       }
       const origin = this.deadLetteredUsers.get(entry.username);
       const expired = origin !== undefined || now - entry.since >= (this.o.missingUserTimeoutMs ?? 60_000);
+      // A re-check reads the user: "absent" in the pool state may be old (another instance, or
+      // the migration trigger, may have created it since).
+      this.o.applier.state.forget(entry.username);
       await this.handOver(entry.username, expired ? (origin ?? 'timeout') : undefined);
     }
   }

@@ -273,3 +273,28 @@ describe('an event at exactly the version Cognito holds', () => {
     expect({ calls: third.calls, reads: third.reads }).toEqual({ calls: [], reads: 0 });
   });
 });
+
+describe('absence from the listing', () => {
+  const planning = planningFromMapping(mapping);
+  test('a delete reads the user: created by another instance after the listing, it is deleted, not skipped as already gone (two-consumers fault scenario)', async () => {
+    const cognito = new InMemoryCognito();
+    const applier = createUserApplier(planning, { gateway: cognito, stateCapacity: 100, stream: { jitGraceMs: 0 } });
+    await applier.state.prime(cognito, undefined); // empty pool: every user known absent
+    // The other instance, which owned the partition then, created the user.
+    cognito.users.set('legacy_8', {
+      attributes: { [options.versionAttribute]: v(2) },
+      enabled: true,
+      groups: new Set(),
+    });
+    const del: UserIntent = {
+      kind: 'delete',
+      username: 'legacy_8',
+      version: v(5),
+      origin: { topic: 't', partition: 0, offset: '0' },
+      sourceTsMs: null,
+    };
+    const report = await applier.apply('legacy_8', [del]);
+    expect(report.calls).toEqual(['AdminDeleteUser']);
+    expect(cognito.peek('legacy_8')).toBeNull();
+  });
+});

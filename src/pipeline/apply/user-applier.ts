@@ -305,7 +305,13 @@ export class UserApplier {
     work: readonly UserIntent[],
   ): { user: CurrentUser | null; partial: boolean } | undefined {
     const { state } = this.o;
-    if (this.o.trustAbsence === true && state.knowsAbsent(username)) return { user: null, partial: false };
+    // "Absent" is safe to act on for a creation (one that finds the user answers UsernameExists
+    // and re-plans) and for a membership (it waits, and re-checks read), never for a delete: it
+    // would be skipped as "already deleted", silently, while another instance (or the trigger)
+    // created the user after the listing. Deletes are rare; they always read.
+    if (this.o.trustAbsence === true && state.knowsAbsent(username) && work.every((i) => i.kind !== 'delete')) {
+      return { user: null, partial: false };
+    }
     if (known === undefined || !known.present) return undefined;
     // Removals always read: the state may not know a membership someone else added (the Post
     // Authentication trigger), and a missed removal would leave a user in a group for good.
