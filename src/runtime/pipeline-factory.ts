@@ -71,6 +71,8 @@ export interface ApplierDeps {
   deletedUsers?: DeletedUsersStore;
   /** Users the pool state may hold (processing.stateCapacity); 0 reads Cognito every time. */
   stateCapacity: number;
+  /** Other instances write the same pool (cognito.instances > 1): the pool state keeps versions only. */
+  sharedPool?: boolean;
   /**
    * The stream's appliers: under createPolicy existing-only, fresh "not-existing" skips wait
    * for a just-in-time creation (JitGraceApplier); under always, a membership for an absent
@@ -82,10 +84,11 @@ export interface ApplierDeps {
 }
 
 /** The pool state for a pipeline's mapping (fingerprints of its compared attributes). */
-export function createPoolState(pipeline: Planning, capacity: number): PoolState {
+export function createPoolState(pipeline: Planning, capacity: number, shared = false): PoolState {
   const groupsVersionAttribute = pipeline.mapping.spec.groups?.versionAttribute;
   return new PoolState({
     capacity,
+    shared,
     comparedAttributes: pipeline.comparedAttributes,
     versionAttribute: pipeline.mapping.versionAttribute,
     ...(groupsVersionAttribute === undefined ? {} : { groupsVersionAttribute }),
@@ -99,7 +102,7 @@ export function createUserApplier(pipeline: Planning, d: ApplierDeps): UserAppli
     gateway: d.gateway,
     plan: pipeline.plan,
     coalesce: pipeline.coalesce,
-    state: createPoolState(pipeline, d.stateCapacity),
+    state: createPoolState(pipeline, d.stateCapacity, d.sharedPool === true),
     manageGroups: pipeline.manageGroups,
     comparedAttributes: pipeline.comparedAttributes,
     ...(groupsVersionAttribute === undefined ? {} : { groupsVersionAttribute }),
@@ -178,6 +181,7 @@ export async function createBatchProcessor(
     gateway: d.gateway,
     deletedUsers: d.deletedUsers,
     stateCapacity: config.processing.stateCapacity,
+    sharedPool: config.cognito.instances > 1,
     stream: { jitGraceMs: config.processing.jitGraceMs, clock: d.clock },
     ...(waiting ? { waitingFor: (username: string) => processor?.joinCreation(username) } : {}),
   });

@@ -159,10 +159,22 @@ export class SyncService {
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
 
     const { GROUP_JOIN, CRASH, STOP } = this.consumer.events;
+    let joins = 0;
     this.consumer.on(GROUP_JOIN, (e) => {
+      const before = new Set(this.assigned);
       this.assigned.clear();
       for (const [topic, partitions] of Object.entries(e.payload.memberAssignment))
         for (const p of partitions) this.assigned.add(`${topic}:${p}`);
+      // Partitions another member worked on since the last assignment: its writes are unknown
+      // here, so fingerprints and memberships learnt before are forgotten (versions stay).
+      const gained = [...this.assigned].filter((key) => !before.has(key));
+      if (joins++ > 0 && gained.length > 0) {
+        applier.state.distrust();
+        logger.info(
+          { gained },
+          'partitions moved here: users in the pool state are read again before judged unchanged',
+        );
+      }
       // Waiting memberships of partitions gone elsewhere: their next owner reads them again.
       this.processor?.dropPartitions((key) => this.assigned.has(key));
       for (const key of [...this.resumeAt.keys()]) if (!this.assigned.has(key)) this.resumeAt.delete(key);

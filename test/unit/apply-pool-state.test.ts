@@ -298,3 +298,42 @@ describe('absence from the listing', () => {
     expect(cognito.peek('legacy_8')).toBeNull();
   });
 });
+
+describe('what other instances write is not known here', () => {
+  const planning = planningFromMapping(mapping);
+  const desired = (email: string): DesiredUser => ({
+    username: 'legacy_4',
+    attributes: Object.fromEntries(names.map((n) => [n, n === 'email' ? email : ''])),
+    enabled: true,
+  });
+
+  test('after partitions moved here (distrust), an event is judged unchanged only after a read', async () => {
+    const cognito = new InMemoryCognito();
+    const applier = createUserApplier(planning, { gateway: cognito, stateCapacity: 100, stream: { jitGraceMs: 0 } });
+    await applier.apply('legacy_4', [upsert(desired('a@example.com'), 10)]);
+    // Another instance, owning the partition meanwhile, changed the user; then it came back here.
+    cognito.users.get('legacy_4')!.attributes.email = 'b@example.com';
+    applier.state.distrust();
+    const report = await applier.apply('legacy_4', [upsert(desired('a@example.com'), 20)]);
+    expect({ reads: report.reads, calls: report.calls }).toEqual({ reads: 1, calls: ['AdminUpdateUserAttributes'] });
+    expect(cognito.peek('legacy_4')?.attributes.email).toBe('a@example.com');
+    // Versions were kept: an older event is still stale without a read.
+    const stale = await applier.apply('legacy_4', [upsert(desired('c@example.com'), 15)]);
+    expect({ reads: stale.reads, skips: stale.skips }).toEqual({ reads: 0, skips: ['stale-version'] });
+  });
+
+  test('with several instances in the group (shared), the state keeps versions only', async () => {
+    const cognito = new InMemoryCognito();
+    const applier = createUserApplier(planning, {
+      gateway: cognito,
+      stateCapacity: 100,
+      sharedPool: true,
+      stream: { jitGraceMs: 0 },
+    });
+    await applier.apply('legacy_4', [upsert(desired('a@example.com'), 10)]);
+    expect(applier.state.get('legacy_4')).toMatchObject({ version: v(10), digest: undefined, groups: undefined });
+    cognito.users.get('legacy_4')!.attributes.email = 'b@example.com';
+    const report = await applier.apply('legacy_4', [upsert(desired('a@example.com'), 20)]);
+    expect(report.calls).toEqual(['AdminUpdateUserAttributes']);
+  });
+});

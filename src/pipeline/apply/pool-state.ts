@@ -54,6 +54,12 @@ class Entry implements KnownUser {
 
 export interface PoolStateOptions {
   capacity: number;
+  /**
+   * Other instances of the consumer group write the same pool (cognito.instances > 1): what
+   * they write is invisible here, so only versions are kept (Cognito's versions only grow) and
+   * absence; fingerprints and memberships would go stale and hide changes.
+   */
+  shared?: boolean;
   /** The attributes the planner compares (state-digest.ts comparedAttributes). */
   comparedAttributes: readonly string[];
   versionAttribute: string;
@@ -143,17 +149,20 @@ export class PoolState {
     } else {
       const stored = user.attributes[this.o.versionAttribute];
       entry = new Entry(true, false, false);
-      entry.digest = cognitoDigest(user.attributes, user.enabled, this.o.comparedAttributes);
+      if (!this.o.shared) entry.digest = cognitoDigest(user.attributes, user.enabled, this.o.comparedAttributes);
       const version = newest(
         newest(stored === '' ? undefined : stored, reflects),
         prior?.present ? prior.version : undefined,
       );
       if (version !== undefined) entry.version = version;
-      if (user.groups !== undefined) entry.groups = intern(user.groups);
-      else if (prior?.present && prior.groups !== undefined && (!prior.primed || this.groupsListed))
-        entry.groups = prior.groups;
-      if (this.o.groupsVersionAttribute !== undefined)
-        entry.groupVersions = user.attributes[this.o.groupsVersionAttribute] ?? '';
+      // Shared with other instances: versions only (see PoolStateOptions.shared).
+      if (!this.o.shared) {
+        if (user.groups !== undefined) entry.groups = intern(user.groups);
+        else if (prior?.present && prior.groups !== undefined && (!prior.primed || this.groupsListed))
+          entry.groups = prior.groups;
+        if (this.o.groupsVersionAttribute !== undefined)
+          entry.groupVersions = user.attributes[this.o.groupsVersionAttribute] ?? '';
+      }
     }
     this.put(username, entry);
   }
@@ -168,8 +177,24 @@ export class PoolState {
     else this.entries.delete(username);
   }
 
+  /**
+   * This instance was given partitions another member worked on meanwhile (a rebalance): what
+   * that member wrote is not known here. Keep versions and absence (safe: versions only grow, a
+   * creation that meets a user re-plans, a delete always reads); forget fingerprints and
+   * memberships, so those users are read before anything is judged unchanged.
+   */
+  distrust(): void {
+    for (const entry of this.entries.values()) {
+      entry.digest = undefined;
+      entry.groups = undefined;
+      entry.groupVersions = undefined;
+    }
+    this.groupsListed = false;
+  }
+
   /** Memberships (and the per-group versions) after calls planned without reading the user. */
   observeGroups(username: string, groups: readonly string[] | undefined, groupVersions: string | undefined): void {
+    if (this.o.shared) return;
     const entry = this.entries.get(username);
     if (entry === undefined || !entry.present) return;
     if (groups !== undefined) entry.groups = intern(groups);
@@ -201,17 +226,19 @@ export class PoolState {
         if (this.entries.has(u.username) || this.o.capacity === 0) continue;
         const stored = u.attributes[this.o.versionAttribute];
         const entry = new Entry(true, false, true);
-        entry.digest = cognitoDigest(u.attributes, u.enabled, this.o.comparedAttributes);
         if (stored !== undefined && stored !== '') entry.version = stored;
-        if (groups !== undefined) entry.groups = intern([]);
-        if (this.o.groupsVersionAttribute !== undefined)
-          entry.groupVersions = u.attributes[this.o.groupsVersionAttribute] ?? '';
+        if (!this.o.shared) {
+          entry.digest = cognitoDigest(u.attributes, u.enabled, this.o.comparedAttributes);
+          if (groups !== undefined) entry.groups = intern([]);
+          if (this.o.groupsVersionAttribute !== undefined)
+            entry.groupVersions = u.attributes[this.o.groupsVersionAttribute] ?? '';
+        }
         this.put(u.username, entry);
         primedHere.add(u.username);
       }
     }
     this.listed = true;
-    if (groups === undefined) return report;
+    if (groups === undefined || this.o.shared) return report;
     for (const group of groups) {
       for await (const names of listing.listUsersInGroup(group)) {
         report.groupPages++;
