@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { createRecordedSchemaRegistry } from '../../src/adapters/registry/recorded-schema-registry.js';
 import { MemoryDeletedUsers, type DeletedUsersStore } from '../../src/adapters/kafka/deleted-users-log.js';
+import { positionOf } from '../../src/adapters/kafka/dlq-producer.js';
 import type { RawRecord } from '../../src/core/types.js';
 import type { SyncError } from '../../src/errors.js';
 import type { UserApplier } from '../../src/pipeline/apply/user-applier.js';
@@ -122,10 +123,10 @@ export class SimulatedConsumer {
       dlq: {
         send: (record, error) => {
           this.deadLetters.push({ record, error });
-          o.dlqHolds?.add(`${record.topic}:${record.partition}:${record.offset}`);
+          o.dlqHolds?.add(positionOf(record));
           return Promise.resolve();
         },
-        holds: (record) => o.dlqHolds?.has(`${record.topic}:${record.partition}:${record.offset}`) === true,
+        holds: (record) => o.dlqHolds?.has(positionOf(record)) === true,
       },
       tolerance: o.tolerance ?? 'all',
       concurrency: o.concurrency ?? 16,

@@ -7,9 +7,9 @@
 //   apply failure, not retriable       -> the user's records go to the DLQ (or stop)
 //   apply failure, CognitoAccessError  -> stop the pipeline: no record is at fault, so nothing
 //                                         goes to the DLQ and nothing of the batch is committed
-import type { ChangeEvent, DecodeOutcome, RawRecord, Result, UserIntent } from '../core/types.js';
+import type { ChangeEvent, DecodeOutcome, RawRecord, Result, SkipReason, UserIntent } from '../core/types.js';
 import { CognitoAccessError, MissingUserError, SyncError, errorMessage } from '../errors.js';
-import type { DeadLetterSink } from '../adapters/kafka/dlq-producer.js';
+import { positionOf, type DeadLetterSink } from '../adapters/kafka/dlq-producer.js';
 import type { UserApplier } from '../pipeline/apply/user-applier.js';
 import { OffsetTracker } from '../pipeline/commit/offset-tracker.js';
 import { DEFAULT_MAX_APPLY_RETRY_MS } from '../config/schema.js';
@@ -341,17 +341,27 @@ export class BatchProcessor {
       intents: entry.intents,
       settle: (applied) => {
         if (!applied) return waiting.putBack(entry, this.o.clock.now());
-        for (const record of entry.records)
-          this.o.events.record({ topic: record.topic, partition: record.partition, op: 'none', outcome: 'applied' });
-        waiting.settle(entry.records);
+        this.settleWaiting(waiting, entry, 'applied');
       },
     };
+  }
+
+  /** Waiting records that ended applied or skipped: counted, and no longer holding their partitions' commits. */
+  private settleWaiting(
+    waiting: WaitingMemberships,
+    entry: Waiting,
+    outcome: 'applied' | 'skipped',
+    reason?: SkipReason,
+  ): void {
+    for (const record of entry.records)
+      this.o.events.record({ topic: record.topic, partition: record.partition, op: 'none', outcome, reason });
+    waiting.settle(entry.records);
   }
 
   private rememberDeadLettered(username: string | undefined, record: RawRecord | undefined): void {
     if (username === undefined || record === undefined) return;
     this.deadLetteredUsers.delete(username);
-    this.deadLetteredUsers.set(username, `${record.topic}:${record.partition}:${record.offset}`);
+    this.deadLetteredUsers.set(username, positionOf(record));
     if (this.deadLetteredUsers.size > DEAD_LETTERED_USERS_KEPT)
       this.deadLetteredUsers.delete(this.deadLetteredUsers.keys().next().value as string);
   }
@@ -405,17 +415,8 @@ export class BatchProcessor {
     if (!waiting || !entry) return;
     try {
       const report = await this.o.applier.apply(username, entry.intents);
-      const applied = report.calls.length > 0;
-      for (const record of entry.records) {
-        this.o.events.record({
-          topic: record.topic,
-          partition: record.partition,
-          op: 'none',
-          outcome: applied ? 'applied' : 'skipped',
-          reason: applied ? undefined : (report.skips[report.skips.length - 1] ?? 'no-change'),
-        });
-      }
-      waiting.settle(entry.records);
+      if (report.calls.length > 0) this.settleWaiting(waiting, entry, 'applied');
+      else this.settleWaiting(waiting, entry, 'skipped', report.skips[report.skips.length - 1] ?? 'no-change');
     } catch (error) {
       const syncError =
         error instanceof SyncError ? error : new SyncError(errorMessage(error), { stage: 'apply', cause: error });

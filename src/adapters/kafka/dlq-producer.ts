@@ -14,6 +14,10 @@ export const DLQ_HEADER = {
   failedAt: 'cognito-sync.failed.at',
 } as const;
 
+/** "topic:partition:offset": how a source record is named in the DLQ's bookkeeping and messages. */
+export const positionOf = (record: Pick<RawRecord, 'topic' | 'partition' | 'offset'>): string =>
+  `${record.topic}:${record.partition}:${record.offset}`;
+
 export interface DeadLetterSink {
   send(record: RawRecord, error: SyncError): Promise<void>;
   /** True when the DLQ already holds this source record (a replay meets it again). */
@@ -29,7 +33,7 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
   ) {}
 
   holds(record: RawRecord): boolean {
-    return this.known?.has(`${record.topic}:${record.partition}:${record.offset}`) === true;
+    return this.known?.has(positionOf(record)) === true;
   }
 
   async send(record: RawRecord, error: SyncError): Promise<void> {
@@ -42,7 +46,7 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
         acks: -1,
         messages: [{ key: record.key, value: record.value, headers }],
       });
-      this.known?.add(`${record.topic}:${record.partition}:${record.offset}`);
+      this.known?.add(positionOf(record));
     } catch (cause) {
       throw new DlqError(
         `cannot write to DLQ topic ${this.topic}: ${errorMessage(cause)}`,

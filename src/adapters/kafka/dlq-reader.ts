@@ -4,7 +4,7 @@
 import type { Admin, Kafka } from 'kafkajs';
 import type { RawRecord } from '../../core/types.js';
 import type { Logger } from '../../ops/logger.js';
-import { DLQ_HEADER } from './dlq-producer.js';
+import { DLQ_HEADER, positionOf } from './dlq-producer.js';
 import { readRange, throwawayGroupId, type PartitionRange } from './range-reader.js';
 
 /** Every header this program adds; stripped when a record is re-driven, then written afresh. */
@@ -139,10 +139,6 @@ export async function readDlq(o: ReadDlqOptions): Promise<DlqEntry[]> {
     .slice(0, o.limit);
 }
 
-/** "topic:partition:offset" of a source record: how the DLQ names what it holds. */
-export const sourceKey = (topic: string, partition: number, offset: string): string =>
-  `${topic}:${partition}:${offset}`;
-
 /**
  * The source positions of every record in the DLQ, so that a replay does not dead-letter the
  * same record a second time. Undefined when the DLQ holds more than `limit` records (then a
@@ -178,7 +174,7 @@ export async function readDlqSources(o: {
     handle: async (record) => {
       const { sourceTopic, sourcePartition, sourceOffset } = parseDlqHeaders(record.headers);
       if (sourceTopic !== null && sourcePartition !== null && sourceOffset !== null)
-        known.add(sourceKey(sourceTopic, sourcePartition, sourceOffset));
+        known.add(positionOf({ topic: sourceTopic, partition: sourcePartition, offset: sourceOffset }));
       return 'next';
     },
   });
