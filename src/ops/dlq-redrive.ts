@@ -5,11 +5,15 @@
 // fresh error headers (plus where it was re-driven from) and the run goes on.
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { CompiledConfig } from '../config/load-config.js';
-import type { SkipReason } from '../core/types.js';
-import { ConfigError, SyncError, errorMessage } from '../errors.js';
+import type { RawRecord, SkipReason } from '../core/types.js';
+import { ConfigError, MissingUserError, SyncError, errorMessage } from '../errors.js';
 import { createKafka } from '../adapters/kafka/kafka-client.js';
-import { KafkaDeadLetterSink, type DeadLetterSink } from '../adapters/kafka/dlq-producer.js';
-import { KafkaDeletedUsersLog, deletedUsersTopic } from '../adapters/kafka/deleted-users-log.js';
+import { KafkaDeadLetterSink, positionOf, type DeadLetterSink } from '../adapters/kafka/dlq-producer.js';
+import {
+  KafkaDeletedUsersLog,
+  deletedUsersTopic,
+  type DeletedUsersStore,
+} from '../adapters/kafka/deleted-users-log.js';
 import {
   REDRIVE_HEADER,
   dlqPartitions,
@@ -19,13 +23,15 @@ import {
 } from '../adapters/kafka/dlq-reader.js';
 import { readRange, type PartitionRange } from '../adapters/kafka/range-reader.js';
 import { groupActivity } from '../adapters/kafka/offset-reset.js';
-import type { CognitoCallEvent } from '../adapters/cognito/cognito-gateway.js';
+import type { CognitoCallEvent, CognitoGateway } from '../adapters/cognito/cognito-gateway.js';
 import type { BatchOutcome, BatchProcessor } from '../runtime/batch-processor.js';
 import { combineEvents, type SyncEvents } from '../runtime/instrumentation.js';
-import { createBatchProcessor, createGateway } from '../runtime/pipeline-factory.js';
+import { createBatchProcessor, createGateway, type Pipeline } from '../runtime/pipeline-factory.js';
+import { judgeRecord, subjectOf, userNow, type RedriveVerdict } from './redrive-verdict.js';
 import type { Logger } from './logger.js';
 
-export type RedriveOutcome = 'succeeded' | 'skipped' | 'failed';
+/** `superseded`: Cognito already holds the user at this record's version or later (redrive-verdict.ts). */
+export type RedriveOutcome = 'succeeded' | 'superseded' | 'skipped' | 'failed';
 
 export interface RedriveItem {
   dlqPartition: number;
@@ -34,6 +40,8 @@ export interface RedriveItem {
   source: string | null;
   outcome: RedriveOutcome;
   reason?: string;
+  /** Sent back because its user was not in Cognito (a second look may apply it). */
+  userMissing?: boolean;
 }
 
 export interface RedriveSummary {
@@ -41,6 +49,8 @@ export interface RedriveSummary {
   groupId: string;
   records: number;
   succeeded: number;
+  /** Resolved without a write: the user's current state is at or past the record (a fix made in the legacy row). */
+  superseded: number;
   skipped: number;
   failed: number;
   /** Why the run ended before the end of the DLQ, when it did: run again once fixed. */
@@ -65,33 +75,45 @@ export interface RedriveOptions {
 
 export const redriveGroupId = (groupId: string): string => `${groupId}.dlq-redrive`;
 
+/** What a re-drive needs besides the DLQ reader: the sync's processor and the current state's sources. */
+interface RedriveTools {
+  processor: BatchProcessor;
+  pipeline: Pipeline;
+  gateway: CognitoGateway;
+  deletedUsers: DeletedUsersStore;
+}
+
 /**
  * The sync's BatchProcessor without a consumer, except that tolerance is always 'all': a
  * record failing again goes back to the DLQ rather than stopping the re-drive.
  */
-async function buildRedriveProcessor(
+async function buildRedriveTools(
   config: CompiledConfig,
   kafka: Kafka,
   producer: Producer,
   dlq: DeadLetterSink,
   events: SyncEvents,
   onCognitoCall?: (e: CognitoCallEvent) => void,
-): Promise<BatchProcessor> {
+): Promise<RedriveTools> {
   // Without the deleted-users log a re-driven old create would bring back a user deleted since.
   const deletedUsers = await KafkaDeletedUsersLog.open(
     kafka,
     producer,
     config.state.deletedUsersTopic ?? deletedUsersTopic(config.cognito.userPoolId),
   );
-  const { processor } = await createBatchProcessor({
+  const gateway = createGateway(config, onCognitoCall);
+  const { processor, pipeline } = await createBatchProcessor({
     config,
-    gateway: createGateway(config, onCognitoCall),
+    gateway,
     dlq,
     deletedUsers,
     events,
     tolerance: 'all',
+    // The verdict sends a role row whose user is missing back at once; a race (the user
+    // deleted between the verdict and the apply) must not hold the whole re-drive either.
+    missingUserTimeoutMs: 0,
   });
-  return processor;
+  return { processor, pipeline, gateway, deletedUsers };
 }
 
 /** Records seen by the processor for the record being re-driven: the worst outcome wins. */
@@ -110,6 +132,7 @@ export async function redriveDlq(o: RedriveOptions): Promise<RedriveSummary> {
     groupId,
     records: 0,
     succeeded: 0,
+    superseded: 0,
     skipped: 0,
     failed: 0,
     stoppedEarly: null,
@@ -120,13 +143,14 @@ export async function redriveDlq(o: RedriveOptions): Promise<RedriveSummary> {
   const admin = kafka.admin();
   await admin.connect();
   let ranges: PartitionRange[];
+  let chosen: DlqPartition[];
   try {
     const all = await dlqPartitions(admin, topic);
     if (all === null) {
       summary.note = `DLQ topic ${topic} does not exist: nothing was ever dead-lettered`;
       return summary;
     }
-    const chosen = selectPartitions(all, o.partition, o.fromOffset !== undefined);
+    chosen = selectPartitions(all, o.partition, o.fromOffset !== undefined);
     const activity = await groupActivity(admin, groupId);
     if (activity.members > 0)
       throw new SyncError(
@@ -174,7 +198,7 @@ export async function redriveDlq(o: RedriveOptions): Promise<RedriveSummary> {
       send: (record, error) =>
         inner.send({ ...record, headers: { ...record.headers, [REDRIVE_HEADER]: position } }, error),
     };
-    const processor = await buildRedriveProcessor(
+    const tools = await buildRedriveTools(
       config,
       kafka,
       producer,
@@ -182,6 +206,69 @@ export async function redriveDlq(o: RedriveOptions): Promise<RedriveSummary> {
       combineEvents(collect, o.events ?? {}),
       o.onCognitoCall,
     );
+    const versionAttribute = tools.pipeline.mapping.versionAttribute;
+
+    /** One record: judged against its user's current state, then (when still due) re-driven. */
+    const redriveOne = async (raw: RawRecord, heartbeat: () => Promise<void>): Promise<RedriveItem | 'abort'> => {
+      const entry = toDlqEntry(raw);
+      position = positionOf({ topic, partition: entry.partition, offset: entry.offset });
+      const item: RedriveItem = {
+        dlqPartition: entry.partition,
+        dlqOffset: entry.offset,
+        source: null,
+        outcome: 'skipped',
+      };
+      const source = sourceRecordOf(entry);
+      if (source === null) {
+        item.reason = 'no cognito-sync source headers: not a record this program dead-lettered';
+        return item;
+      }
+      item.source = `${source.topic}:${source.partition}@${source.offset}`;
+      try {
+        const verdict = await verdictFor(source, tools, versionAttribute);
+        if (verdict?.kind === 'superseded') {
+          item.outcome = 'superseded';
+          item.reason = verdict.reason;
+          return item;
+        }
+        if (verdict?.kind === 'user-missing') {
+          await sink.send(source, new MissingUserError(verdict.reason, { stage: 'apply' }));
+          item.outcome = 'failed';
+          item.reason = verdict.reason;
+          item.userMissing = true;
+          return item;
+        }
+      } catch (error) {
+        if (error instanceof SyncError && error.retriable) {
+          summary.stoppedEarly = `record ${position} (source ${item.source}): ${errorMessage(error)}; it stays in place for the next re-drive`;
+          return 'abort';
+        }
+        if (!(error instanceof SyncError)) throw error;
+        // Not judged (e.g. the bytes do not decode any more): the pipeline says what it makes of it.
+      }
+      current = { applied: false, dlq: false, skipReasons: [] };
+      const deadline = Date.now() + (o.retryForMs ?? 60_000);
+      let outcome: BatchOutcome;
+      try {
+        outcome = await tools.processor.process([source], { isActive: () => Date.now() < deadline, heartbeat });
+      } catch (error) {
+        // e.g. the DLQ itself is unwritable: stop with this record uncommitted.
+        summary.stoppedEarly = `record ${position} (source ${item.source}): ${errorMessage(error)}`;
+        return 'abort';
+      }
+      if (outcome.incomplete) {
+        // Retriable trouble (registry or Cognito unavailable): leave the record uncommitted.
+        summary.stoppedEarly = `record ${position} (source ${item.source}) kept failing with retriable errors; it stays in place for the next re-drive`;
+        return 'abort';
+      }
+      if (current.dlq) {
+        item.outcome = 'failed';
+        item.reason = 'failed again: back in the DLQ with fresh headers';
+      } else if (current.applied) item.outcome = 'succeeded';
+      else item.reason = current.skipReasons.join(', ') || 'nothing to do';
+      return item;
+    };
+
     const result = await readRange({
       kafka,
       logger,
@@ -192,41 +279,8 @@ export async function redriveDlq(o: RedriveOptions): Promise<RedriveSummary> {
       idleMs: 15_000,
       timeoutMs: Number.MAX_SAFE_INTEGER,
       handle: async (raw, heartbeat) => {
-        const entry = toDlqEntry(raw);
-        position = `${topic}:${entry.partition}:${entry.offset}`;
-        const item: RedriveItem = {
-          dlqPartition: entry.partition,
-          dlqOffset: entry.offset,
-          source: null,
-          outcome: 'skipped',
-        };
-        const source = sourceRecordOf(entry);
-        if (source === null) {
-          item.reason = 'no cognito-sync source headers: not a record this program dead-lettered';
-          tally(summary, item);
-          return 'next';
-        }
-        item.source = `${source.topic}:${source.partition}@${source.offset}`;
-        current = { applied: false, dlq: false, skipReasons: [] };
-        const deadline = Date.now() + (o.retryForMs ?? 60_000);
-        let outcome: BatchOutcome;
-        try {
-          outcome = await processor.process([source], { isActive: () => Date.now() < deadline, heartbeat });
-        } catch (error) {
-          // e.g. the DLQ itself is unwritable: stop with this record uncommitted.
-          summary.stoppedEarly = `record ${position} (source ${item.source}): ${errorMessage(error)}`;
-          return 'abort';
-        }
-        if (outcome.incomplete) {
-          // Retriable trouble (registry or Cognito unavailable): leave the record uncommitted.
-          summary.stoppedEarly = `record ${position} (source ${item.source}) kept failing with retriable errors; it stays in place for the next re-drive`;
-          return 'abort';
-        }
-        if (current.dlq) {
-          item.outcome = 'failed';
-          item.reason = 'failed again: back in the DLQ with fresh headers';
-        } else if (current.applied) item.outcome = 'succeeded';
-        else item.reason = current.skipReasons.join(', ') || 'nothing to do';
+        const item = await redriveOne(raw, heartbeat);
+        if (item === 'abort') return 'abort';
         tally(summary, item);
         return 'next';
       },
@@ -234,10 +288,80 @@ export async function redriveDlq(o: RedriveOptions): Promise<RedriveSummary> {
     if (result.end === 'idle' && summary.stoppedEarly === null)
       summary.stoppedEarly =
         'no record arrived for a while before the end of the DLQ was reached; run again to continue';
+
+    // Role rows sent back because their user was missing, when this run created users: one
+    // more look at exactly those copies. Not committed, so the other records this run sent
+    // back stay due for the next re-drive (which finds these ones already applied).
+    const waitingFor = new Map(
+      summary.items
+        .filter((i) => i.userMissing)
+        .map((i) => [positionOf({ topic, partition: i.dlqPartition, offset: i.dlqOffset }), i]),
+    );
+    if (waitingFor.size > 0 && summary.succeeded > 0 && summary.stoppedEarly === null) {
+      const tail = await partitionsAfter(kafka, topic, ranges);
+      await readRange({
+        kafka,
+        logger,
+        groupId: `${groupId}.second-look`,
+        start: 'seek',
+        ranges: tail,
+        idleMs: 15_000,
+        timeoutMs: Number.MAX_SAFE_INTEGER,
+        handle: async (raw, heartbeat) => {
+          const from = toDlqEntry(raw).meta.redrivenFrom;
+          const first = from === null ? undefined : waitingFor.get(from);
+          if (first === undefined) return 'next';
+          const again = await redriveOne(raw, heartbeat);
+          if (again === 'abort') return 'abort';
+          if (again.outcome === 'failed') return 'next';
+          summary.failed--;
+          summary[again.outcome]++;
+          Object.assign(first, {
+            outcome: again.outcome,
+            reason: `${again.reason ?? 'applied'} (second look, after its user was created)`,
+          });
+          return 'next';
+        },
+      });
+    }
   } finally {
     await producer.disconnect();
   }
   return summary;
+}
+
+/** The DLQ records this run appended: from where the first pass ended to the end now. */
+async function partitionsAfter(kafka: Kafka, topic: string, first: PartitionRange[]): Promise<PartitionRange[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const now = (await dlqPartitions(admin, topic)) ?? [];
+    return first.map((r) => ({
+      topic,
+      partition: r.partition,
+      from: r.to,
+      to: now.find((p) => p.partition === r.partition)?.high ?? r.to,
+    }));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The verdict of redrive-verdict.ts for a source record; undefined when it has no user to judge by. */
+async function verdictFor(
+  source: RawRecord,
+  tools: RedriveTools,
+  versionAttribute: string,
+): Promise<RedriveVerdict | undefined> {
+  const decoded = await tools.pipeline.decoder.decode(source);
+  if (!decoded.ok) {
+    if (decoded.error.retriable) throw decoded.error;
+    return undefined;
+  }
+  if (decoded.value.kind !== 'event') return undefined;
+  const subject = subjectOf(tools.pipeline, decoded.value.event);
+  if (subject === undefined) return undefined;
+  return judgeRecord(subject, await userNow(subject, tools.gateway, tools.deletedUsers, versionAttribute));
 }
 
 function tally(summary: RedriveSummary, item: RedriveItem): void {

@@ -7,6 +7,7 @@ import type { SyncError } from '../errors.js';
 import type { MappedEvent } from '../pipeline/map/map-event.js';
 import { headerText, OWN_HEADER_PREFIX, type DlqEntry } from '../adapters/kafka/dlq-reader.js';
 import { redactText, redactValue } from './redact.js';
+import type { RedriveVerdict } from './redrive-verdict.js';
 
 export interface DlqListRow {
   partition: number;
@@ -140,6 +141,8 @@ export interface InspectView {
   mapping?:
     | { ok: true; skip?: string; intents?: unknown[] }
     | { ok: false; error: { class: string; stage: string; message: string } };
+  /** What a re-drive would do with it against the user's current state (redrive-verdict.ts). */
+  now?: { verdict: 'superseded' | 'user-missing' | 'redrive'; reason: string };
   /** The bytes as they are, when the decoder could not read them. */
   raw?: { key: unknown; value: unknown };
   redacted: boolean;
@@ -150,6 +153,8 @@ export interface InspectInput {
   entry: DlqEntry;
   decoded: Result<DecodeOutcome, SyncError> | null;
   mapped: Result<MappedEvent, SyncError> | null;
+  /** The verdict against the user's current state; null when the record has no user to judge by. */
+  verdict?: RedriveVerdict | null;
   showPersonal: boolean;
 }
 
@@ -223,6 +228,7 @@ export function buildInspectView(i: InspectInput): InspectView {
       view.mapping = { ok: true, intents: intents.map(clean) };
     }
   }
+  if (i.verdict) view.now = { verdict: i.verdict.kind, reason: text(i.verdict.reason)! };
   if (!i.decoded?.ok)
     view.raw = {
       key: rawView(i.entry.record.key, i.showPersonal),
@@ -248,11 +254,16 @@ export function formatInspect(v: InspectView): string {
   if (v.mapping) {
     if (!v.mapping.ok) out.push(`mapping now: fails: ${v.mapping.error.class}: ${v.mapping.error.message}`);
     else if (v.mapping.skip) out.push(`mapping now: skipped (${v.mapping.skip})`);
-    else
-      out.push(
-        `mapping now: ${v.mapping.intents?.length ?? 0} intent(s), a re-drive would apply:\n  ${json(v.mapping.intents)}`,
-      );
+    else out.push(`mapping now: ${v.mapping.intents?.length ?? 0} intent(s):\n  ${json(v.mapping.intents)}`);
   }
+  if (v.now)
+    out.push(
+      v.now.verdict === 'superseded'
+        ? `re-drive:   resolves it without a write (${v.now.reason})`
+        : v.now.verdict === 'user-missing'
+          ? `re-drive:   sends it back to the DLQ for now (${v.now.reason})`
+          : 're-drive:   applies what the mapping makes of it (Cognito holds an older version of this user, or none)',
+    );
   if (v.raw) out.push(`raw key:\n  ${json(v.raw.key)}`, `raw value:\n  ${json(v.raw.value)}`);
   if (v.redacted) out.push('', 'personal data (emails, phones, names) redacted: --show-personal-data to see it.');
   return `${out.join('\n')}\n`;

@@ -165,6 +165,8 @@ export interface BatchProcessorDeps {
    * their batch (a DLQ re-drive of single records).
    */
   waitForUsers?: boolean;
+  /** Overrides processing.missingUserTimeoutMs (a DLQ re-drive judges missing users itself). */
+  missingUserTimeoutMs?: number;
 }
 
 /** The one way to build the decode -> map -> plan -> apply processor: `run`, `replay`, `dlq redrive`. */
@@ -194,7 +196,7 @@ export async function createBatchProcessor(
     dlq: d.dlq,
     tolerance: d.tolerance ?? config.dlq.tolerance,
     concurrency: config.processing.concurrency,
-    missingUserTimeoutMs: config.processing.missingUserTimeoutMs,
+    missingUserTimeoutMs: d.missingUserTimeoutMs ?? config.processing.missingUserTimeoutMs,
     maxApplyRetryMs: config.processing.maxApplyRetryMs,
     events: d.events,
     clock: d.clock ?? systemClock,

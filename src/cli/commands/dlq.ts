@@ -9,7 +9,10 @@ import { dlqPartitions, readDlq, sourceRecordOf, type DlqPartition } from '../..
 import { buildInspectView, formatDlqList, formatInspect, formatRetained, listRow } from '../../ops/dlq-view.js';
 import { redriveDlq, selectPartitions, type RedriveSummary } from '../../ops/dlq-redrive.js';
 import { parseDuration } from '../../ops/duration.js';
-import { buildPipeline } from '../../runtime/pipeline-factory.js';
+import { buildPipeline, createGateway, type Pipeline } from '../../runtime/pipeline-factory.js';
+import { judgeRecord, subjectOf, userNow, type RedriveVerdict } from '../../ops/redrive-verdict.js';
+import { KafkaDeletedUsersLog, deletedUsersTopic } from '../../adapters/kafka/deleted-users-log.js';
+import type { ChangeEvent } from '../../core/types.js';
 import { EXIT } from '../exit-codes.js';
 import { dependenciesOf, waitReachable, type Needs } from '../../adapters/reachability.js';
 
@@ -86,7 +89,7 @@ export function registerDlq(program: Command): void {
     .option('--show-personal-data', 'show e-mails, phones, names and raw bytes as they are')
     .option('--json', 'print the record as JSON (one line)')
     .action(async (opts: CommonOptions & { offset: string; showPersonalData?: boolean }) => {
-      const { config, logger } = await setup(opts.config, { kafka: true, registry: true });
+      const { config, logger } = await setup(opts.config, { kafka: true, registry: true, cognito: true });
       const kafka = createKafka(config.kafka, logger);
       const partitions = await partitionsOf(kafka, config.dlq.topic);
       if (partitions === null)
@@ -119,16 +122,21 @@ export function registerDlq(program: Command): void {
       const source = sourceRecordOf(entry);
       let decoded = null;
       let mapped = null;
+      let verdict = null;
       if (source) {
         const pipeline = await buildPipeline(config);
         decoded = await pipeline.decoder.decode(source);
-        if (decoded.ok && decoded.value.kind === 'event') mapped = pipeline.map(decoded.value.event);
+        if (decoded.ok && decoded.value.kind === 'event') {
+          mapped = pipeline.map(decoded.value.event);
+          verdict = await verdictNow(config, kafka, pipeline, decoded.value.event);
+        }
       }
       const view = buildInspectView({
         topic: config.dlq.topic,
         entry,
         decoded,
         mapped,
+        verdict,
         showPersonal: opts.showPersonalData === true,
       });
       process.stdout.write(opts.json ? `${JSON.stringify(view)}\n` : formatInspect(view));
@@ -179,6 +187,25 @@ export function registerDlq(program: Command): void {
     });
 }
 
+/** The same verdict a re-drive reaches for this record (one AdminGetUser and the deleted-users log). */
+async function verdictNow(
+  config: CompiledConfig,
+  kafka: ReturnType<typeof createKafka>,
+  pipeline: Pipeline,
+  event: ChangeEvent,
+): Promise<RedriveVerdict | null> {
+  const subject = subjectOf(pipeline, event);
+  if (subject === undefined) return null;
+  // Read only: the log's producer is never connected here.
+  const deletedUsers = await KafkaDeletedUsersLog.open(
+    kafka,
+    kafka.producer(),
+    config.state.deletedUsersTopic ?? deletedUsersTopic(config.cognito.userPoolId),
+  );
+  const now = await userNow(subject, createGateway(config), deletedUsers, pipeline.mapping.versionAttribute);
+  return judgeRecord(subject, now);
+}
+
 /** Config, a stderr logger, and the dependencies the command needs answering (or one plain line, exit 1). */
 async function setup(path: string, needs: Needs): Promise<{ config: CompiledConfig; logger: Logger }> {
   const config = loadConfig(path);
@@ -205,7 +232,7 @@ async function partitionsOf(kafka: ReturnType<typeof createKafka>, topic: string
 function formatSummary(s: RedriveSummary): string {
   if (s.note) return `${s.note}\n`;
   const out = [
-    `re-drove ${s.records} record(s) from ${s.topic} (progress in group ${s.groupId}): ${s.succeeded} succeeded, ${s.skipped} skipped, ${s.failed} failed again`,
+    `re-drove ${s.records} record(s) from ${s.topic} (progress in group ${s.groupId}): ${s.succeeded} succeeded, ${s.superseded} superseded, ${s.skipped} skipped, ${s.failed} failed again`,
   ];
   if (s.records === 0 && s.stoppedEarly === null)
     out.push(
@@ -222,6 +249,11 @@ function formatSummary(s: RedriveSummary): string {
         .trimEnd();
     out.push('', line(header), ...body.map(line));
   }
+  if (s.superseded > 0)
+    out.push(
+      '',
+      'superseded: Cognito already holds those users at the record’s version or a newer one (fixed in the legacy row since), so nothing was written.',
+    );
   if (s.failed > 0)
     out.push(
       '',
