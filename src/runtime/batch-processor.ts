@@ -15,6 +15,8 @@ import { OffsetTracker } from '../pipeline/commit/offset-tracker.js';
 import { DEFAULT_MAX_APPLY_RETRY_MS } from '../config/schema.js';
 import { backoffDelay } from './backoff.js';
 import { forEachLimit } from './concurrency.js';
+import { batchGate } from './batch-gate.js';
+import { WritesStoppedError, runGated } from '../pipeline/apply/write-gate.js';
 import type { SyncEvents } from './instrumentation.js';
 import type { Clock } from '../pipeline/apply/token-bucket.js';
 import type { Waiting, WaitingMemberships } from './waiting-memberships.js';
@@ -195,7 +197,11 @@ export class BatchProcessor {
     let stop: CognitoAccessError | undefined;
     /** When each user's apply first failed with a retriable error (its retry cap counts from there). */
     const failingSince = new Map<string, number>();
+    /** A worker threw (tolerance none met a poison record, the DLQ failed): the batch ends. */
+    let failedWith: unknown;
     const active = (): boolean => !lostGroup && stop === undefined && control.isActive();
+    // No Cognito call starts for this batch once it may not go on (write-gate.ts).
+    const gate = batchGate(() => ({ lostGroup, stopping: stop !== undefined, active: control.isActive(), failedWith }));
     const beat = async (): Promise<void> => {
       if (this.o.clock.now() - lastBeat < 1000) return;
       lastBeat = this.o.clock.now();
@@ -211,85 +217,96 @@ export class BatchProcessor {
       for (let attempt = 1; todo.length > 0; attempt++) {
         const failed: UserWork[] = [];
         let lastError: Error | undefined;
-        await forEachLimit(todo, this.o.concurrency, async (work) => {
-          if (!active()) {
-            failed.push(work);
-            return;
-          }
-          // Memberships behind others of the same user that wait, or while that user is being
-          // applied (maybe created: they join the creation), wait too.
-          if (
-            waiting &&
-            (waiting.has(work.username) || this.o.applier.busy(work.username)) &&
-            work.intents.every((i) => i.kind === 'group')
-          ) {
-            waiting.park(work.username, work.intents, work.records, this.o.clock.now());
-            for (const record of work.records) finishRecord(record);
-            return;
-          }
-          try {
-            const report = await this.o.applier.apply(work.username, work.intents);
-            if (waiting?.has(work.username)) void this.handOver(work.username);
-            const applied = report.calls.length > 0;
-            calls += report.calls.length;
-            const sourceTsMs = work.intents.reduce<number | null>(
-              (m, i) => (i.sourceTsMs !== null && (m === null || i.sourceTsMs > m) ? i.sourceTsMs : m),
-              null,
-            );
-            if (applied)
-              this.o.events.applied({
-                username: work.username,
-                calls: report.calls,
-                sourceTsMs,
-                ...(report.droppedGroupGuards ? { droppedGroupGuards: report.droppedGroupGuards } : {}),
-              });
-            for (const record of work.records) {
-              this.o.events.record({
-                topic: record.topic,
-                partition: record.partition,
-                op: opByRecord.get(record.offset) ?? 'none',
-                outcome: applied ? 'applied' : 'skipped',
-                reason: applied ? undefined : (report.skips[report.skips.length - 1] ?? 'no-change'),
-              });
-              finishRecord(record);
-            }
-          } catch (error) {
-            const syncError =
-              error instanceof SyncError ? error : new SyncError(errorMessage(error), { stage: 'apply', cause: error });
-            if (syncError instanceof CognitoAccessError) {
-              stop ??= syncError;
+        await forEachLimit(
+          todo,
+          this.o.concurrency,
+          async (work) => {
+            if (!active()) {
               failed.push(work);
               return;
             }
-            if (syncError instanceof MissingUserError && waiting) {
+            // Memberships behind others of the same user that wait, or while that user is being
+            // applied (maybe created: they join the creation), wait too.
+            if (
+              waiting &&
+              (waiting.has(work.username) || this.o.applier.busy(work.username)) &&
+              work.intents.every((i) => i.kind === 'group')
+            ) {
               waiting.park(work.username, work.intents, work.records, this.o.clock.now());
               for (const record of work.records) finishRecord(record);
               return;
             }
-            const now = this.o.clock.now();
-            const since = failingSince.get(work.username) ?? now;
-            failingSince.set(work.username, since);
-            // A membership waiting for its user has its own bound; any other retriable failure
-            // may hold its user (and so the partition's commit) for maxApplyRetryMs at most.
-            const gaveUp =
-              syncError instanceof MissingUserError
-                ? now - startedAt >= (this.o.missingUserTimeoutMs ?? 60_000)
-                : now - since >= (this.o.maxApplyRetryMs ?? DEFAULT_MAX_APPLY_RETRY_MS);
-            if (syncError.retriable && !gaveUp) {
-              lastError = syncError;
-              failed.push(work);
-              return;
+            try {
+              const report = await runGated(gate, () => this.o.applier.apply(work.username, work.intents));
+              if (waiting?.has(work.username)) void this.handOver(work.username);
+              const applied = report.calls.length > 0;
+              calls += report.calls.length;
+              const sourceTsMs = work.intents.reduce<number | null>(
+                (m, i) => (i.sourceTsMs !== null && (m === null || i.sourceTsMs > m) ? i.sourceTsMs : m),
+                null,
+              );
+              if (applied)
+                this.o.events.applied({
+                  username: work.username,
+                  calls: report.calls,
+                  sourceTsMs,
+                  ...(report.droppedGroupGuards ? { droppedGroupGuards: report.droppedGroupGuards } : {}),
+                });
+              for (const record of work.records) {
+                this.o.events.record({
+                  topic: record.topic,
+                  partition: record.partition,
+                  op: opByRecord.get(record.offset) ?? 'none',
+                  outcome: applied ? 'applied' : 'skipped',
+                  reason: applied ? undefined : (report.skips[report.skips.length - 1] ?? 'no-change'),
+                });
+                finishRecord(record);
+              }
+            } catch (error) {
+              const syncError =
+                error instanceof SyncError
+                  ? error
+                  : new SyncError(errorMessage(error), { stage: 'apply', cause: error });
+              if (syncError instanceof WritesStoppedError) {
+                failed.push(work); // redone by whoever owns the partition next
+                return;
+              }
+              if (syncError instanceof CognitoAccessError) {
+                stop ??= syncError;
+                failed.push(work);
+                return;
+              }
+              if (syncError instanceof MissingUserError && waiting) {
+                waiting.park(work.username, work.intents, work.records, this.o.clock.now());
+                for (const record of work.records) finishRecord(record);
+                return;
+              }
+              const now = this.o.clock.now();
+              const since = failingSince.get(work.username) ?? now;
+              failingSince.set(work.username, since);
+              // A membership waiting for its user has its own bound; any other retriable failure
+              // may hold its user (and so the partition's commit) for maxApplyRetryMs at most.
+              const gaveUp =
+                syncError instanceof MissingUserError
+                  ? now - startedAt >= (this.o.missingUserTimeoutMs ?? 60_000)
+                  : now - since >= (this.o.maxApplyRetryMs ?? DEFAULT_MAX_APPLY_RETRY_MS);
+              if (syncError.retriable && !gaveUp) {
+                lastError = syncError;
+                failed.push(work);
+                return;
+              }
+              for (const record of work.records) {
+                await this.deadLetter(record, syncError, 'none');
+                finishRecord(record);
+              }
+              if (work.intents.some((i) => i.kind === 'upsert'))
+                this.rememberDeadLettered(work.username, work.records[0]);
+            } finally {
+              await beat();
             }
-            for (const record of work.records) {
-              await this.deadLetter(record, syncError, 'none');
-              finishRecord(record);
-            }
-            if (work.intents.some((i) => i.kind === 'upsert'))
-              this.rememberDeadLettered(work.username, work.records[0]);
-          } finally {
-            await beat();
-          }
-        });
+          },
+          (error) => (failedWith ??= error),
+        );
         if (stop) {
           // One sentence naming the cause (run prints it after "the sync stopped: ").
           throw new PipelineStoppedError(

@@ -21,6 +21,7 @@ import type { DeadLetterSink } from '../adapters/kafka/dlq-producer.js';
 import type { DeletedUsersStore } from '../adapters/kafka/deleted-users-log.js';
 import { UserApplier, type UserApplierOptions } from '../pipeline/apply/user-applier.js';
 import { PoolState } from '../pipeline/apply/pool-state.js';
+import { gatedGateway } from '../pipeline/apply/write-gate.js';
 import { systemClock, type Clock } from '../pipeline/apply/token-bucket.js';
 import type { SyncEvents } from './instrumentation.js';
 
@@ -99,7 +100,8 @@ export function createPoolState(pipeline: Planning, capacity: number, shared = f
 export function createUserApplier(pipeline: Planning, d: ApplierDeps): UserApplier {
   const groupsVersionAttribute = pipeline.mapping.spec.groups?.versionAttribute;
   const options = {
-    gateway: d.gateway,
+    // Each call asks the gate of the batch it runs for, if any (write-gate.ts).
+    gateway: gatedGateway(d.gateway),
     plan: pipeline.plan,
     coalesce: pipeline.coalesce,
     state: createPoolState(pipeline, d.stateCapacity, d.sharedPool === true),

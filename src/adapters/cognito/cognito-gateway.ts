@@ -29,6 +29,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Attributes, CognitoCall, CurrentUser, QuotaCategory } from '../../core/types.js';
 import { CognitoAccessError, CognitoApiError, ThrottledError, errorMessage } from '../../errors.js';
 import { TokenBucket, systemClock, type Clock } from '../../pipeline/apply/token-bucket.js';
+import { WritesStoppedError, assertMayCall } from '../../pipeline/apply/write-gate.js';
 import { decideAction, stopReason } from './error-policy.js';
 import { THROTTLE_CODES, categoryOf } from './quota.js';
 
@@ -115,6 +116,8 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
         const api = (context.commandName ?? 'Unknown').replace(/Command$/, '');
         const category = categoryOf(context.commandName ?? '');
         if (category) await buckets[category].take();
+        // A token can take long to come: the batch may have lost its partition meanwhile.
+        assertMayCall(api);
         const started = performance.now();
         try {
           const out = await next(args);
@@ -363,6 +366,7 @@ export const codeOf = (error: unknown): string => (error as { name?: string }).n
 
 /** The typed error of a failed call, with its end from the error policy (error-policy.ts). */
 export function toApiError(api: string, error: unknown): CognitoApiError {
+  if (error instanceof WritesStoppedError) return error; // refused before it was sent
   const code = codeOf(error);
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   const message = `${api} failed: ${code}: ${errorMessage(error)}`;
