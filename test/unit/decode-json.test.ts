@@ -382,9 +382,25 @@ describe('ExtractNewRecordState (unwrap) rows', () => {
     expect(e.version).toBe(encodePostgresVersion(0n, 700n));
   });
 
-  test('a row without position metadata has no version and is an upsert', async () => {
-    const e = await eventOf(bare({ id: 1, email: 'a@example.com' }));
-    expect(e).toMatchObject({ op: 'u', version: '', after: { id: 1, email: 'a@example.com' } });
+  test('a row under the SMT defaults (no __deleted, no __op, no position) is refused naming the settings', async () => {
+    const error = await errorOf(bare({ id: 1, email: 'a@example.com' }));
+    expect(error).toBeInstanceOf(DecodeError);
+    expect(error.message).toContain('delete.tombstone.handling.mode=rewrite');
+    expect(error.message).toContain('add.fields=op,lsn,source.ts_ms');
+  });
+
+  test('a changed row without a position is refused; a snapshot read without one (incremental) is not', async () => {
+    const row = { id: 1, email: 'a@example.com', __deleted: 'false' };
+    const error = await errorOf(bare({ ...row, __op: 'u' }));
+    expect(error.message).toMatch(/no source position .*add\.fields=op,lsn,source\.ts_ms/);
+    const read = await eventOf(bare({ ...row, __op: 'r', __lsn: null }));
+    expect(read).toMatchObject({ op: 'r', version: '' });
+  });
+
+  test('with delete rewriting only (no add.fields) the row is refused naming add.fields', async () => {
+    const error = await errorOf(bare({ id: 1, email: 'a@example.com', __deleted: 'true' }));
+    expect(error.message).toMatch(/no __op field.*add\.fields=op,lsn/);
+    expect(error.message).not.toContain('delete.tombstone.handling.mode');
   });
 });
 

@@ -6,6 +6,7 @@ import { decodeError, type DecodeContext } from './context.js';
 import { finishRow } from './row-values.js';
 import { hasPosition, versionOf } from './source-position.js';
 import { NO_VERSION } from './version.js';
+import { requireUnwrapSettings } from './unwrap-settings.js';
 
 type Fields = Record<string, unknown>;
 
@@ -85,7 +86,8 @@ const field = (row: Fields, name: string): unknown => row[`__source_${name}`] ??
  * ExtractNewRecordState output: the row itself plus `__`-prefixed metadata chosen by its
  * `add.fields` (`__op`, `__lsn`, `__source_ts_ms`, `__table`, ...) and, with delete rewriting,
  * `__deleted`. Metadata is stripped from the row; a rewritten delete becomes op 'd' with the
- * row as `before`. Without `__op` the row is the current state: op 'u' (an upsert).
+ * row as `before`. A row without `__deleted`, `__op` or (outside snapshot reads) a position
+ * is refused with the connector setting that adds it (unwrap-settings.ts).
  */
 export const fromUnwrapped = (ctx: DecodeContext, value: Fields, key: Row | null): DecodeOutcome => {
   const deleted = value['__deleted'] === 'true' || value['__deleted'] === true;
@@ -109,6 +111,7 @@ export const fromUnwrapped = (ctx: DecodeContext, value: Fields, key: Row | null
     pos: field(value, 'pos'),
     row: field(value, 'row'),
   };
+  requireUnwrapSettings(ctx, value, position);
   return event({
     table: tableName(ctx, field(value, 'table')),
     key: key ?? row,
