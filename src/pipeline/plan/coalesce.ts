@@ -2,12 +2,14 @@
 // Per user, in arrival order, dropping intents not newer than one already seen:
 //   upsert, upsert     -> the last, with what it does not know (TOAST) from the earlier one
 //   upsert, delete     -> delete
-//   delete, upsert     -> delete, upsert (a recreate: the new user starts from nothing)
+//   delete, upsert     -> delete, upsert (a recreate: the new user starts from nothing), but
+//                         at one source position -> upsert (a primary-key change, key-change.ts)
 //   group intents      -> the last per group; folded into the upsert when it carries the full
 //                         set of groups, otherwise kept, after the user's own intent.
 // Folded-away versions are remembered in `supersededVersion` (see UserIntent).
 import type { DesiredUser, UpsertFallback, UserIntent, Version } from '../../core/types.js';
 import { NO_VERSION } from '../decode/version.js';
+import { isKeyChangeCreate } from './key-change.js';
 
 type Upsert = Extract<UserIntent, { kind: 'upsert' }>;
 type Delete = Extract<UserIntent, { kind: 'delete' }>;
@@ -99,6 +101,17 @@ const foldUser = (intents: UserIntent[], out: UserIntent[]): void => {
     // Arrival order, not version order: an intent arriving after a newer one is a duplicate or
     // a replay (Debezium re-emits after a restart), stale once the newer one is applied. It must
     // not fill the newer one's unknown attributes either: it is not the row version just before.
+    // The create half of a primary-key change replaces its delete half (key-change.ts).
+    const keyChange = intent.kind === 'upsert' && upsert === undefined && isKeyChangeCreate(deletion, intent);
+    if (keyChange) {
+      const superseded = deletion?.supersededVersion;
+      upsert =
+        superseded === undefined
+          ? intent
+          : { ...intent, supersededVersion: maxVersion(superseded, intent.supersededVersion) };
+      deletion = undefined;
+      continue;
+    }
     if (intent.version !== NO_VERSION) {
       if (newest !== undefined && intent.version <= newest) continue;
       newest = intent.version;

@@ -24,6 +24,7 @@ import type {
 import { NO_VERSION } from '../decode/version.js';
 import { encodeGroupVersions, parseGroupVersions, type GroupVersions } from './group-versions.js';
 import type { PlanOptions } from './plan-options.js';
+import { staleAfterDelete } from './key-change.js';
 
 export interface UserPlan {
   calls: CognitoCall[];
@@ -137,7 +138,7 @@ const planUpsert = (
   deletedVersion: Version | undefined,
 ): UserPlan => {
   const { version } = intent;
-  if (isStale(version, deletedVersion)) return skipped('stale-version', deletedVersion);
+  if (staleAfterDelete(version, deletedVersion)) return skipped('stale-version', deletedVersion);
   const user = intent.fallback ? withFallback(intent.user, intent.fallback, stored, deletedVersion) : intent.user;
   if (current === null) {
     if (options.createPolicy === 'existing-only') return skipped('not-existing', undefined);
