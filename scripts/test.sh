@@ -34,7 +34,7 @@ if [[ "${SKIP_E2E:-0}" != 1 ]]; then
   if ! bash scripts/stack/status.sh --quiet; then started_stack=1; fi
   # Stop what we start (also when starting fails half-way); leave a stack we found running.
   if [[ $started_stack == 1 && "${KEEP_STACK:-0}" != 1 ]]; then trap 'bash scripts/stack/down.sh >/dev/null 2>&1 || true' EXIT; fi
-  echo "== starting the local stack (PostgreSQL, MariaDB, Kafka, Kafka Connect + Debezium, Apicurio, cognito-local, Prometheus)"
+  echo "== starting the local stack (PostgreSQL, MariaDB, Kafka, Kafka Connect + Debezium, Apicurio, cognito-local, moto, Prometheus)"
   bash scripts/stack/up.sh
   echo "== end-to-end tests against the real stack"
   e2e_rc=0

@@ -44,7 +44,7 @@ stop_one() {
 }
 
 # reverse dependency order
-for c in prometheus connect cognito registry kafka mariadb postgres; do
+for c in prometheus connect moto cognito registry kafka mariadb postgres; do
   if (( purge )) || selected "$c"; then stop_one "$c"; fi
 done
 

@@ -30,6 +30,7 @@ REGISTRY_PORT="${REGISTRY_PORT:-18081}"
 COGNITO_PORT="${COGNITO_PORT:-9229}"
 MARIADB_PORT="${MARIADB_PORT:-13306}"
 PROMETHEUS_PORT="${PROMETHEUS_PORT:-19090}"
+MOTO_PORT="${MOTO_PORT:-19230}"
 STACK_HOST=127.0.0.1 # everything binds to loopback only
 
 # Legacy database.
@@ -59,7 +60,7 @@ COGNITO_POOL_NAME="${COGNITO_POOL_NAME:-legacy-users}"
 
 NODE="${NODE:-$REPO_ROOT/node_modules/.bin/node}"   # Node 22 pinned by the npm project
 
-ALL_COMPONENTS="postgres mariadb kafka connect registry cognito prometheus"
+ALL_COMPONENTS="postgres mariadb kafka connect registry cognito moto prometheus"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -114,7 +115,11 @@ start_bg() {
   mkdir -p "$LOG_DIR" "$PID_DIR"
   local logf="$LOG_DIR/$name.log"
   printf '\n=== %s start %s ===\n' "$name" "$(date -Is)" >>"$logf"
-  ( cd "$cwd" && CDC_STACK_DIR="$STACK_DIR" exec setsid "$@" >>"$logf" 2>&1 </dev/null ) &
+  # The component gets no file descriptor of ours beyond stdio: one inherited from a caller
+  # (say, `flock /tmp/e2e.lock bash up.sh`) would hold that caller's lock for the component's life.
+  ( cd "$cwd" || exit 1
+    for fd in /proc/$BASHPID/fd/*; do fd=${fd##*/}; if (( fd > 2 )); then eval "exec $fd>&-"; fi; done
+    CDC_STACK_DIR="$STACK_DIR" exec setsid "$@" >>"$logf" 2>&1 </dev/null ) &
   echo $! >"$(pidfile "$name")"
 }
 
@@ -185,6 +190,7 @@ CONNECT_URL="http://$STACK_HOST:$CONNECT_PORT"
 REGISTRY_URL="http://$STACK_HOST:$REGISTRY_PORT"
 COGNITO_ENDPOINT="http://$STACK_HOST:$COGNITO_PORT"
 PROMETHEUS_URL="http://$STACK_HOST:$PROMETHEUS_PORT"
+MOTO_ENDPOINT="http://$STACK_HOST:$MOTO_PORT"
 
 # Prometheus (Debian's package): the stack's server scrapes the syncs the tests start (file
 # service discovery: one JSON file per sync in $PROMETHEUS_TARGETS_DIR) and evaluates
@@ -209,6 +215,37 @@ ensure_prometheus() {
   { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus; } >>"$LOG_DIR/prometheus-install.log" 2>&1 \
     || die "Prometheus could not be installed with apt-get (see ${LOG_DIR#"$REPO_ROOT"/}/prometheus-install.log)"
   [[ -x "$PROMETHEUS_BIN" && -x "$PROMTOOL_BIN" ]] || die "prometheus installed but $PROMETHEUS_BIN or $PROMTOOL_BIN is missing"
+}
+
+# moto (PyPI's moto[server]): a second Cognito emulator next to cognito-local, so the e2e
+# scenarios run against both (they differ where real Cognito's rules are concerned; see
+# docs/cognito-emulators.md). Installed into a virtualenv under $STACK_LIB_DIR (a cache like
+# fetch.sh's jars: kept by down.sh --purge), pinned; .complete names the version installed.
+MOTO_VERSION="${MOTO_VERSION:-5.2.5}"
+MOTO_VENV="${MOTO_VENV:-$STACK_LIB_DIR/moto}"
+MOTO_PYTHON="${MOTO_PYTHON:-python3}"
+
+# ensure_moto: create the virtualenv and pip-install moto[server]==$MOTO_VERSION when it is not
+# there yet (about 30 s). Output goes to logs/moto-install.log; only a failure is shown.
+ensure_moto() {
+  local key="moto[server]==$MOTO_VERSION"
+  [[ -x "$MOTO_VENV/bin/moto_server" && -f "$MOTO_VENV/.complete" && "$(cat "$MOTO_VENV/.complete")" == "$key" ]] && return 0
+  mkdir -p "$LOG_DIR" "$(dirname "$MOTO_VENV")"
+  if ! "$MOTO_PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    [[ $(id -u) -eq 0 ]] || die "moto needs Python 3 with venv (as root: apt-get install python3-venv), or leave it out: STACK_COMPONENTS without moto"
+    log "installing python3-venv from Debian"
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends python3 python3-venv; } >>"$LOG_DIR/moto-install.log" 2>&1 \
+      || die "python3-venv could not be installed with apt-get (see ${LOG_DIR#"$REPO_ROOT"/}/moto-install.log)"
+    MOTO_PYTHON=python3
+  fi
+  log "installing $key into ${MOTO_VENV#"$REPO_ROOT"/}"
+  # A virtualenv records its own path in its scripts: it is built in place, not moved there.
+  rm -rf "$MOTO_VENV"
+  { "$MOTO_PYTHON" -m venv "$MOTO_VENV" && "$MOTO_VENV/bin/pip" install -q --disable-pip-version-check "$key"; } >>"$LOG_DIR/moto-install.log" 2>&1 \
+    || die "$key could not be installed with pip (see ${LOG_DIR#"$REPO_ROOT"/}/moto-install.log)"
+  [[ -x "$MOTO_VENV/bin/moto_server" ]] || die "$key installed but $MOTO_VENV/bin/moto_server is missing"
+  printf '%s\n' "$key" >"$MOTO_VENV/.complete"
 }
 
 ensure_node() {

@@ -27,6 +27,7 @@ kafka_health() { tcp_open "$STACK_HOST" "$KAFKA_PORT" && "$NODE" "$STACK_SCRIPTS
 connect_health() { http_ok "$CONNECT_URL/connectors"; }
 registry_health() { http_ok "$REGISTRY_URL/apis/ccompat/v7/subjects"; }
 cognito_health() { "$NODE" "$STACK_SCRIPTS/probe.mjs" cognito "$COGNITO_ENDPOINT"; }
+moto_health() { "$NODE" "$STACK_SCRIPTS/probe.mjs" cognito "$MOTO_ENDPOINT"; }
 prometheus_health() { http_ok "$PROMETHEUS_URL/-/ready"; }
 
 # postgres' pid file is the postmaster's own
@@ -40,6 +41,7 @@ for c in $(components_selected); do
     connect) check connect "$CONNECT_URL" connect_health ;;
     registry) check registry "$REGISTRY_URL/apis/ccompat/v7" registry_health ;;
     cognito) check cognito "$COGNITO_ENDPOINT" cognito_health ;;
+    moto) check moto "$MOTO_ENDPOINT" moto_health ;;
     prometheus) check prometheus "$PROMETHEUS_URL" prometheus_health ;;
     *) die "unknown component $c" ;;
   esac

@@ -9,7 +9,8 @@
 # Components: postgres (Debian PostgreSQL 15, wal_level=logical), mariadb (Debian MariaDB: the
 # same legacy schema for the MySQL/MariaDB adapter), kafka (KRaft, single node),
 # connect (Kafka Connect distributed + Debezium + Apicurio converter), registry (Apicurio
-# Registry, in-memory), cognito (cognito-local), prometheus (Debian's Prometheus: scrapes the
+# Registry, in-memory), cognito (cognito-local), moto (moto's Cognito server, a second emulator:
+# in-memory, pools made by each test), prometheus (Debian's Prometheus: scrapes the
 # syncs the tests register in conf/prometheus/targets/, evaluates ops/alerts.yml).
 # Writes .stack/env and .stack/env.json.
 set -euo pipefail
@@ -25,6 +26,7 @@ CONNECT_TIMEOUT="${CONNECT_TIMEOUT:-180}"
 REGISTRY_TIMEOUT="${REGISTRY_TIMEOUT:-120}"
 COGNITO_TIMEOUT="${COGNITO_TIMEOUT:-60}"
 PROMETHEUS_TIMEOUT="${PROMETHEUS_TIMEOUT:-60}"
+MOTO_TIMEOUT="${MOTO_TIMEOUT:-60}"
 
 declare -A STARTED=() # component -> 1 when this run launched it
 declare -A STARTED_AT=()
@@ -352,6 +354,23 @@ cognito_wait() {
   printf '%s\n' "$out" >"$DATA_DIR/cognito/pool.env"
 }
 
+# ---------------------------------------------------------------- moto
+# moto's server (all of moto's services on one port; the tests use its Cognito). State is in
+# memory only: each e2e test file creates its own pool, so a restart loses nothing they need.
+moto_ready() { "$NODE" "$STACK_SCRIPTS/probe.mjs" cognito "$MOTO_ENDPOINT"; }
+
+moto_start() {
+  ensure_moto
+  if pid_alive moto; then return 0; fi
+  rm -f "$(pidfile moto)"
+  ensure_port_free moto "$MOTO_PORT"
+  mkdir -p "$DATA_DIR/moto"
+  start_bg moto "$DATA_DIR/moto" "$MOTO_VENV/bin/moto_server" -H "$STACK_HOST" -p "$MOTO_PORT"
+  STARTED[moto]=1; STARTED_AT[moto]=$(now_ms)
+}
+
+moto_wait() { WAIT_PIDFILE="$(pidfile moto)" wait_for moto "$MOTO_TIMEOUT" moto_ready || fail moto; }
+
 # ---------------------------------------------------------------- prometheus
 # Scrapes every sync that a test (the soak) or a person registers with a file in
 # $PROMETHEUS_TARGETS_DIR, e.g. [{"targets": ["127.0.0.1:9464"]}] (file service discovery: no
@@ -400,7 +419,7 @@ if (( needs_java )); then
 fi
 
 # Launch everything that depends on nothing, then wait; Connect needs the broker first.
-for c in postgres mariadb kafka registry cognito prometheus; do selected "$c" && "${c}_start"; done
+for c in postgres mariadb kafka registry cognito moto prometheus; do selected "$c" && "${c}_start"; done
 
 done_line() {
   local c="$1" detail="$2"
@@ -423,6 +442,7 @@ if selected cognito; then
   cognito_wait
   done_line cognito "$COGNITO_ENDPOINT $(grep COGNITO_USER_POOL_ID "$DATA_DIR/cognito/pool.env" | cut -d= -f2)"
 fi
+if selected moto; then moto_wait; done_line moto "$MOTO_ENDPOINT (moto $MOTO_VERSION)"; fi
 if selected prometheus; then prometheus_wait; done_line prometheus "$PROMETHEUS_URL (targets: ${PROMETHEUS_TARGETS_DIR#"$REPO_ROOT"/})"; fi
 
 # ---------------------------------------------------------------- default connectors
@@ -460,6 +480,7 @@ ENV_VARS=(
   CONNECT_URL="$CONNECT_URL"
   REGISTRY_URL="$REGISTRY_URL" REGISTRY_CCOMPAT_URL="$REGISTRY_URL/apis/ccompat/v7"
   COGNITO_ENDPOINT="$COGNITO_ENDPOINT" COGNITO_USER_POOL_ID="$COGNITO_USER_POOL_ID" COGNITO_CLIENT_ID="$COGNITO_CLIENT_ID"
+  MOTO_ENDPOINT="$MOTO_ENDPOINT"
   COGNITO_REGION="$COGNITO_REGION" AWS_REGION="$COGNITO_REGION" AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
   PROMETHEUS_URL="$PROMETHEUS_URL" PROMETHEUS_TARGETS_DIR="$PROMETHEUS_TARGETS_DIR" PROMETHEUS_JOB="$PROMETHEUS_JOB"
 )

@@ -1,6 +1,6 @@
 // Change-event semantics end to end, through the real stack: PostgreSQL -> Debezium (Kafka
 // Connect) -> Kafka (+ Apicurio for Avro) -> cognito-sync (SyncService in process) ->
-// cognito-local. Each test has its own user pool, consumer group and DLQ topic. Where a test
+// cognito-local, and the same scenarios against moto's Cognito. Each test has its own user pool, consumer group and DLQ topic. Where a test
 // needs a topic it controls (replays, poison records), it copies the records Debezium wrote,
 // byte for byte with their headers, into a topic of its own.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -25,8 +25,10 @@ import { createLogger } from '../../src/ops/logger.js';
 import { PipelineStoppedError } from '../../src/runtime/batch-processor.js';
 import { SyncService } from '../../src/runtime/sync-service.js';
 import {
+  EMULATORS,
   REPO,
   cognitoClient,
+  endpointOf,
   createPool,
   getUser,
   pgPool,
@@ -57,7 +59,8 @@ let db: pg.Pool;
 let cognito: CognitoIdentityProviderClient;
 let kafka: Kafka;
 let admin: Admin;
-const id = runId();
+let endpoint: string;
+let id: string;
 const usernameOf = (legacyId: number): string => `legacy_${legacyId}`;
 
 interface SyncOptions {
@@ -88,7 +91,7 @@ async function startSync(o: SyncOptions) {
     cognito: {
       userPoolId: o.poolId,
       region: env.COGNITO_REGION,
-      endpoint: env.COGNITO_ENDPOINT,
+      endpoint,
       rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500, UserResourceUpdate: 200 },
     },
     mapping: o.mapping ?? join(REPO, 'examples/mapping.yaml'),
@@ -255,8 +258,11 @@ beforeAll(async () => {
   env = stackEnv();
   registryUrl = env.REGISTRY_CCOMPAT_URL;
   db = pgPool(env);
-  cognito = cognitoClient(env);
-  kafka = new Kafka({ brokers: env.KAFKA_BROKERS.split(','), clientId: `semantics-${id}`, logLevel: logLevel.NOTHING });
+  kafka = new Kafka({
+    brokers: env.KAFKA_BROKERS.split(','),
+    clientId: `semantics-${runId()}`,
+    logLevel: logLevel.NOTHING,
+  });
   admin = kafka.admin();
   await admin.connect();
 });
@@ -266,7 +272,13 @@ afterAll(async () => {
   await db?.end();
 });
 
-describe('change-event semantics against the real stack', () => {
+describe.each(EMULATORS)('change-event semantics against the real stack, Cognito emulated by %s', (emulator) => {
+  beforeAll(() => {
+    endpoint = endpointOf(env, emulator);
+    id = `${runId()}${emulator === 'moto' ? 'm' : 'c'}`;
+    cognito = cognitoClient(env, endpoint);
+  });
+
   test('Avro through the schema registry: inserts, updates and deletes reach Cognito', async () => {
     // Debezium writes Avro (Confluent wire format) through Apicurio; scripts/stack/up.sh
     // registers this connector by default, this makes sure of it (idempotent, waits for RUNNING).

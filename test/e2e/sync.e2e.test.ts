@@ -1,5 +1,6 @@
 // The first real sync, end to end: PostgreSQL -> Debezium (Kafka Connect) -> Kafka ->
-// cognito-sync -> cognito-local. No mocks: every component is the real program.
+// cognito-sync -> cognito-local, and the same scenarios against moto's Cognito. No mocks:
+// every component is the real program.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -9,8 +10,10 @@ import { compileConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/ops/logger.js';
 import { SyncService } from '../../src/runtime/sync-service.js';
 import {
+  EMULATORS,
   REPO,
   cognitoClient,
+  endpointOf,
   createPool,
   getUser,
   pgPool,
@@ -41,7 +44,8 @@ let env: StackEnv;
 let db: pg.Pool;
 let cognito: CognitoIdentityProviderClient;
 let poolId: string;
-const id = runId();
+let endpoint: string;
+let id: string;
 
 function configFor(groupId: string, topics = ['legacy.public.users'], fromBeginning = false) {
   return compileConfig({
@@ -50,7 +54,7 @@ function configFor(groupId: string, topics = ['legacy.public.users'], fromBeginn
     cognito: {
       userPoolId: poolId,
       region: env.COGNITO_REGION,
-      endpoint: env.COGNITO_ENDPOINT,
+      endpoint,
       rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500, UserResourceUpdate: 200 },
     },
     mapping: join(REPO, 'examples/mapping.yaml'),
@@ -100,18 +104,23 @@ async function groupsOf(username: string): Promise<string[]> {
   return (out.Groups ?? []).map((g) => g.GroupName!).sort();
 }
 
-beforeAll(async () => {
+beforeAll(() => {
   env = stackEnv();
   db = pgPool(env);
-  cognito = cognitoClient(env);
-  poolId = await createPool(cognito, `e2e-sync-${id}`);
 });
 
 afterAll(async () => {
   await db?.end();
 });
 
-describe('cognito-sync run against the real stack', () => {
+describe.each(EMULATORS)('cognito-sync run against the real stack, Cognito emulated by %s', (emulator) => {
+  beforeAll(async () => {
+    endpoint = endpointOf(env, emulator);
+    id = `${runId()}${emulator === 'moto' ? 'm' : 'c'}`;
+    cognito = cognitoClient(env, endpoint);
+    poolId = await createPool(cognito, `e2e-sync-${id}`);
+  });
+
   test('rows inserted, updated and deleted in PostgreSQL appear, change and disappear in Cognito', async () => {
     const { service } = await startSync(`e2e-crud-${id}`);
     try {
@@ -309,7 +318,7 @@ describe('cognito-sync run against the real stack', () => {
       cognito: {
         userPoolId: poolId,
         region: env.COGNITO_REGION,
-        endpoint: env.COGNITO_ENDPOINT,
+        endpoint,
         rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500 },
       },
       mapping: join(REPO, 'examples/mapping.yaml'),

@@ -86,6 +86,7 @@ describe('docker-compose.yml and the native stack', () => {
       postgres: tagOf('postgres'),
       mariadb: tagOf('mariadb'),
       prometheus: tagOf('prometheus').replace(/^v(\d+\.\d+)\.\d+$/, '$1'),
+      moto: tagOf('moto'),
     }).toEqual({
       kafka: pomProp('kafka.version'),
       debezium: pomProp('debezium.version'),
@@ -93,6 +94,7 @@ describe('docker-compose.yml and the native stack', () => {
       postgres: lib.PG_VERSION,
       mariadb: lib.MARIADB_SERIES,
       prometheus: lib.PROMETHEUS_SERIES,
+      moto: lib.MOTO_VERSION,
     });
     expect(service('kafka').image).toMatch(/^apache\/kafka:/);
     expect(service('connect').image).toMatch(/^quay\.io\/debezium\/connect:/);
@@ -107,6 +109,7 @@ describe('docker-compose.yml and the native stack', () => {
       registry: hostPort('registry').host,
       cognito: hostPort('cognito').host,
       prometheus: hostPort('prometheus').host,
+      moto: hostPort('moto').host,
     }).toEqual({
       postgres: Number(lib.PG_PORT),
       mariadb: Number(lib.MARIADB_PORT),
@@ -115,6 +118,7 @@ describe('docker-compose.yml and the native stack', () => {
       registry: Number(lib.REGISTRY_PORT),
       cognito: Number(lib.COGNITO_PORT),
       prometheus: Number(lib.PROMETHEUS_PORT),
+      moto: Number(lib.MOTO_PORT),
     });
     expect(env('postgres')).toMatchObject({
       POSTGRES_USER: lib.PG_USER,

@@ -21,6 +21,26 @@ export interface StackEnv {
   COGNITO_ENDPOINT: string;
   COGNITO_REGION: string;
   COGNITO_USER_POOL_ID: string;
+  /** moto's Cognito (scripts/stack/up.sh component `moto`): the second emulator. */
+  MOTO_ENDPOINT?: string;
+}
+
+/**
+ * The Cognito emulators the sync scenarios run against (describe.each over this list): they
+ * differ where real Cognito's rules are concerned (docs/cognito-emulators.md), and the sync
+ * must be right on both.
+ */
+export const EMULATORS = ['cognito-local', 'moto'] as const;
+export type Emulator = (typeof EMULATORS)[number];
+
+/** The endpoint of one emulator; a stack without it is an error, never a skipped test. */
+export function endpointOf(env: StackEnv, emulator: Emulator): string {
+  if (emulator === 'cognito-local') return env.COGNITO_ENDPOINT;
+  if (!env.MOTO_ENDPOINT)
+    throw new Error(
+      'the e2e tests run against moto too, and the stack has none: run "npm run stack:up" (STACK_COMPONENTS=moto adds it to a running stack)',
+    );
+  return env.MOTO_ENDPOINT;
 }
 
 export const REPO = resolve(import.meta.dirname, '../../..');
@@ -41,10 +61,10 @@ export function stackEnv(): StackEnv {
   return env;
 }
 
-export function cognitoClient(env: StackEnv): CognitoIdentityProviderClient {
+export function cognitoClient(env: StackEnv, endpoint = env.COGNITO_ENDPOINT): CognitoIdentityProviderClient {
   return new CognitoIdentityProviderClient({
     region: env.COGNITO_REGION,
-    endpoint: env.COGNITO_ENDPOINT,
+    endpoint,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
 }
