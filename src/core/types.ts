@@ -27,7 +27,8 @@ export type Row = Record<string, unknown>;
 /**
  * A per-row, totally ordered version derived from the source position.
  * Postgres: (lastCommitLsn, lsn) from `source.sequence`, else (0, lsn).
- * MySQL: (gtid seq or binlog file number, position, row).
+ * MySQL/MariaDB: (GTID sequence number, binlog position, row) when the connector reads GTIDs,
+ * else (binlog file number, position, row).
  * Encoded as a fixed-width lowercase hex string so that string order == version order,
  * which lets it live in a Cognito string attribute and compare without parsing.
  */

@@ -107,6 +107,7 @@ export const fromUnwrapped = (ctx: DecodeContext, value: Fields, key: Row | null
   const position = {
     lsn: field(value, 'lsn'),
     sequence: field(value, 'sequence'),
+    gtid: field(value, 'gtid'),
     file: field(value, 'file'),
     pos: field(value, 'pos'),
     row: field(value, 'row'),
@@ -119,7 +120,9 @@ export const fromUnwrapped = (ctx: DecodeContext, value: Fields, key: Row | null
     before: op === 'd' ? row : null,
     after: op === 'd' ? null : row,
     version:
-      hasMetadata && hasPosition(position) ? versionOf(ctx, position, 'row metadata (__lsn/__file)') : NO_VERSION,
+      hasMetadata && hasPosition(position)
+        ? versionOf(ctx, position, 'row metadata (__lsn/__gtid/__file)')
+        : NO_VERSION,
     sourceTsMs: epochMs(field(value, 'ts_ms')),
     tombstone: false,
     snapshot: isSnapshot(op, field(value, 'snapshot')),

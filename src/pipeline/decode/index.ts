@@ -18,6 +18,7 @@ export {
   NO_VERSION,
   compareVersions,
   decodePostgresVersion,
+  encodeMysqlGtidVersion,
   encodeMysqlVersion,
   encodePostgresVersion,
   formatLsn,
@@ -25,3 +26,4 @@ export {
   type PositionNumber,
 } from './version.js';
 export { tableFromTopic } from './change-event.js';
+export { parseGtid, type Gtid } from './gtid.js';

@@ -2,12 +2,14 @@
 // ExtractNewRecordState copies out of it) and turns it into a Version.
 import type { Version } from '../../core/types.js';
 import { checkExact, decodeError, type DecodeContext } from './context.js';
-import { encodeMysqlVersion, encodePostgresVersion, type PositionNumber } from './version.js';
+import { parseGtid } from './gtid.js';
+import { encodeMysqlGtidVersion, encodeMysqlVersion, encodePostgresVersion, type PositionNumber } from './version.js';
 
 /** The position fields, whichever record form they came from. */
 export interface SourcePosition {
   lsn?: unknown;
   sequence?: unknown;
+  gtid?: unknown;
   file?: unknown;
   pos?: unknown;
   row?: unknown;
@@ -33,7 +35,8 @@ const toPosition = (ctx: DecodeContext, value: unknown, what: string): PositionN
 const present = (value: unknown): boolean => value !== undefined && value !== null;
 
 /** True when the fields hold a Postgres or MySQL position. */
-export const hasPosition = (p: SourcePosition): boolean => present(p.lsn) || present(p.sequence) || present(p.file);
+export const hasPosition = (p: SourcePosition): boolean =>
+  present(p.lsn) || present(p.sequence) || present(p.gtid) || present(p.file);
 
 /** A position out of its type's range is bad input (a DLQ record), not a decoder failure. */
 const encoded = (ctx: DecodeContext, where: string, encode: () => Version): Version => {
@@ -67,6 +70,21 @@ export const versionOf = (ctx: DecodeContext, p: SourcePosition, where: string):
     const change = lsn;
     return encoded(ctx, where, () => encodePostgresVersion(commit, change));
   }
+  if (present(p.gtid)) {
+    // The connector read a GTID (MySQL with gtid_mode=ON, or Debezium's MariaDB connector):
+    // transactions order by it on any server of the topology. Debezium's MySQL connector reading
+    // MariaDB leaves it null (it knows only MySQL's GTIDs): file/pos below.
+    const gtid = typeof p.gtid === 'string' ? parseGtid(p.gtid) : undefined;
+    if (gtid === undefined)
+      throw decodeError(
+        ctx,
+        `${where}.gtid is neither a MySQL (uuid:number) nor a MariaDB (domain-server-sequence) GTID: ${JSON.stringify(p.gtid)}`,
+      );
+    if (!present(p.pos)) throw decodeError(ctx, `${where} has a GTID but no binlog pos`);
+    const pos = toPosition(ctx, p.pos, `${where}.pos`);
+    const row = present(p.row) ? toPosition(ctx, p.row, `${where}.row`) : 0;
+    return encoded(ctx, where, () => encodeMysqlGtidVersion(gtid.sequence, pos, row));
+  }
   if (present(p.file)) {
     // MySQL binlog file names end in a sequence number: mysql-bin.000003 -> 3.
     const file = typeof p.file === 'string' ? /(\d+)$/.exec(p.file) : null;
@@ -78,5 +96,8 @@ export const versionOf = (ctx: DecodeContext, p: SourcePosition, where: string):
     const pos = toPosition(ctx, p.pos, `${where}.pos`);
     return encoded(ctx, where, () => encodeMysqlVersion(fileNumber, pos, row));
   }
-  throw decodeError(ctx, `${where} has no source position (neither lsn/sequence for Postgres nor file/pos for MySQL)`);
+  throw decodeError(
+    ctx,
+    `${where} has no source position (neither lsn/sequence for Postgres nor gtid or file/pos for MySQL)`,
+  );
 };

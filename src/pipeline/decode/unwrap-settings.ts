@@ -12,7 +12,7 @@ import { hasPosition, type SourcePosition } from './source-position.js';
 
 export const UNWRAP_DELETES_SETTING = 'transforms.<unwrap>.delete.tombstone.handling.mode=rewrite';
 export const UNWRAP_FIELDS_SETTING =
-  'transforms.<unwrap>.add.fields=op,lsn,source.ts_ms (PostgreSQL) or op,file,pos,row,source.ts_ms (MySQL/MariaDB)';
+  'transforms.<unwrap>.add.fields=op,lsn,source.ts_ms (PostgreSQL) or op,gtid,file,pos,row,source.ts_ms (MySQL/MariaDB)';
 
 /**
  * Throws unless the row carries `__deleted` (delete rewriting), `__op`, and, for anything but
@@ -34,7 +34,7 @@ export const requireUnwrapSettings = (
     missing.push(`no __op field, so creates, updates and reads look alike: set ${UNWRAP_FIELDS_SETTING}`);
   else if (op !== 'r' && !hasPosition(position))
     missing.push(
-      `no source position (__lsn, or __file/__pos), so changes cannot be ordered and all but the first would be taken as stale: set ${UNWRAP_FIELDS_SETTING}`,
+      `no source position (__lsn, or __gtid/__file/__pos), so changes cannot be ordered and all but the first would be taken as stale: set ${UNWRAP_FIELDS_SETTING}`,
     );
   if (missing.length > 0)
     throw decodeError(ctx, `ExtractNewRecordState row lacks what the sync needs: ${missing.join('; ')}`);

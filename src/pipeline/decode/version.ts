@@ -41,6 +41,22 @@ export const encodeMysqlVersion = (
   hex(position, 16, U64_MAX, 'binlog position') +
   hex(row, 8, BigInt(U32_MAX), 'binlog row');
 
+/**
+ * MySQL/MariaDB with GTIDs: (GTID sequence number, binlog position, row inside the event):
+ * 16 + 16 + 8 hex digits. The sequence orders transactions (the same on every server of the
+ * replication topology, unlike file/pos); position and row order the changes inside one
+ * transaction, which never spans binlog files. 40 characters: wider than a file/pos version, so
+ * that after GTIDs are turned on every GTID version sorts above the file/pos ones before it.
+ */
+export const encodeMysqlGtidVersion = (
+  sequence: PositionNumber,
+  position: PositionNumber,
+  row: PositionNumber,
+): Version =>
+  hex(sequence, 16, U64_MAX, 'GTID sequence number') +
+  hex(position, 16, U64_MAX, 'binlog position') +
+  hex(row, 8, BigInt(U32_MAX), 'binlog row');
+
 /** Splits a Postgres version back into its LSNs (for logs and tools). */
 export const decodePostgresVersion = (version: Version): { lastCommitLsn: bigint; lsn: bigint } | undefined =>
   /^[0-9a-f]{32}$/.test(version)
