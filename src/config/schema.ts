@@ -106,8 +106,18 @@ export const configSchema = z
           .default({}),
         maxAttempts: z.number().int().min(1).max(20).default(8),
         requestTimeoutMs: z.number().int().positive().default(10_000),
+        /**
+         * Sign requests with fixed dummy keys instead of the AWS credential chain: emulators
+         * (cognito-local, moto) check no signature, and the local demo's printed commands then
+         * run from any shell. Only with `endpoint`, so it can never reach real Cognito.
+         */
+        emulatorCredentials: z.boolean().default(false),
       })
-      .strict(),
+      .strict()
+      .refine((c) => !c.emulatorCredentials || c.endpoint !== undefined, {
+        path: ['emulatorCredentials'],
+        message: 'only with cognito.endpoint (an emulator): real Cognito needs real credentials',
+      }),
     mapping: z.string().min(1),
     dlq: z
       .object({

@@ -47,6 +47,8 @@ export interface ProgressSnapshot {
   cognitoWrites: number;
   throttles: number;
   eventsPerSec: number | null;
+  /** Records per second over the whole run: what the last line shows (the window has decayed by then). */
+  averageEventsPerSec: number | null;
   callsPerSec: number | null;
   /** Committed messages per second: what the ETA is based on. */
   commitsPerSec: number | null;
@@ -126,6 +128,7 @@ export class ProgressState {
       cognitoWrites: this.writes,
       throttles: this.throttles,
       eventsPerSec: this.eventRate.rate(),
+      averageEventsPerSec: nowMs > this.startedMs ? (this.records * 1000) / (nowMs - this.startedMs) : null,
       callsPerSec: this.callRate.rate(),
       commitsPerSec,
       etaMs:
@@ -138,12 +141,17 @@ export class ProgressState {
 export const percentOf = (s: Pick<ProgressSnapshot, 'done' | 'total'>): number =>
   s.total === 0 ? 100 : Math.floor((s.done / s.total) * 100);
 
-/** One line for people: "1200/5000 msgs (24%) | 310 ev/s | 42 Cognito calls/s (812 writes) | 3 throttled | 1 DLQ | ETA 12s". */
-export function formatProgressLine(s: ProgressSnapshot): string {
+/**
+ * One line for people: "1200/5000 msgs (24%) | 310 ev/s | 42 Cognito calls/s (812 writes) | 3 throttled | 1 DLQ | ETA 12s".
+ * The last one (`final`) gives the whole run's average rate and its duration instead.
+ */
+export function formatProgressLine(s: ProgressSnapshot, final = false): string {
   const position = s.known ? `${s.done}/${s.total} msgs (${percentOf(s)}%)` : 'waiting for partitions';
   return [
     position,
-    `${formatRate(s.eventsPerSec)} ev/s`,
+    final
+      ? `${formatRate(s.averageEventsPerSec)} ev/s average over ${formatDuration(s.elapsedMs)}`
+      : `${formatRate(s.eventsPerSec)} ev/s`,
     `${formatRate(s.callsPerSec)} Cognito calls/s (${s.cognitoWrites} writes)`,
     `${s.throttles} throttled`,
     `${s.dlq} DLQ`,
@@ -165,6 +173,7 @@ export function progressLogFields(s: ProgressSnapshot): Record<string, unknown> 
     cognitoWrites: s.cognitoWrites,
     throttles: s.throttles,
     eventsPerSec: round(s.eventsPerSec),
+    averageEventsPerSec: round(s.averageEventsPerSec),
     callsPerSec: round(s.callsPerSec),
     etaSeconds: s.etaMs === null ? null : Math.round(s.etaMs / 1000),
     elapsedSeconds: Math.round(s.elapsedMs / 1000),
@@ -229,7 +238,7 @@ export function startProgress(o: ProgressOptions): ProgressReporter {
     const s = state.snapshot(now);
     if (bar) {
       bar.setTotal(Math.max(1, s.total));
-      bar.update(s.total === 0 ? 1 : s.done, { line: formatProgressLine(s) });
+      bar.update(s.total === 0 ? 1 : s.done, { line: formatProgressLine(s, final) });
     } else if (final || now - lastLog >= (o.logEveryMs ?? 10_000)) {
       lastLog = now;
       o.logger.info({ progress: progressLogFields(s), label }, final ? 'progress: finished' : 'progress');

@@ -147,10 +147,14 @@ export function createGateway(
     budget: config.budget,
     maxAttempts: config.cognito.maxAttempts,
     requestTimeoutMs: config.cognito.requestTimeoutMs,
+    ...(config.cognito.emulatorCredentials ? { credentials: EMULATOR_CREDENTIALS } : {}),
     clock,
     onCall,
   });
 }
+
+/** What emulators accept: they check no signature. */
+const EMULATOR_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 export interface BatchProcessorDeps {
   config: CompiledConfig;

@@ -115,6 +115,22 @@ describe('progress', () => {
     );
   });
 
+  test("the last line gives the whole run's average rate, not the decayed window (a run that idled at its end)", () => {
+    const s = new ProgressState(0);
+    s.tick(0);
+    for (let i = 0; i < 300; i++) s.onRecord();
+    s.tick(10_000);
+    // 50 s of nothing after the burst: the 10 s window says 0 ev/s, the run averaged 5 ev/s.
+    s.tick(40_000);
+    s.tick(60_000);
+    s.onLag([lag(0, 10, 10)], 60_000);
+    const snap = s.snapshot(60_000);
+    expect(snap.eventsPerSec).toBe(0);
+    expect(formatProgressLine(snap, true)).toBe(
+      '0/0 msgs (100%) | 5.0 ev/s average over 1m00s | 0 Cognito calls/s (0 writes) | 0 throttled | 0 DLQ | caught up',
+    );
+  });
+
   test('before the first lag poll the totals are unknown, not zero', () => {
     const snap = new ProgressState(0).snapshot(500);
     expect(formatProgressLine(snap)).toMatch(/^waiting for partitions \|/);

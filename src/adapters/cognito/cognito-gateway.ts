@@ -76,6 +76,8 @@ export interface AwsCognitoGatewayOptions {
   budget: Record<QuotaCategory, number>;
   maxAttempts: number;
   requestTimeoutMs: number;
+  /** Fixed keys for an emulator (config cognito.emulatorCredentials); else the AWS credential chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
   clock?: Clock;
   /** Called once per attempt, for metrics. */
   onCall?: (event: CognitoCallEvent) => void;
@@ -95,6 +97,7 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
     this.client = new CognitoIdentityProviderClient({
       region: options.region,
       endpoint: options.endpoint,
+      ...(options.credentials ? { credentials: options.credentials } : {}),
       maxAttempts: options.maxAttempts,
       retryMode: 'standard',
       requestHandler: new NodeHttpHandler({
