@@ -40,7 +40,13 @@ export interface FaultProxy {
   readonly url: string;
   readonly port: number;
   readonly fault: Fault | null;
-  readonly state: { requests: RequestInfo[]; inFlight: number; counts: Record<string, number> };
+  readonly state: {
+    requests: RequestInfo[];
+    inFlight: number;
+    counts: Record<string, number>;
+    /** Strict mode: requests judged, refused (AliasExistsException), forced (ForceAliasCreation moved an alias). */
+    strict?: { judged: number; refused: number; forced: number };
+  };
   setFault(fault: Fault | null): Promise<void>;
   close(): Promise<void>;
 }
@@ -56,4 +62,6 @@ export function startFaultProxy(options: {
   port?: number;
   host?: string;
   flavor?: 'aws-json' | 'plain';
+  /** Enforce the Cognito rules cognito-local skips (strict-cognito.mjs). */
+  strict?: boolean;
 }): Promise<FaultProxy>;

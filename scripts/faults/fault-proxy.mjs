@@ -21,8 +21,12 @@
 //   drop-response  forwarded and executed upstream, but the answer never comes back
 //   delay          forwarded after `delayMs`
 //   refuse         the listener is closed and open connections destroyed: ECONNREFUSED until healed
+//
+// Strict mode (`strict: true`, `--strict`; aws-json only): requests no fault took are judged by
+// the Cognito rules cognito-local skips (strict-cognito.mjs) before they are forwarded.
 import { createServer, request as httpRequest, Agent } from 'node:http';
 import { pathToFileURL } from 'node:url';
+import { createStrictRules } from './strict-cognito.mjs';
 
 const AWS_JSON = 'application/x-amz-json-1.1';
 
@@ -49,7 +53,7 @@ export function operationOf(headers, method, url) {
 }
 
 /**
- * @param {{ target: string, port?: number, host?: string, flavor?: 'aws-json' | 'plain' }} options
+ * @param {{ target: string, port?: number, host?: string, flavor?: 'aws-json' | 'plain', strict?: boolean }} options
  */
 export async function startFaultProxy(options) {
   const targetUrl = new URL(options.target);
@@ -72,6 +76,57 @@ export async function startFaultProxy(options) {
   };
 
   const count = (what) => (state.counts[what] = (state.counts[what] ?? 0) + 1);
+
+  // ---- strict mode (see strict-cognito.mjs): its own section, so fault changes rebase cleanly
+  const strict =
+    options.strict === true && flavor === 'aws-json'
+      ? createStrictRules(async (op, payload) => {
+          const response = await fetch(targetUrl, {
+            method: 'POST',
+            headers: {
+              'content-type': AWS_JSON,
+              'x-amz-target': `AWSCognitoIdentityProviderService.${op}`,
+              authorization: 'AWS4-HMAC-SHA256 Credential=local/20200101/us-east-1/cognito-idp/aws4_request',
+            },
+            body: JSON.stringify(payload),
+          });
+          const text = await response.text();
+          return { status: response.status, json: text === '' ? {} : JSON.parse(text) };
+        })
+      : undefined;
+  state.strict = strict?.counts;
+  /** Forwards through the strict rules: a refusal is answered here, the rest goes on. */
+  const strictForward = (req, res, body, info, send) => {
+    let payload;
+    try {
+      payload = JSON.parse(body.toString('utf8') || '{}');
+    } catch {
+      return send();
+    }
+    strict
+      .run(
+        info.op,
+        payload,
+        () =>
+          new Promise((resolve) => {
+            res.on('close', () => resolve({ status: info.status || 502 })); // an upstream error ends it too
+            send(resolve);
+          }),
+      )
+      .then((answer) => {
+        if (answer?.code === undefined) return;
+        info.outcome = 'strict-refused';
+        info.status = answer.status;
+        count(info.outcome);
+        if (!res.destroyed) awsError(res, answer.status, answer.code, answer.message);
+      })
+      .catch((error) => {
+        info.outcome = 'strict-error';
+        count(info.outcome);
+        if (!res.headersSent && !res.destroyed) awsError(res, 500, 'InternalErrorException', String(error));
+      });
+  };
+  // ---- end of strict mode
 
   const applies = (f, info) => {
     if (!f) return false;
@@ -171,9 +226,10 @@ export async function startFaultProxy(options) {
             res.on('close', () => held.delete(res));
           });
         default: {
-          const go = () =>
+          const send = (answered) =>
             forward(req, res, body, info, (status, headers, payload) => {
               info.status = status;
+              answered?.({ status });
               if (res.destroyed) return;
               const out = { ...headers };
               delete out['transfer-encoding'];
@@ -182,6 +238,7 @@ export async function startFaultProxy(options) {
               res.writeHead(status, out);
               res.end(payload);
             });
+          const go = () => (strict?.judges(info.op) ? strictForward(req, res, body, info, send) : send());
           if (kind === 'delay') setTimeout(go, f.delayMs ?? 100);
           else go();
         }
@@ -193,7 +250,13 @@ export async function startFaultProxy(options) {
     if (req.url.startsWith('/__stats')) {
       res.writeHead(200, { 'content-type': 'application/json' });
       return res.end(
-        JSON.stringify({ fault, inFlight: state.inFlight, counts: state.counts, requests: state.requests.length }),
+        JSON.stringify({
+          fault,
+          inFlight: state.inFlight,
+          counts: state.counts,
+          requests: state.requests.length,
+          strict: state.strict,
+        }),
       );
     }
     if (req.method === 'DELETE') proxy.setFault(null);
@@ -276,11 +339,18 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   };
   const target = arg('target');
   if (!target) {
-    console.error('usage: fault-proxy.mjs --target URL [--port N] [--flavor aws-json|plain]');
+    console.error('usage: fault-proxy.mjs --target URL [--port N] [--flavor aws-json|plain] [--strict]');
     process.exit(2);
   }
-  const proxy = await startFaultProxy({ target, port: Number(arg('port', '0')), flavor: arg('flavor', 'aws-json') });
-  console.log(`fault proxy ${proxy.url} -> ${target} (POST/DELETE ${proxy.url}/__fault, GET ${proxy.url}/__stats)`);
+  const proxy = await startFaultProxy({
+    target,
+    port: Number(arg('port', '0')),
+    flavor: arg('flavor', 'aws-json'),
+    strict: args.includes('--strict'),
+  });
+  console.log(
+    `fault proxy${args.includes('--strict') ? ' (strict)' : ''} ${proxy.url} -> ${target} (POST/DELETE ${proxy.url}/__fault, GET ${proxy.url}/__stats)`,
+  );
   const stop = () => void proxy.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -10,6 +10,7 @@ const rate = z.number().positive().max(10_000);
  * indefinitely. (Exported for BatchProcessor's own default, used where no config is compiled.)
  */
 export const DEFAULT_MAX_APPLY_RETRY_MS = 300_000;
+export const DEFAULT_ALIAS_WAIT_MS = 300_000;
 
 /** Cognito's published per-account quotas (requests per second), see DESIGN.md. */
 export const ACCOUNT_QUOTAS = {
@@ -162,6 +163,12 @@ export const configSchema = z
          * network) before its records go to the DLQ with the last error.
          */
         maxApplyRetryMs: z.number().int().min(0).default(DEFAULT_MAX_APPLY_RETRY_MS),
+        /**
+         * How long a user's change waits for another user to free an email, phone number or
+         * preferred_username alias (AliasExistsException) whose own change may still be in flight
+         * in another partition. Waiting never holds the partition: only its commit.
+         */
+        aliasWaitMs: z.number().int().min(0).default(DEFAULT_ALIAS_WAIT_MS),
       })
       .strict()
       .default({
@@ -172,6 +179,7 @@ export const configSchema = z
         maxWaitingPerPartition: 10_000,
         jitGraceMs: 10_000,
         maxApplyRetryMs: DEFAULT_MAX_APPLY_RETRY_MS,
+        aliasWaitMs: DEFAULT_ALIAS_WAIT_MS,
       }),
     state: z
       .object({

@@ -158,7 +158,13 @@ export interface CurrentUser {
 
 /** One Cognito admin call, named by the API it maps to. */
 export type CognitoCall =
-  | { api: 'AdminCreateUser'; username: string; attributes: Attributes }
+  | {
+      api: 'AdminCreateUser';
+      username: string;
+      attributes: Attributes;
+      /** ForceAliasCreation: move a verified email / phone alias from its holder (mapping forceAliasCreation). */
+      forceAliasCreation?: boolean;
+    }
   | { api: 'AdminUpdateUserAttributes'; username: string; attributes: Attributes }
   | { api: 'AdminDeleteUserAttributes'; username: string; names: string[] }
   | { api: 'AdminDisableUser'; username: string }

@@ -7,6 +7,8 @@
 //   apply failure, not retriable       -> the user's records go to the DLQ (or stop)
 //   apply failure, CognitoAccessError  -> stop the pipeline: no record is at fault, so nothing
 //                                         goes to the DLQ and nothing of the batch is committed
+//   apply failure, AliasWaitError      -> the user waits (waiting-memberships.ts) for the user
+//                                         holding its alias value; retried when that one applies
 import type { ChangeEvent, DecodeOutcome, RawRecord, Result, SkipReason, UserIntent } from '../core/types.js';
 import { CognitoAccessError, MissingUserError, SyncError, errorMessage } from '../errors.js';
 import { positionOf, type DeadLetterSink } from '../adapters/kafka/dlq-producer.js';
@@ -21,6 +23,7 @@ import type { SyncEvents } from './instrumentation.js';
 import type { Clock } from '../pipeline/apply/token-bucket.js';
 import type { Waiting, WaitingMemberships } from './waiting-memberships.js';
 import type { MappedEvent } from '../pipeline/map/map-event.js';
+import { AliasWaitError } from '../pipeline/apply/alias-conflicts.js';
 
 export interface Decoder {
   decode(raw: RawRecord): Promise<Result<DecodeOutcome, SyncError>>;
@@ -239,6 +242,7 @@ export class BatchProcessor {
             try {
               const report = await runGated(gate, () => this.o.applier.apply(work.username, work.intents));
               if (waiting?.has(work.username)) void this.handOver(work.username);
+              this.handOverWaitersOn(work.username);
               const applied = report.calls.length > 0;
               calls += report.calls.length;
               const sourceTsMs = work.intents.reduce<number | null>(
@@ -278,6 +282,11 @@ export class BatchProcessor {
               }
               if (syncError instanceof MissingUserError && waiting) {
                 waiting.park(work.username, work.intents, work.records, this.o.clock.now());
+                for (const record of work.records) finishRecord(record);
+                return;
+              }
+              if (syncError instanceof AliasWaitError && waiting) {
+                waiting.park(work.username, work.intents, work.records, this.o.clock.now(), false, syncError.holder);
                 for (const record of work.records) finishRecord(record);
                 return;
               }
@@ -408,6 +417,12 @@ export class BatchProcessor {
     const now = this.o.clock.now();
     const behind = this.usersBehind();
     for (const entry of waiting.due(now, 64)) {
+      if (entry.holder !== undefined) {
+        // An alias wait: the resolver bounds it (processing.aliasWaitMs), backlog or not.
+        this.o.applier.state.forget(entry.username);
+        await this.handOver(entry.username);
+        continue;
+      }
       if (behind) {
         entry.checkAt = now + 1000;
         continue;
@@ -434,6 +449,7 @@ export class BatchProcessor {
       const report = await this.o.applier.apply(username, entry.intents);
       if (report.calls.length > 0) this.settleWaiting(waiting, entry, 'applied');
       else this.settleWaiting(waiting, entry, 'skipped', report.skips[report.skips.length - 1] ?? 'no-change');
+      this.handOverWaitersOn(username);
     } catch (error) {
       const syncError =
         error instanceof SyncError ? error : new SyncError(errorMessage(error), { stage: 'apply', cause: error });
@@ -448,6 +464,10 @@ export class BatchProcessor {
           new MissingUserError(`membership not applied: ${why}`, { username }),
         );
       }
+      if (syncError instanceof AliasWaitError) {
+        waiting.putBack(entry, this.o.clock.now(), syncError.holder);
+        return;
+      }
       if (syncError instanceof CognitoAccessError)
         this.fatal ??= new PipelineStoppedError(syncError.reason, {
           stage: 'apply',
@@ -461,6 +481,13 @@ export class BatchProcessor {
       }
       await this.deadLetterWaiting(waiting, entry, syncError);
     }
+  }
+
+  /** A user's change applied: users waiting for it to free an alias value try again. */
+  private handOverWaitersOn(holder: string): void {
+    const waiting = this.o.waiting;
+    if (!waiting) return;
+    for (const username of waiting.waitingOn(holder)) void this.handOver(username);
   }
 
   /** Waiting records that end in the DLQ; if the DLQ cannot take them, they wait on and the pipeline stops. */

@@ -24,6 +24,9 @@ import { PoolState } from '../pipeline/apply/pool-state.js';
 import { gatedGateway } from '../pipeline/apply/write-gate.js';
 import { systemClock, type Clock } from '../pipeline/apply/token-bucket.js';
 import type { SyncEvents } from './instrumentation.js';
+import { AliasConflicts, type AliasDirectory } from '../pipeline/apply/alias-conflicts.js';
+import { legacyHolderRows, type LegacyHolderRows } from '../adapters/legacy-database/alias-holder-rows.js';
+import { usernamePattern } from '../migration/username-pattern.js';
 
 /** The mapping's planning half: what the applier needs (no decoding, no mapping of events). */
 export interface Planning {
@@ -82,6 +85,8 @@ export interface ApplierDeps {
   stream?: { jitGraceMs: number; clock?: Clock };
   /** Memberships waiting for a user about to be created (BatchProcessor.joinCreation). */
   waitingFor?: UserApplierOptions['waitingFor'];
+  /** Resolves AliasExistsException (createAliasConflicts); unset: the error's own end (DLQ). */
+  aliasConflicts?: AliasConflicts;
 }
 
 /** The pool state for a pipeline's mapping (fingerprints of its compared attributes). */
@@ -110,6 +115,8 @@ export function createUserApplier(pipeline: Planning, d: ApplierDeps): UserAppli
     ...(groupsVersionAttribute === undefined ? {} : { groupsVersionAttribute }),
     ...(d.deletedUsers === undefined ? {} : { deletedUsers: d.deletedUsers }),
     ...(d.waitingFor === undefined ? {} : { waitingFor: d.waitingFor }),
+    ...(d.aliasConflicts === undefined ? {} : { aliasConflicts: d.aliasConflicts }),
+    forceAliasCreation: pipeline.mapping.spec.forceAliasCreation,
   };
   const always = pipeline.mapping.createPolicy === 'always';
   // existing-only: an update for a user that is not there yet may be racing the User
@@ -173,19 +180,73 @@ export interface BatchProcessorDeps {
   waitForUsers?: boolean;
   /** Overrides processing.missingUserTimeoutMs (a DLQ re-drive judges missing users itself). */
   missingUserTimeoutMs?: number;
+  /** Where alias holders are looked up (ListUsers); unset: AliasExistsException ends as the error policy says. */
+  aliasDirectory?: AliasDirectory;
+}
+
+/** The legacy key a username was built from ("id=42"), for messages; undefined when the mapping does not make it. */
+export function legacyKeyOf(mapping: CompiledMapping): (username: string) => string | undefined {
+  const pattern = usernamePattern(mapping.spec.username);
+  return (username) => {
+    const row = pattern.parse(username);
+    return row === undefined
+      ? undefined
+      : Object.entries(row)
+          .map(([column, value]) => `${column}=${String(value)}`)
+          .join(',');
+  };
+}
+
+/**
+ * The alias-conflict resolver of a stream: ListUsers through `directory`, the holder's legacy
+ * row through legacyDatabase.url when the config has one (else every holder is "maybe in
+ * flight"), waits bounded by processing.aliasWaitMs.
+ */
+export function createAliasConflicts(
+  config: CompiledConfig,
+  mapping: CompiledMapping,
+  directory: AliasDirectory,
+  o: { clock?: Clock; waitsOn?: (username: string) => string | undefined },
+): { conflicts: AliasConflicts; rows?: LegacyHolderRows } {
+  const rows =
+    config.legacyDatabase === undefined
+      ? undefined
+      : legacyHolderRows(mapping, { url: config.legacyDatabase.url, table: config.legacyDatabase.table });
+  const conflicts = new AliasConflicts({
+    directory,
+    ...(rows ? { rows } : {}),
+    waitMs: config.processing.aliasWaitMs,
+    clock: o.clock ?? systemClock,
+    ...(o.waitsOn ? { waitsOn: o.waitsOn } : {}),
+    keyOf: legacyKeyOf(mapping),
+  });
+  return { conflicts, ...(rows ? { rows } : {}) };
 }
 
 /** The one way to build the decode -> map -> plan -> apply processor: `run`, `replay`, `dlq redrive`. */
-export async function createBatchProcessor(
-  d: BatchProcessorDeps,
-): Promise<{ processor: BatchProcessor; pipeline: Pipeline; applier: UserApplier; waiting?: WaitingMemberships }> {
+export async function createBatchProcessor(d: BatchProcessorDeps): Promise<{
+  processor: BatchProcessor;
+  pipeline: Pipeline;
+  applier: UserApplier;
+  waiting?: WaitingMemberships;
+  /** Releases what the pipeline opened besides Kafka and Cognito (the alias resolver's legacy database). */
+  close: () => Promise<void>;
+}> {
   const { config } = d;
   const pipeline = await buildPipeline(config);
   const waiting = d.waitForUsers
     ? new WaitingMemberships({ maxPerPartition: config.processing.maxWaitingPerPartition })
     : undefined;
   let processor: BatchProcessor | undefined;
+  const alias =
+    d.aliasDirectory === undefined
+      ? undefined
+      : createAliasConflicts(config, pipeline.mapping, d.aliasDirectory, {
+          ...(d.clock ? { clock: d.clock } : {}),
+          ...(waiting ? { waitsOn: (username: string) => waiting.holderOf(username) } : {}),
+        });
   const applier = createUserApplier(pipeline, {
+    ...(alias ? { aliasConflicts: alias.conflicts } : {}),
     gateway: d.gateway,
     deletedUsers: d.deletedUsers,
     stateCapacity: config.processing.stateCapacity,
@@ -207,5 +268,8 @@ export async function createBatchProcessor(
     events: d.events,
     clock: d.clock ?? systemClock,
   });
-  return { processor, pipeline, applier, ...(waiting ? { waiting } : {}) };
+  const close = async (): Promise<void> => {
+    await alias?.rows?.close();
+  };
+  return { processor, pipeline, applier, ...(waiting ? { waiting } : {}), close };
 }

@@ -59,6 +59,7 @@ export class SyncService {
   private readonly backpressured = new Map<string, () => void>();
   private waiting?: WaitingMemberships;
   private processor?: BatchProcessor;
+  private closePipeline?: () => Promise<void>;
   private sweeper?: NodeJS.Timeout;
 
   constructor(private readonly o: SyncServiceOptions) {
@@ -101,7 +102,7 @@ export class SyncService {
         { topic: config.dlq.topic, limit: DLQ_SOURCES_KEPT },
         'the DLQ holds too many records to remember: a replay may dead-letter copies of them',
       );
-    const { processor, pipeline, applier, waiting } = await createBatchProcessor({
+    const { processor, pipeline, applier, waiting, close } = await createBatchProcessor({
       config,
       gateway: this.o.decorateGateway ? this.o.decorateGateway(this.gateway) : this.gateway,
       dlq: new KafkaDeadLetterSink(this.producer, config.dlq.topic, dlqSources),
@@ -109,7 +110,9 @@ export class SyncService {
       events: this.events,
       clock: this.o.clock,
       waitForUsers: true,
+      aliasDirectory: this.gateway,
     });
+    this.closePipeline = close;
     this.waiting = waiting;
     this.processor = processor;
     waiting?.onSettled((partition) => void this.onSettled(partition));
@@ -329,6 +332,7 @@ export class SyncService {
       await this.consumer?.disconnect();
       await this.producer?.disconnect();
       this.gateway.client.destroy(); // keep-alive sockets would hold the process open
+      await this.closePipeline?.().catch(() => undefined); // a read-only pool: nothing to lose
     } finally {
       this.state = this.fatal ? 'crashed' : 'stopped';
       this.resolveStopped?.();

@@ -15,6 +15,9 @@
 // reports backpressure and the consumer pauses it until the count halves.
 // A rebalance drops the partitions' waiting rows: the next owner reads them again from the
 // committed offset, which is below them.
+// The same machinery holds users whose change waits for another user to free an alias value
+// (alias-conflicts.ts): such an entry names its `holder`, and is retried when the holder's
+// change applies or on its re-check; the alias resolver bounds its wait.
 import type { RawRecord, UserIntent } from '../core/types.js';
 
 export interface Waiting {
@@ -26,6 +29,8 @@ export interface Waiting {
   /** Clock time of the next re-check (a read of the user). */
   checkAt: number;
   checks: number;
+  /** Waits on an alias conflict: the user holding the value (retried when that user changes). */
+  holder?: string;
 }
 
 export interface WaitingOptions {
@@ -39,6 +44,8 @@ const recordId = (r: RawRecord): string => `${r.topic}:${r.partition}:${r.offset
 
 export class WaitingMemberships {
   private readonly byUser = new Map<string, Waiting>();
+  /** holder -> users waiting for it to free an alias value. */
+  private readonly byHolder = new Map<string, Set<string>>();
   /** Per partition: waiting (or being applied) offsets, with how many users each still waits for. */
   private readonly offsets = new Map<string, Map<string, number>>();
   private readonly listeners: ((partition: string) => void)[] = [];
@@ -53,6 +60,34 @@ export class WaitingMemberships {
     return this.byUser.has(username);
   }
 
+  /** The user `username` waits for to free an alias value, if it waits on one. */
+  holderOf(username: string): string | undefined {
+    return this.byUser.get(username)?.holder;
+  }
+
+  /** Users waiting for `holder` to free an alias value. */
+  waitingOn(holder: string): string[] {
+    return [...(this.byHolder.get(holder) ?? [])];
+  }
+
+  private setHolder(entry: Waiting, holder: string | undefined): void {
+    if (entry.holder === holder) return;
+    this.unlinkHolder(entry);
+    entry.holder = holder;
+    if (holder === undefined) return;
+    let waiters = this.byHolder.get(holder);
+    if (!waiters) this.byHolder.set(holder, (waiters = new Set()));
+    waiters.add(entry.username);
+  }
+
+  private unlinkHolder(entry: Waiting): void {
+    if (entry.holder === undefined) return;
+    const waiters = this.byHolder.get(entry.holder);
+    waiters?.delete(entry.username);
+    if (waiters?.size === 0) this.byHolder.delete(entry.holder);
+    delete entry.holder;
+  }
+
   /** Adds work for a user (merging with what already waits for it); records seen before are not counted twice. */
   park(
     username: string,
@@ -60,12 +95,15 @@ export class WaitingMemberships {
     records: readonly RawRecord[],
     now: number,
     held = false,
+    holder?: string,
   ): void {
     let entry = this.byUser.get(username);
     if (!entry) {
       entry = { username, intents: [], records: [], since: now, checkAt: now + (this.o.recheckMs ?? 2000), checks: 0 };
       this.byUser.set(username, entry);
     }
+    // The latest reason to wait wins: a user waiting on an alias holder, or for its creation.
+    this.setHolder(entry, holder);
     const known = new Set(entry.records.map(recordId));
     entry.intents.push(...intents);
     for (const record of records) {
@@ -82,15 +120,20 @@ export class WaitingMemberships {
   /** Takes a user's work out to apply it; its offsets keep holding the commit until settle(). */
   take(username: string): Waiting | undefined {
     const entry = this.byUser.get(username);
-    if (entry) this.byUser.delete(username);
+    if (entry) {
+      this.byUser.delete(username);
+      const holder = entry.holder;
+      this.unlinkHolder(entry);
+      if (holder !== undefined) entry.holder = holder; // kept on the taken entry for putBack
+    }
     return entry;
   }
 
   /** Puts taken work back, to be re-checked after a longer delay. */
-  putBack(entry: Waiting, now: number): void {
+  putBack(entry: Waiting, now: number, holder = entry.holder): void {
     const checks = entry.checks + 1;
     const delay = Math.min(30_000, (this.o.recheckMs ?? 2000) * 2 ** checks);
-    this.park(entry.username, entry.intents, entry.records, now, true);
+    this.park(entry.username, entry.intents, entry.records, now, true, holder);
     const merged = this.byUser.get(entry.username) as Waiting;
     merged.since = Math.min(merged.since, entry.since);
     merged.checks = checks;
@@ -153,8 +196,10 @@ export class WaitingMemberships {
     for (const [username, entry] of this.byUser) {
       const kept = entry.records.filter((r) => owned(partitionOf(r)));
       if (kept.length === entry.records.length) continue;
-      if (kept.length === 0) this.byUser.delete(username);
-      else entry.records = kept;
+      if (kept.length === 0) {
+        this.byUser.delete(username);
+        this.unlinkHolder(entry);
+      } else entry.records = kept;
       // Intents cannot be told apart by record: keep them (a re-delivered row is idempotent).
     }
     for (const key of [...this.offsets.keys()]) if (!owned(key)) this.offsets.delete(key);

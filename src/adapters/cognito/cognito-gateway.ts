@@ -201,6 +201,8 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
               Username,
               MessageAction: 'SUPPRESS',
               UserAttributes: toAttributeList(call.attributes),
+              // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminCreateUser.html#CognitoUserPools-AdminCreateUser-request-ForceAliasCreation
+              ...(call.forceAliasCreation === true ? { ForceAliasCreation: true } : {}),
             }),
           );
           return;
@@ -265,6 +267,32 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
       });
     }
     return refused;
+  }
+
+  /**
+   * Users whose `attribute` equals `value`: one ListUsers call with a Filter (UserList budget),
+   * for finding who holds an alias (alias-conflicts.ts). Filters match exactly; an alias held
+   * by more than a page of users cannot happen, so one page is enough.
+   * https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ListUsers.html#CognitoUserPools-ListUsers-request-Filter
+   */
+  async usersWith(attribute: string, value: string): Promise<ListedUser[]> {
+    let page: ListUsersCommandOutput;
+    try {
+      page = await this.client.send(
+        new ListUsersCommand({
+          UserPoolId: this.poolId,
+          Limit: MAX_LIST_PAGE,
+          Filter: `${attribute} = "${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`,
+        }),
+      );
+    } catch (error) {
+      throw toApiError('ListUsers', error);
+    }
+    return (page.Users ?? []).flatMap((u) =>
+      u.Username === undefined
+        ? []
+        : [{ username: u.Username, attributes: toAttributes(u.Attributes), enabled: u.Enabled !== false }],
+    );
   }
 
   // ---- CognitoDirectory: pool-level reads for the migration tools (check-pool, reconcile)

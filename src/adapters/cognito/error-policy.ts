@@ -62,7 +62,8 @@ export const COGNITO_ERROR_POLICY: Table = {
     UsernameExistsException: 'replan', // created meanwhile (just-in-time migration): update it instead
     UserNotFoundException: 'replan', // listed; meaningful for MessageAction RESEND (we SUPPRESS): a race at worst
     // Not in the action's error list, but ForceAliasCreation's documentation says a false value
-    // (ours) makes AdminCreateUser throw it when the alias belongs to another user.
+    // (the default) makes AdminCreateUser throw it when the alias belongs to another user. The
+    // applier resolves it first (alias-conflicts.ts), as for AdminUpdateUserAttributes.
     AliasExistsException: 'dead-letter',
     InvalidParameterException: 'dead-letter',
     InvalidPasswordException: 'dead-letter', // we send no password; a pool rule on it is per user
@@ -84,8 +85,9 @@ export const COGNITO_ERROR_POLICY: Table = {
   // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminUpdateUserAttributes.html#API_AdminUpdateUserAttributes_Errors
   AdminUpdateUserAttributes: {
     UserNotFoundException: 'replan',
-    // A verified alias (email, phone, preferred_username) held by another user. For now the
-    // record's end is the DLQ; issue 11 part 1 makes conflicts in flight converge.
+    // A verified alias (email, phone, preferred_username) held by another user. In the stream
+    // the applier resolves it first (alias-conflicts.ts: wait, release or dead-letter naming
+    // both legacy keys); what it cannot resolve ends in the DLQ.
     AliasExistsException: 'dead-letter',
     InvalidParameterException: 'dead-letter',
     UserLambdaValidationException: 'dead-letter',

@@ -12,6 +12,7 @@ import { NO_VERSION } from '../decode/version.js';
 import { desiredDigest } from '../plan/state-digest.js';
 import { afterCalls } from './cognito-effects.js';
 import type { KnownUser, PoolState } from './pool-state.js';
+import type { AliasConflicts } from './alias-conflicts.js';
 
 export interface PlanOutcome {
   calls: CognitoCall[];
@@ -67,6 +68,10 @@ export interface UserApplierOptions {
    * creation (their versions ride on AdminCreateUser). `settle` says whether they were applied.
    */
   waitingFor?: (username: string) => { intents: UserIntent[]; settle: (applied: boolean) => void } | undefined;
+  /** AliasExistsException: find the holder, wait, release or dead-letter (alias-conflicts.ts). Unset: the error's own end. */
+  aliasConflicts?: AliasConflicts;
+  /** AdminCreateUser with ForceAliasCreation (mapping forceAliasCreation). */
+  forceAliasCreation?: boolean;
 }
 
 type AttributesCall = Extract<CognitoCall, { api: 'AdminUpdateUserAttributes' }>;
@@ -74,6 +79,8 @@ type Upsert = Extract<UserIntent, { kind: 'upsert' }>;
 
 const RACE_CODES = new Set(['UsernameExistsException', 'UserNotFoundException']);
 const MAX_REPLANS = 3;
+/** Alias conflicts resolved (holder gone or released) per apply before the error ends it. */
+const MAX_ALIAS_ROUNDS = 3;
 const noop = (): void => undefined;
 
 const newer = (a: Version | undefined, b: Version | undefined): Version | undefined =>
@@ -158,6 +165,7 @@ export class UserApplier {
     // membership calls (so a batch cut short leaves the old versions behind and is redone).
     let deferred: AttributesCall | undefined;
     let consumed = 0;
+    let aliasRounds = 0;
     for (const [index, intent] of work.entries()) {
       if (index < consumed) continue; // memberships folded into the creation before them
       if (deferred && intent.kind !== 'group') {
@@ -190,8 +198,10 @@ export class UserApplier {
         const last = planned.calls[planned.calls.length - 1];
         const defer = intent.kind === 'group' && last?.api === 'AdminUpdateUserAttributes' ? last : undefined;
         const calls = defer ? planned.calls.slice(0, -1) : planned.calls;
+        let attempting: CognitoCall | undefined;
         try {
           for (const call of calls) {
+            attempting = call;
             await this.execute(call, report);
             if (call.api === 'AdminCreateUser') report.created = true;
           }
@@ -200,6 +210,24 @@ export class UserApplier {
           if (folded) waiting?.settle(false);
           // Someone else changed the user between our read and our call: read again and re-plan.
           if (error instanceof CognitoApiError && RACE_CODES.has(error.code) && attempt < MAX_REPLANS) {
+            current = await this.read(username, report, this.needsGroups(work));
+            partial = false;
+            continue;
+          }
+          const conflicts = this.o.aliasConflicts;
+          if (
+            conflicts &&
+            error instanceof CognitoApiError &&
+            error.code === 'AliasExistsException' &&
+            (attempting?.api === 'AdminCreateUser' || attempting?.api === 'AdminUpdateUserAttributes') &&
+            aliasRounds++ < MAX_ALIAS_ROUNDS
+          ) {
+            // Waits (AliasWaitError) or dead-letters (AliasConflictError) by throwing; returns
+            // once writing again is worth it.
+            await conflicts.resolve(username, attempting, current?.attributes, async (release) => {
+              await this.execute(release, report);
+              this.o.state.forget(release.username);
+            });
             current = await this.read(username, report, this.needsGroups(work));
             partial = false;
             continue;
@@ -234,6 +262,7 @@ export class UserApplier {
       const gva = this.o.groupsVersionAttribute;
       state.observeGroups(username, current.groups, gva === undefined ? undefined : current.attributes[gva]);
     } else state.observe(username, current, reflects, deletedAt);
+    this.o.aliasConflicts?.settled(username);
     return report;
   }
 
@@ -340,7 +369,11 @@ export class UserApplier {
   /** One call; a failure forgets what the state knows of the user and surfaces as a SyncError. */
   private async execute(call: CognitoCall, report: UserApplyReport): Promise<void> {
     try {
-      await this.gateway.execute(call);
+      await this.gateway.execute(
+        call.api === 'AdminCreateUser' && this.o.forceAliasCreation === true
+          ? { ...call, forceAliasCreation: true }
+          : call,
+      );
     } catch (error) {
       this.o.state.forget(call.username);
       throw error instanceof SyncError

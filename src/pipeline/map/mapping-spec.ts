@@ -82,4 +82,9 @@ export interface MappingSpec {
   deletePolicy: 'delete' | 'disable';
   createPolicy: 'always' | 'existing-only';
   versionAttribute: string;
+  /**
+   * AdminCreateUser with ForceAliasCreation: a new user's verified email / phone number is taken
+   * from the user holding it. Default false: the sync resolves the conflict (alias-conflicts.ts).
+   */
+  forceAliasCreation: boolean;
 }

@@ -34,6 +34,7 @@ export interface RawMapping {
   deletePolicy?: MappingSpec['deletePolicy'];
   createPolicy?: MappingSpec['createPolicy'];
   versionAttribute?: string;
+  forceAliasCreation?: boolean;
 }
 
 const normalizeTransform = (raw: RawTransform): TransformSpec => {
@@ -108,6 +109,7 @@ export const normalizeMapping = (raw: RawMapping, source: string, issues: Issue[
     deletePolicy: raw.deletePolicy ?? 'delete',
     createPolicy: raw.createPolicy ?? 'always',
     versionAttribute: raw.versionAttribute ?? 'custom:cdc_version',
+    forceAliasCreation: raw.forceAliasCreation ?? false,
   };
   if (raw.rolesTable) {
     spec.rolesTable = {

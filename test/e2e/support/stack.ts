@@ -77,12 +77,22 @@ const poolShape = JSON.parse(
   groups: { name: string; description: string; precedence: number }[];
 };
 
-/** A fresh pool per test file keeps tests independent of each other and of the demo. */
-export async function createPool(client: CognitoIdentityProviderClient, name: string): Promise<string> {
+/**
+ * A fresh pool per test file keeps tests independent of each other and of the demo.
+ * `aliasAttributes`: sign-in aliases (email, phone_number, preferred_username), as the
+ * migration playbook's recommended pool has them; cognito-local stores them but enforces
+ * nothing, the strict fault proxy does (scripts/faults/strict-cognito.mjs).
+ */
+export async function createPool(
+  client: CognitoIdentityProviderClient,
+  name: string,
+  options: { aliasAttributes?: ('email' | 'phone_number' | 'preferred_username')[] } = {},
+): Promise<string> {
   const out = await client.send(
     new CreateUserPoolCommand({
       PoolName: name,
       UsernameAttributes: [],
+      ...(options.aliasAttributes ? { AliasAttributes: options.aliasAttributes } : {}),
       Schema: poolShape.customAttributes.map((n) => ({ Name: n, AttributeDataType: 'String', Mutable: true })),
     }),
   );
