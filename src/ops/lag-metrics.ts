@@ -4,7 +4,7 @@
 // therefore shows seconds growing even though no batch completes.
 import type { CompiledConfig } from '../config/load-config.js';
 import { createKafka } from '../adapters/kafka/kafka-client.js';
-import { fetchLag } from '../adapters/kafka/lag.js';
+import { fetchLag, type PartitionLag } from '../adapters/kafka/lag.js';
 import type { SyncEvents } from '../runtime/instrumentation.js';
 import { errorForLog, type Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -19,6 +19,8 @@ export function startLagMetrics(
   metrics: Metrics,
   logger: Logger,
   intervalMs = 10_000,
+  /** Each poll's lags, e.g. for the status line of a foreground `run`. */
+  onLag?: (lags: readonly PartitionLag[]) => void,
 ): LagMetrics {
   const oldestPending = new Map<string, number>();
   const admin = createKafka(config.kafka, logger).admin();
@@ -29,6 +31,7 @@ export function startLagMetrics(
     connected ??= admin.connect();
     await connected;
     const lags = await fetchLag(admin, config.kafka.groupId, config.kafka.topics);
+    onLag?.(lags);
     const now = Date.now();
     for (const lag of lags) {
       const labels = { topic: lag.topic, partition: String(lag.partition) };

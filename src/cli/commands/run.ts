@@ -38,7 +38,9 @@ export async function runSync(config: CompiledConfig, opts: RunSyncOptions): Pro
   // Cognito are only checked (below): the pipeline is built to ride out their outages (the
   // partition pauses, the record waits), and a restart during one must not end the sync.
   await waitReachable(dependenciesOf(config, { kafka: true }), config.connectTimeoutMs);
-  const progressMode = opts.untilCaughtUp ? opts.progress : 'off';
+  // A foreground `run` shows it is alive too: a status line on a terminal (position, rates, DLQ,
+  // lag), a `progress` log line every 10 s otherwise.
+  const progressMode = opts.progress;
   // Per-batch info lines would tear a live bar apart on a shared terminal: keep warnings only.
   const quiet = progressMode === 'bar' && process.stdout.isTTY && ['info', 'debug', 'trace'].includes(config.log.level);
   const logger = createLogger({ level: quiet ? 'warn' : config.log.level, hashUsernames: config.log.hashUsernames });
@@ -47,7 +49,14 @@ export async function runSync(config: CompiledConfig, opts: RunSyncOptions): Pro
   if (!opts.columnsChecked) await checkColumns(config, logger);
   const metrics = createMetrics();
   const progress = startProgress({ mode: progressMode, logger, label: opts.progressLabel });
-  const lagMetrics = startLagMetrics(config, metrics, logger);
+  // Until caught up, the caught-up watcher feeds the progress; otherwise the lag gauges' polls do.
+  const lagMetrics = startLagMetrics(
+    config,
+    metrics,
+    logger,
+    10_000,
+    opts.untilCaughtUp ? undefined : (lags) => progress.onLag(lags),
+  );
   let deadLettered = 0;
   let caughtUp = false;
   const service = new SyncService({
@@ -168,7 +177,7 @@ export function registerRun(program: Command): void {
       '--until-caught-up',
       `stop once every partition is consumed up to its end offset (for backfills and the demo): exit 0, or ${EXIT.attention} when records went to the DLQ`,
     )
-    .option('--no-progress', 'with --until-caught-up: no progress bar (terminal) or progress log lines (otherwise)')
+    .option('--no-progress', 'no status line / progress bar (terminal) and no progress log lines (otherwise)')
     .action(async (opts: { config: string; untilCaughtUp?: boolean; progress: boolean }) => {
       const config = loadConfig(opts.config);
       process.exitCode = await runSync(config, {
