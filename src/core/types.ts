@@ -26,9 +26,10 @@ export type Row = Record<string, unknown>;
 
 /**
  * A per-row, totally ordered version derived from the source position.
- * Postgres: (lastCommitLsn, lsn) from `source.sequence`, else (0, lsn).
+ * Postgres: (max(lastCommitLsn, lsn), lsn) from `source.sequence`, else (lsn, lsn).
  * MySQL/MariaDB: (GTID sequence number, binlog position, row) when the connector reads GTIDs,
  * else (binlog file number, position, row).
+ * Both within a source epoch (decode/version.ts): a later epoch outranks every earlier one.
  * Encoded as a fixed-width lowercase hex string so that string order == version order,
  * which lets it live in a Cognito string attribute and compare without parsing.
  */
@@ -120,6 +121,12 @@ export type UserIntent =
       sourceTsMs: number | null;
       supersededVersion?: Version;
       fallback?: UpsertFallback;
+      /**
+       * A snapshot read (op=r, full or incremental): the row as it is, not a change. At the
+       * version Cognito holds it is compared in full (a re-snapshot repairs drift), where a
+       * change seen again only completes its follow-ups.
+       */
+      snapshot?: true;
     }
   | {
       kind: 'delete';

@@ -19,11 +19,10 @@
 // that. Logs carry a hash of the username, counts and group names (configuration, not personal
 // data), never attribute values.
 //
-// groups.versionAttribute (custom:cdc_groups) is not written. The only version that could go
-// there is the snapshot one the migration trigger stamps on custom:cdc_version, (0, lsn): below
-// every Debezium version, so it guards exactly as much as no entry does (any role event still
-// applies), while writing it would cost a UserUpdate call and could overwrite an entry the sync
-// writes at the same moment. See docs/migration-playbook.md ("Groups").
+// groups.versionAttribute (custom:cdc_groups) is not written: it would cost a UserUpdate call
+// and could overwrite an entry the sync writes at the same moment, and the read position the
+// migration trigger stamps on custom:cdc_version is the users row's, not the role rows'. See
+// docs/migration-playbook.md ("Groups").
 import { createHash } from 'node:crypto';
 import {
   AdminAddUserToGroupCommand,

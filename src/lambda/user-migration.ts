@@ -14,16 +14,17 @@
 // endpoint) and calls InitiateAuth with legacy_{id}; once migrated, users can also sign in with
 // their email or preferred_username aliases (see docs/migration-playbook.md).
 //
-// Versions: the created user carries the version attribute (0, lsn) read in the same snapshot
-// as the row. Every Debezium event has a non-zero first component, so any later event for
-// the row compares newer and applies; see pg-legacy-database.ts for why nothing tighter works
-// (MySQL/MariaDB: (0, 0, 0), see mysql-legacy-database.ts).
+// Versions: the created user carries the source position read with the row (PostgreSQL: the
+// WAL insert position in the same snapshot, see readPositionVersion), in the current source
+// epoch: changes the read saw sort below it (a replay does not re-apply the row's history),
+// later ones above (they apply). MySQL/MariaDB: see the MySQL adapter's snapshotVersion.
 //
 // Groups: the trigger's answer cannot carry memberships. With PENDING_GROUPS_ATTRIBUTE set, a
 // user whose legacy row has groups is created with that marker attribute, and the Post
 // Authentication trigger (post-authentication.ts) adds the memberships right after Cognito
 // created the user (see pending-groups.ts).
 import { createHash } from 'node:crypto';
+import { withEpoch } from '../pipeline/decode/version.js';
 import { err, ok, type Attributes, type Result, type Row } from '../core/types.js';
 import { errorMessage } from '../errors.js';
 import type { FoundUser, LegacyDatabase, LookupProblem } from '../adapters/postgres/legacy-database.js';
@@ -170,7 +171,7 @@ export const createMigrationHandler = (deps: MigrationDeps) => {
     const userAttributes: Attributes = {};
     for (const [name, value] of Object.entries(desired.value.attributes))
       if (value !== '') userAttributes[name] = value;
-    userAttributes[deps.mapping.versionAttribute] = found.snapshotVersion;
+    userAttributes[deps.mapping.versionAttribute] = withEpoch(deps.mapping.epochAt(Date.now()), found.snapshotVersion);
     const pending =
       deps.pendingGroupsAttribute !== undefined && (await hasGroups(deps, found.row, desired.value.groups));
     if (pending) userAttributes[deps.pendingGroupsAttribute as string] = PENDING_GROUPS_MARKER;

@@ -14,7 +14,9 @@
 //     skipped at once: any creation that read the row before that commit has finished, and its
 //     user was there to be seen;
 //   - a fresh one waits until commit + graceMs and is planned again. If the user now exists, it
-//     holds the Lambda's version (0, lsn), below every Debezium event, so B applies.
+//     holds the Lambda's read position: B applies unless the read already saw it (B's change
+//     is past that position, or B was writing the row when it was read and the Lambda stamped
+//     the cautious (0, lsn); see PgLegacyDatabase.inSnapshot).
 // Offsets are not committed while a record waits (the BatchProcessor awaits apply), so a crash
 // during the wait redelivers the event and the check happens again.
 //

@@ -3,7 +3,7 @@
 // both sides, so "same hash" means "same owned state" up to a 2^-64 collision.
 import { createHash } from 'node:crypto';
 import type { Attributes, DesiredUser, Version } from '../core/types.js';
-import { compareVersions, NO_VERSION } from '../pipeline/decode/version.js';
+import { compareVersions, epochOf, NO_VERSION, positionOf, withEpoch } from '../pipeline/decode/version.js';
 import type { CompiledMapping } from '../pipeline/map/index.js';
 
 export interface OwnedNames {
@@ -72,8 +72,10 @@ export const diffOwned = (
  * the stored one has a larger commit LSN, or the same one and a larger change LSN).
  */
 export const bumpVersion = (version: Version | undefined): Version => {
-  if (!version || !/^[0-9a-f]+$/.test(version)) return NO_VERSION;
-  return (BigInt(`0x${version}`) + 1n).toString(16).padStart(version.length, '0');
+  const position = version === undefined ? NO_VERSION : positionOf(version);
+  if (!position || !/^[0-9a-f]+$/.test(position)) return NO_VERSION;
+  const bumped = (BigInt(`0x${position}`) + 1n).toString(16).padStart(position.length, '0');
+  return withEpoch(epochOf(version as Version), bumped);
 };
 
 export const maxVersion = (a: Version, b: Version): Version => (compareVersions(a, b) >= 0 ? a : b);

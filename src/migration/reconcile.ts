@@ -13,6 +13,7 @@
 // a user whose hashes differ costs AdminGetUser + AdminListGroupsForUser, and only then.
 // --repair sends the desired state through the sync's own planner and UserApplier (same rate
 // limits, same version guard) with a version just above what Cognito holds (see repairVersion).
+import { withEpoch } from '../pipeline/decode/version.js';
 import type { DesiredUser, UserIntent, Version } from '../core/types.js';
 import { errorMessage } from '../errors.js';
 import type { CognitoDirectory, CognitoGateway } from '../adapters/cognito/cognito-gateway.js';
@@ -103,8 +104,9 @@ const ORIGIN = { topic: 'reconcile', partition: 0, offset: '0' };
 
 /**
  * Above what Cognito holds (so the planner applies it) yet as low as possible: the stored
- * version + 1 keeps every later Debezium event newer; (0, lsn) of the read covers users
- * Cognito holds no version for (and sorts below every Debezium event, like the Lambda's).
+ * version + 1 keeps every later Debezium event newer; the position of the read covers users
+ * Cognito holds no version for, or an older one (changes the read saw sort below it, later
+ * ones above, like the Lambda's).
  */
 export const repairVersion = (stored: Version | undefined, snapshotVersion: Version): Version =>
   maxVersion(bumpVersion(stored), snapshotVersion);
@@ -197,7 +199,11 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
 
     let lastSnapshot = '';
     for await (const page of input.db.scanUsers({ columns: input.columns, pageSize: input.pageSize })) {
-      lastSnapshot = page.snapshotVersion;
+      // The position of the read, in the source epoch the read belongs to (now: the newest begun).
+      const epoch = mapping.epochAt(Date.now());
+      lastSnapshot = withEpoch(epoch, page.snapshotVersion);
+      // Per user: a row another transaction was writing when it was read has a lower version.
+      const readVersions = new Map<string, Version>();
       const candidates: { user: DesiredUser; groups: boolean }[] = [];
       const missing: DesiredUser[] = [];
       // One query for the roles of the whole page (the roles table is read only when mapped).
@@ -205,7 +211,7 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
         withGroups && mapping.rolesTable
           ? await input.db.rolesOf(page.rows.flatMap((r) => rolesKeyOf(mapping, r) ?? []))
           : undefined;
-      for (const row of page.rows) {
+      for (const [rowIndex, row] of page.rows.entries()) {
         report.legacy.users++;
         const desired = desiredUserFromRow(mapping, row);
         if (!desired.ok) {
@@ -226,6 +232,9 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
           desiredHash(owned, user),
           withGroups ? groupSetHash(user.groups ?? []) : undefined,
         );
+        const rowVersion = page.rowVersions?.[rowIndex];
+        if (rowVersion !== undefined && rowVersion !== page.snapshotVersion)
+          readVersions.set(user.username, withEpoch(epoch, rowVersion));
         if (!found.found) missing.push(user);
         else if (!found.sameState || !found.sameGroups) candidates.push({ user, groups: !found.sameGroups });
       }
@@ -239,7 +248,7 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
       }
       if (repair && !existingOnly) {
         await forEachLimit(missing, repair.concurrency, (user) =>
-          apply(user.username, upsert(user, page.snapshotVersion)),
+          apply(user.username, upsert(user, readVersions.get(user.username) ?? lastSnapshot)),
         );
       }
       await forEachLimit(candidates, repair?.concurrency ?? 4, async ({ user, groups }) => {
@@ -265,7 +274,13 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
         }
         await apply(
           user.username,
-          upsert(user, repairVersion(storedVersionOf(current, mapping.versionAttribute), page.snapshotVersion)),
+          upsert(
+            user,
+            repairVersion(
+              storedVersionOf(current, mapping.versionAttribute),
+              readVersions.get(user.username) ?? lastSnapshot,
+            ),
+          ),
         );
       });
     }

@@ -138,7 +138,7 @@ export async function buildPipeline(config: CompiledConfig, registry?: SchemaReg
               : undefined,
         })
       : undefined);
-  const decoder = createDecoder({ format: config.format, registry: schemaRegistry });
+  const decoder = createDecoder({ format: config.format, registry: schemaRegistry, epochAt: mapping.epochAt });
   return pipelineFromMapping(mapping, decoder);
 }
 

@@ -2,6 +2,8 @@
 import type { ChangeEvent, DecodeOutcome, RawRecord, Result } from '../../src/core/types.js';
 import { DecodeError, type SyncError } from '../../src/errors.js';
 import { UNAVAILABLE_VALUE, createDecoder, encodePostgresVersion } from '../../src/pipeline/decode/index.js';
+import { epochAt } from '../../src/pipeline/decode/epochs.js';
+import { withEpoch } from '../../src/pipeline/decode/version.js';
 import {
   ENVELOPE_SCHEMA,
   KEY_SCHEMA,
@@ -69,7 +71,8 @@ describe('JSON with schemas.enable=true', () => {
       login_count: 42,
       avatar: null,
     });
-    expect(e.version).toBe('00000000016e9378' + '00000000016e9398');
+    // sequence [24023928, 24023960]: the change is past the last commit, so (LSN, LSN)
+    expect(e.version).toBe('00000000016e9398' + '00000000016e9398');
     expect(e.version).toBe(encodePostgresVersion(24023928n, 24023960n));
     expect(e.origin).toEqual({ topic: TOPIC, partition: 0, offset: expect.any(String) });
   });
@@ -100,9 +103,21 @@ describe('JSON with schemas.enable=true', () => {
     expect(streaming.snapshot).toBe(false);
   });
 
-  test('a version without source.sequence is (0, lsn)', async () => {
+  test('a version without source.sequence is (lsn, lsn): a snapshot read sorts at its own position', async () => {
     const e = await eventOf(enveloped(envelope('r', null, userRow(1), pgSource({ lsn: 0x16b3748 }))));
-    expect(e.version).toBe('0000000000000000' + '00000000016b3748');
+    expect(e.version).toBe('00000000016b3748' + '00000000016b3748');
+  });
+
+  test('a mapping epoch is stamped by the source commit time; tombstones stay position-less', async () => {
+    const since = 1_800_000_000_000;
+    const epoched = createDecoder({ format: 'json', epochAt: epochAt([{ epoch: 3, sinceMs: since }]) });
+    const at = async (tsMs: number): Promise<string> => {
+      const result = await epoched.decode(enveloped(envelope('u', null, userRow(1), pgSource({ lsn: 4096, tsMs }))));
+      if (!result.ok || result.value.kind !== 'event') throw new Error('expected an event');
+      return result.value.event.version;
+    };
+    expect(await at(since - 1)).toBe(encodePostgresVersion(0n, 4096n));
+    expect(await at(since)).toBe(withEpoch(3, encodePostgresVersion(0n, 4096n)));
   });
 
   test('sequence ["null","<lsn>"] keeps a zero commit LSN', async () => {
@@ -226,7 +241,7 @@ describe('JSON with schemas.enable=true', () => {
     const e = await eventOf(
       enveloped(envelope('u', userRow(1), userRow(1), pgSource({ lsn, lastCommitLsn: lsn - 1n }))),
     );
-    expect(e.version).toBe('1000000000000002' + '1000000000000003');
+    expect(e.version).toBe('1000000000000003' + '1000000000000003');
   });
 });
 
@@ -360,7 +375,7 @@ describe('ExtractNewRecordState (unwrap) rows', () => {
       sourceTsMs: 1_700_000_000_000,
     });
     expect(fromRow.after).toEqual(fromEnvelope.after);
-    expect(fromRow.version).toBe(fromEnvelope.version); // no sequence in either: (0, lsn)
+    expect(fromRow.version).toBe(fromEnvelope.version); // no sequence in either: (lsn, lsn)
   });
 
   test('__deleted=true is a delete with the row as before', async () => {

@@ -24,16 +24,19 @@ import { DEFAULT_PLACEHOLDER } from '../../src/pipeline/decode/unavailable.js';
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
 
 describe('versions', () => {
-  test('Postgres versions are 32 lowercase hex digits: commit LSN then LSN', () => {
-    expect(encodePostgresVersion(0x16b3748n, 0x16b3790n)).toBe('00000000016b3748' + '00000000016b3790');
+  test('Postgres versions are 32 lowercase hex digits: max(last commit LSN, LSN) then LSN', () => {
+    expect(encodePostgresVersion(0x16b3748n, 0x16b3790n)).toBe('00000000016b3790' + '00000000016b3790');
+    expect(encodePostgresVersion(0x16b3790n, 0x16b3748n)).toBe('00000000016b3790' + '00000000016b3748');
     expect(encodePostgresVersion(0, 0)).toBe('0'.repeat(32));
     expect(encodePostgresVersion((1n << 64n) - 1n, 1n)).toBe('f'.repeat(16) + '0'.repeat(15) + '1');
   });
 
-  test('string order equals numeric (commit LSN, LSN) order', () => {
+  test('string order equals numeric (max(commit LSN, LSN), LSN) order', () => {
     fc.assert(
       fc.property(u64, u64, u64, u64, (c1, l1, c2, l2) => {
-        const numeric = c1 !== c2 ? (c1 < c2 ? -1 : 1) : l1 === l2 ? 0 : l1 < l2 ? -1 : 1;
+        const a1 = c1 > l1 ? c1 : l1;
+        const a2 = c2 > l2 ? c2 : l2;
+        const numeric = a1 !== a2 ? (a1 < a2 ? -1 : 1) : l1 === l2 ? 0 : l1 < l2 ? -1 : 1;
         expect(compareVersions(encodePostgresVersion(c1, l1), encodePostgresVersion(c2, l2))).toBe(numeric);
       }),
     );
@@ -42,7 +45,7 @@ describe('versions', () => {
   test('encoding round-trips and prints LSNs the way Postgres does', () => {
     fc.assert(
       fc.property(u64, u64, (c, l) =>
-        expect(decodePostgresVersion(encodePostgresVersion(c, l))).toEqual({ lastCommitLsn: c, lsn: l }),
+        expect(decodePostgresVersion(encodePostgresVersion(c, l))).toEqual({ at: c > l ? c : l, lsn: l }),
       ),
     );
     expect(formatLsn(0x16b3748n)).toBe('0/16B3748');
@@ -61,6 +64,7 @@ describe('versions', () => {
     expect(isNewerVersion(encodePostgresVersion(0, 1), undefined)).toBe(true);
     expect(isNewerVersion(encodePostgresVersion(0, 1), encodePostgresVersion(0, 1))).toBe(false);
     expect(() => encodePostgresVersion(-1, 0)).toThrow(RangeError);
+    expect(() => encodePostgresVersion(0, -1)).toThrow(RangeError);
     expect(() => encodePostgresVersion(1n << 64n, 0)).toThrow(RangeError);
     expect(() => encodePostgresVersion(2 ** 60, 0)).toThrow(RangeError); // an unsafe number is already rounded
   });

@@ -1,4 +1,5 @@
 import type { CurrentUser, DesiredUser, UserIntent } from '../../src/core/types.js';
+import { withEpoch } from '../../src/pipeline/decode/version.js';
 import { planUser } from '../../src/pipeline/plan/plan-user.js';
 import { planOptions } from './support/plan-options.js';
 
@@ -339,5 +340,49 @@ describe('the version stored in Cognito', () => {
       sourceTsMs: null,
     };
     expect(planUser(current, older, options)).toMatchObject({ calls: [], skip: 'stale-version' });
+  });
+});
+
+describe('snapshot reads (op=r) and epochs', () => {
+  const read = (version: string, user: DesiredUser = desired()): UserIntent => ({
+    kind: 'upsert',
+    user,
+    version,
+    origin,
+    sourceTsMs: null,
+    snapshot: true,
+  });
+  const drifted = synced({ attributes: { ...synced().attributes, given_name: 'Edited in Cognito' } });
+  const different = desired({ attributes: { ...desired().attributes, family_name: 'Changed' } });
+
+  test('at the stored version a snapshot read is compared in full: drift is repaired, the version not rewritten', () => {
+    const plan = planUser(drifted, read(v(5)), options);
+    expect(plan.calls).toEqual([
+      { api: 'AdminUpdateUserAttributes', username: 'legacy_1', attributes: { given_name: 'Ana' } },
+    ]);
+    expect(plan.appliedVersion).toBe(v(5));
+    // a change seen again at that version only completes follow-ups: the drift stays
+    expect(planUser(drifted, upsert(5), options).calls).toEqual([]);
+  });
+
+  test('a snapshot read older than the stored version is a replayed old snapshot: stale', () => {
+    expect(planUser(drifted, read(v(4)), options)).toMatchObject({ calls: [], skip: 'stale-version' });
+  });
+
+  test('a snapshot read of a later epoch applies over any position of an earlier one', () => {
+    const plan = planUser(drifted, read(withEpoch(1, v(1))), options);
+    expect(plan.calls).toEqual([
+      {
+        api: 'AdminUpdateUserAttributes',
+        username: 'legacy_1',
+        attributes: { given_name: 'Ana', 'custom:cdc_version': withEpoch(1, v(1)) },
+      },
+    ]);
+    // ...and an event of the old epoch, whatever its position, is stale after it
+    const after = synced({
+      attributes: { ...synced().attributes, 'custom:cdc_version': withEpoch(1, v(1)) },
+      version: withEpoch(1, v(1)),
+    });
+    expect(planUser(after, upsert(0xffff, different), options)).toMatchObject({ calls: [], skip: 'stale-version' });
   });
 });

@@ -10,11 +10,16 @@ import { SyncError } from '../../errors.js';
 export interface UserPage {
   rows: Row[];
   /**
-   * A version that sorts below every change event this snapshot did not see (see
-   * `snapshotVersion` in the Postgres adapter): stamped on users written from these rows,
-   * it lets any later Debezium event for them apply.
+   * The source position of the read (see `inSnapshot` in the Postgres adapter): above every
+   * change event this snapshot saw, below every one it did not, so users written from these
+   * rows neither re-apply their history on a replay nor lose a later change.
    */
   snapshotVersion: Version;
+  /**
+   * Per row, when the adapter can tell rows apart: the version for that row (a row another
+   * transaction was writing when it was read gets a lower, cautious one). Else snapshotVersion.
+   */
+  rowVersions?: readonly Version[];
 }
 
 export interface ScanOptions {

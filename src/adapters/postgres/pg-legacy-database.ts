@@ -5,7 +5,7 @@
 // cursor (or snapshot) open between pages, and keeps at most one page in memory.
 import pg from 'pg';
 import { err, ok, type Result, type Row, type Version } from '../../core/types.js';
-import { encodePostgresVersion } from '../../pipeline/decode/version.js';
+import { readPositionVersion } from '../../pipeline/decode/version.js';
 import {
   LegacyDatabaseError,
   type FindOptions,
@@ -38,17 +38,27 @@ export interface PgLegacyDatabaseOptions {
   keepIdleConnections?: boolean;
 }
 
-// On a standby pg_current_wal_lsn() fails; the replay position is the same kind of bound there.
-const POSITION_SQL = `SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text AS lsn`;
+// The WAL *insert* position: pg_current_wal_lsn() is the write position, which lags commits
+// under synchronous_commit = off (seen on the stack: unchanged across several commits), so a
+// commit the snapshot shows could lie beyond it. A commit record is inserted before its
+// transaction becomes visible, so the insert position read after the snapshot was taken is past
+// every change it shows. On a standby both fail; the replay position is the same bound there.
+const POSITION_SQL = `SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text AS lsn`;
+
+/** Marks a row some other transaction has written or locked (its xmax is set): see inSnapshot. */
+const BUSY = '__cognito_sync_busy';
+const BUSY_COLUMN = `(xmax::text <> '0') AS ${BUSY}`;
+
+/** The version of rows read at WAL position `lsnText`, no writer in flight (see readPositionVersion). */
+export const snapshotVersionOf = (lsnText: string): Version => readPositionVersion(parseLsn(lsnText));
 
 /**
- * (0, lsn): a version below every Debezium event, whose versions start with a non-zero commit
- * LSN. An event's first component is the commit LSN of the transaction before it, which can be
- * visible to this snapshot even when the event's own transaction is not, so no non-zero first
- * component separates "seen" from "not seen"; zero does, at the price that a replay of older
- * events may rewrite the user transiently (the topic's last event for the row restores it).
+ * The version of a row another transaction had written or locked when it was read: (0, lsn),
+ * below every streamed change, so that transaction's change applies when it commits, whatever
+ * its LSN (a replay may re-apply older changes of this row once; the last one restores it).
  */
-export const snapshotVersionOf = (lsnText: string): Version => encodePostgresVersion(0n, parseLsn(lsnText));
+export const busyRowVersionOf = (lsnText: string): Version =>
+  `${'0'.repeat(16)}${readPositionVersion(parseLsn(lsnText)).slice(0, 16)}`;
 
 export class PgLegacyDatabase implements LegacyDatabase {
   readonly pool: pg.Pool;
@@ -110,7 +120,7 @@ export class PgLegacyDatabase implements LegacyDatabase {
 
   async *scanUsers(options: ScanOptions): AsyncIterable<UserPage> {
     const keys = await this.keyColumns();
-    const select = this.selectList([...keys, ...options.columns]);
+    const select = `${this.selectList([...keys, ...options.columns])}, ${BUSY_COLUMN}`;
     const keyList = keys.map(quoteIdent).join(', ');
     const first = `SELECT ${select} FROM ${this.table} ORDER BY ${keyList} LIMIT $1`;
     // Row-value comparison walks a composite primary key in index order too.
@@ -123,7 +133,8 @@ export class PgLegacyDatabase implements LegacyDatabase {
       const page = await this.inSnapshot(
         async (client) => (await client.query<Row>(after ? next : first, params)).rows,
       );
-      return { rows: page.value, snapshotVersion: page.snapshotVersion };
+      const rowVersions = page.value.map((row) => page.versionOf(row));
+      return { rows: page.value, snapshotVersion: page.snapshotVersion, rowVersions };
     });
   }
 
@@ -132,7 +143,7 @@ export class PgLegacyDatabase implements LegacyDatabase {
     const wanted = [...new Set([...keys, ...options.columns])];
     const secretAlias = '__cognito_sync_secret';
     const select =
-      this.selectList(wanted) +
+      `${this.selectList(wanted)}, ${BUSY_COLUMN}` +
       (options.secretColumn ? `, ${quoteIdent(options.secretColumn)}::text AS ${secretAlias}` : '');
     let where: string;
     let params: unknown[];
@@ -155,7 +166,7 @@ export class PgLegacyDatabase implements LegacyDatabase {
     const row = found.value[0] as Row;
     const secret = options.secretColumn ? (row[secretAlias] as string | null) : null;
     delete row[secretAlias];
-    return ok({ row, secret, snapshotVersion: found.snapshotVersion });
+    return ok({ row, secret, snapshotVersion: found.versionOf(row) });
   }
 
   async rolesOf(userKeys: readonly unknown[]): Promise<Map<string, string[]>> {
@@ -185,10 +196,19 @@ export class PgLegacyDatabase implements LegacyDatabase {
     }
   }
 
-  /** Runs `read` and the WAL position query in one REPEATABLE READ, READ ONLY transaction. */
-  private async inSnapshot<T>(
-    read: (client: pg.PoolClient) => Promise<T>,
-  ): Promise<{ value: T; snapshotVersion: Version }> {
+  /**
+   * Runs the WAL position query, then `read`, in one REPEATABLE READ, READ ONLY transaction.
+   * The position query is the first statement, so it takes the snapshot and reads the insert
+   * position P after it: every change the snapshot shows ends before P. A change it does not
+   * show either starts at or after P (its version is above the read's) or was written before P
+   * by a transaction not yet committed; that one left its xid in the row's xmax, which the rows
+   * read afterwards show (BUSY), and such a row gets busyRowVersionOf instead. (xmax is also
+   * set by row locks, e.g. a foreign-key check of a roles insert, and stays after they end:
+   * those rows get the cautious version too, which costs a replay at most one re-apply.)
+   */
+  private async inSnapshot(
+    read: (client: pg.PoolClient) => Promise<Row[]>,
+  ): Promise<{ value: Row[]; snapshotVersion: Version; versionOf: (row: Row) => Version }> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -197,12 +217,18 @@ export class PgLegacyDatabase implements LegacyDatabase {
     }
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      // The snapshot is taken by the first statement: read the rows first, then the position,
-      // so the position is at or after every commit the rows can show.
-      const value = await read(client);
       const position = await client.query<{ lsn: string }>(POSITION_SQL);
+      const value = await read(client);
       await client.query('COMMIT');
-      return { value, snapshotVersion: snapshotVersionOf(position.rows[0]!.lsn) };
+      const lsn = position.rows[0]!.lsn;
+      const snapshotVersion = snapshotVersionOf(lsn);
+      const busyVersion = busyRowVersionOf(lsn);
+      const busy = new WeakSet<Row>();
+      for (const row of value) {
+        if (row[BUSY] === true) busy.add(row);
+        delete row[BUSY];
+      }
+      return { value, snapshotVersion, versionOf: (row) => (busy.has(row) ? busyVersion : snapshotVersion) };
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw toDatabaseError(error, this.o.table);

@@ -5,7 +5,7 @@ import type { ChangeEvent, DecodeOutcome, Op, Row } from '../../core/types.js';
 import { decodeError, type DecodeContext } from './context.js';
 import { finishRow } from './row-values.js';
 import { hasPosition, versionOf } from './source-position.js';
-import { NO_VERSION } from './version.js';
+import { NO_VERSION, withEpoch } from './version.js';
 import { requireUnwrapSettings } from './unwrap-settings.js';
 
 type Fields = Record<string, unknown>;
@@ -28,6 +28,13 @@ const epochMs = (value: unknown): number | null =>
 /** source.snapshot: "true", "first", "last", "incremental", ... or "false"; boolean in old versions. */
 const isSnapshot = (op: Op, snapshot: unknown): boolean =>
   op === 'r' || snapshot === true || (typeof snapshot === 'string' && snapshot !== 'false' && snapshot !== '');
+
+/** The position's version in the event's source epoch (version.ts, epochs.ts). */
+const versioned = (ctx: DecodeContext, position: string, sourceTsMs: number | null): string => {
+  if (ctx.epochAt === undefined || position === NO_VERSION) return position;
+  const epoch = ctx.epochAt(sourceTsMs);
+  return epoch === 0 ? position : withEpoch(epoch, position);
+};
 
 const origin = (ctx: DecodeContext): ChangeEvent['origin'] => ctx.origin;
 
@@ -66,14 +73,15 @@ export const fromEnvelope = (ctx: DecodeContext, value: Fields, key: Row | null)
       op === 'd' ? 'delete envelope has neither "before" nor a record key' : `op "${op}" envelope has no "after" row`,
     );
   }
+  const sourceTsMs = epochMs(source['ts_ms']) ?? epochMs(value['ts_ms']);
   return event({
     table: tableName(ctx, source['table']),
     key: key ?? after ?? before ?? {},
     op: op as Op,
     before,
     after,
-    version: versionOf(ctx, source, 'source'),
-    sourceTsMs: epochMs(source['ts_ms']) ?? epochMs(value['ts_ms']),
+    version: versioned(ctx, versionOf(ctx, source, 'source'), sourceTsMs),
+    sourceTsMs,
     tombstone: false,
     snapshot: isSnapshot(op as Op, source['snapshot']),
     origin: origin(ctx),
@@ -113,17 +121,21 @@ export const fromUnwrapped = (ctx: DecodeContext, value: Fields, key: Row | null
     row: field(value, 'row'),
   };
   requireUnwrapSettings(ctx, value, position);
+  const sourceTsMs = epochMs(field(value, 'ts_ms'));
   return event({
     table: tableName(ctx, field(value, 'table')),
     key: key ?? row,
     op,
     before: op === 'd' ? row : null,
     after: op === 'd' ? null : row,
-    version:
+    version: versioned(
+      ctx,
       hasMetadata && hasPosition(position)
         ? versionOf(ctx, position, 'row metadata (__lsn/__gtid/__file)')
         : NO_VERSION,
-    sourceTsMs: epochMs(field(value, 'ts_ms')),
+      sourceTsMs,
+    ),
+    sourceTsMs,
     tombstone: false,
     snapshot: isSnapshot(op, field(value, 'snapshot')),
     origin: origin(ctx),

@@ -1,6 +1,7 @@
 // What the format-independent part of decoding needs to know about the record at hand.
 import type { RecordOrigin } from '../../core/types.js';
 import { DecodeError } from '../../errors.js';
+import type { EpochAt } from './epochs.js';
 import type { PlaceholderForms } from './unavailable.js';
 
 export interface DecodeContext {
@@ -13,6 +14,8 @@ export interface DecodeContext {
    */
   readonly precise: boolean;
   readonly tableOf: ((topic: string) => string | undefined) | undefined;
+  /** The source epoch of an event by its commit time; undefined: epoch 0 (see epochs.ts). */
+  readonly epochAt?: EpochAt | undefined;
 }
 
 /** Internal signal, never leaves the decoder: "parse this record again, exactly". */

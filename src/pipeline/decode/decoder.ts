@@ -9,6 +9,7 @@ import { DecodeError, SyncError } from '../../errors.js';
 import { AvroTypes, forRecord } from './avro/avro-types.js';
 import { HEADER_LENGTH, readWireHeader } from './avro/wire-format.js';
 import { fromEnvelope, fromTombstone, fromUnwrapped, keyRow } from './change-event.js';
+import type { EpochAt } from './epochs.js';
 import { ImpreciseNumber, decodeError, type DecodeContext } from './context.js';
 import { ConnectJsonParser } from './json/connect-json.js';
 import { classifyValue } from './record-kind.js';
@@ -27,6 +28,8 @@ export interface DecoderOptions {
   heartbeatTopicPrefix?: string;
   /** Debezium `unavailable.value.placeholder`, if changed; decoded rows always use UNAVAILABLE_VALUE. */
   unavailableValuePlaceholder?: string;
+  /** The source epoch of an event by its commit time (mapping versionEpochs); unset: epoch 0. */
+  epochAt?: EpochAt;
 }
 
 export interface Decoder {
@@ -110,6 +113,7 @@ class RecordDecoder implements Decoder {
       placeholder: this.placeholder,
       precise: false,
       tableOf: this.options.tableOf,
+      epochAt: this.options.epochAt,
     };
     try {
       return ok(this.decodeRecord(raw, fast));

@@ -1,7 +1,22 @@
 // Per-row versions derived from the source position, encoded so that plain string order is
 // version order: each component is a fixed-width, zero-padded, lowercase hex number. That lets
 // the version live in a Cognito string attribute and compare without parsing.
+//
+// A version is (epoch, position). The epoch belongs to the source's history, not to one kind
+// of database: a restored cluster, a new connector or a failover starts a new epoch (the
+// mapping's versionEpochs, see epochs.ts), and every version of a later epoch outranks every
+// version of an earlier one, whatever the positions. Epoch 0 is written without a prefix, so
+// the versions pools already hold are epoch 0 unchanged. Epoch n >= 1 is written as
+// EPOCH_MARK + 8 hex digits + ':' before the position: EPOCH_MARK sorts above every hex digit,
+// so plain string order still puts any epoch >= 1 above epoch 0, and the fixed width orders
+// epochs among themselves.
 import type { Version } from '../../core/types.js';
+
+/** Marks a version of epoch >= 1; above '0'-'9' and 'a'-'f' in string order. */
+export const EPOCH_MARK = '~';
+const EPOCH_PREFIX_LENGTH = 1 + 8 + 1;
+export const MAX_EPOCH = 0xffff_ffff;
+const EPOCHED = /^~([0-9a-f]{8}):/;
 
 /**
  * The version of a record that carries no source position (a Kafka tombstone, or an
@@ -24,9 +39,42 @@ const hex = (value: PositionNumber, width: number, max: bigint, what: string): s
   return value.toString(16).padStart(width, '0');
 };
 
-/** Postgres: (commit LSN of the transaction, LSN of the change), 16 hex digits each. */
-export const encodePostgresVersion = (lastCommitLsn: PositionNumber, lsn: PositionNumber): Version =>
-  hex(lastCommitLsn, 16, U64_MAX, 'commit LSN') + hex(lsn, 16, U64_MAX, 'LSN');
+/**
+ * Postgres: (max(last commit LSN, change LSN), change LSN), 16 hex digits each.
+ *
+ * Debezium's source.sequence is [end of the commit record of the previous transaction it
+ * streamed, start of this change's record] (measured on the stack: each transaction's first
+ * component is the end of the previous commit, and a change written right after that commit
+ * has exactly that LSN). Transactions stream in commit order, so the first component grows
+ * from one transaction to the next and was a correct order on its own; but it says nothing
+ * about where the transaction itself is: a transaction streamed after a long quiet spell
+ * still carries the old commit. The maximum with the change's own LSN does: it is at or after
+ * the change, still grows across transactions (the next one's last commit is past every
+ * change of this one), never falls inside one, and ties inside one are broken by the change
+ * LSN. So a position read outside the stream (readPositionVersion) and a snapshot read
+ * (whose sequence has no commit: its LSN is where the snapshot was taken) compare with
+ * streamed changes by where they are in the WAL.
+ *
+ * Versions written before this encoding hold the bare last commit in the first component,
+ * which is never above the maximum: an event seen again after the upgrade compares newer than
+ * its own stored version once (compared by state: no write when nothing differs), and events
+ * of earlier transactions stay older.
+ */
+export const encodePostgresVersion = (lastCommitLsn: PositionNumber, lsn: PositionNumber): Version => {
+  const commit = hex(lastCommitLsn, 16, U64_MAX, 'commit LSN');
+  const change = hex(lsn, 16, U64_MAX, 'LSN');
+  return (commit > change ? commit : change) + change;
+};
+
+/**
+ * The version of a row read outside the stream (User Migration Lambda, reconcile --repair):
+ * (P, 0), P the WAL insert position read after the row in the same snapshot. Every change the
+ * read can see ends before P, so its version is below; a change written after the read
+ * starts at or after P, so its version is above (see PgLegacyDatabase for the one window that
+ * stays open: a writer already in flight when the row was read).
+ */
+export const readPositionVersion = (insertLsn: PositionNumber): Version =>
+  hex(insertLsn, 16, U64_MAX, 'LSN') + hex(0, 16, U64_MAX, 'LSN');
 
 /**
  * MySQL/MariaDB: (binlog file number, position in the file, row inside the event):
@@ -57,23 +105,59 @@ export const encodeMysqlGtidVersion = (
   hex(position, 16, U64_MAX, 'binlog position') +
   hex(row, 8, BigInt(U32_MAX), 'binlog row');
 
-/** Splits a Postgres version back into its LSNs (for logs and tools). */
-export const decodePostgresVersion = (version: Version): { lastCommitLsn: bigint; lsn: bigint } | undefined =>
-  /^[0-9a-f]{32}$/.test(version)
-    ? { lastCommitLsn: BigInt(`0x${version.slice(0, 16)}`), lsn: BigInt(`0x${version.slice(16)}`) }
+/** The epoch of a version: 0 for versions without the epoch prefix (every version before epochs). */
+export const epochOf = (version: Version): number => {
+  const m = EPOCHED.exec(version);
+  return m === null ? 0 : Number.parseInt(m[1] as string, 16);
+};
+
+/** The position part of a version (without its epoch prefix). */
+export const positionOf = (version: Version): Version =>
+  EPOCHED.test(version) ? version.slice(EPOCH_PREFIX_LENGTH) : version;
+
+/**
+ * `position` in `epoch`. NO_VERSION stays NO_VERSION: a record without a position has no
+ * place in any history (see NO_VERSION).
+ */
+export const withEpoch = (epoch: number, position: Version): Version => {
+  if (!Number.isInteger(epoch) || epoch < 0 || epoch > MAX_EPOCH)
+    throw new RangeError(`epoch ${epoch} is not an integer in 0..${MAX_EPOCH}`);
+  const bare = positionOf(position);
+  if (epoch === 0 || bare === NO_VERSION) return bare;
+  return `${EPOCH_MARK}${epoch.toString(16).padStart(8, '0')}:${bare}`;
+};
+
+/**
+ * Splits a Postgres version back into its LSNs (for logs and tools): `at`, the WAL position the
+ * change is known to be at or after (see encodePostgresVersion), and the change's own LSN
+ * (0 for a read outside the stream, see readPositionVersion).
+ */
+export const decodePostgresVersion = (version: Version): { at: bigint; lsn: bigint } | undefined => {
+  const position = positionOf(version);
+  return /^[0-9a-f]{32}$/.test(position)
+    ? { at: BigInt(`0x${position.slice(0, 16)}`), lsn: BigInt(`0x${position.slice(16)}`) }
     : undefined;
+};
 
 /** Postgres' own text form of an LSN, e.g. 0/16B3748, for messages people compare with pg views. */
 export const formatLsn = (lsn: bigint): string =>
   `${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffffffffn).toString(16).toUpperCase()}`;
 
 /**
- * Total order over versions: -1, 0 or 1. Equal-width versions compare as strings; a shorter
- * one (NO_VERSION, or a value from an older encoding) sorts first, as a smaller number would.
+ * Total order over versions: -1, 0 or 1. The epoch decides first (none = 0); inside an epoch,
+ * equal-width positions compare as strings and a shorter one (NO_VERSION, or a value from an
+ * older encoding) sorts first, as a smaller number would. For versions of one source (equal
+ * widths inside an epoch) this is plain string order, which the planner and the pool state
+ * rely on.
  */
 export const compareVersions = (a: Version, b: Version): -1 | 0 | 1 => {
-  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
-  return a < b ? -1 : a > b ? 1 : 0;
+  const ea = epochOf(a);
+  const eb = epochOf(b);
+  if (ea !== eb) return ea < eb ? -1 : 1;
+  const pa = ea === 0 ? a : positionOf(a);
+  const pb = eb === 0 ? b : positionOf(b);
+  if (pa.length !== pb.length) return pa.length < pb.length ? -1 : 1;
+  return pa < pb ? -1 : pa > pb ? 1 : 0;
 };
 
 export const isNewerVersion = (candidate: Version, applied: Version | undefined): boolean =>

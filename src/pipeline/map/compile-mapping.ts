@@ -2,6 +2,7 @@
 // which transforms, which checks) is decided here once, so mapping a row is a loop over
 // precompiled functions. The closures read only the columns the mapping names: an excluded
 // column (password_hash) is never read, so it cannot reach Cognito by construction.
+import { epochAt, type EpochAt } from '../decode/epochs.js';
 import { isUnavailable } from '../decode/unavailable.js';
 import type { Attributes, Row } from '../../core/types.js';
 import { MappingError } from '../../errors.js';
@@ -28,6 +29,8 @@ export interface CompiledMapping {
   readonly usersTable: string;
   readonly rolesTable: RolesTableSpec | undefined;
   readonly versionAttribute: string;
+  /** The source epoch of an event committed at the given time (mapping versionEpochs). */
+  readonly epochAt: EpochAt;
   readonly deletePolicy: MappingSpec['deletePolicy'];
   readonly createPolicy: MappingSpec['createPolicy'];
   /** Columns the username is built from: they must be in the key (or REPLICA IDENTITY FULL) for deletes. */
@@ -272,6 +275,7 @@ export const compileMapping = (spec: MappingSpec): CompiledMapping => {
     usersTable: spec.usersTable,
     rolesTable: spec.rolesTable,
     versionAttribute: spec.versionAttribute,
+    epochAt: epochAt(spec.versionEpochs ?? []),
     deletePolicy: spec.deletePolicy,
     createPolicy: spec.createPolicy,
     usernameColumns: username.columns,

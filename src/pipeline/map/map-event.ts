@@ -86,7 +86,11 @@ const mapUsersEvent = (mapping: CompiledMapping, event: ChangeEvent): MappedEven
   const row = event.op === 'u' ? fillFromBefore(mapping, event.after, event.before) : event.after;
   const user = desiredUserMemoOf(mapping).build(row);
   if (event.op === 'u') assertSameUsername(mapping, event, user.username);
-  return intents([{ kind: 'upsert', user, version, origin, sourceTsMs }]);
+  return intents([
+    event.op === 'r'
+      ? { kind: 'upsert', user, version, origin, sourceTsMs, snapshot: true }
+      : { kind: 'upsert', user, version, origin, sourceTsMs },
+  ]);
 };
 
 /** One role row as a membership intent of its user, or nothing for a role the mapping ignores. */

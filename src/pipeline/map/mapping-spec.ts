@@ -87,4 +87,12 @@ export interface MappingSpec {
    * from the user holding it. Default false: the sync resolves the conflict (alias-conflicts.ts).
    */
   forceAliasCreation: boolean;
+  /** Source epochs, ascending (see decode/epochs.ts); empty: every version is epoch 0. */
+  versionEpochs: VersionEpoch[];
+}
+
+export interface VersionEpoch {
+  epoch: number;
+  /** Source commit time (ms) from which events belong to this epoch; undefined: every event. */
+  sinceMs?: number;
 }

@@ -11,6 +11,7 @@ import type {
   TransformSpec,
   UsernameSpec,
   ValueSource,
+  VersionEpoch,
 } from './mapping-spec.js';
 
 // The raw shapes, as the schema guarantees them.
@@ -35,6 +36,7 @@ export interface RawMapping {
   createPolicy?: MappingSpec['createPolicy'];
   versionAttribute?: string;
   forceAliasCreation?: boolean;
+  versionEpochs?: { epoch: number; since?: string }[];
 }
 
 const normalizeTransform = (raw: RawTransform): TransformSpec => {
@@ -99,6 +101,37 @@ const normalizeUsername = (raw: RawMapping['username'], issues: Issue[]): Userna
   return { kind: 'column', column: raw.column ?? '', lowercase };
 };
 
+// An explicit zone: an instant read in the reader's local time would move the epoch boundary.
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Epochs must grow with their since: otherwise an event would belong to two histories. */
+const normalizeEpochs = (raw: { epoch: number; since?: string }[], issues: Issue[]): VersionEpoch[] => {
+  const out: VersionEpoch[] = [];
+  raw.forEach((e, i) => {
+    const path = `versionEpochs[${i}]`;
+    const entry: VersionEpoch = { epoch: e.epoch };
+    if (e.since !== undefined) {
+      const ms = INSTANT.test(e.since) ? Date.parse(e.since) : Number.NaN;
+      if (Number.isNaN(ms)) {
+        issues.push({ path: `${path}.since`, message: `is not an ISO 8601 instant with a time zone: ${e.since}` });
+        return;
+      }
+      entry.sinceMs = ms;
+    } else if (i > 0) {
+      issues.push({ path: `${path}.since`, message: 'is required on every epoch but the first' });
+      return;
+    }
+    const prior = out[out.length - 1];
+    if (
+      prior !== undefined &&
+      (entry.epoch <= prior.epoch || (entry.sinceMs as number) <= (prior.sinceMs ?? -Infinity))
+    )
+      issues.push({ path, message: 'epochs must grow, each with a later since than the one before' });
+    out.push(entry);
+  });
+  return out;
+};
+
 export const normalizeMapping = (raw: RawMapping, source: string, issues: Issue[]): MappingSpec => {
   const spec: MappingSpec = {
     source,
@@ -110,6 +143,7 @@ export const normalizeMapping = (raw: RawMapping, source: string, issues: Issue[
     createPolicy: raw.createPolicy ?? 'always',
     versionAttribute: raw.versionAttribute ?? 'custom:cdc_version',
     forceAliasCreation: raw.forceAliasCreation ?? false,
+    versionEpochs: normalizeEpochs(raw.versionEpochs ?? [], issues),
   };
   if (raw.rolesTable) {
     spec.rolesTable = {

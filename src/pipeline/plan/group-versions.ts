@@ -19,7 +19,8 @@ import { MAX_ATTRIBUTE_VALUE_LENGTH } from '../map/cognito-rules.js';
 export type GroupVersions = ReadonlyMap<string, Version>;
 
 const EMPTY: GroupVersions = new Map();
-const HEX = /^[0-9a-f]+$/;
+// Hex positions, optionally in an epoch (version.ts: '~' + 8 hex digits + ':').
+const HEX = /^(?:~[0-9a-f]{8}:)?[0-9a-f]+$/;
 
 /**
  * Lenient: the attribute may have been edited by hand or written by another tool. An entry that

@@ -1,6 +1,8 @@
 // (what Cognito has, what the source wants) -> the fewest admin calls that make them equal.
 //
-// Versions: an intent not newer than the version Cognito holds is stale and makes no call;
+// Versions: an intent not newer than the version Cognito holds is stale and makes no call
+// (a snapshot read at exactly that version is compared in full: a re-snapshot repairs drift;
+// one older than it is a replayed old snapshot, stale like any older event);
 // the version attribute is written whenever anything else is, in the same
 // AdminUpdateUserAttributes call, and that call comes last, so a plan cut short by a crash
 // leaves the old version behind and is re-planned in full on redelivery. A create carries
@@ -144,7 +146,8 @@ const planUpsert = (
     if (options.createPolicy === 'existing-only') return skipped('not-existing', undefined);
     return planCreate(user, version, options);
   }
-  if (version !== NO_VERSION && version === stored) {
+  const sameVersion = version !== NO_VERSION && version === stored;
+  if (sameVersion && intent.snapshot !== true) {
     // The same event again. Its attributes and version were written in one call, but a create's
     // disable/group follow-ups may have been cut short: complete those, write nothing else.
     const calls: CognitoCall[] = [];
@@ -152,7 +155,7 @@ const planUpsert = (
     if (current.groups !== undefined) groupCalls(user, current, options, calls);
     return calls.length > 0 ? { calls, appliedVersion: version } : skipped('stale-version', stored);
   }
-  if (isStale(version, stored)) return skipped('stale-version', stored);
+  if (!sameVersion && isStale(version, stored)) return skipped('stale-version', stored);
 
   // Most events of a replay or of a login burst change nothing: allocate only on a difference.
   let update: Attributes | undefined;
@@ -190,7 +193,8 @@ const planUpsert = (
     return skipped('no-change', versioned ? version : stored);
   }
   calls ??= [];
-  if (versioned) (update ??= {})[options.versionAttribute] = version;
+  // At the stored version (a snapshot read compared in full) the version is already there.
+  if (versioned && !sameVersion) (update ??= {})[options.versionAttribute] = version;
   if (update !== undefined)
     calls.push({ api: 'AdminUpdateUserAttributes', username: user.username, attributes: update });
   return { calls, appliedVersion: versioned ? version : stored };
