@@ -34,7 +34,10 @@ const binlogSource = (p: { gtid?: string | null; file?: string; pos?: number; ro
 const record = (source: Record<string, unknown>): RawRecord =>
   rawRecord(jsonBytes({ id: 1 }), jsonBytes(envelope('u', userRow(1), userRow(1), source)));
 const unwrapped = (fields: Record<string, unknown>): RawRecord =>
-  rawRecord(jsonBytes({ id: 1 }), jsonBytes({ ...userRow(1), __op: 'u', __table: 'users', __deleted: 'false', ...fields }));
+  rawRecord(
+    jsonBytes({ id: 1 }),
+    jsonBytes({ ...userRow(1), __op: 'u', __table: 'users', __deleted: 'false', ...fields }),
+  );
 
 const decoded = async (raw: RawRecord): Promise<ChangeEvent> => {
   const r = await decoder.decode(raw);
