@@ -54,7 +54,7 @@ if (( purge_all )); then
   [[ "$MARIADB_SOCKET_DIR" == /tmp/* ]] && rm -rf "$MARIADB_SOCKET_DIR"
   echo "purged $STACK_DIR"
 elif (( purge )); then
-  rm -rf "$DATA_DIR" "$LOG_DIR" "$PID_DIR" "$CONF_DIR" "$RUN_DIR" "$STACK_DIR/env" "$STACK_DIR/env.json"
+  rm -rf "$DATA_DIR" "$LOG_DIR" "$PID_DIR" "$CONF_DIR" "$RUN_DIR" "$STACK_DIR/env" "$STACK_DIR/env.json" "$STACK_PORTS_FILE"
   [[ "$PG_SOCKET_DIR" == /tmp/* ]] && rm -rf "$PG_SOCKET_DIR"
   [[ "$MARIADB_SOCKET_DIR" == /tmp/* ]] && rm -rf "$MARIADB_SOCKET_DIR"
   echo "purged data, logs and env under $STACK_DIR (fetched jars kept)"

@@ -20,6 +20,17 @@ DATA_DIR="$STACK_DIR/data"
 CONF_DIR="$STACK_DIR/conf"
 RUN_DIR="$STACK_DIR/run"
 
+# The ports this stack was started with, remembered by up.sh in $STACK_DIR/ports: status, down,
+# the demo and the tests talk to THIS stack from any shell, never to whatever happens to listen
+# on a default port (someone else's database). A *_PORT variable set in the environment wins.
+STACK_PORTS_FILE="$STACK_DIR/ports"
+if [[ -f "$STACK_PORTS_FILE" ]]; then
+  while IFS='=' read -r _key _value; do
+    [[ "$_key" =~ ^[A-Z_]+_PORT$ && "$_value" =~ ^[0-9]+$ && -z "${!_key:-}" ]] && printf -v "$_key" '%s' "$_value"
+  done <"$STACK_PORTS_FILE"
+  unset _key _value
+fi
+
 # Ports (override from the environment). All below Linux's ephemeral range (32768-60999 by
 # default): a listener there can find its port taken by some client's outgoing connection.
 PG_PORT="${PG_PORT:-15432}"

@@ -18,6 +18,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 T0=$(now_ms)
 mkdir -p "$LOG_DIR" "$PID_DIR" "$DATA_DIR" "$CONF_DIR" "$RUN_DIR"
+# Remembered before anything starts, so that status/down find even a half-started stack.
+for _p in $(sed -nE 's/^([A-Z_]+_PORT)="\$\{.*/\1/p' "$STACK_SCRIPTS/lib.sh"); do
+  printf '%s=%s\n' "$_p" "${!_p}"
+done >"$STACK_PORTS_FILE"
 
 PG_TIMEOUT="${PG_TIMEOUT:-60}"
 MARIADB_TIMEOUT="${MARIADB_TIMEOUT:-60}"
