@@ -114,7 +114,7 @@ export async function startFaultProxy(options) {
           }),
       )
       .then((answer) => {
-        if (answer?.code === undefined) return;
+        if (answer?.code === undefined) return answer?.reply?.(); // after the rules' own follow-up writes
         info.outcome = 'strict-refused';
         info.status = answer.status;
         count(info.outcome);
@@ -226,17 +226,21 @@ export async function startFaultProxy(options) {
             res.on('close', () => held.delete(res));
           });
         default: {
+          const reply = (status, headers, payload) => {
+            if (res.destroyed) return;
+            const out = { ...headers };
+            delete out['transfer-encoding'];
+            delete out.connection;
+            out['content-length'] = String(payload.length);
+            res.writeHead(status, out);
+            res.end(payload);
+          };
+          // `answered` (strict mode) gets the upstream answer to send when its rules are done.
           const send = (answered) =>
             forward(req, res, body, info, (status, headers, payload) => {
               info.status = status;
-              answered?.({ status });
-              if (res.destroyed) return;
-              const out = { ...headers };
-              delete out['transfer-encoding'];
-              delete out.connection;
-              out['content-length'] = String(payload.length);
-              res.writeHead(status, out);
-              res.end(payload);
+              if (answered) answered({ status, reply: () => reply(status, headers, payload) });
+              else reply(status, headers, payload);
             });
           const go = () => (strict?.judges(info.op) ? strictForward(req, res, body, info, send) : send());
           if (kind === 'delay') setTimeout(go, f.delayMs ?? 100);

@@ -105,9 +105,9 @@ export function createStrictRules(upstream) {
   });
 
   /**
-   * Judges one request: undefined forwards it as it is; { status, code, message } answers that
-   * error instead. `forward` sends it on (inside the strict queue); `after` work (moving a forced
-   * alias) runs once the forward succeeded.
+   * Judges one request: resolves to { status, code, message } to answer that error instead, or
+   * to what `forward` (inside the strict queue) resolved to; a forced alias is moved after the
+   * forward succeeded and before the client hears of it.
    */
   const judge = async (op, body, forward) => {
     const poolId = body.UserPoolId;
@@ -163,8 +163,9 @@ export function createStrictRules(upstream) {
     /** True for the operations strict mode judges. */
     judges: (op) => STRICT_OPS.has(op),
     /**
-     * Runs `forward` (which returns the upstream status, or undefined) only if the rules allow
-     * the request; resolves to the refusal to answer, or to what forward returned.
+     * Runs `forward` (which resolves to the upstream answer, { status, reply }, not yet sent to
+     * the client) only if the rules allow the request; resolves to the refusal to answer, or to
+     * what forward resolved to once the rules' follow-up writes are done.
      */
     run(op, body, forward) {
       const turn = queue.then(() => judge(op, body, forward));

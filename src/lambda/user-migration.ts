@@ -187,6 +187,9 @@ export const createMigrationHandler = (deps: MigrationDeps) => {
           : { finalUserStatus: 'RESET_REQUIRED' as const }),
         // No welcome message: the person is in the middle of signing in.
         messageAction: 'SUPPRESS',
+        // The mapping's forceAliasCreation, as the sync's AdminCreateUser sends it:
+        // https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-lambda-migrate-user.html
+        ...(deps.mapping.spec.forceAliasCreation ? { forceAliasCreation: true } : {}),
       },
     };
   };

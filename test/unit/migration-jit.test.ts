@@ -128,6 +128,18 @@ describe('user migration handler', () => {
     });
   });
 
+  test("the mapping's forceAliasCreation reaches the migration response, as it reaches the sync's AdminCreateUser", async () => {
+    const forced = createMigrationHandler({
+      db: memoryDb,
+      mapping: { ...mapping, spec: { ...mapping.spec, forceAliasCreation: true } },
+      passwordColumn: 'password_hash',
+      loginColumns: ['username', 'email'],
+      log: () => undefined,
+    });
+    expect((await forced(event('legacy_7', 'old-password'))).response).toMatchObject({ forceAliasCreation: true });
+    expect((await handler()(event('legacy_7', 'old-password'))).response).not.toHaveProperty('forceAliasCreation');
+  });
+
   test('refusals: wrong password, unknown user, disabled account, a login name Cognito would create under the wrong username', async () => {
     const h = handler();
     const reasons: string[] = [];
