@@ -170,7 +170,8 @@ async function seeded(w: World, emails: string[]): Promise<UserRow[]> {
   return rows;
 }
 
-let lsn = 10_000_000;
+/** Past every snapshot position of LegacyWorkload (its WAL starts at 300,000,000). */
+let lsn = 1_000_000_000;
 /** One legacy transaction changing users' emails: the legacy database first, then Debezium's records. */
 function transaction(w: World, changes: [UserRow, string][]): void {
   const commit = (lsn += 1000);
