@@ -156,6 +156,19 @@ export class CompactUserIndex {
     return { found: true, sameState, sameGroups };
   }
 
+  /**
+   * Marks a username matched without comparing anything: a user whose legacy row is there but
+   * invalid (held at its last valid state), which must never be reported or deleted as extra.
+   * False when Cognito does not hold it.
+   */
+  hold(username: string): boolean {
+    const [hi, lo] = keyOf(username);
+    const slot = this.find(hi, lo);
+    if (!(this.flags[slot]! & USED)) return false;
+    this.flags[slot]! |= MATCHED;
+    return true;
+  }
+
   /** Usernames never matched, read back from the spill file. */
   *unmatched(): Generator<string> {
     for (let slot = 0; slot <= this.mask; slot++) {

@@ -12,6 +12,12 @@ export const formatReconcile = (r: ReconcileReport, title: string): string[] => 
   out.push(
     `  extra (in Cognito, no row): ${r.extra.count}${r.extra.examples.length ? `  e.g. ${r.extra.examples.join(' ')}` : ''}`,
   );
+  if (r.held.count > 0) {
+    out.push(
+      `  held (in Cognito at their last valid state; the row is there but the mapping refuses it — fix the row, never deleted): ${r.held.count}`,
+    );
+    for (const h of r.held.examples) out.push(`      ${h.username}: ${h.reason}`);
+  }
   const attrs = Object.entries(r.different.byAttribute)
     .map(([a, n]) => `${a}=${n}`)
     .join(' ');

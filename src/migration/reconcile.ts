@@ -19,7 +19,9 @@ import { errorMessage } from '../errors.js';
 import type { CognitoDirectory, CognitoGateway } from '../adapters/cognito/cognito-gateway.js';
 import type { LegacyDatabase } from '../adapters/postgres/legacy-database.js';
 import type { UserApplier } from '../pipeline/apply/user-applier.js';
-import { desiredUserFromRow, type CompiledMapping } from '../pipeline/map/index.js';
+import { desiredUserFromRow, UNKNOWN, type CompiledMapping } from '../pipeline/map/index.js';
+import { redactText } from '../ops/redact.js';
+import type { Row } from '../core/types.js';
 import { storedVersionOf } from '../pipeline/plan/index.js';
 import { forEachLimit } from '../runtime/concurrency.js';
 import { CompactUserIndex } from './compact-user-index.js';
@@ -72,6 +74,11 @@ export interface ReconcileReport {
   notMigrated: number;
   /** In Cognito with a username of the mapping's shape, no row in the DB. */
   extra: { count: number; examples: string[] };
+  /**
+   * In Cognito, with a row in the DB that the mapping refuses (an invalid email, an unknown
+   * status): the sync holds them at their last valid state. Fix the row; never deleted.
+   */
+  held: { count: number; examples: { username: string; reason: string }[] };
   /** Users whose owned attributes, enabled flag or group memberships differ. */
   different: {
     count: number;
@@ -111,6 +118,16 @@ const ORIGIN = { topic: 'reconcile', partition: 0, offset: '0' };
 export const repairVersion = (stored: Version | undefined, snapshotVersion: Version): Version =>
   maxVersion(bumpVersion(stored), snapshotVersion);
 
+/** The username of a row the mapping refuses otherwise (it is usually built from the key alone). */
+const usernameOfRow = (mapping: CompiledMapping, row: Row): string | undefined => {
+  try {
+    const username = mapping.usernameFromRow(row);
+    return username === UNKNOWN ? undefined : username;
+  } catch {
+    return undefined;
+  }
+};
+
 export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport> => {
   const { mapping, examples } = input;
   const owned = ownedNames(mapping);
@@ -122,6 +139,7 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
     missing: { count: 0, examples: [] },
     notMigrated: 0,
     extra: { count: 0, examples: [] },
+    held: { count: 0, examples: [] },
     different: { count: 0, byAttribute: {}, examples: [] },
     memberships: {
       compared: comparesGroups(mapping),
@@ -216,6 +234,14 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
         const desired = desiredUserFromRow(mapping, row);
         if (!desired.ok) {
           report.legacy.unmappable++; // the sync sends these to the DLQ; assess lists them
+          // The sync keeps such a user at its last valid state (its record is in the DLQ): a
+          // person with a typo in the legacy row, held, never "extra" and never deleted.
+          const username = usernameOfRow(mapping, row);
+          if (username !== undefined && index.hold(username)) {
+            report.held.count++;
+            if (report.held.examples.length < examples)
+              report.held.examples.push({ username, reason: redactText(desired.error.message) });
+          }
           continue;
         }
         let user = desired.value;

@@ -255,6 +255,28 @@ describe('reconcile', () => {
     expect(pool.users.get('legacy_1')!.attributes['custom:cdc_version']).toBe(v(0, 1000));
   });
 
+  test('a user whose row the mapping now refuses (a typo in the email) is held, not extra: --delete-extra never deletes it', async () => {
+    const pool = new FakePool();
+    const good = legacyRow(7);
+    const d = desiredUserFromRow(mapping, good);
+    if (!d.ok) throw d.error;
+    pool.users.set('legacy_7', { username: 'legacy_7', attributes: { ...d.value.attributes }, enabled: true });
+    const rows = [legacyRow(7, { email: 'u7@@example.com' })];
+    const applier = createUserApplier(planningFromMapping(mapping), { gateway: pool, stateCapacity: 0 });
+    const input = { db: fakeDb(rows), columns: [], pageSize: 10, directory: pool, gateway: pool, mapping, examples: 5 };
+    const report = await reconcile({ ...input, repair: { applier, deleteExtra: true, concurrency: 1 } });
+    expect(report.extra.count).toBe(0);
+    expect(report.held).toEqual({
+      count: 1,
+      examples: [{ username: 'legacy_7', reason: expect.stringMatching(/email/) }],
+    });
+    expect(report.legacy.unmappable).toBe(1);
+    expect(pool.users.has('legacy_7')).toBe(true);
+    expect(pool.calls.filter((c) => c.api === 'AdminDeleteUser')).toEqual([]);
+    // The reason is redacted like every report line: no e-mail address in it.
+    expect(JSON.stringify(report.held)).not.toContain('u7@@example.com');
+  });
+
   test('with createPolicy existing-only, users not in Cognito are not migrated yet, not drift, and never created', async () => {
     const m = compileMapping({ ...mapping.spec, createPolicy: 'existing-only' });
     const pool = new FakePool();
