@@ -12,6 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
+import { avroSchemas as registrySchemas, dumpTopics } from './fixture-dump.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(here, '../..');
@@ -192,91 +193,6 @@ step('insert frank after the truncate', async () =>
   }),
 );
 
-// ---- dump ------------------------------------------------------------------------------------
-async function topicsOf(c) {
-  const all = await admin.listTopics();
-  return all.filter((t) => t.startsWith(`${c.prefix}.`) || t === `__debezium-heartbeat.${c.prefix}`).sort();
-}
-
-function headerList(headers) {
-  const out = [];
-  for (const [key, v] of Object.entries(headers ?? {})) {
-    for (const one of Array.isArray(v) ? v : [v]) {
-      out.push({ key, value_b64: one == null ? null : Buffer.from(one).toString('base64') });
-    }
-  }
-  return out;
-}
-
-async function dump(c) {
-  const topics = await topicsOf(c);
-  const ends = new Map(); // "topic/partition" -> high watermark
-  for (const topic of topics) {
-    for (const p of await admin.fetchTopicOffsets(topic)) ends.set(`${topic}/${p.partition}`, Number(p.high));
-  }
-  const pending = new Set([...ends].filter(([, high]) => high > 0).map(([k]) => k));
-  const records = [];
-  const consumer = kafka.consumer({ groupId: `capture-dump-${c.name}-${Date.now()}`, maxWaitTimeInMs: 200 });
-  await consumer.connect();
-  await consumer.subscribe({ topics, fromBeginning: true });
-  const done = new Promise((resolveDone) => {
-    consumer.run({
-      eachMessage: async ({ topic, partition, message }) => {
-        const k = `${topic}/${partition}`;
-        const offset = Number(message.offset);
-        if (offset >= (ends.get(k) ?? 0)) return;
-        records.push({
-          topic,
-          partition,
-          offset,
-          timestamp: message.timestamp,
-          key_b64: message.key == null ? null : message.key.toString('base64'),
-          value_b64: message.value == null ? null : message.value.toString('base64'),
-          headers: headerList(message.headers),
-        });
-        if (offset >= ends.get(k) - 1) pending.delete(k);
-        if (pending.size === 0) resolveDone();
-      },
-    });
-    if (pending.size === 0) resolveDone();
-  });
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`dump of ${c.name} incomplete: ${[...pending].join(' ')}`)), TIMEOUT_MS);
-  });
-  try {
-    await Promise.race([done, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-  await consumer.disconnect();
-  records.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition || a.offset - b.offset);
-  return records;
-}
-
-async function avroSchemas(records) {
-  const ids = new Set();
-  for (const r of records) {
-    for (const b64 of [r.key_b64, r.value_b64]) {
-      if (!b64) continue;
-      const b = Buffer.from(b64, 'base64');
-      if (b.length < 5 || b[0] !== 0)
-        throw new Error(
-          `avro record ${r.topic}/${r.partition}/${r.offset} is not Confluent wire format (byte0=${b[0]})`,
-        );
-      ids.add(b.readInt32BE(1));
-    }
-  }
-  const out = {};
-  for (const id of [...ids].sort((a, b) => a - b)) {
-    const res = await fetch(`${REGISTRY}/schemas/ids/${id}`);
-    if (!res.ok)
-      throw new Error(`schema id ${id} does not resolve at ${REGISTRY}/schemas/ids/${id}: HTTP ${res.status}`);
-    out[id] = (await res.json()).schema;
-  }
-  return out;
-}
-
 // ---- main ------------------------------------------------------------------------------------
 async function main() {
   await admin.connect();
@@ -311,14 +227,14 @@ async function main() {
   mkdirSync(OUT, { recursive: true });
   const summary = [];
   for (const c of connectors) {
-    const records = await dump(c);
+    const records = await dumpTopics(kafka, admin, c, TIMEOUT_MS);
     log(`dumped ${c.name}`);
     writeFileSync(resolve(OUT, `${c.format}.json`), JSON.stringify(records, null, 1) + '\n');
     const perTopic = {};
     for (const r of records) perTopic[r.topic] = (perTopic[r.topic] ?? 0) + 1;
     summary.push(`${c.format}: ${records.length} records ${JSON.stringify(perTopic)}`);
     if (c.format === 'avro') {
-      const schemas = await avroSchemas(records);
+      const schemas = await registrySchemas(REGISTRY, records);
       writeFileSync(resolve(OUT, 'avro-schemas.json'), JSON.stringify(schemas, null, 1) + '\n');
       summary.push(
         `avro: Confluent wire format verified, schema ids ${Object.keys(schemas).join(',')} resolve at ${REGISTRY}/schemas/ids/<id>`,

@@ -3,7 +3,7 @@
 # $STACK_LIB_DIR / $PLUGIN_DIR. Maven keeps its own cache in ~/.m2; each component directory
 # gets a .complete marker naming the versions, so a complete cache is never fetched again.
 #
-#   bash scripts/stack/fetch.sh [component...]     components: kafka connect debezium converter registry
+#   bash scripts/stack/fetch.sh [component...]     components: kafka connect debezium debezium-mysql converter registry
 #   FETCH_FORCE=1 bash scripts/stack/fetch.sh       re-fetch even if complete
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -42,6 +42,7 @@ target_of() {
     connect) echo "$STACK_LIB_DIR/connect" ;;
     registry) echo "$STACK_LIB_DIR/registry" ;;
     debezium) echo "$PLUGIN_DIR/debezium-connector-postgres" ;;
+    debezium-mysql) echo "$PLUGIN_DIR/debezium-connector-mysql" ;;
     converter) echo "$PLUGIN_DIR/apicurio-converter" ;;
     *) die "unknown component '$1'" ;;
   esac
@@ -50,7 +51,7 @@ key_of() {
   case "$1" in
     kafka|connect) echo "$1 kafka=$KAFKA_VERSION log4j=$LOG4J_VERSION" ;;
     registry) echo "registry apicurio=$APICURIO_VERSION" ;;
-    debezium) echo "debezium $DEBEZIUM_VERSION" ;;
+    debezium|debezium-mysql) echo "$1 $DEBEZIUM_VERSION" ;;
     converter) echo "converter apicurio=$CONVERTER_VERSION" ;;
   esac
 }
@@ -69,10 +70,11 @@ fetch_one() {
   case "$c" in
     kafka|connect|converter)
       mvn_run -P"$c" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp" ;;
-    debezium)
-      mvn_run -Pdebezium dependency:unpack@fetch -Dstack.out="$tmp"
-      # the tarball holds one directory, debezium-connector-postgres/
-      mv "$tmp/debezium-connector-postgres" "$tmp.d" && rm -rf "$tmp" && mv "$tmp.d" "$tmp" ;;
+    debezium|debezium-mysql)
+      mvn_run -P"$c" dependency:unpack@fetch -Dstack.out="$tmp"
+      # the tarball holds one directory, debezium-connector-<database>/
+      local dir; dir=$(basename "$target")
+      mv "$tmp/$dir" "$tmp.d" && rm -rf "$tmp" && mv "$tmp.d" "$tmp" ;;
     registry)
       mvn_run -Pregistry dependency:unpack@fetch -Dstack.out="$tmp"
       [[ -f "$tmp/quarkus-run.jar" ]] || die "registry tarball has no quarkus-run.jar" ;;
@@ -86,5 +88,5 @@ fetch_one() {
 }
 
 components=("$@")
-(( ${#components[@]} )) || components=(kafka connect debezium converter registry)
+(( ${#components[@]} )) || components=(kafka connect debezium debezium-mysql converter registry)
 for c in "${components[@]}"; do fetch_one "$c"; done

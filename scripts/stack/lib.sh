@@ -119,6 +119,17 @@ pid_alive_file() {
 pid_alive() { pid_alive_file "$(pidfile "$1")"; }
 pid_of() { head -n1 "$(pidfile "$1")" 2>/dev/null; }
 
+# close_inherited_fds: close every descriptor above 2 of the current (sub)shell, before a server
+# starts from it (start_bg; up.sh's pg_ctl start).
+close_inherited_fds() {
+  local fd
+  for fd in /proc/"$BASHPID"/fd/*; do
+    fd="${fd##*/}"
+    [[ "$fd" =~ ^[0-9]+$ ]] && (( fd > 2 )) && eval "exec $fd>&-" 2>/dev/null
+  done
+  return 0
+}
+
 # start_bg NAME CWD COMMAND [ARGS...]: start detached (own session), stdout+stderr to logs/NAME.log,
 # pid to pids/NAME.pid. The child carries CDC_STACK_DIR so pid_alive can recognise it.
 start_bg() {
@@ -129,7 +140,7 @@ start_bg() {
   # The component gets no file descriptor of ours beyond stdio: one inherited from a caller
   # (say, `flock /tmp/e2e.lock bash up.sh`) would hold that caller's lock for the component's life.
   ( cd "$cwd" || exit 1
-    for fd in /proc/$BASHPID/fd/*; do fd=${fd##*/}; if (( fd > 2 )); then eval "exec $fd>&-"; fi; done
+    close_inherited_fds
     CDC_STACK_DIR="$STACK_DIR" exec setsid "$@" >>"$logf" 2>&1 </dev/null ) &
   echo $! >"$(pidfile "$name")"
 }

@@ -4,10 +4,12 @@
 #   bash scripts/stack/up.sh
 #   STACK_COMPONENTS="postgres kafka" bash scripts/stack/up.sh     pick components
 #   STACK_CONNECTORS="legacy:json legacy_avro:avro" bash scripts/stack/up.sh   connectors to ensure
-#                                                   (default "legacy:json legacyavro:avro"; "" for none)
+#         (NAME:FORMAT[:TOPIC_PREFIX[:SOURCE]]; default "legacy:json legacyavro:avro
+#         legacymaria:json::mariadb"; "" for none)
 #
 # Components: postgres (Debian PostgreSQL 15, wal_level=logical), mariadb (Debian MariaDB: the
-# same legacy schema for the MySQL/MariaDB adapter), kafka (KRaft, single node),
+# same legacy schema for the MySQL/MariaDB adapter, binlog in ROW format with full row images
+# for Debezium's MySQL connector), kafka (KRaft, single node),
 # connect (Kafka Connect distributed + Debezium + Apicurio converter), registry (Apicurio
 # Registry, in-memory), cognito (cognito-local), moto (moto's Cognito server, a second emulator:
 # in-memory, pools made by each test), prometheus (Debian's Prometheus: scrapes the
@@ -129,7 +131,7 @@ local   all          all                      peer
 host    all          all   127.0.0.1/32       scram-sha-256
 host    replication  all   127.0.0.1/32       scram-sha-256
 EOF
-  run_as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$LOG_DIR/postgres.log" -W start >/dev/null || fail postgres
+  ( close_inherited_fds; run_as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$LOG_DIR/postgres.log" -W start >/dev/null ) || fail postgres
   STARTED[postgres]=1; STARTED_AT[postgres]=$(now_ms)
 }
 
@@ -153,6 +155,11 @@ EOF
 # The MySQL/MariaDB legacy database (assess, reconcile and the User Migration Lambda read it
 # through the mysql adapter). A private datadir, its own port and socket, never the system one.
 mariadb_ready() { mariadb-admin --no-defaults --socket="$MARIADB_SOCKET" -u "$(id -un)" --connect-timeout=2 ping; }
+# What Debezium's MySQL connector needs of the server: the binlog in ROW format with full
+# before/after images, and a version string without a patch number (see mariadb_start).
+mariadb_binlog_ok() {
+  [[ $(mariadb_super -e 'SELECT @@log_bin, @@binlog_format, @@binlog_row_image, VERSION() REGEXP "^[0-9]+[.][0-9]+-MariaDB"' 2>/dev/null) == $'1\tROW\tFULL\t1' ]]
+}
 
 mariadb_start() {
   if [[ ! -x "$MARIADB_BIN" ]] || ! command -v mariadb-install-db >/dev/null; then
@@ -163,7 +170,12 @@ mariadb_start() {
       || die "MariaDB could not be installed with apt-get (see ${LOG_DIR#"$REPO_ROOT"/}/mariadb.log)"
     [[ -x "$MARIADB_BIN" ]] || die "mariadb-server installed but $MARIADB_BIN is missing (set MARIADB_BIN)"
   fi
-  if pid_alive mariadb; then return 0; fi
+  if pid_alive mariadb; then
+    # a server an older up.sh started without the binlog: restart it with the settings below
+    if ! mariadb_ready >/dev/null 2>&1 || mariadb_binlog_ok; then return 0; fi
+    log "mariadb: running without the binlog settings Debezium needs; restarting it with them"
+    stop_pid mariadb 60
+  fi
   local version; version=$("$MARIADB_BIN" --version 2>/dev/null | grep -oE 'Ver [0-9]+\.[0-9]+' | cut -d' ' -f2 || true)
   [[ "$version" == "$MARIADB_SERIES" ]] || log "mariadb: found $MARIADB_BIN ${version:-of unknown version}; the stack and docker-compose.yml expect $MARIADB_SERIES (MARIADB_SERIES)"
   rm -f "$(pidfile mariadb)"
@@ -178,12 +190,24 @@ mariadb_start() {
       --auth-root-authentication-method=socket --skip-test-db --skip-name-resolve >>"$LOG_DIR/mariadb.log" 2>&1 || fail mariadb
   fi
   # Durability off and small buffers: a test database on 2 cores next to three JVMs.
+  # Binlog for Debezium: ROW format, full row images, server id 1 (each connector reads as a
+  # replica with its own id); GTIDs are MariaDB's own (domain-server-sequence, always on),
+  # strict so that sequence numbers only grow. Two days of binlog kept.
+  # --version: the server reports "<major>.<minor>-MariaDB" (e.g. 10.11-MariaDB), without its
+  # patch number. Debezium 3.6's MySQL connector reads the binlog position with SHOW BINARY
+  # LOG STATUS (MySQL 8.4's name, unknown to MariaDB) and, when that fails, falls back to SHOW
+  # MASTER STATUS only if it cannot read the version as MySQL >= 8.4: "10.11.19-..." reads as
+  # 10.11 and stops the connector, "10.11-MariaDB" does not parse and takes the fallback. The
+  # binlog client still recognises MariaDB by the "MariaDB" in it.
+  local reported="${version:-$MARIADB_SERIES}-MariaDB"
   start_bg mariadb "$STACK_DIR" "$MARIADB_BIN" --no-defaults --datadir="$MARIADB_DATA" --user="$owner" \
     --bind-address="$STACK_HOST" --port="$MARIADB_PORT" --socket="$MARIADB_SOCKET" \
     --pid-file="$MARIADB_DATA/mariadbd.pid" --log-error="$LOG_DIR/mariadb.log" \
     --skip-name-resolve --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
     --default-time-zone=+00:00 --innodb-buffer-pool-size=64M --innodb-log-file-size=32M \
-    --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 --performance-schema=OFF --max-connections=100
+    --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 --performance-schema=OFF --max-connections=100 \
+    --server-id=1 --log-bin=mariadb-bin --binlog-format=ROW --binlog-row-image=FULL --gtid-strict-mode=ON \
+    --binlog-expire-logs-seconds=172800 --version="$reported"
   STARTED[mariadb]=1; STARTED_AT[mariadb]=$(now_ms)
 }
 
@@ -195,6 +219,9 @@ CREATE DATABASE IF NOT EXISTS \`$MARIADB_DB\` CHARACTER SET utf8mb4 COLLATE utf8
 CREATE USER IF NOT EXISTS '$MARIADB_USER'@'$STACK_HOST' IDENTIFIED BY '$MARIADB_PASSWORD';
 ALTER USER '$MARIADB_USER'@'$STACK_HOST' IDENTIFIED BY '$MARIADB_PASSWORD';
 GRANT ALL PRIVILEGES ON \`$MARIADB_DB\`.* TO '$MARIADB_USER'@'$STACK_HOST';
+-- Debezium's MySQL connector reads with this account too (as PostgreSQL's uses the app role):
+-- the binlog as a replica, its status, and FLUSH TABLES WITH READ LOCK for a consistent snapshot.
+GRANT RELOAD, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '$MARIADB_USER'@'$STACK_HOST';
 EOF
   mariadb_app <"$STACK_SCRIPTS/sql/mariadb-schema.sql" >>"$LOG_DIR/mariadb.log" 2>&1 || fail mariadb
 }
@@ -254,15 +281,24 @@ EOF
 kafka_wait() { WAIT_PIDFILE="$(pidfile kafka)" WAIT_INTERVAL=0.5 wait_for kafka "$KAFKA_TIMEOUT" kafka_ready || fail kafka; }
 
 # ---------------------------------------------------------------- connect
-connect_ready() {
-  http_ok "$CONNECT_URL/health" && http_ok "$CONNECT_URL/connectors" &&
-    curl -fsS --max-time 3 "$CONNECT_URL/connector-plugins" | grep -q 'io.debezium.connector.postgresql.PostgresConnector'
+connect_plugins() { curl -fsS --max-time 3 "$CONNECT_URL/connector-plugins"; }
+connect_has_plugins() { # both Debezium connectors on the worker's plugin path
+  local plugins; plugins=$(connect_plugins) || return 1
+  [[ "$plugins" == *io.debezium.connector.postgresql.PostgresConnector* && "$plugins" == *io.debezium.connector.mysql.MySqlConnector* ]]
 }
+connect_ready() { http_ok "$CONNECT_URL/health" && http_ok "$CONNECT_URL/connectors" && connect_has_plugins; }
 
 connect_start() {
-  if pid_alive connect; then return 0; fi
+  if pid_alive connect; then
+    # a worker an older up.sh started before the MySQL connector was fetched: it scans its
+    # plugin path only at start
+    if ! connect_plugins >/dev/null 2>&1 || connect_has_plugins; then return 0; fi
+    log "connect: the running worker lacks a Debezium connector plugin; restarting it"
+    stop_pid connect 45
+  fi
   ensure_port_free connect "$CONNECT_PORT"
-  [[ -f "$STACK_LIB_DIR/connect/.complete" && -f "$PLUGIN_DIR/debezium-connector-postgres/.complete" ]] \
+  [[ -f "$STACK_LIB_DIR/connect/.complete" && -f "$PLUGIN_DIR/debezium-connector-postgres/.complete" &&
+     -f "$PLUGIN_DIR/debezium-connector-mysql/.complete" ]] \
     || die "connect jars or plugins missing: run scripts/stack/fetch.sh"
   local java conf="$CONF_DIR/connect"
   java=$(java_or_die 17)
@@ -450,24 +486,31 @@ if selected moto; then moto_wait; done_line moto "$MOTO_ENDPOINT (moto $MOTO_VER
 if selected prometheus; then prometheus_wait; done_line prometheus "$PROMETHEUS_URL (targets: ${PROMETHEUS_TARGETS_DIR#"$REPO_ROOT"/})"; fi
 
 # ---------------------------------------------------------------- default connectors
-# STACK_CONNECTORS: space-separated NAME:FORMAT[:TOPIC_PREFIX] registered (idempotently) once
-# Connect and PostgreSQL are up. Default: the `legacy` JSON connector the e2e tests and the demo
-# read (topics legacy.public.users, legacy.public.user_roles), and `legacyavro`, the same tables
-# as Avro through the schema registry (topics legacyavro.public.*, test/e2e/semantics.e2e.test.ts).
-# Set STACK_CONNECTORS="" for none.
-STACK_CONNECTORS="${STACK_CONNECTORS-legacy:json legacyavro:avro}"
+# STACK_CONNECTORS: space-separated NAME:FORMAT[:TOPIC_PREFIX[:SOURCE]] registered
+# (idempotently) once Connect and the source database are up. Default: the `legacy` JSON
+# connector the e2e tests and the demo read (topics legacy.public.users, legacy.public.user_roles),
+# `legacyavro`, the same tables as Avro through the schema registry (topics legacyavro.public.*,
+# test/e2e/semantics.e2e.test.ts), and `legacymaria`, MariaDB's tables through the binlog
+# (topics legacymaria.legacy.users, legacymaria.legacy.user_roles). Set STACK_CONNECTORS="" for none.
+STACK_CONNECTORS="${STACK_CONNECTORS-legacy:json legacyavro:avro legacymaria:json::mariadb}"
 if selected connect && [[ -n "$STACK_CONNECTORS" ]]; then
-  if ! pg_ready; then
-    log "postgres is not up: default connectors ($STACK_CONNECTORS) not registered"
-  else
-    for spec in $STACK_CONNECTORS; do
-      IFS=: read -r cname cformat cprefix <<<"$spec"
-      t_c=$(now_ms)
-      bash "$STACK_SCRIPTS/connector.sh" register "$cname" "${cformat:-json}" --topic-prefix "${cprefix:-$cname}" >/dev/null \
-        || { report "connector" "FAILED" "$cname (see ${LOG_DIR#"$REPO_ROOT"/}/connect.log)"; exit 1; }
-      report "connector" "running" "$cname (${cformat:-json}, topics ${cprefix:-$cname}.public.users, ${cprefix:-$cname}.public.user_roles; $(elapsed_s "$t_c"))"
-    done
-  fi
+  for spec in $STACK_CONNECTORS; do
+    IFS=: read -r cname cformat cprefix csource <<<"$spec"
+    csource="${csource:-postgres}" cprefix="${cprefix:-$cname}"
+    case "$csource" in
+      postgres) src_ready() { pg_ready; }; cschema=public ;;
+      mariadb) src_ready() { mariadb_ready && mariadb_binlog_ok; }; cschema="$MARIADB_DB" ;;
+      *) die "STACK_CONNECTORS: unknown source '$csource' in $spec (postgres|mariadb)" ;;
+    esac
+    if ! src_ready >/dev/null 2>&1; then
+      log "$csource is not up: connector $cname not registered"
+      continue
+    fi
+    t_c=$(now_ms)
+    bash "$STACK_SCRIPTS/connector.sh" register "$cname" "${cformat:-json}" --topic-prefix "$cprefix" --source "$csource" >/dev/null \
+      || { report "connector" "FAILED" "$cname (see ${LOG_DIR#"$REPO_ROOT"/}/connect.log)"; exit 1; }
+    report "connector" "running" "$cname (${cformat:-json}, topics $cprefix.$cschema.users, $cprefix.$cschema.user_roles; $(elapsed_s "$t_c"))"
+  done
 fi
 
 # ---------------------------------------------------------------- env files

@@ -132,7 +132,7 @@ describe('docker-compose.yml and the native stack', () => {
     });
   });
 
-  test("PostgreSQL's replication settings and MariaDB's character set and time zone are up.sh's", () => {
+  test("PostgreSQL's replication settings and MariaDB's character set, time zone and binlog are up.sh's", () => {
     const native = upHeredoc('stack.conf');
     const composePg = Object.fromEntries(
       (service('postgres').command ?? []).filter((a) => a.includes('=')).map((a) => a.split('=') as [string, string]),
@@ -140,7 +140,13 @@ describe('docker-compose.yml and the native stack', () => {
     for (const key of ['wal_level', 'max_replication_slots', 'max_wal_senders', 'max_slot_wal_keep_size'])
       expect([key, composePg[key]]).toEqual([key, native[key]]);
     const up = read('scripts/stack/up.sh');
-    for (const flag of service('mariadb').command ?? []) expect(up).toContain(flag);
+    const command = service('mariadb').command ?? [];
+    const reported = command.find((flag) => flag.startsWith('--version='));
+    for (const flag of command.filter((f) => f !== reported)) expect(up).toContain(flag);
+    // the version the server reports: up.sh's is the installed series', the image's is MARIADB_SERIES
+    expect(reported).toBe(`--version=${lib.MARIADB_SERIES}-MariaDB`);
+    expect(up).toContain('--version="$reported"');
+    expect(up).toContain('local reported="${version:-$MARIADB_SERIES}-MariaDB"');
   });
 
   test("the broker's settings are up.sh's server.properties (addresses and paths aside)", () => {
@@ -197,11 +203,18 @@ describe('docker-compose.yml and the native stack', () => {
     const overrides = Object.fromEntries(
       [...composeText.matchAll(/\b(CONNECTOR_[A-Z_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]),
     );
-    expect(Object.keys(overrides).sort()).toEqual(['CONNECTOR_DB_HOST', 'CONNECTOR_DB_PORT', 'CONNECTOR_REGISTRY_URL']);
+    expect(Object.keys(overrides).sort()).toEqual([
+      'CONNECTOR_DB_HOST',
+      'CONNECTOR_DB_PORT',
+      'CONNECTOR_KAFKA_BROKERS',
+      'CONNECTOR_MARIADB_HOST',
+      'CONNECTOR_MARIADB_PORT',
+      'CONNECTOR_REGISTRY_URL',
+    ]);
     const node = join(ROOT, 'node_modules/.bin/node');
     expect(existsSync(node)).toBe(true);
-    const configOf = (format: string): Record<string, string> => {
-      const r = spawnSync('bash', [join(ROOT, 'scripts/stack/connector.sh'), 'config', 'legacy', format], {
+    const configOf = (format: string, ...more: string[]): Record<string, string> => {
+      const r = spawnSync('bash', [join(ROOT, 'scripts/stack/connector.sh'), 'config', 'legacy', format, ...more], {
         encoding: 'utf8',
         env: { ...process.env, ...overrides },
         timeout: 30_000,
@@ -227,6 +240,20 @@ describe('docker-compose.yml and the native stack', () => {
     // the Apicurio converter is on the Debezium image's plugin path only when asked for
     expect(avro['value.converter']).toBe('io.apicurio.registry.utils.converter.AvroConverter');
     expect(env('connect').ENABLE_APICURIO_CONVERTERS).toBe('true');
+    // MariaDB's binlog through the MySQL connector: the database, and Kafka for its schema history
+    const maria = configOf('json', '--source', 'mariadb');
+    expect(compose.services[maria['database.hostname']!]).toBe(service('mariadb'));
+    expect(Number(maria['database.port'])).toBe(hostPort('mariadb').container);
+    expect(maria).toMatchObject({
+      'connector.class': 'io.debezium.connector.mysql.MySqlConnector',
+      'database.user': env('mariadb').MARIADB_USER,
+      'database.password': env('mariadb').MARIADB_PASSWORD,
+      'database.include.list': env('mariadb').MARIADB_DATABASE,
+    });
+    const [historyHost, historyPort] = maria['schema.history.internal.kafka.bootstrap.servers']!.split(':');
+    expect(compose.services[historyHost!]).toBe(service('kafka'));
+    expect(env('kafka').KAFKA_LISTENERS).toContain(`PLAINTEXT://:${historyPort}`);
+    expect(read('scripts/stack/sql/mariadb-compose-grants.sql')).toContain(`'${env('mariadb').MARIADB_USER}'@'%'`);
   });
 
   test("the compose Prometheus' configuration is valid for promtool, scrapes job cognito-sync and loads ops/alerts.yml", () => {

@@ -1,5 +1,6 @@
 // Every record captured from the running Debezium stack (test/fixtures/debezium/*.json, written
-// by the capture script) must decode, and decode to what its raw bytes say. Avro records are
+// by the capture scripts: PostgreSQL's and MariaDB's) must decode, and decode to what its raw
+// bytes say. Avro records are
 // decoded with the schemas the real registry returned (avro-schemas.json), replayed by the
 // recorded SchemaRegistry. The fixtures are committed; a missing one fails the suite.
 import { existsSync, readFileSync } from 'node:fs';
@@ -55,8 +56,13 @@ const FILES = [
   { file: 'unwrap-json.json', format: 'json' as const },
   { file: 'avro.json', format: 'avro' as const },
 ];
+/** MariaDB's binlog through Debezium's MySQL connector (capture-fixtures-mariadb.sh; test/unit/decode-mysql.test.ts). */
+const MARIADB_FILES = [
+  { file: 'mariadb-json.json', format: 'json' as const },
+  { file: 'mariadb-unwrap-json.json', format: 'json' as const },
+];
 
-for (const { file, format } of FILES) {
+for (const { file, format } of [...FILES, ...MARIADB_FILES]) {
   const captured = readJson<CapturedRecord[]>(file);
   describe(`captured ${file}`, () => {
     test('was captured from the real Debezium (scripts/stack/capture-fixtures.sh)', () => {

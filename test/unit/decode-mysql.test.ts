@@ -1,5 +1,7 @@
 // Versions of MySQL/MariaDB binlog events: from the GTID when the connector read one (it orders
 // transactions on every server of the topology), else from the binlog file/pos/row.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ChangeEvent, RawRecord } from '../../src/core/types.js';
 import { DecodeError } from '../../src/errors.js';
 import {
@@ -104,5 +106,151 @@ describe('versions of binlog events', () => {
         expect(r.error.message).toMatch(reason);
       }
     }
+  });
+});
+
+// ---- records captured from the stack's MariaDB (scripts/stack/capture-fixtures-mariadb.sh) ----
+
+interface CapturedRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  key_b64: string | null;
+  value_b64: string | null;
+}
+const FIXTURES = join(process.cwd(), 'test/fixtures/debezium');
+const captured = (file: string): RawRecord[] => {
+  const path = join(FIXTURES, file);
+  if (!existsSync(path)) throw new Error(`${file} missing: run bash scripts/stack/capture-fixtures-mariadb.sh`);
+  return (JSON.parse(readFileSync(path, 'utf8')) as CapturedRecord[]).map((c) => ({
+    topic: c.topic,
+    partition: c.partition,
+    offset: String(c.offset),
+    key: c.key_b64 === null ? null : Buffer.from(c.key_b64, 'base64'),
+    value: c.value_b64 === null ? null : Buffer.from(c.value_b64, 'base64'),
+    headers: {},
+  }));
+};
+const eventsOf = async (file: string): Promise<{ raw: RawRecord; event: ChangeEvent }[]> => {
+  const out: { raw: RawRecord; event: ChangeEvent }[] = [];
+  for (const raw of captured(file)) {
+    const r = await decoder.decode(raw);
+    if (!r.ok) throw r.error;
+    if (r.value.kind === 'event') out.push({ raw, event: r.value.event });
+  }
+  return out;
+};
+/** The binlog position Debezium wrote into the record, read without the decoder. */
+const sourceOf = (raw: RawRecord): Record<string, unknown> => {
+  const payload = (JSON.parse(raw.value!.toString('utf8')) as { payload: Record<string, unknown> }).payload;
+  return payload['source'] as Record<string, unknown>;
+};
+
+describe('MariaDB binlog records (Debezium MySQL connector)', () => {
+  test('every change is versioned by (binlog file number, pos, row) from its source block: no GTID', async () => {
+    const events = (await eventsOf('mariadb-json.json')).filter((e) => !e.event.tombstone);
+    expect(events.length).toBeGreaterThan(20);
+    for (const { raw, event } of events) {
+      const source = sourceOf(raw);
+      expect(source['gtid']).toBeNull();
+      const file = Number(/(\d+)$/.exec(String(source['file']))![1]);
+      expect([raw.offset, event.version]).toEqual([
+        raw.offset,
+        encodeMysqlVersion(file, source['pos'] as number, source['row'] as number),
+      ]);
+    }
+  });
+
+  const users = async (file = 'mariadb-json.json') =>
+    (await eventsOf(file)).map((e) => e.event).filter((e) => e.table === 'users' && !e.tombstone);
+  const byId = (events: ChangeEvent[], id: number, op?: string) =>
+    events.filter((e) => e.key['id'] === id && (op === undefined || e.op === op));
+
+  test('the rows of one multi-row INSERT share a binlog event and order by row', async () => {
+    const events = await users();
+    const [eve, zoe, kim] = [20, 21, 22].map((id) => byId(events, id, 'c')[0]!) as [
+      ChangeEvent,
+      ChangeEvent,
+      ChangeEvent,
+    ];
+    expect(compareVersions(eve.version, zoe.version)).toBe(-1);
+    expect(compareVersions(zoe.version, kim.version)).toBe(-1);
+    expect(eve.version.slice(0, 24)).toBe(kim.version.slice(0, 24)); // same file and pos
+  });
+
+  test('the initial snapshot reads share one version, below every streamed change', async () => {
+    const events = await users();
+    const reads = events.filter((e) => e.op === 'r').map((e) => e.version);
+    const first = [...reads].sort(compareVersions)[0]!;
+    // alice, yamada and jose were read at the snapshot's binlog position (the incremental
+    // snapshot's reads later carry the position of their window)
+    expect(reads.filter((v) => v === first)).toHaveLength(3);
+    const streamed = events.filter((e) => !e.snapshot);
+    for (const c of streamed) expect(compareVersions(first, c.version)).toBe(-1);
+  });
+
+  test('values arrive typed as PostgreSQL sends them: booleans, exact decimals, dates, zoned timestamps', async () => {
+    const alice = byId(await users(), 1, 'r')[0]!;
+    expect(alice.after).toMatchObject({
+      email_verified: true, // TINYINT(1) through TinyIntOneToBooleanConverter
+      marketing_opt_in: true,
+      legacy_customer_no: '123456789012', // Connect Decimal, scale 0
+      birthdate: '1990-02-28', // io.debezium.time.Date
+      created_at: '2019-03-04T05:06:07.123456Z', // TIMESTAMP(6) as io.debezium.time.ZonedTimestamp
+      given_name: 'Alice',
+    });
+    // full row images: an update carries every column, the long bio included (no TOAST placeholder)
+    const update = byId(await users(), 1, 'u')[0]!;
+    expect(update.after?.['bio']).toBe(alice.after?.['bio']);
+    expect(update.before).toMatchObject({
+      id: 1,
+      username: 'alice.fixture',
+      last_login_at: '2025-12-30T10:00:00.000000Z', // TIMESTAMP(6): always six digits
+    });
+  });
+
+  test('a primary-key change is a delete and a create at one position; its FK cascade is not in the binlog', async () => {
+    const all = await eventsOf('mariadb-json.json');
+    const events = all.map((e) => e.event);
+    const [gone] = byId(
+      events.filter((e) => e.table === 'users' && !e.tombstone),
+      3,
+      'd',
+    );
+    const [born] = byId(
+      events.filter((e) => e.table === 'users'),
+      1003,
+      'c',
+    );
+    expect(gone!.version).toBe(born!.version);
+    const roles = events.filter((e) => e.table === 'user_roles' && !e.snapshot);
+    // jose's role re-keyed to 1003 and dave's roles deleted with him: no event for either
+    expect(roles.filter((e) => e.key['user_id'] === 1003 || e.key['user_id'] === 3)).toEqual([]);
+    expect(roles.filter((e) => e.key['user_id'] === 10).map((e) => e.op)).toEqual(['c', 'c']);
+  });
+
+  test('TRUNCATE is skipped as a truncate, per table', async () => {
+    const reasons: string[] = [];
+    for (const raw of captured('mariadb-json.json')) {
+      const r = await decoder.decode(raw);
+      if (r.ok && r.value.kind === 'skip' && r.value.reason === 'truncate') reasons.push(raw.topic.split('.').pop()!);
+    }
+    expect(reasons.sort()).toEqual(['user_roles', 'users']);
+  });
+
+  test('the ExtractNewRecordState form (__gtid, __file, __pos, __row) decodes to the same versions', async () => {
+    const versionsByChange = (events: ChangeEvent[]) => {
+      const out = new Map<string, string[]>();
+      for (const e of events.filter((x) => !x.snapshot && !x.tombstone)) {
+        const key = `${e.table} ${JSON.stringify(e.key)} ${e.op}`;
+        out.set(key, [...(out.get(key) ?? []), e.version]);
+      }
+      return out;
+    };
+    const envelope = versionsByChange((await eventsOf('mariadb-json.json')).map((e) => e.event));
+    const flat = versionsByChange((await eventsOf('mariadb-unwrap-json.json')).map((e) => e.event));
+    expect(envelope.size).toBeGreaterThan(10);
+    for (const [key, versions] of envelope)
+      expect([key, (flat.get(key) ?? []).sort()]).toEqual([key, [...versions].sort()]);
   });
 });

@@ -39,3 +39,10 @@ CREATE TABLE IF NOT EXISTS user_roles (
     PRIMARY KEY (user_id, role),
     CONSTRAINT user_roles_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE ON UPDATE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- Debezium signalling table (incremental snapshots: INSERT a row of type 'execute-snapshot').
+CREATE TABLE IF NOT EXISTS debezium_signal (
+    id    VARCHAR(64)   NOT NULL PRIMARY KEY,
+    type  VARCHAR(32)   NOT NULL,
+    data  VARCHAR(2048)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
