@@ -14,6 +14,7 @@ import { registerDlq } from './commands/dlq.js';
 import { registerAssess } from './commands/assess.js';
 import { registerCheckPool } from './commands/check-pool.js';
 import { registerReconcile } from './commands/reconcile.js';
+import { registerCheckSource } from './commands/check-source.js';
 
 /** The package's version, found by walking up from this module (src/ under tests, dist/src/ when built). */
 function packageVersion(): string {
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerDlq(program);
   registerAssess(program);
   registerCheckPool(program);
+  registerCheckSource(program);
   registerReconcile(program);
   oneLineErrors(program);
   return program;

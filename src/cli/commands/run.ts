@@ -11,6 +11,8 @@ import { totalLag } from '../../adapters/kafka/lag.js';
 import { createKafka } from '../../adapters/kafka/kafka-client.js';
 import { buildPipeline } from '../../runtime/pipeline-factory.js';
 import { checkMappingColumns } from '../source-columns.js';
+import { sourceProblems, sourceProblemsError } from '../source-check.js';
+import type { SourceProblem } from '../../migration/source-check.js';
 import { combineEvents } from '../../runtime/instrumentation.js';
 import { defaultProgressMode, startProgress, type ProgressMode } from '../../ops/progress.js';
 import type { CompiledConfig } from '../../config/load-config.js';
@@ -47,6 +49,9 @@ export async function runSync(config: CompiledConfig, opts: RunSyncOptions): Pro
   // A mapping column the source does not have would never be written, silently: refuse to
   // start (ConfigError, exit 2), judged by the legacy database or the newest records' schema.
   if (!opts.columnsChecked) await checkColumns(config, logger);
+  // Deletes and updates that cannot say which user or membership they end would be lost
+  // silently: refuse to start (exit 2) with the statement that fixes the source.
+  await checkSourceAtStart(config, logger);
   const metrics = createMetrics();
   const progress = startProgress({ mode: progressMode, logger, label: opts.progressLabel });
   // Until caught up, the caught-up watcher feeds the progress; otherwise the lag gauges' polls do.
@@ -150,6 +155,21 @@ export async function checkColumns(config: CompiledConfig, logger: Logger): Prom
     logger,
     topics: { kafka: createKafka(config.kafka, logger), decoder },
   });
+}
+
+/** ConfigError (exit 2) when legacyDatabase.url is set and the source fails the source check; unreadable: a warning. */
+export async function checkSourceAtStart(config: CompiledConfig, logger: Logger): Promise<void> {
+  if (!config.legacyDatabase?.url) return;
+  const { mapping } = await buildPipeline(config);
+  let problems: SourceProblem[];
+  try {
+    problems = await sourceProblems(config, mapping);
+  } catch (error) {
+    logger.warn({ error: errorMessage(error) }, 'source check: the legacy database did not answer; starting unchecked');
+    return;
+  }
+  if (problems.length > 0) throw sourceProblemsError(problems);
+  logger.info('source check: keys and replica identity fit the mapping');
 }
 
 /**

@@ -5,12 +5,13 @@ import { ConfigError } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { createLogger } from '../../ops/logger.js';
 import { checkMappingColumns } from '../source-columns.js';
+import { sourceProblems, sourceProblemsError } from '../source-check.js';
 
 export function registerValidateConfig(program: Command): void {
   program
     .command('validate-config')
     .description(
-      'Check the config file and the mapping it names: offline, plus (when legacyDatabase.url is set) that every column the mapping reads exists in the legacy tables. ' +
+      'Check the config file and the mapping it names: offline, plus (when legacyDatabase.url is set) that every column the mapping reads exists in the legacy tables and that their keys and replica identity let deletes and updates carry what the mapping needs (see check-source). ' +
         'Exit 0 when valid, 2 with each bad field named otherwise.',
     )
     .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
@@ -23,6 +24,9 @@ export function registerValidateConfig(program: Command): void {
         const checked = config.legacyDatabase?.url
           ? await checkMappingColumns({ config, spec: mapping.spec, logger })
           : [];
+        // The source's keys and replica identity: problems are ConfigErrors too (exit 2).
+        const problems = config.legacyDatabase?.url ? await sourceProblems(config, mapping) : [];
+        if (problems.length > 0) throw sourceProblemsError(problems);
         const columnsFrom = checked.map((k) => k.from);
         if (opts.json)
           process.stdout.write(
@@ -32,7 +36,7 @@ export function registerValidateConfig(program: Command): void {
           process.stdout.write(`ok: ${opts.config} and mapping ${config.mappingPath} are valid\n`);
           process.stdout.write(
             columnsFrom.length > 0
-              ? `ok: every column the mapping reads exists (${columnsFrom.join('; ')})\n`
+              ? `ok: every column the mapping reads exists (${columnsFrom.join('; ')}); keys and replica identity fit the mapping\n`
               : 'columns not checked: set legacyDatabase.url to check them against the legacy tables (run checks them against the topics at start)\n',
           );
         }

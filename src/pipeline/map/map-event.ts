@@ -20,6 +20,7 @@ import { MappingError } from '../../errors.js';
 import { UNKNOWN, type CompiledMapping } from './compile-mapping.js';
 import type { RolesTableSpec } from './mapping-spec.js';
 import { desiredUserMemoOf } from './desired-user-memo.js';
+import { assertRoleRowImage } from './role-row-image.js';
 
 export type MappedEvent = { kind: 'intents'; intents: UserIntent[] } | { kind: 'skip'; reason: SkipReason };
 
@@ -125,6 +126,7 @@ const membershipOf = (
 const mapRolesEvent = (mapping: CompiledMapping, event: ChangeEvent): MappedEvent => {
   const roles = mapping.rolesTable;
   if (!roles) return skip('unmapped-table');
+  if (mapping.groupsManaged) assertRoleRowImage(roles, event); // removals need the old row
   const out: UserIntent[] = [];
   if (event.op === 'd') membershipOf(mapping, roles, deletedRow(event), false, event, out);
   else if (!event.after) throw new MappingError(`op ${event.op} without an after row`, undefined);
