@@ -113,6 +113,13 @@ export const configSchema = z
          * run from any shell. Only with `endpoint`, so it can never reach real Cognito.
          */
         emulatorCredentials: z.boolean().default(false),
+        /**
+         * The status a user the sync creates is left in. CONFIRMED: a random permanent
+         * password (AdminSetUserPassword, one UserUpdate call per creation), so users can
+         * reset it themselves (ForgotPassword). FORCE_CHANGE_PASSWORD: as AdminCreateUser leaves
+         * it; Cognito refuses ForgotPassword then, so an admin must set each password.
+         */
+        createdUserStatus: z.enum(['CONFIRMED', 'FORCE_CHANGE_PASSWORD']).default('CONFIRMED'),
       })
       .strict()
       .refine((c) => !c.emulatorCredentials || c.endpoint !== undefined, {

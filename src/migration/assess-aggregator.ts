@@ -55,6 +55,8 @@ export interface AssessReport {
 export interface AssessOptions {
   examples: number;
   budget: Record<QuotaCategory, number>;
+  /** cognito.createdUserStatus CONFIRMED: each creation also sets a password (one UserUpdate call). */
+  confirmCreated?: boolean;
   /** Attributes Cognito keeps unique and case-insensitive when they are aliases. */
   aliasAttributes?: readonly string[];
   table: string;
@@ -198,7 +200,8 @@ export class AssessAggregator {
     const calls: Partial<Record<QuotaCategory, number>> = {};
     if (this.mapping.createPolicy === 'always') {
       calls.UserCreation = creatable;
-      if (this.disabled > 0) calls.UserUpdate = this.disabled;
+      const updates = this.disabled + (this.o.confirmCreated ? creatable : 0);
+      if (updates > 0) calls.UserUpdate = updates;
       if (this.groupAdds > 0) calls.UserResourceUpdate = this.groupAdds;
     }
     let seconds = 0;

@@ -13,6 +13,7 @@ export interface AssessInput {
   pageSize: number;
   examples: number;
   budget: Record<QuotaCategory, number>;
+  confirmCreated?: boolean;
   onProgress?: (users: number) => void;
 }
 
@@ -25,6 +26,7 @@ export const assess = async (input: AssessInput): Promise<AssessReport> => {
   const aggregator = new AssessAggregator(input.mapping, {
     examples: input.examples,
     budget: input.budget,
+    ...(input.confirmCreated ? { confirmCreated: true } : {}),
     table: input.table,
   });
   let users = 0;

@@ -155,6 +155,7 @@ export function createGateway(
     maxAttempts: config.cognito.maxAttempts,
     requestTimeoutMs: config.cognito.requestTimeoutMs,
     ...(config.cognito.emulatorCredentials ? { credentials: EMULATOR_CREDENTIALS } : {}),
+    createdUserStatus: config.cognito.createdUserStatus,
     clock,
     onCall,
   });

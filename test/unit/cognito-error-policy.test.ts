@@ -64,6 +64,18 @@ const EXPECTED: Record<PolicyApi, Expected> = {
     InvalidSmsRoleAccessPolicyException: S,
     InvalidSmsRoleTrustRelationshipException: S,
   },
+  // A creation's second call (createdUserStatus CONFIRMED): driven through AdminCreateUser.
+  AdminSetUserPassword: {
+    UserNotFoundException: P,
+    InvalidParameterException: D,
+    InvalidPasswordException: S,
+    PasswordHistoryPolicyViolationException: S,
+    NotAuthorizedException: S,
+    ResourceNotFoundException: S,
+    OperationNotEnabledException: S,
+    TooManyRequestsException: R,
+    InternalErrorException: R,
+  },
   AdminDeleteUserAttributes: { ...WRITE, UserNotFoundException: P },
   AdminEnableUser: { ...WRITE, UserNotFoundException: P },
   AdminDisableUser: { ...WRITE, UserNotFoundException: P },
@@ -116,6 +128,7 @@ const CALLS: Record<
   CognitoCall
 > = {
   AdminCreateUser: { api: 'AdminCreateUser', username: 'u1', attributes: { email: 'a@example.org' } },
+  AdminSetUserPassword: { api: 'AdminCreateUser', username: 'u1', attributes: { email: 'a@example.org' } },
   AdminUpdateUserAttributes: {
     api: 'AdminUpdateUserAttributes',
     username: 'u1',
@@ -303,5 +316,60 @@ describe('NotAuthorizedException for a user write', () => {
     const { error } = await outcomeOf('AdminDeleteUserAttributes', awsError('NotAuthorizedException', 400));
     expect(error).toBeInstanceOf(CognitoAccessError);
     expect((error as CognitoAccessError).reason).toMatch(/not allowed to call AdminDeleteUserAttributes/);
+  });
+});
+
+describe('a created user is left CONFIRMED (cognito.createdUserStatus)', () => {
+  const gatewayRecording = (status: 'CONFIRMED' | 'FORCE_CHANGE_PASSWORD', failSet?: Error) => {
+    const sent: { api: string; input: Record<string, unknown> }[] = [];
+    const gateway = new AwsCognitoGateway({
+      userPoolId: 'us-east-1_test',
+      region: 'us-east-1',
+      budget: { UserCreation: 50, UserUpdate: 25, UserResourceUpdate: 25, UserRead: 120, UserList: 30 },
+      maxAttempts: 1,
+      requestTimeoutMs: 1000,
+      createdUserStatus: status,
+    });
+    const send = async (command: { input: Record<string, unknown> }): Promise<unknown> => {
+      const api = command.constructor.name.replace(/Command$/, '');
+      sent.push({ api, input: command.input });
+      if (api === 'AdminSetUserPassword' && failSet) throw failSet;
+      return {};
+    };
+    (gateway.client as unknown as { send: typeof send }).send = send;
+    return { gateway, sent };
+  };
+  const create: CognitoCall = { api: 'AdminCreateUser', username: 'u1', attributes: { email: 'a@example.org' } };
+
+  test('CONFIRMED: AdminCreateUser (SUPPRESS) then a random permanent password nobody knows', async () => {
+    const { gateway, sent } = gatewayRecording('CONFIRMED');
+    await gateway.execute(create);
+    expect(sent.map((s) => s.api)).toEqual(['AdminCreateUser', 'AdminSetUserPassword']);
+    expect(sent[0]!.input).toMatchObject({ MessageAction: 'SUPPRESS' });
+    expect(sent[1]!.input).toMatchObject({ Username: 'u1', Permanent: true });
+    const password = sent[1]!.input['Password'] as string;
+    expect(password.length).toBe(100);
+    expect(password).toMatch(/[a-z]/);
+    expect(password).toMatch(/[A-Z]/);
+    expect(password).toMatch(/\d/);
+    const again = gatewayRecording('CONFIRMED');
+    await again.gateway.execute(create);
+    expect(again.sent[1]!.input['Password']).not.toBe(password);
+  });
+
+  test('a password step that fails deletes the user again, so the creation is redone as a whole', async () => {
+    const throttled = awsError('TooManyRequestsException', 400);
+    const { gateway, sent } = gatewayRecording('CONFIRMED', throttled);
+    await expect(gateway.execute(create)).rejects.toMatchObject({
+      retriable: true,
+      context: { api: 'AdminSetUserPassword' },
+    });
+    expect(sent.map((s) => s.api)).toEqual(['AdminCreateUser', 'AdminSetUserPassword', 'AdminDeleteUser']);
+  });
+
+  test('FORCE_CHANGE_PASSWORD: AdminCreateUser alone', async () => {
+    const { gateway, sent } = gatewayRecording('FORCE_CHANGE_PASSWORD');
+    await gateway.execute(create);
+    expect(sent.map((s) => s.api)).toEqual(['AdminCreateUser']);
   });
 });

@@ -29,7 +29,8 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Attributes, CognitoCall, CurrentUser, QuotaCategory } from '../../core/types.js';
 import { CognitoAccessError, CognitoApiError, ThrottledError, errorMessage } from '../../errors.js';
 import { TokenBucket, systemClock, type Clock } from '../../pipeline/apply/token-bucket.js';
-import { WritesStoppedError, assertMayCall } from '../../pipeline/apply/write-gate.js';
+import { assertMayCall } from '../../pipeline/apply/write-gate.js';
+import { confirmCreatedUser, type CreatedUserStatus } from './created-user-password.js';
 import { decideAction, stopReason } from './error-policy.js';
 import { THROTTLE_CODES, categoryOf } from './quota.js';
 
@@ -81,6 +82,8 @@ export interface AwsCognitoGatewayOptions {
   clock?: Clock;
   /** Called once per attempt, for metrics. */
   onCall?: (event: CognitoCallEvent) => void;
+  /** What AdminCreateUser leaves (created-user-password.ts); default CONFIRMED. */
+  createdUserStatus?: CreatedUserStatus;
 }
 
 export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
@@ -205,6 +208,8 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
               ...(call.forceAliasCreation === true ? { ForceAliasCreation: true } : {}),
             }),
           );
+          if (this.options.createdUserStatus !== 'FORCE_CHANGE_PASSWORD')
+            await confirmCreatedUser(this.client, UserPoolId, Username, toApiError);
           return;
         case 'AdminUpdateUserAttributes':
           await this.client.send(
@@ -397,7 +402,7 @@ export const codeOf = (error: unknown): string => (error as { name?: string }).n
 
 /** The typed error of a failed call, with its end from the error policy (error-policy.ts). */
 export function toApiError(api: string, error: unknown): CognitoApiError {
-  if (error instanceof WritesStoppedError) return error; // refused before it was sent
+  if (error instanceof CognitoApiError) return error; // judged already (a refused start, a creation's password step)
   const code = codeOf(error);
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   const message = `${api} failed: ${code}: ${errorMessage(error)}`;

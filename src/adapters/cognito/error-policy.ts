@@ -29,6 +29,7 @@ export type PolicyApi =
   | 'AdminDeleteUser'
   | 'AdminAddUserToGroup'
   | 'AdminRemoveUserFromGroup'
+  | 'AdminSetUserPassword'
   | 'AdminGetUser'
   | 'AdminListGroupsForUser'
   | 'ListUsers'
@@ -130,6 +131,22 @@ export const COGNITO_ERROR_POLICY: Table = {
     UserNotFoundException: 'replan',
     InvalidParameterException: 'dead-letter',
     LimitExceededException: 'dead-letter',
+    NotAuthorizedException: 'stop',
+    ResourceNotFoundException: 'stop',
+    OperationNotEnabledException: 'stop',
+    TooManyRequestsException: 'retry',
+    InternalErrorException: 'retry',
+  },
+  // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminSetUserPassword.html#API_AdminSetUserPassword_Errors
+  // The second call of a creation under createdUserStatus CONFIRMED; on any error the user is
+  // deleted again, so the record is redone (or dead-lettered) as a whole.
+  AdminSetUserPassword: {
+    UserNotFoundException: 'replan', // deleted meanwhile: re-read and re-plan
+    InvalidParameterException: 'dead-letter',
+    // Our password is 100 random characters of every class: a pool that refuses it refuses
+    // it for every user (its policy or history settings), so that is the pool's setup.
+    InvalidPasswordException: 'stop',
+    PasswordHistoryPolicyViolationException: 'stop',
     NotAuthorizedException: 'stop',
     ResourceNotFoundException: 'stop',
     OperationNotEnabledException: 'stop',

@@ -8,6 +8,8 @@ export const CATEGORY_BY_COMMAND: Readonly<Record<string, QuotaCategory>> = {
   AdminDisableUserCommand: 'UserUpdate',
   AdminEnableUserCommand: 'UserUpdate',
   AdminDeleteUserCommand: 'UserUpdate',
+  // A creation's second call under createdUserStatus CONFIRMED (created-user-password.ts).
+  AdminSetUserPasswordCommand: 'UserUpdate',
   AdminAddUserToGroupCommand: 'UserResourceUpdate',
   AdminRemoveUserFromGroupCommand: 'UserResourceUpdate',
   AdminGetUserCommand: 'UserRead',

@@ -23,7 +23,13 @@ export function registerAssess(program: Command): void {
       const mapping = await loadCompiledMapping(config.mappingPath);
       const source = await openLegacySource(config, mapping, opts.dbUrl);
       try {
-        const report = await assess({ ...source, mapping, examples: opts.examples, budget: config.budget });
+        const report = await assess({
+          ...source,
+          mapping,
+          examples: opts.examples,
+          budget: config.budget,
+          confirmCreated: config.cognito.createdUserStatus === 'CONFIRMED',
+        });
         process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatAssess(report));
         const refused = report.dlq.rows + report.duplicates.reduce((n, d) => n + d.rows, 0);
         process.exitCode = refused > 0 ? EXIT.attention : EXIT.ok;

@@ -32,6 +32,9 @@ const gates = new AsyncLocalStorage<WriteGate>();
 /** Runs `fn` with every Cognito call it makes (however deep) asking `gate` first. */
 export const runGated = <T>(gate: WriteGate, fn: () => Promise<T>): Promise<T> => gates.run(gate, fn);
 
+/** Runs `fn` outside any batch's gate: the rest of a unit of calls already under way. */
+export const ungated = <T>(fn: () => Promise<T>): Promise<T> => gates.exit(fn);
+
 /** Throws WritesStoppedError when the batch this code runs for may start no call. */
 export const assertMayCall = (api: string): void => {
   const reason = gates.getStore()?.closedBecause();
