@@ -88,7 +88,8 @@ export async function columnsFromTopics(
   return [...found.values()];
 }
 
-async function tailRanges(admin: Admin, topics: string[]): Promise<PartitionRange[]> {
+/** The newest TAIL records of each partition of `topics` that exist. */
+export async function tailRanges(admin: Admin, topics: string[]): Promise<PartitionRange[]> {
   const existing = new Set(await admin.listTopics());
   const out: PartitionRange[] = [];
   for (const topic of topics) {

@@ -1,4 +1,9 @@
 // Decoding Debezium records written by Kafka Connect's JsonConverter, with and without schemas.
+import {
+  UNWRAP_DELETES_SETTING,
+  UNWRAP_FIELDS_SETTING,
+  UnwrapSettingsError,
+} from '../../src/pipeline/decode/unwrap-settings.js';
 import type { ChangeEvent, DecodeOutcome, RawRecord, Result } from '../../src/core/types.js';
 import { DecodeError, type SyncError } from '../../src/errors.js';
 import { UNAVAILABLE_VALUE, createDecoder, encodePostgresVersion } from '../../src/pipeline/decode/index.js';
@@ -399,9 +404,10 @@ describe('ExtractNewRecordState (unwrap) rows', () => {
 
   test('a row under the SMT defaults (no __deleted, no __op, no position) is refused naming the settings', async () => {
     const error = await errorOf(bare({ id: 1, email: 'a@example.com' }));
-    expect(error).toBeInstanceOf(DecodeError);
+    expect(error).toBeInstanceOf(UnwrapSettingsError);
     expect(error.message).toContain('delete.tombstone.handling.mode=rewrite');
     expect(error.message).toContain('add.fields=op,lsn,source.ts_ms');
+    expect((error as UnwrapSettingsError).fixes).toEqual([UNWRAP_DELETES_SETTING, UNWRAP_FIELDS_SETTING]);
   });
 
   test('a changed row without a position is refused; a snapshot read without one (incremental) is not', async () => {

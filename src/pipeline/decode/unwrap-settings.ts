@@ -7,8 +7,20 @@
 // none) with the connector setting that fixes it. Setting names are Debezium 3.x's
 // (https://debezium.io/documentation/reference/stable/transformations/event-flattening.html);
 // before 3.0 the first one was delete.handling.mode=rewrite with drop.tombstones.
-import { decodeError, type DecodeContext } from './context.js';
+import { DecodeError } from '../../errors.js';
+import type { DecodeContext } from './context.js';
 import { hasPosition, type SourcePosition } from './source-position.js';
+
+/** A flat row the connector's SMT settings left without what the sync needs; `fixes` names the settings. */
+export class UnwrapSettingsError extends DecodeError {
+  constructor(
+    message: string,
+    context: DecodeError['context'],
+    readonly fixes: readonly string[],
+  ) {
+    super(message, context);
+  }
+}
 
 export const UNWRAP_DELETES_SETTING = 'transforms.<unwrap>.delete.tombstone.handling.mode=rewrite';
 export const UNWRAP_FIELDS_SETTING =
@@ -25,17 +37,27 @@ export const requireUnwrapSettings = (
   position: SourcePosition,
 ): void => {
   const missing: string[] = [];
-  if (!('__deleted' in value))
+  const fixes = new Set<string>();
+  if (!('__deleted' in value)) {
     missing.push(
       `no __deleted field, so deletes are not in the stream (the SMT's default drops them): set ${UNWRAP_DELETES_SETTING}`,
     );
+    fixes.add(UNWRAP_DELETES_SETTING);
+  }
   const op = value['__op'];
-  if (op === undefined || op === null)
+  if (op === undefined || op === null) {
     missing.push(`no __op field, so creates, updates and reads look alike: set ${UNWRAP_FIELDS_SETTING}`);
-  else if (op !== 'r' && !hasPosition(position))
+    fixes.add(UNWRAP_FIELDS_SETTING);
+  } else if (op !== 'r' && !hasPosition(position)) {
     missing.push(
       `no source position (__lsn, or __gtid/__file/__pos), so changes cannot be ordered and all but the first would be taken as stale: set ${UNWRAP_FIELDS_SETTING}`,
     );
+    fixes.add(UNWRAP_FIELDS_SETTING);
+  }
   if (missing.length > 0)
-    throw decodeError(ctx, `ExtractNewRecordState row lacks what the sync needs: ${missing.join('; ')}`);
+    throw new UnwrapSettingsError(
+      `ExtractNewRecordState row lacks what the sync needs: ${missing.join('; ')}`,
+      { topic: ctx.origin.topic, partition: ctx.origin.partition, offset: ctx.origin.offset },
+      [...fixes],
+    );
 };
