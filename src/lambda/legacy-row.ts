@@ -34,3 +34,27 @@ export const mappedUsernameOf = (mapping: CompiledMapping, row: Row): string | u
     return undefined;
   }
 };
+
+/**
+ * Pools with email or phone as username (username.signInAttribute): the users column the
+ * sign-in attribute is mapped from, where the User Migration trigger looks up the typed name.
+ */
+export const signInColumnOf = (mapping: CompiledMapping): string | undefined => {
+  const signIn = mapping.spec.username.signIn;
+  if (signIn === undefined) return undefined;
+  const source = mapping.spec.attributes.find((a) => a.name === signIn.attribute)?.source;
+  return source?.kind === 'column' ? source.column : undefined;
+};
+
+/**
+ * The typed sign-in name is the row's own email (compared case-insensitively: Cognito does
+ * for emails) or phone number (exactly, E.164 as the mapping writes it).
+ */
+export const isSignInValueOf = (
+  attribute: 'email' | 'phone_number',
+  mapped: string | undefined,
+  typed: string,
+): boolean =>
+  mapped !== undefined &&
+  mapped !== '' &&
+  (attribute === 'email' ? mapped.toLowerCase() === typed.trim().toLowerCase() : mapped === typed.trim());

@@ -158,8 +158,14 @@ export const createPostAuthenticationHandler = (deps: PostAuthenticationDeps) =>
     const clearMarker = (): Promise<void> =>
       withinBudget(deps.cognito.deleteAttribute(poolId, username, marker, signal), signal, 'deleting the marker');
 
+    // An email- or phone-as-username pool names users itself: the legacy key is in the key attribute.
+    const signIn = deps.mapping.spec.username.signIn;
+    const key = signIn === undefined ? username : event.request?.userAttributes?.[signIn.keyAttribute];
     try {
-      const row = await withinBudget(findRow(deps, username), signal, 'reading the legacy row');
+      const row =
+        key === undefined || key === ''
+          ? undefined
+          : await withinBudget(findRow(deps, key), signal, 'reading the legacy row');
       if (row === undefined) {
         await clearMarker();
         done('no-legacy-user');

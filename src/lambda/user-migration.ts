@@ -19,6 +19,12 @@
 // epoch: changes the read saw sort below it (a replay does not re-apply the row's history),
 // later ones above (they apply). MySQL/MariaDB: see the MySQL adapter's snapshotVersion.
 //
+// Pools with email or phone as username (mapping username.signInAttribute): Cognito names the
+// user itself and the typed name is the email (phone). The row is looked up by the column that
+// attribute is mapped from; the trigger migrates only when the row's mapped email (phone) is
+// the typed one, and its answer carries the legacy key in username.keyAttribute, which is how
+// the sync finds the user afterwards (adapters/cognito/pool-usernames.ts).
+//
 // Groups: the trigger's answer cannot carry memberships. With PENDING_GROUPS_ATTRIBUTE set, a
 // user whose legacy row has groups is created with that marker attribute, and the Post
 // Authentication trigger (post-authentication.ts) adds the memberships right after Cognito
@@ -30,7 +36,7 @@ import { errorMessage } from '../errors.js';
 import type { FoundUser, LegacyDatabase, LookupProblem } from '../adapters/postgres/legacy-database.js';
 import { desiredUserFromRow, type CompiledMapping } from '../pipeline/map/index.js';
 import { lambdaConfigFromEnv } from './lambda-config.js';
-import { findByMappedUsername, mappedUsernameOf } from './legacy-row.js';
+import { findByMappedUsername, isSignInValueOf, mappedUsernameOf, signInColumnOf } from './legacy-row.js';
 import { groupLookupColumns, legacyGroupsOf, PENDING_GROUPS_MARKER } from './pending-groups.js';
 import { hashFamily, verifyPassword, type SaltedDigestFormat } from './password-hash.js';
 import { openTriggerDatabase } from './trigger-database.js';
@@ -93,8 +99,12 @@ const lookup = async (deps: MigrationDeps, name: string, withSecret: boolean): P
     columns: groupLookupColumns(deps.mapping),
     secretColumn: withSecret ? deps.passwordColumn : undefined,
   };
-  let found = await findByMappedUsername(deps.db, deps.mapping, name, options);
-  if (!found.ok && found.error === 'not-found' && deps.loginColumns.length > 0) {
+  const signInColumn = signInColumnOf(deps.mapping);
+  let found =
+    signInColumn === undefined
+      ? await findByMappedUsername(deps.db, deps.mapping, name, options)
+      : await deps.db.findUser({ by: 'login', columns: [signInColumn], value: name }, options);
+  if (!found.ok && found.error === 'not-found' && deps.loginColumns.length > 0 && signInColumn === undefined) {
     found = await deps.db.findUser({ by: 'login', columns: deps.loginColumns, value: name }, options);
   }
   if (!found.ok) return err(found.error);
@@ -152,8 +162,10 @@ export const createMigrationHandler = (deps: MigrationDeps) => {
     const resolved = await lookup(deps, event.userName, authenticating);
     if (!resolved.ok) return refuse(resolved.error);
     const { username, found } = resolved.value;
-    // Cognito creates the user under the typed name: only the mapping's own username may pass.
-    if (username !== event.userName) refuse('not-canonical');
+    const signIn = deps.mapping.spec.username.signIn;
+    // Cognito creates the user under the typed name: only the mapping's own username may pass
+    // (in an email- or phone-as-username pool: the row's own email or phone, checked below).
+    if (signIn === undefined && username !== event.userName) refuse('not-canonical');
 
     if (authenticating) {
       const password = event.request.password ?? '';
@@ -166,12 +178,18 @@ export const createMigrationHandler = (deps: MigrationDeps) => {
 
     const desired = desiredUserFromRow(deps.mapping, found.row);
     if (!desired.ok) return refuse('unmappable', { field: desired.error.field });
+    if (
+      signIn !== undefined &&
+      !isSignInValueOf(signIn.attribute, desired.value.attributes[signIn.attribute], event.userName)
+    )
+      refuse('not-canonical');
     if (!desired.value.enabled) refuse('disabled');
 
     const userAttributes: Attributes = {};
     for (const [name, value] of Object.entries(desired.value.attributes))
       if (value !== '') userAttributes[name] = value;
     userAttributes[deps.mapping.versionAttribute] = withEpoch(deps.mapping.epochAt(Date.now()), found.snapshotVersion);
+    if (signIn !== undefined) userAttributes[signIn.keyAttribute] = username;
     const pending =
       deps.pendingGroupsAttribute !== undefined && (await hasGroups(deps, found.row, desired.value.groups));
     if (pending) userAttributes[deps.pendingGroupsAttribute as string] = PENDING_GROUPS_MARKER;

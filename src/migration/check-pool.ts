@@ -18,6 +18,7 @@ export interface PoolFinding {
     | 'immutable-attribute-updated'
     | 'required-attribute-unmapped'
     | 'username-attributes'
+    | 'key-attribute-mutable'
     | 'alias-not-normalised'
     | 'username-case'
     | 'alias-unverified'
@@ -199,13 +200,7 @@ export const checkPool = (
   }
 
   const usernameAttributes = pool.UsernameAttributes ?? [];
-  if (usernameAttributes.length > 0) {
-    findings.push({
-      code: 'username-attributes',
-      severity: 'problem',
-      message: `the pool signs in by ${usernameAttributes.join('/')} as username (UsernameAttributes), so Cognito names users itself and the mapping's usernames (${describeUsername(mapping)}) cannot be used. Create the pool with plain usernames and AliasAttributes [email, preferred_username] instead (fixed at pool creation)`,
-    });
-  }
+  findings.push(...usernameFindings(mapping, usernameAttributes, schema));
   const aliases = new Set<string>([...(pool.AliasAttributes ?? []), ...usernameAttributes]);
   const normalise: [string, TransformKind, string][] = [
     ['email', 'lowercase', 'lowercase'],
@@ -252,6 +247,84 @@ export const checkPool = (
       severity: 'problem',
       message:
         'createPolicy is existing-only but the pool has no User Migration trigger: nobody who is not yet in Cognito can sign in. Deploy src/lambda/user-migration.ts and set LambdaConfig.UserMigration',
+    });
+  }
+  return findings;
+};
+
+/**
+ * Email or phone as username (UsernameAttributes): Cognito names each user itself, so the
+ * mapping must say which attribute is the username and where the legacy key lives
+ * (username.signInAttribute, username.keyAttribute: adapters/cognito/pool-usernames.ts); the
+ * key attribute must exist and be immutable, or the sync could lose track of its users.
+ *   https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-attributes.html#user-pool-settings-aliases
+ */
+const usernameFindings = (
+  mapping: CompiledMapping,
+  usernameAttributes: readonly string[],
+  schema: ReadonlyMap<string, SchemaAttributeType>,
+): PoolFinding[] => {
+  const signIn = mapping.spec.username.signIn;
+  if (usernameAttributes.length === 0) {
+    return signIn === undefined
+      ? []
+      : [
+          {
+            code: 'username-attributes',
+            severity: 'problem',
+            message: `the mapping says users sign in with ${signIn.attribute} as username (username.signInAttribute), but the pool has plain usernames: remove signInAttribute and keyAttribute from the mapping`,
+          },
+        ];
+  }
+  if (signIn === undefined) {
+    return [
+      {
+        code: 'username-attributes',
+        severity: 'problem',
+        message: `the pool signs in by ${usernameAttributes.join('/')} as username (UsernameAttributes), so Cognito names users itself and the mapping's usernames (${describeUsername(mapping)}) cannot be Cognito usernames. Set username.signInAttribute (${usernameAttributes.join(' or ')}) and username.keyAttribute (an immutable custom attribute, e.g. custom:legacy_id) in the mapping: the username then stays the sync's key for each user, kept in that attribute`,
+      },
+    ];
+  }
+  const findings: PoolFinding[] = [];
+  if (!usernameAttributes.includes(signIn.attribute)) {
+    findings.push({
+      code: 'username-attributes',
+      severity: 'problem',
+      attribute: signIn.attribute,
+      message: `username.signInAttribute is ${signIn.attribute}, but the pool's usernames are ${usernameAttributes.join('/')} (UsernameAttributes): set it to one of those`,
+    });
+  }
+  const key = signIn.keyAttribute;
+  const have = schema.get(key);
+  if (!have) {
+    findings.push({
+      code: 'custom-attribute-missing',
+      severity: 'problem',
+      attribute: key,
+      message: `username.keyAttribute ${key} is missing: the sync keeps each user's legacy key in it and finds users by it`,
+      fix: {
+        Name: key.slice(CUSTOM_PREFIX.length),
+        AttributeDataType: 'String',
+        Mutable: false,
+        StringAttributeConstraints: { MaxLength: '2048' },
+      },
+    });
+    return findings;
+  }
+  if (have.AttributeDataType && have.AttributeDataType !== 'String') {
+    findings.push({
+      code: 'attribute-type',
+      severity: 'problem',
+      attribute: key,
+      message: `username.keyAttribute ${key} is of type ${have.AttributeDataType}; the key is text. Add an immutable String attribute under a new name and set keyAttribute to it`,
+    });
+  }
+  if (have.Mutable !== false) {
+    findings.push({
+      code: 'key-attribute-mutable',
+      severity: 'problem',
+      attribute: key,
+      message: `username.keyAttribute ${key} is mutable: an app or an admin could change a user's legacy key, and the sync would then update or delete the wrong person. Add an immutable String attribute under a new name and set keyAttribute to it`,
     });
   }
   return findings;

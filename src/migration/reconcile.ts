@@ -1,7 +1,9 @@
 // `reconcile`: the legacy table against the user pool, user by user, in bounded memory.
 //   1. ListUsers, page by page (PaginationToken, UserList rate) -> CompactUserIndex of the users
 //      whose username has the mapping's shape (username -> hash of the owned state); users of
-//      any other shape are "foreign": counted, never touched.
+//      any other shape are "foreign": counted, never touched. (A pool with email or phone as
+//      username is read through adapters/cognito/pool-usernames.ts: users by their key
+//      attribute, those without one foreign.)
 //   2. The users table in key order (keyset pages) -> desired user -> look up in the index:
 //      absent = missing; hash differs = candidate, confirmed by AdminGetUser and diffed per
 //      attribute (only mismatches cost a UserRead).
@@ -195,7 +197,7 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
   try {
     for await (const page of input.directory.listUsers()) {
       for (const user of page) {
-        if (!pattern.matches(user.username)) {
+        if (user.foreign === true || !pattern.matches(user.username)) {
           report.cognito.foreign++;
           sample(report.cognito.foreignExamples, user.username);
           continue;

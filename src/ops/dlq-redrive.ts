@@ -105,6 +105,7 @@ async function buildRedriveTools(
   const { processor, pipeline } = await createBatchProcessor({
     config,
     gateway,
+    directory: gateway,
     dlq,
     deletedUsers,
     events,

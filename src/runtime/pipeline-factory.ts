@@ -16,6 +16,8 @@ import type { CoalesceFn, PlanFn } from '../pipeline/apply/user-applier.js';
 import { BatchProcessor, type Decoder, type MapFn } from './batch-processor.js';
 import { WaitingMemberships } from './waiting-memberships.js';
 import { AwsCognitoGateway, type CognitoCallEvent, type CognitoGateway } from '../adapters/cognito/cognito-gateway.js';
+import { forPoolShape, type PoolUsernames, type PoolUsernamesDirectory } from '../adapters/cognito/pool-usernames.js';
+import type { PoolListing } from '../pipeline/apply/pool-state.js';
 import { JitGraceApplier } from '../migration/jit-grace-applier.js';
 import type { DeadLetterSink } from '../adapters/kafka/dlq-producer.js';
 import type { DeletedUsersStore } from '../adapters/kafka/deleted-users-log.js';
@@ -87,6 +89,28 @@ export interface ApplierDeps {
   waitingFor?: UserApplierOptions['waitingFor'];
   /** Resolves AliasExistsException (createAliasConflicts); unset: the error's own end (DLQ). */
   aliasConflicts?: AliasConflicts;
+  /** A pool with email or phone as username: the translation to Cognito's usernames (poolShape). */
+  usernames?: PoolUsernames;
+}
+
+/** Users the username index holds at least (processing.stateCapacity 0 still needs one). */
+const MIN_USERNAME_INDEX = 100_000;
+
+/**
+ * The gateway, and the listing the pool state primes from, for the mapping's pool shape: with
+ * username.signInAttribute (email or phone as username) both speak legacy keys through the
+ * username index (adapters/cognito/pool-usernames.ts); otherwise they are `gateway` and `directory`.
+ */
+export function poolShape(
+  mapping: CompiledMapping,
+  gateway: CognitoGateway,
+  directory: PoolUsernamesDirectory,
+  o: { capacity: number; shared?: boolean },
+): { gateway: CognitoGateway; listing: PoolListing; usernames?: PoolUsernames } {
+  return forPoolShape(mapping.spec.username.signIn, gateway, directory, {
+    capacity: Math.max(o.capacity, MIN_USERNAME_INDEX),
+    shared: o.shared === true,
+  });
 }
 
 /** The pool state for a pipeline's mapping (fingerprints of its compared attributes). */
@@ -117,6 +141,7 @@ export function createUserApplier(pipeline: Planning, d: ApplierDeps): UserAppli
     ...(d.waitingFor === undefined ? {} : { waitingFor: d.waitingFor }),
     ...(d.aliasConflicts === undefined ? {} : { aliasConflicts: d.aliasConflicts }),
     forceAliasCreation: pipeline.mapping.spec.forceAliasCreation,
+    ...(d.usernames === undefined ? {} : { usernames: d.usernames }),
   };
   const always = pipeline.mapping.createPolicy === 'always';
   // existing-only: an update for a user that is not there yet may be racing the User
@@ -167,6 +192,8 @@ const EMULATOR_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 export interface BatchProcessorDeps {
   config: CompiledConfig;
   gateway: CognitoGateway;
+  /** ListUsers (whole and filtered) and group listings: the AwsCognitoGateway under `gateway`. */
+  directory: PoolUsernamesDirectory;
   dlq: DeadLetterSink;
   deletedUsers: DeletedUsersStore;
   events: SyncEvents;
@@ -232,9 +259,15 @@ export async function createBatchProcessor(d: BatchProcessorDeps): Promise<{
   waiting?: WaitingMemberships;
   /** Releases what the pipeline opened besides Kafka and Cognito (the alias resolver's legacy database). */
   close: () => Promise<void>;
+  /** What the pool state primes from (speaking the sync's usernames, whatever the pool's shape). */
+  listing: PoolListing;
 }> {
   const { config } = d;
   const pipeline = await buildPipeline(config);
+  const shape = poolShape(pipeline.mapping, d.gateway, d.directory, {
+    capacity: config.processing.stateCapacity,
+    shared: config.cognito.instances > 1,
+  });
   const waiting = d.waitForUsers
     ? new WaitingMemberships({ maxPerPartition: config.processing.maxWaitingPerPartition })
     : undefined;
@@ -248,7 +281,8 @@ export async function createBatchProcessor(d: BatchProcessorDeps): Promise<{
         });
   const applier = createUserApplier(pipeline, {
     ...(alias ? { aliasConflicts: alias.conflicts } : {}),
-    gateway: d.gateway,
+    gateway: shape.gateway,
+    ...(shape.usernames === undefined ? {} : { usernames: shape.usernames }),
     deletedUsers: d.deletedUsers,
     stateCapacity: config.processing.stateCapacity,
     sharedPool: config.cognito.instances > 1,
@@ -272,5 +306,5 @@ export async function createBatchProcessor(d: BatchProcessorDeps): Promise<{
   const close = async (): Promise<void> => {
     await alias?.rows?.close();
   };
-  return { processor, pipeline, applier, ...(waiting ? { waiting } : {}), close };
+  return { processor, pipeline, applier, listing: shape.listing, ...(waiting ? { waiting } : {}), close };
 }

@@ -102,9 +102,10 @@ export class SyncService {
         { topic: config.dlq.topic, limit: DLQ_SOURCES_KEPT },
         'the DLQ holds too many records to remember: a replay may dead-letter copies of them',
       );
-    const { processor, pipeline, applier, waiting, close } = await createBatchProcessor({
+    const { processor, pipeline, applier, waiting, close, listing } = await createBatchProcessor({
       config,
       gateway: this.o.decorateGateway ? this.o.decorateGateway(this.gateway) : this.gateway,
+      directory: this.gateway,
       dlq: new KafkaDeadLetterSink(this.producer, config.dlq.topic, dlqSources),
       deletedUsers,
       events: this.events,
@@ -120,7 +121,7 @@ export class SyncService {
     if (config.processing.primeState && config.processing.stateCapacity > 0) {
       const started = Date.now();
       const primed = applier.state
-        .prime(this.gateway, pipeline.manageGroups ? pipeline.ownedGroups : undefined)
+        .prime(listing, pipeline.manageGroups ? pipeline.ownedGroups : undefined)
         .then((r) =>
           logger.info(
             {

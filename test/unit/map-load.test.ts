@@ -78,6 +78,34 @@ describe('parseMapping defaults', () => {
   });
 });
 
+describe('a pool with email or phone as username (username.signInAttribute, keyAttribute)', () => {
+  const signIn = (extra: Record<string, unknown> = {}, attributes: Record<string, unknown> = { email: 'email' }) => ({
+    ...minimal(),
+    username: { template: '{id}', signInAttribute: 'email', keyAttribute: 'custom:legacy_id', ...extra },
+    attributes,
+  });
+
+  test('is read into the username spec', () => {
+    expect(parseMapping(signIn()).username).toEqual({
+      kind: 'template',
+      template: '{id}',
+      lowercase: false,
+      signIn: { attribute: 'email', keyAttribute: 'custom:legacy_id' },
+    });
+  });
+
+  test('the two go together; the key is a custom attribute the sync writes itself; the username attribute is mapped', () => {
+    expectIssue(signIn({ keyAttribute: undefined }), 'username', /go together/);
+    expectIssue(signIn({ keyAttribute: 'nickname' }), 'username.keyAttribute', /custom:/);
+    expectIssue(
+      signIn({}, { email: 'email', 'custom:legacy_id': { template: '{id}' } }),
+      'attributes.custom:legacy_id',
+      /writes itself/,
+    );
+    expectIssue(signIn({ signInAttribute: 'phone_number' }), 'username.signInAttribute', /map it in attributes/);
+  });
+});
+
 describe('parseMapping errors name the exact path', () => {
   test('an unknown transform', () => {
     const raw = minimal();

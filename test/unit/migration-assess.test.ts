@@ -152,6 +152,40 @@ describe('checkPool', () => {
     expect(problemsOf(findings)).toHaveLength(6);
   });
 
+  test('an email-as-username pool passes with a mapping that says so: the key attribute must exist and be immutable', async () => {
+    const email = compileMapping(
+      await loadMapping(join(import.meta.dirname, '../../examples/mapping-email-username.yaml')),
+    );
+    const rest = schema(all.filter((n) => n !== 'legacy_id'));
+    const key = (over: Partial<SchemaAttributeType> = {}): SchemaAttributeType => ({
+      Name: 'custom:legacy_id',
+      AttributeDataType: 'String',
+      Mutable: false,
+      ...over,
+    });
+    const pool = (attrs: SchemaAttributeType[], usernameAttributes: ('email' | 'phone_number')[] = ['email']) => ({
+      SchemaAttributes: [...rest, ...attrs],
+      UsernameAttributes: usernameAttributes,
+      UsernameConfiguration: { CaseSensitive: false },
+    });
+    expect(problemsOf(checkPool(email, pool([key()])))).toEqual([]);
+    const codes = (findings: ReturnType<typeof checkPool>) =>
+      problemsOf(findings).map((f) => [f.code, f.attribute ?? '']);
+    expect(codes(checkPool(email, pool([key({ Mutable: true })])))).toEqual([
+      ['key-attribute-mutable', 'custom:legacy_id'],
+    ]);
+    const missing = checkPool(email, pool([]));
+    expect(codes(missing)).toEqual([['custom-attribute-missing', 'custom:legacy_id']]);
+    expect(missing[0]?.fix).toMatchObject({ Name: 'legacy_id', Mutable: false });
+    // The pool's username is the phone number, or the pool has plain usernames: the mapping is wrong for it.
+    expect(codes(checkPool(email, pool([key()], ['phone_number'])))).toEqual([['username-attributes', 'email']]);
+    expect(codes(checkPool(email, pool([key()], [])))).toEqual([['username-attributes', '']]);
+    // The plain-username mapping against an email-as-username pool says what to set.
+    expect(
+      problemsOf(checkPool(mapping, pool([key()]))).find((f) => f.code === 'username-attributes')?.message,
+    ).toMatch(/username\.signInAttribute/);
+  });
+
   test('groups.versionAttribute must be there, mutable, and hold 2048 characters', () => {
     const pool = (groups: SchemaAttributeType | undefined) => ({
       SchemaAttributes: [...schema(all.filter((n) => n !== 'cdc_groups')), ...(groups ? [groups] : [])],

@@ -172,6 +172,34 @@ describe('user migration handler', () => {
     expect(await resolveSignInName(deps, 'same@example.com')).toEqual({ ok: false, error: 'ambiguous' });
   });
 
+  test('an email-as-username pool: the typed email finds the row, the answer carries the legacy key', async () => {
+    const emailMapping = compileMapping(
+      await loadMapping(join(import.meta.dirname, '../../examples/mapping-email-username.yaml')),
+    );
+    const h = createMigrationHandler({
+      db: memoryDb,
+      mapping: emailMapping,
+      passwordColumn: 'password_hash',
+      loginColumns: ['username', 'email'],
+      log: () => undefined,
+    });
+    const out = await h(event('ANNA@example.com', 'old-password'));
+    expect(out.response.userAttributes).toMatchObject({
+      email: 'anna@example.com',
+      email_verified: 'true',
+      'custom:legacy_id': '7',
+      'custom:cdc_version': SNAPSHOT,
+    });
+    const reasons: string[] = [];
+    // The mapping's key or a legacy login is not an email: Cognito would refuse it as username anyway.
+    for (const e of [event('7', 'old-password'), event('Anna.M', 'old-password'), event('same@example.com', 'x')])
+      await h(e).then(
+        () => reasons.push('migrated'),
+        (error: unknown) => reasons.push(error instanceof MigrationRefused ? error.reason : String(error)),
+      );
+    expect(reasons).toEqual(['not-found', 'not-found', 'ambiguous']);
+  });
+
   test('no log line carries the password, the hash or the sign-in name', () => {
     const text = JSON.stringify(logs);
     for (const secret of ['old-password', HASH, 'anna@EXAMPLE.com', 'Anna.M', 'legacy_7'])

@@ -174,6 +174,25 @@ describe('Post Authentication trigger', () => {
     ]);
   });
 
+  test('an email-as-username pool: the legacy key comes from the key attribute, memberships go to the Cognito username', async () => {
+    const emailMapping = compileMapping(
+      await loadMapping(join(import.meta.dirname, '../../examples/mapping-email-username.yaml')),
+    );
+    const sub = '6f1c2a9e-0000-4000-8000-000000000001';
+    const cognito = recorder();
+    await handler(
+      memoryDb(),
+      cognito,
+      [],
+      emailMapping,
+    )(signedIn(sub, { [MARKER]: 'pending', 'custom:legacy_id': '1' }));
+    expect(cognito.calls).toEqual([`add ${sub} admin`, `add ${sub} support`, `delete ${sub} ${MARKER}`]);
+    // Without the key attribute there is no legacy user to follow: the marker goes, nothing is added.
+    const bare = recorder();
+    await handler(memoryDb(), bare, [], emailMapping)(signedIn(sub));
+    expect(bare.calls).toEqual([`delete ${sub} ${MARKER}`]);
+  });
+
   test('a failed membership keeps the marker (the next sign-in retries) and never fails the sign-in', async () => {
     const cognito = recorder(['support']);
     const logs: Record<string, unknown>[] = [];

@@ -37,15 +37,23 @@ import { THROTTLE_CODES, categoryOf } from './quota.js';
 export interface CognitoGateway {
   /** AdminGetUser (+ groups when asked); null when the user does not exist. */
   getUser(username: string, withGroups: boolean): Promise<CurrentUser | null>;
-  /** One admin call. "Already in the wanted state" errors are success (idempotence). */
-  execute(call: CognitoCall): Promise<void>;
+  /**
+   * One admin call. "Already in the wanted state" errors are success (idempotence). A creation
+   * may answer the username Cognito gave the user (a pool with email or phone as username
+   * names users itself: pool-usernames.ts).
+   */
+  execute(call: CognitoCall): Promise<ExecuteResult>;
 }
+
+export type ExecuteResult = void | { username: string };
 
 /** One user as ListUsers returns it: what `reconcile` indexes. */
 export interface ListedUser {
   username: string;
   attributes: Attributes;
   enabled: boolean;
+  /** Not one of the sync's users by construction (pool-usernames.ts: no key attribute). */
+  foreign?: boolean;
 }
 
 /**
@@ -61,6 +69,12 @@ export interface CognitoDirectory {
   listPoolGroups(): Promise<string[]>;
   describeUserPool(): Promise<UserPoolType>;
   addCustomAttributes(attributes: SchemaAttributeType[]): Promise<void>;
+}
+
+/** Users by a standard attribute's value: pools with email or phone as username (pool-usernames.ts). */
+export interface UserFinder {
+  /** The users whose standard attribute equals `value` (one ListUsers call with a Filter). */
+  findUsers(attribute: string, value: string): Promise<ListedUser[]>;
 }
 
 export interface CognitoCallEvent {
@@ -86,7 +100,7 @@ export interface AwsCognitoGatewayOptions {
   createdUserStatus?: CreatedUserStatus;
 }
 
-export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
+export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory, UserFinder {
   readonly client: CognitoIdentityProviderClient;
   readonly buckets: Record<QuotaCategory, TokenBucket>;
   private readonly poolId: string;
@@ -192,13 +206,13 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
     return groups;
   }
 
-  async execute(call: CognitoCall): Promise<void> {
+  async execute(call: CognitoCall): Promise<ExecuteResult> {
     const UserPoolId = this.poolId;
     const Username = call.username;
     try {
       switch (call.api) {
-        case 'AdminCreateUser':
-          await this.client.send(
+        case 'AdminCreateUser': {
+          const created = await this.client.send(
             new AdminCreateUserCommand({
               UserPoolId,
               Username,
@@ -208,9 +222,12 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
               ...(call.forceAliasCreation === true ? { ForceAliasCreation: true } : {}),
             }),
           );
+          // A pool with email or phone as username names the user itself: confirm and answer that name.
+          const username = created.User?.Username;
           if (this.options.createdUserStatus !== 'FORCE_CHANGE_PASSWORD')
-            await confirmCreatedUser(this.client, UserPoolId, Username, toApiError);
-          return;
+            await confirmCreatedUser(this.client, UserPoolId, username ?? Username, toApiError);
+          return username === undefined ? undefined : { username };
+        }
         case 'AdminUpdateUserAttributes':
           await this.client.send(
             new AdminUpdateUserAttributesCommand({
@@ -325,6 +342,29 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory {
       if (users.length > 0) yield users;
       token = page.PaginationToken;
     } while (token);
+  }
+
+  async findUsers(attribute: string, value: string): Promise<ListedUser[]> {
+    let page: ListUsersCommandOutput;
+    try {
+      // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ListUsers.html
+      // Filter "name = \"value\"" on a standard attribute (email, phone_number, sub, ...; never a
+      // custom one); quotes and backslashes in the value are escaped with a backslash.
+      page = await this.client.send(
+        new ListUsersCommand({
+          UserPoolId: this.poolId,
+          Filter: `${attribute} = "${value.replace(/["\\]/g, (c) => `\\${c}`)}"`,
+          Limit: MAX_LIST_PAGE,
+        }),
+      );
+    } catch (error) {
+      throw toApiError('ListUsers', error);
+    }
+    return (page.Users ?? []).flatMap((u) =>
+      u.Username === undefined
+        ? []
+        : [{ username: u.Username, attributes: toAttributes(u.Attributes), enabled: u.Enabled !== false }],
+    );
   }
 
   async *listUsersInGroup(group: string): AsyncIterable<string[]> {

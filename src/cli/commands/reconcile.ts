@@ -5,7 +5,9 @@ import {
   createUserApplier,
   loadCompiledMapping,
   planningFromMapping,
+  poolShape,
 } from '../../runtime/pipeline-factory.js';
+import { keyedDirectory } from '../../adapters/cognito/pool-usernames.js';
 import { openLegacySource } from '../../migration/legacy-source.js';
 import { reconcile, type ReconcileReport } from '../../migration/reconcile.js';
 import { formatReconcile } from '../../migration/reconcile-report.js';
@@ -52,10 +54,18 @@ export function registerReconcile(program: Command): void {
           throw error;
         },
       );
-      const gateway = createGateway(config);
+      const cognito = createGateway(config);
+      // A pool with email or phone as username: users by their legacy key (pool-usernames.ts).
+      const shape = poolShape(mapping, cognito, cognito, { capacity: 0 });
+      const gateway = shape.gateway;
+      const directory = shape.usernames === undefined ? cognito : keyedDirectory(shape.usernames, cognito);
       // The sync's own planner and applier, with no pool state: Cognito is read every time.
-      const applier = createUserApplier(planningFromMapping(mapping), { gateway, stateCapacity: 0 });
-      const base = { ...source, directory: gateway, gateway, mapping, examples: opts.examples };
+      const applier = createUserApplier(planningFromMapping(mapping), {
+        gateway,
+        stateCapacity: 0,
+        ...(shape.usernames === undefined ? {} : { usernames: shape.usernames }),
+      });
+      const base = { ...source, directory, gateway, mapping, examples: opts.examples };
       try {
         const reports: { before: ReconcileReport; after?: ReconcileReport } = {
           before: await reconcile({

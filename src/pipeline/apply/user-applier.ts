@@ -72,6 +72,12 @@ export interface UserApplierOptions {
   aliasConflicts?: AliasConflicts;
   /** AdminCreateUser with ForceAliasCreation (mapping forceAliasCreation). */
   forceAliasCreation?: boolean;
+  /**
+   * Pools with email or phone as username (adapters/cognito/pool-usernames.ts): told the
+   * changes of a user before anything is read or written, so a user its index does not hold
+   * can be found by the email (phone) they carry.
+   */
+  usernames?: { hint(username: string, intents: readonly UserIntent[]): void };
 }
 
 type AttributesCall = Extract<CognitoCall, { api: 'AdminUpdateUserAttributes' }>;
@@ -127,6 +133,7 @@ export class UserApplier {
   private async applyLocked(username: string, intents: UserIntent[]): Promise<UserApplyReport> {
     const report: UserApplyReport = { username, calls: [], skips: [], reads: 0 };
     const work = this.o.coalesce(intents);
+    this.o.usernames?.hint(username, work);
     const { state } = this.o;
     const known = state.get(username);
     const newest = work.reduce<Version>((max, i) => (i.version > max ? i.version : max), NO_VERSION);

@@ -140,8 +140,30 @@ const checkRolesTable = (spec: MappingSpec, issues: Issue[]): void => {
   }
 };
 
+/** A pool with email or phone as username: the key attribute is the sync's, the username attribute is mapped. */
+const checkSignIn = (spec: MappingSpec, issues: Issue[]): void => {
+  const signIn = spec.username.signIn;
+  if (signIn === undefined) return;
+  const key = signIn.keyAttribute;
+  if (!key.startsWith(CUSTOM_PREFIX))
+    issues.push({ path: 'username.keyAttribute', message: `must be a custom attribute (${CUSTOM_PREFIX}...)` });
+  if (key === spec.versionAttribute || key === spec.groups?.versionAttribute)
+    issues.push({ path: 'username.keyAttribute', message: 'is a version attribute; the key needs its own' });
+  if (spec.attributes.some((a) => a.name === key))
+    issues.push({
+      path: formatPath(['attributes', key]),
+      message: 'is username.keyAttribute, which the sync writes itself (the username) on creation',
+    });
+  if (!spec.attributes.some((a) => a.name === signIn.attribute))
+    issues.push({
+      path: 'username.signInAttribute',
+      message: `${signIn.attribute} is the username in this pool: map it in attributes`,
+    });
+};
+
 export const checkMapping = (spec: MappingSpec, issues: Issue[]): void => {
   usernameColumns(spec.username, issues);
+  checkSignIn(spec, issues);
   checkAttributes(spec, issues);
   checkExcluded(spec, issues);
   checkStatus(spec, issues);

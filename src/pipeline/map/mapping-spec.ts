@@ -36,9 +36,23 @@ export interface AttributeSpec {
   createOnly: boolean;
 }
 
-export type UsernameSpec =
+/**
+ * A pool whose users sign in with their email or phone number as username (UsernameAttributes):
+ * Cognito names each user itself (its `sub`), and AdminCreateUser's Username must be the email
+ * or phone number. The mapping's username is then the sync's key for the user, kept in an
+ * immutable custom attribute (adapters/cognito/pool-usernames.ts finds users by it).
+ */
+export interface SignInUsername {
+  /** The attribute that is the username: AdminCreateUser's Username is its value. */
+  attribute: 'email' | 'phone_number';
+  /** Immutable custom attribute holding the mapping's username (written on creation only). */
+  keyAttribute: string;
+}
+
+export type UsernameSpec = (
   | { kind: 'column'; column: string; lowercase: boolean }
-  | { kind: 'template'; template: string; lowercase: boolean };
+  | { kind: 'template'; template: string; lowercase: boolean }
+) & { signIn?: SignInUsername };
 
 export interface StatusSpec {
   column: string;

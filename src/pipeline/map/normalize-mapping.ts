@@ -27,7 +27,13 @@ interface RawAttribute {
 export interface RawMapping {
   usersTable?: string;
   rolesTable?: { table?: string; userColumn?: string; roleColumn?: string; usersKeyColumn?: string };
-  username: { column?: string; template?: string; lowercase?: boolean };
+  username: {
+    column?: string;
+    template?: string;
+    lowercase?: boolean;
+    signInAttribute?: 'email' | 'phone_number';
+    keyAttribute?: string;
+  };
   attributes: Record<string, string | RawAttribute>;
   status?: MappingSpec['status'];
   groups?: Partial<GroupsSpec>;
@@ -97,8 +103,14 @@ const normalizeUsername = (raw: RawMapping['username'], issues: Issue[]): Userna
   if ((raw.column === undefined) === (raw.template === undefined)) {
     issues.push({ path: 'username', message: 'needs exactly one of column or template' });
   }
-  if (raw.template !== undefined) return { kind: 'template', template: raw.template, lowercase };
-  return { kind: 'column', column: raw.column ?? '', lowercase };
+  const signIn =
+    raw.signInAttribute !== undefined && raw.keyAttribute !== undefined
+      ? { signIn: { attribute: raw.signInAttribute, keyAttribute: raw.keyAttribute } }
+      : {};
+  if ((raw.signInAttribute === undefined) !== (raw.keyAttribute === undefined))
+    issues.push({ path: 'username', message: 'signInAttribute and keyAttribute go together' });
+  if (raw.template !== undefined) return { kind: 'template', template: raw.template, lowercase, ...signIn };
+  return { kind: 'column', column: raw.column ?? '', lowercase, ...signIn };
 };
 
 // An explicit zone: an instant read in the reader's local time would move the epoch boundary.

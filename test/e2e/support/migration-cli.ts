@@ -25,7 +25,7 @@ export async function runCli(args: string[]): Promise<{ code: number; out: strin
 export function writeMigrationConfig(
   env: StackEnv,
   name: string,
-  o: { poolId: string; table?: string; mapping?: string },
+  o: { poolId: string; table?: string; rolesTable?: string; mapping?: string; endpoint?: string },
 ): string {
   const path = join(REPO, '.stack', `${name}.json`);
   writeFileSync(
@@ -35,11 +35,16 @@ export function writeMigrationConfig(
       cognito: {
         userPoolId: o.poolId,
         region: env.COGNITO_REGION,
-        endpoint: env.COGNITO_ENDPOINT,
+        endpoint: o.endpoint ?? env.COGNITO_ENDPOINT,
         rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500, UserList: 100, UserResourceUpdate: 200 },
       },
       mapping: o.mapping ?? join(REPO, 'examples/mapping.yaml'),
-      legacyDatabase: { url: env.PG_URL, ...(o.table ? { table: o.table } : {}), pageSize: 7 },
+      legacyDatabase: {
+        url: env.PG_URL,
+        ...(o.table ? { table: o.table } : {}),
+        ...(o.rolesTable ? { rolesTable: o.rolesTable } : {}),
+        pageSize: 7,
+      },
       log: { level: 'warn' },
     }),
   );
