@@ -16,7 +16,12 @@ import type { CoalesceFn, PlanFn } from '../pipeline/apply/user-applier.js';
 import { BatchProcessor, type Decoder, type MapFn } from './batch-processor.js';
 import { WaitingMemberships } from './waiting-memberships.js';
 import { AwsCognitoGateway, type CognitoCallEvent, type CognitoGateway } from '../adapters/cognito/cognito-gateway.js';
-import { forPoolShape, type PoolUsernames, type PoolUsernamesDirectory } from '../adapters/cognito/pool-usernames.js';
+import {
+  byLegacyKey,
+  forPoolShape,
+  type PoolUsernames,
+  type PoolUsernamesDirectory,
+} from '../adapters/cognito/pool-usernames.js';
 import type { PoolListing } from '../pipeline/apply/pool-state.js';
 import { JitGraceApplier } from '../migration/jit-grace-applier.js';
 import type { DeadLetterSink } from '../adapters/kafka/dlq-producer.js';
@@ -92,6 +97,16 @@ export interface ApplierDeps {
   /** A pool with email or phone as username: the translation to Cognito's usernames (poolShape). */
   usernames?: PoolUsernames;
 }
+
+/** In an email- or phone-as-username pool, alias holders by legacy key, as the applier names users. */
+const keyedAliases = (mapping: CompiledMapping, directory: AliasDirectory): AliasDirectory => {
+  const signIn = mapping.spec.username.signIn;
+  if (signIn === undefined) return directory;
+  return {
+    usersWith: async (attribute, value) =>
+      byLegacyKey(signIn.keyAttribute, await directory.usersWith(attribute, value)),
+  };
+};
 
 /** Users the username index holds at least (processing.stateCapacity 0 still needs one). */
 const MIN_USERNAME_INDEX = 100_000;
@@ -275,7 +290,7 @@ export async function createBatchProcessor(d: BatchProcessorDeps): Promise<{
   const alias =
     d.aliasDirectory === undefined
       ? undefined
-      : createAliasConflicts(config, pipeline.mapping, d.aliasDirectory, {
+      : createAliasConflicts(config, pipeline.mapping, keyedAliases(pipeline.mapping, d.aliasDirectory), {
           ...(d.clock ? { clock: d.clock } : {}),
           ...(waiting ? { waitsOn: (username: string) => waiting.holderOf(username) } : {}),
         });

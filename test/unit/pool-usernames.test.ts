@@ -6,7 +6,7 @@ import { describe, expect, test } from '@jest/globals';
 import type { CognitoCall, CurrentUser, UserIntent } from '../../src/core/types.js';
 import { CognitoApiError } from '../../src/errors.js';
 import type { ExecuteResult, ListedUser } from '../../src/adapters/cognito/cognito-gateway.js';
-import { PoolUsernames, keyedDirectory } from '../../src/adapters/cognito/pool-usernames.js';
+import { PoolUsernames, byLegacyKey, keyedDirectory } from '../../src/adapters/cognito/pool-usernames.js';
 
 const KEY = 'custom:legacy_id';
 
@@ -344,6 +344,15 @@ describe('a pool whose users sign in with their email as username', () => {
       usernames.execute({ api: 'AdminCreateUser', username: '3', attributes: { given_name: 'No' } }),
     ).rejects.toThrow(/sign in with email as username, and this user has none/);
     expect(pool.log).toEqual([]);
+  });
+
+  test('alias holders, as the alias-conflict resolver reads them, are named by legacy key (foreign ones keep the UUID)', () => {
+    expect(
+      byLegacyKey(KEY, [
+        { username: 'uuid-1', attributes: { [KEY]: '12', email: 'a@example.com' } },
+        { username: 'uuid-2', attributes: { email: 'a@example.com' } },
+      ]).map((u) => u.username),
+    ).toEqual(['12', 'uuid-2']);
   });
 
   test("an email that is another legacy user's username: dead-lettered naming both keys", async () => {

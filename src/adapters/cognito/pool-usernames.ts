@@ -180,7 +180,7 @@ export class PoolUsernames implements CognitoGateway, PoolListing {
 
   async execute(call: CognitoCall): Promise<ExecuteResult> {
     const key = call.username;
-    if (call.api === 'AdminCreateUser') return this.create(key, call.attributes);
+    if (call.api === 'AdminCreateUser') return this.create(call);
     const name = await this.resolve(key);
     if (name === undefined) {
       if (call.api === 'AdminDeleteUser') return; // already gone: success, as the gateway says
@@ -201,7 +201,8 @@ export class PoolUsernames implements CognitoGateway, PoolListing {
    * Admin APIs accept in place of the username in such pools
    * (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminGetUser.html).
    */
-  private async create(key: string, attributes: Record<string, string>): Promise<ExecuteResult> {
+  private async create(call: Extract<CognitoCall, { api: 'AdminCreateUser' }>): Promise<ExecuteResult> {
+    const { username: key, attributes } = call;
     const signInValue = attributes[this.o.signIn.attribute];
     if (signInValue === undefined || signInValue === '')
       throw new MappingError(
@@ -211,7 +212,7 @@ export class PoolUsernames implements CognitoGateway, PoolListing {
     let created: ExecuteResult;
     try {
       created = await this.gateway.execute({
-        api: 'AdminCreateUser',
+        ...call,
         username: signInValue,
         attributes: { ...attributes, [this.keyAttribute]: key },
       });
@@ -371,3 +372,17 @@ export const keyedDirectory = (usernames: PoolUsernames, directory: CognitoDirec
   describeUserPool: () => directory.describeUserPool(),
   addCustomAttributes: (attributes) => directory.addCustomAttributes(attributes),
 });
+
+/**
+ * Users listed by Cognito username, renamed to their legacy key (those without one keep their
+ * Cognito username): what the alias-conflict resolver, which speaks the sync's usernames, reads
+ * of such a pool.
+ */
+export const byLegacyKey = <U extends { username: string; attributes: Record<string, string> }>(
+  keyAttribute: string,
+  users: readonly U[],
+): U[] =>
+  users.map((u) => {
+    const key = u.attributes[keyAttribute];
+    return key === undefined || key === '' ? u : { ...u, username: key };
+  });
