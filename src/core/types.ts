@@ -51,6 +51,11 @@ export interface ChangeEvent {
   /** True for snapshot reads, including incremental snapshots. */
   snapshot: boolean;
   origin: RecordOrigin;
+  /**
+   * A delete that is the old half of a primary-key change (Debezium's `__debezium.newkey`
+   * header): the row lives on under its new key, whose create follows at the same position.
+   */
+  keyChanged?: true;
 }
 
 /** Decoding a record can also legitimately yield "nothing to do" with a named reason. */
@@ -70,7 +75,8 @@ export type SkipReason =
   | 'filtered'
   | 'not-existing' // createPolicy existing-only and the user is not in Cognito
   | 'already-deleted'
-  | 'already-dead-lettered'; // a replay meets a record the DLQ already holds
+  | 'already-dead-lettered' // a replay meets a record the DLQ already holds
+  | 'key-change'; // the delete half of a primary-key change whose username does not come from the key
 
 /** Cognito attributes as name -> string value (Cognito only stores strings). */
 export type Attributes = Record<string, string>;

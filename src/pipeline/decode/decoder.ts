@@ -9,6 +9,7 @@ import { DecodeError, SyncError } from '../../errors.js';
 import { AvroTypes, forRecord } from './avro/avro-types.js';
 import { HEADER_LENGTH, readWireHeader } from './avro/wire-format.js';
 import { fromEnvelope, fromTombstone, fromUnwrapped, keyRow } from './change-event.js';
+import { markKeyChange } from './key-change-header.js';
 import type { EpochAt } from './epochs.js';
 import { ImpreciseNumber, decodeError, type DecodeContext } from './context.js';
 import { ConnectJsonParser } from './json/connect-json.js';
@@ -116,14 +117,14 @@ class RecordDecoder implements Decoder {
       epochAt: this.options.epochAt,
     };
     try {
-      return ok(this.decodeRecord(raw, fast));
+      return ok(markKeyChange(raw, this.decodeRecord(raw, fast)));
     } catch (error) {
       if (!(error instanceof ImpreciseNumber)) return err(this.toSyncError(fast, error));
     }
     // Some int64 was beyond 2^53: decode again with exact integers.
     const exact: DecodeContext = { ...fast, precise: true };
     try {
-      return ok(this.decodeRecord(raw, exact));
+      return ok(markKeyChange(raw, this.decodeRecord(raw, exact)));
     } catch (error) {
       return err(this.toSyncError(exact, error));
     }

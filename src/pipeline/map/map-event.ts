@@ -78,6 +78,11 @@ const assertSameUsername = (mapping: CompiledMapping, event: ChangeEvent, userna
 
 const mapUsersEvent = (mapping: CompiledMapping, event: ChangeEvent): MappedEvent => {
   const { version, origin, sourceTsMs } = event;
+  // The old half of a primary-key change, when the username does not come from the key: the
+  // row (so the user) lives on; its create, at the same position, updates it. A key change
+  // that also changes a non-key username leaves the old user, as any username change does.
+  if (event.op === 'd' && event.keyChanged && !mapping.usernameColumns.some((c) => c in event.key))
+    return skip('key-change');
   if (event.op === 'd') {
     return intents([
       { kind: 'delete', username: usernameForDelete(mapping, deletedRow(event)), version, origin, sourceTsMs },
