@@ -28,10 +28,12 @@ import { ungated } from '../../pipeline/apply/write-gate.js';
 export type CreatedUserStatus = 'CONFIRMED' | 'FORCE_CHANGE_PASSWORD';
 
 /**
- * 100 characters with upper and lower case letters, digits and symbols: inside any password
- * policy a pool can have (minimum length at most 99, maximum 256).
+ * 98 characters with upper and lower case letters, digits and symbols (560 random bits): the
+ * pool's policy may ask for up to 99 (MinimumLength), and moto refuses 99 or more (its
+ * MaximumLength default), so 98 fits every pool but one with MinimumLength 99 (then choose
+ * createdUserStatus FORCE_CHANGE_PASSWORD; the stop says which policy refused it).
  */
-export const randomPermanentPassword = (): string => `${randomBytes(72).toString('base64url')}Aa1!`;
+export const randomPermanentPassword = (): string => `${randomBytes(70).toString('base64url')}Aa1!`;
 
 /** Makes a just-created user CONFIRMED; on failure deletes it again and throws the failure. */
 export async function confirmCreatedUser(

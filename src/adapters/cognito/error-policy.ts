@@ -143,7 +143,7 @@ export const COGNITO_ERROR_POLICY: Table = {
   AdminSetUserPassword: {
     UserNotFoundException: 'replan', // deleted meanwhile: re-read and re-plan
     InvalidParameterException: 'dead-letter',
-    // Our password is 100 random characters of every class: a pool that refuses it refuses
+    // Our password is 98 random characters of every class: a pool that refuses it refuses
     // it for every user (its policy or history settings), so that is the pool's setup.
     InvalidPasswordException: 'stop',
     PasswordHistoryPolicyViolationException: 'stop',
