@@ -15,6 +15,7 @@ import { registerAssess } from './commands/assess.js';
 import { registerCheckPool } from './commands/check-pool.js';
 import { registerReconcile } from './commands/reconcile.js';
 import { registerCheckSource } from './commands/check-source.js';
+import { registerCutoverCheck } from './commands/cutover-check.js';
 
 /** The package's version, found by walking up from this module (src/ under tests, dist/src/ when built). */
 function packageVersion(): string {
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerCheckPool(program);
   registerCheckSource(program);
   registerReconcile(program);
+  registerCutoverCheck(program);
   oneLineErrors(program);
   return program;
 }

@@ -224,6 +224,33 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    /** `cutover-check`: which go/no-go gates run, and their thresholds (cutover-gates.ts). */
+    cutover: z
+      .object({
+        gates: z
+          .object({
+            lag: z.boolean().default(true),
+            dlq: z.boolean().default(true),
+            reconcile: z.boolean().default(true),
+            passwords: z.boolean().default(true),
+          })
+          .strict()
+          .default({ lag: true, dlq: true, reconcile: true, passwords: true }),
+        /** Active users who can sign in to Cognito with their password (UserStatus CONFIRMED). */
+        passwords: z
+          .object({
+            /** Legacy users column with the last sign-in time (timestamp or date). */
+            activeColumn: z.string().min(1),
+            /** Active = signed in within this many days. */
+            activeWithinDays: z.number().int().positive().default(90),
+            /** Share of active users that must be password-ready, 0..1. */
+            minShare: z.number().min(0).max(1).default(0.95),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({ gates: { lag: true, dlq: true, reconcile: true, passwords: true } }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

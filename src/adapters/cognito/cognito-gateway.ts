@@ -54,6 +54,8 @@ export interface ListedUser {
   enabled: boolean;
   /** Not one of the sync's users by construction (pool-usernames.ts: no key attribute). */
   foreign?: boolean;
+  /** UserStatus (CONFIRMED: has a password it can sign in with; FORCE_CHANGE_PASSWORD, RESET_REQUIRED, ...). */
+  status?: string;
 }
 
 /**
@@ -337,7 +339,12 @@ export class AwsCognitoGateway implements CognitoGateway, CognitoDirectory, User
       const users: ListedUser[] = [];
       for (const u of page.Users ?? []) {
         if (u.Username !== undefined)
-          users.push({ username: u.Username, attributes: toAttributes(u.Attributes), enabled: u.Enabled !== false });
+          users.push({
+            username: u.Username,
+            attributes: toAttributes(u.Attributes),
+            enabled: u.Enabled !== false,
+            ...(u.UserStatus !== undefined ? { status: u.UserStatus } : {}),
+          });
       }
       if (users.length > 0) yield users;
       token = page.PaginationToken;

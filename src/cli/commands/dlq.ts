@@ -6,6 +6,7 @@ import { ConfigError } from '../../errors.js';
 import { createLogger, type Logger } from '../../ops/logger.js';
 import { createKafka } from '../../adapters/kafka/kafka-client.js';
 import { dlqPartitions, readDlq, sourceRecordOf, type DlqPartition } from '../../adapters/kafka/dlq-reader.js';
+import { writeDlqAcks } from '../../adapters/kafka/dlq-acks.js';
 import { buildInspectView, formatDlqList, formatInspect, formatRetained, listRow } from '../../ops/dlq-view.js';
 import { redriveDlq, selectPartitions, type RedriveSummary } from '../../ops/dlq-redrive.js';
 import { parseDuration } from '../../ops/duration.js';
@@ -140,6 +141,40 @@ export function registerDlq(program: Command): void {
         showPersonal: opts.showPersonalData === true,
       });
       process.stdout.write(opts.json ? `${JSON.stringify(view)}\n` : formatInspect(view));
+    });
+
+  dlq
+    .command('ack')
+    .description(
+      'Acknowledge DLQ records that need nothing more (looked at, fixed by hand, or not worth applying): cutover-check counts them as settled. ' +
+        'Default: every record retained now, in every partition. Kept durably in the compacted topic <dlq topic>.acks.',
+    )
+    .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
+    .option('--partition <n>', 'only this DLQ partition', intArg('--partition', 0))
+    .option(
+      '--through-offset <n>',
+      'acknowledge up to and including this offset (with --partition when the topic has several)',
+      offsetArg,
+    )
+    .option('--json', 'print what was acknowledged as JSON (one line)')
+    .action(async (opts: CommonOptions & { throughOffset?: string }) => {
+      const { config, logger } = await setup(opts.config, { kafka: true });
+      const kafka = createKafka(config.kafka, logger);
+      const partitions = await partitionsOf(kafka, config.dlq.topic);
+      if (partitions === null)
+        throw usage('--config', `DLQ topic ${config.dlq.topic} does not exist: nothing was ever dead-lettered`);
+      const chosen = selectPartitions(partitions, opts.partition, opts.throughOffset !== undefined);
+      const at = new Date().toISOString();
+      const acks = chosen.map((p) => {
+        const below = opts.throughOffset === undefined ? BigInt(p.high) : BigInt(opts.throughOffset) + 1n;
+        return { partition: p.partition, below: (below < BigInt(p.high) ? below : BigInt(p.high)).toString(), at };
+      });
+      await writeDlqAcks(kafka, config.dlq.topic, acks);
+      if (opts.json) process.stdout.write(`${JSON.stringify({ topic: config.dlq.topic, acks })}\n`);
+      else
+        process.stdout.write(
+          `acknowledged ${config.dlq.topic}: ${acks.map((a) => `partition ${a.partition} below offset ${a.below}`).join(', ')} (cutover-check counts them as settled)\n`,
+        );
     });
 
   dlq
