@@ -26,7 +26,7 @@ import { groupActivity } from '../adapters/kafka/offset-reset.js';
 import type { CognitoCallEvent, CognitoGateway } from '../adapters/cognito/cognito-gateway.js';
 import type { BatchOutcome, BatchProcessor } from '../runtime/batch-processor.js';
 import { combineEvents, type SyncEvents } from '../runtime/instrumentation.js';
-import { createBatchProcessor, createGateway, type Pipeline } from '../runtime/pipeline-factory.js';
+import { createBatchProcessor, createGateway, poolShape, type Pipeline } from '../runtime/pipeline-factory.js';
 import { judgeRecord, subjectOf, userNow, type RedriveVerdict } from './redrive-verdict.js';
 import type { Logger } from './logger.js';
 
@@ -114,7 +114,10 @@ async function buildRedriveTools(
     // deleted between the verdict and the apply) must not hold the whole re-drive either.
     missingUserTimeoutMs: 0,
   });
-  return { processor, pipeline, gateway, deletedUsers };
+  // The verdict reads users by the mapping's username, as the pipeline does (pools that sign in
+  // by email or phone translate it to Cognito's own username).
+  const shaped = poolShape(pipeline.mapping, gateway, gateway, { capacity: config.processing.stateCapacity }).gateway;
+  return { processor, pipeline, gateway: shaped, deletedUsers };
 }
 
 /** Records seen by the processor for the record being re-driven: the worst outcome wins. */

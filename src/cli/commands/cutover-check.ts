@@ -11,6 +11,7 @@ import { dlqPartitions } from '../../adapters/kafka/dlq-reader.js';
 import { readDlqAcks } from '../../adapters/kafka/dlq-acks.js';
 import { dependenciesOf, waitReachable } from '../../adapters/reachability.js';
 import type { AwsCognitoGateway } from '../../adapters/cognito/cognito-gateway.js';
+import { byLegacyKey } from '../../adapters/cognito/pool-usernames.js';
 import { createLogger, type Logger } from '../../ops/logger.js';
 import { redriveGroupId } from '../../ops/dlq-redrive.js';
 import { createGateway, loadCompiledMapping } from '../../runtime/pipeline-factory.js';
@@ -137,9 +138,12 @@ async function passwordFacts(
     const message = `column ${settings.activeColumn} does not exist in ${source.table}`;
     throw new ConfigError(message, [{ path: 'cutover.passwords.activeColumn', message }]);
   }
+  // Pools that sign in by email or phone name users by a UUID: the legacy key is in the key attribute.
+  const signIn = mapping.spec.username.signIn;
   const confirmed = new Set<string>();
   for await (const page of gateway.listUsers())
-    for (const user of page) if (user.status === 'CONFIRMED') confirmed.add(user.username);
+    for (const user of signIn ? byLegacyKey(signIn.keyAttribute, page) : page)
+      if (user.status === 'CONFIRMED') confirmed.add(user.username);
   const since = Date.now() - settings.activeWithinDays * DAY_MS;
   const columns = [...new Set([...source.columns, settings.activeColumn])];
   let active = 0;

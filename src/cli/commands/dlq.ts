@@ -10,7 +10,7 @@ import { writeDlqAcks } from '../../adapters/kafka/dlq-acks.js';
 import { buildInspectView, formatDlqList, formatInspect, formatRetained, listRow } from '../../ops/dlq-view.js';
 import { redriveDlq, selectPartitions, type RedriveSummary } from '../../ops/dlq-redrive.js';
 import { parseDuration } from '../../ops/duration.js';
-import { buildPipeline, createGateway, type Pipeline } from '../../runtime/pipeline-factory.js';
+import { buildPipeline, createGateway, poolShape, type Pipeline } from '../../runtime/pipeline-factory.js';
 import { judgeRecord, subjectOf, userNow, type RedriveVerdict } from '../../ops/redrive-verdict.js';
 import { KafkaDeletedUsersLog, deletedUsersTopic } from '../../adapters/kafka/deleted-users-log.js';
 import type { ChangeEvent } from '../../core/types.js';
@@ -237,7 +237,9 @@ async function verdictNow(
     kafka.producer(),
     config.state.deletedUsersTopic ?? deletedUsersTopic(config.cognito.userPoolId),
   );
-  const now = await userNow(subject, createGateway(config), deletedUsers, pipeline.mapping.versionAttribute);
+  const gateway = createGateway(config);
+  const shaped = poolShape(pipeline.mapping, gateway, gateway, { capacity: config.processing.stateCapacity }).gateway;
+  const now = await userNow(subject, shaped, deletedUsers, pipeline.mapping.versionAttribute);
   return judgeRecord(subject, now);
 }
 
