@@ -102,8 +102,8 @@ export class WaitingMemberships {
       entry = { username, intents: [], records: [], since: now, checkAt: now + (this.o.recheckMs ?? 2000), checks: 0 };
       this.byUser.set(username, entry);
     }
-    // The latest reason to wait wins: a user waiting on an alias holder, or for its creation.
-    this.setHolder(entry, holder);
+    // Memberships parked behind a user that waits on an alias holder keep it waiting on it.
+    if (holder !== undefined) this.setHolder(entry, holder);
     const known = new Set(entry.records.map(recordId));
     entry.intents.push(...intents);
     for (const record of records) {

@@ -5,6 +5,7 @@
 // (scripts/faults/strict-cognito.mjs). The sync reads the holder's legacy row through
 // legacyDatabase.url.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
@@ -50,7 +51,10 @@ afterAll(async () => {
 });
 
 /** A SyncService in this process, writing through the strict proxy, with its own group and DLQ. */
-async function startSync(name: string): Promise<{ service: SyncService; dlqTopic: string }> {
+async function startSync(
+  name: string,
+  mapping = join(REPO, 'examples/mapping.yaml'),
+): Promise<{ service: SyncService; dlqTopic: string }> {
   const dlqTopic = `cognito-sync.dlq.alias-${name}.${id}`;
   const service = new SyncService({
     config: compileConfig({
@@ -67,7 +71,7 @@ async function startSync(name: string): Promise<{ service: SyncService; dlqTopic
         endpoint: proxy.url,
         rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500, UserResourceUpdate: 200 },
       },
-      mapping: join(REPO, 'examples/mapping.yaml'),
+      mapping,
       dlq: { topic: dlqTopic },
       legacyDatabase: { url: env.PG_URL },
       processing: { aliasWaitMs: 120_000 },
@@ -216,6 +220,25 @@ describe('alias conflicts converge without a person (strict proxy in front of co
       expect(messages[0]).not.toContain(email);
       expect(await getUser(cognito, poolId, usernameOf(second))).toBeNull();
       expect((await getUser(cognito, poolId, usernameOf(first)))?.email).toBe(email);
+    } finally {
+      await service.stop();
+    }
+  }, 240_000);
+
+  test("with the mapping's forceAliasCreation, a new user takes a verified email from its holder, who keeps it unverified", async () => {
+    const dir = join(REPO, '.stack', `e2e-alias-${id}`);
+    mkdirSync(dir, { recursive: true });
+    const forced = join(dir, 'mapping-force.yaml');
+    writeFileSync(forced, `${readFileSync(join(REPO, 'examples/mapping.yaml'), 'utf8')}\nforceAliasCreation: true\n`);
+    const { service, dlqTopic } = await startSync('force', forced);
+    try {
+      const email = `force.${id}@example.com`;
+      const first = await insertUser(`first.force.${id}`, email);
+      await waitFor('the first user in Cognito', hasEmail(first, email));
+      const second = await insertUser(`second.force.${id}`, email);
+      await waitFor('the second user, with the email verified', hasEmail(second, email), 90_000);
+      expect(await getUser(cognito, poolId, usernameOf(first))).toMatchObject({ email, email_verified: 'false' });
+      expect(await dlqMessages(dlqTopic)).toEqual([]);
     } finally {
       await service.stop();
     }

@@ -273,3 +273,32 @@ test('a genuine duplicate in the legacy data goes to the DLQ once, naming both l
   expect(w.emailOf(b!).email).toBe('b@example.com');
   expect(w.waiting.users).toBe(0);
 });
+
+test('WaitingMemberships knows who waits on which alias holder: kept under memberships parked behind, across take/putBack, gone with the partition', () => {
+  const waiting = new WaitingMemberships({ maxPerPartition: 10 });
+  const record = (partition: number, offset: number): RawRecord => ({
+    topic: USERS_TOPIC,
+    partition,
+    offset: String(offset),
+    key: null,
+    value: null,
+    headers: {},
+  });
+  waiting.park('legacy_1', [], [record(0, 5)], 0, false, 'legacy_2');
+  expect(waiting.holderOf('legacy_1')).toBe('legacy_2');
+  expect(waiting.waitingOn('legacy_2')).toEqual(['legacy_1']);
+  waiting.park('legacy_1', [], [record(1, 9)], 1); // a role row behind it
+  expect(waiting.holderOf('legacy_1')).toBe('legacy_2');
+
+  const entry = waiting.take('legacy_1')!;
+  expect(waiting.waitingOn('legacy_2')).toEqual([]);
+  waiting.putBack(entry, 2);
+  expect(waiting.waitingOn('legacy_2')).toEqual(['legacy_1']);
+  waiting.putBack(waiting.take('legacy_1')!, 3, 'legacy_3'); // now another user holds what it wants
+  expect(waiting.waitingOn('legacy_2')).toEqual([]);
+  expect(waiting.waitingOn('legacy_3')).toEqual(['legacy_1']);
+
+  waiting.dropPartitions(() => false);
+  expect(waiting.has('legacy_1')).toBe(false);
+  expect(waiting.waitingOn('legacy_3')).toEqual([]);
+});

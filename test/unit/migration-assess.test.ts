@@ -90,6 +90,18 @@ describe('AssessAggregator', () => {
     expect(r.estimate.bottleneck).toBe('UserCreation');
   });
 
+  test('values held twice exactly (the duplicates the sync dead-letters naming both keys) are reported per alias attribute', () => {
+    const agg = new AssessAggregator(mapping, { examples: 2, budget, table: 'users' });
+    agg.add(row(10, { email: 'same@example.com', username: 'Sam' }), 'id=10');
+    agg.add(row(11, { email: 'same@example.com', username: 'sam ' }), 'id=11');
+    const r = agg.report();
+    expect(r.duplicates.map((d) => [d.attribute, d.rows, d.examples.map((e) => e.keys)])).toEqual([
+      ['email', 1, [['id=10', 'id=11']]],
+      ['phone_number', 0, []],
+      ['preferred_username', 1, [['id=10', 'id=11']]],
+    ]);
+  });
+
   test('duplicate detection memory stays near the documented bytes per entry', () => {
     const agg = new AssessAggregator(mapping, { examples: 0, budget, table: 'users' });
     const n = 100_000;
