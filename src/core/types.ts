@@ -72,6 +72,8 @@ export type SkipReason =
   | 'stale-version'
   | 'no-change'
   | 'unmapped-table'
+  /** The user is outside the migration's cohort (mapping cohort): never created, changed or deleted. */
+  | 'outside-cohort'
   | 'filtered'
   | 'not-existing' // createPolicy existing-only and the user is not in Cognito
   | 'already-deleted'

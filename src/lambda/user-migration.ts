@@ -166,6 +166,9 @@ export const createMigrationHandler = (deps: MigrationDeps) => {
     // Cognito creates the user under the typed name: only the mapping's own username may pass
     // (in an email- or phone-as-username pool: the row's own email or phone, checked below).
     if (signIn === undefined && username !== event.userName) refuse('not-canonical');
+    // Outside the migration's cohort (mapping cohort): not migrated; Cognito answers the app as
+    // for an unknown user, which then signs the user in against the legacy system.
+    if (!deps.mapping.inCohort(username)) refuse('outside-cohort');
 
     if (authenticating) {
       const password = event.request.password ?? '';

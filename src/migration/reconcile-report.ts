@@ -12,6 +12,10 @@ export const formatReconcile = (r: ReconcileReport, title: string): string[] => 
   out.push(
     `  extra (in Cognito, no row): ${r.extra.count}${r.extra.examples.length ? `  e.g. ${r.extra.examples.join(' ')}` : ''}`,
   );
+  if (r.outsideCohort.legacy > 0)
+    out.push(
+      `  outside the cohort (mapping cohort; not drift): ${r.outsideCohort.legacy} legacy user(s)${r.outsideCohort.inCognito ? `, ${r.outsideCohort.inCognito} of them in Cognito anyway (synced before the cohort shrank: left as they are)` : ''}`,
+    );
   if (r.held.count > 0) {
     out.push(
       `  held (in Cognito at their last valid state; the row is there but the mapping refuses it — fix the row, never deleted): ${r.held.count}`,

@@ -81,6 +81,8 @@ export interface ReconcileReport {
    * status): the sync holds them at their last valid state. Fix the row; never deleted.
    */
   held: { count: number; examples: { username: string; reason: string }[] };
+  /** Legacy users outside the mapping's cohort (not drift), and how many of them Cognito holds anyway. */
+  outsideCohort: { legacy: number; inCognito: number };
   /** Users whose owned attributes, enabled flag or group memberships differ. */
   different: {
     count: number;
@@ -142,6 +144,7 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
     notMigrated: 0,
     extra: { count: 0, examples: [] },
     held: { count: 0, examples: [] },
+    outsideCohort: { legacy: 0, inCognito: 0 },
     different: { count: 0, byAttribute: {}, examples: [] },
     memberships: {
       compared: comparesGroups(mapping),
@@ -244,6 +247,13 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
             if (report.held.examples.length < examples)
               report.held.examples.push({ username, reason: redactText(desired.error.message) });
           }
+          continue;
+        }
+        if (!mapping.inCohort(desired.value.username)) {
+          // Not in the migration (yet): never missing. One the sync created before the cohort
+          // shrank is left alone, never "extra".
+          report.outsideCohort.legacy++;
+          if (index.hold(desired.value.username)) report.outsideCohort.inCognito++;
           continue;
         }
         let user = desired.value;

@@ -159,6 +159,23 @@ describe('user migration handler', () => {
     expect(reasons).toEqual(['wrong-password', 'not-found', 'disabled', 'not-canonical', 'not-canonical', 'ambiguous']);
   });
 
+  test('a user outside the migration cohort is refused like an unknown one (the app falls back to the legacy login); inside, migrated', async () => {
+    const withCohort = (cohort: { percent?: number; allow?: string[] }) =>
+      createMigrationHandler({
+        db: memoryDb,
+        mapping: compileMapping({ ...mapping.spec, cohort }),
+        passwordColumn: 'password_hash',
+        loginColumns: ['username', 'email'],
+        log: () => undefined,
+      });
+    const refused = await withCohort({ percent: 0 })(event('legacy_7', 'old-password')).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(MigrationRefused);
+    expect((refused as MigrationRefused).reason).toBe('outside-cohort');
+    expect((refused as MigrationRefused).message).toBe('Incorrect username or password.');
+    const migrated = await withCohort({ percent: 0, allow: ['legacy_7'] })(event('legacy_7', 'old-password'));
+    expect(migrated.response.finalUserStatus).toBe('CONFIRMED');
+  });
+
   test('forgot-password migrates without a password, to RESET_REQUIRED', async () => {
     const out = await handler()(event('legacy_7', undefined, 'UserMigration_ForgotPassword'));
     expect(out.response.finalUserStatus).toBe('RESET_REQUIRED');

@@ -277,6 +277,40 @@ describe('reconcile', () => {
     expect(JSON.stringify(report.held)).not.toContain('u7@@example.com');
   });
 
+  test('users outside the cohort are neither missing nor extra; widening it makes the newly included missing, and --repair creates only them', async () => {
+    const rows = [1, 2, 3, 4, 5, 6, 7, 8].map((id) => legacyRow(id));
+    const narrow = compileMapping({ ...mapping.spec, cohort: { allow: ['legacy_1', 'legacy_2'] } });
+    const wide = compileMapping({ ...mapping.spec, cohort: { allow: ['legacy_1', 'legacy_2', 'legacy_3'] } });
+    const pool = new FakePool();
+    const input = (m: typeof mapping) => ({
+      db: fakeDb(rows),
+      columns: [],
+      pageSize: 3,
+      directory: pool,
+      gateway: pool,
+      mapping: m,
+      examples: 5,
+    });
+    const repair = (m: typeof mapping) => ({
+      applier: createUserApplier(planningFromMapping(m), { gateway: pool, stateCapacity: 0 }),
+      deleteExtra: true,
+      concurrency: 1,
+    });
+    const first = await reconcile({ ...input(narrow), repair: repair(narrow) });
+    expect(first.missing.count).toBe(2);
+    expect(first.outsideCohort).toEqual({ legacy: 6, inCognito: 0 });
+    expect([...pool.users.keys()].sort()).toEqual(['legacy_1', 'legacy_2']);
+    pool.calls.length = 0;
+    const widened = await reconcile({ ...input(wide), repair: repair(wide) });
+    expect(widened.missing).toEqual({ count: 1, examples: ['legacy_3'] });
+    expect(pool.calls.filter((c) => c.api === 'AdminCreateUser').map((c) => c.username)).toEqual(['legacy_3']);
+    // Narrowed back: legacy_3 is in Cognito outside the cohort, left alone (not extra, not deleted).
+    const narrowed = await reconcile({ ...input(narrow), repair: repair(narrow) });
+    expect(narrowed.extra.count).toBe(0);
+    expect(narrowed.outsideCohort).toEqual({ legacy: 6, inCognito: 1 });
+    expect(pool.users.has('legacy_3')).toBe(true);
+  });
+
   test('with createPolicy existing-only, users not in Cognito are not migrated yet, not drift, and never created', async () => {
     const m = compileMapping({ ...mapping.spec, createPolicy: 'existing-only' });
     const pool = new FakePool();

@@ -10,6 +10,7 @@ import { groupNameProblem, usernameProblem, valueCheckFor } from './cognito-rule
 import type { AttributeSpec, MappingSpec, RolesTableSpec, UsernameSpec } from './mapping-spec.js';
 import { columnReader, objectOf, rowOf, sameValues } from './column-access.js';
 import { compileTemplate, parseTemplate, UNKNOWN, type Unknown } from './template.js';
+import { compileCohort } from './cohort.js';
 import { InvalidValue, toText } from './text-values.js';
 import { compileTransforms } from './transforms.js';
 
@@ -33,6 +34,8 @@ export interface CompiledMapping {
   readonly epochAt: EpochAt;
   readonly deletePolicy: MappingSpec['deletePolicy'];
   readonly createPolicy: MappingSpec['createPolicy'];
+  /** Whether a username is in the migration's cohort (cohort.ts): true for everyone without one. */
+  readonly inCohort: (username: string) => boolean;
   /** Columns the username is built from: they must be in the key (or REPLICA IDENTITY FULL) for deletes. */
   readonly usernameColumns: readonly string[];
   /** Throws MappingError; UNKNOWN when a username column is not in the row. */
@@ -290,6 +293,7 @@ export const compileMapping = (spec: MappingSpec): CompiledMapping => {
     createOnlyAttributes: new Set(spec.attributes.filter((a) => a.createOnly).map((a) => a.name)),
     readColumns,
     enabledFromRow: compileStatus(spec),
+    inCohort: compileCohort(spec.cohort),
     ...compileGroups(spec),
   };
 };

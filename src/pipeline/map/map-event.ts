@@ -151,14 +151,26 @@ const mapRolesEvent = (mapping: CompiledMapping, event: ChangeEvent): MappedEven
   return out.length > 0 ? intents(out) : skip('filtered');
 };
 
+/** A role row's intents for users in the cohort only. */
+const inCohortOnly = (mapping: CompiledMapping, mapped: MappedEvent): MappedEvent => {
+  if (mapped.kind !== 'intents') return mapped;
+  const kept = mapped.intents.filter((i) => mapping.inCohort(i.kind === 'upsert' ? i.user.username : i.username));
+  return kept.length === mapped.intents.length ? mapped : kept.length > 0 ? intents(kept) : skip('outside-cohort');
+};
+
 export const mapEvent = (mapping: CompiledMapping, event: ChangeEvent): Result<MappedEvent, MappingError> => {
   try {
     if (event.op === 't') return ok(skip('truncate'));
     // A tombstone with no source position cannot be ordered against other events, so applying
     // it could delete a newer user on replay; the op=d event before it carries the delete.
     if (event.tombstone && event.version === NO_VERSION) return ok(skip('tombstone-after-delete'));
-    if (event.table === mapping.usersTable) return ok(mapUsersEvent(mapping, event));
-    if (event.table === mapping.rolesTable?.table) return ok(mapRolesEvent(mapping, event));
+    if (event.table === mapping.usersTable) {
+      // Before mapping: a user outside the cohort with an invalid row is skipped, not dead-lettered.
+      const username = usernameOfUsersEvent(mapping, event);
+      if (username !== undefined && !mapping.inCohort(username)) return ok(skip('outside-cohort'));
+      return ok(mapUsersEvent(mapping, event));
+    }
+    if (event.table === mapping.rolesTable?.table) return ok(inCohortOnly(mapping, mapRolesEvent(mapping, event)));
     return ok(skip('unmapped-table'));
   } catch (error) {
     if (error instanceof MappingError) return err(error.withOrigin(event.origin));

@@ -1,6 +1,7 @@
 // The mapping file after validation and defaulting: the one typed shape that compileMapping,
 // `assess`, `reconcile` and the User Migration Lambda read. The raw file format (shorthands,
 // single-key transform objects) is described by schemas/mapping.schema.json.
+import type { CohortSpec } from './cohort.js';
 
 /** How a number is read as a point in time. Debezium never emits plain seconds, so they are opt-in. */
 export type EpochUnit = 'days' | 's' | 'ms' | 'us' | 'ns';
@@ -103,6 +104,8 @@ export interface MappingSpec {
   forceAliasCreation: boolean;
   /** Source epochs, ascending (see decode/epochs.ts); empty: every version is epoch 0. */
   versionEpochs: VersionEpoch[];
+  /** The users in the migration (cohort.ts); unset: everyone. */
+  cohort?: CohortSpec;
 }
 
 export interface VersionEpoch {

@@ -1,6 +1,7 @@
 // Schema-valid raw mapping -> MappingSpec: defaults filled in, shorthands expanded
 // (`email: email` is `{ column: email }`, `"trim"` is `{ kind: 'trim' }`). Choices the schema
 // cannot express ("exactly one of column/template/value") are reported here, with paths.
+import type { CohortSpec } from './cohort.js';
 import type { Issue } from './config-path.js';
 import { formatPath } from './config-path.js';
 import type {
@@ -43,6 +44,7 @@ export interface RawMapping {
   versionAttribute?: string;
   forceAliasCreation?: boolean;
   versionEpochs?: { epoch: number; since?: string }[];
+  cohort?: CohortSpec;
 }
 
 const normalizeTransform = (raw: RawTransform): TransformSpec => {
@@ -166,6 +168,7 @@ export const normalizeMapping = (raw: RawMapping, source: string, issues: Issue[
     };
   }
   if (raw.status) spec.status = raw.status;
+  if (raw.cohort) spec.cohort = raw.cohort;
   // A roles table without a groups section still feeds groups, with the defaults.
   if (raw.groups || raw.rolesTable) {
     const g = raw.groups ?? {};
