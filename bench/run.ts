@@ -4,6 +4,7 @@
 //   3. peak memory for a small and a 5x larger backlog (each in its own child process)
 //   4. scale under Cognito's quotas on a simulated clock: initial load, stream, cold replay at
 //      three sizes, extrapolated to 1,000,000 users; the pool state of 1,000,000 users measured
+//   5. the deleted-users log at start with 1,000,000 deletes: unbounded (baseline) vs bounded
 // Prints a table and writes bench/results/latest.json. BENCH_QUICK=1 shrinks every part.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { runCallsBench, type CallsResult } from './calls.bench.js';
 import { runMemoryBench, type MemoryResult } from './memory.bench.js';
 import { runThroughputBench, type ThroughputResult } from './pipeline.bench.js';
 import { runScaleBench, type PoolStateMemory, type ScaleResult } from './scale.bench.js';
+import { runDeletedUsersBench, type DeletedUsersRun } from './deleted-users.bench.js';
 
 const quick = process.env['BENCH_QUICK'] === '1';
 const TARGET = {
@@ -51,25 +53,25 @@ console.log(
   `cognito-cdc-sync bench  node ${process.version}, ${cpus().length} cores, load avg ${load.map((l) => l.toFixed(1)).join(' ')}, commit ${commit()}${quick ? ', QUICK' : ''}`,
 );
 
-console.log('\n[1/4] throughput per record form (decode only = baseline, same records, same run)');
+console.log('\n[1/5] throughput per record form (decode only = baseline, same records, same run)');
 const throughput: ThroughputResult[] = await runThroughputBench({
   rounds: quick ? 1 : 5,
   secondsPerPass: quick ? 0.4 : 1.0,
   log: console.log,
 });
 
-console.log('[2/4] Cognito calls per change event (BatchProcessor + UserApplier vs the InMemoryCognito state model)');
+console.log('[2/5] Cognito calls per change event (BatchProcessor + UserApplier vs the InMemoryCognito state model)');
 const calls: CallsResult = await runCallsBench(
   quick ? { users: 2_000, changes: 20_000 } : { users: 10_000, changes: 100_000 },
 );
 
-console.log('[3/4] memory: small vs 5x backlog, each in a child process');
+console.log('[3/5] memory: small vs 5x backlog, each in a child process');
 const memory: MemoryResult = await runMemoryBench(
   quick ? { small: 40_000, large: 200_000 } : { small: 200_000, large: 1_000_000 },
 );
 
 console.log(
-  '[4/4] scale under the default quotas x 0.5, simulated clock (three sizes, then the pool state of 1,000,000 users in a child process)',
+  '[4/5] scale under the default quotas x 0.5, simulated clock (three sizes, then the pool state of 1,000,000 users in a child process)',
 );
 const scaleRun: ScaleResult = await runScaleBench(
   quick ? [2_000, 5_000, 10_000] : [25_000, 50_000, 200_000],
@@ -83,6 +85,8 @@ scaleRun.poolStateMemory = JSON.parse(
     { encoding: 'utf8', maxBuffer: 1 << 20 },
   ),
 ) as PoolStateMemory;
+console.log('[5/5] deleted-users log at start: 1,000,000 deletes over 100 days, unbounded (baseline) vs bounded');
+const deletedUsers: DeletedUsersRun[] = runDeletedUsersBench(quick ? 100_000 : 1_000_000);
 const largest = scaleRun.points[scaleRun.points.length - 1]!;
 const perUser = (calls: Record<string, number>, users: number): Record<string, number> =>
   Object.fromEntries(Object.entries(calls).map(([k, v]) => [k, Math.round((v / users) * scaleRun.atMillion.users)]));
@@ -247,6 +251,23 @@ if (pm)
     `    pool state of ${n(pm.users)} users: ${n(pm.bytesPerUser)} bytes a user, heap ${n(pm.heapMiB)} MiB, RSS ${n(pm.rssMiB)} MiB (target < ${TARGET.poolStateRssMiB}: ${verdict(pm.rssMiB < TARGET.poolStateRssMiB)}); primed in ${f(pm.primeWallSeconds, 1)} s of CPU`,
   );
 out();
+const baseline = deletedUsers[0]!;
+out(
+  `DELETED-USERS LOG at start, ${n(baseline.deletes)} deletes over 100 days (DeletedUsersLoader, the non-I/O part of the start; each in its own process)`,
+);
+const LABEL: Record<string, string> = {
+  unbounded: 'unbounded (baseline: every entry kept)',
+  topic: 'bounded by the users topic (7 days kept)',
+  horizon: 'bounded by deletedUsersHorizonMs (30 days)',
+};
+for (const r of deletedUsers)
+  out(
+    `  ${(LABEL[r.variant] ?? r.variant).padEnd(44)} ${n(r.live).padStart(9)} entries  heap ${f(r.heapMiB, 0).padStart(4)} MiB  log ${f(r.logBytesAfter / 2 ** 20, 1).padStart(6)} MiB after compaction (of ${f(r.logBytesBefore / 2 ** 20, 1)})  read ${n(r.cpuMs)} ms CPU${r.variant === 'unbounded' ? '' : `  (${f(r.live / baseline.live, 3)} x the entries; ${n(r.dropped)} tombstoned once)`}`,
+  );
+out(
+  '  start-up cost: one ListOffsets per users topic + one read of the log (live entries and the tombstones compaction has not removed yet) + one produce of the tombstones',
+);
+out();
 out(`total ${f((Date.now() - started) / 1000, 0)} s; details in bench/results/latest.json`);
 console.log(lines.join('\n'));
 
@@ -254,5 +275,5 @@ const dir = join(process.cwd(), 'bench/results');
 mkdirSync(dir, { recursive: true });
 writeFileSync(
   join(dir, 'latest.json'),
-  `${JSON.stringify({ at: new Date(started).toISOString(), node: process.version, cores: cpus().length, loadavg: load, commit: commit(), quick, targets: TARGET, throughput, calls, memory, scale, report: lines }, null, 2)}\n`,
+  `${JSON.stringify({ at: new Date(started).toISOString(), node: process.version, cores: cpus().length, loadavg: load, commit: commit(), quick, targets: TARGET, throughput, calls, memory, scale, deletedUsers, report: lines }, null, 2)}\n`,
 );

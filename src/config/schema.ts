@@ -192,6 +192,13 @@ export const configSchema = z
       .object({
         /** Compacted topic remembering deletes; default cognito-sync.deleted-users.<userPoolId>. */
         deletedUsersTopic: z.string().min(1).optional(),
+        /**
+         * Deletes older than this are forgotten (and the log topic gets retention.ms = this):
+         * set it above the users topics' retention and above how far back anyone would replay
+         * (DLQ redrives included). Unset: an entry goes once the users topic no longer holds
+         * its record (never, for a compacted users topic).
+         */
+        deletedUsersHorizonMs: z.number().int().min(60_000).optional(),
       })
       .strict()
       .default({}),

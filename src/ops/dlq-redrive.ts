@@ -100,6 +100,7 @@ async function buildRedriveTools(
     kafka,
     producer,
     config.state.deletedUsersTopic ?? deletedUsersTopic(config.cognito.userPoolId),
+    { usersTopics: config.kafka.topics, horizonMs: config.state.deletedUsersHorizonMs },
   );
   const gateway = createGateway(config, onCognitoCall);
   const { processor, pipeline } = await createBatchProcessor({

@@ -87,8 +87,12 @@ export class SyncService {
       kafka,
       this.producer,
       config.state.deletedUsersTopic ?? deletedUsersTopic(config.cognito.userPoolId),
+      { usersTopics: config.kafka.topics, horizonMs: config.state.deletedUsersHorizonMs },
     );
-    logger.info({ topic: deletedUsers.topic, deletedUsers: deletedUsers.size }, 'loaded deleted-users log');
+    logger.info(
+      { topic: deletedUsers.topic, deletedUsers: deletedUsers.size, ...deletedUsers.loadReport },
+      'loaded deleted-users log',
+    );
     // What the DLQ holds already, so a replay does not dead-letter the same records again.
     const dlqSources = await readDlqSources({
       kafka,

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { AdminCreateUserCommand, type CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
 import type pg from 'pg';
+import { KafkaDeletedUsersLog } from '../../src/adapters/kafka/deleted-users-log.js';
 import { PgLegacyDatabase } from '../../src/adapters/postgres/pg-legacy-database.js';
 import type { CognitoGateway } from '../../src/adapters/cognito/cognito-gateway.js';
 import { fetchLag, totalLag } from '../../src/adapters/kafka/lag.js';
@@ -43,6 +44,8 @@ const PREFIX = `versions${id}`;
 const USERS_TOPIC = `${PREFIX}.${SCHEMA}.users`;
 const RESTORED_TOPIC = `${PREFIX}.restored.users`;
 const PUBLICATION = `dbz_pub_versions_${id}`;
+const LOG_USERS_TOPIC = `versions.${id}.log-users`;
+const LOG_TOPIC = `versions.${id}.deleted-users`;
 const MAPPING = join(REPO, 'examples/mapping.yaml');
 const VERSION = 'custom:cdc_version';
 const WRITE_APIS = new Set([
@@ -295,7 +298,9 @@ afterAll(async () => {
   for (const slot of [...slots]) await dropSlot(slot).catch(() => undefined);
   await db?.query(`DROP PUBLICATION IF EXISTS ${PUBLICATION}`).catch(() => undefined);
   await db?.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`).catch(() => undefined);
-  await admin?.deleteTopics({ topics: [USERS_TOPIC, RESTORED_TOPIC] }).catch(() => undefined);
+  await admin
+    ?.deleteTopics({ topics: [USERS_TOPIC, RESTORED_TOPIC, LOG_USERS_TOPIC, LOG_TOPIC] })
+    .catch(() => undefined);
   await admin?.disconnect();
   await db?.end();
 }, 120_000);
@@ -451,4 +456,60 @@ describe('versions survive the source history', () => {
       'AdminUpdateUserAttributes',
     ]);
   }, 300_000);
+
+  test('the deleted-users log forgets deletes the users topic no longer holds, and those beyond the horizon', async () => {
+    // A users topic whose retention has removed its first three records.
+    await admin.createTopics({ topics: [{ topic: LOG_USERS_TOPIC, numPartitions: 1 }], waitForLeaders: true });
+    const producer = kafka.producer();
+    await producer.connect();
+    try {
+      await producer.send({
+        topic: LOG_USERS_TOPIC,
+        messages: [0, 1, 2, 3, 4].map((n) => ({ key: String(n), value: String(n) })),
+      });
+      // (retried: right after the topic's creation the broker may not take it yet)
+      await waitFor(
+        'the users topic to start at offset 3',
+        async () => {
+          await admin.deleteTopicRecords({ topic: LOG_USERS_TOPIC, partitions: [{ partition: 0, offset: '3' }] });
+          return (await admin.fetchTopicOffsets(LOG_USERS_TOPIC))[0]!.low === '3';
+        },
+        30_000,
+        500,
+      );
+      const options = { usersTopics: [LOG_USERS_TOPIC] };
+      const first = await KafkaDeletedUsersLog.open(kafka, producer, LOG_TOPIC, options);
+      await first.record('gone', 'v1', { topic: LOG_USERS_TOPIC, partition: 0, offset: '1' });
+      await first.record('held', 'v2', { topic: LOG_USERS_TOPIC, partition: 0, offset: '4' });
+      await first.record('no-origin', 'v3');
+
+      const second = await KafkaDeletedUsersLog.open(kafka, producer, LOG_TOPIC, options);
+      expect(second.get('gone')).toBeUndefined();
+      expect(second.get('held')).toBe('v2');
+      expect(second.get('no-origin')).toBe('v3');
+      expect(second.loadReport).toMatchObject({ records: 3, live: 2, dropped: 1 });
+      // the dropped entry was tombstoned, so the next start does not even drop it again
+      const third = await KafkaDeletedUsersLog.open(kafka, producer, LOG_TOPIC, options);
+      expect(third.loadReport).toMatchObject({ records: 4, live: 2, dropped: 0 });
+
+      // A horizon: everything older is forgotten (here: every entry, seen from two minutes on),
+      // and the log topic itself keeps no more than the horizon.
+      const later = await KafkaDeletedUsersLog.open(kafka, producer, LOG_TOPIC, {
+        ...options,
+        horizonMs: 60_000,
+        now: () => Date.now() + 120_000,
+      });
+      expect(later.size).toBe(0);
+      const described = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: 2, name: LOG_TOPIC, configNames: ['cleanup.policy', 'retention.ms'] }],
+      });
+      const entries = Object.fromEntries(
+        described.resources[0]!.configEntries.map((e) => [e.configName, e.configValue] as const),
+      );
+      expect(entries).toEqual({ 'cleanup.policy': 'compact,delete', 'retention.ms': '60000' });
+    } finally {
+      await producer.disconnect();
+    }
+  }, 120_000);
 });

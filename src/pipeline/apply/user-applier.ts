@@ -253,7 +253,7 @@ export class UserApplier {
             planned.skip !== 'stale-version' &&
             (remembered === undefined || remembered < intent.version)
           ) {
-            await this.deletedUsers.record(username, intent.version);
+            await this.deletedUsers.record(username, intent.version, intent.origin);
             deletedAt = newer(deletedAt, intent.version);
           }
         }
