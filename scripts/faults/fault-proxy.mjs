@@ -107,10 +107,10 @@ export async function startFaultProxy(options) {
       .run(
         info.op,
         payload,
-        () =>
+        (rewritten) =>
           new Promise((resolve) => {
             res.on('close', () => resolve({ status: info.status || 502 })); // an upstream error ends it too
-            send(resolve);
+            send(resolve, rewritten === undefined ? undefined : Buffer.from(JSON.stringify(rewritten)));
           }),
       )
       .then((answer) => {
@@ -136,7 +136,7 @@ export async function startFaultProxy(options) {
   };
 
   const forward = (req, res, body, info, onResponse) => {
-    const headers = { ...req.headers, host: targetUrl.host };
+    const headers = { ...req.headers, host: targetUrl.host, 'content-length': String(body.length) };
     const upstream = httpRequest(
       {
         protocol: targetUrl.protocol,
@@ -236,8 +236,8 @@ export async function startFaultProxy(options) {
             res.end(payload);
           };
           // `answered` (strict mode) gets the upstream answer to send when its rules are done.
-          const send = (answered) =>
-            forward(req, res, body, info, (status, headers, payload) => {
+          const send = (answered, rewritten) =>
+            forward(req, res, rewritten ?? body, info, (status, headers, payload) => {
               info.status = status;
               if (answered) answered({ status, reply: () => reply(status, headers, payload) });
               else reply(status, headers, payload);

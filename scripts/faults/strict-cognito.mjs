@@ -22,14 +22,30 @@
 //                      phone_number_verified itself (AdminUpdateUserAttributes, UserAttributes).
 //     https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminUpdateUserAttributes.html#CognitoUserPools-AdminUpdateUserAttributes-request-UserAttributes
 //
-// Values compare case-insensitively for email and preferred_username (a pool's usernames and
-// aliases are case-insensitive unless UsernameConfiguration.CaseSensitive is true:
-// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_UsernameConfigurationType.html),
-// exactly for phone numbers (E.164).
+//   case-insensitive   A pool with UsernameConfiguration.CaseSensitive false matches usernames,
+//   usernames          and the email and preferred_username aliases, whatever their case: an
+//                      Admin call naming "Anna" acts on the user "anna" (the proxy forwards it
+//                      under the stored name), AdminCreateUser of "Anna" when "anna" exists
+//                      answers UsernameExistsException. CaseSensitive true is the default (a pool
+//                      created without UsernameConfiguration): everything compares exactly.
+//     https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_UsernameConfigurationType.html
+// Phone numbers (E.164) always compare exactly.
 
 const ALIASES = ['email', 'phone_number', 'preferred_username'];
 const VERIFIED = { email: 'email_verified', phone_number: 'phone_number_verified' };
-const STRICT_OPS = new Set(['AdminCreateUser', 'AdminUpdateUserAttributes']);
+const ALIAS_OPS = new Set(['AdminCreateUser', 'AdminUpdateUserAttributes']);
+/** The admin calls that name a user (Username), judged by the case rule. */
+const STRICT_OPS = new Set([
+  ...ALIAS_OPS,
+  'AdminGetUser',
+  'AdminDeleteUserAttributes',
+  'AdminDisableUser',
+  'AdminEnableUser',
+  'AdminDeleteUser',
+  'AdminAddUserToGroup',
+  'AdminRemoveUserFromGroup',
+  'AdminListGroupsForUser',
+]);
 
 /** @param {(op: string, body: object) => Promise<{ status: number, json: any }>} upstream an AWS JSON call to the emulator */
 export function createStrictRules(upstream) {
@@ -51,7 +67,7 @@ export function createStrictRules(upstream) {
       const { UserPool } = await call('DescribeUserPool', { UserPoolId: poolId });
       pool = {
         aliases: (UserPool?.AliasAttributes ?? []).filter((a) => ALIASES.includes(a)),
-        caseSensitive: UserPool?.UsernameConfiguration?.CaseSensitive === true,
+        caseSensitive: UserPool?.UsernameConfiguration?.CaseSensitive !== false, // true is the default
       };
       pools.set(poolId, pool);
     }
@@ -98,6 +114,13 @@ export function createStrictRules(upstream) {
     return undefined;
   };
 
+  /** The stored name of the user `username` names in a case-insensitive pool; undefined: none. */
+  const storedUsername = async (poolId, username) => {
+    if ((await upstream('AdminGetUser', { UserPoolId: poolId, Username: username })).status < 300) return username;
+    const folded = username.toLowerCase();
+    return (await allUsers(poolId)).find((u) => u.username.toLowerCase() === folded)?.username;
+  };
+
   const aliasExists = (attribute) => ({
     status: 400,
     code: 'AliasExistsException',
@@ -109,10 +132,21 @@ export function createStrictRules(upstream) {
    * to what `forward` (inside the strict queue) resolved to; a forced alias is moved after the
    * forward succeeded and before the client hears of it.
    */
-  const judge = async (op, body, forward) => {
-    const poolId = body.UserPoolId;
+  const judge = async (op, request, forwardAs) => {
+    const poolId = request.UserPoolId;
+    if (typeof poolId !== 'string' || typeof request.Username !== 'string') return forwardAs();
     const pool = await poolOf(poolId);
-    if (pool.aliases.length === 0) return forward();
+    let body = request;
+    if (!pool.caseSensitive) {
+      const stored = await storedUsername(poolId, request.Username);
+      if (op === 'AdminCreateUser' && stored !== undefined) {
+        counts.refused++;
+        return { status: 400, code: 'UsernameExistsException', message: 'User account already exists' };
+      }
+      if (stored !== undefined && stored !== request.Username) body = { ...request, Username: stored };
+    }
+    const forward = () => forwardAs(body === request ? undefined : body);
+    if (!ALIAS_OPS.has(op) || pool.aliases.length === 0) return forward();
     counts.judged++;
     const changes = attributesOf(body.UserAttributes);
     let resulting;
@@ -163,9 +197,10 @@ export function createStrictRules(upstream) {
     /** True for the operations strict mode judges. */
     judges: (op) => STRICT_OPS.has(op),
     /**
-     * Runs `forward` (which resolves to the upstream answer, { status, reply }, not yet sent to
-     * the client) only if the rules allow the request; resolves to the refusal to answer, or to
-     * what forward resolved to once the rules' follow-up writes are done.
+     * Runs `forward(rewritten?)` (which sends the request on, under the stored username when
+     * `rewritten` is given, and resolves to the upstream answer { status, reply }, not yet sent
+     * to the client) only if the rules allow the request; resolves to the refusal to answer, or
+     * to what forward resolved to once the rules' follow-up writes are done.
      */
     run(op, body, forward) {
       const turn = queue.then(() => judge(op, body, forward));

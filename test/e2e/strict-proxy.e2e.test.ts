@@ -1,7 +1,8 @@
 // The fault proxy's strict mode in front of cognito-local refuses what real Cognito refuses
 // (scripts/faults/strict-cognito.mjs; the rules and their AWS documentation are listed in
 // docs/cognito-emulators.md): a verified email, or a preferred_username, that is another user's
-// sign-in alias. cognito-local alone accepts every one of these.
+// sign-in alias; in a case-insensitive pool, a username or alias in another case. cognito-local
+// alone accepts every one of these.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import {
   AdminCreateUserCommand,
@@ -18,6 +19,7 @@ let strict: CognitoIdentityProviderClient;
 let direct: CognitoIdentityProviderClient;
 let aliasPool: string;
 let plainPool: string;
+let sensitivePool: string;
 const id = runId();
 
 beforeAll(async () => {
@@ -30,7 +32,11 @@ beforeAll(async () => {
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     maxAttempts: 1,
   });
-  aliasPool = await createPool(direct, `e2e-strict-${id}`, { aliasAttributes: ['email', 'preferred_username'] });
+  aliasPool = await createPool(direct, `e2e-strict-${id}`, {
+    aliasAttributes: ['email', 'preferred_username'],
+    caseSensitive: false,
+  });
+  sensitivePool = await createPool(direct, `e2e-strict-cs-${id}`, { aliasAttributes: ['email'] });
   plainPool = await createPool(direct, `e2e-strict-plain-${id}`);
 });
 
@@ -128,5 +134,23 @@ describe('the strict fault proxy enforces Cognito alias uniqueness', () => {
     expect(await outcome(create(strict, plainPool, `one-${id}`, email(`same.${id}@example.com`)))).toBe('ok');
     expect(await outcome(create(strict, plainPool, `two-${id}`, email(`same.${id}@example.com`)))).toBe('ok');
     expect(proxy.state.strict?.refused).toBe(refused);
+  });
+
+  test('a case-sensitive pool (the default) compares aliases exactly', async () => {
+    expect(await outcome(create(strict, sensitivePool, `cs-a-${id}`, email(`case.${id}@example.com`)))).toBe('ok');
+    expect(await outcome(create(strict, sensitivePool, `cs-b-${id}`, email(`Case.${id}@example.com`)))).toBe('ok');
+    expect(await outcome(create(strict, sensitivePool, `cs-c-${id}`, email(`case.${id}@example.com`)))).toMatch(
+      /^AliasExistsException/,
+    );
+  });
+
+  test('a case-insensitive pool matches usernames in any case: a second "Anna" is refused, a call naming ANNA acts on anna', async () => {
+    expect(await outcome(create(strict, aliasPool, `anna-${id}`, []))).toBe('ok');
+    expect(await outcome(create(strict, aliasPool, `Anna-${id}`, []))).toBe(
+      'UsernameExistsException: User account already exists',
+    );
+    expect(await outcome(update(`ANNA-${id}`, [{ Name: 'given_name', Value: 'Anna' }]))).toBe('ok');
+    expect((await getUser(direct, aliasPool, `anna-${id}`))?.given_name).toBe('Anna');
+    expect(await getUser(direct, aliasPool, `Anna-${id}`)).toBeNull(); // cognito-local itself: exact only
   });
 });

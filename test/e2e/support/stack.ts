@@ -86,13 +86,20 @@ const poolShape = JSON.parse(
 export async function createPool(
   client: CognitoIdentityProviderClient,
   name: string,
-  options: { aliasAttributes?: ('email' | 'phone_number' | 'preferred_username')[] } = {},
+  options: {
+    aliasAttributes?: ('email' | 'phone_number' | 'preferred_username')[];
+    /** UsernameConfiguration.CaseSensitive (Cognito's default when absent: true). */
+    caseSensitive?: boolean;
+  } = {},
 ): Promise<string> {
   const out = await client.send(
     new CreateUserPoolCommand({
       PoolName: name,
       UsernameAttributes: [],
       ...(options.aliasAttributes ? { AliasAttributes: options.aliasAttributes } : {}),
+      ...(options.caseSensitive === undefined
+        ? {}
+        : { UsernameConfiguration: { CaseSensitive: options.caseSensitive } }),
       Schema: poolShape.customAttributes.map((n) => ({ Name: n, AttributeDataType: 'String', Mutable: true })),
     }),
   );
