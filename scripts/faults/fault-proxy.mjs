@@ -136,7 +136,9 @@ export async function startFaultProxy(options) {
   };
 
   const forward = (req, res, body, info, onResponse) => {
-    const headers = { ...req.headers, host: targetUrl.host, 'content-length': String(body.length) };
+    const headers = { ...req.headers, host: targetUrl.host };
+    // Strict mode may forward a rewritten body (the stored username): its own length.
+    if (headers['content-length'] !== undefined) headers['content-length'] = String(body.length);
     const upstream = httpRequest(
       {
         protocol: targetUrl.protocol,
