@@ -138,6 +138,8 @@ export interface PasswordFacts {
   active: number;
   /** Of those, users Cognito holds as CONFIRMED (a password they can sign in with). */
   ready: number;
+  /** Why the share cannot be told from Cognito's user statuses with this config (then: fail, saying so). */
+  unmeasurable?: string;
 }
 
 /** The share of active users who can sign in to Cognito with a password, against a threshold. */
@@ -150,6 +152,8 @@ export function passwordsGate(f: PasswordFacts | null): GateResult {
         'not configured: set cutover.passwords.activeColumn (the legacy last-sign-in column), or turn the gate off with cutover.gates.passwords: false',
       figures: {},
     };
+  if (f.unmeasurable !== undefined)
+    return { gate: 'passwords', verdict: 'fail', summary: `cannot be measured: ${f.unmeasurable}`, figures: {} };
   const share = f.active === 0 ? 1 : f.ready / f.active;
   const figures = {
     active: f.active,

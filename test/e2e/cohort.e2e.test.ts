@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { runCliProcess } from './support/cli-process.js';
 import { compileCohort } from '../../src/pipeline/map/cohort.js';
 import {
@@ -17,6 +17,8 @@ import {
   runId,
   stackEnv,
   type StackEnv,
+  kafkaAdmin,
+  pinGroupAtEnd,
 } from './support/stack.js';
 
 const TOPICS = ['legacy.public.users', 'legacy.public.user_roles'];
@@ -28,12 +30,7 @@ let admin: Admin;
 beforeAll(async () => {
   env = stackEnv();
   db = pgPool(env);
-  admin = new Kafka({
-    clientId: 'e2e-cohort',
-    brokers: env.KAFKA_BROKERS.split(','),
-    logLevel: logLevel.NOTHING,
-  }).admin();
-  await admin.connect();
+  admin = await kafkaAdmin(env, 'e2e-cohort');
 });
 
 afterAll(async () => {
@@ -46,12 +43,7 @@ describe('cohort', () => {
     const cognito = cognitoClient(env);
     const poolId = await createPool(cognito, `e2e-cohort-${id}`);
     const group = `e2e-cohort-${id}`;
-    for (const topic of TOPICS)
-      await admin.setOffsets({
-        groupId: group,
-        topic,
-        partitions: (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.high })),
-      });
+    await pinGroupAtEnd(admin, group, TOPICS);
     const users: number[] = [];
     for (let i = 0; i < 12; i++) {
       const { rows } = await db.query<{ id: string }>(

@@ -13,7 +13,17 @@ import {
 import { KafkaDeadLetterSink } from '../../src/adapters/kafka/dlq-producer.js';
 import { SyncError } from '../../src/errors.js';
 import { runCli } from './support/migration-cli.js';
-import { REPO, cognitoClient, createPool, pgPool, runId, stackEnv, type StackEnv } from './support/stack.js';
+import {
+  REPO,
+  cognitoClient,
+  createPool,
+  pgPool,
+  runId,
+  stackEnv,
+  type StackEnv,
+  kafkaAdmin,
+  pinGroupAtEnd,
+} from './support/stack.js';
 
 const id = runId();
 const TOPIC = 'legacy.public.users';
@@ -58,13 +68,8 @@ describe('cognito-sync cutover-check', () => {
     const group = `e2e-cutover-${id}`;
     const dlqTopic = `cognito-sync.dlq.cutover.${id}`;
     // A sync that is in step: its group committed at the end of the topic.
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.setOffsets({
-      groupId: group,
-      topic: TOPIC,
-      partitions: (await admin.fetchTopicOffsets(TOPIC)).map((p) => ({ partition: p.partition, offset: p.high })),
-    });
+    const admin = await kafkaAdmin(env, 'e2e-cutover');
+    await pinGroupAtEnd(admin, group, [TOPIC]);
     await admin.disconnect();
     const config = join(REPO, '.stack', `e2e-cutover-${id}.json`);
     writeFileSync(
@@ -76,6 +81,8 @@ describe('cognito-sync cutover-check', () => {
           region: env.COGNITO_REGION,
           endpoint: env.COGNITO_ENDPOINT,
           emulatorCredentials: true,
+          // Created users wait in FORCE_CHANGE_PASSWORD, so CONFIRMED means a password the user knows.
+          createdUserStatus: 'FORCE_CHANGE_PASSWORD',
           rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500, UserList: 100, UserResourceUpdate: 200 },
         },
         mapping: join(REPO, 'examples/mapping.yaml'),

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { AdminListGroupsForUserCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { runCliProcess } from './support/cli-process.js';
 import {
@@ -19,6 +19,8 @@ import {
   stackEnv,
   waitFor,
   type StackEnv,
+  kafkaAdmin,
+  pinGroupAtEnd,
 } from './support/stack.js';
 
 const USERS = 'legacy.public.users';
@@ -35,12 +37,7 @@ const total = (offsets: { offset: string }[]): bigint => offsets.reduce((a, p) =
 beforeAll(async () => {
   env = stackEnv();
   db = pgPool(env);
-  admin = new Kafka({
-    clientId: 'e2e-dlq-redrive',
-    brokers: env.KAFKA_BROKERS.split(','),
-    logLevel: logLevel.NOTHING,
-  }).admin();
-  await admin.connect();
+  admin = await kafkaAdmin(env, 'e2e-dlq-redrive');
 });
 
 afterAll(async () => {
@@ -65,8 +62,7 @@ describe('dlq redrive after the fix was made in the legacy row', () => {
     const group = `e2e-dlq-redrive-${id}`;
     const dlqTopic = `cognito-sync.dlq.redrive.${id}`;
     // The group starts at the end of both topics, as a sync that was in step.
-    for (const topic of [USERS, ROLES])
-      await admin.setOffsets({ groupId: group, topic, partitions: await ends(topic) });
+    await pinGroupAtEnd(admin, group, [USERS, ROLES]);
     const startRoles = total(await ends(ROLES));
 
     const { rows } = await db.query<{ id: string }>(

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import {
   REPO,
   cognitoClient,
@@ -18,6 +18,8 @@ import {
   stackEnv,
   waitFor,
   type StackEnv,
+  kafkaAdmin,
+  pinGroupAtEnd,
 } from './support/stack.js';
 
 const TOPIC = 'legacy.public.users';
@@ -39,12 +41,7 @@ const freshShell = (): NodeJS.ProcessEnv => ({
 beforeAll(async () => {
   env = stackEnv();
   db = pgPool(env);
-  admin = new Kafka({
-    clientId: 'e2e-first-hour',
-    brokers: env.KAFKA_BROKERS.split(','),
-    logLevel: logLevel.NOTHING,
-  }).admin();
-  await admin.connect();
+  admin = await kafkaAdmin(env, 'e2e-first-hour');
 });
 
 afterAll(async () => {
@@ -57,11 +54,7 @@ describe('./cognito-sync from a fresh shell', () => {
     const cognito = cognitoClient(env);
     const poolId = await createPool(cognito, `e2e-first-hour-${id}`);
     const group = `e2e-first-hour-${id}`;
-    await admin.setOffsets({
-      groupId: group,
-      topic: TOPIC,
-      partitions: (await admin.fetchTopicOffsets(TOPIC)).map((p) => ({ partition: p.partition, offset: p.high })),
-    });
+    await pinGroupAtEnd(admin, group, [TOPIC]);
     const config = join(REPO, '.stack', `e2e-first-hour-${id}.json`);
     writeFileSync(
       config,

@@ -87,6 +87,10 @@ describe('passwords', () => {
     expect(low.summary).toMatch(/^94 of 100 active user\(s\) .* 94\.0%, below 95\.0%/);
     expect(passwordsGate({ ...facts, active: 0, ready: 0 }).verdict).toBe('pass');
   });
+  test('a config under which statuses cannot tell known passwords from random ones fails, saying why, never a false pass', () => {
+    const gate = passwordsGate({ ...facts, active: 0, ready: 0, unmeasurable: 'random passwords' });
+    expect(gate).toMatchObject({ verdict: 'fail', summary: 'cannot be measured: random passwords' });
+  });
   test('not configured is a failure that says how to configure or turn it off, never a silent pass', () => {
     const gate = passwordsGate(null);
     expect(gate.verdict).toBe('fail');

@@ -33,6 +33,8 @@ import { UNKNOWN, type CompiledMapping } from '../../pipeline/map/index.js';
 import { EXIT } from '../exit-codes.js';
 
 const DAY_MS = 86_400_000;
+const UNMEASURABLE_CREATED_CONFIRMED =
+  'the sync creates users CONFIRMED with a random password (cognito.createdUserStatus CONFIRMED, createPolicy always), which Cognito lists exactly like users who know their password: set createdUserStatus FORCE_CHANGE_PASSWORD or createPolicy existing-only to measure this, or turn the gate off (cutover.gates.passwords: false)';
 
 export function registerCutoverCheck(program: Command): void {
   program
@@ -133,6 +135,10 @@ async function passwordFacts(
 ): Promise<PasswordFacts | null> {
   const settings = config.cutover.passwords;
   if (settings === undefined) return null;
+  // Users the sync creates CONFIRMED carry a random password nobody knows: ListUsers cannot tell
+  // them from users who migrated or reset theirs, so the share would be a false "ready".
+  if (mapping.createPolicy === 'always' && config.cognito.createdUserStatus === 'CONFIRMED')
+    return { ...settings, unmeasurable: UNMEASURABLE_CREATED_CONFIRMED, active: 0, ready: 0 };
   const existing = await source.db.columnNames();
   if (!existing.has(settings.activeColumn)) {
     const message = `column ${settings.activeColumn} does not exist in ${source.table}`;

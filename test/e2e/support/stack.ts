@@ -11,6 +11,7 @@ import {
   ListUsersCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import pg from 'pg';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
 
 export interface StackEnv {
   PG_URL: string;
@@ -158,3 +159,23 @@ export function pgPool(env: StackEnv): pg.Pool {
 
 /** A unique suffix so parallel or repeated runs never collide in shared tables/pools. */
 export const runId = (): string => `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+
+/**
+ * Commits `groupId` at the end of every partition of `topics`: a sync that was in step, so only
+ * what the test writes next counts (rather than the shared topics' whole history).
+ */
+export async function pinGroupAtEnd(admin: Admin, groupId: string, topics: readonly string[]): Promise<void> {
+  for (const topic of topics)
+    await admin.setOffsets({
+      groupId,
+      topic,
+      partitions: (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.high })),
+    });
+}
+
+/** A connected kafkajs admin on the stack's broker (disconnect it in afterAll). */
+export async function kafkaAdmin(env: StackEnv, clientId: string): Promise<Admin> {
+  const admin = new Kafka({ clientId, brokers: env.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  return admin;
+}
