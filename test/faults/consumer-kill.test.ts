@@ -3,7 +3,9 @@
 // is sent while one of the process's Cognito calls is in flight at the fault proxy (which adds
 // a little latency so that batches take a while). Offsets are only committed after Cognito has
 // the change, so the restarted process re-reads the unfinished batch and nothing is lost.
+// Against each legacy database: PostgreSQL, and MariaDB through its binlog.
 import { describe, expect, test } from '@jest/globals';
+import { SOURCES } from '../e2e/support/sources.js';
 import { Scenario } from './support/scenario.js';
 import { LONG, hold, waitFor } from './support/stack.js';
 
@@ -12,9 +14,12 @@ const KILLS = LONG ? 8 : 3;
 const TAIL_MS = 5_000;
 const BETWEEN_KILLS_MS = LONG ? 12_000 : 5_000;
 
-describe('faults: consumer killed', () => {
+describe.each(SOURCES)('faults: consumer killed, changes from %s', (source) => {
   test(`SIGKILL mid-batch ${KILLS} times under a steady write load: zero drift, nothing in the DLQ`, async () => {
-    const s = await Scenario.start({ name: 'consumer-kill' });
+    const s = await Scenario.start({
+      name: source === 'postgres' ? 'consumer-kill' : `consumer-kill-${source}`,
+      source,
+    });
     try {
       await s.proxy.setFault({ kind: 'delay', delayMs: 25 });
       const sync = await s.consumer('a');

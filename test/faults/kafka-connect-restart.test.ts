@@ -1,9 +1,11 @@
 // Fault 2: the Kafka broker is stopped for a while and started again, and Kafka Connect (the
 // Debezium worker) crashes and is started again, while a writer keeps changing rows. Postgres
-// keeps the changes in the replication slot's WAL meanwhile; after a Connect crash Debezium
-// resumes from its last flushed offset and re-sends what followed, which the version guard
-// makes harmless. The consumer (the real CLI) stays up through both.
+// keeps the changes in the replication slot's WAL meanwhile, MariaDB in its binlog; after a
+// Connect crash Debezium resumes from its last flushed offset and re-sends what followed, which
+// the version guard makes harmless. The consumer (the real CLI) stays up through both. The
+// Connect crash runs against each legacy database.
 import { describe, expect, test } from '@jest/globals';
+import { SOURCES } from '../e2e/support/sources.js';
 import { Scenario } from './support/scenario.js';
 import { LONG, crashComponent, hold, startComponent, stopComponent } from './support/stack.js';
 
@@ -49,16 +51,21 @@ describe('faults: Kafka and Kafka Connect restarts', () => {
   test('after a broker restart, `cognito-sync run` exits within 10 s of SIGTERM', () => {
     expect(lingeredAfterBrokerRestart).toBe(0);
   });
+});
 
+describe.each(SOURCES)('faults: Kafka Connect crashes, changes from %s', (source) => {
   test('Kafka Connect killed (SIGKILL) and restarted under load: Debezium re-sends, zero drift', async () => {
-    const s = await Scenario.start({ name: 'connect-crash' });
+    const s = await Scenario.start({
+      name: source === 'postgres' ? 'connect-crash' : `connect-crash-${source}`,
+      source,
+    });
     try {
       const sync = await s.consumer('a');
       const writer = s.newWriter({ rate: 15, maxLive: 150, transactionEvery: 10 });
       const load = writer.start(30 * 60_000);
       await hold(STEADY_MS);
       await crashComponent('connect');
-      await hold(LONG ? 30_000 : 5_000); // changes pile up in the replication slot meanwhile
+      await hold(LONG ? 30_000 : 5_000); // changes pile up in the replication slot (the binlog) meanwhile
       const upAt = Date.now(); // recovery includes the worker's start
       const start = await startComponent('connect'); // waits for the worker and the connector to RUN
       s.notes.connectStartMs = start.ms;

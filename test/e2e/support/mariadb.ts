@@ -18,7 +18,7 @@ export function mariadbEnv(env: StackEnv): MariadbEnv {
   return { ...env, MARIADB_URL: url };
 }
 
-export function mariadbPool(env: MariadbEnv): mysql.Pool {
+export function mariadbPool(env: Pick<MariadbEnv, 'MARIADB_URL'>): mysql.Pool {
   // bigNumberStrings: the tests compare exact BIGINT values.
   return mysql.createPool({
     uri: env.MARIADB_URL,

@@ -153,7 +153,7 @@ export async function waitFor<T>(
   }
 }
 
-export function pgPool(env: StackEnv): pg.Pool {
+export function pgPool(env: Pick<StackEnv, 'PG_URL'>): pg.Pool {
   return new pg.Pool({ connectionString: env.PG_URL, max: 4 });
 }
 

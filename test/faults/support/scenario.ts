@@ -7,15 +7,17 @@
 //           committed every record on the topics, the consumers are stopped (SIGTERM, exit 0), the
 //           DLQ is read back and `cognito-sync reconcile` must report zero drift
 //   report  one summary line and an entry in <STACK_DIR>/test-reports/faults-summary.json
+// The legacy database is PostgreSQL unless the scenario names another source (MariaDB through
+// its binlog): the load, the seeding and the final reconcile all use that one.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import type { Kafka } from 'kafkajs';
 import type { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import type { RawConfig } from '../../../src/config/schema.js';
 import type { ReconcileReport } from '../../../src/migration/reconcile.js';
 import type { DlqEntry } from '../../../src/adapters/kafka/dlq-reader.js';
 import { runCliProcess } from '../../e2e/support/cli-process.js';
+import { openSource, type LegacySource, type SourceName } from '../../e2e/support/sources.js';
 import { cognitoClient, createPool, getUser } from '../../e2e/support/stack.js';
 import { startFaultProxy, type FaultProxy } from '../../../scripts/faults/fault-proxy.mjs';
 import { SyncProcess, newTotals, type SyncTotals } from './consumer.js';
@@ -35,6 +37,7 @@ import { FAULTS_DIR, REPO, runId, stackEnv, waitFor, type StackEnv } from './sta
 import { Writer, type WriterOptions } from './writer.js';
 import { recordFigures, type Figures } from './summary.js';
 
+/** The PostgreSQL connector's users topic (the default source's). */
 export const USERS_TOPIC = 'legacy.public.users';
 
 /** Generous explicit rates: most scenarios are about faults, not the budget (scenario 5 is). */
@@ -42,6 +45,8 @@ export const FAST_RATES = { UserCreation: 200, UserUpdate: 200, UserRead: 500, U
 
 export interface ScenarioOptions {
   name: string;
+  /** The legacy database the writer changes (default postgres); topics default to its JSON connector's users topic. */
+  source?: SourceName;
   topics?: string[];
   format?: 'json' | 'avro' | 'auto';
   /** The registry URL the consumers use (e.g. a fault proxy in front of it). */
@@ -58,7 +63,7 @@ export class Scenario {
   readonly dlqTopic: string;
   readonly topics: string[];
   readonly env: StackEnv;
-  readonly db: pg.Pool;
+  readonly db: LegacySource;
   readonly kafka: Kafka;
   readonly admin: ResilientAdmin;
   readonly cognito: CognitoIdentityProviderClient;
@@ -80,8 +85,8 @@ export class Scenario {
     this.prefix = `f${this.id}`;
     this.groupId = `faults-${o.name}-${this.id}`;
     this.dlqTopic = `cognito-sync.dlq.faults.${o.name}.${this.id}`;
-    this.topics = o.topics ?? [USERS_TOPIC];
-    this.db = new pg.Pool({ connectionString: this.env.PG_URL, max: 4 });
+    this.db = openSource(o.source ?? 'postgres', this.env);
+    this.topics = o.topics ?? [this.db.json.usersTopic];
     this.kafka = kafkaClient(this.env.KAFKA_BROKERS);
     this.admin = new ResilientAdmin(this.kafka);
     this.cognito = cognitoClient({ ...this.env, COGNITO_USER_POOL_ID: '' });
@@ -195,13 +200,13 @@ export class Scenario {
    */
   private async cleanUp(): Promise<void> {
     const existing = new Set(await this.admin.use((a) => a.listTopics()));
-    const topics = (await usersTopics(this.env.CONNECT_URL)).filter((t) => existing.has(t));
+    const topics = (await usersTopics(this.env.CONNECT_URL, this.db)).filter((t) => existing.has(t));
     const before = await endOffsets(this.admin, topics);
     const { rowCount } = await this.db.query(
-      `DELETE FROM users WHERE username LIKE $1 AND given_name IS DISTINCT FROM 'Sentinel'`,
+      `DELETE FROM users WHERE username LIKE $1 AND (given_name IS NULL OR given_name <> 'Sentinel')`,
       [`${this.prefix}.%`],
     );
-    const expected = BigInt(2 * (rowCount ?? 0));
+    const expected = BigInt(2 * rowCount);
     for (const topic of topics) {
       const base = sumOffsets(new Map([...before].filter(([k]) => k.startsWith(`${topic}:`))));
       await waitFor(
@@ -234,7 +239,7 @@ export class Scenario {
         rates: { ...FAST_RATES, UserCreation: 500, UserRead: 1000 },
       },
       mapping: join(REPO, 'examples/mapping.yaml'),
-      legacyDatabase: { url: this.env.PG_URL, pageSize: 1000 },
+      legacyDatabase: { url: this.db.url, pageSize: 1000 },
       processing: { concurrency: 16 },
       log: { level: 'warn' },
     };
@@ -336,8 +341,9 @@ export class Scenario {
   }
 }
 
-/** The users topics of the Debezium connectors registered on the stack's Kafka Connect. */
-async function usersTopics(connectUrl: string): Promise<string[]> {
+/** The users topics of the Debezium connectors of `source` registered on the stack's Kafka Connect. */
+async function usersTopics(connectUrl: string, source: LegacySource): Promise<string[]> {
+  const table = `${source.schema}.users`;
   try {
     const res = await fetch(`${connectUrl}/connectors?expand=info`, { signal: AbortSignal.timeout(5000) });
     const all = (await res.json()) as Record<string, { info: { config: Record<string, string> } }>;
@@ -345,12 +351,11 @@ async function usersTopics(connectUrl: string): Promise<string[]> {
       .map((c) => c.info.config)
       .filter(
         (c) =>
-          c['connector.class']?.includes('PostgresConnector') &&
-          (c['table.include.list'] ?? '').split(',').includes('public.users'),
+          c['connector.class'] === source.connectorClass && (c['table.include.list'] ?? '').split(',').includes(table),
       )
-      .map((c) => `${c['topic.prefix']}.public.users`);
+      .map((c) => `${c['topic.prefix']}.${table}`);
   } catch {
-    return [USERS_TOPIC];
+    return [source.json.usersTopic];
   }
 }
 

@@ -1,7 +1,8 @@
-// A steady write load on the legacy users table: inserts, updates and deletes of this scenario's
-// own rows (usernames "<prefix>.<n>") at a bounded rate for a bounded time. Every statement changes
-// exactly one row, so `events` is the number of change events Debezium must deliver.
-import type pg from 'pg';
+// A steady write load on the legacy users table (PostgreSQL or MariaDB): inserts, updates and
+// deletes of this scenario's own rows (usernames "<prefix>.<n>") at a bounded rate for a bounded
+// time. Every statement changes at most one row, and `events` counts the rows changed: the number
+// of change events Debezium must deliver.
+import type { LegacySource, SqlClient } from '../../e2e/support/sources.js';
 
 export interface WriterOptions {
   /** Statements per second. */
@@ -30,7 +31,7 @@ export class Writer {
   private loop?: Promise<void>;
 
   constructor(
-    readonly db: pg.Pool,
+    readonly db: LegacySource,
     readonly prefix: string,
     private readonly o: WriterOptions,
   ) {}
@@ -87,7 +88,7 @@ export class Writer {
 
   /** A new row; `track: false` keeps it out of the rows the load updates and deletes (probes). */
   async insert(
-    client: pg.Pool | pg.PoolClient = this.db,
+    client: SqlClient = this.db,
     fields: Partial<Record<string, unknown>> = {},
     track = true,
   ): Promise<number> {
@@ -114,7 +115,7 @@ export class Writer {
     return id;
   }
 
-  async update(client: pg.Pool | pg.PoolClient = this.db, id = this.pick()): Promise<void> {
+  async update(client: SqlClient = this.db, id = this.pick()): Promise<void> {
     const k = ++this.n;
     const which = k % 4;
     const sql =
@@ -134,44 +135,39 @@ export class Writer {
             ? STATUSES[k % STATUSES.length]
             : TIERS[k % TIERS.length];
     const result = await client.query(sql, [id, value]);
-    this.events += result.rowCount ?? 0;
-    this.byOp.update += result.rowCount ?? 0;
+    this.events += result.rowCount;
+    this.byOp.update += result.rowCount;
   }
 
   async remove(): Promise<void> {
     const index = Math.floor(Math.random() * this.live.length);
     const [id] = this.live.splice(index, 1);
     const result = await this.db.query(`DELETE FROM users WHERE id = $1`, [id]);
-    this.events += result.rowCount ?? 0;
-    this.byOp.delete += result.rowCount ?? 0;
+    this.events += result.rowCount;
+    this.byOp.delete += result.rowCount;
   }
 
   /** Three changes in one transaction: one insert and two updates of the same new row. */
   private async transaction(): Promise<void> {
-    const client = await this.db.connect();
+    const before = {
+      events: this.events,
+      insert: this.byOp.insert,
+      update: this.byOp.update,
+      live: this.live.length,
+    };
     try {
-      await client.query('BEGIN');
-      const before = {
-        events: this.events,
-        insert: this.byOp.insert,
-        update: this.byOp.update,
-        live: this.live.length,
-      };
-      try {
-        const id = await this.insert(client);
-        await this.update(client, id);
-        await this.update(client, id);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        this.events = before.events;
-        this.byOp.insert = before.insert;
-        this.byOp.update = before.update;
-        this.live.length = before.live;
-        throw error;
-      }
-    } finally {
-      client.release();
+      await this.db.transaction(async (tx) => {
+        const id = await this.insert(tx);
+        await this.update(tx, id);
+        await this.update(tx, id);
+      });
+    } catch (error) {
+      // rolled back: none of its changes happened
+      this.events = before.events;
+      this.byOp.insert = before.insert;
+      this.byOp.update = before.update;
+      this.live.length = before.live;
+      throw error;
     }
   }
 
