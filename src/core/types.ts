@@ -150,6 +150,12 @@ export type UserIntent =
       username: string;
       group: string;
       member: boolean;
+      /**
+       * The role row's role text as the row holds it (untrimmed): with groups.versionAttribute
+       * each row that grants a group is tracked on its own (plan/group-versions.ts).
+       * Undefined: the row is known by its group only.
+       */
+      role?: string;
       version: Version;
       origin: RecordOrigin;
       sourceTsMs: number | null;

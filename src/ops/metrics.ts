@@ -60,6 +60,12 @@ export function createMetrics(): Metrics {
     help: 'Per-group versions dropped because groups.versionAttribute was full (those memberships are no longer version-guarded).',
     registers: [registry],
   });
+  const incomplete = new Counter({
+    name: 'cognito_sync_incomplete_users_total',
+    help: 'Users written with a mapped attribute left out because no event or source knew its value (a TOAST placeholder on a creation or under a derived attribute), by attribute.',
+    labelNames: ['attribute'],
+    registers: [registry],
+  });
   const latency = new Histogram({
     name: 'cognito_sync_end_to_end_latency_seconds',
     help: 'Time from the source commit (Debezium source.ts_ms) to the Cognito write being done.',
@@ -139,6 +145,7 @@ export function createMetrics(): Metrics {
       applied: (e) => {
         if (e.sourceTsMs !== null) latency.observe(Math.max(0, Date.now() - e.sourceTsMs) / 1000);
         if (e.droppedGroupGuards) droppedGuards.inc(e.droppedGroupGuards.length);
+        for (const attribute of e.incomplete ?? []) incomplete.inc({ attribute });
       },
       retry: (e) => retries.inc({ stage: e.stage }),
       dlq: (e) => dlq.inc({ topic: e.topic, stage: e.stage }),

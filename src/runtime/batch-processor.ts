@@ -255,6 +255,7 @@ export class BatchProcessor {
                   calls: report.calls,
                   sourceTsMs,
                   ...(report.droppedGroupGuards ? { droppedGroupGuards: report.droppedGroupGuards } : {}),
+                  ...(report.incomplete ? { incomplete: report.incomplete } : {}),
                 });
               for (const record of work.records) {
                 this.o.events.record({

@@ -35,6 +35,8 @@ export interface SyncEvents {
     calls: CognitoCall['api'][];
     sourceTsMs: number | null;
     droppedGroupGuards?: string[];
+    /** Attributes this apply left unwritten because nothing knew their value (unknown-values.ts). */
+    incomplete?: string[];
   }): void;
   retry(e: { stage: Stage; attempt: number; delayMs: number; error: Error }): void;
   dlq(e: { topic: string; partition: number; offset: string; stage: Stage; error: Error }): void;

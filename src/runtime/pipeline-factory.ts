@@ -26,6 +26,8 @@ import type { PoolListing } from '../pipeline/apply/pool-state.js';
 import { JitGraceApplier } from '../migration/jit-grace-applier.js';
 import type { DeadLetterSink } from '../adapters/kafka/dlq-producer.js';
 import type { DeletedUsersStore } from '../adapters/kafka/deleted-users-log.js';
+import type { LegacyDatabase } from '../adapters/postgres/legacy-database.js';
+import { derivedAttributes, legacyRowValues, type UnknownValuesSource } from '../pipeline/apply/unknown-values.js';
 import { UserApplier, type UserApplierOptions } from '../pipeline/apply/user-applier.js';
 import { PoolState } from '../pipeline/apply/pool-state.js';
 import { gatedGateway } from '../pipeline/apply/write-gate.js';
@@ -96,6 +98,8 @@ export interface ApplierDeps {
   aliasConflicts?: AliasConflicts;
   /** A pool with email or phone as username: the translation to Cognito's usernames (poolShape). */
   usernames?: PoolUsernames;
+  /** Where values the events do not carry (TOAST placeholders) are read: the legacy row. */
+  unknownValues?: UnknownValuesSource;
 }
 
 /** In an email- or phone-as-username pool, alias holders by legacy key, as the applier names users. */
@@ -157,6 +161,13 @@ export function createUserApplier(pipeline: Planning, d: ApplierDeps): UserAppli
     ...(d.aliasConflicts === undefined ? {} : { aliasConflicts: d.aliasConflicts }),
     forceAliasCreation: pipeline.mapping.spec.forceAliasCreation,
     ...(d.usernames === undefined ? {} : { usernames: d.usernames }),
+    ...(d.unknownValues === undefined ? {} : { unknownValues: d.unknownValues }),
+    derivedAttributes: derivedAttributes(pipeline.mapping),
+    versionAttributes: new Set(
+      groupsVersionAttribute === undefined
+        ? [pipeline.mapping.versionAttribute]
+        : [pipeline.mapping.versionAttribute, groupsVersionAttribute],
+    ),
   };
   const always = pipeline.mapping.createPolicy === 'always';
   // existing-only: an update for a user that is not there yet may be racing the User
@@ -225,6 +236,11 @@ export interface BatchProcessorDeps {
   missingUserTimeoutMs?: number;
   /** Where alias holders are looked up (ListUsers); unset: AliasExistsException ends as the error policy says. */
   aliasDirectory?: AliasDirectory;
+  /**
+   * The legacy database (legacyDatabase.url), read for values the events do not carry
+   * (unknown-values.ts); the caller closes it.
+   */
+  legacyDatabase?: LegacyDatabase;
 }
 
 /** The legacy key a username was built from ("id=42"), for messages; undefined when the mapping does not make it. */
@@ -303,6 +319,7 @@ export async function createBatchProcessor(d: BatchProcessorDeps): Promise<{
     sharedPool: config.cognito.instances > 1,
     stream: { jitGraceMs: config.processing.jitGraceMs, clock: d.clock },
     ...(waiting ? { waitingFor: (username: string) => processor?.joinCreation(username) } : {}),
+    ...(d.legacyDatabase ? { unknownValues: legacyRowValues(d.legacyDatabase, pipeline.mapping) } : {}),
   });
   processor = new BatchProcessor({
     ...(waiting ? { waiting } : {}),

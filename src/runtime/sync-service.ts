@@ -16,7 +16,10 @@ import { errorForLog, type Logger } from '../ops/logger.js';
 import { PipelineStoppedError, type BatchOutcome, type BatchProcessor } from './batch-processor.js';
 import { backoffDelay } from './backoff.js';
 import { combineEvents, type SyncEvents } from './instrumentation.js';
-import { createBatchProcessor, createGateway } from './pipeline-factory.js';
+import { createBatchProcessor, createGateway, loadCompiledMapping } from './pipeline-factory.js';
+import type { LegacyDatabase } from '../adapters/postgres/legacy-database.js';
+import { legacyDialectOf } from '../adapters/legacy-url.js';
+import { openLegacyDatabase } from '../adapters/open-legacy-database.js';
 import type { WaitingMemberships } from './waiting-memberships.js';
 
 export interface SyncServiceOptions {
@@ -47,6 +50,7 @@ export class SyncService {
   readonly assigned = new Set<string>();
   private consumer?: Consumer;
   private producer?: Producer;
+  private legacyDatabase?: LegacyDatabase;
   private fatal?: Error;
   private stopped?: Promise<void>;
   private resolveStopped?: () => void;
@@ -106,7 +110,18 @@ export class SyncService {
         { topic: config.dlq.topic, limit: DLQ_SOURCES_KEPT },
         'the DLQ holds too many records to remember: a replay may dead-letter copies of them',
       );
+    // Values the change events do not carry (TOAST placeholders) are read from the legacy row.
+    const legacy = config.legacyDatabase;
+    if (legacy?.url && legacyDialectOf(legacy.url) !== undefined) {
+      const mapping = await loadCompiledMapping(config.mappingPath);
+      this.legacyDatabase = openLegacyDatabase({
+        url: legacy.url,
+        table: legacy.table ?? mapping.usersTable,
+        maxConnections: 2,
+      });
+    }
     const { processor, pipeline, applier, waiting, close, listing } = await createBatchProcessor({
+      ...(this.legacyDatabase ? { legacyDatabase: this.legacyDatabase } : {}),
       config,
       gateway: this.o.decorateGateway ? this.o.decorateGateway(this.gateway) : this.gateway,
       directory: this.gateway,
@@ -336,6 +351,7 @@ export class SyncService {
     try {
       await this.consumer?.disconnect();
       await this.producer?.disconnect();
+      await this.legacyDatabase?.close();
       this.gateway.client.destroy(); // keep-alive sockets would hold the process open
       await this.closePipeline?.().catch(() => undefined); // a read-only pool: nothing to lose
     } finally {
@@ -399,6 +415,11 @@ function logEvents(logger: Logger): Partial<SyncEvents> {
         logger.warn(
           { username: e.username, groups: e.droppedGroupGuards },
           'groups.versionAttribute is full: the oldest per-group versions were dropped, those memberships are no longer version-guarded',
+        );
+      if (e.incomplete)
+        logger.warn(
+          { username: e.username, attributes: e.incomplete },
+          'user written without attributes whose values the change event did not carry (TOAST placeholder): set legacyDatabase.url so they are read from the row, or REPLICA IDENTITY FULL; `reconcile --repair` fixes them',
         );
     },
     retry: (e) =>

@@ -277,6 +277,7 @@ describe('roles table', () => {
         username: 'legacy_42',
         group: 'admin',
         member: true,
+        role: 'admin',
         version: V1,
         origin,
         sourceTsMs: 1704238200000,

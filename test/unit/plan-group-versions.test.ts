@@ -96,14 +96,18 @@ describe('planning a role row', () => {
       {
         api: 'AdminUpdateUserAttributes',
         username: 'legacy_1',
-        attributes: { [ATTRIBUTE]: `admin=${v(6)} support=${v(3)}` },
+        attributes: { [ATTRIBUTE]: `admin=${v(6)};admin@-${v(6)} support=${v(3)}` },
       },
     ]);
   });
 
   test('newer but already in Cognito: only the version is recorded, so older rows stay out', () => {
     expect(planUser(user(['admin']), group('admin', true, 6), options).calls).toEqual([
-      { api: 'AdminUpdateUserAttributes', username: 'legacy_1', attributes: { [ATTRIBUTE]: `admin=${v(6)}` } },
+      {
+        api: 'AdminUpdateUserAttributes',
+        username: 'legacy_1',
+        attributes: { [ATTRIBUTE]: `admin=${v(6)};admin@${v(6)}` },
+      },
     ]);
   });
 
@@ -178,7 +182,9 @@ describe('applying a batch of role rows', () => {
     ]);
     expect(report.reads).toBe(1);
     expect(cognito.peek('legacy_1')?.groups).toEqual(['admin', 'support']);
-    expect(cognito.peek('legacy_1')?.attributes[ATTRIBUTE]).toBe(`admin=${v(5)} customer=${v(7)} support=${v(6)}`);
+    expect(cognito.peek('legacy_1')?.attributes[ATTRIBUTE]).toBe(
+      `admin=${v(5)};admin@${v(5)} customer=${v(7)};customer@-${v(7)} support=${v(6)};support@${v(6)}`,
+    );
     // the same rows again: nothing to write
     calls.length = 0;
     await applier.apply('legacy_1', intents);

@@ -15,6 +15,9 @@
 // Dropped entries are tombstoned so that compaction removes them from the topic too; with a
 // horizon the topic is also created with cleanup.policy compact,delete and retention.ms =
 // horizon, so Kafka deletes old segments by itself.
+// Role rows newer than the delete that were found on the deleted user (groups.versionAttribute
+// rows of the user's next incarnation, plan/carried-rows.ts) ride along in header CARRIED_HEADER
+// and come back with the entry.
 // Start-up cost: one ListOffsets per users topic, one read of the log (its live entries plus the
 // tombstones compaction has not removed yet), one produce of the tombstones for what was
 // dropped. Memory: the live entries only (bench: "deleted-users log").
@@ -35,23 +38,35 @@ export interface DeleteOrigin {
 export interface DeletedUsersStore {
   /** Version of the last delete of this username, if any. */
   get(username: string): Version | undefined;
-  /** Durably remember a delete; resolves once the log has it. */
-  record(username: string, version: Version, origin?: DeleteOrigin): Promise<void>;
+  /**
+   * Role rows newer than the last delete that were found on the deleted user (encoded as
+   * groups.versionAttribute is, see plan/carried-rows.ts): they belong to its next incarnation.
+   */
+  carried(username: string): string | undefined;
+  /** Durably remember a delete (and the rows it carries over); resolves once the log has it. */
+  record(username: string, version: Version, origin?: DeleteOrigin, carried?: string): Promise<void>;
   readonly size: number;
 }
 
 /** In-process only: for tests and benchmarks; forgets everything on restart. */
 export class MemoryDeletedUsers implements DeletedUsersStore {
   protected readonly versions = new Map<string, Version>();
+  private readonly carriedRows = new Map<string, string>();
   get(username: string): Version | undefined {
     return this.versions.get(username);
   }
-  async record(username: string, version: Version, _origin?: DeleteOrigin): Promise<void> {
-    this.remember(username, version);
+  carried(username: string): string | undefined {
+    return this.carriedRows.get(username);
   }
-  protected remember(username: string, version: Version): void {
+  async record(username: string, version: Version, _origin?: DeleteOrigin, carried?: string): Promise<void> {
+    this.remember(username, version, carried);
+  }
+  protected remember(username: string, version: Version, carried?: string): void {
     const prior = this.versions.get(username);
-    if (prior === undefined || version > prior) this.versions.set(username, version);
+    if (prior !== undefined && version <= prior) return;
+    this.versions.set(username, version);
+    if (carried === undefined) this.carriedRows.delete(username);
+    else this.carriedRows.set(username, carried);
   }
   get size(): number {
     return this.versions.size;
@@ -62,6 +77,8 @@ export const deletedUsersTopic = (userPoolId: string): string => `cognito-sync.d
 
 /** Header carrying an entry's DeleteOrigin as "<partition>:<offset>:<topic>". */
 export const ORIGIN_HEADER = 'cognito-sync.origin';
+/** Header carrying the role rows a delete carries over to the user's next incarnation. */
+export const CARRIED_HEADER = 'cognito-sync.carried';
 
 export const encodeOrigin = (origin: DeleteOrigin): string => `${origin.partition}:${origin.offset}:${origin.topic}`;
 
@@ -91,26 +108,44 @@ export interface LoaderBounds {
  */
 export class DeletedUsersLoader {
   readonly live = new Map<string, Version>();
+  /** The live entries' carried role rows (CARRIED_HEADER). */
+  readonly carried = new Map<string, string>();
   /** Keys whose last entry was dropped by the bounds (they get a tombstone). */
   readonly dropped = new Set<string>();
   records = 0;
 
   constructor(private readonly bounds: LoaderBounds) {}
 
-  add(username: string, version: Version | null, originHeader: string | undefined, timestampMs: number): void {
+  add(
+    username: string,
+    version: Version | null,
+    originHeader: string | undefined,
+    timestampMs: number,
+    carried?: string,
+  ): void {
     this.records++;
     if (version === null) {
       this.live.delete(username);
+      this.carried.delete(username);
       this.dropped.delete(username);
       return;
     }
     if (this.outOfReach(originHeader, timestampMs)) {
+      this.carried.delete(username);
       if (this.live.delete(username) || !this.dropped.has(username)) this.dropped.add(username);
       return;
     }
     this.dropped.delete(username);
+    this.keep(username, version, carried);
+  }
+
+  /** A live entry, when newer than the one held. */
+  keep(username: string, version: Version, carried: string | undefined): void {
     const prior = this.live.get(username);
-    if (prior === undefined || version > prior) this.live.set(username, version);
+    if (prior !== undefined && version <= prior) return;
+    this.live.set(username, version);
+    if (carried === undefined) this.carried.delete(username);
+    else this.carried.set(username, carried);
   }
 
   private outOfReach(originHeader: string | undefined, timestampMs: number): boolean {
@@ -209,7 +244,7 @@ export class KafkaDeletedUsersLog extends MemoryDeletedUsers {
         ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]),
       );
       if (pending.size > 0) await log.load(kafka, admin, pending, loader);
-      for (const [username, version] of loader.live) log.remember(username, version);
+      for (const [username, version] of loader.live) log.remember(username, version, loader.carried.get(username));
       log.loadReport = {
         records: loader.records,
         live: loader.live.size,
@@ -264,6 +299,7 @@ export class KafkaDeletedUsersLog extends MemoryDeletedUsers {
                 message.value === null ? null : message.value.toString(),
                 headerText(message.headers, ORIGIN_HEADER),
                 Number(message.timestamp),
+                headerText(message.headers, CARRIED_HEADER),
               );
             else tail.push(message);
           }
@@ -281,8 +317,7 @@ export class KafkaDeletedUsersLog extends MemoryDeletedUsers {
         const username = m.key?.toString();
         if (username === undefined || m.value === null) continue; // our own tombstones
         const version = m.value.toString();
-        const prior = loader.live.get(username);
-        if (prior === undefined || version > prior) loader.live.set(username, version);
+        loader.keep(username, version, headerText(m.headers, CARRIED_HEADER));
         if (!again.has(username)) continue;
         await this.producer.send({
           topic: this.topic,
@@ -306,18 +341,15 @@ export class KafkaDeletedUsersLog extends MemoryDeletedUsers {
     }
   }
 
-  override async record(username: string, version: Version, origin?: DeleteOrigin): Promise<void> {
+  override async record(username: string, version: Version, origin?: DeleteOrigin, carried?: string): Promise<void> {
+    const headers: IHeaders = {};
+    if (origin !== undefined) headers[ORIGIN_HEADER] = encodeOrigin(origin);
+    if (carried !== undefined) headers[CARRIED_HEADER] = carried;
     try {
       await this.producer.send({
         topic: this.topic,
         acks: -1,
-        messages: [
-          {
-            key: username,
-            value: version,
-            ...(origin === undefined ? {} : { headers: { [ORIGIN_HEADER]: encodeOrigin(origin) } }),
-          },
-        ],
+        messages: [{ key: username, value: version, ...(Object.keys(headers).length > 0 ? { headers } : {}) }],
       });
     } catch (error) {
       // Retriable: the delete is done in Cognito but not yet remembered, so its offset must not
@@ -328,6 +360,6 @@ export class KafkaDeletedUsersLog extends MemoryDeletedUsers {
         cause: error,
       });
     }
-    this.remember(username, version);
+    this.remember(username, version, carried);
   }
 }

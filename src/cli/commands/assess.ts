@@ -4,6 +4,7 @@ import { loadCompiledMapping } from '../../runtime/pipeline-factory.js';
 import { assess } from '../../migration/assess.js';
 import { formatAssess } from '../../migration/assess-report.js';
 import { openLegacySource } from '../../migration/legacy-source.js';
+import { toastTemplateWarnings } from '../../migration/toast-templates.js';
 import { EXIT } from '../exit-codes.js';
 import { integerArg } from '../args.js';
 
@@ -31,6 +32,11 @@ export function registerAssess(program: Command): void {
           confirmCreated: config.cognito.createdUserStatus === 'CONFIRMED',
         });
         process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatAssess(report));
+        const url = opts.dbUrl ?? config.legacyDatabase?.url;
+        const readsRows = config.legacyDatabase?.url !== undefined;
+        if (url)
+          for (const warning of await toastTemplateWarnings(url, source.table, mapping, readsRows).catch(() => []))
+            process.stderr.write(`${warning}\n`);
         const refused = report.dlq.rows + report.duplicates.reduce((n, d) => n + d.rows, 0);
         process.exitCode = refused > 0 ? EXIT.attention : EXIT.ok;
       } finally {

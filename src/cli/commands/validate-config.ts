@@ -6,6 +6,7 @@ import { EXIT } from '../exit-codes.js';
 import { createLogger } from '../../ops/logger.js';
 import { checkMappingColumns } from '../source-columns.js';
 import { sourceProblems, sourceProblemsError } from '../source-check.js';
+import { toastTemplateWarnings } from '../../migration/toast-templates.js';
 
 export function registerValidateConfig(program: Command): void {
   program
@@ -28,9 +29,16 @@ export function registerValidateConfig(program: Command): void {
         const problems = config.legacyDatabase?.url ? await sourceProblems(config, mapping) : [];
         if (problems.length > 0) throw sourceProblemsError(problems);
         const columnsFrom = checked.map((k) => k.from);
+        const url = config.legacyDatabase?.url;
+        const warnings = url
+          ? await toastTemplateWarnings(url, config.legacyDatabase?.table ?? mapping.usersTable, mapping, true).catch(
+              () => [],
+            )
+          : [];
+        for (const warning of warnings) process.stderr.write(`${warning}\n`);
         if (opts.json)
           process.stdout.write(
-            `${JSON.stringify({ valid: true, config: opts.config, mapping: config.mappingPath, columnsCheckedAgainst: columnsFrom })}\n`,
+            `${JSON.stringify({ valid: true, config: opts.config, mapping: config.mappingPath, columnsCheckedAgainst: columnsFrom, warnings })}\n`,
           );
         else {
           process.stdout.write(`ok: ${opts.config} and mapping ${config.mappingPath} are valid\n`);

@@ -4,15 +4,18 @@
 // it) show up as UsernameExists / UserNotFound: re-read and re-plan, a bounded number of times.
 // One user is applied by one caller at a time in this process (role rows of one user arrive on
 // several partitions; each read-plan-write of the per-group versions must see the last one's).
-import type { CognitoCall, CurrentUser, SkipReason, UserIntent, Version } from '../../core/types.js';
+import type { Attributes, CognitoCall, CurrentUser, SkipReason, UserIntent, Version } from '../../core/types.js';
 import { CognitoApiError, MissingUserError, SyncError, errorMessage } from '../../errors.js';
 import type { CognitoGateway } from '../../adapters/cognito/cognito-gateway.js';
 import { MemoryDeletedUsers, type DeletedUsersStore } from '../../adapters/kafka/deleted-users-log.js';
 import { NO_VERSION } from '../decode/version.js';
+import { carriedIntents, rowsNewerThan } from '../plan/carried-rows.js';
 import { desiredDigest } from '../plan/state-digest.js';
 import { afterCalls } from './cognito-effects.js';
 import type { KnownUser, PoolState } from './pool-state.js';
 import type { AliasConflicts } from './alias-conflicts.js';
+import { applyUnitByUnit, isValueRefusal, splitUpdate } from './attribute-refusals.js';
+import { unknownsToFill, unwritten, withKnownValues, type UnknownValuesSource } from './unknown-values.js';
 
 export interface PlanOutcome {
   calls: CognitoCall[];
@@ -40,6 +43,11 @@ export interface UserApplyReport {
   droppedGroupGuards?: string[];
   /** This apply created the user (memberships waiting for it can follow). */
   created?: boolean;
+  /**
+   * Attributes left unwritten because no event or source knew their value (a creation from an
+   * event with TOAST placeholders, a derived attribute over one): see unknown-values.ts.
+   */
+  incomplete?: string[];
 }
 
 export interface UserApplierOptions {
@@ -78,6 +86,12 @@ export interface UserApplierOptions {
    * can be found by the email (phone) they carry.
    */
   usernames?: { hint(username: string, intents: readonly UserIntent[]): void };
+  /** Where values the events do not carry are read (the legacy row, when configured; unknown-values.ts). */
+  unknownValues?: UnknownValuesSource;
+  /** The version attributes (written last, and only when every other attribute was taken). */
+  versionAttributes?: ReadonlySet<string>;
+  /** Attributes derived from several columns (unknown-values.ts derivedAttributes). */
+  derivedAttributes?: ReadonlySet<string>;
 }
 
 type AttributesCall = Extract<CognitoCall, { api: 'AdminUpdateUserAttributes' }>;
@@ -88,6 +102,7 @@ const MAX_REPLANS = 3;
 /** Alias conflicts resolved (holder gone or released) per apply before the error ends it. */
 const MAX_ALIAS_ROUNDS = 3;
 const noop = (): void => undefined;
+const NO_NAMES: ReadonlySet<string> = new Set();
 
 const newer = (a: Version | undefined, b: Version | undefined): Version | undefined =>
   a === undefined || a === NO_VERSION ? b : b === undefined || b === NO_VERSION || a >= b ? a : b;
@@ -183,11 +198,19 @@ export class UserApplier {
         const cached = state.get(username);
         const deletedVersion = this.deletedUsers.get(username) ?? (cached?.deleted ? cached.version : undefined);
         let planned = this.planFn(current, intent, deletedVersion);
-        const waiting = planned.calls[0]?.api === 'AdminCreateUser' ? this.o.waitingFor?.(username) : undefined;
-        const folded =
-          planned.calls[0]?.api === 'AdminCreateUser'
-            ? this.foldMemberships(planned, [...work.slice(index + 1), ...(waiting?.intents ?? [])])
-            : undefined;
+        if (intent.kind === 'upsert' && intent.user.unknown !== undefined)
+          planned = await this.fillUnknowns(current, intent, planned, deletedVersion, report);
+        const creates = planned.calls[0]?.api === 'AdminCreateUser';
+        const waiting = creates ? this.o.waitingFor?.(username) : undefined;
+        // Role rows the user's last delete found newer than itself: this incarnation's.
+        const carried = creates ? carriedIntents(username, this.deletedUsers.carried(username)) : [];
+        const folded = creates
+          ? this.foldMemberships(
+              planned,
+              [...work.slice(index + 1), ...(waiting?.intents ?? []), ...carried],
+              deletedVersion,
+            )
+          : undefined;
         if (folded) planned = folded;
         else waiting?.settle(false);
         if (
@@ -195,7 +218,9 @@ export class UserApplier {
           intent.kind === 'group' &&
           intent.member &&
           this.o.waitForMissingUsers &&
-          deletedVersion === undefined
+          // After a remembered delete only a versioned row can wait: the planner found it newer
+          // than the delete (older ones are stale), so it is for the user's next incarnation.
+          (deletedVersion === undefined || intent.version !== NO_VERSION)
         ) {
           throw new MissingUserError(`group ${intent.group} is for a user that is not in Cognito yet`, {
             username: intent.username,
@@ -253,7 +278,10 @@ export class UserApplier {
             planned.skip !== 'stale-version' &&
             (remembered === undefined || remembered < intent.version)
           ) {
-            await this.deletedUsers.record(username, intent.version, intent.origin);
+            const gva = this.o.groupsVersionAttribute;
+            const carriedRows =
+              deleted && gva !== undefined ? rowsNewerThan(current?.attributes[gva], intent.version) : undefined;
+            await this.deletedUsers.record(username, intent.version, intent.origin, carriedRows);
             deletedAt = newer(deletedAt, intent.version);
           }
         }
@@ -274,20 +302,63 @@ export class UserApplier {
   }
 
   /**
+   * An upsert whose event leaves attributes unknown that the plan would leave wrong (a
+   * creation, a derived attribute): fill them from the legacy row when a source is configured,
+   * re-plan, and report what stays unknown (unknown-values.ts).
+   */
+  private async fillUnknowns(
+    current: CurrentUser | null,
+    intent: Upsert,
+    planned: PlanOutcome,
+    deletedVersion: Version | undefined,
+    report: UserApplyReport,
+  ): Promise<PlanOutcome> {
+    const creates = planned.calls[0]?.api === 'AdminCreateUser';
+    if (!creates && !planned.calls.some((c) => c.api === 'AdminUpdateUserAttributes')) return planned;
+    const derived = this.o.derivedAttributes ?? NO_NAMES;
+    const names = unknownsToFill(intent.user, creates, derived);
+    // Values the batch's earlier events knew (the planner's fallback) are newer than Cognito's,
+    // except a derived one: another of its columns may have changed since.
+    let missing = names.filter(
+      (n) =>
+        derived.has(n) ||
+        (creates ? unwritten([n], planned.calls).length > 0 : intent.fallback?.attributes[n] === undefined),
+    );
+    if (missing.length === 0) return planned;
+    const values = await this.o.unknownValues?.(intent.user).catch(() => undefined);
+    if (values !== undefined) {
+      const known: Attributes = {};
+      for (const name of missing) if (values[name] !== undefined) known[name] = values[name];
+      const user = withKnownValues(intent.user, known);
+      if (user !== intent.user) {
+        planned = this.planFn(current, { ...intent, user }, deletedVersion);
+        missing = missing.filter((n) => known[n] === undefined);
+      }
+    }
+    if (missing.length > 0) (report.incomplete ??= []).push(...missing);
+    return planned;
+  }
+
+  /**
    * A creation followed by memberships of the same user (role rows that waited for it): their
    * per-group versions ride on the AdminCreateUser and their adds follow it, instead of one
    * more AdminUpdateUserAttributes (UserUpdate budget) per user. Safe because the planner
    * completes an add whose version is recorded but whose membership is missing (a crash
    * between the create and the add). Undefined when the rest is not only memberships.
    */
-  private foldMemberships(create: PlanOutcome, rest: readonly UserIntent[]): PlanOutcome | undefined {
+  private foldMemberships(
+    create: PlanOutcome,
+    rest: readonly UserIntent[],
+    deletedVersion: Version | undefined,
+  ): PlanOutcome | undefined {
     const attribute = this.o.groupsVersionAttribute;
     if (attribute === undefined || rest.length === 0 || !rest.every((i) => i.kind === 'group')) return undefined;
     let user = afterCalls(null, create.calls);
     const memberships: CognitoCall[] = [];
     let versions: string | undefined;
     for (const intent of this.o.coalesce([...rest])) {
-      const plan = this.planFn(user, intent, undefined);
+      // Rows older than a remembered delete are an earlier incarnation's: stale, not folded in.
+      const plan = this.planFn(user, intent, deletedVersion);
       for (const call of plan.calls) {
         if (call.api === 'AdminUpdateUserAttributes') versions = call.attributes[attribute];
         else memberships.push(call);
@@ -383,6 +454,11 @@ export class UserApplier {
       );
     } catch (error) {
       this.o.state.forget(call.username);
+      // One refused value fails that value, not the event's other changes (attribute-refusals.ts).
+      if (call.api === 'AdminUpdateUserAttributes' && isValueRefusal(error)) {
+        const split = splitUpdate(call, this.o.versionAttributes ?? NO_NAMES);
+        if (split) return applyUnitByUnit(call, split, (unit) => this.execute(unit, report));
+      }
       throw error instanceof SyncError
         ? error
         : new CognitoApiError(errorMessage(error), { api: 'unknown', code: 'Unknown', retriable: false, cause: error });

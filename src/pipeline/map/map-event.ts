@@ -110,7 +110,8 @@ const membershipOf = (
 ): void => {
   if (!member && !mapping.groupsManaged) return; // add-only: removals belong to someone else
   const userId = row[roles.userColumn];
-  const group = mapping.groupForRole(row[roles.roleColumn]);
+  const role = row[roles.roleColumn];
+  const group = mapping.groupForRole(role);
   if (group === undefined) return;
   if (userId === undefined || userId === null || isUnavailable(userId)) {
     throw new MappingError(`role row without ${roles.userColumn}`, 'groups');
@@ -122,6 +123,8 @@ const membershipOf = (
     username,
     group,
     member,
+    // The row as it is told apart from the user's other rows granting the same group.
+    role: typeof role === 'string' ? role : String(role),
     version: event.version,
     origin: event.origin,
     sourceTsMs: event.sourceTsMs,

@@ -4,7 +4,7 @@
 //   upsert, delete     -> delete
 //   delete, upsert     -> delete, upsert (a recreate: the new user starts from nothing), but
 //                         at one source position -> upsert (a primary-key change, key-change.ts)
-//   group intents      -> the last per group; folded into the upsert when it carries the full
+//   group intents      -> the last per role row (per group when rows are not told apart); folded into the upsert when it carries the full
 //                         set of groups, otherwise kept, after the user's own intent.
 // Folded-away versions are remembered in `supersededVersion` (see UserIntent).
 import type { DesiredUser, UpsertFallback, UserIntent, Version } from '../../core/types.js';
@@ -94,8 +94,10 @@ const foldUser = (intents: UserIntent[], out: UserIntent[]): void => {
   const groups = new Map<string, Group>();
   for (const intent of intents) {
     if (intent.kind === 'group') {
-      const known = groups.get(intent.group);
-      if (!known || intent.version >= known.version) groups.set(intent.group, intent);
+      // The last per role row: two rows granting one group are two memberships' worth of state.
+      const key = intent.role === undefined ? intent.group : `${intent.group}\u0000${intent.role}`;
+      const known = groups.get(key);
+      if (!known || intent.version >= known.version) groups.set(key, intent);
       continue;
     }
     // Arrival order, not version order: an intent arriving after a newer one is a duplicate or

@@ -24,7 +24,14 @@ import type {
   Version,
 } from '../../core/types.js';
 import { NO_VERSION } from '../decode/version.js';
-import { encodeGroupVersions, parseGroupVersions, type GroupVersions } from './group-versions.js';
+import {
+  encodeGroupStates,
+  parseGroupStates,
+  parseGroupVersions,
+  type GroupStates,
+  type GroupVersions,
+  type RoleRowState,
+} from './group-versions.js';
 import type { PlanOptions } from './plan-options.js';
 import { staleAfterDelete } from './key-change.js';
 
@@ -230,31 +237,39 @@ const planDelete = (
  * Role rows have versions of their own that say nothing about the user row's version.
  * Without groups.versionAttribute, membership changes are not version-guarded: adds and
  * removals are idempotent, and a membership is only touched when Cognito differs (when its
- * groups are known); a replay of the roles topic then flaps memberships that were later changed.
- * With it, each group has its own stored version: a role row not newer than its group's is
- * stale (no call); a newer one is applied and its version recorded in the attribute, written
- * after the membership call so that a plan cut short leaves the old version behind. The
- * version is recorded even when the membership already matches (a re-snapshot, a role row
- * updated in place, a change applied before a crash): otherwise an older row delivered later
- * (a replayed range) would look newer than the stored version and flap the membership. That
- * costs one attribute write per user and batch for such rows, and makes every replay of rows
- * already seen free.
+ * groups are known); a replay of the roles topic then flaps memberships that were later changed,
+ * and revoking one of two rows that grant one group removes the membership.
+ * With it, each role row has its own stored version under its group (group-versions.ts): a row
+ * not newer than its stored version is stale (no call); a newer one is applied and recorded in
+ * the attribute, written after the membership call so that a plan cut short leaves the old
+ * version behind. A group stays while any of its rows grants it. The version is recorded even
+ * when the membership already matches (a re-snapshot, a second row granting the same group, a
+ * change applied before a crash): otherwise an older row delivered later (a replayed range)
+ * would look newer than the stored version and flap the membership. That costs one attribute
+ * write per user and batch for such rows, and makes every replay of rows already seen free.
+ * A row not newer than a remembered delete of the user belongs to an earlier incarnation: stale.
  */
 const planGroup = (
   current: CurrentUser | null,
   stored: Version | undefined,
   intent: Extract<UserIntent, { kind: 'group' }>,
   options: PlanOptions,
+  deletedVersion: Version | undefined,
 ): UserPlan => {
-  if (current === null) return skipped('not-existing', undefined);
   const { username, group, member, version } = intent;
+  if (isStale(version, deletedVersion)) return skipped('stale-version', stored);
+  if (current === null) return skipped('not-existing', undefined);
   const attribute = options.groupsVersionAttribute;
   const guarded = attribute !== undefined && version !== NO_VERSION;
-  const versions = guarded ? groupVersionsOf(current, attribute) : undefined;
-  const groupVersion = versions?.get(group);
-  if (groupVersion !== undefined && version < groupVersion) return skipped('stale-version', stored);
+  const states = guarded ? groupStatesOf(current, attribute) : undefined;
+  const state = states?.get(group);
+  const rowKey = intent.role ?? group;
+  const row = state?.rows?.get(rowKey);
+  // An entry that does not list its rows guards the group as a whole (written before rows were kept).
+  const rowVersion = state === undefined ? undefined : state.rows === undefined ? state.version : row?.version;
+  if (rowVersion !== undefined && version < rowVersion) return skipped('stale-version', stored);
   const isMember = current.groups?.includes(group);
-  if (groupVersion !== undefined && version === groupVersion) {
+  if (rowVersion !== undefined && version === rowVersion) {
     // The same row again. A creation records the versions of the memberships it brings along
     // in its AdminCreateUser, before their adds (see UserApplier): complete an add cut short
     // there, write no version. (Elsewhere a version is written after its membership call.)
@@ -262,18 +277,25 @@ const planGroup = (
       return { calls: [{ api: 'AdminAddUserToGroup', username, group }], appliedVersion: stored };
     return skipped('stale-version', stored);
   }
+  let rows: Map<string, RoleRowState> | undefined;
+  if (states !== undefined) {
+    rows = new Map(state?.rows);
+    rows.set(rowKey, { version, granted: member });
+  }
   let call: CognitoCall | undefined;
   if (member) {
     if (isMember !== true) call = { api: 'AdminAddUserToGroup', username, group };
   } else {
     if (!options.removeGroups || !options.ownsGroup(group)) return skipped('filtered', stored);
-    if (isMember !== false) call = { api: 'AdminRemoveUserFromGroup', username, group };
+    // Another row of the user still grants the group: the membership stays.
+    const stillGranted = rows !== undefined && [...rows.values()].some((r) => r.granted);
+    if (!stillGranted && isMember !== false) call = { api: 'AdminRemoveUserFromGroup', username, group };
   }
-  if (versions === undefined)
+  if (states === undefined || rows === undefined)
     return call === undefined ? skipped('no-change', stored) : { calls: [call], appliedVersion: stored };
-  const next = new Map(versions);
-  next.set(group, version);
-  const encoded = encodeGroupVersions(next);
+  const next = new Map(states);
+  next.set(group, { version: state === undefined || version > state.version ? version : state.version, rows });
+  const encoded = encodeGroupStates(next);
   const calls: CognitoCall[] = call === undefined ? [] : [call];
   calls.push({ api: 'AdminUpdateUserAttributes', username, attributes: { [attribute as string]: encoded.value } });
   const plan: UserPlan = { calls, appliedVersion: stored };
@@ -295,6 +317,12 @@ export const storedVersionOf = (current: CurrentUser, versionAttribute: string):
 export const groupVersionsOf = (current: CurrentUser, attribute: string): GroupVersions =>
   current.groupVersions ?? parseGroupVersions(current.attributes[attribute]);
 
+/** The per-group states (versions and granting rows) Cognito holds. */
+export const groupStatesOf = (current: CurrentUser, attribute: string): GroupStates =>
+  current.groupVersions !== undefined
+    ? new Map([...current.groupVersions].map(([group, version]) => [group, { version }]))
+    : parseGroupStates(current.attributes[attribute]);
+
 /**
  * The calls that bring Cognito's `current` user to what `intent` wants.
  * `deletedVersion`: a remembered delete of this username (the user is gone, so Cognito cannot
@@ -314,6 +342,6 @@ export const planUser = (
     case 'delete':
       return planDelete(current, stored, intent, options, deletedVersion);
     case 'group':
-      return planGroup(current, stored, intent, options);
+      return planGroup(current, stored, intent, options, deletedVersion);
   }
 };
