@@ -3,6 +3,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { join } from 'node:path';
 import { templatesOverToastable, toastWarnings } from '../../src/migration/toast-templates.js';
+import { createMetrics } from '../../src/ops/metrics.js';
 import { loadCompiledMapping } from '../../src/runtime/pipeline-factory.js';
 import type { Attributes, DesiredUser, UserIntent } from '../../src/core/types.js';
 import { UserApplier } from '../../src/pipeline/apply/user-applier.js';
@@ -156,5 +157,20 @@ describe('templates over TOAST-able columns (validate-config, assess)', () => {
     expect(line).toMatch(/name is a template over given_name/);
     expect(line).toMatch(/ALTER TABLE public\.users REPLICA IDENTITY FULL;/);
     expect(line).toMatch(/cognito_sync_incomplete_users_total/);
+  });
+});
+
+describe('reporting', () => {
+  test('an incomplete user counts per attribute in cognito_sync_incomplete_users_total', async () => {
+    const metrics = createMetrics();
+    metrics.events.applied?.({
+      username: 'legacy_2',
+      calls: ['AdminCreateUser'],
+      sourceTsMs: null,
+      incomplete: ['given_name', 'name'],
+    });
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/cognito_sync_incomplete_users_total\{attribute="given_name"\} 1/);
+    expect(text).toMatch(/cognito_sync_incomplete_users_total\{attribute="name"\} 1/);
   });
 });
