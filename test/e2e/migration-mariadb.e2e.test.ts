@@ -29,7 +29,17 @@ import { compileMapping, desiredUserFromRow, loadMapping, type CompiledMapping }
 import { openLegacyDatabase } from '../../src/adapters/open-legacy-database.js';
 import { lambdaConfigFromEnv } from '../../src/lambda/lambda-config.js';
 import { createMigrationHandler } from '../../src/lambda/user-migration.js';
-import { REPO, cognitoClient, createPool, getUser, listUsernames, pgPool, runId, stackEnv } from './support/stack.js';
+import {
+  REPO,
+  cognitoClient,
+  createPool,
+  getUser,
+  listUsernames,
+  pgPool,
+  runId,
+  stackEnv,
+  stackDir,
+} from './support/stack.js';
 import { runCli } from './support/migration-cli.js';
 import { seedValues, type Seed } from './support/legacy-seed.js';
 import { expectPlantedProblemsReport, PLANTED_PROBLEMS } from './support/assess-expectations.js';
@@ -401,7 +411,7 @@ describe('User Migration Lambda on MariaDB', () => {
 
   test('the handler, configured as deployed with a mysql:// URL, signs a bcrypt user in with the legacy password; a wrong password is refused', async () => {
     const table = await usersCopy('jit');
-    const mappingPath = join(process.env.STACK_DIR ?? join(REPO, '.stack'), `jit-maria-mapping-${id}.yaml`);
+    const mappingPath = join(stackDir(), `jit-maria-mapping-${id}.yaml`);
     writeFileSync(
       mappingPath,
       readFileSync(join(REPO, 'examples/mapping.yaml'), 'utf8').replace(

@@ -32,7 +32,16 @@ import type { SyncError } from '../../src/errors.js';
 import { createLogger } from '../../src/ops/logger.js';
 import { SyncService } from '../../src/runtime/sync-service.js';
 import { runCliProcess } from './support/cli-process.js';
-import { cognitoClient, createPool, pgPool, runId, stackEnv, waitFor, type StackEnv } from './support/stack.js';
+import {
+  cognitoClient,
+  createPool,
+  pgPool,
+  runId,
+  stackEnv,
+  waitFor,
+  type StackEnv,
+  stackDir,
+} from './support/stack.js';
 import { AdminListGroupsForUserCommand } from '@aws-sdk/client-cognito-identity-provider';
 
 const id = runId();
@@ -374,7 +383,7 @@ describe('a primary-key change when the username comes from a non-key column', (
 describe('a user created by the sync', () => {
   /** What cognito-local "delivered": it keeps the code of a ForgotPassword with the user. */
   const deliveredCode = (poolId: string, username: string): string | undefined => {
-    const file = join(process.env.STACK_DIR ?? '', 'data/cognito/.cognito/db', `${poolId}.json`);
+    const file = join(stackDir(), 'data/cognito/.cognito/db', `${poolId}.json`);
     const db = JSON.parse(readFileSync(file, 'utf8')) as { Users: Record<string, { ConfirmationCode?: string }> };
     return db.Users[username]?.ConfirmationCode;
   };

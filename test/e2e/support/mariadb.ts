@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import { REPO, type StackEnv } from './stack.js';
+import { REPO, type StackEnv, stackDir } from './stack.js';
 
 export interface MariadbEnv extends StackEnv {
   MARIADB_URL: string;
@@ -36,7 +36,7 @@ export function writeMariadbConfig(
   name: string,
   o: { poolId: string; table: string; rolesTable?: string },
 ): string {
-  const path = join(process.env.STACK_DIR ?? join(REPO, '.stack'), `${name}.json`);
+  const path = join(stackDir(), `${name}.json`);
   writeFileSync(
     path,
     JSON.stringify({

@@ -46,8 +46,11 @@ export function endpointOf(env: StackEnv, emulator: Emulator): string {
 
 export const REPO = resolve(import.meta.dirname, '../../..');
 
+/** Where the stack lives: $STACK_DIR, else <repo>/.stack (as the stack scripts decide). */
+export const stackDir = (): string => process.env.STACK_DIR ?? resolve(REPO, '.stack');
+
 export function stackEnv(): StackEnv {
-  const file = resolve(process.env.STACK_DIR ?? resolve(REPO, '.stack'), 'env.json');
+  const file = resolve(stackDir(), 'env.json');
   let env: StackEnv;
   try {
     env = JSON.parse(readFileSync(file, 'utf8')) as StackEnv;
