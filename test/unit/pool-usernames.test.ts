@@ -6,7 +6,7 @@ import { describe, expect, test } from '@jest/globals';
 import type { CognitoCall, CurrentUser, UserIntent } from '../../src/core/types.js';
 import { CognitoApiError } from '../../src/errors.js';
 import type { ExecuteResult, ListedUser } from '../../src/adapters/cognito/cognito-gateway.js';
-import { PoolUsernames, byLegacyKey, keyedDirectory } from '../../src/adapters/cognito/pool-usernames.js';
+import { PoolUsernames, byLegacyKey, keyedDirectory, ownUsers } from '../../src/adapters/cognito/pool-usernames.js';
 
 const KEY = 'custom:legacy_id';
 
@@ -247,6 +247,11 @@ describe('a pool whose users sign in with their email as username', () => {
     const members: string[] = [];
     for await (const page of after.listUsersInGroup('support')) members.push(...page);
     expect(members).toEqual(['2']);
+
+    // The pool state primes from the sync's own users only.
+    const primed: string[] = [];
+    for await (const page of ownUsers(usernamesFor(pool)).listUsers()) primed.push(...page.map((u) => u.username));
+    expect(primed.sort()).toEqual(['1', '2', '3']);
 
     pool.log.length = 0;
     // The change carries only the new email, which Cognito does not know yet.

@@ -361,8 +361,23 @@ export const forPoolShape = <G extends CognitoGateway, D extends PoolUsernamesDi
 ): { gateway: CognitoGateway; listing: PoolListing; usernames?: PoolUsernames } => {
   if (signIn === undefined) return { gateway, listing: directory };
   const usernames = new PoolUsernames(gateway, directory, { ...options, signIn });
-  return { gateway: usernames, listing: usernames, usernames };
+  return { gateway: usernames, listing: ownUsers(usernames), usernames };
 };
+
+/**
+ * What the pool state primes from: the sync's users only. Users without the key attribute (say,
+ * people who signed up in the app before the migration) are never the sync's to change, and in
+ * the bounded state they would only push its own users out.
+ */
+export const ownUsers = (usernames: PoolUsernames): PoolListing => ({
+  async *listUsers(pageSize) {
+    for await (const page of usernames.listUsers(pageSize)) {
+      const own = page.filter((u) => u.foreign !== true);
+      if (own.length > 0) yield own;
+    }
+  },
+  listUsersInGroup: (group) => usernames.listUsersInGroup(group),
+});
 
 /** `reconcile`'s directory for such a pool: users and members by legacy key, the rest as it is. */
 export const keyedDirectory = (usernames: PoolUsernames, directory: CognitoDirectory): CognitoDirectory => ({
