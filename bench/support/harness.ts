@@ -23,7 +23,7 @@ import {
   type Pipeline,
 } from '../../src/runtime/pipeline-factory.js';
 import type { InMemoryCognito } from './in-memory-cognito.js';
-import { legacyAvroSchemas, type LegacyForm, type TopicLog } from './legacy-records.js';
+import { USERS_TOPIC, legacyAvroSchemas, type LegacyForm, type TopicLog } from './legacy-records.js';
 
 export const exampleMapping = (): Promise<CompiledMapping> =>
   loadCompiledMapping(join(process.cwd(), 'examples/mapping.yaml'));
@@ -169,6 +169,16 @@ export class SimulatedConsumer {
       )
       .sort((a, b) => a.order - b.order);
     let processed = 0;
+    // As SyncService does on joining: the users partitions are behind until their lag is known,
+    // seeded from the committed offsets (a waiting membership is not given up on meanwhile).
+    const usersLog = logs.find((log) => log.topic === USERS_TOPIC);
+    if (usersLog) {
+      const keys = usersLog.partitions.map((_, p) => `${usersLog.topic}:${p}`);
+      this.processor.expectUsersPartitions(keys);
+      keys.forEach((key, p) =>
+        this.processor.noteUsersLag(key, BigInt(usersLog.end(p) - (this.committed.get(key) ?? 0))),
+      );
+    }
     await Promise.all(
       partitions.map(async (p) => {
         const control: BatchControl = {

@@ -97,6 +97,14 @@ const DEAD_LETTERED_USERS_KEPT = 100_000;
 export class BatchProcessor {
   /** Users partitions' lag after their last batch here, and when that was. */
   private readonly usersLag = new Map<string, { lag: bigint; at: number }>();
+  /**
+   * Users partitions assigned here whose lag is not known yet (no batch read, no lag seeded):
+   * behind until told otherwise, so that a membership is never given up on while its user's
+   * partition has not even been fetched (4 of 12 partitions in flight, a backlog behind quotas).
+   */
+  private readonly usersLagUnknown = new Set<string>();
+  /** Since when no users partition here has a backlog (undefined while one has). */
+  private caughtUpSince: number | undefined;
   /** username -> "topic:partition:offset" of its record in the DLQ. */
   private readonly deadLetteredUsers = new Map<string, string>();
   /** An error from work applied outside a batch (a hand-over) that must stop the pipeline. */
@@ -341,6 +349,7 @@ export class BatchProcessor {
     if (usersPartition && control.highWatermark !== undefined && records.length > 0) {
       const last = BigInt(records[records.length - 1]!.offset);
       this.usersLag.set(partitionKey, { lag: BigInt(control.highWatermark) - last - 1n, at: this.o.clock.now() });
+      this.usersLagUnknown.delete(partitionKey);
     }
     const resumeOffset = tracker.committable();
     const floor = waiting?.floor(partitionKey) ?? null;
@@ -393,16 +402,34 @@ export class BatchProcessor {
       this.deadLetteredUsers.delete(this.deadLetteredUsers.keys().next().value as string);
   }
 
-  /** A users partition read here still has a backlog: a waiting user may yet be created. */
+  /** A users partition here still has a backlog, or is not known yet: a waiting user may yet be created. */
   private usersBehind(): boolean {
+    if (this.usersLagUnknown.size > 0) return true;
     for (const { lag } of this.usersLag.values()) if (lag > 0n) return true;
     return false;
+  }
+
+  /** The users partitions assigned here ("topic:partition"): each is behind until its lag is known. */
+  expectUsersPartitions(keys: Iterable<string>): void {
+    for (const key of keys) if (!this.usersLag.has(key)) this.usersLagUnknown.add(key);
+  }
+
+  /** Users partitions whose lag is still unknown (to seed from the group's committed offsets). */
+  get usersPartitionsUnknown(): string[] {
+    return [...this.usersLagUnknown];
+  }
+
+  /** A users partition's lag from outside a batch (the group's committed offset vs the log end). A batch's own figure wins. */
+  noteUsersLag(key: string, lag: bigint): void {
+    if (!this.usersLagUnknown.delete(key)) return;
+    this.usersLag.set(key, { lag: lag < 0n ? 0n : lag, at: this.o.clock.now() });
   }
 
   /** After a rebalance: forget what waits in, and the lag of, partitions this member lost. */
   dropPartitions(owned: (partition: string) => boolean): void {
     this.o.waiting?.dropPartitions(owned);
     for (const key of [...this.usersLag.keys()]) if (!owned(key)) this.usersLag.delete(key);
+    for (const key of [...this.usersLagUnknown]) if (!owned(key)) this.usersLagUnknown.delete(key);
   }
 
   /**
@@ -417,6 +444,10 @@ export class BatchProcessor {
     if (!waiting || waiting.users === 0) return;
     const now = this.o.clock.now();
     const behind = this.usersBehind();
+    // missingUserTimeoutMs counts from when the users topic here caught up, not from when the
+    // membership was parked: one parked early in a long backlog is not given up on at once.
+    if (behind) this.caughtUpSince = undefined;
+    else this.caughtUpSince ??= now;
     for (const entry of waiting.due(now, 64)) {
       if (entry.holder !== undefined) {
         // An alias wait: the resolver bounds it (processing.aliasWaitMs), backlog or not.
@@ -429,7 +460,8 @@ export class BatchProcessor {
         continue;
       }
       const origin = this.deadLetteredUsers.get(entry.username);
-      const expired = origin !== undefined || now - entry.since >= (this.o.missingUserTimeoutMs ?? 60_000);
+      const waitedSince = Math.max(entry.since, this.caughtUpSince ?? now);
+      const expired = origin !== undefined || now - waitedSince >= (this.o.missingUserTimeoutMs ?? 60_000);
       // A re-check reads the user: "absent" in the pool state may be old (another instance, or
       // the migration trigger, may have created it since).
       this.o.applier.state.forget(entry.username);

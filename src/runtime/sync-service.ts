@@ -10,6 +10,7 @@ import { KafkaDeadLetterSink } from '../adapters/kafka/dlq-producer.js';
 import { readDlqSources } from '../adapters/kafka/dlq-reader.js';
 import { KafkaDeletedUsersLog, deletedUsersTopic } from '../adapters/kafka/deleted-users-log.js';
 import { isRebalanceError } from '../adapters/kafka/rebalance-errors.js';
+import { fetchLag } from '../adapters/kafka/lag.js';
 import type { AwsCognitoGateway, CognitoCallEvent, CognitoGateway } from '../adapters/cognito/cognito-gateway.js';
 import type { Clock } from '../pipeline/apply/token-bucket.js';
 import { errorForLog, type Logger } from '../ops/logger.js';
@@ -181,6 +182,11 @@ export class SyncService {
     });
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
 
+    // Debezium names a table's topic <prefix>.<schema>.<table>: the users topics are those whose
+    // last segment is the mapping's users table (others are learnt from their first batch).
+    const usersTopics = new Set(
+      config.kafka.topics.filter((topic) => topic.slice(topic.lastIndexOf('.') + 1) === pipeline.mapping.usersTable),
+    );
     const { GROUP_JOIN, CRASH, STOP } = this.consumer.events;
     let joins = 0;
     this.consumer.on(GROUP_JOIN, (e) => {
@@ -200,6 +206,11 @@ export class SyncService {
       }
       // Waiting memberships of partitions gone elsewhere: their next owner reads them again.
       this.processor?.dropPartitions((key) => this.assigned.has(key));
+      // Users partitions count as behind until their lag is known: seeded from the group's
+      // committed offsets now, replaced by each batch's own figure.
+      const usersKeys = [...this.assigned].filter((key) => usersTopics.has(key.slice(0, key.lastIndexOf(':'))));
+      processor.expectUsersPartitions(usersKeys);
+      void this.seedUsersLag(kafka, [...usersTopics]);
       for (const key of [...this.resumeAt.keys()]) if (!this.assigned.has(key)) this.resumeAt.delete(key);
       this.backpressured.clear();
       logger.info({ assignment: e.payload.memberAssignment, memberId: e.payload.memberId }, 'joined consumer group');
@@ -315,6 +326,32 @@ export class SyncService {
       calls: outcome.calls,
       commitOffset: outcome.commitOffset,
     });
+  }
+
+  /**
+   * The lag of users partitions no batch has reported yet, from the group's committed offsets
+   * (one admin round trip per rebalance; retried on the sweep's pace until every one is known).
+   */
+  private async seedUsersLag(kafka: Kafka, topics: string[]): Promise<void> {
+    if (topics.length === 0) return;
+    const admin = kafka.admin();
+    try {
+      for (let attempt = 0; this.processor && this.processor.usersPartitionsUnknown.length > 0; attempt++) {
+        try {
+          if (attempt === 0) await admin.connect();
+          for (const lag of await fetchLag(admin, this.o.config.kafka.groupId, topics))
+            this.processor.noteUsersLag(`${lag.topic}:${lag.partition}`, BigInt(lag.lag));
+          return;
+        } catch (error) {
+          this.o.logger.debug({ error: errorForLog(error) }, 'users partitions lag: not read yet, retrying');
+          if (this.state !== 'running' && this.state !== 'starting') return;
+          if (attempt > 60) return;
+          await new Promise((r) => setTimeout(r, 5000).unref());
+        }
+      }
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
   }
 
   /** Memberships of a partition settled: commit up to what still waits, and resume a paused partition. */

@@ -163,3 +163,65 @@ test('a replay by a new group does not dead-letter again what the DLQ already ho
   expect(replay.deadLetters).toEqual([]);
   expect(skipped.sort()).toEqual([ROLES_TOPIC, USERS_TOPIC]);
 });
+
+test('a users partition assigned but not read yet counts as behind: its users’ memberships are not given up (the initial-load race)', async () => {
+  const mapping = await exampleMapping();
+  const workload = new LegacyWorkload({ users: 2, seed: 2 });
+  const { users, roles } = logsOf(workload.snapshot());
+  const clock = virtualClock();
+  const consumer = new SimulatedConsumer({
+    pipeline: pipelineFor(mapping, 'json'),
+    cognito: new InMemoryCognito(),
+    clock,
+  });
+  await consumer.prime();
+  // Assigned, lag unknown: no batch of the users partition has run (others went first).
+  consumer.processor.expectUsersPartitions([`${USERS_TOPIC}:0`]);
+  await consumer.processor.process(roles.read(0, 0, 1000), control(roles));
+  const waiting = consumer.waiting.users;
+  expect(waiting).toBeGreaterThan(0);
+  for (let i = 0; i < 30; i++) {
+    await clock.sleep(10_000);
+    await consumer.processor.sweep();
+  }
+  expect(consumer.deadLetters).toEqual([]);
+  expect(consumer.waiting.users).toBe(waiting);
+  await consumer.processor.process(users.read(0, 0, 1000), control(users));
+  await settle(consumer);
+  expect(consumer.waiting.users).toBe(0);
+  expect(consumer.deadLetters).toEqual([]);
+});
+
+test('missingUserTimeoutMs counts from when the users topic caught up, not from when the membership was parked', async () => {
+  const mapping = await exampleMapping();
+  // The second user's row never reaches the users topic: its role rows wait for nobody.
+  const changes = new LegacyWorkload({ users: 2, seed: 2 }).snapshot();
+  const ghost = changes.filter((c) => c.table === 'users')[1]!;
+  const { users, roles } = logsOf(changes.filter((c) => c !== ghost));
+  const clock = virtualClock();
+  const consumer = new SimulatedConsumer({
+    pipeline: pipelineFor(mapping, 'json'),
+    cognito: new InMemoryCognito(),
+    clock,
+  });
+  await consumer.prime();
+  consumer.processor.expectUsersPartitions([`${USERS_TOPIC}:0`]);
+  await consumer.processor.process(roles.read(0, 0, 1000), control(roles));
+  // Five minutes parked while the users partition is not read yet (missingUserTimeoutMs is one).
+  for (let i = 0; i < 30; i++) {
+    await clock.sleep(10_000);
+    await consumer.processor.sweep();
+  }
+  await consumer.processor.process(users.read(0, 0, 1000), control(users));
+  await settle(consumer);
+  expect(consumer.waiting.users).toBe(1); // the ghost's
+  // Caught up now: the minute starts here, not five minutes ago.
+  await consumer.processor.sweep();
+  await clock.sleep(50_000);
+  await consumer.processor.sweep();
+  expect(consumer.deadLetters).toEqual([]);
+  await clock.sleep(11_000);
+  await consumer.processor.sweep();
+  expect(consumer.deadLetters.length).toBeGreaterThan(0);
+  expect(String(consumer.deadLetters[0]!.error.message)).toMatch(/did not appear in Cognito within 60000 ms/);
+});
