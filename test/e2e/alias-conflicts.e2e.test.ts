@@ -237,7 +237,14 @@ describe('alias conflicts converge without a person (strict proxy in front of co
       await waitFor('the first user in Cognito', hasEmail(first, email));
       const second = await insertUser(`second.force.${id}`, email);
       await waitFor('the second user, with the email verified', hasEmail(second, email), 90_000);
-      expect(await getUser(cognito, poolId, usernameOf(first))).toMatchObject({ email, email_verified: 'false' });
+      // Real Cognito moves the alias atomically with the creation; the strict proxy creates first
+      // and then unverifies the holder, and this test reads cognito-local directly, so it can see
+      // the moment in between: wait for the holder's side.
+      const holder = await waitFor('the holder to keep its email, unverified', async () => {
+        const user = await getUser(cognito, poolId, usernameOf(first));
+        return user?.email_verified === 'false' ? user : null;
+      });
+      expect(holder).toMatchObject({ email, email_verified: 'false' });
       expect(await dlqMessages(dlqTopic)).toEqual([]);
     } finally {
       await service.stop();
