@@ -175,9 +175,8 @@ export class SimulatedConsumer {
     if (usersLog) {
       const keys = usersLog.partitions.map((_, p) => `${usersLog.topic}:${p}`);
       this.processor.expectUsersPartitions(keys);
-      keys.forEach((key, p) =>
-        this.processor.noteUsersLag(key, BigInt(usersLog.end(p) - (this.committed.get(key) ?? 0))),
-      );
+      for (const [p, key] of keys.entries())
+        this.processor.noteUsersLag(key, BigInt(usersLog.end(p) - (this.committed.get(key) ?? 0)));
     }
     await Promise.all(
       partitions.map(async (p) => {
