@@ -11,6 +11,7 @@ import { readDlqSources } from '../adapters/kafka/dlq-reader.js';
 import { KafkaDeletedUsersLog, deletedUsersTopic } from '../adapters/kafka/deleted-users-log.js';
 import { isRebalanceError } from '../adapters/kafka/rebalance-errors.js';
 import { fetchLag } from '../adapters/kafka/lag.js';
+import { tableFromTopic } from '../pipeline/decode/index.js';
 import type { AwsCognitoGateway, CognitoCallEvent, CognitoGateway } from '../adapters/cognito/cognito-gateway.js';
 import type { Clock } from '../pipeline/apply/token-bucket.js';
 import { errorForLog, type Logger } from '../ops/logger.js';
@@ -182,10 +183,9 @@ export class SyncService {
     });
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
 
-    // Debezium names a table's topic <prefix>.<schema>.<table>: the users topics are those whose
-    // last segment is the mapping's users table (others are learnt from their first batch).
+    // The users topics by Debezium's naming, as the decoder reads it (others are learnt from their first batch).
     const usersTopics = new Set(
-      config.kafka.topics.filter((topic) => topic.slice(topic.lastIndexOf('.') + 1) === pipeline.mapping.usersTable),
+      config.kafka.topics.filter((topic) => tableFromTopic(topic) === pipeline.mapping.usersTable),
     );
     const { GROUP_JOIN, CRASH, STOP } = this.consumer.events;
     let joins = 0;

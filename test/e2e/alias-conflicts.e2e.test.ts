@@ -24,6 +24,7 @@ import {
   stackEnv,
   waitFor,
   type StackEnv,
+  kafkaAdmin,
 } from './support/stack.js';
 
 let env: StackEnv;
@@ -40,8 +41,7 @@ beforeAll(async () => {
   cognito = cognitoClient(env);
   poolId = await createPool(cognito, `e2e-alias-${id}`, { aliasAttributes: ['email', 'preferred_username'] });
   proxy = await startFaultProxy({ target: env.COGNITO_ENDPOINT, strict: true });
-  admin = new Kafka({ brokers: env.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
+  admin = await kafkaAdmin(env, 'e2e-alias');
 });
 
 afterAll(async () => {

@@ -18,7 +18,7 @@ import {
   type CognitoIdentityProviderClient,
   type UserType,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import type pg from 'pg';
 import { parse, stringify } from 'yaml';
 import { fetchLag, totalLag } from '../../src/adapters/kafka/lag.js';
@@ -26,7 +26,18 @@ import { compileConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/ops/logger.js';
 import { SyncService } from '../../src/runtime/sync-service.js';
 import { runCli, writeMigrationConfig } from './support/migration-cli.js';
-import { REPO, cognitoClient, endpointOf, pgPool, runId, stackEnv, waitFor, type StackEnv } from './support/stack.js';
+import {
+  REPO,
+  cognitoClient,
+  endpointOf,
+  pgPool,
+  runId,
+  stackEnv,
+  waitFor,
+  type StackEnv,
+  kafkaAdmin,
+  pinGroupAtEnd,
+} from './support/stack.js';
 
 const TOPICS = ['legacy.public.users', 'legacy.public.user_roles'];
 
@@ -104,22 +115,6 @@ async function startSync(poolId: string, mapping: string, groupId: string) {
   return service;
 }
 
-/**
- * The group starts at the topics' current ends, on every partition: a partition none of this
- * test's records land on then has a committed offset too (lag is measured from the start of a
- * partition the group never committed), and a restart resumes every partition where it was.
- */
-async function pinGroupAtEnd(groupId: string): Promise<void> {
-  for (const topic of TOPICS) {
-    const ends = await admin.fetchTopicOffsets(topic);
-    await admin.setOffsets({
-      groupId,
-      topic,
-      partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })),
-    });
-  }
-}
-
 async function caughtUp(groupId: string): Promise<void> {
   await waitFor(
     `group ${groupId} to commit every partition to its end`,
@@ -183,8 +178,7 @@ beforeAll(async () => {
   endpoint = endpointOf(env, 'moto');
   db = pgPool(env);
   moto = cognitoClient(env, endpoint);
-  admin = new Kafka({ brokers: env.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
+  admin = await kafkaAdmin(env, 'e2e-pool-shapes');
   // The roles topic exists once Debezium saw a role row; the consumer needs it from the start.
   await admin.createTopics({ topics: [{ topic: 'legacy.public.user_roles', numPartitions: 3 }] });
 });
@@ -206,7 +200,7 @@ describe.each<Shape>(['email', 'phone_number'])('a pool whose users sign in with
       `+4915${String(Number.parseInt(id.slice(-5), 36) % 1_000_000).padStart(6, '0')}${n}${i}`;
     const emailOf = (i: number, variant = '') => `shape.${tag}${variant}.${id}.${i}@example.com`;
 
-    await pinGroupAtEnd(group);
+    await pinGroupAtEnd(admin, group, TOPICS);
     const first = await startSync(poolId, mapping, group);
     const ids: number[] = [];
     try {

@@ -45,6 +45,28 @@ const control = (log: TopicLog): BatchControl => ({
   highWatermark: String(log.end(0)),
 });
 
+/** A consumer on a virtual clock and an empty in-memory Cognito, primed as the service primes it. */
+const primedConsumer = async (
+  mapping: Awaited<ReturnType<typeof exampleMapping>>,
+): Promise<{ consumer: SimulatedConsumer; clock: Clock & { t: number } }> => {
+  const clock = virtualClock();
+  const consumer = new SimulatedConsumer({
+    pipeline: pipelineFor(mapping, 'json'),
+    cognito: new InMemoryCognito(),
+    clock,
+  });
+  await consumer.prime();
+  return { consumer, clock };
+};
+
+/** Five minutes of sweeps, 10 s apart (missingUserTimeoutMs is one minute). */
+const waitFiveMinutes = async (consumer: SimulatedConsumer, clock: Clock): Promise<void> => {
+  for (let i = 0; i < 30; i++) {
+    await clock.sleep(10_000);
+    await consumer.processor.sweep();
+  }
+};
+
 /** Lets the hand-overs started by a batch (not awaited by it) finish. */
 const settle = async (consumer: SimulatedConsumer): Promise<void> => {
   for (let i = 0; i < 100 && consumer.waiting.users > 0; i++) await new Promise((resolve) => setImmediate(resolve));
@@ -114,22 +136,13 @@ test('while the users topic has a backlog, a waiting membership is not given up,
   const mapping = await exampleMapping();
   const workload = new LegacyWorkload({ users: 2, seed: 2 });
   const { users, roles } = logsOf(workload.snapshot());
-  const clock = virtualClock();
-  const consumer = new SimulatedConsumer({
-    pipeline: pipelineFor(mapping, 'json'),
-    cognito: new InMemoryCognito(),
-    clock,
-  });
-  await consumer.prime();
+  const { consumer, clock } = await primedConsumer(mapping);
   // The users partition was read up to its first record only: one more is behind.
   await consumer.processor.process(users.read(0, 0, 1), control(users));
   await consumer.processor.process(roles.read(0, 0, 1000), control(roles));
   const waitingBefore = consumer.waiting.users;
   expect(waitingBefore).toBeGreaterThan(0);
-  for (let i = 0; i < 30; i++) {
-    await clock.sleep(10_000); // five minutes of waiting in all, missingUserTimeoutMs is one
-    await consumer.processor.sweep();
-  }
+  await waitFiveMinutes(consumer, clock);
   expect(consumer.deadLetters).toEqual([]);
   expect(consumer.waiting.users).toBe(waitingBefore);
   await consumer.processor.process(users.read(0, 1, 1000), control(users));
@@ -168,22 +181,13 @@ test('a users partition assigned but not read yet counts as behind: its users’
   const mapping = await exampleMapping();
   const workload = new LegacyWorkload({ users: 2, seed: 2 });
   const { users, roles } = logsOf(workload.snapshot());
-  const clock = virtualClock();
-  const consumer = new SimulatedConsumer({
-    pipeline: pipelineFor(mapping, 'json'),
-    cognito: new InMemoryCognito(),
-    clock,
-  });
-  await consumer.prime();
+  const { consumer, clock } = await primedConsumer(mapping);
   // Assigned, lag unknown: no batch of the users partition has run (others went first).
   consumer.processor.expectUsersPartitions([`${USERS_TOPIC}:0`]);
   await consumer.processor.process(roles.read(0, 0, 1000), control(roles));
   const waiting = consumer.waiting.users;
   expect(waiting).toBeGreaterThan(0);
-  for (let i = 0; i < 30; i++) {
-    await clock.sleep(10_000);
-    await consumer.processor.sweep();
-  }
+  await waitFiveMinutes(consumer, clock);
   expect(consumer.deadLetters).toEqual([]);
   expect(consumer.waiting.users).toBe(waiting);
   await consumer.processor.process(users.read(0, 0, 1000), control(users));
@@ -198,20 +202,11 @@ test('missingUserTimeoutMs counts from when the users topic caught up, not from 
   const changes = new LegacyWorkload({ users: 2, seed: 2 }).snapshot();
   const ghost = changes.filter((c) => c.table === 'users')[1]!;
   const { users, roles } = logsOf(changes.filter((c) => c !== ghost));
-  const clock = virtualClock();
-  const consumer = new SimulatedConsumer({
-    pipeline: pipelineFor(mapping, 'json'),
-    cognito: new InMemoryCognito(),
-    clock,
-  });
-  await consumer.prime();
+  const { consumer, clock } = await primedConsumer(mapping);
   consumer.processor.expectUsersPartitions([`${USERS_TOPIC}:0`]);
   await consumer.processor.process(roles.read(0, 0, 1000), control(roles));
   // Five minutes parked while the users partition is not read yet (missingUserTimeoutMs is one).
-  for (let i = 0; i < 30; i++) {
-    await clock.sleep(10_000);
-    await consumer.processor.sweep();
-  }
+  await waitFiveMinutes(consumer, clock);
   await consumer.processor.process(users.read(0, 0, 1000), control(users));
   await settle(consumer);
   expect(consumer.waiting.users).toBe(1); // the ghost's

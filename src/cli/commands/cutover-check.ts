@@ -30,6 +30,7 @@ import {
   type PasswordFacts,
 } from '../../migration/cutover-gates.js';
 import { UNKNOWN, type CompiledMapping } from '../../pipeline/map/index.js';
+import { toEpochMs } from '../../pipeline/map/time-values.js';
 import { EXIT } from '../exit-codes.js';
 
 const DAY_MS = 86_400_000;
@@ -156,8 +157,9 @@ async function passwordFacts(
   let ready = 0;
   for await (const page of source.db.scanUsers({ columns, pageSize: source.pageSize })) {
     for (const row of page.rows) {
-      const at = timeOf(row[settings.activeColumn]);
-      if (at === undefined || at < since) continue;
+      // Read as the mapping's date transforms read a column (timestamps, dates, ISO text, epoch numbers).
+      const at = toEpochMs(row[settings.activeColumn], undefined);
+      if (typeof at === 'string' || at < since) continue;
       active++;
       let username: string | typeof UNKNOWN;
       try {
@@ -170,13 +172,3 @@ async function passwordFacts(
   }
   return { ...settings, active, ready };
 }
-
-/** ms since the epoch of a timestamp or date column as the adapters return it (Date or ISO text). */
-const timeOf = (value: unknown): number | undefined => {
-  if (value instanceof Date) return value.getTime();
-  if (typeof value === 'string') {
-    const t = Date.parse(value);
-    return Number.isNaN(t) ? undefined : t;
-  }
-  return undefined;
-};
