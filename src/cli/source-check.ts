@@ -3,7 +3,7 @@
 // settings and refuse a source whose change events cannot carry what the mapping needs.
 import type { CompiledConfig } from '../config/load-config.js';
 import { ConfigError } from '../errors.js';
-import { readSourceFacts } from '../adapters/legacy-database/source-facts.js';
+import { readSourceFacts } from '../adapters/legacy-db/source-facts.js';
 import { formatProblem, judgeSource, sourceNeedsOf, type SourceProblem } from '../migration/source-check.js';
 import type { CompiledMapping } from '../pipeline/map/compile-mapping.js';
 

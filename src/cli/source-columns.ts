@@ -8,7 +8,7 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { MappingSpec } from '../pipeline/map/mapping-spec.js';
 import type { Decoder } from '../pipeline/decode/decoder.js';
-import { openLegacyDatabase } from '../adapters/open-legacy-database.js';
+import { openLegacyDatabase } from '../adapters/legacy-db/open-legacy-database.js';
 import { readRange, throwawayGroupId, type PartitionRange } from '../adapters/kafka/range-reader.js';
 import { missingColumns, missingColumnsError, type KnownColumns } from './mapping-columns.js';
 

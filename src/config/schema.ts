@@ -1,6 +1,6 @@
 // The one description of the config file. Defaults live here and nowhere else.
 import { z } from 'zod';
-import { LEGACY_URL_EXPECTED, LEGACY_URL_PATTERN } from '../adapters/legacy-url.js';
+import { LEGACY_URL_EXPECTED, LEGACY_URL_PATTERN } from '../adapters/legacy-db/legacy-url.js';
 
 const rate = z.number().positive().max(10_000);
 

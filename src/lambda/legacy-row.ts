@@ -1,7 +1,7 @@
 // The legacy row behind a Cognito username, for both triggers: the username is the mapping's
 // own (e.g. "legacy_{id}"), so it parses back to the columns it was built from.
 import { err, type Result, type Row } from '../core/types.js';
-import type { FindOptions, FoundUser, LegacyDatabase, LookupProblem } from '../adapters/postgres/legacy-database.js';
+import type { FindOptions, FoundUser, LegacyDatabase, LookupProblem } from '../adapters/legacy-db/legacy-database.js';
 import { UNKNOWN, type CompiledMapping } from '../pipeline/map/index.js';
 import { usernamePattern } from '../migration/username-pattern.js';
 

@@ -5,7 +5,7 @@
 // marker is an attribute the sync never writes, so deleting it cannot undo a sync write, and a
 // user without the marker costs the Post Authentication trigger nothing at all.
 import type { Row } from '../core/types.js';
-import type { LegacyDatabase } from '../adapters/postgres/legacy-database.js';
+import type { LegacyDatabase } from '../adapters/legacy-db/legacy-database.js';
 import { UNKNOWN, type CompiledMapping } from '../pipeline/map/index.js';
 import { attributeNameProblem, CUSTOM_PREFIX } from '../pipeline/map/cognito-rules.js';
 import { desiredGroups, rolesKeyOf, type DesiredGroups } from '../migration/memberships.js';

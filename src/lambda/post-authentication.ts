@@ -32,7 +32,7 @@ import {
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Row } from '../core/types.js';
 import { errorMessage, MappingError } from '../errors.js';
-import type { LegacyDatabase } from '../adapters/postgres/legacy-database.js';
+import type { LegacyDatabase } from '../adapters/legacy-db/legacy-database.js';
 import type { CompiledMapping } from '../pipeline/map/index.js';
 import { forEachLimit } from '../runtime/concurrency.js';
 import { findByMappedUsername, mappedUsernameOf } from './legacy-row.js';

@@ -3,7 +3,7 @@
 // the Post Authentication bundle does not pull in the password hashers (argon2 is a native
 // package that bundle does not ship).
 import { ConfigError, errorMessage } from '../errors.js';
-import { LEGACY_URL_EXPECTED, legacyDialectOf } from '../adapters/legacy-url.js';
+import { LEGACY_URL_EXPECTED, legacyDialectOf } from '../adapters/legacy-db/legacy-url.js';
 import { compileMapping, loadMapping, parseMapping, type CompiledMapping } from '../pipeline/map/index.js';
 import { comparesGroups } from '../migration/memberships.js';
 import { pendingAttributeProblem } from './pending-groups.js';

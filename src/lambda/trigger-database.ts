@@ -1,7 +1,7 @@
 // The legacy database as both Cognito triggers open it. Kept out of trigger-config.ts so the
 // configuration can be read (and unit-tested) without loading the database drivers.
-import type { LegacyDatabase } from '../adapters/postgres/legacy-database.js';
-import { openLegacyDatabase } from '../adapters/open-legacy-database.js';
+import type { LegacyDatabase } from '../adapters/legacy-db/legacy-database.js';
+import { openLegacyDatabase } from '../adapters/legacy-db/open-legacy-database.js';
 import type { LegacyLambdaConfig } from './trigger-config.js';
 
 /**

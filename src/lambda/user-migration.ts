@@ -33,7 +33,7 @@ import { createHash } from 'node:crypto';
 import { withEpoch } from '../pipeline/decode/version.js';
 import { err, ok, type Attributes, type Result, type Row } from '../core/types.js';
 import { errorMessage } from '../errors.js';
-import type { FoundUser, LegacyDatabase, LookupProblem } from '../adapters/postgres/legacy-database.js';
+import type { FoundUser, LegacyDatabase, LookupProblem } from '../adapters/legacy-db/legacy-database.js';
 import { desiredUserFromRow, type CompiledMapping } from '../pipeline/map/index.js';
 import { lambdaConfigFromEnv } from './lambda-config.js';
 import { findByMappedUsername, isSignInValueOf, mappedUsernameOf, signInColumnOf } from './legacy-row.js';

@@ -2,7 +2,7 @@
 // the mapping reads are selected (never the password hash); one page is in memory at a time.
 import type { QuotaCategory, Row } from '../core/types.js';
 import type { CompiledMapping } from '../pipeline/map/index.js';
-import type { LegacyDatabase } from '../adapters/postgres/legacy-database.js';
+import type { LegacyDatabase } from '../adapters/legacy-db/legacy-database.js';
 import { AssessAggregator, type AssessReport } from './assess-aggregator.js';
 
 export interface AssessInput {

@@ -5,9 +5,9 @@
 import type { CompiledConfig } from '../config/load-config.js';
 import { ConfigError } from '../errors.js';
 import type { CompiledMapping } from '../pipeline/map/index.js';
-import type { LegacyDatabase } from '../adapters/postgres/legacy-database.js';
-import { LEGACY_URL_EXPECTED, legacyDialectOf } from '../adapters/legacy-url.js';
-import { openLegacyDatabase } from '../adapters/open-legacy-database.js';
+import type { LegacyDatabase } from '../adapters/legacy-db/legacy-database.js';
+import { LEGACY_URL_EXPECTED, legacyDialectOf } from '../adapters/legacy-db/legacy-url.js';
+import { openLegacyDatabase } from '../adapters/legacy-db/open-legacy-database.js';
 
 export interface LegacySource {
   db: LegacyDatabase;

@@ -19,7 +19,7 @@ import { withEpoch } from '../pipeline/decode/version.js';
 import type { DesiredUser, UserIntent, Version } from '../core/types.js';
 import { errorMessage } from '../errors.js';
 import type { CognitoDirectory, CognitoGateway } from '../adapters/cognito/cognito-gateway.js';
-import type { LegacyDatabase } from '../adapters/postgres/legacy-database.js';
+import type { LegacyDatabase } from '../adapters/legacy-db/legacy-database.js';
 import type { UserApplier } from '../pipeline/apply/user-applier.js';
 import { desiredUserFromRow, UNKNOWN, type CompiledMapping } from '../pipeline/map/index.js';
 import { redactText } from '../ops/redact.js';

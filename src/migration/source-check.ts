@@ -3,7 +3,7 @@
 // it. What it guards against is silent: a delete whose before-image holds only the key cannot
 // name the user or the membership it ended (a revoked role stays in Cognito), and an UPDATE
 // that carries no old row cannot say which membership it replaced.
-import type { SourceFacts, TableFacts } from '../adapters/legacy-database/source-facts.js';
+import type { SourceFacts, TableFacts } from '../adapters/legacy-db/source-facts.js';
 import type { CompiledMapping } from '../pipeline/map/compile-mapping.js';
 
 export interface SourceNeeds {

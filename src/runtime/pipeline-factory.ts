@@ -26,7 +26,7 @@ import type { PoolListing } from '../pipeline/apply/pool-state.js';
 import { JitGraceApplier } from '../migration/jit-grace-applier.js';
 import type { DeadLetterSink } from '../adapters/kafka/dlq-producer.js';
 import type { DeletedUsersStore } from '../adapters/kafka/deleted-users-log.js';
-import type { LegacyDatabase } from '../adapters/postgres/legacy-database.js';
+import type { LegacyDatabase } from '../adapters/legacy-db/legacy-database.js';
 import { derivedAttributes, legacyRowValues, type UnknownValuesSource } from '../pipeline/apply/unknown-values.js';
 import { UserApplier, type UserApplierOptions } from '../pipeline/apply/user-applier.js';
 import { PoolState } from '../pipeline/apply/pool-state.js';
@@ -34,7 +34,7 @@ import { gatedGateway } from '../pipeline/apply/write-gate.js';
 import { systemClock, type Clock } from '../pipeline/apply/token-bucket.js';
 import type { SyncEvents } from './instrumentation.js';
 import { AliasConflicts, type AliasDirectory } from '../pipeline/apply/alias-conflicts.js';
-import { legacyHolderRows, type LegacyHolderRows } from '../adapters/legacy-database/alias-holder-rows.js';
+import { legacyHolderRows, type LegacyHolderRows } from '../adapters/legacy-db/alias-holder-rows.js';
 import { usernamePattern } from '../migration/username-pattern.js';
 
 /** The mapping's planning half: what the applier needs (no decoding, no mapping of events). */

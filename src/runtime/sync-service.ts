@@ -19,9 +19,9 @@ import { PipelineStoppedError, type BatchOutcome, type BatchProcessor } from './
 import { backoffDelay } from './backoff.js';
 import { combineEvents, type SyncEvents } from './instrumentation.js';
 import { createBatchProcessor, createGateway, loadCompiledMapping } from './pipeline-factory.js';
-import type { LegacyDatabase } from '../adapters/postgres/legacy-database.js';
-import { legacyDialectOf } from '../adapters/legacy-url.js';
-import { openLegacyDatabase } from '../adapters/open-legacy-database.js';
+import type { LegacyDatabase } from '../adapters/legacy-db/legacy-database.js';
+import { legacyDialectOf } from '../adapters/legacy-db/legacy-url.js';
+import { openLegacyDatabase } from '../adapters/legacy-db/open-legacy-database.js';
 import type { WaitingMemberships } from './waiting-memberships.js';
 
 export interface SyncServiceOptions {

@@ -20,7 +20,7 @@ import { compileConfig } from '../../src/config/load-config.js';
 import type { CurrentUser } from '../../src/core/types.js';
 import { createLogger } from '../../src/ops/logger.js';
 import { SyncService } from '../../src/runtime/sync-service.js';
-import { PgLegacyDatabase } from '../../src/adapters/postgres/pg-legacy-database.js';
+import { PgLegacyDatabase } from '../../src/adapters/legacy-db/postgres/pg-legacy-database.js';
 import type { CognitoGateway } from '../../src/adapters/cognito/cognito-gateway.js';
 import { compileMapping, loadMapping, type CompiledMapping } from '../../src/pipeline/map/index.js';
 import { createMigrationHandler, resolveSignInName, type MigrationDeps } from '../../src/lambda/user-migration.js';

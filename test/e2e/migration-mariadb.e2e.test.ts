@@ -22,11 +22,11 @@ import {
   InitiateAuthCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import type { Row } from '../../src/core/types.js';
-import type { LegacyDatabase } from '../../src/adapters/postgres/legacy-database.js';
-import { PgLegacyDatabase } from '../../src/adapters/postgres/pg-legacy-database.js';
-import { MysqlLegacyDatabase } from '../../src/adapters/mysql/mysql-legacy-database.js';
+import type { LegacyDatabase } from '../../src/adapters/legacy-db/legacy-database.js';
+import { PgLegacyDatabase } from '../../src/adapters/legacy-db/postgres/pg-legacy-database.js';
+import { MysqlLegacyDatabase } from '../../src/adapters/legacy-db/mysql/mysql-legacy-database.js';
 import { compileMapping, desiredUserFromRow, loadMapping, type CompiledMapping } from '../../src/pipeline/map/index.js';
-import { openLegacyDatabase } from '../../src/adapters/open-legacy-database.js';
+import { openLegacyDatabase } from '../../src/adapters/legacy-db/open-legacy-database.js';
 import { lambdaConfigFromEnv } from '../../src/lambda/lambda-config.js';
 import { createMigrationHandler } from '../../src/lambda/user-migration.js';
 import {

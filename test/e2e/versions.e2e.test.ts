@@ -16,7 +16,7 @@ import { AdminCreateUserCommand, type CognitoIdentityProviderClient } from '@aws
 import { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
 import type pg from 'pg';
 import { KafkaDeletedUsersLog } from '../../src/adapters/kafka/deleted-users-log.js';
-import { PgLegacyDatabase } from '../../src/adapters/postgres/pg-legacy-database.js';
+import { PgLegacyDatabase } from '../../src/adapters/legacy-db/postgres/pg-legacy-database.js';
 import type { CognitoGateway } from '../../src/adapters/cognito/cognito-gateway.js';
 import { fetchLag, totalLag } from '../../src/adapters/kafka/lag.js';
 import { compileConfig } from '../../src/config/load-config.js';

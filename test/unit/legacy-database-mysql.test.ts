@@ -5,8 +5,8 @@ import { describe, expect, test } from '@jest/globals';
 import type { TypeCastField } from 'mysql2';
 import { compileConfig } from '../../src/config/load-config.js';
 import { ConfigError } from '../../src/errors.js';
-import { legacyDialectOf } from '../../src/adapters/legacy-url.js';
-import { legacyTypeCast, quoteQualified } from '../../src/adapters/mysql/mysql-values.js';
+import { legacyDialectOf } from '../../src/adapters/legacy-db/legacy-url.js';
+import { legacyTypeCast, quoteQualified } from '../../src/adapters/legacy-db/mysql/mysql-values.js';
 import { lambdaConfigFromEnv } from '../../src/lambda/lambda-config.js';
 
 const base = {

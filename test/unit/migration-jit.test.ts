@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { err, ok, type CognitoCall, type CurrentUser, type Row, type UserIntent } from '../../src/core/types.js';
 import type { CognitoGateway } from '../../src/adapters/cognito/cognito-gateway.js';
-import type { FindOptions, LegacyDatabase, UserLookup } from '../../src/adapters/postgres/legacy-database.js';
+import type { FindOptions, LegacyDatabase, UserLookup } from '../../src/adapters/legacy-db/legacy-database.js';
 import { compileMapping, loadMapping, type CompiledMapping } from '../../src/pipeline/map/index.js';
 import { coalesce, planOptionsFromMapping, planUser } from '../../src/pipeline/plan/index.js';
 import { createUserApplier, planningFromMapping } from '../../src/runtime/pipeline-factory.js';

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, test } from '@jest/globals';
 import { join } from 'node:path';
 import { err, type CognitoCall, type CurrentUser, type Row } from '../../src/core/types.js';
 import type { CognitoDirectory, CognitoGateway, ListedUser } from '../../src/adapters/cognito/cognito-gateway.js';
-import type { LegacyDatabase, UserPage } from '../../src/adapters/postgres/legacy-database.js';
+import type { LegacyDatabase, UserPage } from '../../src/adapters/legacy-db/legacy-database.js';
 import { compileMapping, desiredUserFromRow, loadMapping, type CompiledMapping } from '../../src/pipeline/map/index.js';
 import { coalesce, planOptionsFromMapping, planUser } from '../../src/pipeline/plan/index.js';
 import { UserApplier } from '../../src/pipeline/apply/user-applier.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import bcrypt from 'bcryptjs';
 import { err, ok, type Row } from '../../src/core/types.js';
-import type { FindOptions, LegacyDatabase, UserLookup } from '../../src/adapters/postgres/legacy-database.js';
+import type { FindOptions, LegacyDatabase, UserLookup } from '../../src/adapters/legacy-db/legacy-database.js';
 import { compileMapping, loadMapping, type CompiledMapping, type MappingSpec } from '../../src/pipeline/map/index.js';
 import {
   createPostAuthenticationHandler,

@@ -1,6 +1,6 @@
 // The source check: which legacy tables' keys and replica identity (binlog row image) let
 // deletes and updates carry what the mapping needs, each problem with the statement that fixes it.
-import type { SourceFacts, TableFacts } from '../../src/adapters/legacy-database/source-facts.js';
+import type { SourceFacts, TableFacts } from '../../src/adapters/legacy-db/source-facts.js';
 import { judgeSource, type SourceNeeds } from '../../src/migration/source-check.js';
 
 const needs = (o: { username?: string[]; removals?: boolean } = {}): SourceNeeds => ({

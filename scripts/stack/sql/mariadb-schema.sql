@@ -1,7 +1,7 @@
 -- The legacy user schema of sql/schema.sql for MariaDB/MySQL (applied by up.sh as the
 -- application user; idempotent). Same columns, same meaning, the types a MySQL monolith would
 -- have used: BOOLEAN is TINYINT(1), timestamptz is TIMESTAMP (stored in UTC), numeric is DECIMAL.
--- The LegacyDatabase adapter reads both into the same values (src/adapters/mysql/mysql-values.ts).
+-- The LegacyDatabase adapter reads both into the same values (src/adapters/legacy-db/mysql/mysql-values.ts).
 
 CREATE TABLE IF NOT EXISTS users (
     id                  BIGINT       NOT NULL AUTO_INCREMENT PRIMARY KEY,

@@ -14,7 +14,7 @@
 // unchanged event). What is still unknown is reported as incomplete (metric, warning log;
 // `reconcile` shows the drift and `reconcile --repair` writes it), never left silently short.
 import type { Attributes, CognitoCall, DesiredUser } from '../../core/types.js';
-import type { LegacyDatabase } from '../../adapters/postgres/legacy-database.js';
+import type { LegacyDatabase } from '../../adapters/legacy-db/legacy-database.js';
 import { findByMappedUsername } from '../../lambda/legacy-row.js';
 import type { CompiledMapping } from '../map/compile-mapping.js';
 import { desiredUserFromRow } from '../map/desired-user.js';

@@ -1,6 +1,6 @@
 // Opens the LegacyDatabase for a connection URL: postgres:// and postgresql:// the PostgreSQL
 // adapter, mysql:// and mariadb:// the MySQL/MariaDB one (see legacy-url.ts).
-import type { LegacyDatabase } from './postgres/legacy-database.js';
+import type { LegacyDatabase } from './legacy-database.js';
 import { PgLegacyDatabase } from './postgres/pg-legacy-database.js';
 import { MysqlLegacyDatabase } from './mysql/mysql-legacy-database.js';
 import { LEGACY_URL_EXPECTED, legacyDialectOf } from './legacy-url.js';

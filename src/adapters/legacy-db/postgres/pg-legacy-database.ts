@@ -4,8 +4,8 @@
 // LIMIT n`, an index range scan that costs the same on page 1 and page 10,000, holds no
 // cursor (or snapshot) open between pages, and keeps at most one page in memory.
 import pg from 'pg';
-import { err, ok, type Result, type Row, type Version } from '../../core/types.js';
-import { readPositionVersion } from '../../pipeline/decode/version.js';
+import { err, ok, type Result, type Row, type Version } from '../../../core/types.js';
+import { readPositionVersion } from '../../../pipeline/decode/version.js';
 import {
   LegacyDatabaseError,
   type FindOptions,
@@ -15,11 +15,11 @@ import {
   type ScanOptions,
   type UserLookup,
   type UserPage,
-} from './legacy-database.js';
+} from '../legacy-database.js';
 import { legacyTypeParsers, parseLsn, quoteIdent, quoteQualified } from './pg-values.js';
-import { keysetPages } from '../legacy-database/keyset-pages.js';
-import { rolesByUser, type RoleRow } from '../legacy-database/roles-by-user.js';
-import { toLegacyDatabaseError } from '../legacy-database/database-error.js';
+import { keysetPages } from '../keyset-pages.js';
+import { rolesByUser, type RoleRow } from '../roles-by-user.js';
+import { toLegacyDatabaseError } from '../database-error.js';
 
 export interface PgLegacyDatabaseOptions {
   url: string;

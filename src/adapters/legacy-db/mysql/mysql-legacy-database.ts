@@ -11,8 +11,8 @@
 // account rarely has, and would not change any comparison.
 import mysql from 'mysql2/promise';
 import type { RowDataPacket } from 'mysql2';
-import { err, ok, type Result, type Row, type Version } from '../../core/types.js';
-import { encodeMysqlVersion } from '../../pipeline/decode/version.js';
+import { err, ok, type Result, type Row, type Version } from '../../../core/types.js';
+import { encodeMysqlVersion } from '../../../pipeline/decode/version.js';
 import {
   LegacyDatabaseError,
   type FindOptions,
@@ -22,11 +22,11 @@ import {
   type ScanOptions,
   type UserLookup,
   type UserPage,
-} from '../postgres/legacy-database.js';
+} from '../legacy-database.js';
 import { legacyTypeCast, quoteIdent, quoteQualified, splitQualified } from './mysql-values.js';
-import { keysetPages } from '../legacy-database/keyset-pages.js';
-import { rolesByUser, type RoleRow } from '../legacy-database/roles-by-user.js';
-import { toLegacyDatabaseError } from '../legacy-database/database-error.js';
+import { keysetPages } from '../keyset-pages.js';
+import { rolesByUser, type RoleRow } from '../roles-by-user.js';
+import { toLegacyDatabaseError } from '../database-error.js';
 
 export interface MysqlLegacyDatabaseOptions {
   /** mysql:// or mariadb:// (the latter is read as mysql://: same protocol). */

@@ -3,8 +3,8 @@
 // logical replication stream: DEFAULT the primary key, USING INDEX that index's columns, FULL
 // every column, NOTHING none (https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-REPLICA-IDENTITY).
 import pg from 'pg';
-import type { ReplicaIdentity, SourceFacts, TableFacts } from '../legacy-database/source-facts.js';
-import { toLegacyDatabaseError } from '../legacy-database/database-error.js';
+import type { ReplicaIdentity, SourceFacts, TableFacts } from '../source-facts.js';
+import { toLegacyDatabaseError } from '../database-error.js';
 
 const IDENTITY: Record<string, ReplicaIdentity> = { d: 'default', f: 'full', i: 'index', n: 'nothing' };
 

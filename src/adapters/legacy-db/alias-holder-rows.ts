@@ -5,8 +5,8 @@ import type { Attributes } from '../../core/types.js';
 import { findByMappedUsername } from '../../lambda/legacy-row.js';
 import { desiredUserFromRow, type CompiledMapping } from '../../pipeline/map/index.js';
 import type { HolderRows } from '../../pipeline/apply/alias-conflicts.js';
-import type { LegacyDatabase } from '../postgres/legacy-database.js';
-import { openLegacyDatabase } from '../open-legacy-database.js';
+import type { LegacyDatabase } from './legacy-database.js';
+import { openLegacyDatabase } from './open-legacy-database.js';
 
 export interface LegacyHolderRows extends HolderRows {
   close(): Promise<void>;

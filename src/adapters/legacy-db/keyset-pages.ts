@@ -2,7 +2,7 @@
 // the one before, so every page is an index range scan of the same cost and nothing (cursor,
 // snapshot, connection) is held between pages. Only the SQL that reads one page is a dialect's.
 import type { Row } from '../../core/types.js';
-import type { UserPage } from '../postgres/legacy-database.js';
+import type { UserPage } from './legacy-database.js';
 
 /**
  * Reads a page after the given key values (the first page: `after` undefined), in key order,

@@ -4,8 +4,8 @@
 // https://mariadb.com/kb/en/replication-and-binary-log-system-variables/#binlog_row_image).
 import mysql from 'mysql2/promise';
 import type { RowDataPacket } from 'mysql2';
-import type { SourceFacts, TableFacts } from '../legacy-database/source-facts.js';
-import { toLegacyDatabaseError } from '../legacy-database/database-error.js';
+import type { SourceFacts, TableFacts } from '../source-facts.js';
+import { toLegacyDatabaseError } from '../database-error.js';
 import { splitQualified } from './mysql-values.js';
 
 export const mysqlSourceFacts = async (url: string, tables: readonly string[]): Promise<SourceFacts> => {

@@ -1,10 +1,10 @@
 // What the legacy database says about how its change events will look: per table, its primary
 // key and which columns a delete's before-image (and an update's, when it has one) carries.
 // Read by the source check (src/migration/source-check.ts); nothing else depends on it.
-import { legacyDialectOf, type LegacyDialect } from '../legacy-url.js';
-import { LegacyDatabaseError } from '../postgres/legacy-database.js';
-import { pgSourceFacts } from '../postgres/pg-source-facts.js';
-import { mysqlSourceFacts } from '../mysql/mysql-source-facts.js';
+import { legacyDialectOf, type LegacyDialect } from './legacy-url.js';
+import { LegacyDatabaseError } from './legacy-database.js';
+import { pgSourceFacts } from './postgres/pg-source-facts.js';
+import { mysqlSourceFacts } from './mysql/mysql-source-facts.js';
 
 /** PostgreSQL's REPLICA IDENTITY of a table (pg_class.relreplident). */
 export type ReplicaIdentity = 'default' | 'full' | 'index' | 'nothing';

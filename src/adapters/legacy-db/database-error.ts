@@ -2,7 +2,7 @@
 // (never the URL, which carries a password), and whether another try may help, which only the
 // driver's error codes can tell.
 import { errorMessage } from '../../errors.js';
-import { LegacyDatabaseError } from '../postgres/legacy-database.js';
+import { LegacyDatabaseError } from './legacy-database.js';
 
 /** Whether a driver error is connection trouble (worth another try) rather than a SQL error. */
 export type IsRetriable = (code: string, message: string) => boolean;
