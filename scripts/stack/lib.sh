@@ -8,6 +8,10 @@
 #   logs/     one log per component         pids/  one pid file per component
 #   run/      sockets                       env, env.json  connection settings for tests
 
+# runuser, mariadbd and pg_ctlcluster live in sbin, which a minimal or non-login shell's PATH
+# lacks (found by running `npm run demo` from `env -i PATH=/usr/bin:/bin`).
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH="$PATH:/usr/sbin:/sbin" ;; esac
+
 STACK_SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$STACK_SCRIPTS/../.." && pwd)"
 
