@@ -6,6 +6,7 @@ import { ConfigError } from '../errors.js';
 import { readSourceFacts } from '../adapters/legacy-db/source-facts.js';
 import { formatProblem, judgeSource, sourceNeedsOf, type SourceProblem } from '../migration/source-check.js';
 import type { CompiledMapping } from '../pipeline/map/compile-mapping.js';
+import { invokedAs } from './invoked-as.js';
 
 /** The problems of the configured legacy source; throws LegacyDatabaseError when it cannot be read. */
 export async function sourceProblems(config: CompiledConfig, mapping: CompiledMapping): Promise<SourceProblem[]> {
@@ -20,7 +21,7 @@ export async function sourceProblems(config: CompiledConfig, mapping: CompiledMa
 export function sourceProblemsError(problems: readonly SourceProblem[]): ConfigError {
   const lines = problems.map((p) => `  ${formatProblem(p)}`);
   return new ConfigError(
-    `the legacy source cannot send what the mapping needs (${problems.length} problem${problems.length === 1 ? '' : 's'}; cognito-sync check-source lists them):\n${lines.join('\n')}`,
+    `the legacy source cannot send what the mapping needs (${problems.length} problem${problems.length === 1 ? '' : 's'}; ${invokedAs()} check-source lists them):\n${lines.join('\n')}`,
     problems.map((p) => ({ path: `legacyDatabase: ${p.subject}`, message: `${p.problem}. Fix: ${p.fix}` })),
   );
 }

@@ -16,6 +16,7 @@ import { KafkaDeletedUsersLog, deletedUsersTopic } from '../../adapters/kafka/de
 import type { ChangeEvent } from '../../core/types.js';
 import { EXIT } from '../exit-codes.js';
 import { dependenciesOf, waitReachable, type Needs } from '../../adapters/reachability.js';
+import { invokedAs } from '../invoked-as.js';
 
 interface CommonOptions {
   config: string;
@@ -75,7 +76,7 @@ export function registerDlq(program: Command): void {
       );
       if (rows.length > 0)
         process.stdout.write(
-          `${formatDlqList(rows)}\n\ninspect one: cognito-sync dlq inspect --config ${opts.config} --partition P --offset N\n`,
+          `${formatDlqList(rows)}\n\ninspect one: ${invokedAs()} dlq inspect --config ${opts.config} --partition P --offset N\n`,
         );
     });
 

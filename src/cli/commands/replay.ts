@@ -28,6 +28,7 @@ import { EXIT } from '../exit-codes.js';
 import { checkColumns, runSync } from './run.js';
 import { nameArg } from '../args.js';
 import { dependenciesOf, waitReachable } from '../../adapters/reachability.js';
+import { invokedAs } from '../invoked-as.js';
 
 interface ReplayOptions {
   config: string;
@@ -217,7 +218,7 @@ export function refusal(groupId: string, group: GroupActivity, waited: boolean):
     `cognito-sync: refusing to reset the offsets of group ${groupId}: it has ${group.members} active member(s) (state ${group.state})${waited ? ' after waiting' : ''}.`,
     '  Kafka refuses offset commits from outside a consumer group while it has members, so the reset would fail anyway;',
     '  and the running members would overwrite the new offsets with their own next commit.',
-    `  Stop every \`cognito-sync run\` of group ${groupId} first (SIGTERM: it finishes the batch, commits and leaves), then replay;`,
+    `  Stop every \`${invokedAs()} run\` of group ${groupId} first (SIGTERM: it finishes the batch, commits and leaves), then replay;`,
     '  or use --group <name> to replay into a separate group while the live sync keeps running;',
     '  or --force to wait up to the session timeout for members that are already going away (a killed instance stays a member until its session expires).',
   ].join('\n');
@@ -267,7 +268,7 @@ function formatPlan(plan: ReplayPlan, target: ResetTarget, willRun: boolean): st
     if (!willRun)
       out.push(
         plan.liveGroup
-          ? 'start the sync (cognito-sync run) to re-read, or use replay --run.'
+          ? `start the sync (${invokedAs()} run) to re-read, or use replay --run.`
           : `run the sync with kafka.groupId=${plan.groupId} (or replay --run) to re-read.`,
       );
   }

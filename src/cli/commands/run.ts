@@ -18,6 +18,7 @@ import { defaultProgressMode, startProgress, type ProgressMode } from '../../ops
 import type { CompiledConfig } from '../../config/load-config.js';
 import { dependenciesOf, waitReachable } from '../../adapters/reachability.js';
 import { DependencyUnreachableError, errorMessage } from '../../errors.js';
+import { invokedAs } from '../invoked-as.js';
 
 export interface RunSyncOptions {
   /** Stop once every partition is committed to its end offset: exit 0, or 3 when records went to the DLQ. */
@@ -127,7 +128,7 @@ export async function runSync(config: CompiledConfig, opts: RunSyncOptions): Pro
       return EXIT.ok;
     }
     process.stderr.write(
-      `caught up; ${dlq} (see them: cognito-sync dlq list --config ${config.source}; exit ${EXIT.attention})\n`,
+      `caught up; ${dlq} (see them: ${invokedAs()} dlq list --config ${config.source}; exit ${EXIT.attention})\n`,
     );
     return EXIT.attention;
   } catch (error) {
