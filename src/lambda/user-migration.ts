@@ -17,7 +17,8 @@
 // Versions: the created user carries the source position read with the row (PostgreSQL: the
 // WAL insert position in the same snapshot, see readPositionVersion), in the current source
 // epoch: changes the read saw sort below it (a replay does not re-apply the row's history),
-// later ones above (they apply). MySQL/MariaDB: see the MySQL adapter's snapshotVersion.
+// later ones above (they apply). MySQL/MariaDB: the binlog position of the read, (file, P, 0)
+// or with GTIDs (N + 1, 0, 0) (see the MySQL adapter's readAt and mysqlReadPositionVersion).
 //
 // Pools with email or phone as username (mapping username.signInAttribute): Cognito names the
 // user itself and the typed name is the email (phone). The row is looked up by the column that

@@ -7,7 +7,8 @@
 //   2. after a simulated restore (Debezium records of the same rows with lower LSNs), new
 //      changes are skipped in epoch 0 and apply once the operator adds an epoch to the mapping;
 //   3. a user created by the User Migration Lambda and then changed in the legacy database
-//      replays without re-applying its history, and the later change applies.
+//      replays without re-applying its history, and the later change applies: from PostgreSQL,
+//      and from MariaDB through the stack's binlog connector (legacymaria).
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,8 @@ import { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
 import type pg from 'pg';
 import { KafkaDeletedUsersLog } from '../../src/adapters/kafka/deleted-users-log.js';
 import { PgLegacyDatabase } from '../../src/adapters/legacy-db/postgres/pg-legacy-database.js';
+import { MysqlLegacyDatabase } from '../../src/adapters/legacy-db/mysql/mysql-legacy-database.js';
+import type { LegacyDatabase } from '../../src/adapters/legacy-db/legacy-database.js';
 import type { CognitoGateway } from '../../src/adapters/cognito/cognito-gateway.js';
 import { fetchLag, totalLag } from '../../src/adapters/kafka/lag.js';
 import { compileConfig } from '../../src/config/load-config.js';
@@ -37,6 +40,7 @@ import {
   waitFor,
   type StackEnv,
 } from './support/stack.js';
+import { openSource, type LegacySource } from './support/sources.js';
 
 const id = runId();
 const SCHEMA = `versions_${id}`;
@@ -61,6 +65,7 @@ const WRITE_APIS = new Set([
 
 let env: StackEnv;
 let db: pg.Pool;
+let maria: LegacySource;
 let cognito: CognitoIdentityProviderClient;
 let kafka: Kafka;
 let admin: Admin;
@@ -151,9 +156,16 @@ interface SyncRun {
 }
 
 /** A SyncService in this process with its own consumer group, recording every Cognito write. */
-async function startSync(name: string, topics: string[], mapping = MAPPING): Promise<SyncRun> {
+async function startSync(
+  name: string,
+  topics: string[],
+  mapping = MAPPING,
+  startAt?: readonly TopicOffset[],
+): Promise<SyncRun> {
   const calls: CognitoCall[] = [];
   const groupId = `versions.${id}.${name}`;
+  // (a group with committed offsets starts there, not at the beginning: one topic only)
+  if (startAt) await admin.setOffsets({ groupId, topic: topics[0]!, partitions: [...startAt] });
   const config = compileConfig({
     kafka: { brokers: env.KAFKA_BROKERS.split(','), groupId, topics, fromBeginning: true },
     format: 'json',
@@ -197,6 +209,24 @@ async function caughtUp(run: SyncRun, timeoutMs = 120_000): Promise<void> {
     timeoutMs,
     500,
   );
+}
+
+interface TopicOffset {
+  partition: number;
+  offset: string;
+}
+
+/** A legacy database the Lambda reads, and the topic its changes stream into. */
+interface LambdaSource {
+  name: string;
+  usersTopic: () => string;
+  /** Replay the whole topic (this file's own), or from where it ended before the user (a shared one). */
+  replayFromStart: boolean;
+  /** Inserts the person's row; its id. */
+  insert: (p: Person) => Promise<number>;
+  update: (legacyId: number, given: string, family: string) => Promise<void>;
+  row: (legacyId: number) => Promise<{ given_name: string; family_name: string; email: string }>;
+  open: () => LegacyDatabase;
 }
 
 interface Person {
@@ -248,13 +278,19 @@ async function cognitoEqualsRows(ids: number[]): Promise<boolean> {
   return true;
 }
 
-/** Every record of `topic` (the topics here are small: this file's own). */
-async function readTopic(topic: string): Promise<KafkaMessage[]> {
+/** Every record of `topic` (this file's own topics are small), or those from `from` on (a shared one). */
+async function readTopic(topic: string, from?: readonly TopicOffset[]): Promise<KafkaMessage[]> {
   const ends = await admin.fetchTopicOffsets(topic);
-  const pending = new Map(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]));
+  const start = (partition: number, low: string): bigint =>
+    BigInt(from?.find((f) => f.partition === partition)?.offset ?? low);
+  const pending = new Map(
+    ends.filter((e) => BigInt(e.high) > start(e.partition, e.low)).map((e) => [e.partition, BigInt(e.high)]),
+  );
   const out: KafkaMessage[] = [];
   if (pending.size === 0) return out;
-  const consumer = kafka.consumer({ groupId: `versions.reader.${id}.${Math.random().toString(36).slice(2)}` });
+  const groupId = `versions.reader.${id}.${Math.random().toString(36).slice(2)}`;
+  if (from) await admin.setOffsets({ groupId, topic, partitions: [...from] });
+  const consumer = kafka.consumer({ groupId });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await new Promise<void>((resolve, reject) => {
@@ -277,6 +313,7 @@ async function readTopic(topic: string): Promise<KafkaMessage[]> {
 beforeAll(async () => {
   env = stackEnv();
   db = pgPool(env);
+  maria = openSource('mariadb', env);
   cognito = cognitoClient(env);
   kafka = new Kafka({
     clientId: `versions-e2e-${id}`,
@@ -303,6 +340,7 @@ afterAll(async () => {
     .catch(() => undefined);
   await admin?.disconnect();
   await db?.end();
+  await maria?.end();
 }, 120_000);
 
 describe('versions survive the source history', () => {
@@ -398,64 +436,126 @@ describe('versions survive the source history', () => {
     expect(bumped.calls.every((c) => c.username === username(2))).toBe(true);
   }, 300_000);
 
-  test('a user created by the migration Lambda and then changed replays without re-applying its history', async () => {
-    // Epoch 1 holds user 2 now; the stream of epoch 0 must not touch it again.
-    await stopSync(stream);
-    const lambdaUser: Person = { id: 10, given: 'First', family: 'Ten', email: `v10.${id}@example.com` };
-    await insertUser(lambdaUser);
-    await updateUser(10, 'Second', 'Ten');
-    await updateUser(10, 'Third', 'Ten');
-    // The history is in the topic before the Lambda reads the row.
-    await waitFor(
-      'the three events of user 10 in the topic',
-      async () => (await readTopic(USERS_TOPIC)).filter((m) => m.key?.toString().includes('"id":10')).length >= 3,
-      60_000,
-      500,
-    );
+  // Both databases: PostgreSQL through this file's connector (replayed from the topic's first
+  // record), MariaDB through the stack's binlog connector (its topic is shared: replayed from
+  // where it ended before the user was inserted), read by the MySQL adapter both ways it learns
+  // the binlog position (MariaDB's snapshot position; the locking read MySQL needs).
+  const lambdaSources: readonly LambdaSource[] = [
+    {
+      name: 'postgres',
+      usersTopic: () => USERS_TOPIC,
+      replayFromStart: true,
+      insert: async (p) => {
+        await insertUser({ ...p, id: 10 });
+        return 10;
+      },
+      update: updateUser,
+      row: rowOf,
+      open: () => new PgLegacyDatabase({ url: env.PG_URL, table: `${SCHEMA}.users` }),
+    },
+    ...(['auto', 'locking-read'] as const).map(
+      (readPosition): LambdaSource => ({
+        name: `mariadb (${readPosition === 'auto' ? 'snapshot position' : 'locking read'})`,
+        usersTopic: () => maria.json.usersTopic,
+        replayFromStart: false,
+        insert: async (p) => {
+          const { rows } = await maria.query<{ id: string }>(
+            `INSERT INTO users (username, email, email_verified, given_name, family_name, locale, status, loyalty_tier, marketing_opt_in)
+             VALUES ($1, $2, true, $3, $4, 'de-DE', 'active', 'gold', true) RETURNING id`,
+            [`versions.${id}.${readPosition}`, p.email.replace('@', `.${readPosition}@`), p.given, p.family],
+          );
+          return Number(rows[0]!.id);
+        },
+        update: async (legacyId, given, family) => {
+          await maria.query('UPDATE users SET given_name = $2, family_name = $3 WHERE id = $1', [
+            legacyId,
+            given,
+            family,
+          ]);
+        },
+        row: async (legacyId) =>
+          (
+            await maria.query<{ given_name: string; family_name: string; email: string }>(
+              'SELECT given_name, family_name, email FROM users WHERE id = $1',
+              [legacyId],
+            )
+          ).rows[0]!,
+        open: () => new MysqlLegacyDatabase({ url: maria.url, table: 'users', readPosition }),
+      }),
+    ),
+  ];
 
-    const legacy = new PgLegacyDatabase({ url: env.PG_URL, table: `${SCHEMA}.users` });
-    try {
-      const handler = createMigrationHandler({
-        db: legacy,
-        mapping: compileMapping(await loadMapping(MAPPING)),
-        passwordColumn: 'password_hash',
-        loginColumns: ['username', 'email'],
-      });
-      const answer = await handler({
-        triggerSource: 'UserMigration_ForgotPassword',
-        userName: username(10),
-        request: {},
-        response: {},
-      });
-      // What Cognito does with the trigger's answer.
-      await cognito.send(
-        new AdminCreateUserCommand({
-          UserPoolId: poolId,
-          Username: username(10),
-          MessageAction: 'SUPPRESS',
-          UserAttributes: Object.entries(answer.response.userAttributes).map(([Name, Value]) => ({ Name, Value })),
-        }),
+  test.each(lambdaSources)(
+    'a user created by the migration Lambda from $name and then changed replays without re-applying its history',
+    async (source) => {
+      // Epoch 1 holds user 2 now; the stream of epoch 0 must not touch it again.
+      if (stream !== undefined && services.includes(stream.service)) await stopSync(stream);
+      const topic = source.usersTopic();
+      const before = source.replayFromStart
+        ? (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.low }))
+        : (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.high }));
+      const legacyId = await source.insert({ id: 0, given: 'First', family: 'Ten', email: `v10.${id}@example.com` });
+      const name = username(legacyId);
+      await source.update(legacyId, 'Second', 'Ten');
+      await source.update(legacyId, 'Third', 'Ten');
+      // The history is in the topic before the Lambda reads the row.
+      const keyOf = `"id":${legacyId}}`;
+      await waitFor(
+        `the three events of user ${legacyId} in the topic`,
+        async () => (await readTopic(topic, before)).filter((m) => m.key?.toString().includes(keyOf)).length >= 3,
+        60_000,
+        500,
       );
-    } finally {
-      await legacy.close();
-    }
-    expect((await getUser(cognito, poolId, username(10)))!['given_name']).toBe('Third');
 
-    // A new consumer group replays the whole topic: the history of user 10 is older than the
-    // Lambda's read and makes no call (nor do the users already in sync).
-    const replay = await startSync('replay', [USERS_TOPIC]);
-    await caughtUp(replay);
-    expect(replay.calls.filter((c) => c.username === username(10))).toEqual([]);
-    expect((await getUser(cognito, poolId, username(10)))!['given_name']).toBe('Third');
+      const legacy = source.open();
+      try {
+        const handler = createMigrationHandler({
+          db: legacy,
+          mapping: compileMapping(await loadMapping(MAPPING)),
+          passwordColumn: 'password_hash',
+          loginColumns: ['username', 'email'],
+        });
+        const answer = await handler({
+          triggerSource: 'UserMigration_ForgotPassword',
+          userName: name,
+          request: {},
+          response: {},
+        });
+        // What Cognito does with the trigger's answer.
+        await cognito.send(
+          new AdminCreateUserCommand({
+            UserPoolId: poolId,
+            Username: name,
+            MessageAction: 'SUPPRESS',
+            UserAttributes: Object.entries(answer.response.userAttributes).map(([Name, Value]) => ({ Name, Value })),
+          }),
+        );
+      } finally {
+        await legacy.close();
+      }
+      expect((await getUser(cognito, poolId, name))!['given_name']).toBe('Third');
 
-    // A change after the read applies.
-    await updateUser(10, 'Fourth', 'Ten');
-    await waitFor('the change after the read to reach Cognito', () => cognitoEqualsRows([10]), 120_000, 500);
-    await caughtUp(replay);
-    expect(replay.calls.filter((c) => c.username === username(10)).map((c) => c.api)).toEqual([
-      'AdminUpdateUserAttributes',
-    ]);
-  }, 300_000);
+      // A new consumer group replays the topic: the history of the user is older than the
+      // Lambda's read and makes no call (nor do the users already in sync).
+      const replay = await startSync(`replay-${lambdaSources.indexOf(source)}`, [topic], MAPPING, before);
+      await caughtUp(replay);
+      expect(replay.calls.filter((c) => c.username === name)).toEqual([]);
+      expect((await getUser(cognito, poolId, name))!['given_name']).toBe('Third');
+
+      // A change after the read applies.
+      await source.update(legacyId, 'Fourth', 'Ten');
+      await waitFor(
+        'the change after the read to reach Cognito',
+        async () => (await getUser(cognito, poolId, name))?.['given_name'] === (await source.row(legacyId)).given_name,
+        120_000,
+        500,
+      );
+      await caughtUp(replay);
+      await stopSync(replay);
+      expect(replay.calls.filter((c) => c.username === name).map((c) => c.api)).toEqual(['AdminUpdateUserAttributes']);
+    },
+    300_000,
+  );
 
   test('the deleted-users log forgets deletes the users topic no longer holds, and those beyond the horizon', async () => {
     // A users topic whose retention has removed its first three records.

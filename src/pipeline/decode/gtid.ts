@@ -28,3 +28,33 @@ export const parseGtid = (text: string): Gtid | undefined => {
   if (mariadb) return { origin: `domain ${mariadb[1]!}`, sequence: number(mariadb[3]!) };
   return undefined;
 };
+
+/**
+ * The last transaction number of each origin in a MySQL GTID set (`@@GLOBAL.gtid_executed`):
+ * "uuid:1-5:7,uuid2:1-3", since 8.4 with tags "uuid:1-5:tag:1-3" (a tag applies to the ranges
+ * after it). Undefined when the text is not a GTID set.
+ * https://dev.mysql.com/doc/refman/8.4/en/replication-gtids-concepts.html#replication-gtids-concepts-gtid-sets
+ */
+export const lastOfGtidSet = (text: string): Map<string, bigint> | undefined => {
+  const out = new Map<string, bigint>();
+  for (const part of text.split(',')) {
+    const segments = part.trim().split(':');
+    if (segments.length === 1 && segments[0] === '') continue; // an empty set
+    const uuid = segments[0]!.toLowerCase();
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(uuid) || segments.length < 2)
+      return undefined;
+    let origin = uuid;
+    for (const segment of segments.slice(1)) {
+      const range = /^(\d{1,20})(?:-(\d{1,20}))?$/.exec(segment);
+      if (range === null) {
+        if (!/^[a-z_][a-z0-9_]{0,31}$/i.test(segment)) return undefined;
+        origin = `${uuid}:${segment.toLowerCase()}`;
+        continue;
+      }
+      const last = BigInt(range[2] ?? range[1]!);
+      const known = out.get(origin);
+      if (known === undefined || last > known) out.set(origin, last);
+    }
+  }
+  return out;
+};

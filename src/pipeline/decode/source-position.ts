@@ -3,7 +3,13 @@
 import type { Version } from '../../core/types.js';
 import { checkExact, decodeError, type DecodeContext } from './context.js';
 import { parseGtid } from './gtid.js';
-import { encodeMysqlGtidVersion, encodeMysqlVersion, encodePostgresVersion, type PositionNumber } from './version.js';
+import {
+  binlogFileNumber,
+  encodeMysqlGtidVersion,
+  encodeMysqlVersion,
+  encodePostgresVersion,
+  type PositionNumber,
+} from './version.js';
 
 /** The position fields, whichever record form they came from. */
 export interface SourcePosition {
@@ -87,12 +93,11 @@ export const versionOf = (ctx: DecodeContext, p: SourcePosition, where: string):
   }
   if (present(p.file)) {
     // MySQL binlog file names end in a sequence number: mysql-bin.000003 -> 3.
-    const file = typeof p.file === 'string' ? /(\d+)$/.exec(p.file) : null;
-    if (file === null || file[1] === undefined)
+    const fileNumber = typeof p.file === 'string' ? binlogFileNumber(p.file) : undefined;
+    if (fileNumber === undefined)
       throw decodeError(ctx, `${where}.file has no binlog sequence number: ${JSON.stringify(p.file)}`);
     if (!present(p.pos)) throw decodeError(ctx, `${where} has a binlog file but no pos`);
     const row = present(p.row) ? toPosition(ctx, p.row, `${where}.row`) : 0;
-    const fileNumber = digitsToNumber(file[1]);
     const pos = toPosition(ctx, p.pos, `${where}.pos`);
     return encoded(ctx, where, () => encodeMysqlVersion(fileNumber, pos, row));
   }

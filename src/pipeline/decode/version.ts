@@ -105,6 +105,35 @@ export const encodeMysqlGtidVersion = (
   hex(position, 16, U64_MAX, 'binlog position') +
   hex(row, 8, BigInt(U32_MAX), 'binlog row');
 
+/** The sequence number at the end of a binlog file name: mysql-bin.000003 -> 3 (names sort by it). */
+export const binlogFileNumber = (file: string): PositionNumber | undefined => {
+  const digits = /(\d+)$/.exec(file)?.[1];
+  return digits === undefined ? undefined : digits.length <= 15 ? Number(digits) : BigInt(digits);
+};
+
+/**
+ * The version of a MySQL/MariaDB row read outside the stream (User Migration Lambda,
+ * reconcile --repair) at binlog position `position` of file `fileNumber`: (file, P, 0), the
+ * MySQL form of Postgres' (P, 0). P is where the next transaction's events will start (the
+ * binlog position of the snapshot, or the end of the binlog read while the rows are locked):
+ * every change the read saw was written before P, so its (file, pos, row) is below; every later
+ * change starts at P or after, and its row events come after the transaction's own GTID/BEGIN
+ * event at P, so their pos is above P (measured on the stack: a transaction begun at 1281 had
+ * its first row event at 1597). A later file outranks any position in an earlier one, so a
+ * binlog rotation between the read and the change keeps the order.
+ */
+export const mysqlReadPositionVersion = (fileNumber: PositionNumber, position: PositionNumber): Version =>
+  encodeMysqlVersion(fileNumber, position, 0);
+
+/**
+ * The version of a row read outside the stream when versions come from GTIDs: (N + 1, 0, 0),
+ * N the last transaction of the server's own origin that the read saw. Every event of
+ * transactions 1..N is (<= N, pos, row), below; the next transaction's events are (N + 1, pos,
+ * row) with pos > 0, above.
+ */
+export const mysqlGtidReadVersion = (lastSequence: PositionNumber): Version =>
+  encodeMysqlGtidVersion(BigInt(lastSequence) + 1n, 0, 0);
+
 /** The epoch of a version: 0 for versions without the epoch prefix (every version before epochs). */
 export const epochOf = (version: Version): number => {
   const m = EPOCHED.exec(version);

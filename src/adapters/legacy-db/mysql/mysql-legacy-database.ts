@@ -3,16 +3,33 @@
 // costs the same on every page and holds nothing open between pages), one page in memory, and
 // values shaped like Postgres' (mysql-values.ts) so the mapping cannot tell the two apart.
 //
-// Snapshot version: every page is one SELECT, consistent on its own under InnoDB, and carries
-// (0, 0, 0). A Debezium MySQL version starts with the binlog file number (>= 1), so this sorts
-// below every change event, which is all the Lambda and `reconcile` need from it (see
-// snapshotVersionOf in the Postgres adapter for why nothing tighter is safe). Reading the binlog
-// position instead would need REPLICATION CLIENT / BINLOG MONITOR, which a read-only legacy
-// account rarely has, and would not change any comparison.
+// Read position: each read is one transaction that also learns the binlog position its rows
+// are at (readAt), so users the Lambda or `reconcile --repair` write from them carry it
+// (mysqlReadPositionVersion): the row's changes the read saw sort below, later ones above.
+//   - MariaDB: START TRANSACTION WITH CONSISTENT SNAPSHOT sets the session's
+//     binlog_snapshot_file/position to the binlog position of that very snapshot
+//     (https://mariadb.com/kb/en/enhancements-for-start-transaction-with-consistent-snapshot/):
+//     exact, lock-free, and readable without any privilege.
+//   - MySQL has no such status: the rows are read with LOCK IN SHARE MODE, then the position
+//     (SHOW BINARY LOG STATUS, before 8.4 SHOW MASTER STATUS; with gtid_mode=ON the last GTID of
+//     the server's own uuid) is read while they are held. A transaction that changed a row and
+//     committed before the lock was granted was written to the binlog before its commit, so
+//     before the position; one that changes it later waits for the lock, so it is written after.
+//     (The locks last the read: milliseconds for one row or one page.)
+// When the position cannot be read (no binlog, no REPLICATION CLIENT, a GTID set without the
+// server's own uuid), the read gets the cautious floor (0, 0, 0): below every change, so a
+// later replay may re-apply the row's history once but never skips a change.
 import mysql from 'mysql2/promise';
 import type { RowDataPacket } from 'mysql2';
 import { err, ok, type Result, type Row, type Version } from '../../../core/types.js';
-import { encodeMysqlVersion } from '../../../pipeline/decode/version.js';
+import {
+  binlogFileNumber,
+  encodeMysqlGtidVersion,
+  encodeMysqlVersion,
+  mysqlGtidReadVersion,
+  mysqlReadPositionVersion,
+} from '../../../pipeline/decode/version.js';
+import { lastOfGtidSet } from '../../../pipeline/decode/gtid.js';
 import {
   LegacyDatabaseError,
   type FindOptions,
@@ -38,9 +55,23 @@ export interface MysqlLegacyDatabaseOptions {
   maxConnections?: number;
   /** Keep idle connections open across Lambda invocations (mysql2 closes them after 60 s). */
   keepIdleConnections?: boolean;
+  /**
+   * How a read learns its binlog position: 'auto' (MariaDB's snapshot position where the server
+   * has it, else the locking read) or 'locking-read' (always MySQL's way; the e2e tests run it
+   * against MariaDB too).
+   */
+  readPosition?: 'auto' | 'locking-read';
 }
 
+/** The cautious read version when no position can be had: below every binlog change. */
 export const MYSQL_SNAPSHOT_VERSION: Version = encodeMysqlVersion(0, 0, 0);
+/** The same with GTID versions. */
+export const MYSQL_GTID_SNAPSHOT_VERSION: Version = encodeMysqlGtidVersion(0, 0, 0);
+
+type Connection = mysql.PoolConnection;
+
+/** One statement's rows; `lock` is appended to a SELECT (empty, or a locking clause). */
+type ReadRows = (connection: Connection, lock: string) => Promise<RowDataPacket[]>;
 
 const SECRET_ALIAS = '__cognito_sync_secret';
 
@@ -49,6 +80,7 @@ export class MysqlLegacyDatabase implements LegacyDatabase {
   private readonly table: string;
   private keys?: Promise<string[]>;
   private columns?: Promise<Set<string>>;
+  private gtids?: Promise<boolean>;
 
   constructor(private readonly o: MysqlLegacyDatabaseOptions) {
     this.table = quoteQualified(o.table);
@@ -120,11 +152,14 @@ export class MysqlLegacyDatabase implements LegacyDatabase {
       const where = after ? `WHERE ${afterKey(keys)}` : '';
       // bigints stay exact: mysql2 writes them as numeric literals.
       const params = after ? [...afterKeyParams(after), options.pageSize] : [options.pageSize];
-      const rows = await this.query<RowDataPacket>(
-        `SELECT ${select} FROM ${this.table} ${where} ORDER BY ${order} LIMIT ?`,
-        params,
-      );
-      return { rows: rows.map(plainRow), snapshotVersion: MYSQL_SNAPSHOT_VERSION };
+      const read = await this.readAt(async (connection, lock) => {
+        const [rows] = await connection.query<RowDataPacket[]>(
+          `SELECT ${select} FROM ${this.table} ${where} ORDER BY ${order} LIMIT ?${lock}`,
+          params,
+        );
+        return rows;
+      });
+      return { rows: read.rows.map(plainRow), snapshotVersion: read.version };
     });
   }
 
@@ -149,7 +184,14 @@ export class MysqlLegacyDatabase implements LegacyDatabase {
       where = lookup.columns.map((c) => `${exact(quoteIdent(c))} = ${exact('?')}`).join(' OR ');
       params = lookup.columns.map(() => lookup.value);
     }
-    const found = await this.query<RowDataPacket>(`SELECT ${select} FROM ${this.table} WHERE ${where} LIMIT 2`, params);
+    const read = await this.readAt(async (connection, lock) => {
+      const [rows] = await connection.query<RowDataPacket[]>(
+        `SELECT ${select} FROM ${this.table} WHERE ${where} LIMIT 2${lock}`,
+        params,
+      );
+      return rows;
+    });
+    const found = read.rows;
     if (found.length === 0) return err('not-found');
     if (found.length > 1) return err('ambiguous');
     const row = plainRow(found[0] as RowDataPacket);
@@ -162,7 +204,7 @@ export class MysqlLegacyDatabase implements LegacyDatabase {
         : Buffer.isBuffer(raw)
           ? raw.toString('utf8')
           : String(raw);
-    return ok({ row, secret, snapshotVersion: MYSQL_SNAPSHOT_VERSION });
+    return ok({ row, secret, snapshotVersion: read.version });
   }
 
   async rolesOf(userKeys: readonly unknown[]): Promise<Map<string, string[]>> {
@@ -186,6 +228,48 @@ export class MysqlLegacyDatabase implements LegacyDatabase {
     return [...new Set(columns)].map(quoteIdent).join(', ');
   }
 
+  /**
+   * Runs `read` in one transaction that also reads the binlog position the rows are at (see the
+   * top of this file): MariaDB's snapshot position when the server has one, else a locking read
+   * followed by the current position.
+   */
+  private async readAt(read: ReadRows): Promise<{ rows: RowDataPacket[]; version: Version }> {
+    let connection: Connection;
+    try {
+      connection = await this.pool.getConnection();
+    } catch (error) {
+      throw toDatabaseError(error, this.o.table);
+    }
+    try {
+      const gtids = await this.gtidVersions(connection);
+      await connection.query('START TRANSACTION WITH CONSISTENT SNAPSHOT');
+      let version: Version | undefined;
+      if (this.o.readPosition !== 'locking-read' && !gtids) {
+        const [status] = await connection.query<RowDataPacket[]>("SHOW STATUS LIKE 'binlog\\_snapshot\\_%'");
+        version = snapshotStatusVersion(status);
+      }
+      const rows = await read(connection, version === undefined ? ' LOCK IN SHARE MODE' : '');
+      version ??= gtids ? await gtidPosition(connection) : await binlogPosition(connection);
+      await connection.query('COMMIT');
+      return { rows, version };
+    } catch (error) {
+      await connection.query('ROLLBACK').catch(() => undefined);
+      throw toDatabaseError(error, this.o.table);
+    } finally {
+      connection.release();
+    }
+  }
+
+  /** True when the server numbers transactions with GTIDs the connector reads (MySQL gtid_mode=ON). */
+  private gtidVersions(connection: Connection): Promise<boolean> {
+    // MariaDB has no gtid_mode (its GTIDs never reach Debezium's MySQL connector): an error, false.
+    this.gtids ??= connection
+      .query<RowDataPacket[]>('SELECT @@GLOBAL.gtid_mode AS m')
+      .then(([rows]) => String(rows[0]?.['m'] ?? '').toUpperCase() === 'ON')
+      .catch(() => false);
+    return this.gtids;
+  }
+
   private async query<T extends RowDataPacket>(sql: string, params: unknown[]): Promise<T[]> {
     try {
       const [rows] = await this.pool.query<T[]>(sql, params);
@@ -195,6 +279,68 @@ export class MysqlLegacyDatabase implements LegacyDatabase {
     }
   }
 }
+
+/** MariaDB's Binlog_snapshot_file/position rows as a read version; undefined where the server has none. */
+export const snapshotStatusVersion = (status: readonly Record<string, unknown>[]): Version | undefined => {
+  const value = (name: string): string =>
+    String(status.find((r) => String(r['Variable_name']).toLowerCase() === name)?.['Value'] ?? '');
+  return positionVersion(value('binlog_snapshot_file'), value('binlog_snapshot_position'));
+};
+
+/** (file name, position) as a read version; undefined unless both are there. */
+const positionVersion = (file: string, position: string): Version | undefined => {
+  const fileNumber = binlogFileNumber(file);
+  if (fileNumber === undefined || !/^\d{1,20}$/.test(position)) return undefined;
+  return mysqlReadPositionVersion(fileNumber, BigInt(position));
+};
+
+/** The end of the binlog now (MySQL 8.4 renamed the statement); the floor when it cannot be read. */
+const binlogPosition = async (connection: Connection): Promise<Version> => {
+  for (const statement of ['SHOW BINARY LOG STATUS', 'SHOW MASTER STATUS']) {
+    try {
+      const [rows] = await connection.query<RowDataPacket[]>(statement);
+      const row = rows[0];
+      return (
+        (row && positionVersion(String(row['File'] ?? ''), String(row['Position'] ?? ''))) ?? MYSQL_SNAPSHOT_VERSION
+      );
+    } catch (error) {
+      // The statement unknown to this server (a syntax error): try the older one. Anything else
+      // (no REPLICATION CLIENT) leaves the cautious floor.
+      if ((error as { errno?: number }).errno !== ER_PARSE_ERROR) return MYSQL_SNAPSHOT_VERSION;
+    }
+  }
+  return MYSQL_SNAPSHOT_VERSION;
+};
+
+/** The last transaction of the server's own uuid in gtid_executed, as a read version. */
+const gtidPosition = async (connection: Connection): Promise<Version> => {
+  try {
+    const [rows] = await connection.query<RowDataPacket[]>(
+      'SELECT @@GLOBAL.gtid_executed AS executed, @@GLOBAL.server_uuid AS uuid',
+    );
+    return gtidReadVersion(String(rows[0]?.['executed'] ?? ''), String(rows[0]?.['uuid'] ?? ''));
+  } catch {
+    return MYSQL_GTID_SNAPSHOT_VERSION;
+  }
+};
+
+/**
+ * The read version for a GTID set: after the last transaction of the server's own uuid (new
+ * transactions are numbered under it). A replica's set holds its source's uuid instead: with a
+ * single origin that one; with several and none of them the server's, no origin can be told to
+ * be the stream's, so the cautious floor.
+ */
+export const gtidReadVersion = (executed: string, serverUuid: string): Version => {
+  const last = lastOfGtidSet(executed);
+  if (last === undefined) return MYSQL_GTID_SNAPSHOT_VERSION;
+  const own = last.get(serverUuid.toLowerCase());
+  if (own !== undefined) return mysqlGtidReadVersion(own);
+  if (last.size === 0) return mysqlGtidReadVersion(0);
+  if (last.size === 1) return mysqlGtidReadVersion([...last.values()][0]!);
+  return MYSQL_GTID_SNAPSHOT_VERSION;
+};
+
+const ER_PARSE_ERROR = 1064;
 
 /**
  * Keyset condition for a (possibly composite) key, spelled out as
