@@ -17,7 +17,7 @@ export interface RequestInfo {
   /** forwarded, a fault kind, or upstream-error. */
   outcome: string;
   status: number;
-  /** The request body, while the request is in flight. */
+  /** The request body, while the request is in flight (always, with keepBodies). */
   body?: string;
 }
 
@@ -64,4 +64,6 @@ export function startFaultProxy(options: {
   flavor?: 'aws-json' | 'plain';
   /** Enforce the Cognito rules cognito-local skips (strict-cognito.mjs). */
   strict?: boolean;
+  /** Keep every request's body in state.requests (short tests that count calls per user). */
+  keepBodies?: boolean;
 }): Promise<FaultProxy>;

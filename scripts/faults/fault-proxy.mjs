@@ -53,7 +53,7 @@ export function operationOf(headers, method, url) {
 }
 
 /**
- * @param {{ target: string, port?: number, host?: string, flavor?: 'aws-json' | 'plain', strict?: boolean }} options
+ * @param {{ target: string, port?: number, host?: string, flavor?: 'aws-json' | 'plain', strict?: boolean, keepBodies?: boolean }} options
  */
 export async function startFaultProxy(options) {
   const targetUrl = new URL(options.target);
@@ -188,7 +188,7 @@ export async function startFaultProxy(options) {
         if (finished) return;
         finished = true;
         state.inFlight--;
-        delete info.body; // keep memory flat over long runs
+        if (!options.keepBodies) delete info.body; // keep memory flat over long runs
       };
       res.on('close', done);
       res.on('finish', done);

@@ -199,6 +199,11 @@ export const configSchema = z
          * its record (never, for a compacted users topic).
          */
         deletedUsersHorizonMs: z.number().int().min(60_000).optional(),
+        /**
+         * Compacted topic keeping the cohort each start applied (to refuse a narrowing) and the
+         * rollout's last measured progress; default cognito-sync.cohort.<userPoolId>.
+         */
+        cohortTopic: z.string().min(1).optional(),
       })
       .strict()
       .default({}),

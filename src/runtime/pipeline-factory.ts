@@ -15,10 +15,16 @@ import { comparedAttributes } from '../pipeline/plan/state-digest.js';
 import type { CoalesceFn, PlanFn } from '../pipeline/apply/user-applier.js';
 import { BatchProcessor, type Decoder, type MapFn } from './batch-processor.js';
 import { WaitingMemberships } from './waiting-memberships.js';
-import { AwsCognitoGateway, type CognitoCallEvent, type CognitoGateway } from '../adapters/cognito/cognito-gateway.js';
+import {
+  AwsCognitoGateway,
+  type CognitoCallEvent,
+  type CognitoDirectory,
+  type CognitoGateway,
+} from '../adapters/cognito/cognito-gateway.js';
 import {
   byLegacyKey,
   forPoolShape,
+  keyedDirectory,
   type PoolUsernames,
   type PoolUsernamesDirectory,
 } from '../adapters/cognito/pool-usernames.js';
@@ -130,6 +136,19 @@ export function poolShape(
     capacity: Math.max(o.capacity, MIN_USERNAME_INDEX),
     shared: o.shared === true,
   });
+}
+
+/**
+ * The pool as the migration tools read and write it (`reconcile`, a cohort shrink): users by the
+ * mapping's usernames, in every pool shape, with no pool state (Cognito is read every time).
+ */
+export function poolAccess(
+  mapping: CompiledMapping,
+  cognito: AwsCognitoGateway,
+): { gateway: CognitoGateway; directory: CognitoDirectory; usernames?: PoolUsernames } {
+  const shape = poolShape(mapping, cognito, cognito, { capacity: 0 });
+  if (shape.usernames === undefined) return { gateway: shape.gateway, directory: cognito };
+  return { gateway: shape.gateway, directory: keyedDirectory(shape.usernames, cognito), usernames: shape.usernames };
 }
 
 /** The pool state for a pipeline's mapping (fingerprints of its compared attributes). */

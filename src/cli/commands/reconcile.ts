@@ -5,9 +5,8 @@ import {
   createUserApplier,
   loadCompiledMapping,
   planningFromMapping,
-  poolShape,
+  poolAccess,
 } from '../../runtime/pipeline-factory.js';
-import { keyedDirectory } from '../../adapters/cognito/pool-usernames.js';
 import { openLegacySource } from '../../migration/legacy-source.js';
 import { reconcile, type ReconcileReport } from '../../migration/reconcile.js';
 import { formatReconcile } from '../../migration/reconcile-report.js';
@@ -15,6 +14,9 @@ import { EXIT } from '../exit-codes.js';
 import { integerArg } from '../args.js';
 import { ConfigError } from '../../errors.js';
 import { dependenciesOf, waitReachable } from '../../adapters/reachability.js';
+import { createLogger } from '../../ops/logger.js';
+import { cohortAtStart } from '../cohort-start.js';
+import { ALLOW_SHRINK_HELP } from './run.js';
 
 interface Options {
   config: string;
@@ -23,6 +25,7 @@ interface Options {
   deleteExtra?: boolean;
   examples: number;
   json?: boolean;
+  allowShrink?: boolean;
 }
 
 export function registerReconcile(program: Command): void {
@@ -36,10 +39,15 @@ export function registerReconcile(program: Command): void {
     .option('--db-url <url>', 'legacy database URL (default: legacyDatabase.url or COGNITO_SYNC_LEGACY_DATABASE__URL)')
     .option('--repair', 'create missing users and update different ones (createPolicy existing-only: no creates)')
     .option('--delete-extra', 'with --repair: also delete extra users (or disable them, by deletePolicy)')
+    .option('--allow-shrink', `with --repair: ${ALLOW_SHRINK_HELP}`)
     .option('--examples <n>', 'usernames shown per finding', integerArg(0), 5)
     .option('--json', 'print the report(s) as JSON')
     .action(async (opts: Options) => {
       // Silently ignoring it would let an operator believe the extra users were deleted.
+      if (opts.allowShrink && !opts.repair)
+        throw new ConfigError('--allow-shrink needs --repair: without it reconcile writes nothing', [
+          { path: '--allow-shrink', message: 'needs --repair' },
+        ]);
       if (opts.deleteExtra && !opts.repair)
         throw new ConfigError('--delete-extra needs --repair: without it reconcile only reports', [
           { path: '--delete-extra', message: 'needs --repair' },
@@ -48,25 +56,35 @@ export function registerReconcile(program: Command): void {
       const mapping = await loadCompiledMapping(config.mappingPath);
       const source = await openLegacySource(config, mapping, opts.dbUrl);
       // The SDK retries an endpoint that does not answer for a long time: one line instead.
-      await waitReachable(dependenciesOf(config, { cognito: true }), config.connectTimeoutMs).catch(
-        async (error: unknown) => {
-          await source.db.close();
-          throw error;
-        },
-      );
+      // --repair writes the pool: it compares the cohort with the one applied last (in Kafka).
+      await waitReachable(
+        dependenciesOf(config, { cognito: true, kafka: opts.repair === true }),
+        config.connectTimeoutMs,
+      ).catch(async (error: unknown) => {
+        await source.db.close();
+        throw error;
+      });
       const cognito = createGateway(config);
       // A pool with email or phone as username: users by their legacy key (pool-usernames.ts).
-      const shape = poolShape(mapping, cognito, cognito, { capacity: 0 });
-      const gateway = shape.gateway;
-      const directory = shape.usernames === undefined ? cognito : keyedDirectory(shape.usernames, cognito);
+      const { gateway, directory, usernames } = poolAccess(mapping, cognito);
       // The sync's own planner and applier, with no pool state: Cognito is read every time.
       const applier = createUserApplier(planningFromMapping(mapping), {
         gateway,
         stateCapacity: 0,
-        ...(shape.usernames === undefined ? {} : { usernames: shape.usernames }),
+        ...(usernames === undefined ? {} : { usernames }),
       });
       const base = { ...source, directory, gateway, mapping, examples: opts.examples };
       try {
+        if (opts.repair)
+          await cohortAtStart(config, mapping, {
+            allowShrink: opts.allowShrink === true,
+            by: 'reconcile',
+            logger: createLogger({
+              level: 'warn',
+              hashUsernames: config.log.hashUsernames,
+              destination: process.stderr,
+            }),
+          });
         const reports: { before: ReconcileReport; after?: ReconcileReport } = {
           before: await reconcile({
             ...base,

@@ -25,7 +25,9 @@ import {
 import { defaultProgressMode } from '../../ops/progress.js';
 import { formatDuration } from '../../ops/duration.js';
 import { EXIT } from '../exit-codes.js';
-import { checkColumns, runSync } from './run.js';
+import { ALLOW_SHRINK_HELP, checkColumns, runSync } from './run.js';
+import { cohortAtStart } from '../cohort-start.js';
+import { loadCompiledMapping } from '../../runtime/pipeline-factory.js';
 import { nameArg } from '../args.js';
 import { dependenciesOf, waitReachable } from '../../adapters/reachability.js';
 import { invokedAs } from '../invoked-as.js';
@@ -42,6 +44,7 @@ interface ReplayOptions {
   json?: boolean;
   yes?: boolean;
   progress: boolean;
+  allowShrink?: boolean;
 }
 
 export interface ReplayPlan {
@@ -79,6 +82,7 @@ export function registerReplay(program: Command): void {
     .option('-y, --yes', 'reset without asking (needed when stdin is not a terminal: scripts, CI)')
     .option('--run', 'after the reset, run the sync on that group until it is caught up, with progress')
     .option('--no-progress', 'with --run: no progress bar or progress log lines')
+    .option('--allow-shrink', `with --run: ${ALLOW_SHRINK_HELP}`)
     .option('--json', 'print the plan/result as JSON (one line)')
     .action(async (opts: ReplayOptions) => {
       const target = targetOf(opts);
@@ -103,8 +107,15 @@ export function registerReplay(program: Command): void {
         destination: process.stderr,
       });
       await waitReachable(dependenciesOf(config, { kafka: true }), config.connectTimeoutMs);
-      // A mapping the run would refuse must not move the offsets first.
-      if (opts.run) await checkColumns(config, logger);
+      // A mapping the run would refuse must not move the offsets first; nor a narrower cohort.
+      if (opts.run) {
+        await checkColumns(config, logger);
+        await cohortAtStart(config, await loadCompiledMapping(config.mappingPath), {
+          allowShrink: opts.allowShrink === true,
+          by: 'replay',
+          logger,
+        });
+      }
       const kafka = createKafka(config.kafka, logger);
       const admin = kafka.admin();
       await admin.connect();
@@ -165,6 +176,7 @@ export function registerReplay(program: Command): void {
           progress: opts.progress ? defaultProgressMode() : 'off',
           progressLabel: 'replay',
           columnsChecked: true,
+          cohortChecked: true,
         },
       );
     });

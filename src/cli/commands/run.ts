@@ -9,7 +9,8 @@ import { EXIT } from '../exit-codes.js';
 import { readGroupLag, stopWhenCaughtUp } from '../../runtime/caught-up.js';
 import { totalLag } from '../../adapters/kafka/lag.js';
 import { createKafka } from '../../adapters/kafka/kafka-client.js';
-import { buildPipeline } from '../../runtime/pipeline-factory.js';
+import { buildPipeline, loadCompiledMapping } from '../../runtime/pipeline-factory.js';
+import { cohortAtStart } from '../cohort-start.js';
 import { checkMappingColumns } from '../source-columns.js';
 import { sourceProblems, sourceProblemsError } from '../source-check.js';
 import type { SourceProblem } from '../../migration/source-check.js';
@@ -28,6 +29,10 @@ export interface RunSyncOptions {
   progressLabel?: string;
   /** The caller checked the mapping's columns already (replay --run, before moving offsets). */
   columnsChecked?: boolean;
+  /** A narrower cohort than the one applied last: disable the users who left instead of refusing. */
+  allowShrink?: boolean;
+  /** The caller compared the cohort already (replay --run, before moving offsets). */
+  cohortChecked?: boolean;
 }
 
 /**
@@ -54,6 +59,15 @@ export async function runSync(config: CompiledConfig, opts: RunSyncOptions): Pro
   // silently: refuse to start (exit 2) with the statement that fixes the source.
   await checkSourceAtStart(config, logger);
   const metrics = createMetrics();
+  // A narrower cohort is refused (exit 2) unless --allow-shrink; it is compared before anything
+  // consumes, so no record is skipped as outside a cohort nobody agreed to.
+  if (!opts.cohortChecked)
+    await cohortAtStart(config, await loadCompiledMapping(config.mappingPath), {
+      allowShrink: opts.allowShrink === true,
+      by: 'run',
+      logger,
+      onCognitoCall: metrics.onCognitoCall,
+    });
   const progress = startProgress({ mode: progressMode, logger, label: opts.progressLabel });
   // Until caught up, the caught-up watcher feeds the progress; otherwise the lag gauges' polls do.
   const lagMetrics = startLagMetrics(
@@ -187,6 +201,9 @@ function warnIfUnreachable(config: CompiledConfig, logger: Logger): void {
   );
 }
 
+export const ALLOW_SHRINK_HELP =
+  'accept a mapping cohort narrower than the one applied to the pool last: the users who left are disabled (never deleted); without it such a start is refused (exit 2)';
+
 export function registerRun(program: Command): void {
   program
     .command('run')
@@ -199,11 +216,13 @@ export function registerRun(program: Command): void {
       `stop once every partition is consumed up to its end offset (for backfills and the demo): exit 0, or ${EXIT.attention} when records went to the DLQ`,
     )
     .option('--no-progress', 'no status line / progress bar (terminal) and no progress log lines (otherwise)')
-    .action(async (opts: { config: string; untilCaughtUp?: boolean; progress: boolean }) => {
+    .option('--allow-shrink', ALLOW_SHRINK_HELP)
+    .action(async (opts: { config: string; untilCaughtUp?: boolean; progress: boolean; allowShrink?: boolean }) => {
       const config = loadConfig(opts.config);
       process.exitCode = await runSync(config, {
         untilCaughtUp: opts.untilCaughtUp === true,
         progress: opts.progress ? defaultProgressMode() : 'off',
+        allowShrink: opts.allowShrink === true,
       });
     });
 }

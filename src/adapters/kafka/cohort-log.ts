@@ -1,0 +1,129 @@
+// The cohort each start applied, and the rollout's last measured progress, per user pool: a
+// compacted topic `cognito-sync.cohort.<userPoolId>` (state.cohortTopic), one partition, two
+// keys:
+//   "cohort"    the cohort (mapping `cohort`, null for everyone) that `run`, `replay --run` or
+//               `reconcile --repair` last applied to the pool: what the next start compares
+//               with to refuse a narrowing (cohort-change.ts);
+//   "progress"  users in the cohort, in Cognito, password-ready, as the last `reconcile` or
+//               `cutover-check` pass counted them: what the running sync shows as
+//               cognito_sync_cohort_* gauges (no pass of its own).
+// Why Kafka, next to the deleted-users log and `<dlq>.acks`: the cohort belongs to the pool and
+// to every consumer group writing to it (a `replay --group` included), so neither a group's
+// committed offsets (forgotten after offsets.retention.minutes) nor a file on one host fits;
+// Cognito has no pool-level data the sync could keep it in, and the legacy database is read,
+// never written. A compacted topic is durable, shared and already ours.
+import { CompressionTypes, Partitioners, type Kafka } from 'kafkajs';
+import type { Logger } from '../../ops/logger.js';
+import type { CohortSpec } from '../../pipeline/map/cohort.js';
+import { readRange, throwawayGroupId } from './range-reader.js';
+
+export const cohortTopic = (userPoolId: string): string => `cognito-sync.cohort.${userPoolId}`;
+
+/** The cohort a start applied (null: no cohort, everyone). */
+export interface AppliedCohort {
+  cohort: CohortSpec | null;
+  at: string;
+  /** The command that applied it: run, replay, reconcile. */
+  by: string;
+}
+
+/** Users of the cohort, as a full pass over the legacy table and the pool counted them. */
+export interface CohortProgress {
+  /** Legacy users (rows the mapping accepts) in the cohort. */
+  legacyUsers: number;
+  /** Of those, the users Cognito holds. */
+  inCognito: number;
+  /** Of those, the users that can sign in with a password (CONFIRMED); null when it cannot be told. */
+  passwordReady: number | null;
+  at: string;
+  /** The command that counted: reconcile, cutover-check. */
+  by: string;
+}
+
+export interface CohortLogState {
+  applied?: AppliedCohort;
+  progress?: CohortProgress;
+}
+
+const COHORT_KEY = 'cohort';
+const PROGRESS_KEY = 'progress';
+
+/** The topic's latest value per key; empty when nothing was ever recorded. */
+export async function readCohortLog(
+  kafka: Kafka,
+  logger: Logger,
+  topic: string,
+  groupId: string,
+): Promise<CohortLogState> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let offsets: { partition: number; low: string; high: string }[];
+  try {
+    if (!(await admin.listTopics()).includes(topic)) return {};
+    offsets = await admin.fetchTopicOffsets(topic);
+  } finally {
+    await admin.disconnect();
+  }
+  const state: CohortLogState = {};
+  await readRange({
+    kafka,
+    logger,
+    groupId: throwawayGroupId(groupId, 'cohort'),
+    start: 'seek',
+    ranges: offsets.map((p) => ({ topic, partition: p.partition, from: p.low, to: p.high })),
+    idleMs: 10_000,
+    timeoutMs: 60_000,
+    // One partition, in order: the last value of a key is the one that counts.
+    handle: async (record) => {
+      if (record.value === null) return 'next';
+      const key = record.key?.toString('utf8');
+      const value: unknown = JSON.parse(record.value.toString('utf8'));
+      if (key === COHORT_KEY) state.applied = value as AppliedCohort;
+      else if (key === PROGRESS_KEY) state.progress = value as CohortProgress;
+      return 'next';
+    },
+  });
+  return state;
+}
+
+async function ensureTopic(kafka: Kafka, topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    if (!(await admin.listTopics()).includes(topic))
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
+      });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function write(kafka: Kafka, topic: string, key: string, value: unknown): Promise<void> {
+  await ensureTopic(kafka, topic);
+  const producer = kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+  });
+  await producer.connect();
+  try {
+    // Acks from all replicas; gzip, as an allow-list of many usernames compresses well.
+    await producer.send({
+      topic,
+      acks: -1,
+      compression: CompressionTypes.GZIP,
+      messages: [{ key, value: JSON.stringify(value) }],
+    });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** Durably records the cohort a start applied (resolves once Kafka has it). */
+export const writeAppliedCohort = (kafka: Kafka, topic: string, applied: AppliedCohort): Promise<void> =>
+  write(kafka, topic, COHORT_KEY, applied);
+
+/** Durably records a measured progress of the rollout. */
+export const writeCohortProgress = (kafka: Kafka, topic: string, progress: CohortProgress): Promise<void> =>
+  write(kafka, topic, PROGRESS_KEY, progress);
