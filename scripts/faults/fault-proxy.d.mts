@@ -46,6 +46,8 @@ export interface FaultProxy {
     counts: Record<string, number>;
     /** Strict mode: requests judged, refused (AliasExistsException), forced (ForceAliasCreation moved an alias). */
     strict?: { judged: number; refused: number; forced: number };
+    /** Import-jobs mode: jobs created, rows imported / failed / skipped, sign-ins checked against an imported hash. */
+    importJobs?: { jobs: number; imported: number; failed: number; skipped: number; hashSignIns: number };
   };
   setFault(fault: Fault | null): Promise<void>;
   close(): Promise<void>;
@@ -66,4 +68,31 @@ export function startFaultProxy(options: {
   strict?: boolean;
   /** Keep every request's body in state.requests (short tests that count calls per user). */
   keepBodies?: boolean;
+  /** Answer Cognito's user import job API and create the users in the emulator (import-jobs.mjs). */
+  importJobs?: boolean | ImportJobsOptions;
 }): Promise<FaultProxy>;
+
+/** Options of the import-jobs mode; every default is the documented value. */
+export interface ImportJobsOptions {
+  /**
+   * The CSV column of a password hash in a job with a PasswordHashingAlgorithm. Undocumented by
+   * AWS: the default `cognito:password_hash` is an assumption shared with the sync's CSV writer.
+   */
+  hashColumn?: string;
+  /** 16,000 characters per row, 100 MB per file, 500,000 rows per file. */
+  limits?: { rowCharacters?: number; fileBytes?: number; rows?: number };
+  /** Import jobs a pool may have (1,000). */
+  maxJobsPerPool?: number;
+  /** How long a PreSignedUrl takes an upload (15 minutes). */
+  uploadTtlMs?: number;
+  /** A Created job not started within this becomes Expired (24 hours). */
+  expireAfterMs?: number;
+  /** How long a started job stays Pending before it runs (50 ms). */
+  pendingMs?: number;
+  /** A pause after each row, so a test can stop a job half-way (0). */
+  rowDelayMs?: number;
+  /** Jobs running at once across the proxy ("one import job can be active at a time per account": 1). */
+  activeJobs?: number;
+  /** StartUserImportJob refuses a pool without AutoVerifiedAttributes, as the docs say (true). */
+  requireAutoVerifiedAttributes?: boolean;
+}

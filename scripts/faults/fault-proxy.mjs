@@ -24,8 +24,14 @@
 //
 // Strict mode (`strict: true`, `--strict`; aws-json only): requests no fault took are judged by
 // the Cognito rules cognito-local skips (strict-cognito.mjs) before they are forwarded.
+//
+// Import-jobs mode (`importJobs: true | { ...options }`, `--import-jobs`; aws-json only): the
+// user import job API (GetCSVHeader, CreateUserImportJob, the pre-signed upload, Start/Stop/
+// Describe/ListUserImportJobs) answered by the proxy, users created in the emulator behind it
+// (import-jobs.mjs). Faults apply to those calls as to any other; not to the upload.
 import { createServer, request as httpRequest, Agent } from 'node:http';
 import { pathToFileURL } from 'node:url';
+import { createImportJobs } from './import-jobs.mjs';
 import { createStrictRules } from './strict-cognito.mjs';
 
 const AWS_JSON = 'application/x-amz-json-1.1';
@@ -53,7 +59,8 @@ export function operationOf(headers, method, url) {
 }
 
 /**
- * @param {{ target: string, port?: number, host?: string, flavor?: 'aws-json' | 'plain', strict?: boolean, keepBodies?: boolean }} options
+ * @param {{ target: string, port?: number, host?: string, flavor?: 'aws-json' | 'plain', strict?: boolean,
+ *   keepBodies?: boolean, importJobs?: boolean | object }} options
  */
 export async function startFaultProxy(options) {
   const targetUrl = new URL(options.target);
@@ -77,23 +84,23 @@ export async function startFaultProxy(options) {
 
   const count = (what) => (state.counts[what] = (state.counts[what] ?? 0) + 1);
 
+  /** One AWS JSON call to the emulator behind the proxy (strict and import-jobs modes read and write through it). */
+  const upstreamCall = async (op, payload) => {
+    const response = await fetch(targetUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': AWS_JSON,
+        'x-amz-target': `AWSCognitoIdentityProviderService.${op}`,
+        authorization: 'AWS4-HMAC-SHA256 Credential=local/20200101/us-east-1/cognito-idp/aws4_request',
+      },
+      body: JSON.stringify(payload),
+    });
+    const text = await response.text();
+    return { status: response.status, json: text === '' ? {} : JSON.parse(text) };
+  };
+
   // ---- strict mode (see strict-cognito.mjs): its own section, so fault changes rebase cleanly
-  const strict =
-    options.strict === true && flavor === 'aws-json'
-      ? createStrictRules(async (op, payload) => {
-          const response = await fetch(targetUrl, {
-            method: 'POST',
-            headers: {
-              'content-type': AWS_JSON,
-              'x-amz-target': `AWSCognitoIdentityProviderService.${op}`,
-              authorization: 'AWS4-HMAC-SHA256 Credential=local/20200101/us-east-1/cognito-idp/aws4_request',
-            },
-            body: JSON.stringify(payload),
-          });
-          const text = await response.text();
-          return { status: response.status, json: text === '' ? {} : JSON.parse(text) };
-        })
-      : undefined;
+  const strict = options.strict === true && flavor === 'aws-json' ? createStrictRules(upstreamCall) : undefined;
   state.strict = strict?.counts;
   /** Forwards through the strict rules: a refusal is answered here, the rest goes on. */
   const strictForward = (req, res, body, info, send) => {
@@ -127,6 +134,48 @@ export async function startFaultProxy(options) {
       });
   };
   // ---- end of strict mode
+
+  // ---- import-jobs mode (see import-jobs.mjs)
+  const importJobs =
+    options.importJobs && flavor === 'aws-json'
+      ? createImportJobs({
+          upstream: upstreamCall,
+          strict,
+          baseUrl: () => `http://${host}:${port}`,
+          options: options.importJobs === true ? {} : options.importJobs,
+        })
+      : undefined;
+  state.importJobs = importJobs?.counts;
+  /** An import-job API call, answered here. */
+  const answerImport = (res, body, info) => {
+    let payload;
+    try {
+      payload = JSON.parse(body.toString('utf8') || '{}');
+    } catch {
+      info.status = 400;
+      return awsError(res, 400, 'SerializationException', 'The request body is not JSON.');
+    }
+    importJobs
+      .answer(info.op, payload)
+      .then((answer) => {
+        info.status = answer.status;
+        if (res.destroyed) return;
+        if (answer.code !== undefined) return awsError(res, answer.status, answer.code, answer.message);
+        const out = Buffer.from(JSON.stringify(answer.json));
+        res.writeHead(200, {
+          'content-type': AWS_JSON,
+          'content-length': String(out.length),
+          'x-amzn-requestid': `import-${Date.now()}`,
+        });
+        res.end(out);
+      })
+      .catch((error) => {
+        info.outcome = 'import-error';
+        count(info.outcome);
+        if (!res.headersSent && !res.destroyed) awsError(res, 500, 'InternalErrorException', String(error));
+      });
+  };
+  // ---- end of import-jobs mode
 
   const applies = (f, info) => {
     if (!f) return false;
@@ -174,6 +223,7 @@ export async function startFaultProxy(options) {
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       if (req.url?.startsWith('/__fault') || req.url?.startsWith('/__stats')) return control(req, res, body);
+      if (importJobs?.serves(req.url ?? '')) return importJobs.http(req, res, body);
       const info = {
         t: Date.now(),
         op: operationOf(req.headers, req.method, req.url),
@@ -244,7 +294,23 @@ export async function startFaultProxy(options) {
               if (answered) answered({ status, reply: () => reply(status, headers, payload) });
               else reply(status, headers, payload);
             });
-          const go = () => (strict?.judges(info.op) ? strictForward(req, res, body, info, send) : send());
+          const judged = (payload) =>
+            strict?.judges(info.op) ? strictForward(req, res, payload, info, send) : send(undefined, payload);
+          const go = () => {
+            if (importJobs?.answers(info.op)) return answerImport(res, body, info);
+            if (!importJobs?.rewrites(info.op)) return judged(body);
+            // A sign-in of a hash-imported user: the proxy checks the password against the hash.
+            let payload;
+            try {
+              payload = JSON.parse(body.toString('utf8') || '{}');
+            } catch {
+              return judged(body);
+            }
+            importJobs.rewrite(info.op, payload).then(
+              (rewritten) => judged(rewritten === undefined ? body : Buffer.from(JSON.stringify(rewritten))),
+              () => judged(body),
+            );
+          };
           if (kind === 'delay') setTimeout(go, f.delayMs ?? 100);
           else go();
         }
@@ -262,6 +328,7 @@ export async function startFaultProxy(options) {
           counts: state.counts,
           requests: state.requests.length,
           strict: state.strict,
+          importJobs: state.importJobs,
         }),
       );
     }
@@ -328,6 +395,7 @@ export async function startFaultProxy(options) {
     },
     async close() {
       clearTimeout(healTimer);
+      importJobs?.close();
       releaseHeld();
       await unlisten();
       agent.destroy();
@@ -345,7 +413,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   };
   const target = arg('target');
   if (!target) {
-    console.error('usage: fault-proxy.mjs --target URL [--port N] [--flavor aws-json|plain] [--strict]');
+    console.error(
+      'usage: fault-proxy.mjs --target URL [--port N] [--flavor aws-json|plain] [--strict] [--import-jobs]',
+    );
     process.exit(2);
   }
   const proxy = await startFaultProxy({
@@ -353,9 +423,11 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     port: Number(arg('port', '0')),
     flavor: arg('flavor', 'aws-json'),
     strict: args.includes('--strict'),
+    importJobs: args.includes('--import-jobs'),
   });
+  const modes = ['strict', 'import-jobs'].filter((m) => args.includes(`--${m}`));
   console.log(
-    `fault proxy${args.includes('--strict') ? ' (strict)' : ''} ${proxy.url} -> ${target} (POST/DELETE ${proxy.url}/__fault, GET ${proxy.url}/__stats)`,
+    `fault proxy${modes.length > 0 ? ` (${modes.join(', ')})` : ''} ${proxy.url} -> ${target} (POST/DELETE ${proxy.url}/__fault, GET ${proxy.url}/__stats)`,
   );
   const stop = () => void proxy.close().then(() => process.exit(0));
   process.on('SIGINT', stop);

@@ -94,6 +94,12 @@ export async function createPool(
     aliasAttributes?: ('email' | 'phone_number' | 'preferred_username')[];
     /** UsernameConfiguration.CaseSensitive (Cognito's default when absent: true). */
     caseSensitive?: boolean;
+    /**
+     * AutoVerifiedAttributes. A user import job needs one ("If the user pool has no auto-verified
+     * attributes, the import job will not start"): the fault proxy's import-jobs mode refuses to
+     * start a job in a pool without them.
+     */
+    autoVerifiedAttributes?: ('email' | 'phone_number')[];
   } = {},
 ): Promise<string> {
   const out = await client.send(
@@ -101,6 +107,7 @@ export async function createPool(
       PoolName: name,
       UsernameAttributes: [],
       ...(options.aliasAttributes ? { AliasAttributes: options.aliasAttributes } : {}),
+      ...(options.autoVerifiedAttributes ? { AutoVerifiedAttributes: options.autoVerifiedAttributes } : {}),
       ...(options.caseSensitive === undefined
         ? {}
         : { UsernameConfiguration: { CaseSensitive: options.caseSensitive } }),
