@@ -18,7 +18,7 @@ import { DEFAULT_MAX_APPLY_RETRY_MS } from '../config/schema.js';
 import { backoffDelay } from './backoff.js';
 import { forEachLimit } from './concurrency.js';
 import { batchGate } from './batch-gate.js';
-import { WritesStoppedError, runGated } from '../pipeline/apply/write-gate.js';
+import { WritesStoppedError, runGated, type WriteGate } from '../pipeline/apply/write-gate.js';
 import type { SyncEvents } from './instrumentation.js';
 import type { Clock } from '../pipeline/apply/token-bucket.js';
 import type { Waiting, WaitingMemberships } from './waiting-memberships.js';
@@ -109,6 +109,12 @@ export class BatchProcessor {
   private readonly deadLetteredUsers = new Map<string, string>();
   /** An error from work applied outside a batch (a hand-over) that must stop the pipeline. */
   private fatal: Error | undefined;
+  /**
+   * The partitions ("topic:partition") a hand-over may write for: those of the last assignment,
+   * none while the group rebalances (undefined: the next owner may already be reading them).
+   * Everything until a consumer says otherwise (tools and benches without a group).
+   */
+  private owned: ((partition: string) => boolean) | undefined = () => true;
 
   constructor(private readonly o: BatchProcessorOptions) {}
 
@@ -220,6 +226,7 @@ export class BatchProcessor {
         await control.heartbeat();
       } catch {
         lostGroup = true;
+        this.revokeAll();
       }
     };
     const ticker = setInterval(() => void beat(), 1000);
@@ -370,6 +377,9 @@ export class BatchProcessor {
    * creation; its records settle when the creation succeeded, or wait on.
    */
   joinCreation(username: string): { intents: UserIntent[]; settle: (applied: boolean) => void } | undefined {
+    // While the group rebalances, role rows may be another member's already: they stay waiting
+    // (after the new assignment only rows of partitions still here wait, dropPartitions).
+    if (this.owned === undefined) return undefined;
     const waiting = this.o.waiting;
     const entry = waiting?.take(username);
     if (!waiting || !entry) return undefined;
@@ -425,8 +435,17 @@ export class BatchProcessor {
     this.usersLag.set(key, { lag: lag < 0n ? 0n : lag, at: this.o.clock.now() });
   }
 
+  /**
+   * The group is rebalancing (or a heartbeat failed): hand-overs start no Cognito call until the
+   * new assignment is known (dropPartitions), as a batch's write gate closes for its batch.
+   */
+  revokeAll(): void {
+    this.owned = undefined;
+  }
+
   /** After a rebalance: forget what waits in, and the lag of, partitions this member lost. */
   dropPartitions(owned: (partition: string) => boolean): void {
+    this.owned = owned;
     this.o.waiting?.dropPartitions(owned);
     for (const key of [...this.usersLag.keys()]) if (!owned(key)) this.usersLag.delete(key);
     for (const key of [...this.usersLagUnknown]) if (!owned(key)) this.usersLagUnknown.delete(key);
@@ -478,8 +497,20 @@ export class BatchProcessor {
     const waiting = this.o.waiting;
     const entry = waiting?.take(username);
     if (!waiting || !entry) return;
+    // A hand-over writes for role rows of its partitions: once one of them may belong to another
+    // member, its next owner re-reads them from the last commit, and a call started here after
+    // that could put an older membership over a newer one (write-gate.ts).
+    const gate: WriteGate = {
+      closedBecause: () => {
+        if (this.fatal) return 'the pipeline is stopping';
+        const owned = this.owned;
+        if (owned === undefined) return 'the consumer group is rebalancing';
+        const lost = entry.records.find((r) => !owned(`${r.topic}:${r.partition}`));
+        return lost ? `partition ${lost.topic}:${lost.partition} is assigned elsewhere now` : undefined;
+      },
+    };
     try {
-      const report = await this.o.applier.apply(username, entry.intents);
+      const report = await runGated(gate, () => this.o.applier.apply(username, entry.intents));
       if (report.calls.length > 0) this.settleWaiting(waiting, entry, 'applied');
       else this.settleWaiting(waiting, entry, 'skipped', report.skips[report.skips.length - 1] ?? 'no-change');
       this.handOverWaitersOn(username);
@@ -501,6 +532,7 @@ export class BatchProcessor {
         waiting.putBack(entry, this.o.clock.now(), syncError.holder);
         return;
       }
+      if (syncError instanceof WritesStoppedError) return this.stoppedHandOver(waiting, entry);
       if (syncError instanceof CognitoAccessError)
         this.fatal ??= new PipelineStoppedError(syncError.reason, {
           stage: 'apply',
@@ -514,6 +546,21 @@ export class BatchProcessor {
       }
       await this.deadLetterWaiting(waiting, entry, syncError);
     }
+  }
+
+  /**
+   * A hand-over whose gate closed: its rows of partitions still here wait on; rows of partitions
+   * gone elsewhere are dropped (their offsets went with dropPartitions, their next owner re-reads
+   * them). While the group rebalances nothing is known yet: all of it waits, and the coming
+   * dropPartitions sorts it.
+   */
+  private stoppedHandOver(waiting: WaitingMemberships, entry: Waiting): void {
+    const owned = this.owned;
+    if (owned !== undefined) {
+      entry.records = entry.records.filter((r) => owned(`${r.topic}:${r.partition}`));
+      if (entry.records.length === 0) return;
+    }
+    waiting.putBack(entry, this.o.clock.now());
   }
 
   /** A user's change applied: users waiting for it to free an alias value try again. */

@@ -187,7 +187,9 @@ export class SyncService {
     const usersTopics = new Set(
       config.kafka.topics.filter((topic) => tableFromTopic(topic) === pipeline.mapping.usersTable),
     );
-    const { GROUP_JOIN, CRASH, STOP } = this.consumer.events;
+    const { GROUP_JOIN, CRASH, STOP, REBALANCING } = this.consumer.events;
+    // Hand-overs of waiting memberships stop writing until the new assignment is known.
+    this.consumer.on(REBALANCING, () => this.processor?.revokeAll());
     let joins = 0;
     this.consumer.on(GROUP_JOIN, (e) => {
       const before = new Set(this.assigned);

@@ -220,3 +220,44 @@ test('missingUserTimeoutMs counts from when the users topic caught up, not from 
   expect(consumer.deadLetters.length).toBeGreaterThan(0);
   expect(String(consumer.deadLetters[0]!.error.message)).toMatch(/did not appear in Cognito within 60000 ms/);
 });
+
+test('a rebalance stops hand-overs: memberships wait while it lasts, go on if their partition stays here, and are left to the next owner if it moved', async () => {
+  const mapping = await exampleMapping();
+  const workload = new LegacyWorkload({ users: 6, seed: 5 });
+  const { users, roles } = logsOf(workload.snapshot());
+  const cognito = new InMemoryCognito();
+  const clock = virtualClock();
+  const consumer = new SimulatedConsumer({ pipeline: pipelineFor(mapping, 'json'), cognito, clock });
+  await consumer.prime();
+  const memberships = (): number => cognito.counts.get('AdminAddUserToGroup') ?? 0;
+
+  await consumer.processor.process(roles.read(0, 0, 1000), control(roles));
+  expect(consumer.waiting.users).toBe(6);
+  // The group starts rebalancing (kafkajs REBALANCING, or a failed heartbeat) before the users
+  // are created: the roles partition may already be another member's.
+  consumer.processor.revokeAll();
+  await consumer.processor.process(users.read(0, 0, 3), control(users));
+  await clock.sleep(60_000);
+  await consumer.processor.sweep();
+  expect(memberships()).toBe(0);
+  expect(consumer.waiting.users).toBe(6);
+  expect(consumer.waiting.floor(`${ROLES_TOPIC}:0`)).toBe('0');
+
+  // The new assignment keeps both partitions here, and fetching resumes from the last commit:
+  // the three users come again, exist now, and what waits for them is applied.
+  consumer.processor.dropPartitions(() => true);
+  await consumer.processor.process(users.read(0, 0, 3), control(users));
+  for (let i = 0; i < 100 && consumer.waiting.users > 3; i++) await new Promise((resolve) => setImmediate(resolve));
+  expect(memberships()).toBeGreaterThan(0);
+  expect(consumer.waiting.users).toBe(3);
+
+  // Another rebalance moves the roles partition away: what still waits is dropped, never written.
+  consumer.processor.revokeAll();
+  const before = memberships();
+  await consumer.processor.process(users.read(0, 3, 1000), control(users));
+  consumer.processor.dropPartitions((p) => p !== `${ROLES_TOPIC}:0`);
+  await waitFiveMinutes(consumer, clock);
+  expect(memberships()).toBe(before);
+  expect(consumer.waiting.users).toBe(0);
+  expect(consumer.waiting.floor(`${ROLES_TOPIC}:0`)).toBeNull();
+});

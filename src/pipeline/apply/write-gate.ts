@@ -6,8 +6,10 @@
 // already sent are not cut off; the batch awaits them before it hands its partition back.
 //
 // The gate travels with the async context of the batch's apply (AsyncLocalStorage), so neither
-// the applier nor the planner needs to know about batches. Calls outside any batch (reconcile,
-// the waiting memberships' hand-over, priming the pool state) meet no gate.
+// the applier nor the planner needs to know about batches. The waiting memberships' hand-overs
+// run under a gate of their own (closed while the group rebalances or once one of their
+// partitions is assigned elsewhere); calls outside any consumer (reconcile, priming the pool
+// state) meet no gate.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { CognitoGateway } from '../../adapters/cognito/cognito-gateway.js';
 import { CognitoApiError } from '../../errors.js';
