@@ -289,8 +289,11 @@ export async function startFaultProxy(options) {
           };
           // `answered` (strict mode) gets the upstream answer to send when its rules are done.
           const send = (answered, rewritten) =>
-            forward(req, res, rewritten ?? body, info, (status, headers, payload) => {
+            forward(req, res, rewritten ?? body, info, (status, headers, answer) => {
               info.status = status;
+              // Import-jobs mode: users imported without a password read RESET_REQUIRED.
+              const payload =
+                status === 200 && importJobs?.presents(info.op) ? importJobs.present(info.op, body, answer) : answer;
               if (answered) answered({ status, reply: () => reply(status, headers, payload) });
               else reply(status, headers, payload);
             });
@@ -307,7 +310,13 @@ export async function startFaultProxy(options) {
               return judged(body);
             }
             importJobs.rewrite(info.op, payload).then(
-              (rewritten) => judged(rewritten === undefined ? body : Buffer.from(JSON.stringify(rewritten))),
+              (rewritten) => {
+                if (rewritten?.code === undefined)
+                  return judged(rewritten === undefined ? body : Buffer.from(JSON.stringify(rewritten)));
+                info.outcome = 'import-answered';
+                info.status = rewritten.status;
+                if (!res.destroyed) awsError(res, rewritten.status, rewritten.code, rewritten.message);
+              },
               () => judged(body),
             );
           };

@@ -12,7 +12,8 @@
 // https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-using-import-tool.html
 // https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-creating-import-job.html
 // Rules follow the documentation only; none has been compared with real Cognito
-// (docs/cognito-emulators.md). Users are created with AdminCreateUser (SUPPRESS); a row with a
+// (docs/cognito-emulators.md). Users are created with AdminCreateUser (SUPPRESS): without a hash
+// they read RESET_REQUIRED through the proxy (the emulator cannot hold that state); a row with a
 // password hash also gets AdminSetUserPassword (Permanent, a random password: CONFIRMED) and the
 // proxy keeps the hash, so AdminInitiateAuth / InitiateAuth with the user's own password work.
 import { createHash, createHmac, randomBytes, randomInt } from 'node:crypto';
@@ -29,7 +30,10 @@ const OPS = new Set([
   'ListUserImportJobs',
 ]);
 const AUTH_OPS = new Set(['AdminInitiateAuth', 'InitiateAuth']);
-const FORGET_OPS = new Set(['AdminSetUserPassword', 'AdminDeleteUser']);
+// A password set, or the user gone, ends what the import left (the hash, RESET_REQUIRED).
+const FORGET_OPS = new Set(['AdminSetUserPassword', 'AdminDeleteUser', 'ConfirmForgotPassword']);
+/** Answers that carry a user's UserStatus. */
+const STATUS_OPS = new Set(['AdminGetUser', 'ListUsers', 'ListUsersInGroup']);
 
 // API reference request constraints (CreateUserImportJob, UserImportJobType, ListUserImportJobs).
 // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateUserImportJob.html
@@ -69,6 +73,12 @@ export function createImportJobs({ upstream, strict, baseUrl, options = {} }) {
   let active = 0;
   let closed = false; // the proxy closed: running jobs end, queued ones never start
   const hashes = new Map(); // pool \0 username -> { parsed, password }
+  // Users imported without a hash: RESET_REQUIRED in real Cognito ("your users will be in a
+  // RESET_REQUIRED state when imported using this method"), a state cognito-local's API cannot
+  // set. The proxy shows them so while the emulator holds them FORCE_CHANGE_PASSWORD (created,
+  // never given a password), and answers their password sign-in as Cognito does.
+  // https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-using-import-tool-password-reset.html
+  const resetRequired = new Map(); // pool \0 username -> true
   const counts = { jobs: 0, imported: 0, failed: 0, skipped: 0, hashSignIns: 0 };
 
   const call = async (op, body) => {
@@ -355,7 +365,10 @@ export function createImportJobs({ upstream, strict, baseUrl, options = {} }) {
     const code = answer.code ?? (answer.status >= 300 ? codeOf(answer.json) : undefined);
     if (code === 'UsernameExistsException') return { skipped: true, message: 'The user already exists.' };
     if (code) return { message: `The user could not be imported: ${code}: ${answer.message ?? answer.json?.message}` };
-    if (!hash) return { ok: true, message: 'The import succeeded.' };
+    if (!hash) {
+      resetRequired.set(`${poolId}\u0000${username}`, true);
+      return { ok: true, message: 'The import succeeded.' };
+    }
     const password = randomPassword();
     const set = await upstream('AdminSetUserPassword', {
       UserPoolId: poolId,
@@ -443,34 +456,71 @@ export function createImportJobs({ upstream, strict, baseUrl, options = {} }) {
       if (req.url.startsWith('/__import-upload/')) return upload(req, res, body);
       return log(req, res);
     },
-    /** Requests this mode may rewrite before they are forwarded (sign-ins of hash-imported users). */
-    rewrites: (op) => (AUTH_OPS.has(op) || FORGET_OPS.has(op)) && hashes.size > 0,
-    /** The body to forward instead, or undefined (unchanged). */
+    /** Requests this mode may rewrite or answer before they are forwarded (sign-ins of imported users). */
+    rewrites: (op) => (AUTH_OPS.has(op) || FORGET_OPS.has(op)) && (hashes.size > 0 || resetRequired.size > 0),
+    /** The body to forward instead, undefined (unchanged), or { status, code, message } to answer. */
     async rewrite(op, request) {
       if (FORGET_OPS.has(op)) {
-        // A password set (or the user gone) ends what the hash stood for.
-        hashes.delete(`${request.UserPoolId}\u0000${request.Username}`);
+        for (const map of [hashes, resetRequired])
+          for (const key of [...map.keys()])
+            if (
+              key.endsWith(`\u0000${request.Username}`) &&
+              (!request.UserPoolId || key.startsWith(`${request.UserPoolId}\u0000`))
+            )
+              map.delete(key);
         return undefined;
       }
       const flows = ['USER_PASSWORD_AUTH', 'ADMIN_USER_PASSWORD_AUTH', 'ADMIN_NO_SRP_AUTH'];
       const params = request.AuthParameters;
       if (!flows.includes(request.AuthFlow) || !params?.USERNAME || typeof params.PASSWORD !== 'string') return;
-      const entry = await hashFor(request.UserPoolId, request.ClientId, params.USERNAME);
+      const reset = await poolHolding(resetRequired, request.UserPoolId, request.ClientId, params.USERNAME);
+      if (reset && (await stillUnset(reset, params.USERNAME)))
+        // "Amazon Cognito returns NotAuthorizedException when PreventUserExistenceErrors is
+        // enabled. Otherwise, it returns PasswordResetRequiredException." (this mode: the latter)
+        return fail('PasswordResetRequiredException', 'Password reset required for the user');
+      const pool = await poolHolding(hashes, request.UserPoolId, request.ClientId, params.USERNAME);
+      const entry = pool && hashes.get(`${pool}\u0000${params.USERNAME}`);
       if (!entry || !(await verifyHash(entry.parsed, params.PASSWORD))) return undefined; // the emulator judges
       counts.hashSignIns++;
       return { ...request, AuthParameters: { ...params, PASSWORD: entry.password } };
     },
+    /** Answers this mode may change on their way back (RESET_REQUIRED users). */
+    presents: (op) => STATUS_OPS.has(op) && resetRequired.size > 0,
+    /** The answer (a Buffer) as the client sees it: imported users without a password RESET_REQUIRED. */
+    present(op, requestBody, payload) {
+      try {
+        const poolId = JSON.parse(requestBody.toString('utf8') || '{}').UserPoolId;
+        const json = JSON.parse(payload.toString('utf8'));
+        let changed = false;
+        for (const user of op === 'AdminGetUser' ? [json] : (json.Users ?? []))
+          if (user.UserStatus === 'FORCE_CHANGE_PASSWORD' && resetRequired.has(`${poolId}\u0000${user.Username}`)) {
+            user.UserStatus = 'RESET_REQUIRED';
+            changed = true;
+          }
+        return changed ? Buffer.from(JSON.stringify(json)) : payload;
+      } catch {
+        return payload;
+      }
+    },
   };
 
-  /** The hash entry of a user named by pool id (AdminInitiateAuth) or app client (InitiateAuth). */
-  async function hashFor(poolId, clientId, username) {
-    if (poolId) return hashes.get(`${poolId}\u0000${username}`);
-    const pools = [...hashes.keys()].filter((k) => k.endsWith(`\u0000${username}`)).map((k) => k.split('\u0000')[0]);
+  /** The pool of `map`'s entry for a user named by pool id (Admin calls) or app client (InitiateAuth). */
+  async function poolHolding(map, poolId, clientId, username) {
+    if (poolId) return map.has(`${poolId}\u0000${username}`) ? poolId : undefined;
+    const pools = [...map.keys()].filter((k) => k.endsWith(`\u0000${username}`)).map((k) => k.split('\u0000')[0]);
     for (const pool of pools) {
       const out = await upstream('DescribeUserPoolClient', { UserPoolId: pool, ClientId: clientId });
-      if (out.status < 300) return hashes.get(`${pool}\u0000${username}`);
+      if (out.status < 300) return pool;
     }
     return undefined;
+  }
+
+  /** The emulator still holds the RESET_REQUIRED user as imported (no password set since). */
+  async function stillUnset(poolId, username) {
+    const out = await upstream('AdminGetUser', { UserPoolId: poolId, Username: username });
+    if (out.status < 300 && out.json.UserStatus === 'FORCE_CHANGE_PASSWORD') return true;
+    resetRequired.delete(`${poolId}\u0000${username}`);
+    return false;
   }
 }
 

@@ -8,12 +8,15 @@ import {
   AdminCreateUserCommand,
   AdminGetUserCommand,
   AdminInitiateAuthCommand,
+  AdminSetUserPasswordCommand,
   CognitoIdentityProviderClient,
   CreateUserImportJobCommand,
   CreateUserPoolClientCommand,
   DescribeUserImportJobCommand,
   GetCSVHeaderCommand,
+  InitiateAuthCommand,
   ListUserImportJobsCommand,
+  ListUsersCommand,
   StartUserImportJobCommand,
   StopUserImportJobCommand,
   type PasswordHashingAlgorithmType,
@@ -49,7 +52,7 @@ beforeAll(async () => {
   direct = cognitoClient(env);
   proxy = await startFaultProxy({ target: env.COGNITO_ENDPOINT, importJobs: true });
   // A pause after each row, so a job can be stopped half-way; three jobs at most per pool.
-  slow = await startFaultProxy({ target: env.COGNITO_ENDPOINT, importJobs: { rowDelayMs: 400, maxJobsPerPool: 3 } });
+  slow = await startFaultProxy({ target: env.COGNITO_ENDPOINT, importJobs: { rowDelayMs: 400, maxJobsPerPool: 5 } });
   api = clientFor(proxy.url);
   slowApi = clientFor(slow.url);
   pool = await createPool(direct, `e2e-import-${id}`, { autoVerifiedAttributes: ['email'] });
@@ -204,10 +207,40 @@ describe('the fault proxy answers Cognito user import jobs (import-jobs mode)', 
       name: 'Roe, Richard',
       address: '1 Main St, Springfield',
     });
-    // No hash: the docs' RESET_REQUIRED; cognito-local has no such state through its API, the
-    // closest is a user created with a temporary password it never learns.
-    const status = await direct.send(new AdminGetUserCommand({ UserPoolId: pool, Username: `quote-${id}` }));
-    expect(status.UserStatus).toBe('FORCE_CHANGE_PASSWORD');
+  });
+
+  test('users imported without a password are RESET_REQUIRED through the proxy: listed so, and a password sign-in answers PasswordResetRequiredException until a password is set', async () => {
+    const username = `reset-${id}`;
+    await runJob(`reset-${id}`, csv([user(username)]));
+    // cognito-local cannot hold RESET_REQUIRED: it holds the user as created, never given a password.
+    const inEmulator = await direct.send(new AdminGetUserCommand({ UserPoolId: pool, Username: username }));
+    expect(inEmulator.UserStatus).toBe('FORCE_CHANGE_PASSWORD');
+    const seen = await api.send(new AdminGetUserCommand({ UserPoolId: pool, Username: username }));
+    expect(seen.UserStatus).toBe('RESET_REQUIRED');
+    const listed = await api.send(new ListUsersCommand({ UserPoolId: pool }));
+    expect(listed.Users?.find((u) => u.Username === username)?.UserStatus).toBe('RESET_REQUIRED');
+    const client = await api.send(new CreateUserPoolClientCommand({ UserPoolId: pool, ClientName: `reset-${id}` }));
+    const signIn = (password: string) =>
+      api.send(
+        new InitiateAuthCommand({
+          ClientId: client.UserPoolClient!.ClientId!,
+          AuthFlow: 'USER_PASSWORD_AUTH',
+          AuthParameters: { USERNAME: username, PASSWORD: password },
+        }),
+      );
+    expect(await outcome(signIn('anything-at-all'))).toBe('PasswordResetRequiredException');
+    await api.send(
+      new AdminSetUserPasswordCommand({
+        UserPoolId: pool,
+        Username: username,
+        Password: 'New-Passw0rd!',
+        Permanent: true,
+      }),
+    );
+    expect((await api.send(new AdminGetUserCommand({ UserPoolId: pool, Username: username }))).UserStatus).toBe(
+      'CONFIRMED',
+    );
+    expect((await signIn('New-Passw0rd!')).AuthenticationResult?.IdToken).toBeTruthy();
   });
 
   test('a header that is not the pool GetCSVHeader (a column missing, one unknown) fails the job and imports nobody', async () => {
@@ -358,6 +391,22 @@ describe('the fault proxy answers Cognito user import jobs (import-jobs mode)', 
     );
   });
 
+  test('one import job runs at a time per account: a second started job waits Pending until the first ends', async () => {
+    const first = await create(slowApi, `queue-a-${id}`);
+    const second = await create(slowApi, `queue-b-${id}`);
+    expect((await upload(first, csv([0, 1, 2].map((i) => user(`queue-a${i}-${id}`))))).status).toBe(200);
+    expect((await upload(second, csv([user(`queue-b-${id}`)]))).status).toBe(200);
+    await slowApi.send(new StartUserImportJobCommand({ UserPoolId: pool, JobId: first.JobId }));
+    await waitFor('the first job to run', async () => (await describeJob(slowApi, first)).Status === 'InProgress');
+    await slowApi.send(new StartUserImportJobCommand({ UserPoolId: pool, JobId: second.JobId }));
+    expect((await describeJob(slowApi, second)).Status).toBe('Pending');
+    const a = await finished(slowApi, first);
+    const b = await finished(slowApi, second);
+    expect([a.Status, b.Status]).toEqual(['Succeeded', 'Succeeded']);
+    expect(b.StartDate!.getTime()).toBeGreaterThan(0);
+    expect(await getUser(direct, pool, `queue-b-${id}`)).not.toBeNull();
+  });
+
   test('the API refuses what the reference says it refuses', async () => {
     const bad = (input: Partial<{ JobName: string; UserPoolId: string; CloudWatchLogsRoleArn: string }>) =>
       outcome(
@@ -408,7 +457,7 @@ describe('the fault proxy answers Cognito user import jobs (import-jobs mode)', 
   });
 
   test('ListUserImportJobs pages from the newest job; a pool takes a limited number of jobs (LimitExceededException)', async () => {
-    // The slow proxy allows 3 jobs a pool; the stop test made one.
+    // The slow proxy allows 5 jobs a pool; the stop and queue tests made three.
     const names = [`list-a-${id}`, `list-b-${id}`];
     for (const name of names) await create(slowApi, name);
     expect(await outcome(create(slowApi, `list-c-${id}`))).toBe('LimitExceededException');
@@ -418,7 +467,11 @@ describe('the fault proxy answers Cognito user import jobs (import-jobs mode)', 
     const second = await slowApi.send(
       new ListUserImportJobsCommand({ UserPoolId: pool, MaxResults: 2, PaginationToken: first.PaginationToken }),
     );
-    expect(second.UserImportJobs?.map((j) => j.JobName)).toEqual([`stop-${id}`]);
-    expect(second.PaginationToken).toBeUndefined();
+    expect(second.UserImportJobs?.map((j) => j.JobName)).toEqual([`queue-b-${id}`, `queue-a-${id}`]);
+    const third = await slowApi.send(
+      new ListUserImportJobsCommand({ UserPoolId: pool, MaxResults: 2, PaginationToken: second.PaginationToken }),
+    );
+    expect(third.UserImportJobs?.map((j) => j.JobName)).toEqual([`stop-${id}`]);
+    expect(third.PaginationToken).toBeUndefined();
   });
 });
