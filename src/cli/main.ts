@@ -16,6 +16,7 @@ import { registerCheckPool } from './commands/check-pool.js';
 import { registerReconcile } from './commands/reconcile.js';
 import { registerCheckSource } from './commands/check-source.js';
 import { registerCutoverCheck } from './commands/cutover-check.js';
+import { registerImport } from './commands/import.js';
 
 /** The package's version, found by walking up from this module (src/ under tests, dist/src/ when built). */
 function packageVersion(): string {
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerCheckSource(program);
   registerReconcile(program);
   registerCutoverCheck(program);
+  registerImport(program);
   oneLineErrors(program);
   return program;
 }

@@ -236,6 +236,34 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    /** `cognito-sync import`: the initial load through Cognito's user import jobs. */
+    import: z
+      .object({
+        /**
+         * The IAM role Cognito logs each import job's results to CloudWatch Logs with
+         * (CreateUserImportJob.CloudWatchLogsRoleArn; required by the API, also where the reason
+         * of every refused row is written). Needed unless --dry-run.
+         */
+        cloudWatchLogsRoleArn: z
+          .string()
+          .regex(
+            /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/,
+            'expected an IAM role ARN, arn:aws:iam::<account>:role/<name>',
+          )
+          .optional(),
+        /** Users table column holding the password hash (the User Migration Lambda's PASSWORD_COLUMN). */
+        passwordColumn: z.string().min(1).default('password_hash'),
+        /** How often a running job is asked for its counts (DescribeUserImportJob). */
+        pollIntervalMs: z.number().int().min(100).max(600_000).default(5_000),
+        /** How long one job may run before it is stopped (StopUserImportJob) and reported. */
+        jobTimeoutMs: z
+          .number()
+          .int()
+          .min(1_000)
+          .default(6 * 3_600_000),
+      })
+      .strict()
+      .default({ passwordColumn: 'password_hash', pollIntervalMs: 5_000, jobTimeoutMs: 6 * 3_600_000 }),
     /** `cutover-check`: which go/no-go gates run, and their thresholds (cutover-gates.ts). */
     cutover: z
       .object({

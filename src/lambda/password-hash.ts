@@ -123,20 +123,131 @@ const compileDigests = (formats: readonly SaltedDigestFormat[]): CompiledDigest[
   return compiled;
 };
 
-const verifyDigest = (
-  password: string,
+/**
+ * A stored hash taken apart: the one parser of legacy hash formats, shared by the User Migration
+ * Lambda (verifyPassword) and `cognito-sync import` (which hands the formats Cognito can take to
+ * an import job: adapters/cognito/import-csv-format.ts). Salts are bytes as the algorithm uses
+ * them (Django's and Werkzeug's text salts as UTF-8, passlib's decoded from adapted base64).
+ */
+export type ParsedHash =
+  | { family: 'bcrypt' /** $2a$, $2b$ or $2y$ */; prefix: string; cost: number; stored: string }
+  | { family: 'argon2'; variant: 'id' | 'i' | 'd' /** KiB, when the string says */; memoryKiB?: number; stored: string }
+  | {
+      family: 'pbkdf2';
+      style: 'django' | 'werkzeug' | 'passlib';
+      digest: 'sha1' | 'sha256' | 'sha512';
+      iterations: number;
+      salt: Buffer;
+      expected: Buffer;
+    }
+  | {
+      family: 'scrypt';
+      style: 'werkzeug' | 'passlib';
+      N: number;
+      r: number;
+      p: number;
+      salt: Buffer;
+      expected: Buffer;
+    }
+  | { family: 'salted-digest'; format: SaltedDigestFormat; salt: string; expected: Buffer };
+
+/** What the stored value is, or why it is none of the known formats. */
+export const parseHash = (
   stored: string,
-  formats: readonly SaltedDigestFormat[],
-): Result<boolean, UnsupportedHash> | undefined => {
-  for (const { regex, format } of compileDigests(formats)) {
-    const m = regex.exec(stored);
-    if (!m?.groups) continue;
-    const salt = m.groups.salt ?? '';
-    const expected = Buffer.from(m.groups.hash as string, format.encoding);
-    const input = format.input.replace(/\{salt\}|\{password\}/g, (token) => (token === '{salt}' ? salt : password));
-    return ok(sameBytes(expected, createHash(format.algorithm).update(input, 'utf8').digest()));
+  digestFormats: readonly SaltedDigestFormat[] = DEFAULT_DIGEST_FORMATS,
+): Result<ParsedHash, UnsupportedHash> => {
+  let m = /^(\$2[aby]\$)(\d\d)\$[./A-Za-z0-9]{53}$/.exec(stored);
+  if (m) return ok({ family: 'bcrypt', prefix: m[1] as string, cost: Number(m[2]), stored });
+  m = /^\$argon2(id|i|d)\$/.exec(stored);
+  if (m) {
+    const memory = /\$m=(\d+),/.exec(stored);
+    const variant = m[1] as 'id' | 'i' | 'd';
+    return ok(
+      memory
+        ? { family: 'argon2', variant, memoryKiB: Number(memory[1]), stored }
+        : { family: 'argon2', variant, stored },
+    );
   }
-  return undefined;
+  const pbkdf2 = (
+    style: 'django' | 'werkzeug' | 'passlib',
+    digest: string | undefined,
+    iterations: number,
+    salt: Buffer,
+    expected: Buffer,
+  ): Result<ParsedHash, UnsupportedHash> =>
+    !digest || !Number.isSafeInteger(iterations) || iterations < 1 || expected.length === 0
+      ? err({ reason: 'malformed', family: 'pbkdf2' })
+      : ok({
+          family: 'pbkdf2',
+          style,
+          digest: digest as 'sha1' | 'sha256' | 'sha512',
+          iterations,
+          salt,
+          expected,
+        });
+  m = /^pbkdf2_(sha1|sha256|sha512)\$(\d+)\$([^$]*)\$([A-Za-z0-9+/=]+)$/.exec(stored); // Django
+  if (m)
+    return pbkdf2(
+      'django',
+      DIGEST_BY_NAME[m[1] as string],
+      Number(m[2]),
+      Buffer.from(m[3] as string, 'utf8'),
+      Buffer.from(m[4] as string, 'base64'),
+    );
+  m = /^pbkdf2:(sha1|sha256|sha512)(?::(\d+))?\$([^$]*)\$([0-9a-f]+)$/.exec(stored); // Werkzeug
+  if (m)
+    return pbkdf2(
+      'werkzeug',
+      DIGEST_BY_NAME[m[1] as string],
+      Number(m[2] ?? 600_000),
+      Buffer.from(m[3] as string, 'utf8'),
+      Buffer.from(m[4] as string, 'hex'),
+    );
+  m = /^\$pbkdf2(?:-(sha256|sha512))?\$(\d+)\$([./A-Za-z0-9]*)\$([./A-Za-z0-9]+)$/.exec(stored); // passlib
+  if (m)
+    return pbkdf2('passlib', DIGEST_BY_NAME[m[1] ?? 'sha1'], Number(m[2]), ab64(m[3] as string), ab64(m[4] as string));
+  const scryptOf = (
+    style: 'werkzeug' | 'passlib',
+    N: number,
+    r: number,
+    p: number,
+    salt: Buffer,
+    expected: Buffer,
+  ): Result<ParsedHash, UnsupportedHash> =>
+    !Number.isInteger(N) || N < 2 || (N & (N - 1)) !== 0 || !(r > 0) || !(p > 0) || expected.length === 0
+      ? err({ reason: 'malformed', family: 'scrypt' })
+      : ok({ family: 'scrypt', style, N, r, p, salt, expected });
+  m = /^scrypt:(\d+):(\d+):(\d+)\$([^$]*)\$([0-9a-f]+)$/.exec(stored); // Werkzeug
+  if (m)
+    return scryptOf(
+      'werkzeug',
+      Number(m[1]),
+      Number(m[2]),
+      Number(m[3]),
+      Buffer.from(m[4] as string, 'utf8'),
+      Buffer.from(m[5] as string, 'hex'),
+    );
+  m = /^\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/.]*)\$([A-Za-z0-9+/.]+)$/.exec(stored); // passlib
+  if (m)
+    return scryptOf(
+      'passlib',
+      2 ** Number(m[1]),
+      Number(m[2]),
+      Number(m[3]),
+      ab64(m[4] as string),
+      ab64(m[5] as string),
+    );
+  for (const { regex, format } of compileDigests(digestFormats)) {
+    const d = regex.exec(stored);
+    if (!d?.groups) continue;
+    return ok({
+      family: 'salted-digest',
+      format,
+      salt: d.groups.salt ?? '',
+      expected: Buffer.from(d.groups.hash as string, format.encoding),
+    });
+  }
+  return err({ reason: 'unsupported-format' });
 };
 
 /** ok(true): the password matches; ok(false): it does not; err: the hash cannot be checked. */
@@ -145,73 +256,36 @@ export const verifyPassword = async (
   stored: string,
   options: VerifyOptions = {},
 ): Promise<Result<boolean, UnsupportedHash>> => {
-  if (/^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/.test(stored)) {
-    // $2y$ (PHP) and $2b$ are the same algorithm; bcryptjs knows $2a$/$2b$.
-    return ok(await bcrypt.compare(password, stored.replace(/^\$2y\$/, '$2b$')));
-  }
-  if (/^\$argon2(id|i|d)\$/.test(stored)) {
-    // m is in KiB: refuse parameters that would take the Lambda down (as for scrypt).
-    const memory = /\$m=(\d+),/.exec(stored);
-    if (memory && Number(memory[1]) * 1024 > ARGON2_MAX_MEMORY) return err({ reason: 'malformed', family: 'argon2' });
-    // hash-wasm refuses an empty password; Cognito never sends one (its password policy has a
-    // minimum length), so an empty one simply does not match.
-    if (password === '') return ok(false);
-    try {
-      return ok(await argon2Verify({ password, hash: stored }));
-    } catch {
-      return err({ reason: 'malformed', family: 'argon2' });
+  const parsed = parseHash(stored, options.digestFormats ?? DEFAULT_DIGEST_FORMATS);
+  if (!parsed.ok) return parsed;
+  const hash = parsed.value;
+  switch (hash.family) {
+    case 'bcrypt':
+      // $2y$ (PHP) and $2b$ are the same algorithm; bcryptjs knows $2a$/$2b$.
+      return ok(await bcrypt.compare(password, stored.replace(/^\$2y\$/, '$2b$')));
+    case 'argon2':
+      // m is in KiB: refuse parameters that would take the Lambda down (as for scrypt).
+      if (hash.memoryKiB !== undefined && hash.memoryKiB * 1024 > ARGON2_MAX_MEMORY)
+        return err({ reason: 'malformed', family: 'argon2' });
+      // hash-wasm refuses an empty password; Cognito never sends one (its password policy has a
+      // minimum length), so an empty one simply does not match.
+      if (password === '') return ok(false);
+      try {
+        return ok(await argon2Verify({ password, hash: stored }));
+      } catch {
+        return err({ reason: 'malformed', family: 'argon2' });
+      }
+    case 'pbkdf2':
+      return verifyPbkdf2(password, hash.salt, hash.iterations, hash.digest, hash.expected);
+    case 'scrypt':
+      return verifyScrypt(password, hash.salt, hash.expected, hash.N, hash.r, hash.p);
+    case 'salted-digest': {
+      const input = hash.format.input.replace(/\{salt\}|\{password\}/g, (token) =>
+        token === '{salt}' ? hash.salt : password,
+      );
+      return ok(sameBytes(hash.expected, createHash(hash.format.algorithm).update(input, 'utf8').digest()));
     }
   }
-  let m = /^pbkdf2_(sha1|sha256|sha512)\$(\d+)\$([^$]*)\$([A-Za-z0-9+/=]+)$/.exec(stored); // Django
-  if (m)
-    return verifyPbkdf2(
-      password,
-      m[3] as string,
-      Number(m[2]),
-      DIGEST_BY_NAME[m[1] as string],
-      Buffer.from(m[4] as string, 'base64'),
-    );
-  m = /^pbkdf2:(sha1|sha256|sha512)(?::(\d+))?\$([^$]*)\$([0-9a-f]+)$/.exec(stored); // Werkzeug
-  if (m)
-    return verifyPbkdf2(
-      password,
-      m[3] as string,
-      Number(m[2] ?? 600_000),
-      DIGEST_BY_NAME[m[1] as string],
-      Buffer.from(m[4] as string, 'hex'),
-    );
-  m = /^\$pbkdf2(?:-(sha256|sha512))?\$(\d+)\$([./A-Za-z0-9]*)\$([./A-Za-z0-9]+)$/.exec(stored); // passlib
-  if (m)
-    return verifyPbkdf2(
-      password,
-      ab64(m[3] as string),
-      Number(m[2]),
-      DIGEST_BY_NAME[m[1] ?? 'sha1'],
-      ab64(m[4] as string),
-    );
-  m = /^scrypt:(\d+):(\d+):(\d+)\$([^$]*)\$([0-9a-f]+)$/.exec(stored); // Werkzeug
-  if (m)
-    return verifyScrypt(
-      password,
-      m[4] as string,
-      Buffer.from(m[5] as string, 'hex'),
-      Number(m[1]),
-      Number(m[2]),
-      Number(m[3]),
-    );
-  m = /^\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/.]*)\$([A-Za-z0-9+/.]+)$/.exec(stored); // passlib
-  if (m)
-    return verifyScrypt(
-      password,
-      ab64(m[4] as string),
-      ab64(m[5] as string),
-      2 ** Number(m[1]),
-      Number(m[2]),
-      Number(m[3]),
-    );
-  const digest = verifyDigest(password, stored, options.digestFormats ?? DEFAULT_DIGEST_FORMATS);
-  if (digest) return digest;
-  return err({ reason: 'unsupported-format' });
 };
 
 /** For logs and metrics: which family a stored value belongs to, never the value. */

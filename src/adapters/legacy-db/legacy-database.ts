@@ -20,11 +20,15 @@ export interface UserPage {
    * transaction was writing when it was read gets a lower, cautious one). Else snapshotVersion.
    */
   rowVersions?: readonly Version[];
+  /** Per row, the password hash (ScanOptions.secretColumn), never part of `rows`; null where the row has none. */
+  secrets?: readonly (string | null)[];
 }
 
 export interface ScanOptions {
   /** Columns to read besides the key; never a password column. */
   columns: readonly string[];
+  /** Column holding the password hash (`cognito-sync import`): read into `secrets`, never into `rows`. */
+  secretColumn?: string;
   /** Rows per page (the memory bound of the scan). */
   pageSize: number;
 }

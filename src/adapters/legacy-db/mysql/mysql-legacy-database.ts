@@ -146,7 +146,9 @@ export class MysqlLegacyDatabase implements LegacyDatabase {
 
   async *scanUsers(options: ScanOptions): AsyncIterable<UserPage> {
     const keys = await this.keyColumns();
-    const select = this.selectList([...keys, ...options.columns]);
+    const select =
+      this.selectList([...keys, ...options.columns]) +
+      (options.secretColumn === undefined ? '' : `, ${quoteIdent(options.secretColumn)} AS ${SECRET_ALIAS}`);
     const order = keys.map(quoteIdent).join(', ');
     yield* keysetPages(keys, options.pageSize, async (after) => {
       const where = after ? `WHERE ${afterKey(keys)}` : '';
@@ -159,7 +161,14 @@ export class MysqlLegacyDatabase implements LegacyDatabase {
         );
         return rows;
       });
-      return { rows: read.rows.map(plainRow), snapshotVersion: read.version };
+      const plain = read.rows.map(plainRow);
+      if (options.secretColumn === undefined) return { rows: plain, snapshotVersion: read.version };
+      const secrets = plain.map((row) => {
+        const raw = row[SECRET_ALIAS];
+        delete row[SECRET_ALIAS];
+        return secretText(raw);
+      });
+      return { rows: plain, snapshotVersion: read.version, secrets };
     });
   }
 
@@ -197,13 +206,7 @@ export class MysqlLegacyDatabase implements LegacyDatabase {
     const row = plainRow(found[0] as RowDataPacket);
     const raw = row[SECRET_ALIAS];
     delete row[SECRET_ALIAS];
-    // A hash in a BINARY/VARBINARY column arrives as bytes; hashes are ASCII text.
-    const secret =
-      !options.secretColumn || raw === null || raw === undefined
-        ? null
-        : Buffer.isBuffer(raw)
-          ? raw.toString('utf8')
-          : String(raw);
+    const secret = options.secretColumn ? secretText(raw) : null;
     return ok({ row, secret, snapshotVersion: read.version });
   }
 
@@ -357,6 +360,10 @@ const afterKey = (keys: readonly string[]): string =>
 
 /** Parameters for afterKey: for term i, the first i key values then the i-th again. */
 const afterKeyParams = (last: readonly unknown[]): unknown[] => last.flatMap((_, i) => [...last.slice(0, i), last[i]]);
+
+/** A hash in a BINARY/VARBINARY column arrives as bytes; hashes are ASCII text. */
+const secretText = (raw: unknown): string | null =>
+  raw === null || raw === undefined ? null : Buffer.isBuffer(raw) ? raw.toString('utf8') : String(raw);
 
 /** mysql2 rows are RowDataPacket instances: hand the mapping plain objects, as pg does. */
 const plainRow = (row: RowDataPacket): Row => ({ ...row });

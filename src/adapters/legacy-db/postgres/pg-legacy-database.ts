@@ -49,6 +49,15 @@ const POSITION_SQL = `SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_rep
 const BUSY = '__cognito_sync_busy';
 const BUSY_COLUMN = `(xmax::text <> '0') AS ${BUSY}`;
 
+/** The password hash of a scanned row, moved out of the row (UserPage.secrets). */
+const SECRET = '__cognito_sync_secret';
+const takeSecrets = (rows: Row[]): (string | null)[] =>
+  rows.map((row) => {
+    const secret = row[SECRET];
+    delete row[SECRET];
+    return typeof secret === 'string' ? secret : null;
+  });
+
 /** The version of rows read at WAL position `lsnText`, no writer in flight (see readPositionVersion). */
 export const snapshotVersionOf = (lsnText: string): Version => readPositionVersion(parseLsn(lsnText));
 
@@ -120,7 +129,8 @@ export class PgLegacyDatabase implements LegacyDatabase {
 
   async *scanUsers(options: ScanOptions): AsyncIterable<UserPage> {
     const keys = await this.keyColumns();
-    const select = `${this.selectList([...keys, ...options.columns])}, ${BUSY_COLUMN}`;
+    const secret = options.secretColumn === undefined ? '' : `, ${quoteIdent(options.secretColumn)}::text AS ${SECRET}`;
+    const select = `${this.selectList([...keys, ...options.columns])}, ${BUSY_COLUMN}${secret}`;
     const keyList = keys.map(quoteIdent).join(', ');
     const first = `SELECT ${select} FROM ${this.table} ORDER BY ${keyList} LIMIT $1`;
     // Row-value comparison walks a composite primary key in index order too.
@@ -134,7 +144,9 @@ export class PgLegacyDatabase implements LegacyDatabase {
         async (client) => (await client.query<Row>(after ? next : first, params)).rows,
       );
       const rowVersions = page.value.map((row) => page.versionOf(row));
-      return { rows: page.value, snapshotVersion: page.snapshotVersion, rowVersions };
+      if (options.secretColumn === undefined)
+        return { rows: page.value, snapshotVersion: page.snapshotVersion, rowVersions };
+      return { rows: page.value, snapshotVersion: page.snapshotVersion, rowVersions, secrets: takeSecrets(page.value) };
     });
   }
 
