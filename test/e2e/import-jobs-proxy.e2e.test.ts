@@ -33,6 +33,7 @@ const id = runId();
 let env: StackEnv;
 let proxy: FaultProxy;
 let slow: FaultProxy;
+let tight: FaultProxy;
 let api: CognitoIdentityProviderClient;
 let slowApi: CognitoIdentityProviderClient;
 let direct: CognitoIdentityProviderClient;
@@ -53,6 +54,12 @@ beforeAll(async () => {
   proxy = await startFaultProxy({ target: env.COGNITO_ENDPOINT, importJobs: true });
   // A pause after each row, so a job can be stopped half-way; three jobs at most per pool.
   slow = await startFaultProxy({ target: env.COGNITO_ENDPOINT, importJobs: { rowDelayMs: 400, maxJobsPerPool: 5 } });
+  // Small limits, so the file rules can be shown without 100 MB files; strict mode too.
+  tight = await startFaultProxy({
+    target: env.COGNITO_ENDPOINT,
+    strict: true,
+    importJobs: { limits: { fileBytes: 4096, rows: 2 }, uploadTtlMs: 1000, expireAfterMs: 1500, hashColumn: 'pw_hash' },
+  });
   api = clientFor(proxy.url);
   slowApi = clientFor(slow.url);
   pool = await createPool(direct, `e2e-import-${id}`, { autoVerifiedAttributes: ['email'] });
@@ -65,6 +72,7 @@ afterAll(async () => {
   direct?.destroy();
   await proxy?.close();
   await slow?.close();
+  await tight?.close();
 });
 
 type Row = Record<string, string>;
@@ -141,6 +149,12 @@ async function runJob(name: string, body: string, algorithm?: PasswordHashingAlg
     .UserImportJob!;
   return { started, done: await finished(api, job), log: await logOf(proxy, job) };
 }
+
+/** The JobId of the job called `name` in the test pool. */
+const listNamed = async (client: CognitoIdentityProviderClient, name: string) =>
+  (await client.send(new ListUserImportJobsCommand({ UserPoolId: pool, MaxResults: 60 }))).UserImportJobs?.find(
+    (j) => j.JobName === name,
+  )?.JobId;
 
 const outcome = (p: Promise<unknown>): Promise<string> =>
   p.then(
@@ -405,6 +419,102 @@ describe('the fault proxy answers Cognito user import jobs (import-jobs mode)', 
     expect([a.Status, b.Status]).toEqual(['Succeeded', 'Succeeded']);
     expect(b.StartDate!.getTime()).toBeGreaterThan(0);
     expect(await getUser(direct, pool, `queue-b-${id}`)).not.toBeNull();
+  });
+
+  test('the file fails the job: over the size, over the rows, a byte order mark, not UTF-8, not parseable; a late upload and a late start are refused', async () => {
+    const tightApi = clientFor(tight.url);
+    try {
+      const attempt = async (name: string, body: string | Uint8Array) => {
+        const job = await create(tightApi, name);
+        const put = await fetch(job.PreSignedUrl!, {
+          method: 'PUT',
+          body,
+          headers: { 'x-amz-server-side-encryption': 'aws:kms' },
+        });
+        expect(put.status).toBe(200);
+        await tightApi.send(new StartUserImportJobCommand({ UserPoolId: pool, JobId: job.JobId }));
+        const done = await finished(tightApi, job);
+        return `${done.Status}: ${done.CompletionMessage}`;
+      };
+      const three = csv([1, 2, 3].map((i) => user(`tight${i}-${id}`)));
+      expect(await attempt(`rows-${id}`, three)).toBe('Failed: The CSV file has more than 2 rows (users).');
+      expect(
+        await attempt(`size-${id}`, csv([user(`big-${id}`, { address: 'x'.repeat(2000) })]) + ' '.repeat(2100)),
+      ).toMatch(/^Failed: The CSV file is larger than the maximum of 4096 bytes/);
+      expect(await attempt(`bom-${id}`, `\ufeff${csv([user(`bom-${id}`)])}`)).toMatch(/^Failed: .*byte order mark/);
+      expect(await attempt(`latin1-${id}`, new Uint8Array([...Buffer.from(csv([]).trim()), 10, 0xe9, 10]))).toMatch(
+        /^Failed: .*not UTF-8/,
+      );
+      expect(await attempt(`quote-${id}`, `${csv([])}"unclosed,${'x,'.repeat(header.length - 1)}\r\n`)).toMatch(
+        /^Failed: Unable to parse the CSV file: a quoted field is not closed \(line 2\)/,
+      );
+      for (const name of ['rows', 'size', 'bom', 'latin1', 'quote'])
+        expect((await logOf(tight, { JobId: (await listNamed(tightApi, `${name}-${id}`))! })).events).toEqual([]);
+      // The PreSignedUrl is valid for a while only (15 minutes; 1 s here).
+      const late = await create(tightApi, `late-${id}`);
+      await waitFor('the upload window to close', async () => {
+        const put = await upload(late, csv([user(`late-${id}`)]));
+        return put.status === 403 && (await put.text()).includes('Request has expired');
+      });
+      // A job never started expires (24-48 hours; 1.5 s here).
+      await waitFor('the job to expire', async () => (await describeJob(tightApi, late)).Status === 'Expired');
+      expect(await outcome(tightApi.send(new StartUserImportJobCommand({ UserPoolId: pool, JobId: late.JobId })))).toBe(
+        'PreconditionNotMetException',
+      );
+    } finally {
+      tightApi.destroy();
+    }
+  });
+
+  test('with strict mode too, a verified email another user holds as an alias fails the row (AliasExistsException); the hash column is the option hashColumn', async () => {
+    const tightApi = clientFor(tight.url);
+    try {
+      const aliasPool = await createPool(direct, `e2e-import-alias-${id}`, {
+        aliasAttributes: ['email'],
+        autoVerifiedAttributes: ['email'],
+      });
+      const aliasHeader = (await tightApi.send(new GetCSVHeaderCommand({ UserPoolId: aliasPool }))).CSVHeader ?? [];
+      await direct.send(
+        new AdminCreateUserCommand({
+          UserPoolId: aliasPool,
+          Username: `holder-${id}`,
+          MessageAction: 'SUPPRESS',
+          UserAttributes: [
+            { Name: 'email', Value: `shared-${id}@example.com` },
+            { Name: 'email_verified', Value: 'true' },
+          ],
+        }),
+      );
+      const job = (
+        await tightApi.send(
+          new CreateUserImportJobCommand({
+            JobName: 'alias',
+            UserPoolId: aliasPool,
+            CloudWatchLogsRoleArn: ROLE,
+            PasswordHashingAlgorithm: 'BCRYPT',
+          }),
+        )
+      ).UserImportJob!;
+      const rows = [
+        user(`taker-${id}`, { email: `shared-${id}@example.com`, pw_hash: bcrypt.hashSync('Pw-12345678', 4) }),
+        user(`other-${id}`, { pw_hash: bcrypt.hashSync('Pw-12345678', 4) }),
+      ];
+      expect((await upload(job, csv(rows, [...aliasHeader, 'pw_hash']))).status).toBe(200);
+      await tightApi.send(new StartUserImportJobCommand({ UserPoolId: aliasPool, JobId: job.JobId }));
+      const done = await waitFor('the alias job to end', async () => {
+        const now = (await tightApi.send(new DescribeUserImportJobCommand({ UserPoolId: aliasPool, JobId: job.JobId })))
+          .UserImportJob!;
+        return ['Succeeded', 'Failed'].includes(now.Status ?? '') ? now : undefined;
+      });
+      expect(done).toMatchObject({ Status: 'Succeeded', ImportedUsers: 1, FailedUsers: 1 });
+      expect((await logOf(tight, job)).events[0]?.message).toMatch(/AliasExistsException/);
+      expect(await getUser(direct, aliasPool, `taker-${id}`)).toBeNull();
+      expect(
+        (await direct.send(new AdminGetUserCommand({ UserPoolId: aliasPool, Username: `other-${id}` }))).UserStatus,
+      ).toBe('CONFIRMED');
+    } finally {
+      tightApi.destroy();
+    }
   });
 
   test('the API refuses what the reference says it refuses', async () => {
