@@ -70,6 +70,8 @@ export type SkipReason =
   | 'truncate'
   | 'tombstone-after-delete'
   | 'stale-version'
+  /** A delete, or a creation over a remembered delete, whose version cannot be ordered with the stored one (GTID vs binlog file/pos in one epoch). */
+  | 'incomparable-version'
   | 'no-change'
   | 'unmapped-table'
   /** The user is outside the migration's cohort (mapping cohort): never created, changed or deleted. */

@@ -60,6 +60,11 @@ export function createMetrics(): Metrics {
     help: 'Per-group versions dropped because groups.versionAttribute was full (those memberships are no longer version-guarded).',
     registers: [registry],
   });
+  const incomparable = new Counter({
+    name: 'cognito_sync_incomparable_versions_total',
+    help: 'Events whose version could not be ordered with the stored one (GTID and binlog file/pos versions in one source epoch): compared by state, or skipped when irreversible (a delete, a re-creation). Add a versionEpochs entry.',
+    registers: [registry],
+  });
   const incomplete = new Counter({
     name: 'cognito_sync_incomplete_users_total',
     help: 'Users written with a mapped attribute left out because no event or source knew its value (a TOAST placeholder on a creation or under a derived attribute), by attribute.',
@@ -147,6 +152,7 @@ export function createMetrics(): Metrics {
         if (e.droppedGroupGuards) droppedGuards.inc(e.droppedGroupGuards.length);
         for (const attribute of e.incomplete ?? []) incomplete.inc({ attribute });
       },
+      incomparableVersions: (e) => incomparable.inc(e.count),
       retry: (e) => retries.inc({ stage: e.stage }),
       dlq: (e) => dlq.inc({ topic: e.topic, stage: e.stage }),
       kafkaTransientError: (e) => kafkaTransient.inc({ error: e.error }),

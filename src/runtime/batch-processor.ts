@@ -256,6 +256,8 @@ export class BatchProcessor {
             }
             try {
               const report = await runGated(gate, () => this.o.applier.apply(work.username, work.intents));
+              if (report.incomparableVersions)
+                this.o.events.incomparableVersions({ count: report.incomparableVersions });
               if (waiting?.has(work.username)) void this.handOver(work.username);
               this.handOverWaitersOn(work.username);
               const applied = report.calls.length > 0;

@@ -38,6 +38,12 @@ export interface SyncEvents {
     /** Attributes this apply left unwritten because nothing knew their value (unknown-values.ts). */
     incomplete?: string[];
   }): void;
+  /**
+   * Events of one user whose versions could not be ordered with the stored one (GTID vs binlog
+   * file/pos in one source epoch): handled by state, or skipped when irreversible. No username:
+   * the remedy (a new epoch) is the same for all.
+   */
+  incomparableVersions(e: { count: number }): void;
   retry(e: { stage: Stage; attempt: number; delayMs: number; error: Error }): void;
   dlq(e: { topic: string; partition: number; offset: string; stage: Stage; error: Error }): void;
   /** A retriable broker error while a group or topic settles (kafka-log.ts), by kafkajs' error type. */
@@ -49,6 +55,7 @@ export const noEvents: SyncEvents = {
   batchEnd() {},
   record() {},
   applied() {},
+  incomparableVersions() {},
   retry() {},
   dlq() {},
   kafkaTransientError() {},

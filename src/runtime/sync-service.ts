@@ -445,8 +445,24 @@ async function waitForTopics(kafka: Kafka, topics: string[], timeoutMs: number, 
   }
 }
 
+/** At most one incomparable-versions warning a minute: a whole pool can hit it at once. */
+const INCOMPARABLE_WARNING_EVERY_MS = 60_000;
+
 function logEvents(logger: Logger): Partial<SyncEvents> {
+  let incomparable = 0;
+  let warnedAt: number | undefined;
   return {
+    incomparableVersions: (e) => {
+      incomparable += e.count;
+      const now = Date.now();
+      if (warnedAt !== undefined && now - warnedAt < INCOMPARABLE_WARNING_EVERY_MS) return;
+      warnedAt = now;
+      logger.warn(
+        { events: incomparable },
+        'GTID and binlog file/pos versions met in one source epoch and cannot be ordered: updates are compared by state, deletes and re-creations skipped. Add a versionEpochs entry to the mapping from when GTIDs were turned on or off (playbook section 9), then reconcile --repair',
+      );
+      incomparable = 0;
+    },
     batchEnd: (e) => logger.info({ batch: e }, 'batch done'),
     // The username is hashed by the logger's redaction when configured (log.hashUsernames).
     applied: (e) => {

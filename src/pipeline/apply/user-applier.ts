@@ -8,7 +8,7 @@ import type { Attributes, CognitoCall, CurrentUser, SkipReason, UserIntent, Vers
 import { CognitoApiError, MissingUserError, SyncError, errorMessage } from '../../errors.js';
 import type { CognitoGateway } from '../../adapters/cognito/cognito-gateway.js';
 import { MemoryDeletedUsers, type DeletedUsersStore } from '../../adapters/kafka/deleted-users-log.js';
-import { NO_VERSION } from '../decode/version.js';
+import { NO_VERSION, orderOf } from '../decode/version.js';
 import { carriedIntents, rowsNewerThan } from '../plan/carried-rows.js';
 import { desiredDigest } from '../plan/state-digest.js';
 import { afterCalls } from './cognito-effects.js';
@@ -24,6 +24,8 @@ export interface PlanOutcome {
   appliedVersion?: Version | undefined;
   /** Groups whose per-group version guard was dropped (groups.versionAttribute overflow). */
   droppedGroupGuards?: string[];
+  /** The intent's version could not be ordered with the stored one (see UserPlan). */
+  incomparableVersion?: true;
 }
 
 /** The pure planner, bound to the mapping's policies. */
@@ -41,6 +43,11 @@ export interface UserApplyReport {
   reads: number;
   /** Groups whose version guard no longer fit in groups.versionAttribute (see group-versions.ts). */
   droppedGroupGuards?: string[];
+  /**
+   * Intents whose version could not be ordered with the stored one (GTID vs binlog file/pos in
+   * one epoch, see orderOf): handled by state or skipped, never by version.
+   */
+  incomparableVersions?: number;
   /** This apply created the user (memberships waiting for it can follow). */
   created?: boolean;
   /**
@@ -155,11 +162,11 @@ export class UserApplier {
     const groupWork = work.some((i) => i.kind === 'group');
     // Role rows carry versions of their own, unrelated to the user row's: memberships always
     // go through the planner (which compares them with Cognito's groups and group versions).
+    const vsKnown = known?.version === undefined || newest === NO_VERSION ? undefined : orderOf(newest, known.version);
     if (
       !groupWork &&
-      known?.version !== undefined &&
-      newest !== NO_VERSION &&
-      (newest < known.version || (newest === known.version && this.completeAt(work, known)))
+      known !== undefined &&
+      (vsKnown === 'older' || (vsKnown === 'same' && this.completeAt(work, known)))
     ) {
       report.skips.push('stale-version');
       return report;
@@ -171,7 +178,8 @@ export class UserApplier {
       work.every((i) => i.kind === 'upsert' && this.changesNothing(i, known))
     ) {
       // Cognito already holds exactly this: it now reflects the newest of these events too.
-      if (newest !== NO_VERSION && (known.version === undefined || newest > known.version)) known.version = newest;
+      if (newest !== NO_VERSION && (known.version === undefined || vsKnown === 'newer')) known.version = newest;
+      if (vsKnown === 'incomparable') report.incomparableVersions = (report.incomparableVersions ?? 0) + 1;
       report.skips.push('no-change');
       return report;
     }
@@ -268,6 +276,7 @@ export class UserApplier {
         }
         if (planned.skip) report.skips.push(planned.skip);
         if (planned.droppedGroupGuards) (report.droppedGroupGuards ??= []).push(...planned.droppedGroupGuards);
+        if (planned.incomparableVersion) report.incomparableVersions = (report.incomparableVersions ?? 0) + 1;
         if (intent.kind === 'delete') {
           const deleted = planned.calls.some((c) => c.api === 'AdminDeleteUser');
           // Also a delete that finds the user already gone: an older create replayed later (say,

@@ -93,8 +93,8 @@ export const encodeMysqlVersion = (
  * MySQL/MariaDB with GTIDs: (GTID sequence number, binlog position, row inside the event):
  * 16 + 16 + 8 hex digits. The sequence orders transactions (the same on every server of the
  * replication topology, unlike file/pos); position and row order the changes inside one
- * transaction, which never spans binlog files. 40 characters: wider than a file/pos version, so
- * that after GTIDs are turned on every GTID version sorts above the file/pos ones before it.
+ * transaction, which never spans binlog files. 40 characters, so it is told from a file/pos
+ * version by its width: the two cannot be ordered with each other (see orderOf).
  */
 export const encodeMysqlGtidVersion = (
   sequence: PositionNumber,
@@ -191,3 +191,39 @@ export const compareVersions = (a: Version, b: Version): -1 | 0 | 1 => {
 
 export const isNewerVersion = (candidate: Version, applied: Version | undefined): boolean =>
   applied === undefined || compareVersions(candidate, applied) > 0;
+
+/**
+ * What a version's position is made of, told by its width: 'position' (32 digits: PostgreSQL
+ * LSNs, or MySQL/MariaDB binlog file/pos/row), 'gtid' (40 digits: MySQL/MariaDB GTID sequence,
+ * pos, row), 'none' (NO_VERSION), 'other' (an older, shorter encoding).
+ */
+export type VersionKind = 'position' | 'gtid' | 'none' | 'other';
+
+export const versionKindOf = (version: Version): VersionKind => {
+  const length = positionOf(version).length;
+  return length === 32 ? 'position' : length === 40 ? 'gtid' : length === 0 ? 'none' : 'other';
+};
+
+export type VersionOrder = 'older' | 'same' | 'newer' | 'incomparable';
+
+/**
+ * How `candidate` stands to `stored`. 'incomparable': both in one epoch, one a GTID version and
+ * the other a binlog file/pos one (GTIDs turned on or off, or another connector, without a new
+ * epoch). A GTID numbers transactions, a file/pos names a place in one server's binlog: neither
+ * says where the other is, so no order between them is right, and compareVersions' (by width)
+ * would skip every change after GTIDs are turned off. The planner handles such an event without
+ * trusting either (see planUser); the fix is a new epoch (mapping versionEpochs).
+ */
+export const orderOf = (candidate: Version, stored: Version): VersionOrder => {
+  if (epochOf(candidate) === epochOf(stored)) {
+    const a = versionKindOf(candidate);
+    const b = versionKindOf(stored);
+    if ((a === 'gtid' && b === 'position') || (a === 'position' && b === 'gtid')) return 'incomparable';
+  }
+  const order = compareVersions(candidate, stored);
+  return order < 0 ? 'older' : order > 0 ? 'newer' : 'same';
+};
+
+/** True when the two versions are of one epoch and cannot be ordered (see orderOf). */
+export const incomparable = (a: Version | undefined, b: Version | undefined): boolean =>
+  a !== undefined && b !== undefined && orderOf(a, b) === 'incomparable';

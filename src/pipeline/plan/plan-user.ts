@@ -23,7 +23,7 @@ import type {
   UserIntent,
   Version,
 } from '../../core/types.js';
-import { NO_VERSION } from '../decode/version.js';
+import { incomparable, NO_VERSION, orderOf } from '../decode/version.js';
 import {
   encodeGroupStates,
   parseGroupStates,
@@ -49,6 +49,12 @@ export interface UserPlan {
    * (oldest first): they are unguarded from now on. For a metric and a log line, never an error.
    */
   droppedGroupGuards?: string[];
+  /**
+   * The intent's version could not be ordered with the one it was judged against (GTID vs
+   * binlog file/pos in one epoch, see orderOf): it was handled by state, not by version. For a
+   * metric and a warning naming the fix (a new epoch).
+   */
+  incomparableVersion?: true;
 }
 
 // Cognito sets a verified flag to false when its attribute changes unless the same call sets it.
@@ -61,6 +67,16 @@ const skipped = (skip: SkipReason, appliedVersion: Version | undefined): UserPla
   calls: [],
   skip,
   appliedVersion,
+});
+
+/**
+ * An intent whose version cannot be ordered with `against` (see orderOf) and whose effect could
+ * not be undone if it were the older one: a delete, or a creation over a remembered delete.
+ * Skipped, never guessed: `reconcile --repair` finds what it leaves.
+ */
+const unordered = (against: Version | undefined): UserPlan => ({
+  ...skipped('incomparable-version', against),
+  incomparableVersion: true,
 });
 
 /** True when `version` must not be applied over `stored` (position-less versions are never stale). */
@@ -147,12 +163,22 @@ const planUpsert = (
   deletedVersion: Version | undefined,
 ): UserPlan => {
   const { version } = intent;
-  if (staleAfterDelete(version, deletedVersion)) return skipped('stale-version', deletedVersion);
+  if (incomparable(version, deletedVersion)) {
+    // Was the user deleted before or after this row? No order says: re-creating a deleted user
+    // cannot be taken back. (A user that exists again is judged by its own stored version.)
+    if (current === null) return unordered(deletedVersion);
+  } else if (staleAfterDelete(version, deletedVersion)) return skipped('stale-version', deletedVersion);
   const user = intent.fallback ? withFallback(intent.user, intent.fallback, stored, deletedVersion) : intent.user;
   if (current === null) {
     if (options.createPolicy === 'existing-only') return skipped('not-existing', undefined);
     return planCreate(user, version, options);
   }
+  // A version that cannot be ordered with the stored one is handled as a snapshot read of
+  // unknown position: Cognito is compared with the row in full and what differs is written, but
+  // the stored version stays (moving it could only be a guess). An older row may so be written
+  // over a newer one during a replay; the replay's later events put it right, and every event
+  // of the row keeps being compared this way until a new epoch orders them again.
+  const byState = incomparable(version, stored);
   const sameVersion = version !== NO_VERSION && version === stored;
   if (sameVersion && intent.snapshot !== true) {
     // The same event again. Its attributes and version were written in one call, but a create's
@@ -162,7 +188,7 @@ const planUpsert = (
     if (current.groups !== undefined) groupCalls(user, current, options, calls);
     return calls.length > 0 ? { calls, appliedVersion: version } : skipped('stale-version', stored);
   }
-  if (!sameVersion && isStale(version, stored)) return skipped('stale-version', stored);
+  if (!sameVersion && !byState && isStale(version, stored)) return skipped('stale-version', stored);
 
   // Most events of a replay or of a login burst change nothing: allocate only on a difference.
   let update: Attributes | undefined;
@@ -191,20 +217,23 @@ const planUpsert = (
   if (user.enabled !== current.enabled) (calls ??= []).push(statusCall(user.username, user.enabled));
   if (user.groups !== undefined) groupCalls(user, current, options, (calls ??= []));
 
-  const versioned = version !== NO_VERSION;
+  const versioned = version !== NO_VERSION && !byState;
   if (
     update === undefined &&
     (calls === undefined || calls.length === 0) &&
     !(versioned && supersedesStored(intent.supersededVersion, stored))
   ) {
-    return skipped('no-change', versioned ? version : stored);
+    const plan = skipped('no-change', versioned ? version : stored);
+    return byState ? { ...plan, incomparableVersion: true } : plan;
   }
   calls ??= [];
   // At the stored version (a snapshot read compared in full) the version is already there.
   if (versioned && !sameVersion) (update ??= {})[options.versionAttribute] = version;
   if (update !== undefined)
     calls.push({ api: 'AdminUpdateUserAttributes', username: user.username, attributes: update });
-  return { calls, appliedVersion: versioned ? version : stored };
+  const plan: UserPlan = { calls, appliedVersion: versioned ? version : stored };
+  if (byState) plan.incomparableVersion = true;
+  return plan;
 };
 
 const planDelete = (
@@ -217,7 +246,11 @@ const planDelete = (
   const { username, version } = intent;
   const versioned = version !== NO_VERSION;
   if (current === null) return skipped('already-deleted', versioned ? version : deletedVersion);
-  if (isStale(version, deletedVersion)) return skipped('stale-version', deletedVersion);
+  // A delete that cannot be ordered with the stored version might be older than the row Cognito
+  // holds; a deleted user (password, sub) cannot be brought back.
+  if (incomparable(version, stored)) return unordered(stored);
+  if (!incomparable(version, deletedVersion) && isStale(version, deletedVersion))
+    return skipped('stale-version', deletedVersion);
   if (isStale(version, stored)) return skipped('stale-version', stored);
   if (options.deletePolicy === 'delete')
     return { calls: [{ api: 'AdminDeleteUser', username }], appliedVersion: versioned ? version : undefined };
@@ -257,8 +290,13 @@ const planGroup = (
   deletedVersion: Version | undefined,
 ): UserPlan => {
   const { username, group, member, version } = intent;
-  if (isStale(version, deletedVersion)) return skipped('stale-version', stored);
-  if (current === null) return skipped('not-existing', undefined);
+  if (current === null) {
+    if (!incomparable(version, deletedVersion) && isStale(version, deletedVersion))
+      return skipped('stale-version', stored);
+    return skipped('not-existing', undefined);
+  }
+  if (!incomparable(version, deletedVersion) && isStale(version, deletedVersion))
+    return skipped('stale-version', stored);
   const attribute = options.groupsVersionAttribute;
   const guarded = attribute !== undefined && version !== NO_VERSION;
   const states = guarded ? groupStatesOf(current, attribute) : undefined;
@@ -267,8 +305,10 @@ const planGroup = (
   const row = state?.rows?.get(rowKey);
   // An entry that does not list its rows guards the group as a whole (written before rows were kept).
   const rowVersion = state === undefined ? undefined : state.rows === undefined ? state.version : row?.version;
-  if (rowVersion !== undefined && version < rowVersion) return skipped('stale-version', stored);
   const isMember = current.groups?.includes(group);
+  if (incomparable(version, rowVersion))
+    return planGroupByState(intent, state?.rows, rowKey, isMember, options, stored);
+  if (rowVersion !== undefined && version < rowVersion) return skipped('stale-version', stored);
   if (rowVersion !== undefined && version === rowVersion) {
     // The same row again. A creation records the versions of the memberships it brings along
     // in its AdminCreateUser, before their adds (see UserApplier): complete an add cut short
@@ -294,13 +334,42 @@ const planGroup = (
   if (states === undefined || rows === undefined)
     return call === undefined ? skipped('no-change', stored) : { calls: [call], appliedVersion: stored };
   const next = new Map(states);
-  next.set(group, { version: state === undefined || version > state.version ? version : state.version, rows });
+  next.set(group, {
+    version: state === undefined || orderOf(version, state.version) === 'newer' ? version : state.version,
+    rows,
+  });
   const encoded = encodeGroupStates(next);
   const calls: CognitoCall[] = call === undefined ? [] : [call];
   calls.push({ api: 'AdminUpdateUserAttributes', username, attributes: { [attribute as string]: encoded.value } });
   const plan: UserPlan = { calls, appliedVersion: stored };
   if (encoded.dropped.length > 0) plan.droppedGroupGuards = encoded.dropped;
   return plan;
+};
+
+/**
+ * A role row whose version cannot be ordered with the one stored for it (see orderOf): the
+ * membership is compared with Cognito and changed when it differs (adds and removals can be
+ * undone by the row's next event), and no version is recorded, so the stored one stays.
+ */
+const planGroupByState = (
+  intent: Extract<UserIntent, { kind: 'group' }>,
+  rows: ReadonlyMap<string, RoleRowState> | undefined,
+  rowKey: string,
+  isMember: boolean | undefined,
+  options: PlanOptions,
+  stored: Version | undefined,
+): UserPlan => {
+  const { username, group, member } = intent;
+  let call: CognitoCall | undefined;
+  if (member) {
+    if (isMember !== true) call = { api: 'AdminAddUserToGroup', username, group };
+  } else if (options.removeGroups && options.ownsGroup(group)) {
+    const otherGrant = [...(rows ?? [])].some(([key, r]) => key !== rowKey && r.granted);
+    if (!otherGrant && isMember !== false) call = { api: 'AdminRemoveUserFromGroup', username, group };
+  }
+  return call === undefined
+    ? { ...skipped('no-change', stored), incomparableVersion: true }
+    : { calls: [call], appliedVersion: stored, incomparableVersion: true };
 };
 
 /**
