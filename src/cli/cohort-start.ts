@@ -3,7 +3,15 @@
 // this wires it to the config (the cohort log in Kafka, the pool through the rate limiter).
 import type { CompiledConfig } from '../config/load-config.js';
 import { createKafka } from '../adapters/kafka/kafka-client.js';
-import { cohortTopic, readCohortLog, writeAppliedCohort } from '../adapters/kafka/cohort-log.js';
+import {
+  cohortTopic,
+  readCohortLog,
+  writeAppliedCohort,
+  writeCohortProgress,
+  type CohortProgress,
+} from '../adapters/kafka/cohort-log.js';
+import type { RolloutProgress } from '../migration/reconcile.js';
+import { errorMessage } from '../errors.js';
 import { applyCohortChange, formatCohortOutcome, type CohortOutcome } from '../migration/cohort-change.js';
 import type { Logger } from '../ops/logger.js';
 import type { CompiledMapping } from '../pipeline/map/index.js';
@@ -22,10 +30,10 @@ export async function cohortAtStart(
   config: CompiledConfig,
   mapping: CompiledMapping,
   o: { allowShrink: boolean; by: string; logger: Logger; onCognitoCall?: (e: CognitoCallEvent) => void },
-): Promise<CohortOutcome> {
+): Promise<{ outcome: CohortOutcome; progress?: CohortProgress }> {
   const kafka = createKafka(config.kafka, o.logger);
   const topic = cohortTopicOf(config);
-  const { applied } = await readCohortLog(kafka, o.logger, topic, config.kafka.groupId);
+  const { applied, progress } = await readCohortLog(kafka, o.logger, topic, config.kafka.groupId);
   const outcome = await applyCohortChange({
     mapping,
     applied,
@@ -39,5 +47,29 @@ export async function cohortAtStart(
   // A first start without a cohort records "everyone" silently: most pools never use one.
   if (outcome.kind !== 'same' && !(outcome.kind === 'first' && mapping.spec.cohort === undefined))
     process.stderr.write(`${formatCohortOutcome(outcome)}\n`);
-  return outcome;
+  return progress === undefined ? { outcome } : { outcome, progress };
 }
+
+/**
+ * Records the rollout's progress a reconcile pass counted, for the running syncs' gauges. Best
+ * effort: the report is what the command is for, so a Kafka that does not take it is a warning.
+ */
+export async function recordCohortProgress(
+  config: CompiledConfig,
+  logger: Logger,
+  rollout: RolloutProgress,
+  by: string,
+): Promise<void> {
+  const progress: CohortProgress = { ...rollout, at: new Date().toISOString(), by };
+  try {
+    await writeCohortProgress(createKafka(config.kafka, logger), cohortTopicOf(config), progress);
+  } catch (error) {
+    process.stderr.write(
+      `cognito-sync: warning: the rollout progress was not recorded for the metrics (${errorMessage(error)})\n`,
+    );
+  }
+}
+
+/** Whether CONFIRMED in the pool means a password the user knows (cutover-check's rule). */
+export const passwordsMeasurable = (config: CompiledConfig, mapping: CompiledMapping): boolean =>
+  !(mapping.createPolicy === 'always' && config.cognito.createdUserStatus === 'CONFIRMED');

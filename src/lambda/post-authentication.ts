@@ -7,6 +7,9 @@
 // this trigger runs after every successful sign-in, and:
 //   - without the marker (every sign-in but a migrated user's first): returns at once, with no
 //     database read and no Cognito call;
+//   - for a user outside the migration's cohort (mapping cohort, the rule the sync and the
+//     migration trigger apply): nothing either, the marker stays (a cohort narrowed since the
+//     user was migrated; widened back, the next sign-in adds the groups);
 //   - with it: reads the row and its roles through the shared mapping (the groups `reconcile`
 //     would want), AdminAddUserToGroup for each (idempotent, add-only: a new user has nothing to
 //     remove), then AdminDeleteUserAttributes on the marker. If anything failed, the marker stays
@@ -82,7 +85,9 @@ export type PostAuthenticationOutcome =
   /** The legacy row is gone or the name is not the mapping's: nothing will ever be added; the marker is deleted. */
   | 'no-legacy-user'
   /** The database could not be read (or the budget ran out): the marker stays. */
-  | 'failed';
+  | 'failed'
+  /** Outside the migration's cohort: no read, no call; the marker stays. */
+  | 'outside-cohort';
 
 const nameTag = (name: string): string =>
   `h:${createHash('sha256').update(name.toLowerCase()).digest('hex').slice(0, 12)}`;
@@ -161,6 +166,10 @@ export const createPostAuthenticationHandler = (deps: PostAuthenticationDeps) =>
     // An email- or phone-as-username pool names users itself: the legacy key is in the key attribute.
     const signIn = deps.mapping.spec.username.signIn;
     const key = signIn === undefined ? username : event.request?.userAttributes?.[signIn.keyAttribute];
+    if (key !== undefined && key !== '' && !deps.mapping.inCohort(key)) {
+      done('outside-cohort');
+      return event;
+    }
     try {
       const row =
         key === undefined || key === ''

@@ -6,6 +6,7 @@ import type { QuotaCategory, Row } from '../core/types.js';
 import { MappingError } from '../errors.js';
 import { desiredUserFromRow, UNKNOWN, type CompiledMapping } from '../pipeline/map/index.js';
 import { toText } from '../pipeline/map/text-values.js';
+import { describeCohort } from '../pipeline/map/cohort.js';
 import { problemClass, redactExample } from './redact-example.js';
 
 export interface Example {
@@ -39,8 +40,16 @@ export interface AssessReport {
   /** Values the mapping drops on purpose (onInvalid: remove, enum default null): no DLQ, no attribute. */
   dropped: ProblemSummary[];
   duplicates: DuplicateSummary[];
+  /** Rows the sync would dead-letter (users in the cohort only: outside, an invalid row is skipped). */
   dlq: { rows: number; examples: string[] };
   disabled: number;
+  /**
+   * With a mapping cohort: the legacy users in it (a row whose username cannot be built counts
+   * in, as the sync dead-letters it) and outside it. The DLQ count, duplicates, `disabled` and
+   * the estimate are for the users in the cohort (what the sync meets now); coverage and
+   * problems for every row (the data to fix before widening).
+   */
+  cohort?: { rule: string; users: number; outside: number };
   estimate: {
     createPolicy: 'always' | 'existing-only';
     calls: Partial<Record<QuotaCategory, number>>;
@@ -91,10 +100,21 @@ interface AliasIndex {
 const isBlank = (value: unknown): boolean =>
   value === null || value === undefined || (typeof value === 'string' && value.trim() === '');
 
+/** The row's username, or undefined when the mapping cannot build one (the sync dead-letters such a row). */
+const usernameOf = (mapping: CompiledMapping, row: Row): string | undefined => {
+  try {
+    const username = mapping.usernameFromRow(row);
+    return username === UNKNOWN ? undefined : username;
+  } catch {
+    return undefined;
+  }
+};
+
 export class AssessAggregator {
   private users = 0;
   private disabled = 0;
   private groupAdds = 0;
+  private outside = 0;
   private readonly nonNull = new Map<string, number>();
   private readonly problems: Tally;
   private readonly dropped: Tally;
@@ -123,6 +143,12 @@ export class AssessAggregator {
     this.users++;
     for (const [column, count] of this.nonNull) if (!isBlank(row[column])) this.nonNull.set(column, count + 1);
     this.checkFields(row, key);
+    // The sync's rule (map-event.ts): outside the cohort, a row is skipped whatever it holds.
+    const username = usernameOf(this.mapping, row);
+    if (username !== undefined && !this.mapping.inCohort(username)) {
+      this.outside++;
+      return;
+    }
     const desired = desiredUserFromRow(this.mapping, row);
     if (!desired.ok) {
       this.dlq.rows++;
@@ -196,7 +222,8 @@ export class AssessAggregator {
 
   report(): AssessReport {
     const { budget } = this.o;
-    const creatable = this.users - this.dlq.rows;
+    const inCohort = this.users - this.outside;
+    const creatable = inCohort - this.dlq.rows;
     const calls: Partial<Record<QuotaCategory, number>> = {};
     if (this.mapping.createPolicy === 'always') {
       calls.UserCreation = creatable;
@@ -225,6 +252,9 @@ export class AssessAggregator {
       duplicates: [...this.aliases.values()].map((i) => i.summary),
       dlq: this.dlq,
       disabled: this.disabled,
+      ...(this.mapping.spec.cohort === undefined
+        ? {}
+        : { cohort: { rule: describeCohort(this.mapping.spec.cohort), users: inCohort, outside: this.outside } }),
       estimate: {
         createPolicy: this.mapping.createPolicy,
         calls,

@@ -10,6 +10,10 @@ const problemLines = (list: ProblemSummary[]): string[] =>
 
 export const formatAssess = (r: AssessReport): string => {
   const out: string[] = [`assess ${r.table}: ${r.users} user(s), ${r.disabled} disabled`];
+  if (r.cohort)
+    out.push(
+      `cohort ${r.cohort.rule}: ${r.cohort.users} user(s) in the migration (${pct(r.cohort.users, r.users)}), ${r.cohort.outside} outside; the DLQ count, duplicates, disabled users and the backfill estimate are for the users in it`,
+    );
   out.push('', 'coverage (non-null):');
   for (const c of r.coverage) out.push(`  ${c.column.padEnd(24)} ${String(c.percent).padStart(5)}%  (${c.nonNull})`);
   out.push(

@@ -1,5 +1,6 @@
 // The human form of a ReconcileReport.
 import type { ReconcileReport } from './reconcile.js';
+import { pct } from './format.js';
 
 export const formatReconcile = (r: ReconcileReport, title: string): string[] => {
   const out = [
@@ -14,8 +15,12 @@ export const formatReconcile = (r: ReconcileReport, title: string): string[] => 
   );
   if (r.outsideCohort.legacy > 0)
     out.push(
-      `  outside the cohort (mapping cohort; not drift): ${r.outsideCohort.legacy} legacy user(s)${r.outsideCohort.inCognito ? `, ${r.outsideCohort.inCognito} of them in Cognito anyway (synced before the cohort shrank: left as they are)` : ''}`,
+      `  outside the cohort (mapping cohort; not drift): ${r.outsideCohort.legacy} legacy user(s)${r.outsideCohort.inCognito ? `, ${r.outsideCohort.inCognito} of them in Cognito anyway (synced before the cohort shrank: never deleted; --allow-shrink disabled them)` : ''}`,
     );
+  const p = r.rollout;
+  out.push(
+    `  rollout: ${p.legacyUsers} legacy user(s) in the migration${r.outsideCohort.legacy > 0 ? ' (cohort)' : ''}, ${p.inCognito} in Cognito (${pct(p.inCognito, p.legacyUsers)}), ${p.passwordReady === null ? 'password-ready cannot be told (users created CONFIRMED with a random password)' : `${p.passwordReady} password-ready (${pct(p.passwordReady, p.legacyUsers)})`}`,
+  );
   if (r.held.count > 0) {
     out.push(
       `  held (in Cognito at their last valid state; the row is there but the mapping refuses it — fix the row, never deleted): ${r.held.count}`,
@@ -48,11 +53,11 @@ export const formatReconcile = (r: ReconcileReport, title: string): string[] => 
     );
   }
   if (r.repair) {
-    const p = r.repair;
+    const fix = r.repair;
     out.push(
-      `  repair: ${p.created} created, ${p.updated} updated, ${p.deleted} deleted, ${p.unchanged} unchanged, ${p.failed} failed`,
+      `  repair: ${fix.created} created, ${fix.updated} updated, ${fix.deleted} deleted, ${fix.unchanged} unchanged, ${fix.failed} failed`,
     );
-    for (const e of p.errors) out.push(`      ${e}`);
+    for (const e of fix.errors) out.push(`      ${e}`);
   }
   out.push(
     `  memory: ${r.memory.indexBytes} bytes of index (${r.memory.bytesPerUser} per user; usernames spilled to a temp file)`,

@@ -57,6 +57,23 @@ export interface ReconcileInput {
   mapping: CompiledMapping;
   examples: number;
   repair?: { applier: UserApplier; deleteExtra: boolean; concurrency: number };
+  /**
+   * Whether CONFIRMED means a password the user knows (false when the sync creates users
+   * CONFIRMED with a random one: createPolicy always, createdUserStatus CONFIRMED). Default true.
+   */
+  passwordsMeasurable?: boolean;
+}
+
+/**
+ * The rollout's progress, counted on the way (no read of its own): legacy users in the cohort
+ * (everyone without one) from the scan; the pool's users of the mapping's shape in the cohort,
+ * and those CONFIRMED (can sign in with a password), from the listing.
+ */
+export interface RolloutProgress {
+  legacyUsers: number;
+  inCognito: number;
+  /** null when CONFIRMED cannot be told from a random password (see passwordsMeasurable). */
+  passwordReady: number | null;
 }
 
 export interface RepairSummary {
@@ -83,6 +100,7 @@ export interface ReconcileReport {
   held: { count: number; examples: { username: string; reason: string }[] };
   /** Legacy users outside the mapping's cohort (not drift), and how many of them Cognito holds anyway. */
   outsideCohort: { legacy: number; inCognito: number };
+  rollout: RolloutProgress;
   /** Users whose owned attributes, enabled flag or group memberships differ. */
   different: {
     count: number;
@@ -145,6 +163,7 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
     extra: { count: 0, examples: [] },
     held: { count: 0, examples: [] },
     outsideCohort: { legacy: 0, inCognito: 0 },
+    rollout: { legacyUsers: 0, inCognito: 0, passwordReady: input.passwordsMeasurable === false ? null : 0 },
     different: { count: 0, byAttribute: {}, examples: [] },
     memberships: {
       compared: comparesGroups(mapping),
@@ -206,6 +225,10 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
           continue;
         }
         index.add(user.username, stateHash(owned, user.attributes, user.enabled));
+        if (mapping.inCohort(user.username)) {
+          report.rollout.inCognito++;
+          if (report.rollout.passwordReady !== null && user.status === 'CONFIRMED') report.rollout.passwordReady++;
+        }
       }
     }
     report.cognito.indexed = index.size;
@@ -256,6 +279,7 @@ export const reconcile = async (input: ReconcileInput): Promise<ReconcileReport>
           if (index.hold(desired.value.username)) report.outsideCohort.inCognito++;
           continue;
         }
+        report.rollout.legacyUsers++;
         let user = desired.value;
         if (withGroups) {
           const key = rolesKeyOf(mapping, row);

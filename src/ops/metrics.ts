@@ -5,6 +5,8 @@ import type { CognitoCallEvent } from '../adapters/cognito/cognito-gateway.js';
 import type { QuotaCategory } from '../core/types.js';
 import type { Stage } from '../errors.js';
 import type { SyncEvents } from '../runtime/instrumentation.js';
+import type { CohortSpec } from '../pipeline/map/cohort.js';
+import type { CohortProgress } from '../adapters/kafka/cohort-log.js';
 
 export interface Metrics {
   registry: Registry;
@@ -12,6 +14,11 @@ export interface Metrics {
   onCognitoCall: (event: CognitoCallEvent) => void;
   lagMessages: Gauge<'topic' | 'partition'>;
   lagSeconds: Gauge<'topic' | 'partition'>;
+  /** The phased rollout (cohort-metrics.ts): the cohort this instance applies, and its last measured progress. */
+  cohort: {
+    applied(spec: CohortSpec | undefined): void;
+    progress(progress: CohortProgress): void;
+  };
 }
 
 export function createMetrics(): Metrics {
@@ -133,10 +140,55 @@ export function createMetrics(): Metrics {
     registers: [registry],
   });
 
+  // The rollout: the cohort from the mapping at start; its progress as the last reconcile or
+  // cutover-check pass counted it (read from the cohort log: the sync makes no read of its own).
+  const cohortPercent = new Gauge({
+    name: 'cognito_sync_cohort_percent',
+    help: "The mapping cohort's percent of users by hash (100 without a cohort: everyone).",
+    registers: [registry],
+  });
+  const cohortAllowed = new Gauge({
+    name: 'cognito_sync_cohort_allowed_users',
+    help: "Usernames the mapping cohort's allow-list names (in whatever their hash).",
+    registers: [registry],
+  });
+  const cohortLegacy = new Gauge({
+    name: 'cognito_sync_cohort_legacy_users',
+    help: 'Legacy users in the cohort (rows the mapping accepts), at the last reconcile or cutover-check pass.',
+    registers: [registry],
+  });
+  const cohortCognito = new Gauge({
+    name: 'cognito_sync_cohort_cognito_users',
+    help: "The pool's users of the mapping's shape in the cohort, at the last reconcile or cutover-check pass.",
+    registers: [registry],
+  });
+  const cohortReady = new Gauge({
+    name: 'cognito_sync_cohort_password_ready_users',
+    help: 'Users in the cohort who can sign in to Cognito with a password (CONFIRMED), at the last pass; NaN when it cannot be told.',
+    registers: [registry],
+  });
+  const cohortMeasured = new Gauge({
+    name: 'cognito_sync_cohort_measured_timestamp_seconds',
+    help: 'When the cohort progress gauges were counted (0: never; run reconcile or cutover-check).',
+    registers: [registry],
+  });
+
   return {
     registry,
     lagMessages,
     lagSeconds,
+    cohort: {
+      applied: (spec) => {
+        cohortPercent.set(spec === undefined ? 100 : (spec.percent ?? 0));
+        cohortAllowed.set(spec?.allow?.length ?? 0);
+      },
+      progress: (p) => {
+        cohortLegacy.set(p.legacyUsers);
+        cohortCognito.set(p.inCognito);
+        cohortReady.set(p.passwordReady ?? Number.NaN);
+        cohortMeasured.set(Date.parse(p.at) / 1000);
+      },
+    },
     onCognitoCall: (e) => {
       calls.inc({ api: e.api, category: e.category ?? 'none', outcome: e.outcome });
       callDuration.observe({ api: e.api }, e.durationMs / 1000);

@@ -4,6 +4,7 @@
 //   - widening 10 % -> 30 %: the sync syncs exactly the 10 %, the User Migration Lambda migrates
 //     the same users (one inside, one outside, signed in through the handler on the real
 //     database), and `reconcile --repair` brings over the newly included with calls only for them;
+//   - the running sync shows the rollout (cognito_sync_cohort_*) the reconcile pass recorded;
 //   - narrowing 60 % -> 20 %: refused (exit 2, naming what shrank) and nothing touched; with
 //     --allow-shrink the users who left are disabled, exactly them, and nobody is deleted.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -12,7 +13,13 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import bcrypt from 'bcryptjs';
 import type { Admin } from 'kafkajs';
-import { ListUsersCommand, type CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import {
+  AdminSetUserPasswordCommand,
+  ListUsersCommand,
+  type CognitoIdentityProviderClient,
+} from '@aws-sdk/client-cognito-identity-provider';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { startFaultProxy, type FaultProxy } from '../../scripts/faults/fault-proxy.mjs';
 import { runCliProcess } from './support/cli-process.js';
 import { compileCohort, type CohortSpec } from '../../src/pipeline/map/cohort.js';
@@ -30,6 +37,7 @@ import {
   runId,
   stackEnv,
   type StackEnv,
+  waitFor,
 } from './support/stack.js';
 
 const TOPICS = ['legacy.public.users'];
@@ -56,6 +64,15 @@ let proxy: FaultProxy;
 let cognito: CognitoIdentityProviderClient;
 let passwordHash: string;
 const schemas: string[] = [];
+let child: ChildProcess | undefined;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 beforeAll(async () => {
   env = stackEnv();
@@ -67,6 +84,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  child?.kill('SIGKILL');
   await proxy?.close();
   await admin?.disconnect();
   for (const schema of schemas) await db?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
@@ -100,7 +118,10 @@ const mappingWith = (name: string, cohort: CohortSpec): string => {
   return path;
 };
 
-const writeConfig = (name: string, o: { poolId: string; group: string; mapping: string; table?: string }): string => {
+const writeConfig = (
+  name: string,
+  o: { poolId: string; group: string; mapping: string; table?: string; opsPort?: number },
+): string => {
   const path = join(REPO, '.stack', `e2e-${name}-${id}.json`);
   writeFileSync(
     path,
@@ -113,6 +134,8 @@ const writeConfig = (name: string, o: { poolId: string; group: string; mapping: 
         // Through the counting proxy.
         endpoint: proxy.url,
         emulatorCredentials: true,
+        // Created users wait in FORCE_CHANGE_PASSWORD: CONFIRMED means a password the user knows.
+        createdUserStatus: 'FORCE_CHANGE_PASSWORD',
         rates: { UserCreation: 200, UserUpdate: 200, UserRead: 500, UserList: 100, UserResourceUpdate: 200 },
       },
       mapping: o.mapping,
@@ -120,7 +143,7 @@ const writeConfig = (name: string, o: { poolId: string; group: string; mapping: 
       ...(o.table === undefined
         ? {}
         : { legacyDatabase: { url: env.PG_URL, table: o.table, rolesTable: `${o.table.split('.')[0]}.no_roles` } }),
-      ops: { port: 0 },
+      ops: { port: o.opsPort ?? 0 },
       log: { level: 'warn' },
     }),
   );
@@ -214,13 +237,17 @@ describe('phased rollout', () => {
       mapping: mappingWith('widen-30', { percent: 30 }),
       table: `${schema}.users`,
     });
+    // One user of the first 10 % has a password of its own now (as the Lambda leaves a migrated user).
+    await cognito.send(
+      new AdminSetUserPasswordCommand({ UserPoolId: poolId, Username: inTen[0], Password: PASSWORD, Permanent: true }),
+    );
     const from = proxy.state.requests.length;
     const repair = await runCliProcess(['reconcile', '--config', wide, '--repair', '--json'], 200_000);
     expect(repair.code).toBe(0);
     expect(repair.stderr).toMatch(/cohort widened to 30 %/);
     const reports = JSON.parse(repair.stdout) as {
       before: { missing: { count: number }; outsideCohort: { legacy: number } };
-      after: { drift: number };
+      after: { drift: number; rollout: { legacyUsers: number; inCognito: number; passwordReady: number | null } };
     };
     expect(reports.before.missing.count).toBe(newlyIncluded.length);
     expect(reports.after.drift).toBe(0);
@@ -237,6 +264,44 @@ describe('phased rollout', () => {
     ).toEqual([...newlyIncluded].sort());
     expect(calls.filter((c) => c.username !== undefined && inTen.includes(c.username))).toEqual([]);
     expect([...(await poolUsers(poolId)).keys()].sort()).toEqual(users.filter(thirty).sort());
+    expect(reports.after.rollout).toEqual({
+      legacyUsers: users.filter(thirty).length,
+      inCognito: users.filter(thirty).length,
+      passwordReady: 1,
+    });
+
+    // 4. The running sync shows the rollout the reconcile pass recorded, with no pass of its own.
+    const port = await freePort();
+    const live = writeConfig('widen-live', {
+      poolId,
+      group,
+      mapping: mappingWith('widen-30', { percent: 30 }),
+      opsPort: port,
+    });
+    const mark = proxy.state.requests.length;
+    child = spawn(process.execPath, [join(REPO, 'bin/cognito-sync.js'), 'run', '--config', live, '--no-progress'], {
+      env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' },
+      stdio: 'ignore',
+    });
+    const metrics = await waitFor(
+      'the cohort gauges',
+      async () => {
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined))?.text();
+        return text?.includes('cognito_sync_cohort_legacy_users ') ? text : undefined;
+      },
+      60_000,
+    );
+    const gauge = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    expect(gauge('cognito_sync_cohort_percent')).toBe(30);
+    expect(gauge('cognito_sync_cohort_legacy_users')).toBe(users.filter(thirty).length);
+    expect(gauge('cognito_sync_cohort_cognito_users')).toBe(users.filter(thirty).length);
+    expect(gauge('cognito_sync_cohort_password_ready_users')).toBe(1);
+    expect(gauge('cognito_sync_cohort_measured_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 600);
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child?.once('exit', resolve));
+    child = undefined;
+    // Counting it cost the sync no per-user read.
+    expect(callsSince(mark).filter((c) => c.op === 'AdminGetUser')).toEqual([]);
   });
 
   test('narrowing 60 % -> 20 % is refused (exit 2) and changes nothing; with --allow-shrink exactly the users who left are disabled, none deleted', async () => {

@@ -15,6 +15,7 @@ import {
   formatCohortOutcome,
 } from '../../src/migration/cohort-change.js';
 import { ConfigError } from '../../src/errors.js';
+import { createMetrics } from '../../src/ops/metrics.js';
 
 const KEYS = Array.from({ length: 12 }, (_, i) => `legacy_${i}`);
 const percentArb = fc.integer({ min: 0, max: 10_000 }).map((n) => n / 100);
@@ -236,5 +237,43 @@ describe('a start with a changed cohort', () => {
     const again = await applyCohortChange(input(withCohort({ percent: 10 }), applied({ percent: 30 }), true));
     expect(again.kind === 'shrunk' && again.leavers.disabled).toBe(1);
     expect(records).toHaveLength(1);
+  });
+});
+
+describe('the rollout in the metrics', () => {
+  const value = async (metrics: ReturnType<typeof createMetrics>, name: string): Promise<number | undefined> =>
+    (await metrics.registry.getSingleMetric(name)?.get())?.values[0]?.value;
+
+  test('cohort gauges: the applied cohort, and the progress a reconcile pass recorded', async () => {
+    const metrics = createMetrics();
+    expect(await value(metrics, 'cognito_sync_cohort_measured_timestamp_seconds')).toBe(0);
+    metrics.cohort.applied({ percent: 12.5, allow: ['legacy_1', 'legacy_2'] });
+    metrics.cohort.progress({
+      legacyUsers: 1250,
+      inCognito: 1000,
+      passwordReady: 400,
+      at: '2026-06-01T00:00:00.000Z',
+      by: 'reconcile',
+    });
+    expect(await value(metrics, 'cognito_sync_cohort_percent')).toBe(12.5);
+    expect(await value(metrics, 'cognito_sync_cohort_allowed_users')).toBe(2);
+    expect(await value(metrics, 'cognito_sync_cohort_legacy_users')).toBe(1250);
+    expect(await value(metrics, 'cognito_sync_cohort_cognito_users')).toBe(1000);
+    expect(await value(metrics, 'cognito_sync_cohort_password_ready_users')).toBe(400);
+    expect(await value(metrics, 'cognito_sync_cohort_measured_timestamp_seconds')).toBe(
+      Date.parse('2026-06-01T00:00:00Z') / 1000,
+    );
+    // No cohort: everyone; password-ready that cannot be told is NaN, not a false 0.
+    metrics.cohort.applied(undefined);
+    metrics.cohort.progress({
+      legacyUsers: 5,
+      inCognito: 5,
+      passwordReady: null,
+      at: new Date().toISOString(),
+      by: 'x',
+    });
+    expect(await value(metrics, 'cognito_sync_cohort_percent')).toBe(100);
+    expect(await value(metrics, 'cognito_sync_cohort_password_ready_users')).toBeNaN();
+    expect(await metrics.registry.metrics()).toMatch(/^cognito_sync_cohort_cognito_users 5$/m);
   });
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Row } from '../../src/core/types.js';
 import { compileMapping, loadMapping, type CompiledMapping } from '../../src/pipeline/map/index.js';
 import { AssessAggregator, BYTES_PER_ALIAS_ENTRY } from '../../src/migration/assess-aggregator.js';
+import { compileCohort } from '../../src/pipeline/map/cohort.js';
 import { redactExample } from '../../src/migration/redact-example.js';
 import { verdictLine } from '../../src/migration/assess-report.js';
 import { checkPool, problemsOf } from '../../src/migration/check-pool.js';
@@ -88,6 +89,29 @@ describe('AssessAggregator', () => {
     expect(r.disabled).toBe(1); // id=7 (id=6 is in the DLQ)
     expect(r.estimate.calls).toEqual({ UserCreation: 4, UserUpdate: 1 });
     expect(r.estimate.bottleneck).toBe('UserCreation');
+  });
+
+  test('with a cohort: the users in it are counted, and the DLQ rows and the backfill estimate are theirs only', () => {
+    const ids = Array.from({ length: 200 }, (_, i) => i + 1);
+    const cohort = { percent: 25 };
+    const inside = compileCohort(cohort);
+    const m = compileMapping({ ...mapping.spec, cohort });
+    const agg = new AssessAggregator(m, { examples: 2, budget, table: 'users' });
+    // Every tenth row has an invalid email: the sync dead-letters it inside the cohort only.
+    for (const id of ids) agg.add(row(id, id % 10 === 0 ? { email: 'not-an-email' } : {}), `id=${id}`);
+    const r = agg.report();
+    const users = ids.filter((id) => inside(`legacy_${id}`));
+    const invalid = users.filter((id) => id % 10 === 0);
+    expect(users.length).toBeGreaterThan(20);
+    expect(users.length).toBeLessThan(100);
+    expect(r.users).toBe(200);
+    expect(r.cohort).toEqual({ rule: '25 %', users: users.length, outside: 200 - users.length });
+    expect(r.dlq.rows).toBe(invalid.length);
+    expect(r.estimate.calls).toEqual({ UserCreation: users.length - invalid.length });
+    // Problems stay those of every row: the data to fix before widening.
+    expect(r.problems.find((p) => p.field === 'email')?.count).toBe(20);
+    // No cohort: no cohort section, every row counted.
+    expect(new AssessAggregator(mapping, { examples: 2, budget, table: 'users' }).report().cohort).toBeUndefined();
   });
 
   test('values held twice exactly (the duplicates the sync dead-letters naming both keys) are reported per alias attribute', () => {

@@ -304,10 +304,15 @@ describe('reconcile', () => {
     const widened = await reconcile({ ...input(wide), repair: repair(wide) });
     expect(widened.missing).toEqual({ count: 1, examples: ['legacy_3'] });
     expect(pool.calls.filter((c) => c.api === 'AdminCreateUser').map((c) => c.username)).toEqual(['legacy_3']);
+    // The rollout's progress, counted on the way: the listing came before legacy_3 was created.
+    expect(widened.rollout).toEqual({ legacyUsers: 3, inCognito: 2, passwordReady: 0 });
+    expect((await reconcile(input(wide))).rollout).toEqual({ legacyUsers: 3, inCognito: 3, passwordReady: 0 });
+    expect((await reconcile({ ...input(wide), passwordsMeasurable: false })).rollout.passwordReady).toBeNull();
     // Narrowed back: legacy_3 is in Cognito outside the cohort, left alone (not extra, not deleted).
     const narrowed = await reconcile({ ...input(narrow), repair: repair(narrow) });
     expect(narrowed.extra.count).toBe(0);
     expect(narrowed.outsideCohort).toEqual({ legacy: 6, inCognito: 1 });
+    expect(narrowed.rollout).toEqual({ legacyUsers: 2, inCognito: 2, passwordReady: 0 });
     expect(pool.users.has('legacy_3')).toBe(true);
   });
 

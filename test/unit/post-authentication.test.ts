@@ -152,6 +152,22 @@ describe('Post Authentication trigger', () => {
     expect(cognito.calls).toEqual([]);
   });
 
+  test('a marked user outside the cohort gets nothing done: no database read, no Cognito call, the marker stays', async () => {
+    const inCohort = compileMapping({ ...mapping.spec, cohort: { allow: ['legacy_2'] } });
+    const db = memoryDb();
+    const cognito = recorder();
+    const logs: Record<string, unknown>[] = [];
+    const event = signedIn('legacy_1');
+    expect(await handler(db, cognito, logs, inCohort)(event)).toBe(event);
+    expect(db.reads).toBe(0);
+    expect(cognito.calls).toEqual([]);
+    expect(logs).toEqual([expect.objectContaining({ outcome: 'outside-cohort' })]);
+    // The same user inside the cohort gets its groups.
+    const widened = compileMapping({ ...mapping.spec, cohort: { allow: ['legacy_1', 'legacy_2'] } });
+    await handler(db, cognito, [], widened)(event);
+    expect(cognito.calls).toEqual(['add legacy_1 admin', 'add legacy_1 support', `delete legacy_1 ${MARKER}`]);
+  });
+
   test('a just-migrated user gets the mapped groups of its role rows, then the marker is deleted', async () => {
     const cognito = recorder();
     const logs: Record<string, unknown>[] = [];

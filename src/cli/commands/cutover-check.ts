@@ -32,6 +32,7 @@ import {
 import { UNKNOWN, type CompiledMapping } from '../../pipeline/map/index.js';
 import { toEpochMs } from '../../pipeline/map/time-values.js';
 import { EXIT } from '../exit-codes.js';
+import { passwordsMeasurable, recordCohortProgress } from '../cohort-start.js';
 
 const DAY_MS = 86_400_000;
 const UNMEASURABLE_CREATED_CONFIRMED =
@@ -67,11 +68,19 @@ export function registerCutoverCheck(program: Command): void {
         const source = await openLegacySource(config, mapping, opts.dbUrl);
         const gateway = createGateway(config);
         try {
-          if (gates.reconcile)
-            results.push(
-              reconcileGate(await reconcile({ ...source, directory: gateway, gateway, mapping, examples: 0 })),
-            );
-          else results.push(gateOff('reconcile'));
+          if (gates.reconcile) {
+            const report = await reconcile({
+              ...source,
+              directory: gateway,
+              gateway,
+              mapping,
+              examples: 0,
+              passwordsMeasurable: passwordsMeasurable(config, mapping),
+            });
+            results.push(reconcileGate(report));
+            // For the running syncs' cognito_sync_cohort_* gauges (ops/cohort-metrics.ts).
+            await recordCohortProgress(config, logger, report.rollout, 'cutover-check');
+          } else results.push(gateOff('reconcile'));
           results.push(
             gates.passwords
               ? passwordsGate(await passwordFacts(config, mapping, source, gateway))

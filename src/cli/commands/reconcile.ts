@@ -15,7 +15,7 @@ import { integerArg } from '../args.js';
 import { ConfigError } from '../../errors.js';
 import { dependenciesOf, waitReachable } from '../../adapters/reachability.js';
 import { createLogger } from '../../ops/logger.js';
-import { cohortAtStart } from '../cohort-start.js';
+import { cohortAtStart, passwordsMeasurable, recordCohortProgress } from '../cohort-start.js';
 import { ALLOW_SHRINK_HELP } from './run.js';
 
 interface Options {
@@ -73,18 +73,22 @@ export function registerReconcile(program: Command): void {
         stateCapacity: 0,
         ...(usernames === undefined ? {} : { usernames }),
       });
-      const base = { ...source, directory, gateway, mapping, examples: opts.examples };
+      const logger = createLogger({
+        level: 'warn',
+        hashUsernames: config.log.hashUsernames,
+        destination: process.stderr,
+      });
+      const base = {
+        ...source,
+        directory,
+        gateway,
+        mapping,
+        examples: opts.examples,
+        passwordsMeasurable: passwordsMeasurable(config, mapping),
+      };
       try {
         if (opts.repair)
-          await cohortAtStart(config, mapping, {
-            allowShrink: opts.allowShrink === true,
-            by: 'reconcile',
-            logger: createLogger({
-              level: 'warn',
-              hashUsernames: config.log.hashUsernames,
-              destination: process.stderr,
-            }),
-          });
+          await cohortAtStart(config, mapping, { allowShrink: opts.allowShrink === true, by: 'reconcile', logger });
         const reports: { before: ReconcileReport; after?: ReconcileReport } = {
           before: await reconcile({
             ...base,
@@ -95,6 +99,8 @@ export function registerReconcile(program: Command): void {
         };
         if (opts.repair) reports.after = await reconcile(base);
         const final = reports.after ?? reports.before;
+        // For the running syncs' cognito_sync_cohort_* gauges (ops/cohort-metrics.ts).
+        await recordCohortProgress(config, logger, final.rollout, 'reconcile');
         if (opts.json) process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
         else {
           const lines = formatReconcile(reports.before, opts.repair ? 'reconcile (before repair)' : 'reconcile');

@@ -10,7 +10,8 @@ import { readGroupLag, stopWhenCaughtUp } from '../../runtime/caught-up.js';
 import { totalLag } from '../../adapters/kafka/lag.js';
 import { createKafka } from '../../adapters/kafka/kafka-client.js';
 import { buildPipeline, loadCompiledMapping } from '../../runtime/pipeline-factory.js';
-import { cohortAtStart } from '../cohort-start.js';
+import { cohortAtStart, cohortTopicOf } from '../cohort-start.js';
+import { startCohortMetrics } from '../../ops/cohort-metrics.js';
 import { checkMappingColumns } from '../source-columns.js';
 import { sourceProblems, sourceProblemsError } from '../source-check.js';
 import type { SourceProblem } from '../../migration/source-check.js';
@@ -61,13 +62,24 @@ export async function runSync(config: CompiledConfig, opts: RunSyncOptions): Pro
   const metrics = createMetrics();
   // A narrower cohort is refused (exit 2) unless --allow-shrink; it is compared before anything
   // consumes, so no record is skipped as outside a cohort nobody agreed to.
-  if (!opts.cohortChecked)
-    await cohortAtStart(config, await loadCompiledMapping(config.mappingPath), {
-      allowShrink: opts.allowShrink === true,
-      by: 'run',
-      logger,
-      onCognitoCall: metrics.onCognitoCall,
-    });
+  const mapping = await loadCompiledMapping(config.mappingPath);
+  const cohort = opts.cohortChecked
+    ? undefined
+    : await cohortAtStart(config, mapping, {
+        allowShrink: opts.allowShrink === true,
+        by: 'run',
+        logger,
+        onCognitoCall: metrics.onCognitoCall,
+      });
+  const cohortMetrics = startCohortMetrics({
+    config,
+    logger,
+    metrics,
+    topic: cohortTopicOf(config),
+    cohort: mapping.spec.cohort,
+    readAlready: cohort !== undefined,
+    ...(cohort?.progress ? { initial: cohort.progress } : {}),
+  });
   const progress = startProgress({ mode: progressMode, logger, label: opts.progressLabel });
   // Until caught up, the caught-up watcher feeds the progress; otherwise the lag gauges' polls do.
   const lagMetrics = startLagMetrics(
@@ -154,6 +166,7 @@ export async function runSync(config: CompiledConfig, opts: RunSyncOptions): Pro
     await service.stop().catch(() => undefined);
     return EXIT.failure;
   } finally {
+    cohortMetrics.stop();
     await lagMetrics.stop();
     await ops.close();
     process.off('SIGINT', onSignal);
