@@ -304,6 +304,7 @@ const applyFollowUps = async (
       // Not ours: refused by the job (absent: `run` creates it), or there before (never overwritten).
       if (held !== version) {
         if (held === undefined) summary.followUps.notImported++;
+        bar.update(++done);
         return;
       }
       const intent: UserIntent = { kind: 'upsert', user, version, origin: ORIGIN, sourceTsMs: null, snapshot: true };
