@@ -82,17 +82,30 @@ export function subjectOf(pipeline: Pipeline, event: ChangeEvent): RecordSubject
   return group?.kind === 'group' ? { username: group.username, membership: true, version: event.version } : undefined;
 }
 
-/** One read (AdminGetUser) and a look in the deleted-users log. */
+/** Where the version of a user's last delete comes from: a loaded log, or a lookup in the topic. */
+export interface DeletesLookup {
+  get(username: string): Version | undefined | Promise<Version | undefined>;
+}
+
+/**
+ * One read (AdminGetUser) and, only when the verdict depends on it, a look in the deleted-users
+ * log: not for a record without a version, nor for a users record Cognito already holds at its
+ * version or a later one (judgeRecord does not read deletedAt then). `dlq inspect` looks up one
+ * user in the topic itself, so this spares it that read in the common case.
+ */
 export async function userNow(
   subject: RecordSubject,
   gateway: Pick<CognitoGateway, 'getUser'>,
-  deletedUsers: Pick<DeletedUsersStore, 'get'>,
+  deletedUsers: DeletesLookup | Pick<DeletedUsersStore, 'get'>,
   versionAttribute: string,
 ): Promise<UserNow> {
   const current: CurrentUser | null = await gateway.getUser(subject.username, false);
+  const held = current === null ? undefined : storedVersionOf(current, versionAttribute);
+  const decided =
+    subject.version === NO_VERSION || (!subject.membership && current !== null && atOrAfter(held, subject.version));
   return {
     exists: current !== null,
-    held: current === null ? undefined : storedVersionOf(current, versionAttribute),
-    deletedAt: deletedUsers.get(subject.username),
+    held,
+    deletedAt: decided ? undefined : await deletedUsers.get(subject.username),
   };
 }

@@ -588,6 +588,11 @@ describe('versions survive the source history', () => {
       expect(second.get('held')).toBe('v2');
       expect(second.get('no-origin')).toBe('v3');
       expect(second.loadReport).toMatchObject({ records: 3, live: 2, dropped: 1 });
+      // dlq inspect's look-up of one user: the same answer without loading the log
+      expect(await KafkaDeletedUsersLog.lookup(kafka, LOG_TOPIC, 'held')).toBe('v2');
+      expect(await KafkaDeletedUsersLog.lookup(kafka, LOG_TOPIC, 'gone')).toBeUndefined(); // tombstoned
+      expect(await KafkaDeletedUsersLog.lookup(kafka, LOG_TOPIC, 'never-deleted')).toBeUndefined();
+      expect(await KafkaDeletedUsersLog.lookup(kafka, `${LOG_TOPIC}.absent`, 'held')).toBeUndefined();
       // the dropped entry was tombstoned, so the next start does not even drop it again
       const third = await KafkaDeletedUsersLog.open(kafka, producer, LOG_TOPIC, options);
       expect(third.loadReport).toMatchObject({ records: 4, live: 2, dropped: 0 });

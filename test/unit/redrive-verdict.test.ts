@@ -1,7 +1,8 @@
 // What a DLQ record means against its user's state now: the same verdict for `dlq inspect`
 // and `dlq redrive` (redrive-verdict.ts).
 import { describe, expect, test } from '@jest/globals';
-import { judgeRecord, type UserNow } from '../../src/ops/redrive-verdict.js';
+import { judgeRecord, userNow, type UserNow } from '../../src/ops/redrive-verdict.js';
+import { InMemoryCognito } from '../../bench/support/in-memory-cognito.js';
 import { encodePostgresVersion } from '../../src/pipeline/decode/version.js';
 
 const v = (n: number): string => encodePostgresVersion(n, n);
@@ -41,5 +42,36 @@ describe('a role row', () => {
   test('of a user deleted after it (also one re-created since) is superseded: it belonged to the earlier incarnation', () => {
     expect(judgeRecord(roleRow, user({ deletedAt: v(150) })).kind).toBe('superseded');
     expect(judgeRecord(roleRow, user({ exists: true, held: v(300), deletedAt: v(150) })).kind).toBe('superseded');
+  });
+});
+
+describe('the deleted-users log is looked at only when the verdict depends on it (dlq inspect reads it from the topic)', () => {
+  const cognito = new InMemoryCognito({ groups: [] });
+  cognito.users.set('legacy_7', { attributes: { 'custom:cdc_version': v(200) }, enabled: true, groups: new Set() });
+  const lookups: string[] = [];
+  const log = {
+    get: async (username: string) => {
+      lookups.push(username);
+      return v(150);
+    },
+  };
+  const now = (subject: typeof usersRecord) => userNow(subject, cognito, log, 'custom:cdc_version');
+
+  test('not for a users record Cognito holds at its version or later, nor for one without a version', async () => {
+    lookups.length = 0;
+    expect(judgeRecord(usersRecord, await now(usersRecord)).kind).toBe('superseded');
+    expect(judgeRecord({ ...usersRecord, version: '' }, await now({ ...usersRecord, version: '' })).kind).toBe(
+      'redrive',
+    );
+    expect(lookups).toEqual([]);
+  });
+
+  test('for a users record newer than Cognito, a user not in Cognito, and a role row', async () => {
+    lookups.length = 0;
+    const newer = { ...usersRecord, version: v(300) };
+    expect(await now(newer)).toEqual({ exists: true, held: v(200), deletedAt: v(150) });
+    expect(await now({ ...usersRecord, username: 'legacy_8' })).toMatchObject({ exists: false, deletedAt: v(150) });
+    expect(judgeRecord(roleRow, await now(roleRow)).kind).toBe('superseded'); // deleted at 150, after the row's 100
+    expect(lookups).toEqual(['legacy_7', 'legacy_8', 'legacy_7']);
   });
 });

@@ -265,6 +265,60 @@ export class KafkaDeletedUsersLog extends MemoryDeletedUsers {
   }
 
   /**
+   * The version of one user's last delete, read from the topic without building the log (what
+   * `dlq inspect` needs to judge one record): no topic created, no entry kept but this user's,
+   * nothing written. Kafka has no look-up by key, so this still reads the topic to its end once
+   * (a compacted topic: about one record per deleted user); memory stays constant. The newest
+   * version since the user's last tombstone, as open() would hold it, bounds not applied (an
+   * entry out of reach only makes a re-drive skip a record no replay could bring back anyway).
+   */
+  static async lookup(kafka: Kafka, topic: string, username: string): Promise<Version | undefined> {
+    const admin = kafka.admin();
+    let pending: Map<number, bigint>;
+    await admin.connect();
+    try {
+      if (!(await admin.listTopics()).includes(topic)) return undefined;
+      const ends = await admin.fetchTopicOffsets(topic);
+      pending = new Map(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]));
+    } finally {
+      await admin.disconnect();
+    }
+    if (pending.size === 0) return undefined;
+    const key = Buffer.from(username);
+    let found: Version | undefined;
+    const consumer = kafka.consumer({ groupId: `cognito-sync.lookup.${randomUUID()}` });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await new Promise<void>((resolve, reject) => {
+        consumer
+          .run({
+            autoCommit: false,
+            eachMessage: async ({ partition, message }) => {
+              if (message.key?.equals(key)) {
+                const version = message.value === null ? undefined : message.value.toString();
+                found = version === undefined || found === undefined || version > found ? version : found;
+              }
+              const end = pending.get(partition);
+              if (end !== undefined && BigInt(message.offset) + 1n >= end) pending.delete(partition);
+              if (pending.size === 0) resolve();
+            },
+          })
+          .catch(reject);
+      });
+    } catch (error) {
+      throw new SyncError(`cannot read the deleted-users log ${topic}: ${errorMessage(error)}`, {
+        stage: 'apply',
+        retriable: true,
+        cause: error,
+      });
+    } finally {
+      await consumer.disconnect();
+    }
+    return found;
+  }
+
+  /**
    * Reads the log to `ends`, tombstones the entries the loader dropped, then reads on to the end
    * the tombstones made: an entry another instance wrote meanwhile for a tombstoned user would be
    * removed by compaction with it (the tombstone is later), so it is written again, after them.

@@ -223,7 +223,7 @@ export function registerDlq(program: Command): void {
     });
 }
 
-/** The same verdict a re-drive reaches for this record (one AdminGetUser and the deleted-users log). */
+/** The same verdict a re-drive reaches for this record (one AdminGetUser and, when it does not decide, a look-up in the deleted-users log). */
 async function verdictNow(
   config: CompiledConfig,
   kafka: ReturnType<typeof createKafka>,
@@ -232,12 +232,9 @@ async function verdictNow(
 ): Promise<RedriveVerdict | null> {
   const subject = subjectOf(pipeline, event);
   if (subject === undefined) return null;
-  // Read only: the log's producer is never connected here.
-  const deletedUsers = await KafkaDeletedUsersLog.open(
-    kafka,
-    kafka.producer(),
-    config.state.deletedUsersTopic ?? deletedUsersTopic(config.cognito.userPoolId),
-  );
+  // One user's entry, looked up only when Cognito's version does not decide (see userNow).
+  const topic = config.state.deletedUsersTopic ?? deletedUsersTopic(config.cognito.userPoolId);
+  const deletedUsers = { get: (username: string) => KafkaDeletedUsersLog.lookup(kafka, topic, username) };
   const gateway = createGateway(config);
   const shaped = poolShape(pipeline.mapping, gateway, gateway, { capacity: config.processing.stateCapacity }).gateway;
   const now = await userNow(subject, shaped, deletedUsers, pipeline.mapping.versionAttribute);
