@@ -4,6 +4,7 @@
 //   3. peak memory for a small and a 5x larger backlog (each in its own child process)
 //   4. scale under Cognito's quotas on a simulated clock: initial load, stream, cold replay at
 //      three sizes, extrapolated to 1,000,000 users; the pool state of 1,000,000 users measured
+//      and the initial load through import jobs (`cognito-sync import`) vs that API path
 //   5. the deleted-users log at start with 1,000,000 deletes: unbounded (baseline) vs bounded
 // Prints a table and writes bench/results/latest.json. BENCH_QUICK=1 shrinks every part.
 import { execFileSync } from 'node:child_process';
@@ -15,6 +16,7 @@ import { runMemoryBench, type MemoryResult } from './memory.bench.js';
 import { runThroughputBench, type ThroughputResult } from './pipeline.bench.js';
 import { runScaleBench, type PoolStateMemory, type ScaleResult } from './scale.bench.js';
 import { runDeletedUsersBench, type DeletedUsersRun } from './deleted-users.bench.js';
+import { JOB_OVERHEAD_S, JOB_THROUGHPUTS, importAtMillion, runImportPoint, type ImportPoint } from './import.bench.js';
 
 const quick = process.env['BENCH_QUICK'] === '1';
 const TARGET = {
@@ -85,6 +87,17 @@ scaleRun.poolStateMemory = JSON.parse(
     { encoding: 'utf8', maxBuffer: 1 << 20 },
   ),
 ) as PoolStateMemory;
+// The import path on the same clock and quotas: two sizes with every user's role (the scale
+// workload), one without roles; the time after the jobs does not depend on the job throughput.
+const importSizes = quick ? [2_000, 5_000] : [25_000, 50_000];
+const importPoints: ImportPoint[] = [];
+for (const users of importSizes) importPoints.push(await runImportPoint(users, 1_000));
+importPoints.push(await runImportPoint(importSizes[importSizes.length - 1]!, 1_000, false));
+for (const p of importPoints)
+  console.log(
+    `  import of ${p.users.toLocaleString('en-US')} users${p.memberships === 0 ? ' without roles' : ''}: ${p.simulatedSeconds.toFixed(0)} s simulated (${p.wallSeconds.toFixed(0)} s wall)`,
+  );
+const importMillion = importAtMillion(importPoints);
 console.log('[5/5] deleted-users log at start: 1,000,000 deletes over 100 days, unbounded (baseline) vs bounded');
 const deletedUsers: DeletedUsersRun[] = runDeletedUsersBench(quick ? 100_000 : 1_000_000);
 const largest = scaleRun.points[scaleRun.points.length - 1]!;
@@ -117,6 +130,15 @@ const scale = {
   },
   poolStateMemory: scaleRun.poolStateMemory,
   points: scaleRun.points,
+  importPath: {
+    assumption: {
+      jobUsersPerSecond: JOB_THROUGHPUTS,
+      jobOverheadSeconds: JOB_OVERHEAD_S,
+      note: 'import job throughput is not published: figures at several throughputs; jobs run one at a time',
+    },
+    atMillion: importMillion,
+    points: importPoints,
+  },
 };
 
 // ---------------------------------------------------------------- report
@@ -250,6 +272,23 @@ if (pm)
   out(
     `    pool state of ${n(pm.users)} users: ${n(pm.bytesPerUser)} bytes a user, heap ${n(pm.heapMiB)} MiB, RSS ${n(pm.rssMiB)} MiB (target < ${TARGET.poolStateRssMiB}: ${verdict(pm.rssMiB < TARGET.poolStateRssMiB)}); primed in ${f(pm.primeWallSeconds, 1)} s of CPU`,
   );
+out(
+  `  the initial load through import jobs (cognito-sync import; bench/import.bench.ts), same quotas and clock; job throughput is not published:`,
+);
+out(
+  `    assumed ${JOB_THROUGHPUTS.map((t) => n(t)).join(' / ')} users/s per job and ${JOB_OVERHEAD_S} s per job (create, upload, Pending), one job at a time`,
+);
+for (const p of importPoints)
+  out(
+    `    ${n(p.users).padStart(9)} users${p.memberships === 0 ? ', no roles' : `, ${n(p.memberships)} memberships`}: ${hours(p.simulatedSeconds)} (jobs ${hours(p.jobSeconds)} at ${n(p.usersPerSecond)}/s, then listing and follow-ups ${hours(p.afterJobsSeconds)}; ${n(p.calls.UserCreation)} UserCreation calls), state diff ${p.state.mismatches}`,
+  );
+const im = importMillion;
+out(
+  `    1,000,000 users, ${im.jobs} jobs (${n(1_000_000 / im.jobs)} users, ${f(((1_000_000 / im.jobs) * im.bytesPerRow) / 1e6, 0)} MB a file): with one role each ${im.withRoles.map((x) => `${hours(x.seconds)} at ${n(x.usersPerSecond)}/s`).join(', ')} vs the API path ${hours(am.initialLoadSeconds)};`,
+);
+out(
+  `      without roles ${im.withoutRoles.map((x) => `${hours(x.seconds)} at ${n(x.usersPerSecond)}/s`).join(', ')} vs the API path's creation floor ${hours(am.floorSeconds)}`,
+);
 out();
 const baseline = deletedUsers[0]!;
 out(

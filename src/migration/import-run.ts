@@ -5,8 +5,9 @@
 //      to one file set per job key, split at the documented limits (import-csv.ts); users the CSV
 //      cannot carry and follow-ups go to JSON lines files beside them.
 //   2. Per file: CreateUserImportJob (the algorithm named), upload, StartUserImportJob, then
-//      DescribeUserImportJob until it ends. One job at a time: the developer guide describes one
-//      running job per pool, and nothing says jobs of one pool run side by side.
+//      DescribeUserImportJob until it ends. One job at a time: only one import job can be active
+//      per account (the rule the stack's import-jobs proxy follows), so starting the next one
+//      early would only queue it.
 //   3. List the pool (ListUsers, 60 users a call): a CSV user holding this import's version was
 //      imported by it; holding another version, it was there already (a duplicate the job
 //      refused: never overwritten); absent, the job refused the row (`run` creates the user from
