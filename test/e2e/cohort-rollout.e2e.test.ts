@@ -6,7 +6,8 @@
 //     database), and `reconcile --repair` brings over the newly included with calls only for them;
 //   - the running sync shows the rollout (cognito_sync_cohort_*) the reconcile pass recorded;
 //   - narrowing 60 % -> 20 %: refused (exit 2, naming what shrank) and nothing touched; with
-//     --allow-shrink the users who left are disabled, exactly them, and nobody is deleted.
+//     --allow-shrink the users who left are disabled, exactly them, and nobody is deleted;
+//     widened back, `reconcile --repair` enables them again.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -107,6 +108,23 @@ async function insertUntil(tag: string, enough: (usernames: string[]) => boolean
     usernames.push(`legacy_${rows[0]!.id}`);
   }
   return usernames;
+}
+
+/**
+ * The legacy table `reconcile` reads: a copy of these users' rows in a schema of the test's own
+ * (public.users holds every other test's users too). Returns the table's name.
+ */
+async function copyRows(tag: string, users: string[]): Promise<string> {
+  const schema = `cohort_${tag}_${id}`;
+  schemas.push(schema);
+  await db.query(`CREATE SCHEMA ${schema}`);
+  await db.query(`CREATE TABLE ${schema}.users (LIKE public.users INCLUDING DEFAULTS)`);
+  await db.query(`ALTER TABLE ${schema}.users ADD PRIMARY KEY (id)`);
+  await db.query(`INSERT INTO ${schema}.users SELECT * FROM public.users WHERE id = ANY($1::bigint[])`, [
+    users.map((u) => u.replace('legacy_', '')),
+  ]);
+  await db.query(`CREATE TABLE ${schema}.no_roles (user_id bigint, role text)`);
+  return `${schema}.users`;
 }
 
 const mappingWith = (name: string, cohort: CohortSpec): string => {
@@ -222,20 +240,11 @@ describe('phased rollout', () => {
 
     // 3. Widened to 30 %: reconcile --repair reads the legacy table (here: this test's rows,
     //    copied into a schema of its own, as public.users holds every other test's users too).
-    const schema = `cohort_widen_${id}`;
-    schemas.push(schema);
-    await db.query(`CREATE SCHEMA ${schema}`);
-    await db.query(`CREATE TABLE ${schema}.users (LIKE public.users INCLUDING DEFAULTS)`);
-    await db.query(`ALTER TABLE ${schema}.users ADD PRIMARY KEY (id)`);
-    await db.query(`INSERT INTO ${schema}.users SELECT * FROM public.users WHERE id = ANY($1::bigint[])`, [
-      users.map((u) => u.replace('legacy_', '')),
-    ]);
-    await db.query(`CREATE TABLE ${schema}.no_roles (user_id bigint, role text)`);
     const wide = writeConfig('widen-30', {
       poolId,
       group,
       mapping: mappingWith('widen-30', { percent: 30 }),
-      table: `${schema}.users`,
+      table: await copyRows('widen', users),
     });
     // One user of the first 10 % has a password of its own now (as the Lambda leaves a migrated user).
     await cognito.send(
@@ -335,6 +344,17 @@ describe('phased rollout', () => {
       2,
     );
 
+    // replay --run compares it too, before any offset moves.
+    const committed = async () => JSON.stringify(await admin.fetchOffsets({ groupId: group, topics: TOPICS }));
+    const offsets = await committed();
+    const replay = await runCliProcess(
+      ['replay', '--config', narrow, '--from-earliest', '--run', '--yes', '--no-progress'],
+      200_000,
+    );
+    expect(replay.code).toBe(2);
+    expect(replay.stderr).toMatch(/percent lowered from 60 to 20/);
+    expect(await committed()).toBe(offsets);
+
     const mark = proxy.state.requests.length;
     const allowed = await runCliProcess(
       ['run', '--config', narrow, '--until-caught-up', '--no-progress', '--allow-shrink'],
@@ -355,5 +375,27 @@ describe('phased rollout', () => {
     const next = await runCliProcess(['run', '--config', narrow, '--until-caught-up', '--no-progress'], 200_000);
     expect(next.code).toBe(0);
     expect(next.stderr).not.toMatch(/cohort/);
+
+    // Widened back to 60 %: reconcile --repair re-enables the users who left, and only them.
+    const back = writeConfig('shrink-back', {
+      poolId,
+      group,
+      mapping: mappingWith('shrink-60', { percent: 60 }),
+      table: await copyRows('shrink', users),
+    });
+    const from2 = proxy.state.requests.length;
+    const repair = await runCliProcess(['reconcile', '--config', back, '--repair'], 200_000);
+    expect(repair.code).toBe(0);
+    expect(repair.stderr).toMatch(/cohort widened to 60 %/);
+    const rewrites = callsSince(from2).filter((c) => WRITES.has(c.op));
+    expect(new Set(rewrites.map((c) => `${c.op}`))).toEqual(new Set(['AdminEnableUser', 'AdminUpdateUserAttributes']));
+    expect(new Set(rewrites.map((c) => c.username))).toEqual(new Set(leavers));
+    expect(
+      rewrites
+        .filter((c) => c.op === 'AdminEnableUser')
+        .map((c) => c.username)
+        .sort(),
+    ).toEqual([...leavers].sort());
+    expect([...(await poolUsers(poolId)).values()].every((enabled) => enabled)).toBe(true);
   });
 });
