@@ -77,7 +77,14 @@ export async function readCohortLog(
     handle: async (record) => {
       if (record.value === null) return 'next';
       const key = record.key?.toString('utf8');
-      const value: unknown = JSON.parse(record.value.toString('utf8'));
+      let value: unknown;
+      try {
+        value = JSON.parse(record.value.toString('utf8'));
+      } catch {
+        // Not ours (someone wrote to the topic by hand): the previous value of the key stands.
+        logger.warn({ topic, offset: record.offset, key }, 'cohort log: a record that is not JSON, ignored');
+        return 'next';
+      }
       if (key === COHORT_KEY) state.applied = value as AppliedCohort;
       else if (key === PROGRESS_KEY) state.progress = value as CohortProgress;
       return 'next';
