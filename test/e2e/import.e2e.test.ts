@@ -15,6 +15,7 @@ import type { Admin } from 'kafkajs';
 import bcrypt from 'bcryptjs';
 import { hash as argon2Hash } from '@node-rs/argon2';
 import {
+  AdminCreateUserCommand,
   AdminInitiateAuthCommand,
   AdminListGroupsForUserCommand,
   CreateUserPoolClientCommand,
@@ -72,8 +73,8 @@ interface Seeded {
   status: string;
   givenName: string;
   roles: string[];
-  /** The job the user goes to, or LAMBDA. */
-  expect: 'BCRYPT' | 'ARGON2ID' | 'PBKDF2_SHA256' | 'SCRYPT' | 'NONE' | 'LAMBDA';
+  /** The job the user goes to, LAMBDA, or POOL (in the pool before the import). */
+  expect: 'BCRYPT' | 'ARGON2ID' | 'PBKDF2_SHA256' | 'SCRYPT' | 'NONE' | 'LAMBDA' | 'POOL';
 }
 
 const writeConfig = (name: string, body: Record<string, unknown>): string => {
@@ -127,11 +128,14 @@ describe('import', () => {
       { key: 'disabled', password: 'Bcrypt-pw-6', status: 'suspended', givenName: 'Dan', roles: [], expect: 'BCRYPT' },
       { key: 'md5', password: 'Md5-pw-7', status: 'active', givenName: 'Mo', roles: ['customer'], expect: 'LAMBDA' },
       { key: 'argon2i', password: 'Argon-pw-8', status: 'active', givenName: 'Ira', roles: [], expect: 'LAMBDA' },
+      // Already in the pool before the import (created by someone else): never overwritten by it.
+      { key: 'existing', password: 'Exist-pw-9', status: 'active', givenName: 'Eva', roles: [], expect: 'POOL' },
     ];
     const hashOf = async (key: string, pw: string): Promise<string | null> => {
       switch (key) {
         case 'bcrypt':
         case 'disabled':
+        case 'existing':
           return bcrypt.hashSync(pw, 4);
         case 'argon2id':
           return argon(pw);
@@ -161,6 +165,14 @@ describe('import', () => {
       users.push({ ...p, id: userId, username: `legacy_${userId}`, hash });
     }
     const by = (key: string): Seeded => users.find((u) => u.key === key) as Seeded;
+    await cognito.send(
+      new AdminCreateUserCommand({
+        UserPoolId: poolId,
+        Username: by('existing').username,
+        MessageAction: 'SUPPRESS',
+        UserAttributes: [{ Name: 'given_name', Value: 'Set-by-someone-else' }],
+      }),
+    );
     // The runbook's step: freeze the table, so the role inserts' finished foreign-key locks do not
     // give these rows the cautious version (their history would then replay once).
     await db.query('VACUUM (FREEZE) users');
@@ -207,6 +219,8 @@ describe('import', () => {
     });
     expect(summary.legacy.outsideCohort).toBe(summary.legacy.rows - users.length - summary.legacy.unmappable);
     expect(summary.position.cautious).toBe(0);
+    expect(summary.alreadyInPool).toEqual({ count: 1, examples: [by('existing').username] });
+    expect((await getUser(cognito, poolId, by('existing').username))?.given_name).toBe('Set-by-someone-else');
     expect(summary.deferredValues).toEqual({ 'given_name: formula': 1, 'name: formula': 1 });
     // Each user in the CSV of its algorithm, each job naming it and done.
     for (const job of summary.jobs) {
@@ -254,22 +268,24 @@ describe('import', () => {
     expect(run.code).toBe(0);
     const writes = writesSince(before);
     const lambdaUsers = new Set(users.filter((u) => u.expect === 'LAMBDA').map((u) => u.username));
+    const notImported = new Set([...lambdaUsers, by('existing').username]);
     // Imported users: only the change made during the import, once.
-    expect(writes.filter((w) => !lambdaUsers.has(w.split(' ')[1] as string))).toEqual([
+    expect(writes.filter((w) => !notImported.has(w.split(' ')[1] as string))).toEqual([
       `AdminUpdateUserAttributes ${by('bcrypt').username}`,
     ]);
     // The users left to the Lambda are created by the sync (createPolicy always), each write once.
     expect(new Set(writes).size).toBe(writes.length);
     for (const u of lambdaUsers) expect(writes).toContain(`AdminCreateUser ${u}`);
 
-    // Every user as the mapping says, groups included.
+    // Every user as the mapping says, groups included (the one created by someone else was then
+    // brought in line by `run`, except custom:legacy_id, which the mapping sets only at creation).
     for (const u of users) {
       const got = await getUser(cognito, poolId, u.username);
       expect(got).toMatchObject({
         email: `imp.${u.key}.${id}@example.com`,
         given_name: u.givenName,
         family_name: u.key === 'bcrypt' ? 'Changed-during-import' : 'Import',
-        'custom:legacy_id': String(u.id),
+        ...(u.expect === 'POOL' ? {} : { 'custom:legacy_id': String(u.id) }),
         enabled: String(u.status === 'active'),
       });
       expect(await groupsOf(poolId, u.username)).toEqual([...u.roles].sort());
