@@ -272,10 +272,12 @@ export const configSchema = z
             lag: z.boolean().default(true),
             dlq: z.boolean().default(true),
             reconcile: z.boolean().default(true),
+            /** Fails while users are outside the mapping's cohort (cutover-gates.ts cohortGate). */
+            cohort: z.boolean().default(true),
             passwords: z.boolean().default(true),
           })
           .strict()
-          .default({ lag: true, dlq: true, reconcile: true, passwords: true }),
+          .default({ lag: true, dlq: true, reconcile: true, cohort: true, passwords: true }),
         /** Active users who can sign in to Cognito with their password (UserStatus CONFIRMED). */
         passwords: z
           .object({
@@ -290,7 +292,7 @@ export const configSchema = z
           .optional(),
       })
       .strict()
-      .default({ gates: { lag: true, dlq: true, reconcile: true, passwords: true } }),
+      .default({ gates: { lag: true, dlq: true, reconcile: true, cohort: true, passwords: true } }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -4,7 +4,7 @@
 import type { PartitionLag } from '../adapters/kafka/lag.js';
 import type { ReconcileReport } from './reconcile.js';
 
-export type GateName = 'lag' | 'dlq' | 'reconcile' | 'passwords';
+export type GateName = 'lag' | 'dlq' | 'reconcile' | 'cohort' | 'passwords';
 
 export interface GateResult {
   gate: GateName;
@@ -126,6 +126,33 @@ export function reconcileGate(r: ReconcileReport): GateResult {
     gate: 'reconcile',
     verdict: 'pass',
     summary: `Cognito equals the mapping of all ${r.legacy.users} legacy row(s)`,
+    figures,
+  };
+}
+
+/**
+ * Everyone is in the migration. Users outside the mapping's cohort are not drift for the sync,
+ * so the reconcile gate passes with them; but a cutover moves every user to Cognito, and those
+ * are not there (or not kept up to date). Turned off (cutover.gates.cohort: false) only for a
+ * cutover of the cohort alone, with the application still sending the others to the legacy login.
+ */
+export function cohortGate(r: ReconcileReport): GateResult {
+  const { legacy, inCognito } = r.outsideCohort;
+  const figures = { outsideCohort: legacy, outsideCohortInCognito: inCognito, legacyUsers: r.legacy.users };
+  if (legacy > 0)
+    return {
+      gate: 'cohort',
+      verdict: 'fail',
+      summary:
+        `${legacy} legacy user(s) are outside the mapping's cohort (${inCognito} of them in Cognito, not kept in sync): ` +
+        'widen the cohort to everyone (remove `cohort` from the mapping, then reconcile --repair), ' +
+        'or set cutover.gates.cohort: false to cut over the cohort alone',
+      figures,
+    };
+  return {
+    gate: 'cohort',
+    verdict: 'pass',
+    summary: 'every legacy user is in the migration (no cohort left out)',
     figures,
   };
 }

@@ -311,6 +311,21 @@ describe('phased rollout', () => {
     child = undefined;
     // Counting it cost the sync no per-user read.
     expect(callsSince(mark).filter((c) => c.op === 'AdminGetUser')).toEqual([]);
+
+    // 5. No drift at 30 %, but a cutover would move everyone: cutover-check says no-go, naming
+    //    the users outside the cohort.
+    const check = await runCliProcess(['cutover-check', '--config', wide, '--json'], 200_000);
+    const verdicts = JSON.parse(check.stdout) as {
+      go: boolean;
+      gates: { gate: string; verdict: string; figures: Record<string, number> }[];
+    };
+    const gate = (name: string) => verdicts.gates.find((g) => g.gate === name);
+    expect(check.code).toBe(3);
+    expect(gate('reconcile')?.verdict).toBe('pass');
+    expect(gate('cohort')).toMatchObject({
+      verdict: 'fail',
+      figures: { outsideCohort: users.length - users.filter(thirty).length },
+    });
   });
 
   test('narrowing 60 % -> 20 % is refused (exit 2) and changes nothing; with --allow-shrink exactly the users who left are disabled, none deleted', async () => {

@@ -9,6 +9,7 @@ import {
   passwordsGate,
   pendingDlqRecords,
   reconcileGate,
+  cohortGate,
 } from '../../src/migration/cutover-gates.js';
 import type { ReconcileReport } from '../../src/migration/reconcile.js';
 
@@ -31,6 +32,7 @@ const report = (over: Partial<ReconcileReport> = {}): ReconcileReport =>
     held: { count: 0, examples: [] },
     different: { count: 0, byAttribute: {}, examples: [] },
     drift: 0,
+    outsideCohort: { legacy: 0, inCognito: 0 },
     ...over,
   }) as ReconcileReport;
 
@@ -65,6 +67,25 @@ describe('dlq', () => {
     const pending = dlqGate('dlq', [p('0', '3', 1n)]);
     expect(pending).toMatchObject({ verdict: 'fail', figures: { pending: 2, retained: 3 } });
     expect(pending.summary).toMatch(/dlq redrive .* dlq ack/);
+  });
+});
+
+describe('cohort', () => {
+  test('users outside the cohort are not drift, but a cutover moves everyone: the cohort gate fails until everyone is in', () => {
+    const partial = report({ outsideCohort: { legacy: 70, inCognito: 3 } });
+    // The reconcile gate alone would say go.
+    expect(reconcileGate(partial).verdict).toBe('pass');
+    const gate = cohortGate(partial);
+    expect(gate).toMatchObject({
+      gate: 'cohort',
+      verdict: 'fail',
+      figures: { outsideCohort: 70, outsideCohortInCognito: 3 },
+    });
+    expect(gate.summary).toMatch(
+      /^70 legacy user\(s\) are outside the mapping's cohort .*cutover\.gates\.cohort: false/,
+    );
+    expect(cutoverReport([reconcileGate(partial), gate]).go).toBe(false);
+    expect(cohortGate(report()).verdict).toBe('pass');
   });
 });
 

@@ -25,6 +25,7 @@ import {
   lagGate,
   passwordsGate,
   reconcileGate,
+  cohortGate,
   type DlqPartitionFacts,
   type GateResult,
   type PasswordFacts,
@@ -52,7 +53,10 @@ export function registerCutoverCheck(program: Command): void {
       const config = loadConfig(opts.config);
       const { gates } = config.cutover;
       await waitReachable(
-        dependenciesOf(config, { kafka: gates.lag || gates.dlq, cognito: gates.reconcile || gates.passwords }),
+        dependenciesOf(config, {
+          kafka: gates.lag || gates.dlq,
+          cognito: gates.reconcile || gates.cohort || gates.passwords,
+        }),
         config.connectTimeoutMs,
       );
       const logger = createLogger({
@@ -63,12 +67,13 @@ export function registerCutoverCheck(program: Command): void {
       const results: GateResult[] = [];
       results.push(gates.lag ? await lagFacts(config, logger) : gateOff('lag'));
       results.push(gates.dlq ? await dlqFacts(config, logger) : gateOff('dlq'));
-      if (gates.reconcile || gates.passwords) {
+      if (gates.reconcile || gates.cohort || gates.passwords) {
         const mapping = await loadCompiledMapping(config.mappingPath);
         const source = await openLegacySource(config, mapping, opts.dbUrl);
         const gateway = createGateway(config);
         try {
-          if (gates.reconcile) {
+          // One reconcile pass serves both gates (the cohort's figures are counted on the way).
+          if (gates.reconcile || gates.cohort) {
             const report = await reconcile({
               ...source,
               directory: gateway,
@@ -77,10 +82,11 @@ export function registerCutoverCheck(program: Command): void {
               examples: 0,
               passwordsMeasurable: passwordsMeasurable(config, mapping),
             });
-            results.push(reconcileGate(report));
+            results.push(gates.reconcile ? reconcileGate(report) : gateOff('reconcile'));
+            results.push(gates.cohort ? cohortGate(report) : gateOff('cohort'));
             // For the running syncs' cognito_sync_cohort_* gauges (ops/cohort-metrics.ts).
             await recordCohortProgress(config, logger, report.rollout, 'cutover-check');
-          } else results.push(gateOff('reconcile'));
+          } else results.push(gateOff('reconcile'), gateOff('cohort'));
           results.push(
             gates.passwords
               ? passwordsGate(await passwordFacts(config, mapping, source, gateway))
@@ -89,7 +95,7 @@ export function registerCutoverCheck(program: Command): void {
         } finally {
           await source.db.close();
         }
-      } else results.push(gateOff('reconcile'), gateOff('passwords'));
+      } else results.push(gateOff('reconcile'), gateOff('cohort'), gateOff('passwords'));
       const report = cutoverReport(results);
       process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatCutover(report));
       process.exitCode = report.go ? EXIT.ok : EXIT.attention;
