@@ -53,6 +53,11 @@ export interface ImportLive {
   jobTimeoutMs: number;
   /** Waits between polls (tests pass a fast one). */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Aborted (SIGINT/SIGTERM): the running job is stopped (StopUserImportJob), no further job is
+   * started and no follow-up is applied; the summary says so.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ImportInput {
@@ -205,7 +210,14 @@ export const runImport = async (input: ImportInput): Promise<ImportSummary> => {
   const live = input.live;
   if (live) {
     // 2. The jobs, one at a time.
-    for (const job of summary.jobs) await runJob(live, job, input.progress);
+    for (const job of summary.jobs) {
+      if (live.signal?.aborted) break;
+      await runJob(live, job, input.progress);
+    }
+    if (live.signal?.aborted) {
+      summary.interrupted = true;
+      return summary;
+    }
     // 3. Who is in the pool now, and with which version.
     const inPool = await poolVersions(live.directory, mapping.versionAttribute, written);
     for (const [username, version] of written) {
@@ -238,10 +250,13 @@ const runJob = async (live: ImportLive, job: ImportJobReport, progress: ImportPr
   try {
     record(state);
     while (!FINAL_STATUSES.has(state.status)) {
-      if (Date.now() > deadline) {
+      const interrupted = live.signal?.aborted === true;
+      if (interrupted || Date.now() > deadline) {
         state = await live.jobs.stop(jobId);
         record(state);
-        job.completionMessage = `stopped after import.jobTimeoutMs (${live.jobTimeoutMs} ms)`;
+        job.completionMessage = interrupted
+          ? 'stopped: the import was interrupted'
+          : `stopped after import.jobTimeoutMs (${live.jobTimeoutMs} ms)`;
         break;
       }
       await sleep(live.pollIntervalMs);

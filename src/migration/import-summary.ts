@@ -24,6 +24,8 @@ export interface ImportJobReport {
 
 export interface ImportSummary {
   dryRun: boolean;
+  /** SIGINT/SIGTERM during the jobs: the running job was stopped, later ones never started, no follow-up applied. */
+  interrupted?: true;
   /** The read's source positions written as the users' versions: the lowest and highest page stamp. */
   position: {
     first: Version | null;
@@ -124,7 +126,13 @@ const n = (value: number): string => value.toLocaleString('en-US');
 /** The summary for a person. */
 export const formatImportSummary = (s: ImportSummary): string[] => {
   const lines: string[] = [];
-  lines.push(s.dryRun ? 'import (dry run: CSVs written, no job created)' : 'import');
+  lines.push(
+    s.dryRun
+      ? 'import (dry run: CSVs written, no job created)'
+      : s.interrupted
+        ? 'import (INTERRUPTED: the running job was stopped, later jobs and the follow-ups were not run)'
+        : 'import',
+  );
   lines.push(
     `  legacy rows ${n(s.legacy.rows)}: ${n(s.legacy.outsideCohort)} outside the cohort, ${n(s.legacy.unmappable)} refused by the mapping, ${n(s.alreadyInPool.count)} already in the pool (not overwritten)`,
   );

@@ -129,6 +129,7 @@ const importInto = (
   jobs: ImportJobs,
   rows: Parameters<typeof db>[0],
   jobTimeoutMs = 60_000,
+  signal?: AbortSignal,
 ) => {
   const header = dryRunHeader([...mapping.attributes.map((a) => a.name), 'custom:cdc_version', 'custom:cdc_groups']);
   const applier = (createPolicy: 'always' | 'existing-only') =>
@@ -154,6 +155,7 @@ const importInto = (
       pollIntervalMs: 1,
       jobTimeoutMs,
       sleep: async () => undefined,
+      ...(signal ? { signal } : {}),
     },
   });
 };
@@ -213,5 +215,25 @@ describe('runImport, live', () => {
       status: 'Stopped',
       completionMessage: expect.stringContaining('jobTimeoutMs'),
     });
+  });
+
+  test('an interruption stops the running job, starts no other and applies no follow-up', async () => {
+    const cognito = new InMemoryCognito();
+    const interruption = new AbortController();
+    const jobs = new ScriptedJobs(cognito, { neverEnds: true, beforeRun: () => interruption.abort() });
+    const summary = await importInto(
+      cognito,
+      jobs,
+      [
+        { row: row(1), secret: HASH, roles: ['admin'] },
+        { row: row(2), secret: null },
+      ],
+      60_000,
+      interruption.signal,
+    );
+    expect(jobs.log).toEqual(['create cognito-sync-import-bcrypt-1 BCRYPT', 'start job-1', 'stop job-1']);
+    expect(summary.interrupted).toBe(true);
+    expect(summary.jobs[1]?.status).toBeUndefined();
+    expect(cognito.counts.size).toBe(0);
   });
 });

@@ -91,6 +91,18 @@ export function registerImport(program: Command): void {
       const mapping = await loadCompiledMapping(config.mappingPath);
       const dryRun = opts.dryRun === true;
       const source = await openLegacySource(config, mapping, opts.dbUrl);
+      // SIGINT/SIGTERM while a job runs: stop it (StopUserImportJob) rather than leave it running.
+      const interruption = new AbortController();
+      const interrupt = (): void => {
+        if (interruption.signal.aborted) process.exit(EXIT.failure);
+        process.stderr.write('cognito-sync import: stopping the running job (again to quit at once)\n');
+        interruption.abort();
+      };
+      // A dry run creates nothing to stop: the signals keep their default (exit at once).
+      if (!dryRun) {
+        process.on('SIGINT', interrupt);
+        process.on('SIGTERM', interrupt);
+      }
       try {
         await checkInputs(config, mapping, source, dryRun);
         const progress = startImportProgress(opts.progress ?? defaultProgressMode());
@@ -136,6 +148,7 @@ export function registerImport(program: Command): void {
           const create = planningFromMapping({ ...mapping, createPolicy: 'always' });
           const update = planningFromMapping({ ...mapping, createPolicy: 'existing-only' });
           live = {
+            signal: interruption.signal,
             jobs,
             directory: gateway,
             creator: createUserApplier(create, { gateway, stateCapacity: 0 }),
@@ -159,11 +172,14 @@ export function registerImport(program: Command): void {
           opts.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatImportSummary(summary).join('\n')}\n`,
         );
         const troubled =
+          summary.interrupted === true ||
           summary.jobs.some((j) => j.status !== undefined && (j.status !== 'Succeeded' || (j.failed ?? 0) > 0)) ||
           summary.api.failed > 0 ||
           summary.followUps.failed > 0;
         process.exitCode = troubled ? EXIT.attention : EXIT.ok;
       } finally {
+        process.off('SIGINT', interrupt);
+        process.off('SIGTERM', interrupt);
         await source.db.close();
       }
     });
