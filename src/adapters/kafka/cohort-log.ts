@@ -12,10 +12,10 @@
 // committed offsets (forgotten after offsets.retention.minutes) nor a file on one host fits;
 // Cognito has no pool-level data the sync could keep it in, and the legacy database is read,
 // never written. A compacted topic is durable, shared and already ours.
-import { CompressionTypes, Partitioners, type Kafka } from 'kafkajs';
+import { CompressionTypes, type Kafka } from 'kafkajs';
 import type { Logger } from '../../ops/logger.js';
 import type { CohortSpec } from '../../pipeline/map/cohort.js';
-import { readRange, throwawayGroupId } from './range-reader.js';
+import { readCompactedTopic, writeCompacted } from './compacted-store.js';
 
 export const cohortTopic = (userPoolId: string): string => `cognito-sync.cohort.${userPoolId}`;
 
@@ -55,77 +55,28 @@ export async function readCohortLog(
   topic: string,
   groupId: string,
 ): Promise<CohortLogState> {
-  const admin = kafka.admin();
-  await admin.connect();
-  let offsets: { partition: number; low: string; high: string }[];
-  try {
-    if (!(await admin.listTopics()).includes(topic)) return {};
-    offsets = await admin.fetchTopicOffsets(topic);
-  } finally {
-    await admin.disconnect();
-  }
   const state: CohortLogState = {};
-  await readRange({
-    kafka,
-    logger,
-    groupId: throwawayGroupId(groupId, 'cohort'),
-    start: 'seek',
-    ranges: offsets.map((p) => ({ topic, partition: p.partition, from: p.low, to: p.high })),
-    idleMs: 10_000,
-    timeoutMs: 60_000,
-    // One partition, in order: the last value of a key is the one that counts.
-    handle: async (record) => {
-      if (record.value === null) return 'next';
-      const key = record.key?.toString('utf8');
-      let value: unknown;
-      try {
-        value = JSON.parse(record.value.toString('utf8'));
-      } catch {
-        // Not ours (someone wrote to the topic by hand): the previous value of the key stands.
-        logger.warn({ topic, offset: record.offset, key }, 'cohort log: a record that is not JSON, ignored');
-        return 'next';
-      }
-      if (key === COHORT_KEY) state.applied = value as AppliedCohort;
-      else if (key === PROGRESS_KEY) state.progress = value as CohortProgress;
-      return 'next';
-    },
+  // One partition, in order: the last value of a key is the one that counts.
+  await readCompactedTopic(kafka, logger, topic, groupId, 'cohort', (record) => {
+    if (record.value === null) return;
+    const key = record.key?.toString('utf8');
+    let value: unknown;
+    try {
+      value = JSON.parse(record.value.toString('utf8'));
+    } catch {
+      // Not ours (someone wrote to the topic by hand): the previous value of the key stands.
+      logger.warn({ topic, offset: record.offset, key }, 'cohort log: a record that is not JSON, ignored');
+      return;
+    }
+    if (key === COHORT_KEY) state.applied = value as AppliedCohort;
+    else if (key === PROGRESS_KEY) state.progress = value as CohortProgress;
   });
   return state;
 }
 
-async function ensureTopic(kafka: Kafka, topic: string): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    if (!(await admin.listTopics()).includes(topic))
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
-      });
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-async function write(kafka: Kafka, topic: string, key: string, value: unknown): Promise<void> {
-  await ensureTopic(kafka, topic);
-  const producer = kafka.producer({
-    createPartitioner: Partitioners.DefaultPartitioner,
-    allowAutoTopicCreation: false,
-  });
-  await producer.connect();
-  try {
-    // Acks from all replicas; gzip, as an allow-list of many usernames compresses well.
-    await producer.send({
-      topic,
-      acks: -1,
-      compression: CompressionTypes.GZIP,
-      messages: [{ key, value: JSON.stringify(value) }],
-    });
-  } finally {
-    await producer.disconnect();
-  }
-}
+// Gzip, as an allow-list of many usernames compresses well.
+const write = (kafka: Kafka, topic: string, key: string, value: unknown): Promise<void> =>
+  writeCompacted(kafka, topic, [{ key, value: JSON.stringify(value) }], CompressionTypes.GZIP);
 
 /** Durably records the cohort a start applied (resolves once Kafka has it). */
 export const writeAppliedCohort = (kafka: Kafka, topic: string, applied: AppliedCohort): Promise<void> =>

@@ -27,6 +27,7 @@ import type { Admin, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import kafkajs from 'kafkajs';
 import type { Version } from '../../core/types.js';
 import { SyncError, errorMessage } from '../../errors.js';
+import { type ConfigEntries, COMPACT, createTopicIfMissing, topicOffsets } from './compacted-store.js';
 
 /** Where a delete came from: the users-topic record whose offset the log entry is bound to. */
 export interface DeleteOrigin {
@@ -207,22 +208,15 @@ export class KafkaDeletedUsersLog extends MemoryDeletedUsers {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      const retention =
+      const retention: ConfigEntries =
         options.horizonMs === undefined
-          ? [{ name: 'cleanup.policy', value: 'compact' }]
+          ? COMPACT
           : [
               { name: 'cleanup.policy', value: 'compact,delete' },
               { name: 'retention.ms', value: String(options.horizonMs) },
             ];
-      // Asking to create an existing topic makes kafkajs log an ERROR on every start; look first
-      // (another instance creating it in between is still fine: createTopics then returns false).
       const topics = await admin.listTopics();
-      if (!topics.includes(topic)) {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: [{ topic, numPartitions: 1, configEntries: retention }],
-        });
-      } else if (options.horizonMs !== undefined) {
+      if (!(await createTopicIfMissing(admin, topic, retention, topics)) && options.horizonMs !== undefined) {
         // A horizon set later applies to the existing topic too (incremental: other settings stay).
         await admin.alterConfigs({
           validateOnly: false,
@@ -273,16 +267,11 @@ export class KafkaDeletedUsersLog extends MemoryDeletedUsers {
    * entry out of reach only makes a re-drive skip a record no replay could bring back anyway).
    */
   static async lookup(kafka: Kafka, topic: string, username: string): Promise<Version | undefined> {
-    const admin = kafka.admin();
-    let pending: Map<number, bigint>;
-    await admin.connect();
-    try {
-      if (!(await admin.listTopics()).includes(topic)) return undefined;
-      const ends = await admin.fetchTopicOffsets(topic);
-      pending = new Map(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]));
-    } finally {
-      await admin.disconnect();
-    }
+    const ends = await topicOffsets(kafka, topic);
+    if (ends === undefined) return undefined;
+    const pending = new Map(
+      ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]),
+    );
     if (pending.size === 0) return undefined;
     const key = Buffer.from(username);
     let found: Version | undefined;

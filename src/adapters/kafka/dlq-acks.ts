@@ -4,9 +4,9 @@
 // the first offset NOT acknowledged), rather than in a consumer group's committed offsets,
 // which Kafka forgets once the group has been empty for offsets.retention.minutes (7 days by
 // default): an acknowledgement must outlive a quiet week of a migration.
-import { Partitioners, type Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../ops/logger.js';
-import { readRange, throwawayGroupId } from './range-reader.js';
+import { readCompactedTopic, writeCompacted } from './compacted-store.js';
 
 export const dlqAcksTopic = (dlqTopic: string): string => `${dlqTopic}.acks`;
 
@@ -24,64 +24,23 @@ export async function readDlqAcks(
   dlqTopic: string,
   groupId: string,
 ): Promise<Map<number, bigint>> {
-  const topic = dlqAcksTopic(dlqTopic);
-  const admin = kafka.admin();
-  await admin.connect();
-  let offsets: { partition: number; low: string; high: string }[];
-  try {
-    if (!(await admin.listTopics()).includes(topic)) return new Map();
-    offsets = await admin.fetchTopicOffsets(topic);
-  } finally {
-    await admin.disconnect();
-  }
   const acks = new Map<number, bigint>();
-  await readRange({
-    kafka,
-    logger,
-    groupId: throwawayGroupId(groupId, 'dlq-acks'),
-    start: 'seek',
-    ranges: offsets.map((p) => ({ topic, partition: p.partition, from: p.low, to: p.high })),
-    idleMs: 10_000,
-    timeoutMs: 60_000,
-    handle: async (record) => {
-      if (record.value === null) return 'next';
-      const ack = JSON.parse(record.value.toString('utf8')) as DlqAck;
-      // The highest acknowledgement wins: an ack never un-acknowledges what an earlier one did.
-      const below = BigInt(ack.below);
-      if (below > (acks.get(ack.partition) ?? -1n)) acks.set(ack.partition, below);
-      return 'next';
-    },
+  await readCompactedTopic(kafka, logger, dlqAcksTopic(dlqTopic), groupId, 'dlq-acks', (record) => {
+    if (record.value === null) return;
+    const ack = JSON.parse(record.value.toString('utf8')) as DlqAck;
+    // The highest acknowledgement wins: an ack never un-acknowledges what an earlier one did.
+    const below = BigInt(ack.below);
+    if (below > (acks.get(ack.partition) ?? -1n)) acks.set(ack.partition, below);
   });
   return acks;
 }
 
 /** Durably records the acknowledgements (resolves once Kafka has them). */
 export async function writeDlqAcks(kafka: Kafka, dlqTopic: string, acks: readonly DlqAck[]): Promise<void> {
-  const topic = dlqAcksTopic(dlqTopic);
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    if (!(await admin.listTopics()).includes(topic))
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
-      });
-  } finally {
-    await admin.disconnect();
-  }
-  // One batch, acks from all replicas; a retry that writes it twice is harmless (the highest wins).
-  const producer = kafka.producer({
-    createPartitioner: Partitioners.DefaultPartitioner,
-    allowAutoTopicCreation: false,
-  });
-  await producer.connect();
-  try {
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: acks.map((a) => ({ key: String(a.partition), value: JSON.stringify(a) })),
-    });
-  } finally {
-    await producer.disconnect();
-  }
+  // One batch; a retry that writes it twice is harmless (the highest wins).
+  await writeCompacted(
+    kafka,
+    dlqAcksTopic(dlqTopic),
+    acks.map((a) => ({ key: String(a.partition), value: JSON.stringify(a) })),
+  );
 }
