@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
-import type { Admin } from 'kafkajs';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
 import {
   AdminRemoveUserFromGroupCommand,
   ListUsersCommand,
@@ -130,6 +130,46 @@ async function waitForRecords(from: Map<string, number>, expected: { users: numb
     },
     60_000,
   );
+}
+
+interface Payload {
+  op?: string;
+  before?: Record<string, unknown> | null;
+  after?: Record<string, unknown> | null;
+}
+
+/** Records of `topic` written since `from` (up to its end now) whose Debezium payload matches. */
+async function countSince(from: Map<string, number>, topic: string, match: (p: Payload) => boolean): Promise<number> {
+  const end = await ends();
+  const want = [...end].filter(([key, high]) => key.startsWith(`${topic}:`) && high > from.get(key)!);
+  let left = want.reduce((n, [key, high]) => n + high - from.get(key)!, 0);
+  if (left === 0) return 0;
+  const consumer = new Kafka({
+    clientId: 'e2e-adv-reader',
+    brokers: env.KAFKA_BROKERS.split(','),
+    logLevel: logLevel.NOTHING,
+  }).consumer({ groupId: `e2e-adv-reader-${runId()}` });
+  let seen = 0;
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic });
+    const done = new Promise<void>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          if (Number(message.offset) >= end.get(`${topic}:${partition}`)!) return;
+          const value = message.value ? (JSON.parse(message.value.toString()) as { payload?: Payload }) : null;
+          if (value?.payload && match(value.payload)) seen++;
+          if (--left === 0) resolve();
+        },
+      });
+    });
+    for (const [key] of want)
+      consumer.seek({ topic, partition: Number(key.slice(key.lastIndexOf(':') + 1)), offset: String(from.get(key)!) });
+    await done;
+    return seen;
+  } finally {
+    await consumer.disconnect();
+  }
 }
 
 /** Records in the scenario's DLQ topic (0 when nothing was dead-lettered and it does not exist). */
@@ -434,4 +474,181 @@ describe('adversarial', () => {
     expect(report.legacy.unmappable).toBe(1);
     expectNoDrift(report, N - 1);
   }, 120_000);
+
+  test('role rows racing ahead of a users backlog over existing users (re-incarnations, a changed key, moved rows), two instances of one group rebalancing and one SIGKILLed: zero drift', async () => {
+    const s = await setup('race', {
+      instances: 2,
+      // Attribute updates are the bottleneck: the users partitions stay behind the role rows.
+      rates: { UserCreation: 20, UserUpdate: 8, UserResourceUpdate: 50, UserRead: 100, UserList: 30 },
+    });
+    const N = 24;
+    let start = await ends();
+    const ids: number[] = [];
+    for (let n = 0; n < N; n++)
+      ids.push(await insertUser(db, s, n, { roles: n % 3 === 0 ? ['customer', 'admin'] : ['customer'] }));
+    await waitForRecords(start, { users: N, roles: N + N / 3 });
+    const first = await runCliProcess(['run', '--config', s.config, '--until-caught-up', '--no-progress'], 120_000);
+    expect(first.code).toBe(0);
+
+    start = await ends();
+    let users = 0;
+    let roles = 0;
+    // The users backlog in front: two rounds of changes to every user's mapped attributes.
+    for (let round = 0; round < 2; round++) {
+      await db.query(`UPDATE users SET family_name = $1 WHERE id = ANY($2::bigint[])`, [`Behind${round}`, ids]);
+      users += N;
+    }
+    const moved = 910_000_000 + (Date.now() % 10_000_000);
+    for (let k = 0; k < N / 6; k++) {
+      const [reborn, rebornTwice, keyed, giver, taker, dropper] = ids.slice(k * 6, k * 6 + 6) as [
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
+      await transaction(async (c) => {
+        // Re-incarnated with other roles (the old one had customer + admin).
+        await c.query(`DELETE FROM users WHERE id = $1`, [reborn]);
+        await insertUser(c, s, `${k * 6}`, { id: reborn, email: `reborn.${k}.${id}@example.com`, roles: ['support'] });
+        users += 3;
+        roles += 4 + 1;
+        // The primary key changes (a new Cognito user; role rows follow by cascade).
+        await c.query(`UPDATE users SET id = $1 WHERE id = $2`, [moved + k, keyed]);
+        users += 3;
+        roles += 3;
+        // A role row moves to another user; another user's only role is renamed to an unmapped one.
+        await c.query(`UPDATE user_roles SET user_id = $1 WHERE user_id = $2 AND role = 'admin'`, [taker, giver]);
+        await c.query(`UPDATE user_roles SET role = 'auditor' WHERE user_id = $1`, [dropper]);
+        roles += 6;
+      });
+      // Re-incarnated twice in separate transactions, the second time with admin granted then revoked.
+      await db.query(`DELETE FROM users WHERE id = $1`, [rebornTwice]);
+      await insertUser(db, s, `${k * 6 + 1}`, { id: rebornTwice, roles: ['admin', 'support'] });
+      await db.query(`DELETE FROM users WHERE id = $1`, [rebornTwice]);
+      await insertUser(db, s, `${k * 6 + 1}`, { id: rebornTwice, roles: ['admin'] });
+      await db.query(`DELETE FROM user_roles WHERE user_id = $1 AND role = 'admin'`, [rebornTwice]);
+      await db.query(`INSERT INTO user_roles (user_id, role) VALUES ($1, 'customer')`, [rebornTwice]);
+      users += 2 + 1 + 2 + 1;
+      roles += 2 + 2 + 4 + 1 + 2 + 1;
+    }
+    await waitForRecords(start, { users, roles });
+
+    // Instance A starts on the backlog; B joins mid-way (a rebalance), then A is SIGKILLed (B
+    // takes its partitions once A's session expires); B stops gracefully; the last run confirms.
+    const a = startRun(s.config);
+    await waitFor('A to apply part of the backlog', async () => (await poolSize(s.poolId)) !== N, 30_000, 50).catch(
+      () => undefined,
+    );
+    const b = startRun(s.config);
+    await waitFor(
+      'B to join the group (a rebalance mid-backlog)',
+      async () => (await admin.describeGroups([s.group])).groups[0]!.members.length === 2,
+      30_000,
+      100,
+    );
+    a.child.kill('SIGKILL');
+    await a.exited;
+    await waitFor(
+      'B to take over and the group to catch up',
+      async () => {
+        const offsets = await admin.fetchOffsets({ groupId: s.group, topics: TOPICS });
+        const end = await ends();
+        return offsets.every((t) =>
+          t.partitions.every((p) => Number(p.offset) >= end.get(`${t.topic}:${p.partition}`)!),
+        );
+      },
+      90_000,
+      500,
+    ).catch(() => undefined);
+    b.child.kill('SIGTERM');
+    expect(await b.exited).toBe(0);
+    const last = await runCliProcess(['run', '--config', s.config, '--until-caught-up', '--no-progress'], 120_000);
+    expect({ code: last.code, stderr: last.code === 0 ? '' : last.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(await dlqCount(s)).toBe(0);
+    expectNoDrift(await reconcileScenario(s), N);
+  }, 240_000);
+
+  test('an incremental Debezium re-snapshot of users and role rows while the legacy app keeps writing and the sync runs: zero drift, nothing in the DLQ', async () => {
+    const s = await setup('snapshot');
+    const N = 12;
+    const start = await ends();
+    const ids: number[] = [];
+    for (let n = 0; n < N; n++) ids.push(await insertUser(db, s, n, { roles: n % 2 ? ['customer'] : ['support'] }));
+    await waitForRecords(start, { users: N, roles: N });
+    const sync = startRun(s.config);
+    try {
+      await waitFor('the users in Cognito', async () => (await poolSize(s.poolId)) === N, 60_000, 200);
+      const closes = async (): Promise<number> =>
+        (
+          await db.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM debezium_signal WHERE type = 'snapshot-window-close'`,
+          )
+        ).rows[0]!.n;
+      const closedBefore = await closes();
+      // The legacy app writes on: attributes, status and role rows of the same users.
+      let writing = true;
+      let writes = 0;
+      const writer = (async () => {
+        for (let i = 0; writing; i++) {
+          const userId = ids[i % N]!;
+          await transaction(async (c) => {
+            await c.query(`UPDATE users SET given_name = $1, status = $2 WHERE id = $3`, [
+              `W${i}`,
+              i % 3 === 0 ? 'suspended' : 'active',
+              userId,
+            ]);
+            if (i % 2 === 0)
+              await c.query(`INSERT INTO user_roles (user_id, role) VALUES ($1, 'admin') ON CONFLICT DO NOTHING`, [
+                userId,
+              ]);
+            else await c.query(`DELETE FROM user_roles WHERE user_id = $1 AND role = 'admin'`, [userId]);
+          });
+          writes++;
+        }
+      })();
+      const inList = ids.join(', ');
+      await db.query(`INSERT INTO debezium_signal (id, type, data) VALUES ($1, 'execute-snapshot', $2)`, [
+        `adv-${id}`,
+        JSON.stringify({
+          'data-collections': ['public.users', 'public.user_roles'],
+          type: 'incremental',
+          'additional-conditions': [
+            { 'data-collection': 'public.users', filter: `id IN (${inList})` },
+            { 'data-collection': 'public.user_roles', filter: `user_id IN (${inList})` },
+          ],
+        }),
+      ]);
+      // Each of the two PostgreSQL connectors closes a window per table at least.
+      await waitFor('the snapshot windows to close', async () => (await closes()) >= closedBefore + 4, 60_000, 200);
+      writing = false;
+      await writer;
+      expect(writes).toBeGreaterThan(0);
+      sync.child.kill('SIGTERM');
+      expect(await sync.exited).toBe(0);
+    } finally {
+      if (sync.child.exitCode === null) sync.child.kill('SIGKILL');
+    }
+    // Debezium emits a window's snapshot reads when it streams the window's close, before what
+    // was written after it: one last change on each table, seen in Kafka, says they are there.
+    await db.query(`UPDATE users SET given_name = 'Last' WHERE id = $1`, [ids[0]]);
+    await db.query(`INSERT INTO user_roles (user_id, role) VALUES ($1, 'customer')`, [ids[0]]);
+    const mine = (p: Payload): boolean => String((p.after ?? p.before)?.username ?? '').startsWith(s.prefix);
+    await waitFor(
+      'the last changes in Kafka',
+      async () =>
+        (await countSince(start, USERS, (p) => mine(p) && p.after?.given_name === 'Last')) === 1 &&
+        (await countSince(start, ROLES, (p) => p.after?.user_id === ids[0] && p.after?.role === 'customer')) === 1,
+      60_000,
+      500,
+    );
+    // Rows the app wrote inside a window are dropped from its reads (Debezium's de-duplication):
+    // some, not all, users come as snapshot reads.
+    expect(await countSince(start, USERS, (p) => p.op === 'r' && mine(p))).toBeGreaterThan(0);
+    const last = await runCliProcess(['run', '--config', s.config, '--until-caught-up', '--no-progress'], 120_000);
+    expect({ code: last.code, stderr: last.code === 0 ? '' : last.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(await dlqCount(s)).toBe(0);
+    expectNoDrift(await reconcileScenario(s), N);
+  }, 180_000);
 });
