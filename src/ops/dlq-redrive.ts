@@ -24,9 +24,9 @@ import {
 import { readRange, type PartitionRange } from '../adapters/kafka/range-reader.js';
 import { groupActivity } from '../adapters/kafka/offset-reset.js';
 import type { CognitoCallEvent, CognitoGateway } from '../adapters/cognito/cognito-gateway.js';
-import type { BatchOutcome, BatchProcessor } from '../runtime/batch-processor.js';
+import type { BatchOutcome, BatchProcessor, Decoded } from '../runtime/batch-processor.js';
 import { combineEvents, type SyncEvents } from '../runtime/instrumentation.js';
-import { createBatchProcessor, createGateway, poolShape, type Pipeline } from '../runtime/pipeline-factory.js';
+import { createBatchProcessor, createGateway, type Pipeline } from '../runtime/pipeline-factory.js';
 import { judgeRecord, subjectOf, userNow, type RedriveVerdict } from './redrive-verdict.js';
 import type { Logger } from './logger.js';
 
@@ -103,7 +103,14 @@ async function buildRedriveTools(
     { usersTopics: config.kafka.topics, horizonMs: config.state.deletedUsersHorizonMs },
   );
   const gateway = createGateway(config, onCognitoCall);
-  const { processor, pipeline } = await createBatchProcessor({
+  // The verdict reads users through the processor's gateway: by the mapping's username, as the
+  // pipeline does (pools that sign in by email or phone translate it to Cognito's own username),
+  // with the same username index, so a user the verdict looked up is not listed again to apply.
+  const {
+    processor,
+    pipeline,
+    gateway: shaped,
+  } = await createBatchProcessor({
     config,
     gateway,
     directory: gateway,
@@ -115,9 +122,6 @@ async function buildRedriveTools(
     // deleted between the verdict and the apply) must not hold the whole re-drive either.
     missingUserTimeoutMs: 0,
   });
-  // The verdict reads users by the mapping's username, as the pipeline does (pools that sign in
-  // by email or phone translate it to Cognito's own username).
-  const shaped = poolShape(pipeline.mapping, gateway, gateway, { capacity: config.processing.stateCapacity }).gateway;
   return { processor, pipeline, gateway: shaped, deletedUsers };
 }
 
@@ -229,8 +233,11 @@ export async function redriveDlq(o: RedriveOptions): Promise<RedriveSummary> {
         return item;
       }
       item.source = `${source.topic}:${source.partition}@${source.offset}`;
+      // Decoded once: for the verdict, then handed to the processor.
+      let decoded: Decoded | undefined;
       try {
-        const verdict = await verdictFor(source, tools, versionAttribute);
+        decoded = await tools.pipeline.decoder.decode(source);
+        const verdict = await verdictFor(decoded, tools, versionAttribute);
         if (verdict?.kind === 'superseded') {
           item.outcome = 'superseded';
           item.reason = verdict.reason;
@@ -255,7 +262,11 @@ export async function redriveDlq(o: RedriveOptions): Promise<RedriveSummary> {
       const deadline = Date.now() + (o.retryForMs ?? 60_000);
       let outcome: BatchOutcome;
       try {
-        outcome = await tools.processor.process([source], { isActive: () => Date.now() < deadline, heartbeat });
+        outcome = await tools.processor.process([source], {
+          isActive: () => Date.now() < deadline,
+          heartbeat,
+          ...(decoded === undefined ? {} : { decoded: new Map([[source, decoded]]) }),
+        });
       } catch (error) {
         // e.g. the DLQ itself is unwritable: stop with this record uncommitted.
         summary.stoppedEarly = `record ${position} (source ${item.source}): ${errorMessage(error)}`;
@@ -352,13 +363,12 @@ async function partitionsAfter(kafka: Kafka, topic: string, first: PartitionRang
   }
 }
 
-/** The verdict of redrive-verdict.ts for a source record; undefined when it has no user to judge by. */
+/** The verdict of redrive-verdict.ts for a decoded source record; undefined when it has no user to judge by. */
 async function verdictFor(
-  source: RawRecord,
+  decoded: Decoded,
   tools: RedriveTools,
   versionAttribute: string,
 ): Promise<RedriveVerdict | undefined> {
-  const decoded = await tools.pipeline.decoder.decode(source);
   if (!decoded.ok) {
     if (decoded.error.retriable) throw decoded.error;
     return undefined;

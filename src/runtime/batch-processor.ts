@@ -25,8 +25,10 @@ import type { Waiting, WaitingMemberships } from './waiting-memberships.js';
 import type { MappedEvent } from '../pipeline/map/map-event.js';
 import { AliasWaitError } from '../pipeline/apply/alias-conflicts.js';
 
+export type Decoded = Result<DecodeOutcome, SyncError>;
+
 export interface Decoder {
-  decode(raw: RawRecord): Promise<Result<DecodeOutcome, SyncError>>;
+  decode(raw: RawRecord): Promise<Decoded>;
 }
 
 export type MapFn = (event: ChangeEvent) => Result<MappedEvent, SyncError>;
@@ -37,6 +39,11 @@ export interface BatchControl {
   heartbeat(): Promise<void>;
   /** The partition's high watermark when the batch was fetched (how far behind it is). */
   highWatermark?: string;
+  /**
+   * Records the caller has decoded already (a DLQ re-drive decodes each to judge it first):
+   * their result is used as is rather than decoded a second time.
+   */
+  decoded?: ReadonlyMap<RawRecord, Decoded>;
 }
 
 /**
@@ -132,7 +139,7 @@ export class BatchProcessor {
 
     for (const record of records) {
       tracker.track(record.offset);
-      const decoded = await this.o.decoder.decode(record);
+      const decoded = control.decoded?.get(record) ?? (await this.o.decoder.decode(record));
       if (!decoded.ok) {
         if (decoded.error.retriable) {
           cut = true; // e.g. schema registry down: this record and the rest come again

@@ -311,6 +311,12 @@ export async function createBatchProcessor(d: BatchProcessorDeps): Promise<{
   close: () => Promise<void>;
   /** What the pool state primes from (speaking the sync's usernames, whatever the pool's shape). */
   listing: PoolListing;
+  /**
+   * The gateway the applier writes through, by the sync's usernames in every pool shape (its
+   * username index included), ungated: what a re-drive's verdict reads users with, so that a
+   * pool with email or phone as username keeps one index rather than two.
+   */
+  gateway: CognitoGateway;
 }> {
   const { config } = d;
   const pipeline = await buildPipeline(config);
@@ -357,5 +363,13 @@ export async function createBatchProcessor(d: BatchProcessorDeps): Promise<{
   const close = async (): Promise<void> => {
     await alias?.rows?.close();
   };
-  return { processor, pipeline, applier, listing: shape.listing, ...(waiting ? { waiting } : {}), close };
+  return {
+    processor,
+    pipeline,
+    applier,
+    listing: shape.listing,
+    gateway: shape.gateway,
+    ...(waiting ? { waiting } : {}),
+    close,
+  };
 }
