@@ -11,6 +11,7 @@ import { readDlqSources } from '../adapters/kafka/dlq-reader.js';
 import { KafkaDeletedUsersLog, deletedUsersTopic } from '../adapters/kafka/deleted-users-log.js';
 import { isRebalanceError } from '../adapters/kafka/rebalance-errors.js';
 import { fetchLag } from '../adapters/kafka/lag.js';
+import { SharedAdmin } from '../adapters/kafka/shared-admin.js';
 import { tableFromTopic } from '../pipeline/decode/index.js';
 import type { AwsCognitoGateway, CognitoCallEvent, CognitoGateway } from '../adapters/cognito/cognito-gateway.js';
 import type { Clock } from '../pipeline/apply/token-bucket.js';
@@ -53,6 +54,8 @@ export class SyncService {
   private consumer?: Consumer;
   private producer?: Producer;
   private legacyDatabase?: LegacyDatabase;
+  /** Reads the group's lag after each rebalance (seedUsersLag): one client for the service's life. */
+  private lagAdmin?: SharedAdmin;
   private fatal?: Error;
   private stopped?: Promise<void>;
   private resolveStopped?: () => void;
@@ -78,6 +81,7 @@ export class SyncService {
   async start(): Promise<void> {
     const { config, logger } = this.o;
     const kafka = createKafka(config.kafka, logger, (error) => this.events.kafkaTransientError({ error }));
+    this.lagAdmin = new SharedAdmin(kafka);
     // Idempotent, with bounded retries: a DLQ or deleted-users write that still fails surfaces
     // as a retriable error, so the batch is retried (or redelivered) and nothing is committed
     // past an unwritten record. (Unbounded retries could wedge a partition after a broker restart.)
@@ -212,7 +216,7 @@ export class SyncService {
       // committed offsets now, replaced by each batch's own figure.
       const usersKeys = [...this.assigned].filter((key) => usersTopics.has(key.slice(0, key.lastIndexOf(':'))));
       processor.expectUsersPartitions(usersKeys);
-      void this.seedUsersLag(kafka, [...usersTopics]);
+      void this.seedUsersLag([...usersTopics]);
       for (const key of [...this.resumeAt.keys()]) if (!this.assigned.has(key)) this.resumeAt.delete(key);
       this.backpressured.clear();
       logger.info({ assignment: e.payload.memberAssignment, memberId: e.payload.memberId }, 'joined consumer group');
@@ -334,25 +338,20 @@ export class SyncService {
    * The lag of users partitions no batch has reported yet, from the group's committed offsets
    * (one admin round trip per rebalance; retried on the sweep's pace until every one is known).
    */
-  private async seedUsersLag(kafka: Kafka, topics: string[]): Promise<void> {
-    if (topics.length === 0) return;
-    const admin = kafka.admin();
-    try {
-      for (let attempt = 0; this.processor && this.processor.usersPartitionsUnknown.length > 0; attempt++) {
-        try {
-          if (attempt === 0) await admin.connect();
-          for (const lag of await fetchLag(admin, this.o.config.kafka.groupId, topics))
-            this.processor.noteUsersLag(`${lag.topic}:${lag.partition}`, BigInt(lag.lag));
-          return;
-        } catch (error) {
-          this.o.logger.debug({ error: errorForLog(error) }, 'users partitions lag: not read yet, retrying');
-          if (this.state !== 'running' && this.state !== 'starting') return;
-          if (attempt > 60) return;
-          await new Promise((r) => setTimeout(r, 5000).unref());
-        }
+  private async seedUsersLag(topics: string[]): Promise<void> {
+    if (topics.length === 0 || !this.lagAdmin) return;
+    for (let attempt = 0; this.processor && this.processor.usersPartitionsUnknown.length > 0; attempt++) {
+      try {
+        const admin = await this.lagAdmin.get();
+        for (const lag of await fetchLag(admin, this.o.config.kafka.groupId, topics))
+          this.processor.noteUsersLag(`${lag.topic}:${lag.partition}`, BigInt(lag.lag));
+        return;
+      } catch (error) {
+        this.o.logger.debug({ error: errorForLog(error) }, 'users partitions lag: not read yet, retrying');
+        if (this.state !== 'running' && this.state !== 'starting') return;
+        if (attempt > 60) return;
+        await new Promise((r) => setTimeout(r, 5000).unref());
       }
-    } finally {
-      await admin.disconnect().catch(() => undefined);
     }
   }
 
@@ -390,6 +389,7 @@ export class SyncService {
     try {
       await this.consumer?.disconnect();
       await this.producer?.disconnect();
+      await this.lagAdmin?.close();
       await this.legacyDatabase?.close();
       this.gateway.client.destroy(); // keep-alive sockets would hold the process open
       await this.closePipeline?.().catch(() => undefined); // a read-only pool: nothing to lose
