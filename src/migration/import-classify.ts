@@ -29,6 +29,11 @@ export interface ImportContext {
   mfaEnabled: boolean;
   /** Attributes the pool requires (DescribeUserPool): a value of theirs the CSV cannot carry sends the user to the API. */
   requiredAttributes: ReadonlySet<string>;
+  /**
+   * The pool's AutoVerifiedAttributes (DescribeUserPool); unset in a dry run (not asked). An
+   * import job refuses a row that sets none of them verified.
+   */
+  autoVerified?: ReadonlySet<string>;
   /** The user is in the pool already (listed before the import). */
   inPool: (username: string) => boolean;
   digestFormats?: readonly SaltedDigestFormat[];
@@ -115,9 +120,21 @@ export const classifyUser = (ctx: ImportContext, input: LegacyUserRow): ImportDe
     version: input.version,
   });
 
+  // "At least one of the auto-verified attributes must be true for each user" (the CSV file's
+  // rules, https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-using-import-tool-csv-header.html):
+  // a job would refuse the row. Without a verified contact the user goes the way a job cannot
+  // take: with a password hash to the Lambda (which keeps the password), else through the API.
+  const unverified =
+    ctx.autoVerified !== undefined &&
+    ![...ctx.autoVerified].some((a) => user.attributes[`${a}_verified`] === 'true' && user.attributes[a]);
+  const unverifiedReason = `no verified ${[...(ctx.autoVerified ?? [])].join(' or ')} (an import job refuses the row)`;
+  const hasSecret = input.secret !== null && input.secret !== '';
+  if (unverified && hasSecret) return { kind: 'lambda', username: user.username, reason: unverifiedReason };
+  if (unverified) return toApi(unverifiedReason);
+
   let job: JobKey = 'NONE';
   let passwordHash: string | undefined;
-  if (input.secret !== null && input.secret !== '') {
+  if (hasSecret && input.secret !== null) {
     const parsed = parseHash(input.secret, ctx.digestFormats);
     if (!parsed.ok)
       return {

@@ -158,9 +158,7 @@ export const formatImportSummary = (s: ImportSummary): string[] => {
     );
   if (s.lambda.count > 0)
     lines.push(
-      `  left to the User Migration Lambda (hash an import job cannot take): ${n(s.lambda.count)} (${Object.entries(
-        s.lambda.byReason,
-      )
+      `  left to the User Migration Lambda (not in a job): ${n(s.lambda.count)} (${Object.entries(s.lambda.byReason)
         .map(([r, c]) => `${r}: ${n(c)}`)
         .join(', ')})`,
     );

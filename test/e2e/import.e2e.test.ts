@@ -128,6 +128,8 @@ describe('import', () => {
       { key: 'disabled', password: 'Bcrypt-pw-6', status: 'suspended', givenName: 'Dan', roles: [], expect: 'BCRYPT' },
       { key: 'md5', password: 'Md5-pw-7', status: 'active', givenName: 'Mo', roles: ['customer'], expect: 'LAMBDA' },
       { key: 'argon2i', password: 'Argon-pw-8', status: 'active', givenName: 'Ira', roles: [], expect: 'LAMBDA' },
+      // No verified email in a pool that auto-verifies email: a job would refuse the row.
+      { key: 'unverified', password: 'Unver-pw-10', status: 'active', givenName: 'Uma', roles: [], expect: 'LAMBDA' },
       // Already in the pool before the import (created by someone else): never overwritten by it.
       { key: 'existing', password: 'Exist-pw-9', status: 'active', givenName: 'Eva', roles: [], expect: 'POOL' },
     ];
@@ -136,6 +138,7 @@ describe('import', () => {
         case 'bcrypt':
         case 'disabled':
         case 'existing':
+        case 'unverified':
           return bcrypt.hashSync(pw, 4);
         case 'argon2id':
           return argon(pw);
@@ -156,8 +159,8 @@ describe('import', () => {
       const hash = await hashOf(p.key, p.password);
       const { rows } = await db.query<{ id: string }>(
         `INSERT INTO users (username, email, email_verified, given_name, family_name, locale, status, password_hash)
-         VALUES ($1, $2, true, $3, 'Import', 'de-DE', $4, $5) RETURNING id`,
-        [`imp.${p.key}.${id}`, `imp.${p.key}.${id}@example.com`, p.givenName, p.status, hash],
+         VALUES ($1, $2, $3, $4, 'Import', 'de-DE', $5, $6) RETURNING id`,
+        [`imp.${p.key}.${id}`, `imp.${p.key}.${id}@example.com`, p.key !== 'unverified', p.givenName, p.status, hash],
       );
       const userId = Number(rows[0]!.id);
       for (const role of p.roles)
@@ -214,8 +217,12 @@ describe('import', () => {
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as ImportSummary;
     expect(summary.byJob).toEqual({ BCRYPT: 2, ARGON2ID: 1, PBKDF2_SHA256: 1, SCRYPT: 1, NONE: 1 });
     expect(summary.lambda).toEqual({
-      count: 2,
-      byReason: { 'salted md5 digest (no import job algorithm)': 1, 'argon2i (import jobs take argon2id only)': 1 },
+      count: 3,
+      byReason: {
+        'salted md5 digest (no import job algorithm)': 1,
+        'argon2i (import jobs take argon2id only)': 1,
+        'no verified email (an import job refuses the row)': 1,
+      },
     });
     expect(summary.legacy.outsideCohort).toBe(summary.legacy.rows - users.length - summary.legacy.unmappable);
     expect(summary.position.cautious).toBe(0);

@@ -250,6 +250,32 @@ describe('classifyUser', () => {
     expect(d.kind === 'job' && d.followUp).toBeUndefined();
   });
 
+  test('a job refuses a row with no auto-verified attribute verified (documented): a user with a hash is left to the Lambda, one without goes through the API', () => {
+    const ctx = context({ autoVerified: new Set(['email']) });
+    const unverified = row(11, { email_verified: false });
+    expect(classifyUser(ctx, { row: unverified, secret: bcryptHash, version: VERSION, roles: [] })).toMatchObject({
+      kind: 'lambda',
+      reason: 'no verified email (an import job refuses the row)',
+    });
+    expect(classifyUser(ctx, { row: unverified, secret: null, version: VERSION, roles: [] })).toMatchObject({
+      kind: 'api',
+      reason: 'no verified email (an import job refuses the row)',
+    });
+    // A verified phone does not help a pool that auto-verifies email only; a verified email does.
+    expect(
+      classifyUser(ctx, { row: row(12, { email_verified: true }), secret: bcryptHash, version: VERSION, roles: [] })
+        .kind,
+    ).toBe('job');
+    expect(
+      classifyUser(context({ autoVerified: new Set(['email', 'phone_number']) }), {
+        row: row(13, { email_verified: false }),
+        secret: null,
+        version: VERSION,
+        roles: [],
+      }).kind,
+    ).toBe('api');
+  });
+
   test('a disabled user is imported and disabled afterwards', () => {
     const d = classifyUser(context(), {
       row: row(3, { status: 'suspended' }),

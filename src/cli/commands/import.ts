@@ -136,6 +136,14 @@ export function registerImport(program: Command): void {
           const pool = await gateway.describeUserPool();
           // Documented: cognito:mfa_enabled must be true for every user where MFA is required, false where it is off.
           const mfaEnabled = pool.MfaConfiguration === 'ON';
+          // "If the user pool has no auto-verified attributes, the import job will not start"
+          // (https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-using-import-tool-csv-header.html).
+          const autoVerified = new Set<string>(pool.AutoVerifiedAttributes ?? []);
+          if (autoVerified.size === 0)
+            throw new ConfigError(
+              'the user pool verifies no attribute automatically (AutoVerifiedAttributes is empty), and Cognito starts no import job for such a pool: make email or phone_number auto-verified, or load the users through `run`',
+              [{ path: 'cognito.userPoolId', message: 'pool without AutoVerifiedAttributes' }],
+            );
           const requiredAttributes = new Set(
             (pool.SchemaAttributes ?? []).filter((a) => a.Required === true && a.Name).map((a) => a.Name as string),
           );
@@ -144,7 +152,7 @@ export function registerImport(program: Command): void {
           const existing = new Set<string>();
           for await (const page of gateway.listUsers())
             for (const user of page) if (pattern.matches(user.username)) existing.add(user.username);
-          context = { poolHeader, mfaEnabled, requiredAttributes, inPool: (u) => existing.has(u) };
+          context = { poolHeader, mfaEnabled, requiredAttributes, autoVerified, inPool: (u) => existing.has(u) };
           const create = planningFromMapping({ ...mapping, createPolicy: 'always' });
           const update = planningFromMapping({ ...mapping, createPolicy: 'existing-only' });
           live = {
