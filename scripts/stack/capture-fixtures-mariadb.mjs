@@ -3,82 +3,21 @@
 // as capture-fixtures.mjs for PostgreSQL: one connector per format on a dedicated database, a
 // fixed change scenario (test/fixtures/debezium/README.md), marker rows to know each step
 // arrived, then every topic of each connector dumped to its end offsets.
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
 import mysql from 'mysql2/promise';
-import { dumpTopics } from './fixture-dump.mjs';
+import { captureHarness } from './capture-harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const REPO = resolve(here, '../..');
 const env = process.env;
-const FORMATS = (env.CAPTURE_FORMATS ?? 'json unwrap-json').split(/[\s,]+/).filter(Boolean);
-const OUT = resolve(REPO, env.CAPTURE_OUT ?? 'test/fixtures/debezium');
 const DB = env.MARIADB_DB;
-const KEEP = env.CAPTURE_KEEP === '1';
-const TIMEOUT_MS = Number(env.CAPTURE_STEP_TIMEOUT_MS ?? 90000);
 
-const prefixOf = (format) => `fx_mariadb_${format.replace(/-/g, '_')}`;
-const connectors = FORMATS.map((format) => ({ format, name: prefixOf(format), prefix: prefixOf(format) }));
-
-const kafka = new Kafka({
-  clientId: 'capture-fixtures-mariadb',
-  brokers: env.KAFKA_BROKERS.split(','),
-  logLevel: logLevel.NOTHING,
-});
-const admin = kafka.admin();
 let db;
-
-const T0 = Date.now();
-const log = (...a) => console.error(`[capture +${((Date.now() - T0) / 1000).toFixed(1)}s]`, ...a);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(desc, fn, timeoutMs = TIMEOUT_MS, everyMs = 200) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${desc}`);
-    await sleep(everyMs);
-  }
-}
-
-function connectorSh(...args) {
-  const res = spawnSync('bash', [resolve(here, 'connector.sh'), ...args], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env,
-  });
-  if (res.status !== 0) throw new Error(`connector.sh ${args.join(' ')} failed (${res.status})`);
-}
-
-// ---- live marker watch -------------------------------------------------------------------------
-const seen = new Map();
-const watchers = [];
-async function watchUsers(c) {
-  const topic = `${c.prefix}.${DB}.users`;
-  await until(`topic ${topic}`, async () => (await admin.listTopics()).includes(topic));
-  const consumer = kafka.consumer({ groupId: `capture-watch-${c.name}-${Date.now()}`, maxWaitTimeInMs: 200 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  seen.set(c.name, []);
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      if (message.value) seen.get(c.name).push(message.value);
-    },
-  });
-  watchers.push(consumer);
-}
-let markerNo = 0;
-async function marker() {
-  const m = `fx-marker-${++markerNo}`;
-  await q(`INSERT INTO users (username, email, status) VALUES (?, ?, 'active')`, [m, `${m}@markers.example`]);
-  const needle = Buffer.from(m, 'utf8');
-  await until(`marker ${m} on every connector`, () =>
-    connectors.every((c) => (seen.get(c.name) ?? []).some((v) => v.includes(needle))),
-  );
-  log(`step marker ${m} seen by ${connectors.map((c) => c.name).join(', ')}`);
-}
+const { connectors, log, until, start, finish, close, abort } = captureHarness({
+  clientId: 'capture-fixtures-mariadb',
+  defaultFormats: 'json unwrap-json',
+  prefixOf: (format) => `fx_mariadb_${format.replace(/-/g, '_')}`,
+  usersTopicOf: (prefix) => `${prefix}.${DB}.users`,
+  insertMarker: (m) =>
+    q(`INSERT INTO users (username, email, status) VALUES (?, ?, 'active')`, [m, `${m}@markers.example`]),
+});
 
 // ---- scenario ----------------------------------------------------------------------------------
 const BIG_BIO = Array.from({ length: 500 }, (_, i) => `bio-${i} Ünïcödé ${(i * 7919) % 10007}`).join(' ');
@@ -183,7 +122,6 @@ step('insert frank after the truncate', async () =>
 
 // ---- main --------------------------------------------------------------------------------------
 async function main() {
-  await admin.connect();
   db = await mysql.createConnection({
     host: '127.0.0.1',
     port: Number(env.MARIADB_PORT),
@@ -194,47 +132,19 @@ async function main() {
     charset: 'utf8mb4',
   });
   await preSnapshotRows();
-  for (const c of connectors)
-    connectorSh('register', c.name, c.format, '--topic-prefix', c.prefix, '--source', 'mariadb');
-  for (const c of connectors) await watchUsers(c);
-  await marker();
+  await start('--source', 'mariadb');
   for (const s of steps) {
     log(`step: ${s.name}`);
     await s.fn();
   }
-  await marker();
-  await until(
-    'a heartbeat from every connector',
-    async () => {
-      for (const c of connectors) {
-        const t = `__debezium-heartbeat.${c.prefix}`;
-        if (!(await admin.listTopics()).includes(t)) return false;
-        if (!(await admin.fetchTopicOffsets(t)).some((p) => Number(p.high) > 0)) return false;
-      }
-      return true;
-    },
-    60000,
-    500,
-  );
-  for (const w of watchers) await w.disconnect();
-  mkdirSync(OUT, { recursive: true });
-  const summary = [];
-  for (const c of connectors) {
-    const records = await dumpTopics(kafka, admin, c, TIMEOUT_MS);
-    writeFileSync(resolve(OUT, `mariadb-${c.format}.json`), JSON.stringify(records, null, 1) + '\n');
-    const perTopic = {};
-    for (const r of records) perTopic[r.topic] = (perTopic[r.topic] ?? 0) + 1;
-    summary.push(`mariadb-${c.format}: ${records.length} records ${JSON.stringify(perTopic)}`);
-  }
+  const summary = await finish((format) => `mariadb-${format}.json`);
   await db.end();
-  await admin.disconnect();
-  if (!KEEP) for (const c of connectors) connectorSh('delete', c.name, '--topics');
+  await close();
   for (const line of summary) console.log(line);
 }
 
 main().catch(async (err) => {
-  console.error('[capture] FAILED:', err?.stack ?? err);
-  for (const w of watchers) await w.disconnect().catch(() => {});
+  await abort(err);
   await db?.end().catch(() => {});
   process.exit(1);
 });

@@ -6,89 +6,28 @@
 // then reads every topic of each connector from the beginning to its end offsets and writes:
 //   <format>.json         [{topic, partition, offset, timestamp, key_b64, value_b64, headers:[{key, value_b64}]}]
 //   avro-schemas.json     {id: schemaString} for every schema id referenced by avro.json
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import pg from 'pg';
-import { avroSchemas as registrySchemas, dumpTopics } from './fixture-dump.mjs';
+import { captureHarness } from './capture-harness.mjs';
+import { avroSchemas as registrySchemas } from './fixture-dump.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const REPO = resolve(here, '../..');
 const env = process.env;
-const FORMATS = (env.CAPTURE_FORMATS ?? 'json json-noschema avro unwrap-json').split(/[\s,]+/).filter(Boolean);
-const OUT = resolve(REPO, env.CAPTURE_OUT ?? 'test/fixtures/debezium');
 const PG_URL = `postgres://${env.PG_USER}:${env.PG_PASSWORD}@127.0.0.1:${env.PG_PORT}/${env.PG_DB}`;
 const REGISTRY = `${env.REGISTRY_URL}/apis/ccompat/v7`;
-const KEEP = env.CAPTURE_KEEP === '1';
-const TIMEOUT_MS = Number(env.CAPTURE_STEP_TIMEOUT_MS ?? 90000);
 
-const prefixOf = (format) => `fx_${format.replace(/-/g, '_')}`;
-const connectors = FORMATS.map((format) => ({ format, name: prefixOf(format), prefix: prefixOf(format) }));
-
-const kafka = new Kafka({
-  clientId: 'capture-fixtures',
-  brokers: env.KAFKA_BROKERS.split(','),
-  logLevel: logLevel.NOTHING,
-});
-const admin = kafka.admin();
 const db = new pg.Client({ connectionString: PG_URL });
-
-const T0 = Date.now();
-const log = (...a) => console.error(`[capture +${((Date.now() - T0) / 1000).toFixed(1)}s]`, ...a);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(desc, fn, timeoutMs = TIMEOUT_MS, everyMs = 200) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${desc}`);
-    await sleep(everyMs);
-  }
-}
-
-function connectorSh(...args) {
-  const res = spawnSync('bash', [resolve(here, 'connector.sh'), ...args], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env,
-  });
-  if (res.status !== 0) throw new Error(`connector.sh ${args.join(' ')} failed (${res.status})`);
-}
-
-// ---- live marker watch: one consumer per connector on its users topic --------------------------
-const seen = new Map(); // connector name -> Buffer[] of users-topic values
-const watchers = [];
-async function watchUsers(c) {
-  const topic = `${c.prefix}.public.users`;
-  await until(`topic ${topic}`, async () => (await admin.listTopics()).includes(topic));
-  const consumer = kafka.consumer({ groupId: `capture-watch-${c.name}-${Date.now()}`, maxWaitTimeInMs: 200 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  seen.set(c.name, []);
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      if (message.value) seen.get(c.name).push(message.value);
-    },
-  });
-  watchers.push(consumer);
-}
-async function waitMarker(marker) {
-  const needle = Buffer.from(marker, 'utf8');
-  await until(`marker ${marker} on every connector`, () =>
-    connectors.every((c) => (seen.get(c.name) ?? []).some((v) => v.includes(needle))),
-  );
-  log(`step marker ${marker} seen by ${connectors.map((c) => c.name).join(', ')}`);
-}
-let markerNo = 0;
-async function marker() {
-  const m = `fx-marker-${++markerNo}`;
-  await db.query(`INSERT INTO public.users (username, email, status) VALUES ($1, $2, 'active')`, [
-    m,
-    `${m}@markers.example`,
-  ]);
-  await waitMarker(m);
-}
+const { OUT, connectors, log, until, start, finish, close, abort } = captureHarness({
+  clientId: 'capture-fixtures',
+  defaultFormats: 'json json-noschema avro unwrap-json',
+  prefixOf: (format) => `fx_${format.replace(/-/g, '_')}`,
+  usersTopicOf: (prefix) => `${prefix}.public.users`,
+  insertMarker: (m) =>
+    db.query(`INSERT INTO public.users (username, email, status) VALUES ($1, $2, 'active')`, [
+      m,
+      `${m}@markers.example`,
+    ]),
+});
 
 // ---- scenario --------------------------------------------------------------------------------
 const BIG_BIO = Array.from({ length: 500 }, (_, i) => `bio-${i} Ünïcödé ${(i * 7919) % 10007}`).join(' '); // ~ 11 KB: out of line (TOAST, STORAGE EXTERNAL)
@@ -195,60 +134,30 @@ step('insert frank after the truncate', async () =>
 
 // ---- main ------------------------------------------------------------------------------------
 async function main() {
-  await admin.connect();
   await db.connect();
   await preSnapshotRows();
-  for (const c of connectors) connectorSh('register', c.name, c.format, '--topic-prefix', c.prefix);
-  for (const c of connectors) await watchUsers(c);
-  await marker(); // snapshot done and streaming on every connector
+  await start();
   for (const s of steps) {
     log(`step: ${s.name}`);
     await s.fn();
   }
-  await marker();
-  // every connector has written at least one heartbeat
-  await until(
-    'a heartbeat from every connector',
-    async () => {
-      for (const c of connectors) {
-        const t = `__debezium-heartbeat.${c.prefix}`;
-        if (!(await admin.listTopics()).includes(t)) return false;
-        const offs = await admin.fetchTopicOffsets(t);
-        if (!offs.some((p) => Number(p.high) > 0)) return false;
-      }
-      return true;
-    },
-    60000,
-    500,
-  );
-  log('heartbeats seen');
-  for (const w of watchers) await w.disconnect();
-
-  mkdirSync(OUT, { recursive: true });
-  const summary = [];
-  for (const c of connectors) {
-    const records = await dumpTopics(kafka, admin, c, TIMEOUT_MS);
-    log(`dumped ${c.name}`);
-    writeFileSync(resolve(OUT, `${c.format}.json`), JSON.stringify(records, null, 1) + '\n');
-    const perTopic = {};
-    for (const r of records) perTopic[r.topic] = (perTopic[r.topic] ?? 0) + 1;
-    summary.push(`${c.format}: ${records.length} records ${JSON.stringify(perTopic)}`);
-    if (c.format === 'avro') {
+  const summary = await finish(
+    (format) => `${format}.json`,
+    async (c, records, lines) => {
+      if (c.format !== 'avro') return;
       const schemas = await registrySchemas(REGISTRY, records);
       writeFileSync(resolve(OUT, 'avro-schemas.json'), JSON.stringify(schemas, null, 1) + '\n');
-      summary.push(
+      lines.push(
         `avro: Confluent wire format verified, schema ids ${Object.keys(schemas).join(',')} resolve at ${REGISTRY}/schemas/ids/<id>`,
       );
-    }
-  }
+    },
+  );
   await db.end();
-  await admin.disconnect();
-  if (!KEEP) for (const c of connectors) connectorSh('delete', c.name, '--topics');
+  await close();
   for (const line of summary) console.log(line);
 }
 
 main().catch(async (err) => {
-  console.error('[capture] FAILED:', err?.stack ?? err);
-  for (const w of watchers) await w.disconnect().catch(() => {});
+  await abort(err);
   process.exit(1);
 });
