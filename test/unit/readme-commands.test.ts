@@ -58,6 +58,20 @@ describe('commands printed in README.md and docs/', () => {
     expect(found.length).toBeGreaterThan(30);
   });
 
+  test('commands are printed the one way that runs from a clone (./cognito-sync), except an installed deployment', () => {
+    const names = buildProgram().commands.map((c) => c.name());
+    const bare = new RegExp(`(?<![\\w./-])cognito-sync (?=(?:${names.join('|')})\\b)`);
+    const problems: string[] = [];
+    for (const file of FILES)
+      readFileSync(join(ROOT, file), 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          if (bare.test(line) && !line.includes('/etc/cognito-sync/'))
+            problems.push(`${file}:${i + 1}: ${line.trim()}`);
+        });
+    expect(problems).toEqual([]);
+  });
+
   test('each names a command of the CLI, with options that command knows', () => {
     const program = buildProgram();
     const problems: string[] = [];

@@ -21,6 +21,9 @@ import type { CompiledMapping } from '../../pipeline/map/index.js';
 import type { CompiledConfig } from '../../config/load-config.js';
 import { ConfigError } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
+import { createLogger } from '../../ops/logger.js';
+import { cohortAtStart } from '../cohort-start.js';
+import { ALLOW_SHRINK_HELP } from './run.js';
 
 interface Options {
   config: string;
@@ -29,6 +32,7 @@ interface Options {
   out: string;
   json?: boolean;
   progress?: ProgressMode;
+  allowShrink?: boolean;
 }
 
 /** Attributes the import writes: the mapping's, and its version attributes. */
@@ -79,6 +83,7 @@ export function registerImport(program: Command): void {
     .option('--dry-run', 'write the CSVs and the summary only: no call to Cognito')
     .option('--out <dir>', 'directory for the CSVs, summary.json and the follow-up files', 'cognito-import')
     .option('--json', 'print the summary as JSON')
+    .option('--allow-shrink', ALLOW_SHRINK_HELP)
     .addOption(
       new Option('--progress <mode>', 'progress display (default: bar on a terminal, log lines otherwise)').choices([
         'bar',
@@ -117,7 +122,18 @@ export function registerImport(program: Command): void {
           };
         } else {
           // An endpoint that does not answer: one sentence and exit 1, not the SDK's long retries.
-          await waitReachable(dependenciesOf(config, { cognito: true }), config.connectTimeoutMs);
+          // Kafka too: the cohort this import applies is recorded where run/replay/reconcile
+          // compare theirs (a later run must not take a narrowing made here as unchanged).
+          await waitReachable(dependenciesOf(config, { cognito: true, kafka: true }), config.connectTimeoutMs);
+          await cohortAtStart(config, mapping, {
+            allowShrink: opts.allowShrink === true,
+            by: 'import',
+            logger: createLogger({
+              level: 'warn',
+              hashUsernames: config.log.hashUsernames,
+              destination: process.stderr,
+            }),
+          });
           const gateway = createGateway(config);
           const jobs = new AwsImportJobs(gateway.client, {
             userPoolId: config.cognito.userPoolId,
