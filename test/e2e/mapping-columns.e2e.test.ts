@@ -5,9 +5,8 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import { runCliProcess } from './support/cli-process.js';
-import { REPO, runId, stackEnv, type StackEnv } from './support/stack.js';
+import { REPO, kafkaAdmin, runId, stackEnv, type StackEnv } from './support/stack.js';
 
 const id = runId();
 let env: StackEnv;
@@ -62,12 +61,7 @@ describe('a mapping column that does not exist', () => {
     const replay = await runCliProcess(['replay', '--config', config, '--from-earliest', '--run', '--yes'], 120_000);
     expect(replay.code).toBe(2);
     expect(replay.stderr).toContain('attributes.email.column: column "emial" does not exist in users');
-    const admin = new Kafka({
-      clientId: 'e2e-columns',
-      brokers: env.KAFKA_BROKERS.split(','),
-      logLevel: logLevel.NOTHING,
-    }).admin();
-    await admin.connect();
+    const admin = await kafkaAdmin(env, 'e2e-columns');
     try {
       const [offsets] = await admin.fetchOffsets({
         groupId: `e2e-columns-replay-${id}`,

@@ -5,13 +5,14 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { runCliProcess } from './support/cli-process.js';
 import {
   REPO,
   cognitoClient,
   createPool,
   getUser,
+  kafkaAdmin,
   pgPool,
   runId,
   stackEnv,
@@ -40,12 +41,7 @@ async function insertUser(username: string, email: string): Promise<number> {
 beforeAll(async () => {
   env = stackEnv();
   db = pgPool(env);
-  admin = new Kafka({
-    clientId: 'e2e-run-dlq',
-    brokers: env.KAFKA_BROKERS.split(','),
-    logLevel: logLevel.NOTHING,
-  }).admin();
-  await admin.connect();
+  admin = await kafkaAdmin(env, 'e2e-run-dlq');
 });
 
 afterAll(async () => {
