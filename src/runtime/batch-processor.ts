@@ -163,7 +163,13 @@ export class BatchProcessor {
       }
       const event = outcome.event;
       const isUsers = event.table === this.o.users?.table;
-      if (isUsers) usersPartition = true;
+      if (isUsers && !usersPartition) {
+        usersPartition = true;
+        // A users batch in flight is a backlog until it ends: its users may be created minutes
+        // from now (a burst applied at the granted rate), so memberships waiting for them must
+        // not time out on the lag this partition had after its previous batch (often 0).
+        this.noteBatchLag(partitionKey, control.highWatermark, BigInt(record.offset));
+      }
       const mapped = this.o.map(event);
       if (!mapped.ok) {
         await this.deadLetter(record, mapped.error.withOrigin(record), event.op);
@@ -362,10 +368,12 @@ export class BatchProcessor {
       clearInterval(ticker);
     }
 
-    if (usersPartition && control.highWatermark !== undefined && records.length > 0) {
-      const last = BigInt(records[records.length - 1]!.offset);
-      this.usersLag.set(partitionKey, { lag: BigInt(control.highWatermark) - last - 1n, at: this.o.clock.now() });
-      this.usersLagUnknown.delete(partitionKey);
+    if (usersPartition && records.length > 0) {
+      // A batch cut short (retriable failure, revoked, stopping) leaves its users to be read
+      // again: still behind from its first record.
+      const unfinished = cut || todo.length > 0;
+      const next = unfinished ? BigInt(records[0]!.offset) : BigInt(records[records.length - 1]!.offset) + 1n;
+      this.noteBatchLag(partitionKey, control.highWatermark, next);
     }
     const resumeOffset = tracker.committable();
     const floor = waiting?.floor(partitionKey) ?? null;
@@ -419,6 +427,19 @@ export class BatchProcessor {
     this.deadLetteredUsers.set(username, positionOf(record));
     if (this.deadLetteredUsers.size > DEAD_LETTERED_USERS_KEPT)
       this.deadLetteredUsers.delete(this.deadLetteredUsers.keys().next().value as string);
+  }
+
+  /**
+   * A users partition's lag as a batch of it sees it: records from `next` (the first not yet
+   * applied) to the high watermark it was fetched with. Not for a partition this member no
+   * longer owns (its next owner reads it; dropPartitions forgot it).
+   */
+  private noteBatchLag(key: string, highWatermark: string | undefined, next: bigint): void {
+    if (highWatermark === undefined) return;
+    if (this.owned !== undefined && !this.owned(key)) return;
+    const lag = BigInt(highWatermark) - next;
+    this.usersLag.set(key, { lag: lag < 0n ? 0n : lag, at: this.o.clock.now() });
+    this.usersLagUnknown.delete(key);
   }
 
   /** A users partition here still has a backlog, or is not known yet: a waiting user may yet be created. */

@@ -10,7 +10,8 @@
 //     when a re-check finds the user (created by another instance or the User Migration trigger);
 //   - dead-lettered once nothing can bring the user any more: the users topic this process
 //     reads is caught up and the user's own record went to the DLQ, or the user did not appear
-//     within missingUserTimeoutMs of the users topic being caught up.
+//     within missingUserTimeoutMs of the users topic being caught up (a users batch still being
+//     applied is not caught up: its users may be created long after it was fetched).
 // Memory is bounded per partition: above `maxPerPartition` waiting records the partition
 // reports backpressure and the consumer pauses it until the count halves.
 // A rebalance drops the partitions' waiting rows: the next owner reads them again from the

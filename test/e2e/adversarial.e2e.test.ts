@@ -651,4 +651,35 @@ describe('adversarial', () => {
     expect(await dlqCount(s)).toBe(0);
     expectNoDrift(await reconcileScenario(s), N);
   }, 180_000);
+
+  test('a burst of new users with their roles in one transaction while the sync runs caught up: no membership is given up on while its user is being created', async () => {
+    // The users partitions were idle (caught up) when the burst came; creating it takes longer
+    // than missingUserTimeoutMs at the granted rate. Its role rows must wait for the creations.
+    const s = await setup('burst', {
+      // More users in a partition's batch than it applies at once: some wait to start.
+      processing: { missingUserTimeoutMs: 2000, concurrency: 2 },
+      rates: { UserCreation: 4, UserUpdate: 50, UserResourceUpdate: 50, UserRead: 100, UserList: 30 },
+    });
+    const N = 30;
+    const sync = startRun(s.config);
+    try {
+      // In step first: one user, synced (every users partition's lag is known to be 0).
+      await insertUser(db, s, 'first');
+      await waitFor('the first user in Cognito', async () => (await poolSize(s.poolId)) === 1, 60_000, 200);
+      const start = await ends();
+      await transaction(async (c) => {
+        for (let n = 0; n < N; n++) await insertUser(c, s, n, { roles: n % 2 ? ['customer'] : ['customer', 'admin'] });
+      });
+      await waitForRecords(start, { users: N, roles: N + N / 2 });
+      await waitFor('the burst in Cognito', async () => (await poolSize(s.poolId)) === N + 1, 60_000, 500);
+      sync.child.kill('SIGTERM');
+      expect(await sync.exited).toBe(0);
+    } finally {
+      if (sync.child.exitCode === null) sync.child.kill('SIGKILL');
+    }
+    const last = await runCliProcess(['run', '--config', s.config, '--until-caught-up', '--no-progress'], 120_000);
+    expect(await dlqCount(s)).toBe(0);
+    expect({ code: last.code, stderr: last.code === 0 ? '' : last.stderr }).toEqual({ code: 0, stderr: '' });
+    expectNoDrift(await reconcileScenario(s), N + 1);
+  }, 120_000);
 });

@@ -261,3 +261,55 @@ test('a rebalance stops hand-overs: memberships wait while it lasts, go on if th
   expect(consumer.waiting.users).toBe(0);
   expect(consumer.waiting.floor(`${ROLES_TOPIC}:0`)).toBeNull();
 });
+
+/** An in-memory Cognito whose creations wait while `hold` is set: a users batch kept in flight. */
+class HeldCreations extends InMemoryCognito {
+  hold: Promise<void> | undefined;
+  override async execute(call: Parameters<InMemoryCognito['execute']>[0]): Promise<void> {
+    if (call.api === 'AdminCreateUser' && this.hold) await this.hold;
+    return super.execute(call);
+  }
+}
+
+test('a users batch in flight counts as a backlog: memberships of its users are not given up on while it is being applied', async () => {
+  const mapping = await exampleMapping();
+  const workload = new LegacyWorkload({ users: 3, seed: 5 });
+  const changes = workload.snapshot();
+  const [, second, third] = changes.filter((c) => c.table === 'users').map((c) => (c.op === 'd' ? c.id : c.row.id));
+  // Only the third user's role rows: the second is the one whose creation holds the batch.
+  const { users, roles } = logsOf(changes.filter((c) => c.table === 'users' || c.userId !== second));
+  const cognito = new HeldCreations();
+  const clock = virtualClock();
+  const consumer = new SimulatedConsumer({ pipeline: pipelineFor(mapping, 'json'), cognito, clock, concurrency: 1 });
+  await consumer.prime();
+  const at = (highWatermark: number): BatchControl => ({
+    isActive: () => true,
+    heartbeat: () => Promise.resolve(),
+    highWatermark: String(highWatermark),
+  });
+  // In step: the first user was the users partition's last record when it was fetched (lag 0).
+  await consumer.processor.process(users.read(0, 0, 1), at(1));
+  // Then a burst: two more users and their role rows. The role rows are read first and wait.
+  await consumer.processor.process(roles.read(0, 0, 1000), control(roles));
+  expect(consumer.waiting.has(`legacy_${third}`)).toBe(true);
+  await consumer.processor.sweep();
+  // The burst's users batch is fetched and stays in flight longer than missingUserTimeoutMs (one
+  // minute): the second user's creation waits (for the quota, say); the third's has not started.
+  let release = (): void => undefined;
+  cognito.hold = new Promise<void>((resolve) => (release = resolve));
+  const burst = consumer.processor.process(users.read(0, 1, 1000), at(users.end(0)));
+  await waitFiveMinutes(consumer, clock);
+  expect(consumer.deadLetters).toEqual([]);
+  cognito.hold = undefined;
+  release();
+  await burst;
+  await settle(consumer);
+  expect(consumer.waiting.users).toBe(0);
+  expect(consumer.deadLetters).toEqual([]);
+  const want = [...workload.roles.get(third!)!]
+    .map((role) => mapping.groupForRole(role))
+    .filter((g) => g !== undefined)
+    .sort();
+  expect(want.length).toBeGreaterThan(0);
+  expect(cognito.peek(`legacy_${third}`)?.groups).toEqual(want);
+}, 20_000);
