@@ -6,7 +6,7 @@ import { runCliProcess, type CliProcessResult } from './support/cli-process.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { AdminDisableUserCommand, type CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { compileConfig, type CompiledConfig } from '../../src/config/load-config.js';
 import type { RawConfig } from '../../src/config/schema.js';
@@ -20,6 +20,7 @@ import {
   cognitoClient,
   createPool,
   getUser,
+  kafkaAdmin,
   pgPool,
   runId,
   stackEnv,
@@ -143,8 +144,7 @@ beforeAll(async () => {
   db = pgPool(env);
   cognito = cognitoClient(env);
   poolId = await createPool(cognito, `e2e-ops-${id}`);
-  admin = new Kafka({ clientId: 'e2e-ops', brokers: env.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
+  admin = await kafkaAdmin(env, 'e2e-ops');
   // Debezium creates the topic on the table's first change; on a fresh stack there may be none yet.
   if (!(await admin.listTopics()).includes(TOPIC)) {
     await insertUser({ username: `warmup.${id}`, email: `warmup.${id}@example.com`, given: 'Warm', family: 'Up' });
