@@ -592,7 +592,8 @@ describe('adversarial', () => {
       let writes = 0;
       const writer = (async () => {
         for (let i = 0; writing; i++) {
-          const userId = ids[i % N]!;
+          // Half the users: the other half are surely snapshot reads (never de-duplicated away).
+          const userId = ids[(2 * i) % N]!;
           await transaction(async (c) => {
             await c.query(`UPDATE users SET given_name = $1, status = $2 WHERE id = $3`, [
               `W${i}`,
@@ -626,7 +627,8 @@ describe('adversarial', () => {
       await writer;
       expect(writes).toBeGreaterThan(0);
       sync.child.kill('SIGTERM');
-      expect(await sync.exited).toBe(0);
+      const code = await sync.exited;
+      expect({ code, output: code === 0 ? '' : sync.output().slice(-3000) }).toEqual({ code: 0, output: '' });
     } finally {
       if (sync.child.exitCode === null) sync.child.kill('SIGKILL');
     }
@@ -644,8 +646,8 @@ describe('adversarial', () => {
       500,
     );
     // Rows the app wrote inside a window are dropped from its reads (Debezium's de-duplication):
-    // some, not all, users come as snapshot reads.
-    expect(await countSince(start, USERS, (p) => p.op === 'r' && mine(p))).toBeGreaterThan(0);
+    // the users it never touched are read, others may be.
+    expect(await countSince(start, USERS, (p) => p.op === 'r' && mine(p))).toBeGreaterThanOrEqual(N / 2);
     const last = await runCliProcess(['run', '--config', s.config, '--until-caught-up', '--no-progress'], 120_000);
     expect({ code: last.code, stderr: last.code === 0 ? '' : last.stderr }).toEqual({ code: 0, stderr: '' });
     expect(await dlqCount(s)).toBe(0);
