@@ -78,6 +78,8 @@ export interface ConsumerOptions {
    * consumer to model it. Default: a fresh in-process store.
    */
   deletedUsers?: DeletedUsersStore;
+  /** BatchProcessorOptions.groupUsersBehind: the other members' users lag (several instances). */
+  groupUsersBehind?: () => Promise<boolean>;
 }
 
 /**
@@ -131,6 +133,7 @@ export class SimulatedConsumer {
       tolerance: o.tolerance ?? 'all',
       concurrency: o.concurrency ?? 16,
       missingUserTimeoutMs: 60_000,
+      ...(o.groupUsersBehind ? { groupUsersBehind: o.groupUsersBehind } : {}),
       events: o.events ?? noEvents,
       clock: this.clock,
     });

@@ -61,6 +61,13 @@ export interface BatchProcessorOptions {
   concurrency: number;
   /** A membership for a user that never appears goes to the DLQ after this long. */
   missingUserTimeoutMs?: number;
+  /**
+   * Whether a users partition of the whole consumer group (other instances' too) is still behind
+   * by the group's committed offsets: another instance may yet create a waiting membership's
+   * user. Asked only before a membership would be given up on for missingUserTimeoutMs; unset
+   * (one process, a re-drive): only this member's own users partitions count.
+   */
+  groupUsersBehind?: () => Promise<boolean>;
   /** A user whose apply keeps failing with retriable errors goes to the DLQ after this long. */
   maxApplyRetryMs?: number;
   /**
@@ -497,6 +504,13 @@ export class BatchProcessor {
     // membership was parked: one parked early in a long backlog is not given up on at once.
     if (behind) this.caughtUpSince = undefined;
     else this.caughtUpSince ??= now;
+    // Asked once per sweep, and only if a membership is about to be given up on for a timeout.
+    let groupBehind: Promise<boolean> | undefined;
+    const othersBehind = (): Promise<boolean> =>
+      (groupBehind ??= this.o.groupUsersBehind
+        ? // Not knowing is not "caught up": wait on, the next sweep asks again.
+          this.o.groupUsersBehind().catch(() => true)
+        : Promise.resolve(false));
     for (const entry of waiting.due(now, 64)) {
       if (entry.holder !== undefined) {
         // An alias wait: the resolver bounds it (processing.aliasWaitMs), backlog or not.
@@ -510,7 +524,13 @@ export class BatchProcessor {
       }
       const origin = this.deadLetteredUsers.get(entry.username);
       const waitedSince = Math.max(entry.since, this.caughtUpSince ?? now);
-      const expired = origin !== undefined || now - waitedSince >= (this.o.missingUserTimeoutMs ?? 60_000);
+      let expired = origin !== undefined || now - waitedSince >= (this.o.missingUserTimeoutMs ?? 60_000);
+      // Caught up here, but another instance of the group may still be creating the user from a
+      // users partition it reads: the timeout counts again from when the whole group caught up.
+      if (expired && origin === undefined && (await othersBehind())) {
+        this.caughtUpSince = undefined;
+        expired = false;
+      }
       // A re-check reads the user: "absent" in the pool state may be old (another instance, or
       // the migration trigger, may have created it since).
       this.o.applier.state.forget(entry.username);

@@ -253,6 +253,8 @@ export interface BatchProcessorDeps {
   waitForUsers?: boolean;
   /** Overrides processing.missingUserTimeoutMs (a DLQ re-drive judges missing users itself). */
   missingUserTimeoutMs?: number;
+  /** BatchProcessorOptions.groupUsersBehind: the whole group's users lag (the sync service). */
+  groupUsersBehind?: () => Promise<boolean>;
   /** Where alias holders are looked up (ListUsers); unset: AliasExistsException ends as the error policy says. */
   aliasDirectory?: AliasDirectory;
   /**
@@ -356,6 +358,7 @@ export async function createBatchProcessor(d: BatchProcessorDeps): Promise<{
     tolerance: d.tolerance ?? config.dlq.tolerance,
     concurrency: config.processing.concurrency,
     missingUserTimeoutMs: d.missingUserTimeoutMs ?? config.processing.missingUserTimeoutMs,
+    ...(d.groupUsersBehind ? { groupUsersBehind: d.groupUsersBehind } : {}),
     maxApplyRetryMs: config.processing.maxApplyRetryMs,
     events: d.events,
     clock: d.clock ?? systemClock,

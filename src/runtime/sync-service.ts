@@ -56,6 +56,8 @@ export class SyncService {
   private legacyDatabase?: LegacyDatabase;
   /** Reads the group's lag after each rebalance (seedUsersLag): one client for the service's life. */
   private lagAdmin?: SharedAdmin;
+  /** The users topics among kafka.topics (the decoder's naming). */
+  private usersTopics: string[] = [];
   private fatal?: Error;
   private stopped?: Promise<void>;
   private resolveStopped?: () => void;
@@ -137,6 +139,8 @@ export class SyncService {
       clock: this.o.clock,
       waitForUsers: true,
       aliasDirectory: this.gateway,
+      // With several instances, another one may still be creating a waiting membership's user.
+      ...(config.cognito.instances > 1 ? { groupUsersBehind: () => this.groupUsersBehind() } : {}),
     });
     this.closePipeline = close;
     this.waiting = waiting;
@@ -191,6 +195,7 @@ export class SyncService {
     const usersTopics = new Set(
       config.kafka.topics.filter((topic) => tableFromTopic(topic) === pipeline.mapping.usersTable),
     );
+    this.usersTopics = [...usersTopics];
     const { GROUP_JOIN, CRASH, STOP, REBALANCING } = this.consumer.events;
     // Hand-overs of waiting memberships stop writing until the new assignment is known.
     this.consumer.on(REBALANCING, () => this.processor?.revokeAll());
@@ -338,6 +343,17 @@ export class SyncService {
    * The lag of users partitions no batch has reported yet, from the group's committed offsets
    * (one admin round trip per rebalance; retried on the sweep's pace until every one is known).
    */
+  /**
+   * A users partition of the group (any member's) whose committed offset is behind its end: its
+   * users are not all created yet. Partitions the group never committed are left out (a group
+   * that started at the log's end commits nothing where nothing came), as before this check.
+   */
+  private async groupUsersBehind(): Promise<boolean> {
+    if (!this.lagAdmin || this.usersTopics.length === 0) return false;
+    const lags = await fetchLag(await this.lagAdmin.get(), this.o.config.kafka.groupId, this.usersTopics);
+    return lags.some((l) => l.committed !== null && l.lag > 0);
+  }
+
   private async seedUsersLag(topics: string[]): Promise<void> {
     if (topics.length === 0 || !this.lagAdmin) return;
     for (let attempt = 0; this.processor && this.processor.usersPartitionsUnknown.length > 0; attempt++) {

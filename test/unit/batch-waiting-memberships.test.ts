@@ -313,3 +313,44 @@ test('a users batch in flight counts as a backlog: memberships of its users are 
   expect(want.length).toBeGreaterThan(0);
   expect(cognito.peek(`legacy_${third}`)?.groups).toEqual(want);
 }, 20_000);
+
+test('with several instances, a membership is not given up on while another member of the group is still behind on the users topic', async () => {
+  const mapping = await exampleMapping();
+  const workload = new LegacyWorkload({ users: 4, seed: 5 });
+  const { users, roles } = logsOf(workload.snapshot());
+  const cognito = new InMemoryCognito();
+  const clock = virtualClock();
+  // A reads the roles partition, B the users partition: A is caught up by its own account.
+  let othersBehind = true;
+  const a = new SimulatedConsumer({
+    pipeline: pipelineFor(mapping, 'json'),
+    cognito,
+    clock,
+    groupUsersBehind: () => Promise.resolve(othersBehind),
+  });
+  const b = new SimulatedConsumer({ pipeline: pipelineFor(mapping, 'json'), cognito, clock });
+  await a.prime();
+  await b.prime();
+  await a.processor.process(roles.read(0, 0, 1000), control(roles));
+  const waitingUsers = a.waiting.users;
+  expect(waitingUsers).toBeGreaterThan(0);
+
+  // Five minutes (missingUserTimeoutMs is one) while B still has its backlog: nothing given up.
+  await waitFiveMinutes(a, clock);
+  expect(a.deadLetters).toEqual([]);
+  expect(a.waiting.users).toBe(waitingUsers);
+
+  // B creates the users and commits; A's next re-checks find them and apply the memberships.
+  await b.processor.process(users.read(0, 0, 1000), control(users));
+  othersBehind = false;
+  await waitFiveMinutes(a, clock);
+  expect(a.deadLetters).toEqual([]);
+  expect(a.waiting.users).toBe(0);
+  for (const [id, granted] of workload.roles) {
+    const want = [...granted]
+      .map((role) => mapping.groupForRole(role))
+      .filter((g) => g !== undefined)
+      .sort();
+    expect([id, cognito.peek(`legacy_${id}`)?.groups]).toEqual([id, want]);
+  }
+});
