@@ -69,11 +69,15 @@ describe('assess backfill estimate', () => {
     for (const topic of TOPICS)
       for (const p of await admin.fetchTopicOffsets(topic)) start.set(`${topic}:${p.partition}`, Number(p.high));
 
-    // The seeded rows are those above the id sequence's position now (not above max(id): other
-    // tests move primary keys far up, and the sequence then hands out ids below them).
-    const { rows: before } = await db.query<{ max: string | null }>(
-      `SELECT (CASE WHEN is_called THEN last_value ELSE last_value - 1 END)::text AS max FROM users_id_seq`,
-    );
+    // The seeded rows are those the id sequence handed out while the seed ran: not "above
+    // max(id)", since other tests move primary keys far up (900,000,000 and more).
+    const sequencePosition = async (): Promise<string> =>
+      (
+        await db.query<{ at: string }>(
+          `SELECT (CASE WHEN is_called THEN last_value ELSE last_value - 1 END)::text AS at FROM users_id_seq`,
+        )
+      ).rows[0]!.at;
+    const floor = await sequencePosition();
     const seed = spawnSync(
       process.execPath,
       [
@@ -86,14 +90,17 @@ describe('assess backfill estimate', () => {
     );
     expect(seed.stderr).toBe('');
     expect(seed.status).toBe(0);
-    const after = Number(before[0]?.max ?? 0);
+    const ceiling = await sequencePosition();
     await db.query(`CREATE SCHEMA ${schema}`);
     await db.query(`CREATE TABLE ${schema}.users (LIKE public.users INCLUDING ALL)`);
     await db.query(`CREATE TABLE ${schema}.user_roles (LIKE public.user_roles INCLUDING ALL)`);
-    const users = await db.query(`INSERT INTO ${schema}.users SELECT * FROM public.users WHERE id > $1`, [after]);
+    const users = await db.query(`INSERT INTO ${schema}.users SELECT * FROM public.users WHERE id > $1 AND id <= $2`, [
+      floor,
+      ceiling,
+    ]);
     const roles = await db.query(
-      `INSERT INTO ${schema}.user_roles SELECT * FROM public.user_roles WHERE user_id > $1`,
-      [after],
+      `INSERT INTO ${schema}.user_roles SELECT * FROM public.user_roles WHERE user_id > $1 AND user_id <= $2`,
+      [floor, ceiling],
     );
     // The seed skips rows whose username or e-mail is taken (ON CONFLICT DO NOTHING), by other
     // seeds in the shared table too, so somewhat fewer than asked for.
