@@ -27,8 +27,7 @@ import { createUserApplier, planningFromMapping } from '../src/runtime/pipeline-
 import { exampleMapping, pipelineFor } from './support/harness.js';
 import { QuotaCognito } from './support/quota-cognito.js';
 import { SimClock } from './support/sim-clock.js';
-import { comparePool, expectedPool, type StateCheck } from './support/state-check.js';
-import { USERS_TOPIC, changeRecords } from './support/legacy-records.js';
+import { comparePool, expectedPool, snapshotRow, type StateCheck } from './support/state-check.js';
 import { LegacyWorkload } from './support/legacy-workload.js';
 import { LATENCY_MS, QUOTA_SHARE } from './scale.bench.js';
 
@@ -135,26 +134,7 @@ export const runImportPoint = async (users: number, usersPerSecond: number, with
   // The rows as the legacy database adapter hands them over: the snapshot records, decoded.
   const rows: { row: Row; secret: string | null }[] = [];
   for (const [, source] of workload.rows) {
-    const [kv] = changeRecords(
-      {
-        table: 'users',
-        op: 'r',
-        row: source,
-        toastBio: false,
-        pos: { lastCommitLsn: null, lsn: 1, txId: 1, tsMs: 0, snapshot: 'true' },
-      },
-      'json',
-    );
-    const decoded = await pipeline.decoder.decode({
-      topic: USERS_TOPIC,
-      partition: 0,
-      offset: '0',
-      key: kv!.key,
-      value: kv!.value,
-      headers: {},
-    });
-    if (!decoded.ok || decoded.value.kind !== 'event') throw new Error('cannot decode a snapshot row');
-    const row = { ...(decoded.value.event.after as Row) };
+    const row = await snapshotRow(pipeline, source, 'json');
     const secret = typeof row.password_hash === 'string' ? row.password_hash : null;
     delete row.password_hash;
     rows.push({ row, secret });

@@ -5,7 +5,7 @@ import type { CompiledMapping } from '../../src/pipeline/map/compile-mapping.js'
 import { desiredUserFromRow } from '../../src/pipeline/map/desired-user.js';
 import type { Pipeline } from '../../src/runtime/pipeline-factory.js';
 import type { InMemoryCognito } from './in-memory-cognito.js';
-import { USERS_TOPIC, changeRecords, type LegacyForm } from './legacy-records.js';
+import { USERS_TOPIC, changeRecords, type LegacyForm, type UserRow } from './legacy-records.js';
 import type { LegacyWorkload } from './legacy-workload.js';
 
 /** Cognito against the source: users that differ, by what differs. */
@@ -23,6 +23,31 @@ export interface StateCheck {
 const describe = (attributes: Record<string, string>, enabled: boolean, groups: string[]): string =>
   JSON.stringify([Object.entries(attributes).sort(), enabled, [...groups].sort()]);
 
+/** A source row as a snapshot record carries it to the sync: written in `form`, then decoded. */
+export const snapshotRow = async (pipeline: Pipeline, row: UserRow, form: LegacyForm): Promise<Row> => {
+  const [kv] = changeRecords(
+    {
+      table: 'users',
+      op: 'r',
+      row,
+      toastBio: false,
+      pos: { lastCommitLsn: null, lsn: 1, txId: 1, tsMs: 0, snapshot: 'true' },
+    },
+    form,
+  );
+  const decoded = await pipeline.decoder.decode({
+    topic: USERS_TOPIC,
+    partition: 0,
+    offset: '0',
+    key: kv!.key,
+    value: kv!.value,
+    headers: {},
+  });
+  if (!decoded.ok || decoded.value.kind !== 'event')
+    throw new Error(`cannot decode the snapshot row of user ${String(row.id)}`);
+  return { ...(decoded.value.event.after as Row) };
+};
+
 /** username -> the user Cognito must hold, as a comparable string. */
 export const expectedPool = async (
   workload: LegacyWorkload,
@@ -32,26 +57,7 @@ export const expectedPool = async (
 ): Promise<Map<string, string>> => {
   const desired = new Map<string, string>();
   for (const [id, row] of workload.rows) {
-    const [kv] = changeRecords(
-      {
-        table: 'users',
-        op: 'r',
-        row,
-        toastBio: false,
-        pos: { lastCommitLsn: null, lsn: 1, txId: 1, tsMs: 0, snapshot: 'true' },
-      },
-      form,
-    );
-    const decoded = await pipeline.decoder.decode({
-      topic: USERS_TOPIC,
-      partition: 0,
-      offset: '0',
-      key: kv!.key,
-      value: kv!.value,
-      headers: {},
-    });
-    if (!decoded.ok || decoded.value.kind !== 'event') throw new Error(`cannot decode the final row of user ${id}`);
-    const user = desiredUserFromRow(mapping, decoded.value.event.after as Row);
+    const user = desiredUserFromRow(mapping, await snapshotRow(pipeline, row, form));
     if (!user.ok) throw user.error;
     const groups = [...(workload.roles.get(id) ?? [])]
       .map((role) => mapping.groupForRole(role))
